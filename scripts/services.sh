@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Local MariaDB and Redis for development and tests, without Docker.
+# Data lives under .data/ (git-ignored); both listen on loopback only.
+#
+#   scripts/services.sh start    install (when root and missing), initialise and start both; idempotent
+#   scripts/services.sh stop     stop both
+#   scripts/services.sh status   say what runs where
+#   scripts/services.sh env      print the environment the service and tests use
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DATA="${PAYSVC_DATA_DIR:-$ROOT/.data}"
+MYSQL_PORT="${PAYSVC_MYSQL_PORT:-3307}"
+REDIS_PORT="${PAYSVC_REDIS_PORT:-6380}"
+DB_USER=paysvc
+DB_PASS=paysvc
+MYSQL_SOCK="$DATA/mariadb/mysqld.sock"
+
+say() { printf '[services] %s\n' "$*" >&2; }
+die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
+
+ensure_installed() {
+  local missing=()
+  command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    die "missing ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' (or use docker compose up)"
+  fi
+  say "installing ${missing[*]} from Debian packages (one time)…"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  # Debian's postinst tries to start the system services; we run our own instances instead.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+mariadbd_bin() { command -v mariadbd 2>/dev/null || echo /usr/sbin/mariadbd; }
+
+mysql_up() { mariadb-admin --protocol=socket --socket="$MYSQL_SOCK" -uroot ping >/dev/null 2>&1; }
+redis_up() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+
+start_mariadb() {
+  if mysql_up; then say "MariaDB already up on 127.0.0.1:$MYSQL_PORT"; return 0; fi
+  mkdir -p "$DATA/mariadb"
+  local owner=(); [ "$(id -u)" -eq 0 ] && owner=(--user=root)
+  if [ ! -d "$DATA/mariadb/db/mysql" ]; then
+    say "initialising MariaDB data directory in $DATA/mariadb/db"
+    mariadb-install-db "${owner[@]}" --datadir="$DATA/mariadb/db" --auth-root-authentication-method=socket \
+      --skip-test-db >"$DATA/mariadb/install.log" 2>&1 || die "mariadb-install-db failed: see $DATA/mariadb/install.log"
+  fi
+  say "starting MariaDB on 127.0.0.1:$MYSQL_PORT"
+  "$(mariadbd_bin)" --no-defaults "${owner[@]}" --datadir="$DATA/mariadb/db" --socket="$MYSQL_SOCK" \
+    --pid-file="$DATA/mariadb/mysqld.pid" --bind-address=127.0.0.1 --port="$MYSQL_PORT" \
+    --log-error="$DATA/mariadb/error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    --innodb-buffer-pool-size=256M --max-connections=500 --skip-name-resolve >/dev/null 2>&1 &
+  for _ in $(seq 1 100); do mysql_up && break; sleep 0.2; done
+  mysql_up || die "MariaDB did not start: see $DATA/mariadb/error.log"
+  mariadb --protocol=socket --socket="$MYSQL_SOCK" -uroot <<SQL
+CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
+CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
+GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'localhost';
+CREATE DATABASE IF NOT EXISTS paysvc CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+FLUSH PRIVILEGES;
+SQL
+}
+
+start_redis() {
+  if redis_up; then say "Redis already up on 127.0.0.1:$REDIS_PORT"; return 0; fi
+  mkdir -p "$DATA/redis"
+  say "starting Redis on 127.0.0.1:$REDIS_PORT"
+  # noeviction: BullMQ must never lose keys to eviction.
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$DATA/redis" --daemonize yes \
+    --pidfile "$DATA/redis/redis.pid" --logfile "$DATA/redis/redis.log" --maxmemory-policy noeviction \
+    --save "" --appendonly yes >/dev/null
+  for _ in $(seq 1 50); do redis_up && break; sleep 0.1; done
+  redis_up || die "Redis did not start: see $DATA/redis/redis.log"
+}
+
+stop_all() {
+  if mysql_up; then say "stopping MariaDB"; mariadb-admin --protocol=socket --socket="$MYSQL_SOCK" -uroot shutdown || true; fi
+  if redis_up; then say "stopping Redis"; redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; fi
+}
+
+print_env() {
+  echo "DATABASE_URL=mysql://$DB_USER:$DB_PASS@127.0.0.1:$MYSQL_PORT/paysvc"
+  echo "REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
+}
+
+case "${1:-}" in
+  start) ensure_installed; start_mariadb; start_redis; print_env ;;
+  stop) stop_all ;;
+  status)
+    if mysql_up; then echo "mariadb: up 127.0.0.1:$MYSQL_PORT"; else echo "mariadb: down"; fi
+    if redis_up; then echo "redis: up 127.0.0.1:$REDIS_PORT"; else echo "redis: down"; fi ;;
+  env) print_env ;;
+  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+esac

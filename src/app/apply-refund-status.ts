@@ -1,0 +1,67 @@
+import type { TransitionCause } from '../generated/prisma/enums';
+import type { RefundStatusResult } from '../channels/types';
+import { statusAfterRefund } from '../domain/order-status';
+import { addEvent } from '../repo/history';
+import { lockOrder, type PayOrder } from '../repo/pay-orders';
+import { casRefundStatus, type Refund } from '../repo/refunds';
+import { runTx, type Tx } from '../repo/tx';
+import type { Deps } from './deps';
+import { transition } from './transition';
+
+/**
+ * The single path by which a channel's word about a refund reaches the refund and its order: success moves
+ * the reserved amount into the refunded total (and the order to PARTIAL_REFUNDED / REFUNDED), failure
+ * releases the reservation. Pending and unknown change nothing. Safe to run twice.
+ */
+export async function applyRefundStatus(
+  deps: Deps,
+  refund: Refund,
+  status: RefundStatusResult,
+  cause: TransitionCause,
+  inTx?: (tx: Tx, changed: boolean) => Promise<void>,
+): Promise<boolean> {
+  if (status.outcome !== 'success' && status.outcome !== 'fail') {
+    if (inTx) await runTx(deps.db, (tx) => inTx(tx, false));
+    return false;
+  }
+  return runTx(deps.db, async (tx) => {
+    const order = await lockOrder(tx, refund.payNo);
+    const changed =
+      status.outcome === 'success'
+        ? await succeeded(tx, order, refund, status, cause)
+        : await failed(tx, order, refund, status);
+    await inTx?.(tx, changed);
+    return changed;
+  });
+}
+
+async function succeeded(tx: Tx, order: PayOrder, refund: Refund, status: RefundStatusResult, cause: TransitionCause) {
+  const succeededAt = new Date();
+  const set = { channelRefundNo: status.channelRefundNo ?? refund.channelRefundNo, succeededAt };
+  if (!(await casRefundStatus(tx, refund.refundNo, 'PENDING', 'SUCCESS', set))) return false;
+  const refundedAmount = order.refundedAmount + refund.amount;
+  await transition(tx, order, statusAfterRefund(order.amount, refundedAmount), {
+    cause,
+    detail: `refund ${refund.refundNo} ${refund.amount}: ${status.channelStatus}`,
+    set: { refundedAmount, refundPendingAmount: order.refundPendingAmount - refund.amount },
+    event: 'REFUND_SUCCEEDED',
+    refund: { ...refund, ...set, status: 'SUCCESS' },
+  });
+  return true;
+}
+
+async function failed(tx: Tx, order: PayOrder, refund: Refund, status: RefundStatusResult) {
+  const failureReason = (status.reason ?? status.channelStatus).slice(0, 512);
+  if (!(await casRefundStatus(tx, refund.refundNo, 'PENDING', 'FAILED', { failureReason }))) return false;
+  const next: PayOrder = {
+    ...order,
+    refundPendingAmount: order.refundPendingAmount - refund.amount,
+    version: order.version + 1n,
+  };
+  await tx.payOrder.update({
+    where: { payNo: order.payNo },
+    data: { refundPendingAmount: next.refundPendingAmount, version: next.version },
+  });
+  await addEvent(tx, 'REFUND_FAILED', next, { ...refund, status: 'FAILED', failureReason });
+  return true;
+}

@@ -1,0 +1,106 @@
+import type { TransitionCause } from '../generated/prisma/enums';
+import type { TradeStatus } from '../channels/types';
+import { isOpen, isPaid } from '../domain/order-status';
+import { casAttemptStatus, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
+import { runTx, type Tx } from '../repo/tx';
+import type { Deps } from './deps';
+import { transition } from './transition';
+
+export type ApplyResult =
+  | { kind: 'applied'; order: PayOrder }
+  | { kind: 'unchanged'; order: PayOrder; reason: string }
+  /** The channel's answer contradicts the local order (amount, currency); nothing was changed. */
+  | { kind: 'mismatch'; order: PayOrder; reason: string };
+
+export interface ApplyOptions {
+  cause: TransitionCause;
+  /** Extra writes in the same transaction (a notify's receipt and record); throwing rolls everything back. */
+  inTx?: (tx: Tx, result: ApplyResult) => Promise<void>;
+}
+
+/**
+ * The single path by which a channel's word about a trade reaches an order, whether it came from a notify,
+ * a status query, a close that found the trade paid, or a timeout. Only an explicit success or failure
+ * changes anything; pending and unknown never do.
+ */
+export async function applyTradeStatus(
+  deps: Deps,
+  attempt: PayAttempt,
+  status: TradeStatus,
+  opts: ApplyOptions,
+): Promise<ApplyResult> {
+  const result = await runTx(deps.db, async (tx) => {
+    const order = await lockOrder(tx, attempt.payNo);
+    const r = await decide(tx, order, attempt, status, opts.cause);
+    await opts.inTx?.(tx, r);
+    return r;
+  });
+  if (result.kind === 'mismatch') {
+    deps.log.error({ payNo: attempt.payNo, attemptNo: attempt.attemptNo, reason: result.reason }, 'channel answer mismatch');
+  }
+  return result;
+}
+
+async function decide(
+  tx: Tx,
+  order: PayOrder,
+  attempt: PayAttempt,
+  status: TradeStatus,
+  cause: TransitionCause,
+): Promise<ApplyResult> {
+  const detail = `${attempt.payWay} ${attempt.attemptNo}: ${status.channelStatus}`;
+  if (status.outcome === 'success') {
+    const mismatch = crossCheck(order, status);
+    if (mismatch) return { kind: 'mismatch', order, reason: mismatch };
+    return paid(tx, order, attempt, status, cause, detail);
+  }
+  if (status.outcome === 'fail') return failed(tx, order, attempt, cause, detail);
+  return { kind: 'unchanged', order, reason: `channel says ${status.outcome}` };
+}
+
+function crossCheck(order: PayOrder, status: TradeStatus): string | undefined {
+  if (status.paidAmount !== undefined && status.paidAmount !== order.amount) {
+    return `paid amount ${status.paidAmount} differs from order amount ${order.amount}`;
+  }
+  if (status.currency !== undefined && status.currency !== order.currency) {
+    return `currency ${status.currency} differs from order currency ${order.currency}`;
+  }
+  return undefined;
+}
+
+async function paid(
+  tx: Tx,
+  order: PayOrder,
+  attempt: PayAttempt,
+  status: TradeStatus,
+  cause: TransitionCause,
+  detail: string,
+): Promise<ApplyResult> {
+  const channelTradeNo = status.channelTradeNo ?? attempt.channelTradeNo;
+  const attemptWon = await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN', 'CLOSED', 'FAILED'], 'SUCCESS', {
+    channelTradeNo,
+  });
+  if (isPaid(order.status)) {
+    const reason = attemptWon
+      ? `second successful payment ${attempt.attemptNo} on an order already paid by ${order.channelTradeNo}`
+      : 'already applied';
+    return { kind: 'unchanged', order, reason };
+  }
+  const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay };
+  if (isOpen(order.status)) {
+    return { kind: 'applied', order: await transition(tx, order, 'SUCCESS', { cause, detail, set, event: 'PAYMENT_SUCCEEDED' }) };
+  }
+  // CLOSED or FAILED: the buyer paid as we gave up. Never drop it.
+  return {
+    kind: 'applied',
+    order: await transition(tx, order, 'PAID_AFTER_CLOSE', { cause, detail, set, event: 'PAID_AFTER_CLOSE' }),
+  };
+}
+
+async function failed(tx: Tx, order: PayOrder, attempt: PayAttempt, cause: TransitionCause, detail: string): Promise<ApplyResult> {
+  await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN'], 'FAILED');
+  if (order.status !== 'PAYING') return { kind: 'unchanged', order, reason: `order is ${order.status}` };
+  const stillOpen = await listAttempts(tx, order.payNo, ['CREATED', 'OPEN']);
+  if (stillOpen.length > 0) return { kind: 'unchanged', order, reason: 'another attempt is still open' };
+  return { kind: 'applied', order: await transition(tx, order, 'FAILED', { cause, detail, event: 'PAYMENT_FAILED' }) };
+}

@@ -1,0 +1,60 @@
+import { ConflictingReplayError } from '../domain/errors';
+import { newPayNo } from '../domain/ids';
+import { findOrder, insertOrder, type NewOrder, type PayOrder } from '../repo/pay-orders';
+import { isUniqueViolation } from '../repo/tx';
+import type { Deps } from './deps';
+
+export const DEFAULT_EXPIRE_SECONDS = 1800;
+
+export type CreateOrderCommand = Omit<NewOrder, 'payNo' | 'expireAt' | 'createdAt'>;
+
+/** Fields that must be equal for a replay under the same (tenant_id, out_order_no) to be the same request. */
+const BINDING_FIELDS = [
+  'amount',
+  'currency',
+  'subject',
+  'description',
+  'userId',
+  'payWay',
+  'notifyTopic',
+  'attach',
+  'extra',
+  'returnUrl',
+  'expireSeconds',
+] as const satisfies readonly (keyof CreateOrderCommand & keyof PayOrder)[];
+
+/**
+ * Creates a pay order, or replays the one created by an identical earlier request. A replay whose binding
+ * fields differ is a conflict naming them.
+ */
+export async function createOrder(deps: Deps, cmd: CreateOrderCommand): Promise<{ order: PayOrder; replayed: boolean }> {
+  const now = deps.now();
+  const row: NewOrder = {
+    ...cmd,
+    payNo: newPayNo(now),
+    createdAt: now,
+    expireAt: new Date(now.getTime() + cmd.expireSeconds * 1000),
+  };
+  try {
+    return { order: await insertOrder(deps.db, row), replayed: false };
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+  }
+  const existing = await findOrder(deps.db, { tenantId: cmd.tenantId, outOrderNo: cmd.outOrderNo });
+  if (!existing) throw new Error(`unique violation on insert but no order ${cmd.tenantId}/${cmd.outOrderNo}`);
+  const differing = BINDING_FIELDS.filter((f) => !sameValue(existing[f], cmd[f]));
+  if (differing.length > 0) throw new ConflictingReplayError(`out_order_no ${cmd.outOrderNo}`, differing.map(snake));
+  return { order: existing, replayed: true };
+}
+
+function sameValue(stored: unknown, requested: unknown): boolean {
+  if (typeof stored === 'object' && stored !== null) return canonicalJson(stored) === canonicalJson(requested);
+  return stored === requested;
+}
+
+function canonicalJson(v: unknown): string {
+  const o = (v ?? {}) as Record<string, unknown>;
+  return JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+}
+
+const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

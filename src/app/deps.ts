@@ -1,0 +1,19 @@
+import type { Redis } from 'ioredis';
+import type { ChannelRegistry } from '../channels/registry';
+import type { ChannelCall } from '../channels/types';
+import type { Db } from '../infra/db';
+import type { Logger } from '../infra/logger';
+
+/** What use cases need from the outside world; built once in src/main.ts (or a test) and passed in. */
+export interface Deps {
+  db: Db;
+  redis: Redis;
+  channels: ChannelRegistry;
+  log: Logger;
+  now: () => Date;
+}
+
+/** Per-request context from the transport: the caller's deadline as an abort signal. */
+export interface RequestContext extends ChannelCall {
+  requestId?: string;
+}

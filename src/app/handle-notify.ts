@@ -1,0 +1,102 @@
+import type { NotifyResult } from '../generated/prisma/enums';
+import type { ChannelName, NotifyAck, PayOrderHandler, RawNotify, VerifiedNotify } from '../channels/types';
+import { findAttempt, type PayAttempt } from '../repo/pay-orders';
+import { insertReceipt, receiptExists, recordNotify, type NotifyLogEntry } from '../repo/notifies';
+import { isUniqueViolation, type Tx } from '../repo/tx';
+import { applyRefundStatus } from './apply-refund-status';
+import { applyTradeStatus } from './apply-trade-status';
+import type { Deps } from './deps';
+
+const SEEN_TTL_SECONDS = 48 * 3600;
+const KEPT_HEADERS = /^(content-type|user-agent|x-mock-.*|wechatpay-.*)$/i;
+
+/**
+ * A channel's notify, from raw bytes to its answer: verify the signature, cross-check against the local
+ * order, deduplicate, apply the change exactly once (with its receipt and record in the same transaction),
+ * and answer in the channel's dialect. An unverified notify never changes anything.
+ */
+export async function handleNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotify): Promise<NotifyAck> {
+  const channel = handler.channel;
+  const log = (result: NotifyResult, detail: string, n?: Partial<VerifiedNotify>, payNo: string | null = null) =>
+    entry(channel, raw, { result, detail, notifyId: n?.notifyId ?? '', kind: n?.kind ?? 'unknown', payNo, signatureValid: !!n?.kind });
+
+  const verification = await handler.verifyNotify(raw);
+  if (!verification.valid) {
+    await recordNotify(deps.db, log('REJECTED', verification.reason));
+    deps.log.warn({ channel, tenantId: raw.tenantId, reason: verification.reason }, 'notify failed verification');
+    return handler.ackNotify(false, 'signature verification failed');
+  }
+  const n = verification.notify;
+  if (await seenBefore(deps, channel, n.notifyId)) {
+    await recordNotify(deps.db, log('DUPLICATE', 'already applied', n));
+    return handler.ackNotify(true);
+  }
+  const attempt = await findAttempt(deps.db, n.attemptNo);
+  if (!attempt || attempt.tenantId !== raw.tenantId || attempt.channel !== channel) {
+    await recordNotify(deps.db, log('REJECTED', `no ${channel} trade ${n.attemptNo} for tenant ${raw.tenantId}`, n));
+    return handler.ackNotify(false, 'unknown trade');
+  }
+  const record = (tx: Tx, result: NotifyResult, detail: string) =>
+    Promise.all([
+      insertReceipt(tx, channel, n.notifyId, attempt.payNo),
+      recordNotify(tx, log(result, detail, n, attempt.payNo)),
+    ]).then(() => undefined);
+  try {
+    const accepted = await apply(deps, attempt, n, record);
+    if (!accepted.ok) {
+      await recordNotify(deps.db, log('REJECTED', accepted.detail, n, attempt.payNo));
+      return handler.ackNotify(false, accepted.detail);
+    }
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    await recordNotify(deps.db, log('DUPLICATE', 'applied concurrently', n, attempt.payNo));
+  }
+  return handler.ackNotify(true);
+}
+
+type Recorder = (tx: Tx, result: NotifyResult, detail: string) => Promise<void>;
+
+async function apply(
+  deps: Deps,
+  attempt: PayAttempt,
+  n: VerifiedNotify,
+  record: Recorder,
+): Promise<{ ok: true } | { ok: false; detail: string }> {
+  if (n.kind === 'payment') {
+    const r = await applyTradeStatus(deps, attempt, n.status, {
+      cause: 'NOTIFY',
+      inTx: (tx, r) =>
+        r.kind === 'mismatch' ? Promise.resolve() : record(tx, r.kind === 'applied' ? 'PROCESSED' : 'IGNORED', detailOf(r)),
+    });
+    return r.kind === 'mismatch' ? { ok: false, detail: r.reason } : { ok: true };
+  }
+  const refund = await deps.db.refund.findUnique({ where: { refundNo: n.refundNo } });
+  if (!refund || refund.payNo !== attempt.payNo) return { ok: false, detail: `no refund ${n.refundNo} on this trade` };
+  if (n.amount !== undefined && n.amount !== refund.amount) {
+    return { ok: false, detail: `refund amount ${n.amount} differs from ${refund.amount}` };
+  }
+  await applyRefundStatus(deps, refund, n.status, 'NOTIFY', (tx, changed) =>
+    record(tx, changed ? 'PROCESSED' : 'IGNORED', `refund ${refund.refundNo}: ${n.status.channelStatus}`),
+  );
+  return { ok: true };
+}
+
+const detailOf = (r: { kind: string; reason?: string; order: { status: string } }) =>
+  r.kind === 'applied' ? `order is now ${r.order.status}` : (r.reason ?? r.kind);
+
+/** Redis answers "seen?" fast; only a receipt in the database makes it true, so a crash loses nothing. */
+async function seenBefore(deps: Deps, channel: ChannelName, notifyId: string): Promise<boolean> {
+  const first = await deps.redis.set(`paysvc:notify:${channel}:${notifyId}`, '1', 'EX', SEEN_TTL_SECONDS, 'NX');
+  return first === null && (await receiptExists(deps.db, channel, notifyId));
+}
+
+function entry(
+  channel: string,
+  raw: RawNotify,
+  e: Pick<NotifyLogEntry, 'result' | 'detail' | 'notifyId' | 'kind' | 'payNo' | 'signatureValid'>,
+): NotifyLogEntry {
+  const headers = Object.fromEntries(
+    Object.entries(raw.headers).filter((kv): kv is [string, string] => KEPT_HEADERS.test(kv[0]) && kv[1] !== undefined),
+  );
+  return { channel, tenantId: raw.tenantId, rawPayload: raw.rawBody.toString('utf8'), headers, ...e };
+}

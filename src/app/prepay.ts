@@ -1,0 +1,133 @@
+import type { PayOrderHandler, PrepayPayload } from '../channels/types';
+import { ChannelUnavailableError, FailedPreconditionError, NotFoundError } from '../domain/errors';
+import { newAttemptNo } from '../domain/ids';
+import { isOpen } from '../domain/order-status';
+import {
+  casAttemptStatus,
+  findOrder,
+  insertAttempt,
+  listAttempts,
+  type OrderRef,
+  type PayAttempt,
+  type PayOrder,
+} from '../repo/pay-orders';
+import { runTx } from '../repo/tx';
+import { applyTradeStatus } from './apply-trade-status';
+import type { Deps, RequestContext } from './deps';
+import { assertPayWayEnabled } from './list-pay-ways';
+import { tradeSnapshot } from './snapshots';
+import { transition } from './transition';
+
+export const MAX_PAY_WAY_SWITCHES = 3;
+
+export interface PrepayCommand {
+  ref: OrderRef;
+  payWay: string;
+  clientIp: string;
+  payerId: string;
+}
+
+export interface PrepayOutcome {
+  order: PayOrder;
+  attemptNo: string;
+  payload: PrepayPayload;
+  replayed: boolean;
+}
+
+/**
+ * Opens a channel attempt for an order and returns what the buyer's client needs. The attempt and the
+ * PAYING status are committed before the channel is called; a replay with the same pay way returns the
+ * stored payload; a new pay way closes the previous attempt at its channel first.
+ */
+export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext): Promise<PrepayOutcome> {
+  await assertPayWayEnabled(deps, cmd.ref.tenantId, cmd.payWay);
+  const handler = deps.channels.require(cmd.payWay);
+  const order = await findOrder(deps.db, cmd.ref);
+  if (!order) throw new NotFoundError('order not found');
+  assertPayable(order, deps.now());
+
+  const open = await listAttempts(deps.db, order.payNo, ['CREATED', 'OPEN']);
+  const same = open.find((a) => a.payWay === cmd.payWay);
+  if (same?.status === 'OPEN' && same.payload) {
+    return { order, attemptNo: same.attemptNo, payload: same.payload as unknown as PrepayPayload, replayed: true };
+  }
+  const switching = order.status === 'PAYING' && order.payWay !== cmd.payWay;
+  if (switching && order.payWaySwitches >= MAX_PAY_WAY_SWITCHES) {
+    throw new FailedPreconditionError(`order ${order.payNo} has switched pay way ${MAX_PAY_WAY_SWITCHES} times already`);
+  }
+  for (const previous of open.filter((a) => a.payWay !== cmd.payWay)) {
+    await closePrevious(deps, order, previous, ctx);
+  }
+  const { attempt, order: paying } = same
+    ? { attempt: same, order }
+    : await openAttempt(deps, order, cmd, handler, switching);
+  return callChannel(deps, handler, paying, attempt, ctx);
+}
+
+function assertPayable(order: PayOrder, now: Date): void {
+  if (!isOpen(order.status)) throw new FailedPreconditionError(`order ${order.payNo} is ${order.status}`);
+  if (order.expireAt <= now) throw new FailedPreconditionError(`order ${order.payNo} expired at ${order.expireAt.toISOString()}`);
+}
+
+async function closePrevious(deps: Deps, order: PayOrder, previous: PayAttempt, ctx: RequestContext): Promise<void> {
+  const result = await deps.channels.require(previous.payWay).close(tradeSnapshot(order, previous), ctx);
+  if (result.outcome === 'unknown') {
+    throw new ChannelUnavailableError(`could not close the ${previous.payWay} attempt: ${result.reason}`);
+  }
+  if (result.outcome === 'paid') {
+    await applyTradeStatus(deps, previous, result.status, { cause: 'RPC' });
+    throw new FailedPreconditionError(`order ${order.payNo} was already paid with ${previous.payWay}`);
+  }
+  await casAttemptStatus(deps.db, previous.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
+}
+
+/** Commits the new attempt and the order's PAYING status in one transaction, before any channel call. */
+async function openAttempt(
+  deps: Deps,
+  order: PayOrder,
+  cmd: PrepayCommand,
+  handler: PayOrderHandler,
+  switching: boolean,
+): Promise<{ attempt: PayAttempt; order: PayOrder }> {
+  return runTx(deps.db, async (tx) => {
+    const paying = await transition(tx, order, 'PAYING', {
+      cause: 'RPC',
+      detail: switching ? `switch ${order.payWay} -> ${cmd.payWay}` : `prepay ${cmd.payWay}`,
+      set: { payWay: cmd.payWay, payWaySwitches: order.payWaySwitches + (switching ? 1 : 0) },
+      checkVersion: true,
+    });
+    const attempt = await insertAttempt(tx, {
+      attemptNo: newAttemptNo(deps.now()),
+      payNo: order.payNo,
+      tenantId: order.tenantId,
+      payWay: cmd.payWay,
+      channel: handler.channel,
+      payerId: cmd.payerId,
+      clientIp: cmd.clientIp,
+    });
+    return { attempt, order: paying };
+  });
+}
+
+async function callChannel(
+  deps: Deps,
+  handler: PayOrderHandler,
+  order: PayOrder,
+  attempt: PayAttempt,
+  ctx: RequestContext,
+): Promise<PrepayOutcome> {
+  const result = await handler.prepay(tradeSnapshot(order, attempt), ctx);
+  if (result.outcome !== 'success') {
+    if (result.outcome === 'unknown') {
+      // The attempt stays CREATED: a replay calls the channel again with the same out_trade_no.
+      throw new ChannelUnavailableError(`${handler.payWay} did not answer the prepay: ${result.reason}`);
+    }
+    await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'FAILED');
+    throw new FailedPreconditionError(`${handler.payWay} refused the prepay: ${result.reason}`);
+  }
+  await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'OPEN', {
+    payload: result.payload as object,
+    channelTradeNo: result.channelTradeNo ?? null,
+  });
+  return { order, attemptNo: attempt.attemptNo, payload: result.payload, replayed: false };
+}

@@ -1,0 +1,25 @@
+import { NotFoundError } from '../domain/errors';
+import { findOrder } from '../repo/pay-orders';
+import { findRefund, type Refund } from '../repo/refunds';
+import { applyRefundStatus } from './apply-refund-status';
+import type { Deps, RequestContext } from './deps';
+import { refundSnapshot } from './snapshots';
+
+/** Reads a refund; with sync, a pending refund is first asked about at its channel. */
+export async function queryRefund(
+  deps: Deps,
+  tenantId: string,
+  outRefundNo: string,
+  sync: boolean,
+  ctx: RequestContext,
+): Promise<Refund> {
+  const refund = await findRefund(deps.db, tenantId, outRefundNo);
+  if (!refund) throw new NotFoundError('refund not found');
+  if (!sync || refund.status !== 'PENDING') return refund;
+  const order = await findOrder(deps.db, { tenantId, payNo: refund.payNo });
+  const attempt = await deps.db.payAttempt.findUnique({ where: { attemptNo: refund.attemptNo } });
+  if (!order || !attempt) throw new Error(`refund ${refund.refundNo} lost its order or attempt`);
+  const status = await deps.channels.require(attempt.payWay).queryRefund(refundSnapshot(order, refund), ctx);
+  await applyRefundStatus(deps, refund, status, 'SYNC');
+  return (await findRefund(deps.db, tenantId, outRefundNo)) ?? refund;
+}

@@ -1,0 +1,96 @@
+import { ConflictingReplayError, FailedPreconditionError, NotFoundError } from '../domain/errors';
+import { newRefundNo } from '../domain/ids';
+import { REFUNDABLE_STATUSES } from '../domain/order-status';
+import { findOrder, listAttempts, type OrderRef, type PayOrder } from '../repo/pay-orders';
+import { findRefund, insertRefund, reserveRefund, type Refund } from '../repo/refunds';
+import { isUniqueViolation, runTx, type Tx } from '../repo/tx';
+import { applyRefundStatus } from './apply-refund-status';
+import type { Deps, RequestContext } from './deps';
+import { refundSnapshot } from './snapshots';
+
+export interface RefundCommand {
+  ref: OrderRef;
+  outRefundNo: string;
+  amount: bigint;
+  reason: string;
+}
+
+export interface RefundOutcome {
+  refund: Refund;
+  order: PayOrder;
+  replayed: boolean;
+}
+
+/**
+ * Refunds part or all of a paid order. The amount is reserved atomically before the channel is called, so
+ * concurrent refunds never exceed what was paid; (tenant, out_refund_no) makes the call idempotent.
+ */
+export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestContext): Promise<RefundOutcome> {
+  const replay = await findReplay(deps, cmd);
+  if (replay) return replay;
+  const order = await findOrder(deps.db, cmd.ref);
+  if (!order) throw new NotFoundError('order not found');
+  if (!REFUNDABLE_STATUSES.includes(order.status)) {
+    throw new FailedPreconditionError(`order ${order.payNo} is ${order.status} and cannot be refunded`);
+  }
+  const [paidAttempt] = await listAttempts(deps.db, order.payNo, ['SUCCESS']);
+  if (!paidAttempt) throw new FailedPreconditionError(`order ${order.payNo} has no successful payment attempt`);
+  const handler = deps.channels.require(paidAttempt.payWay);
+  if (!handler.supportsRefund) throw new FailedPreconditionError(`pay way ${paidAttempt.payWay} does not support refunds`);
+
+  let refund: Refund;
+  try {
+    refund = await runTx(deps.db, async (tx) => {
+      if (!(await reserveRefund(tx, order.payNo, cmd.amount, REFUNDABLE_STATUSES))) {
+        throw await refusal(tx, order.payNo, cmd.amount);
+      }
+      return insertRefund(tx, {
+        refundNo: newRefundNo(deps.now()),
+        tenantId: order.tenantId,
+        outRefundNo: cmd.outRefundNo,
+        payNo: order.payNo,
+        attemptNo: paidAttempt.attemptNo,
+        amount: cmd.amount,
+        currency: order.currency,
+        reason: cmd.reason,
+      });
+    });
+  } catch (err) {
+    // A concurrent call with the same out_refund_no won the insert.
+    if (isUniqueViolation(err)) return (await findReplay(deps, cmd)) ?? Promise.reject(err);
+    throw err;
+  }
+  const status = await handler.refund(refundSnapshot(order, refund), ctx);
+  await applyRefundStatus(deps, refund, status, 'RPC');
+  const after = await findRefund(deps.db, refund.tenantId, refund.outRefundNo);
+  const orderAfter = await findOrder(deps.db, { tenantId: order.tenantId, payNo: order.payNo });
+  if (!after || !orderAfter) throw new Error(`refund ${refund.refundNo} vanished`);
+  if (status.outcome === 'unknown' && after.status === 'PENDING') {
+    deps.log.warn({ refundNo: refund.refundNo, reason: status.reason }, 'refund outcome unknown; stays pending');
+  }
+  return { refund: after, order: orderAfter, replayed: false };
+}
+
+async function findReplay(deps: Deps, cmd: RefundCommand): Promise<RefundOutcome | undefined> {
+  const existing = await findRefund(deps.db, cmd.ref.tenantId, cmd.outRefundNo);
+  if (!existing) return undefined;
+  const order = await findOrder(deps.db, { tenantId: existing.tenantId, payNo: existing.payNo });
+  if (!order) throw new Error(`refund ${existing.refundNo} has no order`);
+  const differing = [
+    ...('payNo' in cmd.ref ? (cmd.ref.payNo === order.payNo ? [] : ['pay_no']) : cmd.ref.outOrderNo === order.outOrderNo ? [] : ['out_order_no']),
+    ...(existing.amount === cmd.amount ? [] : ['amount']),
+    ...(existing.reason === cmd.reason ? [] : ['reason']),
+  ];
+  if (differing.length > 0) throw new ConflictingReplayError(`out_refund_no ${cmd.outRefundNo}`, differing);
+  return { refund: existing, order, replayed: true };
+}
+
+/** Why a reservation was refused, from the order as it is now. */
+async function refusal(tx: Tx, payNo: string, amount: bigint): Promise<Error> {
+  const order = await tx.payOrder.findUnique({ where: { payNo } });
+  if (!order || !REFUNDABLE_STATUSES.includes(order.status)) {
+    return new FailedPreconditionError(`order ${payNo} is ${order?.status ?? 'gone'} and cannot be refunded`);
+  }
+  const refundable = order.amount - order.refundedAmount - order.refundPendingAmount;
+  return new FailedPreconditionError(`refund amount ${amount} exceeds the refundable balance ${refundable}`);
+}

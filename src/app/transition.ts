@@ -1,0 +1,39 @@
+import type { TransitionCause } from '../generated/prisma/enums';
+import { ConcurrencyError, FailedPreconditionError } from '../domain/errors';
+import { canTransition, type OrderStatus } from '../domain/order-status';
+import { addEvent, recordTransition, type EventType } from '../repo/history';
+import { casOrderStatus, type PayOrder, type Refund, type StatusChange } from '../repo/pay-orders';
+import type { Tx } from '../repo/tx';
+
+export interface TransitionOptions {
+  cause: TransitionCause;
+  detail: string;
+  set?: StatusChange['set'];
+  /** The event for the order side, if the change is one it cares about. */
+  event?: EventType;
+  refund?: Refund;
+  /** Also compare the version, not just the status (for writers that must see no interleaving change). */
+  checkVersion?: boolean;
+}
+
+/**
+ * The one way an order's status changes: checks the pure table, compare-and-sets the prior status, and writes
+ * the audit row and the outbox event in the caller's transaction. Returns the order as it now is.
+ */
+export async function transition(tx: Tx, order: PayOrder, to: OrderStatus, opts: TransitionOptions): Promise<PayOrder> {
+  if (!canTransition(order.status, to)) {
+    throw new FailedPreconditionError(`order ${order.payNo} is ${order.status} and cannot become ${to}`);
+  }
+  const won = await casOrderStatus(tx, {
+    payNo: order.payNo,
+    from: order.status,
+    to,
+    set: opts.set,
+    version: opts.checkVersion ? order.version : undefined,
+  });
+  if (!won) throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`);
+  const next: PayOrder = { ...order, ...opts.set, status: to, version: order.version + 1n, updatedAt: new Date() };
+  await recordTransition(tx, { payNo: order.payNo, from: order.status, to, cause: opts.cause, detail: opts.detail });
+  if (opts.event) await addEvent(tx, opts.event, next, opts.refund);
+  return next;
+}

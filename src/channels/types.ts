@@ -1,0 +1,145 @@
+/**
+ * The contract between the payment core and a channel. Handlers are stateless: they get a snapshot of the
+ * local order/attempt plus the tenant's channel account, talk to the channel, and return what it said.
+ * Persistence is the core's job; nothing under src/channels/ touches the database.
+ */
+
+/** What a channel said about a trade or refund. Only an explicit channel answer is success or fail. */
+export type Outcome = 'success' | 'fail' | 'pending' | 'unknown';
+
+export type ChannelName = 'mock' | 'alipay' | 'wechat';
+
+/** Pay way codes as stored in the database and shown in the catalog (mirrors proto PayWay without the prefix). */
+export const PAY_WAYS = [
+  'MOCK',
+  'ALIPAY_APP',
+  'ALIPAY_WAP',
+  'ALIPAY_PAGE',
+  'ALIPAY_QR',
+  'WECHAT_APP',
+  'WECHAT_JSAPI',
+  'WECHAT_NATIVE',
+  'WECHAT_H5',
+] as const;
+export type PayWayCode = (typeof PAY_WAYS)[number];
+
+/** What the caller of Prepay receives; exactly one kind per pay way. */
+export type PrepayPayload =
+  | { kind: 'appOrderString'; value: string }
+  | { kind: 'signParams'; value: Record<string, string> }
+  | { kind: 'qrCodeUrl'; value: string }
+  | { kind: 'redirectUrl'; value: string }
+  | { kind: 'htmlForm'; value: string }
+  | { kind: 'mockPayUrl'; value: string };
+
+/** The local view of a trade, as the channel must see it. attemptNo is the channel's out_trade_no. */
+export interface TradeSnapshot {
+  tenantId: string;
+  payNo: string;
+  attemptNo: string;
+  amount: bigint;
+  currency: string;
+  subject: string;
+  description: string;
+  attach: string;
+  expireAt: Date;
+  clientIp: string;
+  payerId: string;
+  returnUrl: string;
+}
+
+export interface RefundSnapshot {
+  tenantId: string;
+  payNo: string;
+  attemptNo: string;
+  refundNo: string;
+  /** The paid amount of the trade being refunded. */
+  tradeAmount: bigint;
+  amount: bigint;
+  currency: string;
+  reason: string;
+}
+
+/** Per-call context: the tenant's channel account and how long the caller is willing to wait. */
+export interface ChannelCall {
+  signal?: AbortSignal;
+}
+
+export type PrepayResult =
+  | { outcome: 'success'; payload: PrepayPayload; channelTradeNo?: string }
+  | { outcome: 'fail' | 'unknown'; reason: string };
+
+export interface TradeStatus {
+  outcome: Outcome;
+  /** Channel's own status string, kept for the audit trail. */
+  channelStatus: string;
+  channelTradeNo?: string;
+  /** What the channel says was paid, minor units; cross-checked against the order. */
+  paidAmount?: bigint;
+  currency?: string;
+  paidAt?: Date;
+  reason?: string;
+}
+
+export type CloseResult =
+  | { outcome: 'closed' }
+  /** The channel refused to close because the trade was paid. */
+  | { outcome: 'paid'; status: TradeStatus }
+  | { outcome: 'unknown'; reason: string };
+
+export interface RefundStatusResult {
+  outcome: Outcome;
+  channelStatus: string;
+  channelRefundNo?: string;
+  reason?: string;
+}
+
+/** A notify as it reached the sidecar: raw body and headers, untouched. */
+export interface RawNotify {
+  tenantId: string;
+  terminalType: string;
+  headers: Record<string, string | undefined>;
+  rawBody: Buffer;
+}
+
+/** A notify whose signature was verified and whose content was parsed. */
+export type VerifiedNotify =
+  | {
+      kind: 'payment';
+      notifyId: string;
+      attemptNo: string;
+      status: TradeStatus;
+    }
+  | {
+      kind: 'refund';
+      notifyId: string;
+      attemptNo: string;
+      refundNo: string;
+      status: RefundStatusResult;
+      amount?: bigint;
+    };
+
+export type NotifyVerification =
+  | { valid: true; notify: VerifiedNotify }
+  | { valid: false; reason: string; notifyId?: string; attemptNo?: string };
+
+/** How to answer the channel's HTTP notify, in its own dialect. */
+export interface NotifyAck {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export interface PayOrderHandler {
+  readonly payWay: PayWayCode;
+  readonly channel: ChannelName;
+  readonly supportsQr: boolean;
+  readonly supportsRefund: boolean;
+  prepay(trade: TradeSnapshot, call: ChannelCall): Promise<PrepayResult>;
+  query(trade: TradeSnapshot, call: ChannelCall): Promise<TradeStatus>;
+  close(trade: TradeSnapshot, call: ChannelCall): Promise<CloseResult>;
+  refund(refund: RefundSnapshot, call: ChannelCall): Promise<RefundStatusResult>;
+  queryRefund(refund: RefundSnapshot, call: ChannelCall): Promise<RefundStatusResult>;
+  verifyNotify(notify: RawNotify): Promise<NotifyVerification>;
+  ackNotify(accepted: boolean, reason?: string): NotifyAck;
+}

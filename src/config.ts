@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** Every environment variable the service reads; the README's configuration table mirrors this. */
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    DATABASE_URL: z.string().regex(/^mysql:\/\//, 'must be a mysql:// URL'),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+    GRPC_HOST: z.string().default('0.0.0.0'),
+    GRPC_PORT: port.default(50051),
+    HTTP_HOST: z.string().default('0.0.0.0'),
+    HTTP_PORT: port.default(8080),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Public base URL of the notify sidecar, as the channels must call it. */
+    NOTIFY_BASE_URL: z.string().url().optional(),
+    CHANNEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(5000),
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120000).default(10000),
+    MOCK_CHANNEL_ENABLED: bool.optional(),
+    MOCK_GATEWAY_URL: z.string().url().default('http://127.0.0.1:9100'),
+    MOCK_CHANNEL_SECRET: z.string().min(16).optional(),
+  })
+  .transform((env) => {
+    const production = env.NODE_ENV === 'production';
+    const mockEnabled = env.MOCK_CHANNEL_ENABLED ?? !production;
+    return {
+      ...env,
+      NOTIFY_BASE_URL: env.NOTIFY_BASE_URL ?? `http://127.0.0.1:${env.HTTP_PORT}`,
+      MOCK_CHANNEL_ENABLED: mockEnabled,
+      MOCK_CHANNEL_SECRET: env.MOCK_CHANNEL_SECRET ?? (production ? undefined : 'mock-sandbox-secret'),
+    };
+  })
+  .superRefine((env, ctx) => {
+    if (env.MOCK_CHANNEL_ENABLED && !env.MOCK_CHANNEL_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['MOCK_CHANNEL_SECRET'], message: 'required when the mock channel is enabled' });
+    }
+  });
+
+export type Config = z.output<typeof schema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads and validates the environment; the error names every missing or invalid variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}

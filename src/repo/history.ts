@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import type { PayOrder, Refund } from '../generated/prisma/client';
+import type { TransitionCause } from '../generated/prisma/enums';
+import { PaymentEvent, PaymentEventType } from '../gen/payment/v1/events';
+import { OrderStatus as ProtoOrderStatus } from '../gen/payment/v1/types';
+import type { OrderStatus } from '../domain/order-status';
+import type { Tx } from './tx';
+
+export type EventType =
+  | 'PAYMENT_SUCCEEDED'
+  | 'PAYMENT_FAILED'
+  | 'ORDER_CLOSED'
+  | 'PAID_AFTER_CLOSE'
+  | 'REFUND_SUCCEEDED'
+  | 'REFUND_FAILED';
+
+/** Audit trail: one row per status change, written in the change's own transaction. */
+export async function recordTransition(
+  tx: Tx,
+  t: { payNo: string; from: OrderStatus; to: OrderStatus; cause: TransitionCause; detail: string },
+): Promise<void> {
+  await tx.orderTransition.create({
+    data: { payNo: t.payNo, fromStatus: t.from, toStatus: t.to, cause: t.cause, detail: t.detail.slice(0, 512) },
+  });
+}
+
+/**
+ * Outbox: the event for the order side, written in the same transaction as the change it describes, so a
+ * crash between commit and delivery loses nothing. `order` is the order as it is after the change.
+ */
+export async function addEvent(tx: Tx, type: EventType, order: PayOrder, refund?: Refund): Promise<string> {
+  const id = randomUUID();
+  const event: PaymentEvent = {
+    eventId: id,
+    type: PaymentEventType[`PAYMENT_EVENT_TYPE_${type}`],
+    tenantId: order.tenantId,
+    payNo: order.payNo,
+    outOrderNo: order.outOrderNo,
+    amount: order.amount,
+    currency: order.currency,
+    status: ProtoOrderStatus[`ORDER_STATUS_${order.status}`],
+    version: order.version,
+    occurredAt: new Date(),
+    channelTradeNo: order.channelTradeNo ?? '',
+    attach: order.attach,
+    refundedAmount: order.refundedAmount,
+    refundNo: refund?.refundNo ?? '',
+    outRefundNo: refund?.outRefundNo ?? '',
+    refundAmount: refund?.amount ?? 0n,
+  };
+  await tx.outboxEvent.create({
+    data: {
+      id,
+      tenantId: order.tenantId,
+      payNo: order.payNo,
+      type,
+      orderVersion: order.version,
+      topic: order.notifyTopic,
+      payload: PaymentEvent.toJSON(event) as object,
+    },
+  });
+  return id;
+}

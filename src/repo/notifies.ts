@@ -1,0 +1,29 @@
+import type { NotifyResult } from '../generated/prisma/enums';
+import type { DbOrTx } from './tx';
+
+export interface NotifyLogEntry {
+  channel: string;
+  tenantId: string;
+  notifyId: string;
+  payNo: string | null;
+  kind: string;
+  rawPayload: string;
+  headers: Record<string, string>;
+  signatureValid: boolean;
+  result: NotifyResult;
+  detail: string;
+}
+
+/** Keeps every notify, whatever became of it. */
+export async function recordNotify(db: DbOrTx, e: NotifyLogEntry): Promise<void> {
+  await db.notifyRecord.create({ data: { ...e, detail: e.detail.slice(0, 512) } });
+}
+
+/** The dedupe truth: inserting a second receipt for the same (channel, notify_id) is a unique violation. */
+export async function insertReceipt(db: DbOrTx, channel: string, notifyId: string, payNo: string): Promise<void> {
+  await db.notifyReceipt.create({ data: { channel, notifyId, payNo } });
+}
+
+export async function receiptExists(db: DbOrTx, channel: string, notifyId: string): Promise<boolean> {
+  return (await db.notifyReceipt.findUnique({ where: { channel_notifyId: { channel, notifyId } } })) !== null;
+}

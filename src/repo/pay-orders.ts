@@ -1,0 +1,124 @@
+import type { PayAttempt, PayOrder, Refund } from '../generated/prisma/client';
+import type { AttemptStatus } from '../generated/prisma/enums';
+import type { OrderStatus } from '../domain/order-status';
+import type { DbOrTx, Tx } from './tx';
+
+export type { PayAttempt, PayOrder, Refund };
+export type OrderWithChildren = PayOrder & { attempts: PayAttempt[]; refunds: Refund[] };
+
+/** How callers name an order: always with its tenant, by pay_no or by the caller's out_order_no. */
+export type OrderRef = { tenantId: string } & ({ payNo: string } | { outOrderNo: string });
+
+export interface NewOrder {
+  payNo: string;
+  tenantId: string;
+  outOrderNo: string;
+  amount: bigint;
+  currency: string;
+  subject: string;
+  description: string;
+  userId: string;
+  payWay: string;
+  notifyTopic: string;
+  attach: string;
+  extra: Record<string, string>;
+  clientIp: string;
+  returnUrl: string;
+  expireSeconds: number;
+  expireAt: Date;
+  createdAt: Date;
+}
+
+const whereRef = (ref: OrderRef) =>
+  'payNo' in ref ? { payNo: ref.payNo, tenantId: ref.tenantId } : { tenantId: ref.tenantId, outOrderNo: ref.outOrderNo };
+
+export function findOrder(db: DbOrTx, ref: OrderRef): Promise<PayOrder | null> {
+  return db.payOrder.findFirst({ where: whereRef(ref) });
+}
+
+export function findOrderWithChildren(db: DbOrTx, ref: OrderRef): Promise<OrderWithChildren | null> {
+  return db.payOrder.findFirst({
+    where: whereRef(ref),
+    include: { attempts: { orderBy: { id: 'asc' } }, refunds: { orderBy: { id: 'asc' } } },
+  });
+}
+
+/** Locks the order row for the rest of the transaction. */
+export async function lockOrder(tx: Tx, payNo: string): Promise<PayOrder> {
+  await tx.$executeRaw`SELECT id FROM pay_order WHERE pay_no = ${payNo} FOR UPDATE`;
+  return tx.payOrder.findUniqueOrThrow({ where: { payNo } });
+}
+
+/**
+ * One INSERT, no read-back: CreateOrder is the hottest write. Throws a unique violation when
+ * (tenant_id, out_order_no) exists; the caller turns that into a replay or a conflict.
+ */
+export async function insertOrder(db: DbOrTx, o: NewOrder): Promise<PayOrder> {
+  const extra = JSON.stringify(o.extra);
+  await db.$executeRaw`
+    INSERT INTO pay_order (pay_no, tenant_id, out_order_no, amount, currency, subject, description, user_id, pay_way,
+      status, notify_topic, attach, extra, client_ip, return_url, expire_seconds, expire_at, created_at, updated_at)
+    VALUES (${o.payNo}, ${o.tenantId}, ${o.outOrderNo}, ${o.amount}, ${o.currency}, ${o.subject}, ${o.description},
+      ${o.userId}, ${o.payWay}, 'WAIT_PAY', ${o.notifyTopic}, ${o.attach}, ${extra}, ${o.clientIp}, ${o.returnUrl},
+      ${o.expireSeconds}, ${o.expireAt}, ${o.createdAt}, ${o.createdAt})`;
+  return {
+    ...o,
+    id: 0n,
+    status: 'WAIT_PAY',
+    refundedAmount: 0n,
+    refundPendingAmount: 0n,
+    channelTradeNo: null,
+    paidAt: null,
+    version: 1n,
+    payWaySwitches: 0,
+    updatedAt: o.createdAt,
+  };
+}
+
+export interface StatusChange {
+  payNo: string;
+  from: OrderStatus;
+  to: OrderStatus;
+  /** Also require this version, for writers that must not interleave with any other change. */
+  version?: bigint;
+  set?: Partial<Pick<PayOrder, 'payWay' | 'channelTradeNo' | 'paidAt' | 'payWaySwitches' | 'refundedAmount' | 'refundPendingAmount'>>;
+}
+
+/** Compare-and-set of the order's status; false means another writer changed it first. Bumps the version. */
+export async function casOrderStatus(tx: Tx, c: StatusChange): Promise<boolean> {
+  const { count } = await tx.payOrder.updateMany({
+    where: { payNo: c.payNo, status: c.from, ...(c.version === undefined ? {} : { version: c.version }) },
+    data: { ...c.set, status: c.to, version: { increment: 1 } },
+  });
+  return count === 1;
+}
+
+export function listAttempts(db: DbOrTx, payNo: string, statuses: AttemptStatus[]): Promise<PayAttempt[]> {
+  return db.payAttempt.findMany({ where: { payNo, status: { in: statuses } }, orderBy: { id: 'asc' } });
+}
+
+export function findAttempt(db: DbOrTx, attemptNo: string): Promise<PayAttempt | null> {
+  return db.payAttempt.findUnique({ where: { attemptNo } });
+}
+
+export function insertAttempt(
+  tx: Tx,
+  a: Pick<PayAttempt, 'attemptNo' | 'payNo' | 'tenantId' | 'payWay' | 'channel' | 'payerId' | 'clientIp'>,
+): Promise<PayAttempt> {
+  return tx.payAttempt.create({ data: { ...a, status: 'CREATED' } });
+}
+
+/** Compare-and-set of an attempt's status. */
+export async function casAttemptStatus(
+  db: DbOrTx,
+  attemptNo: string,
+  from: AttemptStatus[],
+  to: AttemptStatus,
+  set: Partial<Pick<PayAttempt, 'payload' | 'channelTradeNo'>> = {},
+): Promise<boolean> {
+  const { count } = await db.payAttempt.updateMany({
+    where: { attemptNo, status: { in: from } },
+    data: { ...set, payload: set.payload ?? undefined, status: to },
+  });
+  return count === 1;
+}

@@ -1,0 +1,67 @@
+import type { Server } from 'node:http';
+import type { Deps } from './app/deps';
+import { MockPayHandler } from './channels/mock/mock-handler';
+import { ChannelRegistry } from './channels/registry';
+import type { PayOrderHandler } from './channels/types';
+import type { Config } from './config';
+import { createDb } from './infra/db';
+import { createLogger } from './infra/logger';
+import { createRedis } from './infra/redis';
+import { startGrpcServer, type GrpcServer } from './grpc/server';
+import { createSidecar, listen } from './http/sidecar';
+
+/** The handlers this deployment offers; a pay way without one is listed as disabled. */
+export function buildHandlers(config: Config): PayOrderHandler[] {
+  const handlers: PayOrderHandler[] = [];
+  if (config.MOCK_CHANNEL_ENABLED && config.MOCK_CHANNEL_SECRET) {
+    handlers.push(
+      new MockPayHandler({
+        gatewayUrl: config.MOCK_GATEWAY_URL,
+        secret: config.MOCK_CHANNEL_SECRET,
+        notifyBaseUrl: config.NOTIFY_BASE_URL,
+        timeoutMs: config.CHANNEL_TIMEOUT_MS,
+      }),
+    );
+  }
+  return handlers;
+}
+
+export function buildDeps(config: Config, handlers = buildHandlers(config)): Deps {
+  return {
+    db: createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
+    redis: createRedis(config.REDIS_URL),
+    channels: new ChannelRegistry(handlers),
+    log: createLogger(config.LOG_LEVEL),
+    now: () => new Date(),
+  };
+}
+
+export interface RunningService {
+  deps: Deps;
+  grpc: GrpcServer;
+  http: Server;
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the gRPC server and the HTTP sidecar over one set of dependencies. */
+export async function startService(config: Config, deps = buildDeps(config)): Promise<RunningService> {
+  await deps.db.$connect();
+  const grpc = await startGrpcServer(deps, config.GRPC_HOST, config.GRPC_PORT);
+  const http = await listen(createSidecar(deps), config.HTTP_HOST, config.HTTP_PORT);
+  const address = http.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.HTTP_PORT;
+  deps.log.info({ port: httpPort }, 'HTTP sidecar listening');
+  return {
+    deps,
+    grpc,
+    http,
+    httpPort,
+    async stop() {
+      await grpc.shutdown(config.SHUTDOWN_GRACE_MS);
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await deps.db.$disconnect();
+      deps.redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type { PrepayPayload } from '../channels/types';
+import { isPayWayCode } from '../channels/registry';
+import type { PrepayResponse } from '../gen/payment/v1/payment_service';
+import {
+  AttemptStatus,
+  OrderStatus,
+  PayWay,
+  RefundStatus,
+  type PayAttempt as PbAttempt,
+  type PayOrder as PbOrder,
+  type Refund as PbRefund,
+} from '../gen/payment/v1/types';
+import type { PayAttempt, PayOrder, Refund } from '../repo/pay-orders';
+
+/** Rows to proto messages. Pay ways are stored as the enum name without its PAY_WAY_ prefix. */
+export const payWayToProto = (code: string): PayWay => (isPayWayCode(code) ? PayWay[`PAY_WAY_${code}`] : PayWay.PAY_WAY_UNSPECIFIED);
+
+export function payWayFromProto(way: PayWay): string {
+  return way === PayWay.PAY_WAY_UNSPECIFIED ? '' : PayWay[way].replace(/^PAY_WAY_/, '');
+}
+
+export function orderToProto(o: PayOrder, attempts: PayAttempt[] = [], refunds: Refund[] = []): PbOrder {
+  return {
+    payNo: o.payNo,
+    tenantId: o.tenantId,
+    outOrderNo: o.outOrderNo,
+    amount: o.amount,
+    currency: o.currency,
+    subject: o.subject,
+    description: o.description,
+    userId: o.userId,
+    payWay: payWayToProto(o.payWay),
+    status: OrderStatus[`ORDER_STATUS_${o.status}`],
+    notifyTopic: o.notifyTopic,
+    attach: o.attach,
+    extra: (o.extra ?? {}) as Record<string, string>,
+    clientIp: o.clientIp,
+    returnUrl: o.returnUrl,
+    expireTime: o.expireAt,
+    refundedAmount: o.refundedAmount,
+    refundPendingAmount: o.refundPendingAmount,
+    channelTradeNo: o.channelTradeNo ?? '',
+    paidTime: o.paidAt ?? undefined,
+    version: o.version,
+    payWaySwitches: o.payWaySwitches,
+    createTime: o.createdAt,
+    updateTime: o.updatedAt,
+    attempts: attempts.map(attemptToProto),
+    refunds: refunds.map(refundToProto),
+  };
+}
+
+export function attemptToProto(a: PayAttempt): PbAttempt {
+  return {
+    attemptNo: a.attemptNo,
+    payWay: payWayToProto(a.payWay),
+    status: AttemptStatus[`ATTEMPT_STATUS_${a.status}`],
+    channelTradeNo: a.channelTradeNo ?? '',
+    createTime: a.createdAt,
+    updateTime: a.updatedAt,
+  };
+}
+
+export function refundToProto(r: Refund): PbRefund {
+  return {
+    refundNo: r.refundNo,
+    outRefundNo: r.outRefundNo,
+    payNo: r.payNo,
+    amount: r.amount,
+    currency: r.currency,
+    reason: r.reason,
+    status: RefundStatus[`REFUND_STATUS_${r.status}`],
+    channelRefundNo: r.channelRefundNo ?? '',
+    failureReason: r.failureReason ?? '',
+    createTime: r.createdAt,
+    successTime: r.succeededAt ?? undefined,
+  };
+}
+
+const PAYLOAD_CASE = {
+  appOrderString: 'appOrderString',
+  qrCodeUrl: 'qrCodeUrl',
+  redirectUrl: 'redirectUrl',
+  htmlForm: 'htmlForm',
+  mockPayUrl: 'mockPayUrl',
+} as const;
+
+export function payloadToProto(p: PrepayPayload): PrepayResponse['payload'] {
+  if (p.kind === 'signParams') return { $case: 'signParams', value: { params: p.value } };
+  return { $case: PAYLOAD_CASE[p.kind], value: p.value };
+}

@@ -1,0 +1,130 @@
+import type { handleUnaryCall, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { z } from 'zod';
+import { cancelOrder } from '../app/cancel-order';
+import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../app/create-order';
+import type { Deps, RequestContext } from '../app/deps';
+import { listPayWays } from '../app/list-pay-ways';
+import { prepay } from '../app/prepay';
+import { queryOrder } from '../app/query-order';
+import { queryRefund } from '../app/query-refund';
+import { refundOrder } from '../app/refund-order';
+import { InvalidArgumentError } from '../domain/errors';
+import type { PaymentServiceServer } from '../gen/payment/v1/payment_service';
+import { PayWay } from '../gen/payment/v1/types';
+import { callContext } from './call-context';
+import { toServiceError } from './errors';
+import { orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
+import * as v from './validation';
+
+const createOrderRequest = z.object({
+  tenantId: v.tenantId,
+  outOrderNo: v.outOrderNo,
+  amount: v.amount,
+  currency: v.currency,
+  subject: v.subject,
+  description: v.description,
+  userId: v.userId,
+  payWay: z.enum(PayWay),
+  expireSeconds: z
+    .number()
+    .int()
+    .refine((s) => s === 0 || (s >= 60 && s <= 86400), 'must be 0 (default 1800) or between 60 and 86400'),
+  notifyTopic: v.notifyTopic,
+  attach: v.attach,
+  extra: v.extra,
+  clientIp: v.clientIp,
+  returnUrl: v.returnUrl,
+});
+
+/** A payable pay way: any defined value but UNSPECIFIED. */
+function requirePayWay(way: PayWay, field = 'pay_way'): string {
+  if (way === PayWay.PAY_WAY_UNSPECIFIED || PayWay[way] === undefined) throw new InvalidArgumentError(field, 'is required');
+  return payWayFromProto(way);
+}
+
+/**
+ * The gRPC transport: parse and validate, call one use case, map the result. No business logic here.
+ */
+export function paymentService(deps: Deps): PaymentServiceServer & UntypedServiceImplementation {
+  const unary = <Req, Res>(name: string, fn: (req: Req, ctx: RequestContext) => Promise<Res>): handleUnaryCall<Req, Res> =>
+    (call: ServerUnaryCall<Req, Res>, callback) => {
+      const ctx = callContext(call as ServerUnaryCall<unknown, unknown>);
+      fn(call.request, ctx).then(
+        (res) => {
+          ctx.done();
+          callback(null, res);
+        },
+        (err: unknown) => {
+          ctx.done();
+          const { error, unexpected } = toServiceError(err, ctx.expired());
+          if (unexpected) deps.log.error({ err, rpc: name, requestId: ctx.requestId }, 'rpc failed');
+          callback(error, null);
+        },
+      );
+    };
+
+  return {
+    createOrder: unary('CreateOrder', async (req) => {
+      const r = v.parse(createOrderRequest, req);
+      const { order, replayed } = await createOrder(deps, {
+        ...r,
+        payWay: payWayFromProto(r.payWay),
+        expireSeconds: r.expireSeconds || DEFAULT_EXPIRE_SECONDS,
+      });
+      return { order: orderToProto(order), replayed };
+    }),
+
+    prepay: unary('Prepay', async (req, ctx) => {
+      const ref = v.parseOrderRef(req.order);
+      const payWay = requirePayWay(req.payWay);
+      const r = await prepay(
+        deps,
+        {
+          ref,
+          payWay,
+          clientIp: v.parse(v.clientIp, req.clientIp, 'client_ip'),
+          payerId: v.parse(v.payerId, req.payerId, 'payer_id'),
+        },
+        ctx,
+      );
+      return { order: orderToProto(r.order), attemptNo: r.attemptNo, replayed: r.replayed, payload: payloadToProto(r.payload) };
+    }),
+
+    query: unary('Query', async (req, ctx) => {
+      const o = await queryOrder(deps, v.parseOrderRef(req.order), req.sync, ctx);
+      return { order: orderToProto(o, o.attempts, o.refunds) };
+    }),
+
+    cancel: unary('Cancel', async (req, ctx) => {
+      const ref = v.parseOrderRef(req.order);
+      const o = await cancelOrder(deps, ref, v.parse(v.reason, req.reason, 'reason'), ctx);
+      return { order: orderToProto(o, o.attempts, o.refunds) };
+    }),
+
+    refund: unary('Refund', async (req, ctx) => {
+      const ref = v.parseOrderRef(req.order);
+      const r = await refundOrder(
+        deps,
+        {
+          ref,
+          outRefundNo: v.parse(v.outRefundNo, req.outRefundNo, 'out_refund_no'),
+          amount: v.parse(v.amount, req.amount, 'amount'),
+          reason: v.parse(v.reason, req.reason, 'reason'),
+        },
+        ctx,
+      );
+      return { refund: refundToProto(r.refund), order: orderToProto(r.order), replayed: r.replayed };
+    }),
+
+    queryRefund: unary('QueryRefund', async (req, ctx) => {
+      const tenantId = v.parse(v.tenantId, req.tenantId, 'tenant_id');
+      const outRefundNo = v.parse(v.outRefundNo, req.outRefundNo, 'out_refund_no');
+      return { refund: refundToProto(await queryRefund(deps, tenantId, outRefundNo, req.sync, ctx)) };
+    }),
+
+    listPayWays: unary('ListPayWays', async (req) => {
+      const ways = await listPayWays(deps, v.parse(v.tenantId, req.tenantId, 'tenant_id'));
+      return { payWays: ways.map((w) => ({ ...w, payWay: payWayToProto(w.payWay) })) };
+    }),
+  };
+}

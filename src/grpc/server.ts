@@ -1,0 +1,51 @@
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import path from 'node:path';
+import type { Deps } from '../app/deps';
+import { PaymentServiceService } from '../gen/payment/v1/payment_service';
+import { paymentService } from './payment-service';
+
+const PROTO_ROOT = path.resolve(__dirname, '../../proto');
+const SERVICE_NAME = 'payment.v1.PaymentService';
+
+export interface GrpcServer {
+  port: number;
+  /** Stops taking calls, lets in-flight ones finish for up to graceMs, then cuts the rest. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/** The PaymentService with server reflection and grpc.health.v1, so grpcurl can list, describe and call it. */
+export async function startGrpcServer(deps: Deps, host: string, port: number): Promise<GrpcServer> {
+  const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
+  server.addService(PaymentServiceService, paymentService(deps));
+
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  health.addToServer(server);
+  const definitions = loadSync(['payment/v1/payment_service.proto', 'payment/v1/events.proto', healthProtoPath], {
+    includeDirs: [PROTO_ROOT],
+  });
+  new ReflectionService(definitions).addToServer(server);
+
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  health.setStatus('', 'SERVING');
+  health.setStatus(SERVICE_NAME, 'SERVING');
+  deps.log.info({ port: bound }, 'gRPC server listening');
+
+  return {
+    port: bound,
+    shutdown: (graceMs) =>
+      new Promise<void>((resolve) => {
+        health.setStatus('', 'NOT_SERVING');
+        health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+        const force = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,74 @@
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import type { Server } from 'node:http';
+import type { Deps } from '../app/deps';
+import { handleNotify } from '../app/handle-notify';
+import type { ChannelName } from '../channels/types';
+
+/** URL segment → channel. The paths are the ones the seeds give: /notify/alipay/…, /notify/wx/…. */
+const CHANNEL_PATHS: Readonly<Record<string, ChannelName>> = { alipay: 'alipay', wx: 'wechat', mock: 'mock' };
+const TENANT = /^[A-Za-z0-9_-]{1,64}$/;
+const TERMINAL = /^[A-Za-z0-9_-]{1,32}$/;
+const MAX_NOTIFY_BYTES = 64 * 1024;
+
+/**
+ * The HTTP sidecar: channel notifies (raw body kept for signature checks, size bounded) and health.
+ * Routes stay thin; the notify pipeline lives in src/app/handle-notify.ts.
+ */
+export function createSidecar(deps: Deps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const [db, redis] = await Promise.all([
+      deps.db.$queryRaw`SELECT 1`.then(() => 'ok', (e: Error) => e.message),
+      deps.redis.ping().then(() => 'ok', (e: Error) => e.message),
+    ]);
+    res.status(db === 'ok' && redis === 'ok' ? 200 : 503).json({ mysql: db, redis });
+  });
+
+  app.post(
+    '/notify/:channel/:tenantId/:terminalType',
+    express.raw({ type: () => true, limit: MAX_NOTIFY_BYTES }),
+    async (req: Request<{ channel: string; tenantId: string; terminalType: string }>, res: Response) => {
+      const channel = CHANNEL_PATHS[req.params.channel];
+      const handler = channel && deps.channels.forChannel(channel);
+      if (!handler) return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such channel' });
+      if (!TENANT.test(req.params.tenantId) || !TERMINAL.test(req.params.terminalType)) {
+        return void res.status(400).json({ code: 'BAD_REQUEST', message: 'bad tenant id or terminal type' });
+      }
+      const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      try {
+        const ack = await handleNotify(deps, handler, {
+          tenantId: req.params.tenantId,
+          terminalType: req.params.terminalType,
+          headers: req.headers as Record<string, string | undefined>,
+          rawBody,
+        });
+        res.status(ack.status).type(ack.contentType).send(ack.body);
+      } catch (err) {
+        deps.log.error({ err, channel, tenantId: req.params.tenantId }, 'notify processing failed');
+        const ack = handler.ackNotify(false, 'temporary failure, retry later');
+        res.status(500).type(ack.contentType).send(ack.body);
+      }
+    },
+  );
+
+  const onError: ErrorRequestHandler = (err: { status?: number; type?: string }, _req, res, _next) => {
+    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) deps.log.error({ err }, 'sidecar error');
+    res.status(status).json({ code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message: err.type ?? 'error' });
+  };
+  app.use(onError);
+  return app;
+}
+
+export function listen(app: express.Express, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, () => resolve(server));
+    server.once('error', reject);
+  });
+}

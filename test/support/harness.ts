@@ -1,0 +1,122 @@
+import { credentials, Metadata, type ServiceError, type status } from '@grpc/grpc-js';
+import { createServer } from 'node:net';
+import { startService, type RunningService } from '../../src/bootstrap';
+import { createMockGateway, type MockGateway } from '../../src/channels/mock/gateway';
+import { loadConfig } from '../../src/config';
+import { PaymentServiceClient } from '../../src/gen/payment/v1/payment_service';
+
+export const MOCK_SECRET = 'component-test-mock-secret';
+
+export interface Harness {
+  service: RunningService;
+  gateway: MockGateway;
+  gatewayUrl: string;
+  client: PaymentServiceClient;
+  notifyBaseUrl: string;
+  call: Caller;
+  close(): Promise<void>;
+}
+
+/** Promise form of a unary call: `await h.call('createOrder', req)`. */
+export type Caller = <M extends UnaryMethod>(method: M, req: RequestOf<M>, deadlineMs?: number) => Promise<ResponseOf<M>>;
+type UnaryMethod = 'createOrder' | 'prepay' | 'query' | 'cancel' | 'refund' | 'queryRefund' | 'listPayWays';
+type Fn<M extends UnaryMethod> = PaymentServiceClient[M] extends {
+  (req: infer Q, md: Metadata, opts: object, cb: (e: ServiceError | null, r: infer R) => void): unknown;
+}
+  ? [Q, R]
+  : never;
+type RequestOf<M extends UnaryMethod> = Fn<M>[0];
+type ResponseOf<M extends UnaryMethod> = Fn<M>[1];
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.once('error', reject);
+  });
+}
+
+/**
+ * The real thing on ephemeral ports: the mock channel's gateway, the gRPC server and the notify sidecar over
+ * the test MySQL and Redis (from global setup), and a real grpc-js client.
+ */
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const gateway = createMockGateway({ secret: MOCK_SECRET, notifyRetryDelaysMs: [0, 50, 200, 500] });
+  const gatewayUrl = await gateway.listen(0, '127.0.0.1');
+  const httpPort = await freePort();
+  const notifyBaseUrl = `http://127.0.0.1:${httpPort}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    DATABASE_URL: process.env.DATABASE_URL,
+    REDIS_URL: process.env.REDIS_URL,
+    GRPC_HOST: '127.0.0.1',
+    GRPC_PORT: '0',
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(httpPort),
+    NOTIFY_BASE_URL: notifyBaseUrl,
+    MOCK_CHANNEL_ENABLED: 'true',
+    MOCK_CHANNEL_SECRET: MOCK_SECRET,
+    MOCK_GATEWAY_URL: gatewayUrl,
+    CHANNEL_TIMEOUT_MS: '1500',
+    SHUTDOWN_GRACE_MS: '2000',
+    ...env,
+  });
+  const service = await startService(config);
+  const client = new PaymentServiceClient(`127.0.0.1:${service.grpc.port}`, credentials.createInsecure());
+  const call: Caller = (method, req, deadlineMs = 10000) =>
+    new Promise((resolve, reject) => {
+      const fn = client[method] as unknown as (
+        r: unknown,
+        md: Metadata,
+        o: object,
+        cb: (e: ServiceError | null, r: unknown) => void,
+      ) => void;
+      fn.call(client, req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) =>
+        err ? reject(err) : resolve(res as never),
+      );
+    });
+  return {
+    service,
+    gateway,
+    gatewayUrl,
+    client,
+    notifyBaseUrl,
+    call,
+    async close() {
+      client.close();
+      await service.stop();
+      await gateway.close();
+    },
+  };
+}
+
+/** Awaits a call that must fail with `code`; returns the error for further checks. */
+export async function grpcError(p: Promise<unknown>, code: status): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as ServiceError;
+    if (e.code !== code) throw new Error(`expected gRPC code ${code}, got ${e.code}: ${e.details}`);
+    return e;
+  }
+  throw new Error(`expected gRPC code ${code}, but the call succeeded`);
+}
+
+/** Polls `probe` until it returns a truthy value or the time runs out. */
+export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 5000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+let seq = 0;
+/** A fresh tenant/out_order_no per test, so tests never see each other's rows. */
+export const uniq = (prefix: string): string => `${prefix}${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;

@@ -14,14 +14,13 @@ import { createSidecar, listen } from './http/sidecar';
 export function buildHandlers(config: Config): PayOrderHandler[] {
   const handlers: PayOrderHandler[] = [];
   if (config.MOCK_CHANNEL_ENABLED && config.MOCK_CHANNEL_SECRET) {
-    handlers.push(
-      new MockPayHandler({
-        gatewayUrl: config.MOCK_GATEWAY_URL,
-        secret: config.MOCK_CHANNEL_SECRET,
-        notifyBaseUrl: config.NOTIFY_BASE_URL,
-        timeoutMs: config.CHANNEL_TIMEOUT_MS,
-      }),
-    );
+    const mock = {
+      gatewayUrl: config.MOCK_GATEWAY_URL,
+      secret: config.MOCK_CHANNEL_SECRET,
+      notifyBaseUrl: config.NOTIFY_BASE_URL,
+      timeoutMs: config.CHANNEL_TIMEOUT_MS,
+    };
+    handlers.push(new MockPayHandler({ ...mock, payWay: 'MOCK' }), new MockPayHandler({ ...mock, payWay: 'MOCK_QR' }));
   }
   return handlers;
 }

@@ -4,7 +4,8 @@ import { PAY_WAYS } from './types';
 
 /** The static catalog: what each pay way is, whatever tenant uses it. Fees are defaults a tenant may override. */
 export const PAY_WAY_CATALOG: Readonly<Record<PayWayCode, { name: string; defaultFeeRateBps: number }>> = {
-  MOCK: { name: 'Mock channel (sandbox)', defaultFeeRateBps: 0 },
+  MOCK: { name: 'Mock channel (sandbox cashier page)', defaultFeeRateBps: 0 },
+  MOCK_QR: { name: 'Mock channel (sandbox QR code)', defaultFeeRateBps: 0 },
   ALIPAY_APP: { name: 'Alipay App', defaultFeeRateBps: 60 },
   ALIPAY_WAP: { name: 'Alipay mobile web (H5)', defaultFeeRateBps: 60 },
   ALIPAY_PAGE: { name: 'Alipay PC web', defaultFeeRateBps: 60 },

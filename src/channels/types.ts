@@ -12,6 +12,7 @@ export type ChannelName = 'mock' | 'alipay' | 'wechat';
 /** Pay way codes as stored in the database and shown in the catalog (mirrors proto PayWay without the prefix). */
 export const PAY_WAYS = [
   'MOCK',
+  'MOCK_QR',
   'ALIPAY_APP',
   'ALIPAY_WAP',
   'ALIPAY_PAGE',

@@ -1,7 +1,7 @@
 import type { NotifyResult } from '../generated/prisma/enums';
 import type { ChannelName, NotifyAck, PayOrderHandler, RawNotify, VerifiedNotify } from '../channels/types';
 import { findAttempt, type PayAttempt } from '../repo/pay-orders';
-import { insertReceipt, receiptExists, recordNotify, type NotifyLogEntry } from '../repo/notifies';
+import { findReceiptPayNo, insertReceipt, recordNotify, type NotifyLogEntry } from '../repo/notifies';
 import { isUniqueViolation, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
 import { applyTradeStatus } from './apply-trade-status';
@@ -27,8 +27,9 @@ export async function handleNotify(deps: Deps, handler: PayOrderHandler, raw: Ra
     return handler.ackNotify(false, 'signature verification failed');
   }
   const n = verification.notify;
-  if (await seenBefore(deps, channel, n.notifyId)) {
-    await recordNotify(deps.db, log('DUPLICATE', 'already applied', n));
+  const appliedTo = await seenBefore(deps, channel, n.notifyId);
+  if (appliedTo) {
+    await recordNotify(deps.db, log('DUPLICATE', 'already applied', n, appliedTo));
     return handler.ackNotify(true);
   }
   const attempt = await findAttempt(deps.db, n.attemptNo);
@@ -84,10 +85,13 @@ async function apply(
 const detailOf = (r: { kind: string; reason?: string; order: { status: string } }) =>
   r.kind === 'applied' ? `order is now ${r.order.status}` : (r.reason ?? r.kind);
 
-/** Redis answers "seen?" fast; only a receipt in the database makes it true, so a crash loses nothing. */
-async function seenBefore(deps: Deps, channel: ChannelName, notifyId: string): Promise<boolean> {
+/**
+ * Redis answers "seen?" fast; only a receipt in the database makes it true, so a crash between the two loses
+ * nothing. Returns the pay_no the notify was applied to, or undefined.
+ */
+async function seenBefore(deps: Deps, channel: ChannelName, notifyId: string): Promise<string | undefined> {
   const first = await deps.redis.set(`paysvc:notify:${channel}:${notifyId}`, '1', 'EX', SEEN_TTL_SECONDS, 'NX');
-  return first === null && (await receiptExists(deps.db, channel, notifyId));
+  return first === null ? findReceiptPayNo(deps.db, channel, notifyId) : undefined;
 }
 
 function entry(

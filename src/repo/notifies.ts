@@ -24,6 +24,8 @@ export async function insertReceipt(db: DbOrTx, channel: string, notifyId: strin
   await db.notifyReceipt.create({ data: { channel, notifyId, payNo } });
 }
 
-export async function receiptExists(db: DbOrTx, channel: string, notifyId: string): Promise<boolean> {
-  return (await db.notifyReceipt.findUnique({ where: { channel_notifyId: { channel, notifyId } } })) !== null;
+/** The pay_no a notify was applied to, if it was. */
+export async function findReceiptPayNo(db: DbOrTx, channel: string, notifyId: string): Promise<string | undefined> {
+  const receipt = await db.notifyReceipt.findUnique({ where: { channel_notifyId: { channel, notifyId } } });
+  return receipt?.payNo;
 }

@@ -16,7 +16,7 @@ export function findRefund(db: DbOrTx, tenantId: string, outRefundNo: string): P
 export async function reserveRefund(tx: Tx, payNo: string, amount: bigint, refundable: readonly string[]): Promise<boolean> {
   const n = await tx.$executeRawUnsafe(
     `UPDATE pay_order
-        SET refund_pending_amount = refund_pending_amount + ?, version = version + 1, updated_at = NOW(3)
+        SET refund_pending_amount = refund_pending_amount + ?, version = version + 1, updated_at = UTC_TIMESTAMP(3)
       WHERE pay_no = ? AND status IN (${refundable.map(() => '?').join(', ')})
         AND amount - refunded_amount - refund_pending_amount >= ?`,
     amount,

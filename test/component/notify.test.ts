@@ -1,0 +1,107 @@
+import { buildSignedHeaders } from '../../src/channels/mock/signature';
+import { PayWay } from '../../src/gen/payment/v1/types';
+import { MOCK_SECRET, startHarness, uniq, type Harness } from '../support/harness';
+import { createOrder, ref } from '../support/orders';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+
+const TENANT = 't-notify';
+
+/** A PAYING order on the mock channel whose buyer has not paid: the test plays the channel's notifier. */
+async function payingOrder() {
+  const order = await createOrder(h, TENANT, { amount: 2500n });
+  const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
+  return { order, attemptNo: pre.attemptNo };
+}
+
+function paymentNotify(attemptNo: string, over: Record<string, string> = {}) {
+  return JSON.stringify({
+    notify_id: uniq('N'),
+    event: 'TRADE.SUCCESS',
+    out_trade_no: attemptNo,
+    trade_no: `MT${attemptNo}`,
+    amount: '2500',
+    currency: 'CNY',
+    paid_at: new Date().toISOString(),
+    ...over,
+  });
+}
+
+function post(body: string, headers: Record<string, string> = buildSignedHeaders(MOCK_SECRET, body), tenant = TENANT) {
+  return fetch(`${h.notifyBaseUrl}/notify/mock/${tenant}/web`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+}
+
+const orderRow = (payNo: string) => h.service.deps.db.payOrder.findUniqueOrThrow({ where: { payNo } });
+const records = (payNo: string) =>
+  h.service.deps.db.notifyRecord.findMany({ where: { payNo }, orderBy: { id: 'asc' } }).then((r) => r.map((n) => n.result));
+
+describe('mock channel notify', () => {
+  it('When 100 identical valid notifies arrive at once, then one transition, one event, and every answer is SUCCESS', async () => {
+    const { order, attemptNo } = await payingOrder();
+    const body = paymentNotify(attemptNo);
+    const responses = await Promise.all(Array.from({ length: 100 }, () => post(body)));
+    expect(responses.map((r) => r.status)).toEqual(Array(100).fill(200));
+    expect(new Set(await Promise.all(responses.map((r) => r.text())))).toEqual(new Set(['{"code":"SUCCESS"}']));
+    const db = h.service.deps.db;
+    expect((await orderRow(order.payNo)).status).toBe('SUCCESS');
+    expect(await db.orderTransition.count({ where: { payNo: order.payNo, toStatus: 'SUCCESS' } })).toBe(1);
+    expect(await db.outboxEvent.count({ where: { payNo: order.payNo } })).toBe(1);
+    const results = await records(order.payNo);
+    expect(results.filter((r) => r === 'PROCESSED')).toHaveLength(1);
+    expect(results.filter((r) => r === 'DUPLICATE')).toHaveLength(99);
+  });
+
+  it('When the signature is wrong, then the notify is refused, recorded, and changes nothing', async () => {
+    const { order, attemptNo } = await payingOrder();
+    const body = paymentNotify(attemptNo);
+    const res = await post(body, buildSignedHeaders('not-the-secret-at-all', body));
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(await res.json()).toMatchObject({ code: 'FAIL' });
+    expect((await orderRow(order.payNo)).status).toBe('PAYING');
+    const rejected = await h.service.deps.db.notifyRecord.findFirst({ where: { tenantId: TENANT, rawPayload: body } });
+    expect(rejected).toMatchObject({ result: 'REJECTED', signatureValid: false });
+  });
+
+  it('When the timestamp is stale, then the notify is refused', async () => {
+    const { order, attemptNo } = await payingOrder();
+    const body = paymentNotify(attemptNo);
+    const res = await post(body, buildSignedHeaders(MOCK_SECRET, body, { timestamp: Math.floor(Date.now() / 1000) - 301 }));
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect((await orderRow(order.payNo)).status).toBe('PAYING');
+  });
+
+  it('When a validly signed notify reports another amount, then it is rejected and the order is untouched', async () => {
+    const { order, attemptNo } = await payingOrder();
+    const res = await post(paymentNotify(attemptNo, { amount: '1' }));
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect((await orderRow(order.payNo)).status).toBe('PAYING');
+    expect(await records(order.payNo)).toEqual(['REJECTED']);
+    expect(await h.service.deps.db.outboxEvent.count({ where: { payNo: order.payNo } })).toBe(0);
+  });
+
+  it('When the notify names another tenant or an unknown trade, then it is rejected', async () => {
+    const { order, attemptNo } = await payingOrder();
+    expect((await post(paymentNotify(attemptNo), undefined, 't-someone-else')).status).toBeGreaterThanOrEqual(400);
+    expect((await post(paymentNotify('A00000000000000NOSUCHTRADE'))).status).toBeGreaterThanOrEqual(400);
+    expect((await orderRow(order.payNo)).status).toBe('PAYING');
+  });
+
+  it('When the body is malformed, oversized or the path is wrong, then a clean 4xx and nothing changes', async () => {
+    const garbage = 'not json';
+    expect((await post(garbage)).status).toBeGreaterThanOrEqual(400);
+    const huge = 'x'.repeat(70 * 1024);
+    expect((await post(huge, buildSignedHeaders(MOCK_SECRET, huge))).status).toBe(413);
+    const res = await fetch(`${h.notifyBaseUrl}/notify/nochannel/${TENANT}/web`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(404);
+    const bad = await fetch(`${h.notifyBaseUrl}/notify/mock/bad%20tenant/web`, { method: 'POST', body: '{}' });
+    expect(bad.status).toBe(400);
+  });
+});

@@ -1,0 +1,42 @@
+import type { CreateOrderRequest } from '../../src/gen/payment/v1/payment_service';
+import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
+import { eventually, uniq, type Harness } from './harness';
+
+/** A valid CreateOrder request for a fresh out_order_no. */
+export function orderRequest(tenantId: string, over: Partial<CreateOrderRequest> = {}): CreateOrderRequest {
+  return {
+    tenantId,
+    outOrderNo: uniq('O'),
+    amount: 10000n,
+    currency: 'CNY',
+    subject: 'Test goods',
+    description: '',
+    userId: 'u-1',
+    payWay: PayWay.PAY_WAY_UNSPECIFIED,
+    expireSeconds: 0,
+    notifyTopic: 'order.pay.notify',
+    attach: '',
+    extra: {},
+    clientIp: '',
+    returnUrl: '',
+    ...over,
+  };
+}
+
+export async function createOrder(h: Harness, tenantId: string, over: Partial<CreateOrderRequest> = {}): Promise<PayOrder> {
+  const { order } = await h.call('createOrder', orderRequest(tenantId, over));
+  return order!;
+}
+
+export const ref = (o: PayOrder) => ({ tenantId: o.tenantId, payNo: o.payNo, outOrderNo: '' });
+
+/** Creates an order, prepays it on the mock channel, lets the sandbox buyer pay and waits for SUCCESS. */
+export async function paidOrder(h: Harness, tenantId: string, amount = 10000n): Promise<PayOrder> {
+  const order = await createOrder(h, tenantId, { amount });
+  const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
+  h.gateway.pay(pre.attemptNo);
+  return eventually(async () => {
+    const { order: o } = await h.call('query', { order: ref(order), sync: false });
+    return o!.status === OrderStatus.ORDER_STATUS_SUCCESS && o;
+  });
+}

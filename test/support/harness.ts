@@ -41,11 +41,15 @@ export function freePort(): Promise<number> {
 
 /**
  * The real thing on ephemeral ports: the mock channel's gateway, the gRPC server and the notify sidecar over
- * the test MySQL and Redis (from global setup), and a real grpc-js client.
+ * the test MySQL and Redis (from global setup), and a real grpc-js client. A second instance can share the
+ * first one's gateway, as two replicas share one channel.
  */
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
-  const gateway = createMockGateway({ secret: MOCK_SECRET, notifyRetryDelaysMs: [0, 50, 200, 500] });
-  const gatewayUrl = await gateway.listen(0, '127.0.0.1');
+export async function startHarness(
+  env: Record<string, string> = {},
+  shared?: { gateway: MockGateway; gatewayUrl: string },
+): Promise<Harness> {
+  const gateway = shared?.gateway ?? createMockGateway({ secret: MOCK_SECRET, notifyRetryDelaysMs: [0, 50, 200, 500] });
+  const gatewayUrl = shared?.gatewayUrl ?? (await gateway.listen(0, '127.0.0.1'));
   const httpPort = await freePort();
   const notifyBaseUrl = `http://127.0.0.1:${httpPort}`;
   const config = loadConfig({
@@ -89,7 +93,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     async close() {
       client.close();
       await service.stop();
-      await gateway.close();
+      if (!shared) await gateway.close();
     },
   };
 }

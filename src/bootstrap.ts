@@ -6,6 +6,7 @@ import type { PayOrderHandler } from './channels/types';
 import type { Config } from './config';
 import { createDb } from './infra/db';
 import { createLogger } from './infra/logger';
+import { createMetrics } from './infra/metrics';
 import { createRedis } from './infra/redis';
 import { startGrpcServer, type GrpcServer } from './grpc/server';
 import { createSidecar, listen } from './http/sidecar';
@@ -31,6 +32,7 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Dep
     redis: createRedis(config.REDIS_URL),
     channels: new ChannelRegistry(handlers),
     log: createLogger(config.LOG_LEVEL),
+    metrics: createMetrics(),
     now: () => new Date(),
   };
 }

@@ -10,7 +10,9 @@ export type ApplyResult =
   | { kind: 'applied'; order: PayOrder }
   | { kind: 'unchanged'; order: PayOrder; reason: string }
   /** The channel's answer contradicts the local order (amount, currency); nothing was changed. */
-  | { kind: 'mismatch'; order: PayOrder; reason: string };
+  | { kind: 'mismatch'; order: PayOrder; reason: string }
+  /** A second attempt of an already paid order was paid too: the buyer paid twice. Recorded, not yet refunded. */
+  | { kind: 'doublePayment'; order: PayOrder; reason: string };
 
 export interface ApplyOptions {
   cause: TransitionCause;
@@ -35,8 +37,8 @@ export async function applyTradeStatus(
     await opts.inTx?.(tx, r);
     return r;
   });
-  if (result.kind === 'mismatch') {
-    deps.log.error({ payNo: attempt.payNo, attemptNo: attempt.attemptNo, reason: result.reason }, 'channel answer mismatch');
+  if (result.kind === 'mismatch' || result.kind === 'doublePayment') {
+    deps.log.error({ payNo: attempt.payNo, attemptNo: attempt.attemptNo, reason: result.reason }, `channel answer: ${result.kind}`);
   }
   return result;
 }
@@ -81,10 +83,9 @@ async function paid(
     channelTradeNo,
   });
   if (isPaid(order.status)) {
-    const reason = attemptWon
-      ? `second successful payment ${attempt.attemptNo} on an order already paid by ${order.channelTradeNo}`
-      : 'already applied';
-    return { kind: 'unchanged', order, reason };
+    if (!attemptWon) return { kind: 'unchanged', order, reason: 'already applied' };
+    const reason = `attempt ${attempt.attemptNo} was paid too; the order was already paid by ${order.channelTradeNo}`;
+    return { kind: 'doublePayment', order, reason };
   }
   const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay };
   if (isOpen(order.status)) {

@@ -3,6 +3,7 @@ import type { ChannelRegistry } from '../channels/registry';
 import type { ChannelCall } from '../channels/types';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
+import type { Metrics } from '../infra/metrics';
 
 /** What use cases need from the outside world; built once in src/main.ts (or a test) and passed in. */
 export interface Deps {
@@ -10,6 +11,7 @@ export interface Deps {
   redis: Redis;
   channels: ChannelRegistry;
   log: Logger;
+  metrics: Metrics;
   now: () => Date;
 }
 

@@ -4,7 +4,7 @@ import { findAttempt, type PayAttempt } from '../repo/pay-orders';
 import { findReceiptPayNo, insertReceipt, recordNotify, type NotifyLogEntry } from '../repo/notifies';
 import { isUniqueViolation, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
-import { applyTradeStatus } from './apply-trade-status';
+import { applyTradeStatus, type ApplyResult } from './apply-trade-status';
 import type { Deps } from './deps';
 
 const SEEN_TTL_SECONDS = 48 * 3600;
@@ -16,6 +16,14 @@ const KEPT_HEADERS = /^(content-type|user-agent|x-mock-.*|wechatpay-.*)$/i;
  * and answer in the channel's dialect. An unverified notify never changes anything.
  */
 export async function handleNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotify): Promise<NotifyAck> {
+  const { result, ack } = await processNotify(deps, handler, raw);
+  deps.metrics.notifies.inc({ channel: handler.channel, result });
+  return ack;
+}
+
+type Handled = { result: NotifyResult; ack: NotifyAck };
+
+async function processNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotify): Promise<Handled> {
   const channel = handler.channel;
   const log = (result: NotifyResult, detail: string, n?: Partial<VerifiedNotify>, payNo: string | null = null) =>
     entry(channel, raw, { result, detail, notifyId: n?.notifyId ?? '', kind: n?.kind ?? 'unknown', payNo, signatureValid: !!n?.kind });
@@ -24,35 +32,34 @@ export async function handleNotify(deps: Deps, handler: PayOrderHandler, raw: Ra
   if (!verification.valid) {
     await recordNotify(deps.db, log('REJECTED', verification.reason));
     deps.log.warn({ channel, tenantId: raw.tenantId, reason: verification.reason }, 'notify failed verification');
-    return handler.ackNotify(false, 'signature verification failed');
+    return { result: 'REJECTED', ack: handler.ackNotify(false, 'signature verification failed') };
   }
   const n = verification.notify;
   const appliedTo = await seenBefore(deps, channel, n.notifyId);
   if (appliedTo) {
     await recordNotify(deps.db, log('DUPLICATE', 'already applied', n, appliedTo));
-    return handler.ackNotify(true);
+    return { result: 'DUPLICATE', ack: handler.ackNotify(true) };
   }
   const attempt = await findAttempt(deps.db, n.attemptNo);
   if (!attempt || attempt.tenantId !== raw.tenantId || attempt.channel !== channel) {
     await recordNotify(deps.db, log('REJECTED', `no ${channel} trade ${n.attemptNo} for tenant ${raw.tenantId}`, n));
-    return handler.ackNotify(false, 'unknown trade');
+    return { result: 'REJECTED', ack: handler.ackNotify(false, 'unknown trade') };
   }
-  const record = (tx: Tx, result: NotifyResult, detail: string) =>
-    Promise.all([
-      insertReceipt(tx, channel, n.notifyId, attempt.payNo),
-      recordNotify(tx, log(result, detail, n, attempt.payNo)),
-    ]).then(() => undefined);
+  const record: Recorder = async (tx, result, detail) => {
+    await insertReceipt(tx, channel, n.notifyId, attempt.payNo); // a second one is a unique violation
+    await recordNotify(tx, log(result, detail, n, attempt.payNo));
+  };
   try {
-    const accepted = await apply(deps, attempt, n, record);
-    if (!accepted.ok) {
-      await recordNotify(deps.db, log('REJECTED', accepted.detail, n, attempt.payNo));
-      return handler.ackNotify(false, accepted.detail);
-    }
+    const applied = await apply(deps, attempt, n, record);
+    if (applied.ok) return { result: applied.result, ack: handler.ackNotify(true) };
+    await recordNotify(deps.db, log('REJECTED', applied.detail, n, attempt.payNo));
+    deps.log.error({ channel, payNo: attempt.payNo, notifyId: n.notifyId, reason: applied.detail }, 'notify contradicts the order');
+    return { result: 'REJECTED', ack: handler.ackNotify(false, applied.detail) };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     await recordNotify(deps.db, log('DUPLICATE', 'applied concurrently', n, attempt.payNo));
+    return { result: 'DUPLICATE', ack: handler.ackNotify(true) };
   }
-  return handler.ackNotify(true);
 }
 
 type Recorder = (tx: Tx, result: NotifyResult, detail: string) => Promise<void>;
@@ -62,28 +69,28 @@ async function apply(
   attempt: PayAttempt,
   n: VerifiedNotify,
   record: Recorder,
-): Promise<{ ok: true } | { ok: false; detail: string }> {
+): Promise<{ ok: true; result: NotifyResult } | { ok: false; detail: string }> {
   if (n.kind === 'payment') {
     const r = await applyTradeStatus(deps, attempt, n.status, {
       cause: 'NOTIFY',
       inTx: (tx, r) =>
         r.kind === 'mismatch' ? Promise.resolve() : record(tx, r.kind === 'applied' ? 'PROCESSED' : 'IGNORED', detailOf(r)),
     });
-    return r.kind === 'mismatch' ? { ok: false, detail: r.reason } : { ok: true };
+    if (r.kind === 'mismatch') return { ok: false, detail: r.reason };
+    return { ok: true, result: r.kind === 'applied' ? 'PROCESSED' : 'IGNORED' };
   }
   const refund = await deps.db.refund.findUnique({ where: { refundNo: n.refundNo } });
   if (!refund || refund.payNo !== attempt.payNo) return { ok: false, detail: `no refund ${n.refundNo} on this trade` };
   if (n.amount !== undefined && n.amount !== refund.amount) {
     return { ok: false, detail: `refund amount ${n.amount} differs from ${refund.amount}` };
   }
-  await applyRefundStatus(deps, refund, n.status, 'NOTIFY', (tx, changed) =>
+  const changed = await applyRefundStatus(deps, refund, n.status, 'NOTIFY', (tx, changed) =>
     record(tx, changed ? 'PROCESSED' : 'IGNORED', `refund ${refund.refundNo}: ${n.status.channelStatus}`),
   );
-  return { ok: true };
+  return { ok: true, result: changed ? 'PROCESSED' : 'IGNORED' };
 }
 
-const detailOf = (r: { kind: string; reason?: string; order: { status: string } }) =>
-  r.kind === 'applied' ? `order is now ${r.order.status}` : (r.reason ?? r.kind);
+const detailOf = (r: ApplyResult) => (r.kind === 'applied' ? `order is now ${r.order.status}` : r.reason);
 
 /**
  * Redis answers "seen?" fast; only a receipt in the database makes it true, so a crash between the two loses

@@ -1,4 +1,4 @@
-import type { handleUnaryCall, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status, type handleUnaryCall, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { z } from 'zod';
 import { cancelOrder } from '../app/cancel-order';
 import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../app/create-order';
@@ -49,14 +49,17 @@ export function paymentService(deps: Deps): PaymentServiceServer & UntypedServic
   const unary = <Req, Res>(name: string, fn: (req: Req, ctx: RequestContext) => Promise<Res>): handleUnaryCall<Req, Res> =>
     (call: ServerUnaryCall<Req, Res>, callback) => {
       const ctx = callContext(call as ServerUnaryCall<unknown, unknown>);
+      const timer = deps.metrics.rpcDuration.startTimer({ method: name });
       fn(call.request, ctx).then(
         (res) => {
           ctx.done();
+          timer({ code: 'OK' });
           callback(null, res);
         },
         (err: unknown) => {
           ctx.done();
           const { error, unexpected } = toServiceError(err, ctx.expired());
+          timer({ code: status[error.code ?? status.UNKNOWN] });
           if (unexpected) deps.log.error({ err, rpc: name, requestId: ctx.requestId }, 'rpc failed');
           callback(error, null);
         },

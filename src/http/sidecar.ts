@@ -22,6 +22,10 @@ export function createSidecar(deps: Deps): express.Express {
     res.json({ status: 'ok' });
   });
 
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
   app.get('/readyz', async (_req, res) => {
     const [db, redis] = await Promise.all([
       deps.db.$queryRaw`SELECT 1`.then(() => 'ok', (e: Error) => e.message),

@@ -57,6 +57,9 @@ describe('mock channel notify', () => {
     const results = await records(order.payNo);
     expect(results.filter((r) => r === 'PROCESSED')).toHaveLength(1);
     expect(results.filter((r) => r === 'DUPLICATE')).toHaveLength(99);
+    const metrics = await (await fetch(`${h.notifyBaseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/paysvc_notify_total\{channel="mock",result="DUPLICATE"\} (99|1\d\d)/);
+    expect(metrics).toMatch(/paysvc_rpc_duration_seconds_count\{method="Prepay",code="OK"\} \d+/);
   });
 
   it('When the signature is wrong, then the notify is refused, recorded, and changes nothing', async () => {

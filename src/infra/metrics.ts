@@ -1,0 +1,25 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/** One registry per service instance, served by the sidecar at GET /metrics. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    rpcDuration: new Histogram({
+      name: 'paysvc_rpc_duration_seconds',
+      help: 'gRPC unary call latency by method and status code',
+      labelNames: ['method', 'code'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    notifies: new Counter({
+      name: 'paysvc_notify_total',
+      help: 'Channel notifies by channel and result (PROCESSED, DUPLICATE, REJECTED, IGNORED)',
+      labelNames: ['channel', 'result'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -15,6 +15,9 @@ REDIS_PORT="${PAYSVC_REDIS_PORT:-6380}"
 DB_USER=paysvc
 DB_PASS=paysvc
 MYSQL_SOCK="$DATA/mariadb/mysqld.sock"
+# Admin connections use unix_socket auth: mariadb-install-db gives the OS user who runs this script an account
+# of the same name (root for root), so this works for non-root developers too.
+ADMIN_USER="$(id -un)"
 
 say() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
@@ -30,24 +33,39 @@ ensure_installed() {
   say "installing ${missing[*]} from Debian packages (one time)…"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  # Debian's postinst tries to start the system services; we run our own instances instead.
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  # Debian's postinst tries to start the system services; we run our own instances instead. The policy is
+  # removed again afterwards, so later apt runs on this machine start their services as usual.
+  local policy_created=false
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    policy_created=true
+  fi
   apt-get install -y -qq "${missing[@]}" >/dev/null
+  if $policy_created; then rm -f /usr/sbin/policy-rc.d; fi
 }
 
 mariadbd_bin() { command -v mariadbd 2>/dev/null || echo /usr/sbin/mariadbd; }
 
-mysql_up() { mariadb-admin --protocol=socket --socket="$MYSQL_SOCK" -uroot ping >/dev/null 2>&1; }
+mysql_up() { mariadb-admin --protocol=socket --socket="$MYSQL_SOCK" -u"$ADMIN_USER" ping >/dev/null 2>&1; }
 redis_up() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+# Whether the Redis on REDIS_PORT is this checkout's (its dir is our $DATA/redis), not another checkout's.
+redis_ours() {
+  [ -d "$DATA/redis" ] &&
+    [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" config get dir 2>/dev/null | sed -n 2p)" = "$(cd "$DATA/redis" && pwd -P)" ]
+}
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start_mariadb() {
   if mysql_up; then say "MariaDB already up on 127.0.0.1:$MYSQL_PORT"; return 0; fi
+  if port_taken "$MYSQL_PORT"; then
+    die "port $MYSQL_PORT is taken by another process (another checkout's MariaDB?): stop it, or use another port with PAYSVC_MYSQL_PORT=…"
+  fi
   mkdir -p "$DATA/mariadb"
   local owner=(); [ "$(id -u)" -eq 0 ] && owner=(--user=root)
   if [ ! -d "$DATA/mariadb/db/mysql" ]; then
     say "initialising MariaDB data directory in $DATA/mariadb/db"
     mariadb-install-db "${owner[@]}" --datadir="$DATA/mariadb/db" --auth-root-authentication-method=socket \
-      --skip-test-db >"$DATA/mariadb/install.log" 2>&1 || die "mariadb-install-db failed: see $DATA/mariadb/install.log"
+      --auth-root-socket-user="$ADMIN_USER" --skip-test-db >"$DATA/mariadb/install.log" 2>&1 || die "mariadb-install-db failed: see $DATA/mariadb/install.log"
   fi
   say "starting MariaDB on 127.0.0.1:$MYSQL_PORT"
   "$(mariadbd_bin)" --no-defaults "${owner[@]}" --datadir="$DATA/mariadb/db" --socket="$MYSQL_SOCK" \
@@ -56,7 +74,7 @@ start_mariadb() {
     --default-time-zone=+00:00 --innodb-buffer-pool-size=256M --max-connections=500 --skip-name-resolve >/dev/null 2>&1 &
   for _ in $(seq 1 100); do mysql_up && break; sleep 0.2; done
   mysql_up || die "MariaDB did not start: see $DATA/mariadb/error.log"
-  mariadb --protocol=socket --socket="$MYSQL_SOCK" -uroot <<SQL
+  mariadb --protocol=socket --socket="$MYSQL_SOCK" -u"$ADMIN_USER" <<SQL
 CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
 GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'127.0.0.1';
@@ -67,7 +85,13 @@ SQL
 }
 
 start_redis() {
-  if redis_up; then say "Redis already up on 127.0.0.1:$REDIS_PORT"; return 0; fi
+  if redis_up; then
+    redis_ours || die "port $REDIS_PORT is taken by another Redis (not the one in $DATA/redis): stop it, or use another port with PAYSVC_REDIS_PORT=…"
+    say "Redis already up on 127.0.0.1:$REDIS_PORT"; return 0
+  fi
+  if port_taken "$REDIS_PORT"; then
+    die "port $REDIS_PORT is taken by another process: stop it, or use another port with PAYSVC_REDIS_PORT=…"
+  fi
   mkdir -p "$DATA/redis"
   say "starting Redis on 127.0.0.1:$REDIS_PORT"
   # noeviction: BullMQ must never lose keys to eviction.
@@ -79,8 +103,9 @@ start_redis() {
 }
 
 stop_all() {
-  if mysql_up; then say "stopping MariaDB"; mariadb-admin --protocol=socket --socket="$MYSQL_SOCK" -uroot shutdown || true; fi
-  if redis_up; then say "stopping Redis"; redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; fi
+  if mysql_up; then say "stopping MariaDB"; mariadb-admin --protocol=socket --socket="$MYSQL_SOCK" -u"$ADMIN_USER" shutdown || true; fi
+  # Only our own Redis: the port alone does not tell, and another checkout's must keep running.
+  if redis_up && redis_ours; then say "stopping Redis"; redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; fi
 }
 
 print_env() {

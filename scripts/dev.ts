@@ -1,0 +1,251 @@
+// `npm run dev`: from a fresh `npm install` to a working local stack in one command.
+//   1. generates the gRPC stubs and the Prisma client when src/gen or src/generated is missing
+//   2. starts MariaDB and Redis (scripts/services.sh: Debian packages, data under .data/)
+//   3. applies the migrations
+//   4. starts the mock channel's sandbox gateway (MOCK_GATEWAY_PORT, default 9100) and the service
+//      (GRPC_PORT 50051, HTTP_PORT 8080) in this process, then prints what to try.
+// Ctrl-C stops the service and the gateway; MariaDB and Redis keep running until `npm run services stop`.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { RunningService } from '../src/bootstrap';
+import type { MockGateway } from '../src/channels/mock/gateway';
+
+const ROOT = path.resolve(__dirname, '..');
+const SANDBOX_SECRET = 'mock-sandbox-secret';
+
+const say = (msg: string): void => console.log(`[dev] ${msg}`);
+
+class StepError extends Error {
+  constructor(message: string, readonly hint: string) {
+    super(message);
+  }
+}
+
+/** Runs one long step with a progress line before and after; a failure carries what to do about it. */
+async function step<T>(title: string, hint: string, run: () => Promise<T> | T): Promise<T> {
+  say(`${title}…`);
+  const started = Date.now();
+  try {
+    const result = await run();
+    say(`${title}: done (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    return result;
+  } catch (err) {
+    if (err instanceof StepError) throw err;
+    throw new StepError(`${title} failed: ${err instanceof Error ? err.message : String(err)}`, hint);
+  }
+}
+
+function run(cmd: string, args: string[], capture = false): string {
+  const r = spawnSync(cmd, args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'],
+  });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`\`${cmd} ${args.join(' ')}\` exited with ${r.status ?? r.signal}`);
+  return r.stdout ?? '';
+}
+
+function parseEnv(out: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) env[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  return env;
+}
+
+function portHint(err: unknown, what: string, envVar: string): string {
+  // Node's listen errors carry the code; grpc-js only puts it in the message.
+  const inUse = (err as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE' || /EADDRINUSE/.test(String(err));
+  return inUse
+    ? `another process holds the ${what} port (another \`npm run dev\`, \`npm start\` or \`npm run sandbox\`?): ` +
+        `stop it, or pick another port with ${envVar}=…`
+    : `see the error above`;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(path.join(ROOT, 'node_modules'))) {
+    throw new StepError('node_modules is missing', 'run `npm install` first, then `npm run dev` again');
+  }
+
+  if (!existsSync(path.join(ROOT, 'src/gen')) || !existsSync(path.join(ROOT, 'src/generated'))) {
+    await step(
+      'generating gRPC stubs and the Prisma client (npm run generate)',
+      'fix the error above (a proto or schema.prisma problem?), then run `npm run generate` by hand to check',
+      () => run('npm', ['run', '--silent', 'generate']),
+    );
+  }
+
+  const services = await step(
+    'starting MariaDB and Redis (scripts/services.sh start; the first time installs and initialises them)',
+    'read the [services] error above; as a non-root user install the packages first with ' +
+      '`sudo apt-get install -y mariadb-server redis-server`; logs are under .data/mariadb and .data/redis',
+    () => parseEnv(run('bash', [path.join(ROOT, 'scripts/services.sh'), 'start'], true)),
+  );
+  const { DATABASE_URL, REDIS_URL } = services;
+  if (!DATABASE_URL || !REDIS_URL) {
+    throw new StepError(
+      'scripts/services.sh start printed no DATABASE_URL/REDIS_URL',
+      'run `bash scripts/services.sh start` by hand and check that it ends with DATABASE_URL=… and REDIS_URL=… lines',
+    );
+  }
+  say(`DATABASE_URL=${DATABASE_URL}`);
+  say(`REDIS_URL=${REDIS_URL}`);
+
+  // Imported only now: they load the generated code, which may not have existed a moment ago.
+  const { migrate } = await import('../src/infra/migrate');
+  const { createMockGateway } = await import('../src/channels/mock/gateway');
+  const { loadConfig } = await import('../src/config');
+  const { startService } = await import('../src/bootstrap');
+
+  await step(
+    'applying migrations',
+    '`npm run services status` tells whether MariaDB is up; a migration error names the migration to fix',
+    async () => {
+      const { applied } = await migrate(DATABASE_URL, (msg) => say(`  ${msg}`));
+      say(applied.length > 0 ? `  applied ${applied.join(', ')}` : '  database is up to date');
+    },
+  );
+
+  const secret = process.env.MOCK_CHANNEL_SECRET ?? SANDBOX_SECRET;
+  const gatewayPort = Number(process.env.MOCK_GATEWAY_PORT ?? 9100);
+  let gateway: MockGateway | undefined;
+  const gatewayUrl = await step(
+    `starting the mock sandbox gateway on port ${gatewayPort}`,
+    'see the error above',
+    async () => {
+      const g = createMockGateway({ secret, publicBaseUrl: process.env.MOCK_PUBLIC_BASE_URL });
+      try {
+        const url = await g.listen(gatewayPort, process.env.MOCK_GATEWAY_HOST ?? '127.0.0.1');
+        gateway = g;
+        return url;
+      } catch (err) {
+        await g.close();
+        throw new StepError(
+          `the mock gateway could not listen on port ${gatewayPort}: ${(err as Error).message}`,
+          portHint(err, 'mock gateway', 'MOCK_GATEWAY_PORT'),
+        );
+      }
+    },
+  );
+
+  let service: RunningService;
+  try {
+    const config = loadConfig({
+      ...process.env,
+      NODE_ENV: process.env.NODE_ENV ?? 'development',
+      DATABASE_URL,
+      REDIS_URL,
+      MOCK_CHANNEL_ENABLED: process.env.MOCK_CHANNEL_ENABLED ?? 'true',
+      MOCK_GATEWAY_URL: gatewayUrl,
+      MOCK_CHANNEL_SECRET: secret,
+    });
+    service = await step(
+      `starting the service (gRPC ${config.GRPC_PORT}, HTTP ${config.HTTP_PORT})`,
+      'see the error above',
+      async () => {
+        try {
+          const running = await startService(config);
+          // startService resolves even when the sidecar's listen failed (Express 5 hands the error to the
+          // listen callback), so check that it really listens.
+          if (!running.http.listening) {
+            await running.stop().catch(() => undefined);
+            throw Object.assign(new Error(`the HTTP sidecar is not listening on port ${config.HTTP_PORT}`), {
+              code: 'EADDRINUSE',
+            });
+          }
+          return running;
+        } catch (err) {
+          throw new StepError(
+            `the service did not start: ${(err as Error).message}`,
+            portHint(err, 'gRPC or HTTP', 'GRPC_PORT / HTTP_PORT'),
+          );
+        }
+      },
+    );
+  } catch (err) {
+    await gateway?.close();
+    throw err instanceof StepError || !(err instanceof Error) || err.name !== 'ConfigError'
+      ? err
+      : new StepError(err.message, 'fix the environment variables named above (src/config.ts lists them all)');
+  }
+
+  printNextSteps(service.grpc.port, service.httpPort, gatewayUrl);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      say(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    say(`${signal}: stopping the service (draining in-flight calls) and the mock gateway…`);
+    // The service first: calls it is draining may still need the gateway.
+    service
+      .stop()
+      .then(() => gateway?.close())
+      .then(
+        () => {
+          say('stopped. MariaDB and Redis are still running: `npm run services stop` stops them.');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          console.error(`[dev] unclean shutdown: ${err instanceof Error ? err.message : String(err)}`);
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+function printNextSteps(grpcPort: number, httpPort: number, gatewayUrl: string): void {
+  const grpc = `localhost:${grpcPort}`;
+  const svc = 'payment.v1.PaymentService';
+  const outOrderNo = `demo-${Date.now().toString(36)}`;
+  const order = `{"tenant_id":"demo","out_order_no":"${outOrderNo}"}`;
+  const createOrder = JSON.stringify({
+    tenant_id: 'demo',
+    out_order_no: outOrderNo,
+    amount: '1999',
+    currency: 'CNY',
+    subject: 'Demo order',
+    notify_topic: 'order.pay.notify',
+  });
+  console.log(`
+paysvc is up.
+  gRPC            ${grpc}   (server reflection and grpc.health.v1 are on)
+  health          http://localhost:${httpPort}/healthz
+  ready           http://localhost:${httpPort}/readyz   (checks MariaDB and Redis)
+  mock gateway    ${gatewayUrl}   (signed API under /v1, cashier pages under /pay/<attempt_no>)
+
+Try it (https://github.com/fullstorydev/grpcurl):
+  grpcurl -plaintext ${grpc} list
+  grpcurl -plaintext ${grpc} describe ${svc}
+
+  # 1. create an order (an identical replay returns the same order)
+  grpcurl -plaintext -d '${createOrder}' ${grpc} ${svc}/CreateOrder
+
+  # 2. prepay it with the mock channel: the answer's mockPayUrl is the sandbox cashier
+  grpcurl -plaintext -d '{"order":${order},"pay_way":"PAY_WAY_MOCK"}' ${grpc} ${svc}/Prepay
+
+  # 3. pay: open the mockPayUrl in a browser and press "Pay", or
+  curl -X POST -H 'Accept: application/json' <mockPayUrl>
+
+  # 4. the gateway notifies the sidecar; the order is now ORDER_STATUS_SUCCESS
+  grpcurl -plaintext -d '{"order":${order}}' ${grpc} ${svc}/Query
+
+Ctrl-C stops the service and the gateway; MariaDB and Redis keep running (\`npm run services stop\` stops them).
+`);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof StepError) {
+    console.error(`[dev] error: ${err.message}\n[dev] what to do: ${err.hint}`);
+  } else {
+    console.error(`[dev] error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
+  process.exit(1);
+});

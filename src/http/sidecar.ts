@@ -70,9 +70,9 @@ export function createSidecar(deps: Deps): express.Express {
   return app;
 }
 
+/** Express 5 hands a listen error (port taken) to the callback, not to an 'error' event. */
 export function listen(app: express.Express, host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, () => resolve(server));
-    server.once('error', reject);
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
   });
 }

@@ -61,9 +61,47 @@ export interface RefundSnapshot {
   reason: string;
 }
 
-/** Per-call context: the tenant's channel account and how long the caller is willing to wait. */
+/** A tenant's Alipay account (classic gateway, RSA2, public-key mode). Keys are PEM. */
+export interface AlipayAccount {
+  channel: 'alipay';
+  appId: string;
+  /** The merchant's Alipay user id (seller_id, 2088…); notifies must name it when given. */
+  sellerId: string;
+  appPrivateKey: string;
+  alipayPublicKey: string;
+  /** https://openapi.alipay.com/gateway.do in production; the sandbox gateway's URL in dev and tests. */
+  gatewayUrl: string;
+  /** Public base URL of our notify sidecar, as Alipay must call it. */
+  notifyBaseUrl: string;
+}
+
+/** A tenant's WeChat Pay API v3 account (direct merchant, WeChat Pay public-key mode). Keys are PEM. */
+export interface WechatAccount {
+  channel: 'wechat';
+  mchId: string;
+  appId: string;
+  merchantPrivateKey: string;
+  /** Serial of the merchant API certificate (hex), sent in Authorization. */
+  merchantSerial: string;
+  /** WeChat Pay public key and its id (PUB_KEY_ID_…), which responses and notifies are signed with. */
+  platformPublicKey: string;
+  platformPublicKeyId: string;
+  /** 32 ASCII characters: the AES-256-GCM key of notify resources. */
+  apiV3Key: string;
+  /** https://api.mch.weixin.qq.com/ in production; the sandbox's URL in dev and tests. */
+  baseUrl: string;
+  notifyBaseUrl: string;
+}
+
+export type ChannelAccount = AlipayAccount | WechatAccount;
+
+/**
+ * Per-call context: the tenant's account at the channel (absent for the mock channel, whose one account comes
+ * from the environment) and the caller's deadline as an abort signal.
+ */
 export interface ChannelCall {
   signal?: AbortSignal;
+  account?: ChannelAccount;
 }
 
 export type PrepayResult =
@@ -141,6 +179,7 @@ export interface PayOrderHandler {
   close(trade: TradeSnapshot, call: ChannelCall): Promise<CloseResult>;
   refund(refund: RefundSnapshot, call: ChannelCall): Promise<RefundStatusResult>;
   queryRefund(refund: RefundSnapshot, call: ChannelCall): Promise<RefundStatusResult>;
-  verifyNotify(notify: RawNotify): Promise<NotifyVerification>;
+  /** `account` is the tenant's account for this channel, found from the notify URL's tenant id. */
+  verifyNotify(notify: RawNotify, account?: ChannelAccount): Promise<NotifyVerification>;
   ackNotify(accepted: boolean, reason?: string): NotifyAck;
 }

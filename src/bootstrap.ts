@@ -3,7 +3,8 @@ import type { Deps } from './app/deps';
 import { MockPayHandler } from './channels/mock/mock-handler';
 import { ChannelRegistry } from './channels/registry';
 import type { PayOrderHandler } from './channels/types';
-import type { Config } from './config';
+import { secretBox, type Config } from './config';
+import { ChannelAccounts } from './app/channel-accounts';
 import { createDb } from './infra/db';
 import { createLogger } from './infra/logger';
 import { createMetrics } from './infra/metrics';
@@ -27,8 +28,10 @@ export function buildHandlers(config: Config): PayOrderHandler[] {
 }
 
 export function buildDeps(config: Config, handlers = buildHandlers(config)): Deps {
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   return {
-    db: createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
+    db,
+    accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS),
     redis: createRedis(config.REDIS_URL),
     channels: new ChannelRegistry(handlers),
     log: createLogger(config.LOG_LEVEL),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SecretBox } from './infra/secret-box';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(0).max(65535);
@@ -22,6 +23,9 @@ const schema = z
     MOCK_CHANNEL_ENABLED: bool.optional(),
     MOCK_GATEWAY_URL: z.string().url().default('http://127.0.0.1:9100'),
     MOCK_CHANNEL_SECRET: z.string().min(16).optional(),
+    /** Master keys sealing channel secrets at rest: `id:base64(32 bytes)[,id:base64…]`, newest first. */
+    CHANNEL_SECRETS_KEYS: z.string().min(1).optional(),
+    CHANNEL_ACCOUNT_CACHE_MS: z.coerce.number().int().min(0).max(600000).default(30000),
   })
   .transform((env) => {
     const production = env.NODE_ENV === 'production';
@@ -37,6 +41,16 @@ const schema = z
     if (env.MOCK_CHANNEL_ENABLED && !env.MOCK_CHANNEL_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['MOCK_CHANNEL_SECRET'], message: 'required when the mock channel is enabled' });
     }
+    if (env.NODE_ENV === 'production' && !env.CHANNEL_SECRETS_KEYS) {
+      ctx.addIssue({ code: 'custom', path: ['CHANNEL_SECRETS_KEYS'], message: 'required in production' });
+    }
+    if (env.CHANNEL_SECRETS_KEYS) {
+      try {
+        SecretBox.fromSpec(env.CHANNEL_SECRETS_KEYS);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['CHANNEL_SECRETS_KEYS'], message: (err as Error).message });
+      }
+    }
   });
 
 export type Config = z.output<typeof schema>;
@@ -51,4 +65,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+/** The master key ring for channel secrets; a fixed development key outside production. */
+export function secretBox(config: Config): SecretBox {
+  return config.CHANNEL_SECRETS_KEYS ? SecretBox.fromSpec(config.CHANNEL_SECRETS_KEYS) : SecretBox.development();
 }

@@ -12,6 +12,7 @@ import {
 } from '../repo/pay-orders';
 import { runTx } from '../repo/tx';
 import { applyTradeStatus } from './apply-trade-status';
+import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { tradeSnapshot } from './snapshots';
 import { transition } from './transition';
@@ -36,7 +37,8 @@ export async function cancelOrder(deps: Deps, ref: OrderRef, reason: string, ctx
 
 async function closeAtChannels(deps: Deps, order: PayOrder, ctx: RequestContext): Promise<void> {
   for (const attempt of await listAttempts(deps.db, order.payNo, ['CREATED', 'OPEN'])) {
-    const result = await deps.channels.require(attempt.payWay).close(tradeSnapshot(order, attempt), ctx);
+    const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
+    const result = await handler.close(tradeSnapshot(order, attempt), call);
     if (result.outcome === 'unknown') {
       throw new ChannelUnavailableError(`could not close the ${attempt.payWay} attempt: ${result.reason}; the order is unchanged`);
     }

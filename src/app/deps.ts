@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ChannelRegistry } from '../channels/registry';
 import type { ChannelCall } from '../channels/types';
+import type { ChannelAccounts } from './channel-accounts';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
@@ -10,6 +11,7 @@ export interface Deps {
   db: Db;
   redis: Redis;
   channels: ChannelRegistry;
+  accounts: ChannelAccounts;
   log: Logger;
   metrics: Metrics;
   now: () => Date;

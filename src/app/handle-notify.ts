@@ -28,7 +28,8 @@ async function processNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotif
   const log = (result: NotifyResult, detail: string, n?: Partial<VerifiedNotify>, payNo: string | null = null) =>
     entry(channel, raw, { result, detail, notifyId: n?.notifyId ?? '', kind: n?.kind ?? 'unknown', payNo, signatureValid: !!n?.kind });
 
-  const verification = await handler.verifyNotify(raw);
+  const account = channel === 'mock' ? undefined : await deps.accounts.get(raw.tenantId, channel);
+  const verification = await handler.verifyNotify(raw, account);
   if (!verification.valid) {
     await recordNotify(deps.db, log('REJECTED', verification.reason));
     deps.log.warn({ channel, tenantId: raw.tenantId, reason: verification.reason }, 'notify failed verification');

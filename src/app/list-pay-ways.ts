@@ -13,20 +13,25 @@ export interface PayWayView {
 }
 
 /**
- * The catalog as one tenant sees it: every pay way, enabled when this deployment has its handler and the
- * tenant has not switched it off, with the tenant's fee where it has its own.
+ * The catalog as one tenant sees it: every pay way, enabled when this deployment has its handler, the tenant
+ * has an account at its channel and has not switched it off, with the tenant's fee where it has its own.
  */
 export async function listPayWays(deps: Deps, tenantId: string): Promise<PayWayView[]> {
   const overrides = new Map(
     (await deps.db.payWayConfig.findMany({ where: { tenantId } })).map((c) => [c.payWay, c] as const),
   );
+  const hasAccount = {
+    mock: true,
+    alipay: (await deps.accounts.get(tenantId, 'alipay')) !== undefined,
+    wechat: (await deps.accounts.get(tenantId, 'wechat')) !== undefined,
+  };
   return PAY_WAYS.map((payWay) => {
     const handler = deps.channels.get(payWay);
     const own = overrides.get(payWay);
     return {
       payWay,
       name: PAY_WAY_CATALOG[payWay].name,
-      enabled: handler !== undefined && (own?.enabled ?? true),
+      enabled: handler !== undefined && hasAccount[handler.channel] && (own?.enabled ?? true),
       supportsQr: handler?.supportsQr ?? false,
       supportsRefund: handler?.supportsRefund ?? false,
       feeRateBps: own?.feeRateBps ?? PAY_WAY_CATALOG[payWay].defaultFeeRateBps,

@@ -1,4 +1,4 @@
-import type { PayOrderHandler, PrepayPayload } from '../channels/types';
+import type { ChannelCall, PayOrderHandler, PrepayPayload } from '../channels/types';
 import { ChannelUnavailableError, FailedPreconditionError, NotFoundError } from '../domain/errors';
 import { newAttemptNo } from '../domain/ids';
 import { isOpen } from '../domain/order-status';
@@ -13,6 +13,7 @@ import {
 } from '../repo/pay-orders';
 import { runTx } from '../repo/tx';
 import { applyTradeStatus } from './apply-trade-status';
+import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { assertPayWayEnabled } from './list-pay-ways';
 import { tradeSnapshot } from './snapshots';
@@ -41,7 +42,7 @@ export interface PrepayOutcome {
  */
 export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext): Promise<PrepayOutcome> {
   await assertPayWayEnabled(deps, cmd.ref.tenantId, cmd.payWay);
-  const handler = deps.channels.require(cmd.payWay);
+  const { handler, call } = await channelFor(deps, cmd.ref.tenantId, cmd.payWay, ctx);
   const order = await findOrder(deps.db, cmd.ref);
   if (!order) throw new NotFoundError('order not found');
   assertPayable(order, deps.now());
@@ -61,7 +62,7 @@ export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext
   const { attempt, order: paying } = same
     ? { attempt: same, order }
     : await openAttempt(deps, order, cmd, handler, switching);
-  return callChannel(deps, handler, paying, attempt, ctx);
+  return callChannel(deps, handler, paying, attempt, call);
 }
 
 function assertPayable(order: PayOrder, now: Date): void {
@@ -70,7 +71,8 @@ function assertPayable(order: PayOrder, now: Date): void {
 }
 
 async function closePrevious(deps: Deps, order: PayOrder, previous: PayAttempt, ctx: RequestContext): Promise<void> {
-  const result = await deps.channels.require(previous.payWay).close(tradeSnapshot(order, previous), ctx);
+  const { handler, call } = await channelFor(deps, order.tenantId, previous.payWay, ctx);
+  const result = await handler.close(tradeSnapshot(order, previous), call);
   if (result.outcome === 'unknown') {
     throw new ChannelUnavailableError(`could not close the ${previous.payWay} attempt: ${result.reason}`);
   }
@@ -114,9 +116,9 @@ async function callChannel(
   handler: PayOrderHandler,
   order: PayOrder,
   attempt: PayAttempt,
-  ctx: RequestContext,
+  call: ChannelCall,
 ): Promise<PrepayOutcome> {
-  const result = await handler.prepay(tradeSnapshot(order, attempt), ctx);
+  const result = await handler.prepay(tradeSnapshot(order, attempt), call);
   if (result.outcome !== 'success') {
     if (result.outcome === 'unknown') {
       // The attempt stays CREATED: a replay calls the channel again with the same out_trade_no.

@@ -1,6 +1,7 @@
 import { ChannelUnavailableError, NotFoundError } from '../domain/errors';
 import { findOrder, findOrderWithChildren, listAttempts, type OrderRef, type OrderWithChildren } from '../repo/pay-orders';
 import { applyTradeStatus } from './apply-trade-status';
+import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { tradeSnapshot } from './snapshots';
 
@@ -22,7 +23,8 @@ async function syncOrder(deps: Deps, ref: OrderRef, ctx: RequestContext): Promis
   const attempts = await listAttempts(deps.db, order.payNo, order.status === 'CLOSED' ? ['CREATED', 'OPEN', 'CLOSED'] : ['CREATED', 'OPEN']);
   const unanswered: string[] = [];
   for (const attempt of attempts) {
-    const status = await deps.channels.require(attempt.payWay).query(tradeSnapshot(order, attempt), ctx);
+    const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
+    const status = await handler.query(tradeSnapshot(order, attempt), call);
     if (status.outcome === 'unknown') unanswered.push(`${attempt.payWay}: ${status.reason ?? status.channelStatus}`);
     else await applyTradeStatus(deps, attempt, status, { cause: 'SYNC' });
   }

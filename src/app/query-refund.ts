@@ -2,6 +2,7 @@ import { NotFoundError } from '../domain/errors';
 import { findOrder } from '../repo/pay-orders';
 import { findRefund, type Refund } from '../repo/refunds';
 import { applyRefundStatus } from './apply-refund-status';
+import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { refundSnapshot } from './snapshots';
 
@@ -19,7 +20,8 @@ export async function queryRefund(
   const order = await findOrder(deps.db, { tenantId, payNo: refund.payNo });
   const attempt = await deps.db.payAttempt.findUnique({ where: { attemptNo: refund.attemptNo } });
   if (!order || !attempt) throw new Error(`refund ${refund.refundNo} lost its order or attempt`);
-  const status = await deps.channels.require(attempt.payWay).queryRefund(refundSnapshot(order, refund), ctx);
+  const { handler, call } = await channelFor(deps, tenantId, attempt.payWay, ctx);
+  const status = await handler.queryRefund(refundSnapshot(order, refund), call);
   await applyRefundStatus(deps, refund, status, 'SYNC');
   return (await findRefund(deps.db, tenantId, outRefundNo)) ?? refund;
 }

@@ -5,6 +5,7 @@ import { findOrder, listAttempts, type OrderRef, type PayOrder } from '../repo/p
 import { findRefund, insertRefund, reserveRefund, type Refund } from '../repo/refunds';
 import { isUniqueViolation, runTx, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
+import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { refundSnapshot } from './snapshots';
 
@@ -35,7 +36,7 @@ export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestCo
   }
   const [paidAttempt] = await listAttempts(deps.db, order.payNo, ['SUCCESS']);
   if (!paidAttempt) throw new FailedPreconditionError(`order ${order.payNo} has no successful payment attempt`);
-  const handler = deps.channels.require(paidAttempt.payWay);
+  const { handler, call } = await channelFor(deps, order.tenantId, paidAttempt.payWay, ctx);
   if (!handler.supportsRefund) throw new FailedPreconditionError(`pay way ${paidAttempt.payWay} does not support refunds`);
 
   let refund: Refund;
@@ -60,7 +61,7 @@ export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestCo
     if (isUniqueViolation(err)) return (await findReplay(deps, cmd)) ?? Promise.reject(err);
     throw err;
   }
-  const status = await handler.refund(refundSnapshot(order, refund), ctx);
+  const status = await handler.refund(refundSnapshot(order, refund), call);
   await applyRefundStatus(deps, refund, status, 'RPC');
   const after = await findRefund(deps.db, refund.tenantId, refund.outRefundNo);
   const orderAfter = await findOrder(deps.db, { tenantId: order.tenantId, payNo: order.payNo });

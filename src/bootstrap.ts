@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { Deps } from './app/deps';
+import { alipayHandlers } from './channels/alipay';
 import { MockPayHandler } from './channels/mock/mock-handler';
 import { ChannelRegistry } from './channels/registry';
 import type { PayOrderHandler } from './channels/types';
@@ -14,7 +15,8 @@ import { createSidecar, listen } from './http/sidecar';
 
 /** The handlers this deployment offers; a pay way without one is listed as disabled. */
 export function buildHandlers(config: Config): PayOrderHandler[] {
-  const handlers: PayOrderHandler[] = [];
+  // Real channels are always offered; a tenant uses one once its account there is registered.
+  const handlers: PayOrderHandler[] = [...alipayHandlers({ timeoutMs: config.CHANNEL_TIMEOUT_MS })];
   if (config.MOCK_CHANNEL_ENABLED && config.MOCK_CHANNEL_SECRET) {
     const mock = {
       gatewayUrl: config.MOCK_GATEWAY_URL,

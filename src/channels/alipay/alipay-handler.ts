@@ -1,0 +1,124 @@
+import { AbstractPayOrderHandler, type ChannelCloseAnswer, type ChannelNotify, type ChannelTradeAnswer } from '../base-handler';
+import type {
+  AlipayAccount,
+  NotifyAck,
+  PrepayResult,
+  RawNotify,
+  RefundSnapshot,
+  RefundStatusResult,
+  TradeSnapshot,
+} from '../types';
+import type { AlipaySdk } from 'alipay-sdk';
+import { AlipayClients, callAlipay } from './client';
+import { alipayAck, parseNotifyBody, toChannelNotify, verifyNotifyForm } from './notify';
+import {
+  type AlipayTerminalType,
+  closeErrorAnswer,
+  createErrorOutcome,
+  describeError,
+  queryErrorOutcome,
+  refundBizContent,
+  toRefundStatus,
+  toTradeAnswer,
+  tradeProblem,
+} from './transformers';
+import { closeAnswer, type CommonAnswer, queryAnswer, refundAnswer, refundQueryAnswer } from './wire';
+
+export interface AlipayHandlerOptions {
+  /** Per-call limit handed to alipay-sdk; the call's own signal may end it sooner. */
+  timeoutMs: number;
+  /** SDK clients per account; alipayHandlers() shares one cache between the four handlers. */
+  clients?: AlipayClients;
+}
+
+/**
+ * What every Alipay pay way shares: query, close, refund, refund query, notify verification and ack on the
+ * classic gateway. Subclasses only start the payment. Accounts come per call; nothing secret is held here.
+ */
+export abstract class AlipayHandler extends AbstractPayOrderHandler<AlipayAccount> {
+  readonly channel = 'alipay' as const;
+  protected abstract readonly terminalType: AlipayTerminalType;
+  protected readonly clients: AlipayClients;
+
+  constructor(opts: AlipayHandlerOptions) {
+    super();
+    this.clients = opts.clients ?? new AlipayClients(opts.timeoutMs);
+  }
+
+  /** Starts the payment of a trade that passed tradeProblem(). */
+  protected abstract startPayment(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<PrepayResult>;
+
+  /** A trade Alipay would refuse is refused here, before anything is sent: nothing exists at the channel. */
+  protected async doPrepay(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<PrepayResult> {
+    const problem = tradeProblem(trade);
+    if (problem) return { outcome: 'fail', reason: problem };
+    return this.startPayment(trade, account, signal);
+  }
+
+  protected async doQuery(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<ChannelTradeAnswer> {
+    const biz = { out_trade_no: trade.attemptNo };
+    const r = await callAlipay(this.sdk(account), 'alipay.trade.query', biz, queryAnswer, signal);
+    if (r.ok) return toTradeAnswer(r.data);
+    return { outcome: queryErrorOutcome(r.error), channelStatus: errorStatus(r.error), reason: describeError(r.error) };
+  }
+
+  protected async doClose(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<ChannelCloseAnswer> {
+    const biz = { out_trade_no: trade.attemptNo };
+    const r = await callAlipay(this.sdk(account), 'alipay.trade.close', biz, closeAnswer, signal);
+    if (!r.ok) return closeErrorAnswer(r.error);
+    if (r.data.out_trade_no !== undefined && r.data.out_trade_no !== trade.attemptNo) {
+      return { outcome: 'unknown', reason: `close answered for out_trade_no ${r.data.out_trade_no}` };
+    }
+    return { outcome: 'closed' };
+  }
+
+  /**
+   * fund_change Y: this call moved the money. N: a repeat of a refund already made under this out_request_no
+   * (Alipay's idempotent answer), or one not settled yet. refund_fee is the trade's cumulative total and cannot
+   * say which, so N is settled by fastpay.refund.query for this very out_request_no.
+   */
+  protected async doRefund(refund: RefundSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
+    const r = await callAlipay(this.sdk(account), 'alipay.trade.refund', refundBizContent(refund), refundAnswer, signal);
+    if (!r.ok) return { outcome: createErrorOutcome(r.error), channelStatus: errorStatus(r.error), reason: describeError(r.error) };
+    if (r.data.out_trade_no !== undefined && r.data.out_trade_no !== refund.attemptNo) {
+      return { outcome: 'unknown', channelStatus: '', reason: `refund answered for out_trade_no ${r.data.out_trade_no}` };
+    }
+    if (r.data.fund_change === 'Y') return { outcome: 'success', channelStatus: 'fund_change=Y' };
+    const confirmed = await this.doQueryRefund(refund, account, signal);
+    return { ...confirmed, channelStatus: `fund_change=${r.data.fund_change}; ${confirmed.channelStatus}` };
+  }
+
+  protected async doQueryRefund(refund: RefundSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
+    const biz = { out_trade_no: refund.attemptNo, out_request_no: refund.refundNo };
+    const r = await callAlipay(this.sdk(account), 'alipay.trade.fastpay.refund.query', biz, refundQueryAnswer, signal);
+    if (!r.ok) return { outcome: 'unknown', channelStatus: errorStatus(r.error), reason: describeError(r.error) };
+    const a = r.data;
+    const problems = [
+      a.out_trade_no !== undefined && a.out_trade_no !== refund.attemptNo && `out_trade_no ${a.out_trade_no}`,
+      a.out_request_no !== undefined && a.out_request_no !== refund.refundNo && `out_request_no ${a.out_request_no}`,
+      a.refund_status && a.refund_amount !== undefined && a.refund_amount !== refund.amount && `refund amount ${a.refund_amount}`,
+    ].filter((p): p is string => typeof p === 'string');
+    const status = toRefundStatus(a);
+    if (problems.length === 0) return status;
+    return { outcome: 'unknown', channelStatus: status.channelStatus, reason: `integrity check failed: ${problems.join('; ')}` };
+  }
+
+  protected async doVerifyNotify(notify: RawNotify, account: AlipayAccount): Promise<ChannelNotify> {
+    const parsed = parseNotifyBody(notify.rawBody);
+    if ('invalid' in parsed) return parsed;
+    const problem = verifyNotifyForm(parsed.form, this.sdk(account).config.alipayPublicKey);
+    if (problem) return { invalid: problem };
+    return toChannelNotify(parsed.form);
+  }
+
+  /** The reason is not sent: Alipay only tells `success` from anything else. */
+  ackNotify(accepted: boolean, _reason?: string): NotifyAck {
+    return alipayAck(accepted);
+  }
+
+  protected sdk(account: AlipayAccount): AlipaySdk {
+    return this.clients.get(account);
+  }
+}
+
+const errorStatus = (e: CommonAnswer): string => e.sub_code || e.code;

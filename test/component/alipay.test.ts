@@ -1,0 +1,115 @@
+import { status } from '@grpc/grpc-js';
+import { OrderStatus, PayWay, RefundStatus, type PayOrder } from '../../src/gen/payment/v1/types';
+import { alipayTenant, type AlipayTenant } from '../support/channels';
+import { eventually, grpcError, startHarness, uniq, type Harness } from '../support/harness';
+import { createOrder, ref } from '../support/orders';
+
+let h: Harness;
+let ali: AlipayTenant;
+beforeAll(async () => {
+  h = await startHarness();
+  ali = await alipayTenant(h, uniq('t-ali'));
+});
+afterAll(async () => {
+  await ali.close();
+  await h.close();
+});
+afterEach(() => ali.sandbox.clearFaults());
+
+const prepay = (o: PayOrder, payWay: PayWay) => h.call('prepay', { order: ref(o), payWay, clientIp: '203.0.113.7', payerId: '' });
+const statusOf = async (o: PayOrder) => (await h.call('query', { order: ref(o), sync: false })).order!;
+const becomes = (o: PayOrder, s: OrderStatus) => eventually(async () => ((await statusOf(o)).status === s ? statusOf(o) : undefined));
+
+/** How the buyer pays each pay way in the sandbox, from what Prepay handed out. */
+const buyerPays: Record<string, (pre: { attemptNo: string; payload?: { $case: string; value: unknown } }) => Promise<void>> = {
+  appOrderString: async (pre) => {
+    ali.sandbox.payOrderString(pre.payload!.value as string);
+  },
+  redirectUrl: async (pre) => {
+    const page = await fetch(pre.payload!.value as string); // the browser opens the cashier: the trade now exists
+    expect(page.status).toBe(200);
+    ali.sandbox.pay(pre.attemptNo);
+  },
+  qrCodeUrl: async (pre) => {
+    ali.sandbox.pay(pre.attemptNo); // scans, then pays
+  },
+};
+
+describe('Alipay', () => {
+  it.each([
+    ['ALIPAY_APP', PayWay.PAY_WAY_ALIPAY_APP, 'appOrderString'],
+    ['ALIPAY_WAP', PayWay.PAY_WAY_ALIPAY_WAP, 'redirectUrl'],
+    ['ALIPAY_PAGE', PayWay.PAY_WAY_ALIPAY_PAGE, 'redirectUrl'],
+    ['ALIPAY_QR', PayWay.PAY_WAY_ALIPAY_QR, 'qrCodeUrl'],
+  ])('When %s is prepaid and the sandbox buyer pays, then the signed notify makes the order SUCCESS', async (_, payWay, kind) => {
+    const order = await createOrder(h, ali.tenantId, { amount: 8888n, returnUrl: 'https://shop.example/done' });
+    const pre = await prepay(order, payWay);
+    expect(pre.payload?.$case).toBe(kind);
+    await buyerPays[kind](pre as never);
+    const paid = await becomes(order, OrderStatus.ORDER_STATUS_SUCCESS);
+    expect(paid.channelTradeNo).toBe(ali.sandbox.trade(pre.attemptNo)!.tradeNo);
+    const notifies = await h.service.deps.db.notifyRecord.findMany({ where: { payNo: order.payNo } });
+    expect(notifies.map((n) => [n.channel, n.result, n.signatureValid])).toContainEqual(['alipay', 'PROCESSED', true]);
+  });
+
+  it('When the notify is lost, then Query with sync finds the payment through alipay.trade.query', async () => {
+    const order = await createOrder(h, ali.tenantId);
+    const pre = await prepay(order, PayWay.PAY_WAY_ALIPAY_QR);
+    expect((await h.call('query', { order: ref(order), sync: true })).order!.status).toBe(OrderStatus.ORDER_STATUS_PAYING); // not scanned yet
+    ali.sandbox.inject({ kind: 'badNotifySignature' }, 100); // every delivery fails verification
+    ali.sandbox.pay(pre.attemptNo);
+    const synced = await h.call('query', { order: ref(order), sync: true });
+    expect(synced.order!.status).toBe(OrderStatus.ORDER_STATUS_SUCCESS);
+  });
+
+  it('When a paid order is refunded partly then fully, then alipay.trade.refund moves it to REFUNDED', async () => {
+    const order = await createOrder(h, ali.tenantId, { amount: 10000n });
+    const pre = await prepay(order, PayWay.PAY_WAY_ALIPAY_QR);
+    ali.sandbox.pay(pre.attemptNo);
+    await becomes(order, OrderStatus.ORDER_STATUS_SUCCESS);
+    const first = await h.call('refund', { order: ref(order), outRefundNo: uniq('RF'), amount: 2500n, reason: 'size' });
+    expect(first.refund!.status).toBe(RefundStatus.REFUND_STATUS_SUCCESS);
+    const rest = await h.call('refund', { order: ref(order), outRefundNo: uniq('RF'), amount: 7500n, reason: 'all' });
+    expect(rest.order).toMatchObject({ status: OrderStatus.ORDER_STATUS_REFUNDED, refundedAmount: 10000n });
+    expect(ali.sandbox.refundedTotal(pre.attemptNo)).toBe(10000n);
+    const synced = await h.call('queryRefund', { tenantId: ali.tenantId, outRefundNo: first.refund!.outRefundNo, sync: true });
+    expect(synced.refund!.status).toBe(RefundStatus.REFUND_STATUS_SUCCESS);
+  });
+
+  it('When an unpaid order is cancelled, then alipay.trade.close closes the trade first', async () => {
+    const order = await createOrder(h, ali.tenantId);
+    const pre = await prepay(order, PayWay.PAY_WAY_ALIPAY_QR);
+    ali.sandbox.scan(pre.attemptNo);
+    const { order: closed } = await h.call('cancel', { order: ref(order), reason: 'buyer left' });
+    expect(closed!.status).toBe(OrderStatus.ORDER_STATUS_CLOSED);
+    expect(ali.sandbox.trade(pre.attemptNo)!.status).toBe('TRADE_CLOSED');
+  });
+
+  it('When the gateway times out on precreate, then UNAVAILABLE and the order stays PAYING with its attempt', async () => {
+    const order = await createOrder(h, ali.tenantId);
+    ali.sandbox.inject({ kind: 'hang', ms: 3000 }, 1);
+    await grpcError(prepay(order, PayWay.PAY_WAY_ALIPAY_QR), status.UNAVAILABLE);
+    expect((await statusOf(order)).status).toBe(OrderStatus.ORDER_STATUS_PAYING);
+    const retry = await prepay(order, PayWay.PAY_WAY_ALIPAY_QR);
+    expect(retry.payload?.$case).toBe('qrCodeUrl');
+  });
+
+  it('When a tenant has no Alipay account, then Alipay pay ways are disabled and Prepay is refused', async () => {
+    const tenant = uniq('t-noali');
+    const { payWays } = await h.call('listPayWays', { tenantId: tenant });
+    expect(payWays.find((w) => w.payWay === PayWay.PAY_WAY_ALIPAY_QR)!.enabled).toBe(false);
+    expect(payWays.find((w) => w.payWay === PayWay.PAY_WAY_MOCK)!.enabled).toBe(true);
+    const order = await createOrder(h, tenant);
+    const err = await grpcError(prepay(order, PayWay.PAY_WAY_ALIPAY_QR), status.FAILED_PRECONDITION);
+    expect(err.details).toContain('no alipay account');
+  });
+
+  it('When the account is stored, then its private key is sealed: the row never holds it in the clear', async () => {
+    const row = await h.service.deps.db.channelAccount.findUniqueOrThrow({
+      where: { tenantId_channel: { tenantId: ali.tenantId, channel: 'alipay' } },
+    });
+    expect(row.secrets).not.toContain('PRIVATE KEY');
+    expect(JSON.stringify(row.settings)).not.toContain('PRIVATE KEY');
+    expect(row).toMatchObject({ appId: ali.appId, merchantId: ali.sellerId, keyId: 'dev' });
+  });
+});

@@ -1,0 +1,38 @@
+import { saveChannelAccount } from '../../src/app/channel-accounts';
+import { createAlipaySandbox, generateAlipaySandboxKeys, type AlipaySandbox } from '../../src/channels/alipay/sandbox';
+import { SecretBox } from '../../src/infra/secret-box';
+import type { Harness } from './harness';
+
+/** Notify retries in milliseconds instead of minutes. */
+const TIME_SCALE = 1 / 60_000;
+
+export interface AlipayTenant {
+  tenantId: string;
+  sandbox: AlipaySandbox;
+  appId: string;
+  sellerId: string;
+  close(): Promise<void>;
+}
+
+/**
+ * An Alipay sandbox on an ephemeral port and a tenant whose Alipay account (sealed in MySQL, like any other)
+ * points at it, with the sidecar of `h` as its notify base.
+ */
+export async function alipayTenant(h: Harness, tenantId: string): Promise<AlipayTenant> {
+  const sandbox = createAlipaySandbox({ timeScale: TIME_SCALE });
+  const base = await sandbox.listen(0, '127.0.0.1');
+  const app = generateAlipaySandboxKeys();
+  const appId = `2021${String(Date.now()).slice(-10)}${Math.floor(Math.random() * 100)}`.slice(0, 16);
+  const sellerId = '2088000000000001';
+  sandbox.registerApp({ appId, appPublicKey: app.publicKey, sellerId });
+  await saveChannelAccount(h.service.deps.db, SecretBox.development(), tenantId, {
+    channel: 'alipay',
+    appId,
+    sellerId,
+    appPrivateKey: app.privateKey,
+    alipayPublicKey: sandbox.alipayPublicKey,
+    gatewayUrl: `${base}/gateway.do`,
+    notifyBaseUrl: h.notifyBaseUrl,
+  });
+  return { tenantId, sandbox, appId, sellerId, close: () => sandbox.close() };
+}

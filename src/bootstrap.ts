@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Deps } from './app/deps';
 import { alipayHandlers } from './channels/alipay';
 import { MockPayHandler } from './channels/mock/mock-handler';
+import { wechatHandlers } from './channels/wechat';
 import { ChannelRegistry } from './channels/registry';
 import type { PayOrderHandler } from './channels/types';
 import { secretBox, type Config } from './config';
@@ -16,13 +17,14 @@ import { createSidecar, listen } from './http/sidecar';
 /** The handlers this deployment offers; a pay way without one is listed as disabled. */
 export function buildHandlers(config: Config): PayOrderHandler[] {
   // Real channels are always offered; a tenant uses one once its account there is registered.
-  const handlers: PayOrderHandler[] = [...alipayHandlers({ timeoutMs: config.CHANNEL_TIMEOUT_MS })];
+  const timeoutMs = config.CHANNEL_TIMEOUT_MS;
+  const handlers: PayOrderHandler[] = [...alipayHandlers({ timeoutMs }), ...wechatHandlers({ timeoutMs })];
   if (config.MOCK_CHANNEL_ENABLED && config.MOCK_CHANNEL_SECRET) {
     const mock = {
       gatewayUrl: config.MOCK_GATEWAY_URL,
       secret: config.MOCK_CHANNEL_SECRET,
       notifyBaseUrl: config.NOTIFY_BASE_URL,
-      timeoutMs: config.CHANNEL_TIMEOUT_MS,
+      timeoutMs,
     };
     handlers.push(new MockPayHandler({ ...mock, payWay: 'MOCK' }), new MockPayHandler({ ...mock, payWay: 'MOCK_QR' }));
   }

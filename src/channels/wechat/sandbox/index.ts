@@ -1,0 +1,148 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
+import { apiRouter } from './api';
+import { type MerchantRegistration, MerchantRegistry, PlatformSigner } from './auth';
+import { cashierRouter } from './cashier';
+import { paymentEventBody, refundEventBody, type RefundEventStatus } from './events';
+import { FaultBook, type WechatSandboxFault } from './faults';
+import { WechatNotifier } from './notifier';
+import { type SandboxRefund, type SandboxTrade, TradeBook } from './trade-book';
+
+export { generateWechatSandboxKeys, type WechatSandboxKeys } from './keys';
+export type { MerchantRegistration } from './auth';
+export type { WechatSandboxFault } from './faults';
+export { WECHAT_NOTIFY_SCHEDULE_MS } from './notifier';
+
+export interface WechatSandboxOptions {
+  /** The sandbox's "WeChat Pay public key" pair: it signs with the private half under this PUB_KEY_ID_… id. */
+  platformPrivateKey: string;
+  platformPublicKeyId: string;
+  /** Multiplies the notify retry schedule (15 s, 15 s, 30 s, 3 min, …); 0.001 makes 15 s into 15 ms. Default 1. */
+  timeScale?: number;
+  /** Base of the code_url and h5_url handed out; defaults to the scheme and Host the API call came in on. */
+  publicBaseUrl?: string;
+  merchants?: MerchantRegistration[];
+}
+
+export interface WechatSandbox {
+  readonly app: Express;
+  registerMerchant(merchant: MerchantRegistration): void;
+  /** Starts an HTTP server for `app` (port 0 = ephemeral) and resolves with its base URL. */
+  listen(port: number, host?: string): Promise<string>;
+  /** Stops notify and hang timers, and the server started by `listen`. */
+  close(): Promise<void>;
+  /** The buyer pays (as the cashier pages do): SUCCESS, then a TRANSACTION.SUCCESS notify. */
+  pay(outTradeNo: string): void;
+  /** The trade as a query reports it (Transaction JSON), or undefined if WeChat never saw it. */
+  trade(outTradeNo: string): Record<string, unknown> | undefined;
+  /** Sum of the trade's successful refunds, fen. */
+  refundedTotal(outTradeNo: string): bigint;
+  inject(fault: WechatSandboxFault, times?: number): void;
+  clearFaults(): void;
+  /** While held, new refunds stay PROCESSING until `settleRefund`; otherwise they succeed at once. */
+  holdRefunds(hold: boolean): void;
+  /** PROCESSING (or ABNORMAL) → status, with its REFUND.* notify. */
+  settleRefund(outRefundNo: string, status: RefundEventStatus): void;
+}
+
+/** A fake WeChat Pay API v3 (direct merchant, public-key mode) with cashier pages and a notifier. */
+export function createWechatSandbox(opts: WechatSandboxOptions): WechatSandbox {
+  const book = new TradeBook();
+  const merchants = new MerchantRegistry();
+  const faults = new FaultBook();
+  const signer = new PlatformSigner(opts.platformPrivateKey, opts.platformPublicKeyId);
+  const notifier = new WechatNotifier(signer, faults, opts.timeScale ?? 1);
+  const hangTimers = new Set<NodeJS.Timeout>();
+  let refundsHeld = false;
+  let server: Server | undefined;
+  for (const m of opts.merchants ?? []) merchants.register(m);
+
+  const apiV3Key = (mchId: string): string => {
+    const merchant = merchants.get(mchId);
+    if (!merchant) throw new Error(`merchant ${mchId} is not registered`);
+    return merchant.apiV3Key;
+  };
+
+  const payTrade = (trade: SandboxTrade): SandboxTrade => {
+    if (book.pay(trade, () => faults.take('successAfterClose') !== undefined)) {
+      const shift = faults.take('notifyAmountMismatch')?.delta ?? 0n;
+      notifier.send(trade.notifyUrl, paymentEventBody(book.transactionJson(trade, shift), apiV3Key(trade.mchId)));
+    }
+    return trade;
+  };
+
+  const settle = (refund: SandboxRefund, status: RefundEventStatus): void => {
+    if (!book.settleRefund(refund, status)) return;
+    const body = refundEventBody(refund, book.tradeOf(refund), status, apiV3Key(refund.mchId));
+    notifier.send(refund.notifyUrl, body);
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(
+    '/v3',
+    apiRouter({
+      book,
+      merchants,
+      faults,
+      signer,
+      hangTimers,
+      refundCreated: (refund) => {
+        if (!refundsHeld) settle(refund, 'SUCCESS');
+      },
+      publicBaseUrl: (req) => (opts.publicBaseUrl ?? `${req.protocol}://${req.get('host')}`).replace(/\/+$/, ''),
+    }),
+  );
+  app.use(cashierRouter(book, payTrade));
+
+  const anyTrade = (outTradeNo: string): SandboxTrade => {
+    const trade = book.findAny(outTradeNo);
+    if (!trade) throw new Error(`no trade ${outTradeNo}`);
+    return trade;
+  };
+
+  return {
+    app,
+    registerMerchant: (m) => merchants.register(m),
+    listen: async (port, host = '127.0.0.1') => {
+      server = await startServer(app, port, host);
+      const { port: bound } = server.address() as AddressInfo;
+      return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+    },
+    close: async () => {
+      notifier.close();
+      for (const timer of hangTimers) clearTimeout(timer);
+      hangTimers.clear();
+      if (!server) return;
+      const closing = server;
+      server = undefined;
+      closing.closeAllConnections();
+      await new Promise<void>((resolve) => closing.close(() => resolve()));
+    },
+    pay: (outTradeNo) => void payTrade(anyTrade(outTradeNo)),
+    trade: (outTradeNo) => {
+      const trade = book.findAny(outTradeNo);
+      return trade && book.transactionJson(trade);
+    },
+    refundedTotal: (outTradeNo) => book.refundedTotal(anyTrade(outTradeNo)),
+    inject: (fault, times) => faults.inject(fault, times),
+    clearFaults: () => faults.clear(),
+    holdRefunds: (hold) => {
+      refundsHeld = hold;
+    },
+    settleRefund: (outRefundNo, status) => {
+      const refund = book.findRefundAny(outRefundNo);
+      if (!refund) throw new Error(`no refund ${outRefundNo}`);
+      settle(refund, status);
+    },
+  };
+}
+
+function startServer(app: Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(app);
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

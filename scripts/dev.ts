@@ -2,14 +2,16 @@
 //   1. generates the gRPC stubs and the Prisma client when src/gen or src/generated is missing
 //   2. starts MariaDB and Redis (scripts/services.sh: Debian packages, data under .data/)
 //   3. applies the migrations
-//   4. starts the mock channel's sandbox gateway (MOCK_GATEWAY_PORT, default 9100) and the service
-//      (GRPC_PORT 50051, HTTP_PORT 8080) in this process, then prints what to try.
-// Ctrl-C stops the service and the gateway; MariaDB and Redis keep running until `npm run services stop`.
+//   4. starts the sandbox channels (mock 9100, Alipay 9101, WeChat Pay 9102; scripts/sandboxes.ts) and the
+//      service (GRPC_PORT 50051, HTTP_PORT 8080) in this process
+//   5. registers tenant "demo" with the sandbox Alipay and WeChat Pay accounts, then prints what to try.
+// Ctrl-C stops the service and the sandboxes; MariaDB and Redis keep running until `npm run services stop`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { RunningService } from '../src/bootstrap';
-import type { MockGateway } from '../src/channels/mock/gateway';
+import type { Config } from '../src/config';
+import type { Sandboxes } from './sandboxes';
 
 const ROOT = path.resolve(__dirname, '..');
 const SANDBOX_SECRET = 'mock-sandbox-secret';
@@ -96,8 +98,9 @@ async function main(): Promise<void> {
 
   // Imported only now: they load the generated code, which may not have existed a moment ago.
   const { migrate } = await import('../src/infra/migrate');
-  const { createMockGateway } = await import('../src/channels/mock/gateway');
-  const { loadConfig } = await import('../src/config');
+  const { startSandboxes } = await import('./sandboxes');
+  const { saveChannelAccount } = await import('../src/app/channel-accounts');
+  const { loadConfig, secretBox } = await import('../src/config');
   const { startService } = await import('../src/bootstrap');
 
   await step(
@@ -111,29 +114,32 @@ async function main(): Promise<void> {
 
   const secret = process.env.MOCK_CHANNEL_SECRET ?? SANDBOX_SECRET;
   const gatewayPort = Number(process.env.MOCK_GATEWAY_PORT ?? 9100);
-  let gateway: MockGateway | undefined;
+  let gateway: Sandboxes | undefined;
+  const ports = {
+    mock: gatewayPort,
+    alipay: Number(process.env.ALIPAY_SANDBOX_PORT ?? 9101),
+    wechat: Number(process.env.WECHAT_SANDBOX_PORT ?? 9102),
+  };
   const gatewayUrl = await step(
-    `starting the mock sandbox gateway on port ${gatewayPort}`,
+    `starting the sandbox channels (mock ${ports.mock}, Alipay ${ports.alipay}, WeChat Pay ${ports.wechat})`,
     'see the error above',
     async () => {
-      const g = createMockGateway({ secret, publicBaseUrl: process.env.MOCK_PUBLIC_BASE_URL });
       try {
-        const url = await g.listen(gatewayPort, process.env.MOCK_GATEWAY_HOST ?? '127.0.0.1');
-        gateway = g;
-        return url;
+        gateway = await startSandboxes({ host: process.env.SANDBOX_HOST ?? '127.0.0.1', ports, mockSecret: secret });
+        return gateway.urls.mock;
       } catch (err) {
-        await g.close();
         throw new StepError(
-          `the mock gateway could not listen on port ${gatewayPort}: ${(err as Error).message}`,
-          portHint(err, 'mock gateway', 'MOCK_GATEWAY_PORT'),
+          `a sandbox could not listen: ${(err as Error).message}`,
+          portHint(err, 'sandbox', 'MOCK_GATEWAY_PORT / ALIPAY_SANDBOX_PORT / WECHAT_SANDBOX_PORT'),
         );
       }
     },
   );
 
+  let config: Config;
   let service: RunningService;
   try {
-    const config = loadConfig({
+    config = loadConfig({
       ...process.env,
       NODE_ENV: process.env.NODE_ENV ?? 'development',
       DATABASE_URL,
@@ -142,21 +148,13 @@ async function main(): Promise<void> {
       MOCK_GATEWAY_URL: gatewayUrl,
       MOCK_CHANNEL_SECRET: secret,
     });
+    const ready = config;
     service = await step(
-      `starting the service (gRPC ${config.GRPC_PORT}, HTTP ${config.HTTP_PORT})`,
+      `starting the service (gRPC ${ready.GRPC_PORT}, HTTP ${ready.HTTP_PORT})`,
       'see the error above',
       async () => {
         try {
-          const running = await startService(config);
-          // startService resolves even when the sidecar's listen failed (Express 5 hands the error to the
-          // listen callback), so check that it really listens.
-          if (!running.http.listening) {
-            await running.stop().catch(() => undefined);
-            throw Object.assign(new Error(`the HTTP sidecar is not listening on port ${config.HTTP_PORT}`), {
-              code: 'EADDRINUSE',
-            });
-          }
-          return running;
+          return await startService(ready);
         } catch (err) {
           throw new StepError(
             `the service did not start: ${(err as Error).message}`,
@@ -172,6 +170,14 @@ async function main(): Promise<void> {
       : new StepError(err.message, 'fix the environment variables named above (src/config.ts lists them all)');
   }
 
+  const sandboxes = gateway!;
+  await step('registering tenant "demo" with the sandbox Alipay and WeChat Pay accounts', 'see the error above', async () => {
+    const accounts = sandboxes.accounts(`http://127.0.0.1:${service.httpPort}`);
+    for (const account of [accounts.alipay, accounts.wechat]) {
+      await saveChannelAccount(service.deps.db, secretBox(config), 'demo', account);
+    }
+  });
+
   printNextSteps(service.grpc.port, service.httpPort, gatewayUrl);
 
   let stopping = false;
@@ -181,7 +187,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    say(`${signal}: stopping the service (draining in-flight calls) and the mock gateway…`);
+    say(`${signal}: stopping the service (draining in-flight calls) and the sandboxes…`);
     // The service first: calls it is draining may still need the gateway.
     service
       .stop()
@@ -236,6 +242,11 @@ Try it (https://github.com/fullstorydev/grpcurl):
 
   # 4. the gateway notifies the sidecar; the order is now ORDER_STATUS_SUCCESS
   grpcurl -plaintext -d '{"order":${order}}' ${grpc} ${svc}/Query
+
+  # Alipay and WeChat Pay sandboxes too (tenant "demo" has accounts at both): create another order, then
+  grpcurl -plaintext -d '{"order":{"tenant_id":"demo","out_order_no":"<new>"},"pay_way":"PAY_WAY_ALIPAY_QR"}' ${grpc} ${svc}/Prepay
+  grpcurl -plaintext -d '{"order":{"tenant_id":"demo","out_order_no":"<new>"},"pay_way":"PAY_WAY_WECHAT_NATIVE"}' ${grpc} ${svc}/Prepay
+  # open the returned qr_code_url / redirect_url: the sandbox cashier pages have a Pay button
 
 Ctrl-C stops the service and the gateway; MariaDB and Redis keep running (\`npm run services stop\` stops them).
 `);

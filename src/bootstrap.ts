@@ -11,6 +11,8 @@ import { createDb } from './infra/db';
 import { createLogger } from './infra/logger';
 import { createMetrics } from './infra/metrics';
 import { createRedis } from './infra/redis';
+import { StatusSync } from './jobs/status-sync';
+import type { Redis } from 'ioredis';
 import { startGrpcServer, type GrpcServer } from './grpc/server';
 import { createSidecar, listen } from './http/sidecar';
 
@@ -31,10 +33,20 @@ export function buildHandlers(config: Config): PayOrderHandler[] {
   return handlers;
 }
 
-export function buildDeps(config: Config, handlers = buildHandlers(config)): Deps {
+/** The use cases' dependencies plus what the process owns to run its queues. */
+export interface ServiceDeps extends Deps {
+  statusSync: StatusSync;
+  /** BullMQ's connection (no per-request retry limit, as its workers require). */
+  queueRedis: Redis;
+}
+
+export function buildDeps(config: Config, handlers = buildHandlers(config)): ServiceDeps {
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const queueRedis = createRedis(config.REDIS_URL, { forBullmq: true });
   return {
     db,
+    queueRedis,
+    statusSync: new StatusSync(queueRedis, config.STATUS_SYNC_DELAYS_MS, config.QUEUE_PREFIX),
     accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS),
     redis: createRedis(config.REDIS_URL),
     channels: new ChannelRegistry(handlers),
@@ -45,16 +57,18 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Dep
 }
 
 export interface RunningService {
-  deps: Deps;
+  deps: ServiceDeps;
   grpc: GrpcServer;
   http: Server;
   httpPort: number;
   stop(): Promise<void>;
 }
 
-/** Starts the gRPC server and the HTTP sidecar over one set of dependencies. */
+/** Starts the gRPC server, the HTTP sidecar and (unless disabled) the workers over one set of dependencies. */
 export async function startService(config: Config, deps = buildDeps(config)): Promise<RunningService> {
   await deps.db.$connect();
+  const workers = config.WORKERS_ENABLED ? [deps.statusSync.worker(deps, deps.queueRedis)] : [];
+  for (const w of workers) w.on('failed', (job, err) => deps.log.warn({ err, job: job?.id, queue: w.name }, 'job failed'));
   const grpc = await startGrpcServer(deps, config.GRPC_HOST, config.GRPC_PORT);
   const http = await listen(createSidecar(deps), config.HTTP_HOST, config.HTTP_PORT);
   const address = http.address();
@@ -68,8 +82,11 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
     async stop() {
       await grpc.shutdown(config.SHUTDOWN_GRACE_MS);
       await new Promise<void>((resolve) => http.close(() => resolve()));
+      await Promise.all(workers.map((w) => w.close()));
+      await deps.statusSync.close();
       await deps.db.$disconnect();
       deps.redis.disconnect();
+      deps.queueRedis.disconnect();
     },
   };
 }

@@ -26,6 +26,16 @@ const schema = z
     /** Master keys sealing channel secrets at rest: `id:base64(32 bytes)[,id:base64…]`, newest first. */
     CHANNEL_SECRETS_KEYS: z.string().min(1).optional(),
     CHANNEL_ACCOUNT_CACHE_MS: z.coerce.number().int().min(0).max(600000).default(30000),
+    /** Delays of the status queries after an unknown outcome (Hyperswitch's PSync: 60 s, then 5 × 5 min). */
+    STATUS_SYNC_DELAYS_MS: z
+      .string()
+      .regex(/^\d+(,\d+)*$/, 'must be comma-separated milliseconds')
+      .default('60000,300000,300000,300000,300000,300000')
+      .transform((s) => s.split(',').map(Number)),
+    /** BullMQ key prefix; the braces hash-tag every queue key into one Redis Cluster slot. */
+    QUEUE_PREFIX: z.string().regex(/^\{[A-Za-z0-9_-]{1,32}\}$/, 'must look like {name}').default('{paysvc}'),
+    /** Run the BullMQ workers in this process (turn off for gRPC-only replicas). */
+    WORKERS_ENABLED: bool.default(true),
   })
   .transform((env) => {
     const production = env.NODE_ENV === 'production';

@@ -13,6 +13,7 @@ import {
 import { runTx } from '../repo/tx';
 import { applyTradeStatus } from './apply-trade-status';
 import { channelFor } from './channel-accounts';
+import { scheduleSync } from './schedule-sync';
 import type { Deps, RequestContext } from './deps';
 import { tradeSnapshot } from './snapshots';
 import { transition } from './transition';
@@ -40,6 +41,7 @@ async function closeAtChannels(deps: Deps, order: PayOrder, ctx: RequestContext)
     const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
     const result = await handler.close(tradeSnapshot(order, attempt), call);
     if (result.outcome === 'unknown') {
+      await scheduleSync(deps, attempt.attemptNo);
       throw new ChannelUnavailableError(`could not close the ${attempt.payWay} attempt: ${result.reason}; the order is unchanged`);
     }
     if (result.outcome === 'paid') {

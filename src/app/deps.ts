@@ -14,6 +14,8 @@ export interface Deps {
   accounts: ChannelAccounts;
   log: Logger;
   metrics: Metrics;
+  /** Schedules status queries of an attempt whose outcome the channel left unknown. */
+  statusSync: { schedule(attemptNo: string): Promise<void> };
   now: () => Date;
 }
 

@@ -14,6 +14,7 @@ import {
 import { runTx } from '../repo/tx';
 import { applyTradeStatus } from './apply-trade-status';
 import { channelFor } from './channel-accounts';
+import { scheduleSync } from './schedule-sync';
 import type { Deps, RequestContext } from './deps';
 import { assertPayWayEnabled } from './list-pay-ways';
 import { tradeSnapshot } from './snapshots';
@@ -74,6 +75,7 @@ async function closePrevious(deps: Deps, order: PayOrder, previous: PayAttempt, 
   const { handler, call } = await channelFor(deps, order.tenantId, previous.payWay, ctx);
   const result = await handler.close(tradeSnapshot(order, previous), call);
   if (result.outcome === 'unknown') {
+    await scheduleSync(deps, previous.attemptNo);
     throw new ChannelUnavailableError(`could not close the ${previous.payWay} attempt: ${result.reason}`);
   }
   if (result.outcome === 'paid') {
@@ -121,7 +123,9 @@ async function callChannel(
   const result = await handler.prepay(tradeSnapshot(order, attempt), call);
   if (result.outcome !== 'success') {
     if (result.outcome === 'unknown') {
-      // The attempt stays CREATED: a replay calls the channel again with the same out_trade_no.
+      // The attempt stays CREATED: a replay calls the channel again with the same out_trade_no, and status
+      // queries find out whether the channel opened the trade (and whether the buyer paid) meanwhile.
+      await scheduleSync(deps, attempt.attemptNo);
       throw new ChannelUnavailableError(`${handler.payWay} did not answer the prepay: ${result.reason}`);
     }
     await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'FAILED');

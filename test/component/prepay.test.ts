@@ -100,10 +100,10 @@ describe('Prepay', () => {
     expect(e2.details).toContain('CLOSED');
   });
 
-  it('When the pay way has no handler on this deployment, then Prepay is FAILED_PRECONDITION and nothing changes', async () => {
+  it('When the tenant has no account at the pay way\'s channel, then Prepay is FAILED_PRECONDITION and nothing changes', async () => {
     const order = await createOrder(h, TENANT);
     const err = await grpcError(prepay(order, PayWay.PAY_WAY_ALIPAY_APP), status.FAILED_PRECONDITION);
-    expect(err.details).toContain('ALIPAY_APP');
+    expect(err.details).toContain('no alipay account');
     const row = await h.service.deps.db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } });
     expect(row.status).toBe('WAIT_PAY');
     expect(row.version).toBe(1n);

@@ -67,6 +67,8 @@ export async function startHarness(
     MOCK_GATEWAY_URL: gatewayUrl,
     CHANNEL_TIMEOUT_MS: '1500',
     SHUTDOWN_GRACE_MS: '2000',
+    STATUS_SYNC_DELAYS_MS: '150,300,600',
+    QUEUE_PREFIX: `{${uniq('test')}}`,
     ...env,
   });
   const service = await startService(config);

@@ -1,0 +1,62 @@
+import { status } from '@grpc/grpc-js';
+import { Queue } from 'bullmq';
+import { STATUS_SYNC_QUEUE } from '../../src/jobs/status-sync';
+import { OrderStatus, PayWay } from '../../src/gen/payment/v1/types';
+import { eventually, grpcError, startHarness, uniq, type Harness } from '../support/harness';
+import { createOrder, ref } from '../support/orders';
+
+const prefix = `{${uniq('sync')}}`;
+let h: Harness;
+let queue: Queue;
+beforeAll(async () => {
+  h = await startHarness({ QUEUE_PREFIX: prefix });
+  queue = new Queue(STATUS_SYNC_QUEUE, { connection: h.service.deps.queueRedis, prefix });
+});
+afterAll(async () => {
+  await queue.close();
+  await h.close();
+});
+afterEach(() => h.gateway.clearFaults());
+
+const TENANT = 't-sync';
+const prepay = (o: Parameters<typeof ref>[0]) => h.call('prepay', { order: ref(o), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
+
+describe('status sync', () => {
+  it('When the channel times out on prepay, then the order stays PAYING and a status query is scheduled for the attempt', async () => {
+    const order = await createOrder(h, TENANT);
+    h.gateway.inject({ kind: 'hang', ms: 1700 }, 1);
+    await grpcError(prepay(order), status.UNAVAILABLE);
+    const [attempt] = await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo } });
+    expect(attempt.status).toBe('CREATED');
+    expect((await h.service.deps.db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } })).status).toBe('PAYING');
+    const job = await queue.getJob(`psync-${attempt.attemptNo}-0`);
+    expect(job?.data).toEqual({ attemptNo: attempt.attemptNo, round: 0 });
+  });
+
+  it('When a payment notify is lost, then the scheduled status query finds the payment and applies it as SYNC', async () => {
+    const order = await createOrder(h, TENANT);
+    const pre = await prepay(order);
+    h.gateway.inject({ kind: 'dropNotify' }, 10);
+    h.gateway.pay(pre.attemptNo);
+    await h.service.deps.statusSync.schedule(pre.attemptNo);
+    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS);
+    const trail = await h.service.deps.db.orderTransition.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } });
+    expect(trail.map((t) => [t.toStatus, t.cause])).toEqual([
+      ['PAYING', 'RPC'],
+      ['SUCCESS', 'SYNC'],
+    ]);
+  });
+
+  it('When the buyer has not paid, then each round reschedules the next until the schedule is spent', async () => {
+    const order = await createOrder(h, TENANT);
+    const pre = await prepay(order);
+    const sync = h.service.deps.statusSync;
+    expect(await sync.run(h.service.deps, { attemptNo: pre.attemptNo, round: 0 })).toBe('pending: unchanged');
+    expect(await queue.getJob(`psync-${pre.attemptNo}-1`)).toBeDefined();
+    await sync.run(h.service.deps, { attemptNo: pre.attemptNo, round: 2 }); // the last round (three delays)
+    expect(await queue.getJob(`psync-${pre.attemptNo}-3`)).toBeUndefined();
+    // Running a round again after the order settled changes nothing.
+    await h.call('cancel', { order: ref(order), reason: '' });
+    expect(await sync.run(h.service.deps, { attemptNo: pre.attemptNo, round: 0 })).toBe('attempt already settled');
+  });
+});

@@ -16,12 +16,12 @@ export interface NotifyLogEntry {
 
 /** Keeps every notify, whatever became of it. */
 export async function recordNotify(db: DbOrTx, e: NotifyLogEntry): Promise<void> {
-  await db.notifyRecord.create({ data: { ...e, detail: e.detail.slice(0, 512) } });
+  await db.notifyRecord.createMany({ data: { ...e, detail: e.detail.slice(0, 512) } });
 }
 
 /** The dedupe truth: inserting a second receipt for the same (channel, notify_id) is a unique violation. */
 export async function insertReceipt(db: DbOrTx, channel: string, notifyId: string, payNo: string): Promise<void> {
-  await db.notifyReceipt.create({ data: { channel, notifyId, payNo } });
+  await db.notifyReceipt.createMany({ data: { channel, notifyId, payNo } });
 }
 
 /** The pay_no a notify was applied to, if it was. */

@@ -101,11 +101,15 @@ export function findAttempt(db: DbOrTx, attemptNo: string): Promise<PayAttempt |
   return db.payAttempt.findUnique({ where: { attemptNo } });
 }
 
-export function insertAttempt(
+/** One INSERT without Prisma's read-back; the row is returned as written. */
+export async function insertAttempt(
   tx: Tx,
   a: Pick<PayAttempt, 'attemptNo' | 'payNo' | 'tenantId' | 'payWay' | 'channel' | 'payerId' | 'clientIp'>,
 ): Promise<PayAttempt> {
-  return tx.payAttempt.create({ data: { ...a, status: 'CREATED' } });
+  const now = new Date();
+  const row = { ...a, status: 'CREATED' as const, payload: null, channelTradeNo: null, createdAt: now, updatedAt: now };
+  await tx.payAttempt.createMany({ data: { ...row, payload: undefined } });
+  return { ...row, id: 0n };
 }
 
 /** Compare-and-set of an attempt's status. */

@@ -1,0 +1,57 @@
+/** The bench's knobs, all from the environment so `npm run bench` needs no arguments. */
+export interface BenchConfig {
+  /** BENCH_SECONDS (8): measured seconds per scenario, after the warm-up. */
+  seconds: number;
+  /** BENCH_WARMUP_SECONDS (2). */
+  warmupSeconds: number;
+  /** BENCH_CONCURRENCY (32): requests (or transactions) in flight at any time, in every scenario. */
+  concurrency: number;
+  /**
+   * BENCH_CONNECTIONS (4): HTTP/2 connections the load client spreads its workers over. Over one, client and
+   * server fall into lockstep (each handles a whole batch while the other waits) and the echo figure drops by
+   * a third to a half; with a few they overlap.
+   */
+  connections: number;
+  /** BENCH_DB_POOL (10, the service's default): DATABASE_POOL_SIZE; raw insert uses a connection per worker. */
+  dbPoolSize: number;
+  /** BENCH_GATEWAY (inproc | process): the mock channel's sandbox gateway inside the service process or its own. */
+  gateway: 'inproc' | 'process';
+  /** BENCH_ONLY: comma list of echo, h2load, raw-insert, create, create-prepay, query; empty = all. */
+  only: string[];
+  /** BENCH_CPU_PROF=<dir>: profile the service over each measured window (profiler.ts) and print its hot spots. */
+  cpuProfDir: string | undefined;
+  /** BENCH_H2LOAD (1; 0 = off): also drive the echo server with h2load, to show what our client costs. */
+  h2load: boolean;
+  /** BENCH_DATABASE (paysvc_bench): scratch database, dropped and recreated on every run. */
+  database: string;
+}
+
+function num(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number in [${min}, ${max}], got ${raw}`);
+  return n;
+}
+
+export function loadBenchConfig(): BenchConfig {
+  const gateway = process.env.BENCH_GATEWAY ?? 'inproc';
+  if (gateway !== 'inproc' && gateway !== 'process') throw new Error(`BENCH_GATEWAY must be inproc or process, got ${gateway}`);
+  const database = process.env.BENCH_DATABASE ?? 'paysvc_bench';
+  if (!/^[a-z0-9_]+$/.test(database)) throw new Error(`BENCH_DATABASE must match [a-z0-9_]+, got ${database}`);
+  return {
+    seconds: num('BENCH_SECONDS', 8, 1, 600),
+    warmupSeconds: num('BENCH_WARMUP_SECONDS', 2, 0, 60),
+    concurrency: Math.floor(num('BENCH_CONCURRENCY', 32, 1, 1000)),
+    connections: Math.floor(num('BENCH_CONNECTIONS', 4, 1, 64)),
+    dbPoolSize: Math.floor(num('BENCH_DB_POOL', 10, 1, 200)),
+    gateway,
+    only: (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    cpuProfDir: process.env.BENCH_CPU_PROF || undefined,
+    h2load: process.env.BENCH_H2LOAD !== '0',
+    database,
+  };
+}
+
+/** Shared by the service child and a separate gateway child (BENCH_GATEWAY=process). */
+export const BENCH_MOCK_SECRET = 'bench-mock-channel-secret';

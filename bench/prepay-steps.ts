@@ -1,0 +1,207 @@
+/**
+ * Where Prepay's time goes, step by step: `npx tsx bench/prepay-steps.ts` (BENCH_STEP_CALLS, default 1500;
+ * BENCH_STEP_CONCURRENCY, default 8). Runs the use case's own repository calls in-process against the scratch
+ * database (recreated) and the mock gateway in its own process, and prints per call: the Node CPU this
+ * process spent, wall time, the statements and prepares MariaDB saw, and the gateway process's CPU.
+ * Not part of `npm run bench`; a diagnostic for when the Prepay row looks slow.
+ */
+import { createConnection, type Connection } from 'mariadb';
+import { buildDeps, buildHandlers } from '../src/bootstrap';
+import type { Deps } from '../src/app/deps';
+import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../src/app/create-order';
+import { assertPayWayEnabled } from '../src/app/list-pay-ways';
+import { prepay } from '../src/app/prepay';
+import { queryOrder } from '../src/app/query-order';
+import { tradeSnapshot } from '../src/app/snapshots';
+import { transition } from '../src/app/transition';
+import { loadConfig } from '../src/config';
+import { newAttemptNo } from '../src/domain/ids';
+import { casAttemptStatus, findOrder, insertAttempt, listAttempts, type PayAttempt, type PayOrder } from '../src/repo/pay-orders';
+import { runTx } from '../src/repo/tx';
+import { processCpuUs, startDaemon } from './children';
+import { BENCH_MOCK_SECRET, loadBenchConfig } from './config';
+import { TENANT } from './grpc-frames';
+import { prepareServices } from './services';
+
+const CALLS = Number(process.env.BENCH_STEP_CALLS ?? 1500);
+/** A first pass of this many calls per step warms the JIT up; its figures are dropped. */
+const WARMUP_CALLS = 300;
+const CONCURRENCY = Number(process.env.BENCH_STEP_CONCURRENCY ?? 8);
+
+interface StepRow {
+  step: string;
+  cpuUs: number;
+  wallMs: number;
+  statements: number;
+  prepares: number;
+  gatewayCpuUs: number;
+}
+
+async function dbCounters(admin: Connection): Promise<{ statements: number; prepares: number }> {
+  const rows: Array<{ Variable_name: string; Value: string }> = await admin.query(
+    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Com_stmt_prepare')",
+  );
+  const get = (name: string) => Number(rows.find((r) => r.Variable_name === name)?.Value ?? NaN);
+  return { statements: get('Questions'), prepares: get('Com_stmt_prepare') };
+}
+
+/** Runs fn(i) for i in [0, calls) with CONCURRENCY in flight and reports the cost per call. */
+async function step(
+  name: string,
+  calls: number,
+  admin: Connection,
+  gatewayPid: number,
+  fn: (i: number) => Promise<unknown>,
+): Promise<StepRow> {
+  let next = 0;
+  const db0 = await dbCounters(admin);
+  const gw0 = processCpuUs(gatewayPid);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < calls) await fn(next++);
+    }),
+  );
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const gw = processCpuUs(gatewayPid) - gw0;
+  const db1 = await dbCounters(admin);
+  return {
+    step: name,
+    cpuUs: (cpu.user + cpu.system) / calls,
+    wallMs: (wall * CONCURRENCY) / calls,
+    statements: (db1.statements - db0.statements - 1) / calls, // less our own SHOW STATUS
+    prepares: (db1.prepares - db0.prepares) / calls,
+    gatewayCpuUs: gw / calls,
+  };
+}
+
+function orderCommand(outOrderNo: string) {
+  return {
+    tenantId: TENANT,
+    outOrderNo,
+    amount: 1999n,
+    currency: 'CNY',
+    subject: 'Bench order',
+    description: 'one unit of benchmark goods',
+    userId: 'u-bench',
+    payWay: 'MOCK',
+    notifyTopic: 'payment-events',
+    attach: 'bench',
+    extra: { source: 'bench' },
+    clientIp: '127.0.0.1',
+    returnUrl: '',
+    expireSeconds: DEFAULT_EXPIRE_SECONDS,
+  };
+}
+
+async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: number): Promise<StepRow[]> {
+  const handler = deps.channels.require('MOCK');
+  const ctx = { signal: new AbortController().signal };
+  const tag = Date.now().toString(36);
+  const orders: PayOrder[] = [];
+  const paying: PayOrder[] = [];
+  const attempts: PayAttempt[] = [];
+  const rows: StepRow[] = [];
+  const run = async (name: string, fn: (i: number) => Promise<unknown>) => {
+    process.stderr.write(`[steps] ${name} ×${calls}…\n`);
+    rows.push(await step(name, calls, admin, gatewayPid, fn));
+  };
+
+  await run('createOrder use case ($executeRaw INSERT)', async (i) => {
+    orders[i] = (await createOrder(deps, orderCommand(`${tag}s${i}`))).order;
+  });
+  await run('Prepay 1: payWayConfig.findUnique (assertPayWayEnabled)', () => assertPayWayEnabled(deps, TENANT, 'MOCK'));
+  await run('Prepay 2: payOrder.findFirst (findOrder)', (i) => findOrder(deps.db, { tenantId: TENANT, outOrderNo: `${tag}s${i}` }));
+  await run('Prepay 3: payAttempt.findMany (listAttempts)', (i) => listAttempts(deps.db, orders[i].payNo, ['CREATED', 'OPEN']));
+  await run('Prepay 4: $transaction { updateMany CAS, orderTransition.create, payAttempt.create }', (i) =>
+    runTx(deps.db, async (tx) => {
+      const order = orders[i];
+      paying[i] = await transition(tx, order, 'PAYING', {
+        cause: 'RPC',
+        detail: 'prepay MOCK',
+        set: { payWay: 'MOCK', payWaySwitches: 0 },
+        checkVersion: true,
+      });
+      attempts[i] = await insertAttempt(tx, {
+        attemptNo: newAttemptNo(),
+        payNo: order.payNo,
+        tenantId: TENANT,
+        payWay: 'MOCK',
+        channel: 'mock',
+        payerId: '',
+        clientIp: '127.0.0.1',
+      });
+    }),
+  );
+  await run('  (same transaction, empty: BEGIN; COMMIT)', () => runTx(deps.db, async () => {}));
+  await run('Prepay 5: handler.prepay (signed HTTP POST to the gateway, fetch)', (i) =>
+    handler.prepay(tradeSnapshot(paying[i], attempts[i]), ctx),
+  );
+  await run('Prepay 6: payAttempt.updateMany (casAttemptStatus CREATED -> OPEN)', (i) =>
+    casAttemptStatus(deps.db, attempts[i].attemptNo, ['CREATED'], 'OPEN', {
+      payload: { kind: 'mockPayUrl', value: 'x' },
+      channelTradeNo: 'T',
+    }),
+  );
+  await run('createOrder use case, second set (for the next row)', async (i) => {
+    orders[i] = (await createOrder(deps, orderCommand(`${tag}u${i}`))).order;
+  });
+  await run('prepay use case, end to end (1-6)', (i) =>
+    prepay(deps, { ref: { tenantId: TENANT, payNo: orders[i].payNo }, payWay: 'MOCK', clientIp: '127.0.0.1', payerId: '' }, ctx),
+  );
+  await run('queryOrder use case (sync=false)', (i) => queryOrder(deps, { tenantId: TENANT, payNo: orders[i].payNo }, false, ctx));
+  return rows;
+}
+
+function render(rows: StepRow[]): string {
+  const f = (n: number, d = 0) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+  return [
+    `Prepay step by step: ${CALLS} calls per step, ${CONCURRENCY} in flight, in-process (no gRPC), gateway in its own process.`,
+    '',
+    '| Step | Node CPU µs/call | wall ms/call | statements/call | prepares/call | gateway CPU µs/call |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows.map((r) =>
+      [r.step, f(r.cpuUs), f(r.wallMs, 2), f(r.statements, 1), f(r.prepares, 1), f(r.gatewayCpuUs)].join(' | '),
+    ).map((cells) => `| ${cells} |`),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const cfg = loadBenchConfig();
+  const services = await prepareServices(cfg.database);
+  const gateway = await startDaemon<{ gatewayUrl: string }>('gateway-main.ts', {});
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: services.databaseUrl,
+    DATABASE_POOL_SIZE: String(cfg.dbPoolSize),
+    REDIS_URL: services.redisUrl,
+    MOCK_CHANNEL_ENABLED: 'true',
+    MOCK_CHANNEL_SECRET: BENCH_MOCK_SECRET,
+    MOCK_GATEWAY_URL: gateway.info.gatewayUrl,
+  });
+  const deps = buildDeps(config, buildHandlers(config));
+  const url = new URL(services.databaseUrl);
+  const admin = await createConnection({
+    host: url.hostname,
+    port: Number(url.port),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  });
+  try {
+    await deps.db.$connect();
+    await steps(deps, admin, gateway.pid, WARMUP_CALLS);
+    console.log(render(await steps(deps, admin, gateway.pid, CALLS)));
+  } finally {
+    await admin.end();
+    await deps.db.$disconnect();
+    deps.redis.disconnect();
+    await gateway.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

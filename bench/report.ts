@@ -1,0 +1,104 @@
+import { cpus } from 'node:os';
+import type { BenchConfig } from './config';
+import type { PhaseResult } from './stats';
+
+export interface Row {
+  label: string;
+  result: PhaseResult;
+  /** CPU per op of the process serving the calls (service or echo child), microseconds. */
+  serverCpuUs?: number;
+  dbCpuUs?: number;
+  /** Statements MariaDB ran during the window, from all clients (Questions). */
+  dbStatements?: number;
+  /** CPU other processes used during the window, in cores: load that is not ours skews the figures. */
+  otherCores?: number;
+  /** h2load reports a mean, not percentiles. */
+  meanOnly?: boolean;
+}
+
+export interface Report {
+  config: BenchConfig;
+  loadAvgAtStart: number[];
+  rows: Row[];
+  /** The denominators of the ratio columns. */
+  echo?: PhaseResult;
+  rawInsert?: PhaseResult;
+}
+
+const NOTES = [
+  'ops/s counts completions inside the measured window; for CreateOrder+Prepay one op is both calls in sequence.',
+  'CPU columns are per op over the measured window: the serving process (service, or echo server) from /proc,',
+  'the load process from process.cpuUsage() (h2load: /proc), mariadbd from /proc. The raw-insert row\'s client is',
+  "the mariadb driver process itself. DB statements are MariaDB's Questions counter over the window (BEGIN and",
+  'COMMIT count; a prepared statement counts once, its PREPARE does not). Ratios are ops/s over the',
+  "baseline's ops/s from this same run.",
+].join(' ');
+
+/** Other processes' CPU above which a row's figures are flagged as disturbed. */
+const NOISE_CORES = 0.15;
+
+const fmt = (n: number, digits = 0): string =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–';
+const rate = (r: PhaseResult): number => r.ops / r.seconds;
+/** Per call made, failed ones included: they cost too. */
+const calls = (r: PhaseResult): number => r.ops + r.errors;
+const perOp = (us: number | undefined, r: PhaseResult): string => (us === undefined || calls(r) === 0 ? '–' : fmt(us / calls(r)));
+const ratio = (r: PhaseResult, base: PhaseResult | undefined): string =>
+  base && base.ops > 0 ? `${fmt(rate(r) / rate(base), 2)}×` : '–';
+
+export function renderReport(rep: Report): string {
+  const c = rep.config;
+  const cpu = cpus();
+  const lines = [
+    `# paysvc bench — ${new Date().toISOString()}`,
+    '',
+    `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}; load average at start ${rep.loadAvgAtStart.map((l) => l.toFixed(2)).join(' / ')}.`,
+    `Concurrency ${c.concurrency} over ${c.connections} HTTP/2 connection(s); ${c.warmupSeconds} s warm-up + ${c.seconds} s measured per scenario; ` +
+      `service DB pool ${c.dbPoolSize}; mock gateway ${c.gateway === 'inproc' ? 'inside the service process' : 'in its own process'}; ` +
+      `scratch database \`${c.database}\`.`,
+    '',
+    '| Scenario | ops/s | p50 ms | p99 ms | errors | vs echo | vs raw insert | server CPU µs/op | client CPU µs/op | mariadbd CPU µs/op | DB statements/op |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const row of rep.rows) {
+    const r = row.result;
+    const flagged = r.errors > 0;
+    const cells = [
+      flagged ? `⚠ ${row.label}` : row.label,
+      fmt(rate(r)),
+      row.meanOnly ? `${fmt(r.latency.p50, 2)} (mean)` : fmt(r.latency.p50, 2),
+      fmt(r.latency.p99, 2),
+      flagged ? `**${r.errors}**` : '0',
+      ratio(r, rep.echo),
+      ratio(r, rep.rawInsert),
+      perOp(row.serverCpuUs, r),
+      perOp(Number.isFinite(r.clientCpuUs) ? r.clientCpuUs : undefined, r),
+      perOp(row.dbCpuUs, r),
+      row.dbStatements === undefined || calls(r) === 0 ? '–' : fmt(row.dbStatements / calls(r), 1),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+    for (const [leg, l] of Object.entries(r.legs ?? {})) {
+      lines.push(`| ↳ ${leg} call of it |  | ${fmt(l.p50, 2)} | ${fmt(l.p99, 2)} |  |  |  |  |  |  |  |`);
+    }
+  }
+  const errors = rep.rows.filter((row) => row.result.errors > 0);
+  lines.push('');
+  if (errors.length === 0) lines.push('No errors.');
+  for (const row of errors) {
+    lines.push(`⚠ **${row.label}**: ${row.result.errors} error(s) — its figures are not trustworthy:`);
+    for (const [kind, n] of Object.entries(row.result.errorKinds).sort((a, b) => b[1] - a[1]).slice(0, 5)) {
+      lines.push(`  - ${n} × ${kind}`);
+    }
+  }
+  const noisy = rep.rows.filter((row) => (row.otherCores ?? 0) > NOISE_CORES);
+  for (const row of noisy) {
+    const cores = fmt(row.otherCores ?? NaN, 2);
+    lines.push(`⚠ noisy machine during **${row.label}**: other processes used ${cores} cores; rerun when it is quiet.`);
+  }
+  if (noisy.length === 0) {
+    const worst = Math.max(...rep.rows.map((row) => row.otherCores ?? 0));
+    lines.push(`Quiet machine: other processes used at most ${fmt(worst, 2)} cores during any window.`);
+  }
+  lines.push('', NOTES);
+  return lines.join('\n');
+}

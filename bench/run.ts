@@ -1,0 +1,190 @@
+/**
+ * `npm run bench`: throughput and p50/p99 latency of CreateOrder, CreateOrder+Prepay (mock channel) and
+ * Query (sync=false) at a fixed concurrency, next to two baselines measured in the same run: a bare grpc-js
+ * unary echo server and a raw BEGIN; INSERT; COMMIT loop through the mariadb driver. Writes the table to
+ * bench/results/latest.md as well. Knobs: see config.ts (BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_ONLY, ...).
+ *
+ * Processes. Every party runs in its own process, so the load never shares a Node thread with the server:
+ * the service (server-main.ts, startService on an ephemeral port, logs silent, the mock gateway inside it by
+ * default as in the component tests), the echo server (echo-server-main.ts), the load client
+ * (load-client.ts) and the raw-insert loop (raw-insert.ts). This process only orchestrates and reads CPU
+ * times from /proc at the edges of each measured window, which the load process announces on stdout.
+ *
+ * Why a node:http2 load client and not h2load. h2load (nghttp2-client) is the cheaper generator, but it posts
+ * one body, read once from the -d file, for every request, and CreateOrder is idempotent on
+ * (tenant_id, out_order_no): every call after the first would be a replay (a SELECT, not an INSERT), which is
+ * not the path we want to measure. h2load also judges success by HTTP status only, while gRPC reports errors
+ * in the grpc-status trailer of an HTTP 200, so it could not count errors either. load-client.ts therefore
+ * sends pre-encoded gRPC frames over raw node:http2 streams (no grpc-js client, whose ~170 µs of CPU per call
+ * would cap the load near 5 k/s), splices a unique out_order_no into a CreateOrder body encoded once with the
+ * generated CreateOrderRequest.encode, and reads grpc-status from the trailers. The echo baseline is driven by
+ * the same client, and once more by h2load as a cross-check: the node client costs ~80 µs of CPU per call
+ * against h2load's ~8, so on two cores it caps the echo row below what grpc-js alone could serve, and the gap
+ * between the two echo rows is that cap. The service rows run at a tenth of that rate, where it does not bite.
+ *
+ * Scenarios. Echo and CreateOrder send the same bytes. CreateOrder+Prepay is one op of two sequential calls
+ * (CreateOrder, then Prepay with PAY_WAY_MOCK on that order), with each leg's latency shown too. Query
+ * (sync=false) reads, round robin, the orders that CreateOrder+Prepay left behind (each with one attempt).
+ * Each service scenario gets a fresh service process, so a CPU profile (BENCH_CPU_PROF) covers one scenario.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { ROOT, runOnce, startDaemon, type Daemon } from './children';
+import { loadBenchConfig, type BenchConfig } from './config';
+import { h2loadAvailable, h2loadEcho } from './h2load';
+import type { LoadArgs, LoadScenario } from './load-client';
+import { measured, type Driver } from './measure';
+import { summarizeProfile } from './profile-top';
+import type { RawInsertArgs } from './raw-insert';
+import { renderReport, type Row } from './report';
+import { prepareServices, type BenchServices } from './services';
+import type { WindowEdge } from './stats';
+
+type Ready = { grpcPort: number; gatewayUrl?: string };
+
+class Bench {
+  readonly rows: Row[] = [];
+  readonly profiles: string[] = [];
+  private readonly scratch = mkdtempSync(path.join(tmpdir(), 'paysvc-bench-'));
+  private readonly queryIds = path.join(this.scratch, 'order-ids.txt');
+
+  constructor(
+    private readonly cfg: BenchConfig,
+    private readonly services: BenchServices,
+  ) {}
+
+  private want(name: string): boolean {
+    return this.cfg.only.length === 0 || this.cfg.only.includes(name);
+  }
+
+  private load(scenario: LoadScenario, port: number, extra: Partial<LoadArgs> = {}): LoadArgs {
+    const { concurrency, connections, warmupSeconds, seconds } = this.cfg;
+    return { scenario, port, concurrency, connections, warmupSeconds, seconds, ...extra };
+  }
+
+  private step(label: string): void {
+    process.stderr.write(`[bench] ${label}…\n`);
+  }
+
+  private measure(pids: { server?: number }, driver: Driver, onEdge?: (edge: WindowEdge) => void) {
+    return measured({ ...pids, db: this.services.mariadbPid }, this.services.statementsRun, driver, onEdge);
+  }
+
+  private loadClient(args: LoadArgs): Driver {
+    return (onWindow, onSpawn) => runOnce('load-client.ts', args, onWindow, onSpawn);
+  }
+
+  async echo(): Promise<void> {
+    if (!this.want('echo') && !this.want('h2load')) return;
+    const echo = await startDaemon<Ready>('echo-server-main.ts', {});
+    const port = echo.info.grpcPort;
+    try {
+      if (this.want('echo')) {
+        this.step('echo baseline (node:http2 client)');
+        const m = await this.measure({ server: echo.pid }, this.loadClient(this.load('echo', port)));
+        this.rows.push({ label: 'echo: bare grpc-js unary', ...m });
+      }
+      if (this.want('h2load') && this.cfg.h2load && h2loadAvailable()) {
+        this.step('echo baseline again, driven by h2load');
+        const { concurrency, connections, warmupSeconds, seconds } = this.cfg;
+        const m = await this.measure({ server: echo.pid }, h2loadEcho({ port, concurrency, connections, warmupSeconds, seconds }));
+        this.rows.push({ label: 'echo, h2load as client (cross-check)', ...m, meanOnly: true });
+      }
+    } finally {
+      await echo.stop();
+    }
+  }
+
+  async rawInsert(): Promise<void> {
+    if (!this.want('raw-insert')) return;
+    this.step('raw INSERT transaction baseline');
+    const { concurrency, warmupSeconds, seconds } = this.cfg;
+    const args: RawInsertArgs = { databaseUrl: this.services.databaseUrl, concurrency, warmupSeconds, seconds };
+    const m = await this.measure({}, (onWindow, onSpawn) => runOnce('raw-insert.ts', args, onWindow, onSpawn));
+    this.rows.push({ label: 'raw INSERT tx (mariadb driver)', ...m });
+  }
+
+  /** One fresh service process per scenario, so each gets its own CPU profile and no carried-over heap. */
+  async serviceScenario(scenario: LoadScenario, label: string, gatewayUrl: string | undefined): Promise<void> {
+    if (!this.want(scenario)) return;
+    if (scenario === 'query' && !this.want('create-prepay')) {
+      throw new Error('the query scenario reads the orders create-prepay makes: run both');
+    }
+    this.step(label);
+    const profileFile = this.cfg.cpuProfDir && path.resolve(this.cfg.cpuProfDir, `service-${scenario}.cpuprofile`);
+    const service = await startDaemon<Ready>('server-main.ts', {
+      DATABASE_URL: this.services.databaseUrl,
+      REDIS_URL: this.services.redisUrl,
+      DATABASE_POOL_SIZE: String(this.cfg.dbPoolSize),
+      ...(gatewayUrl ? { BENCH_GATEWAY_URL: gatewayUrl } : {}),
+      ...(profileFile ? { BENCH_PROFILE_FILE: profileFile } : {}),
+    });
+    // create-prepay leaves its orders' ids behind; query reads them.
+    const ids = scenario === 'create-prepay' ? { idsOut: this.queryIds } : scenario === 'query' ? { idsIn: this.queryIds } : {};
+    try {
+      const m = await this.measure(
+        { server: service.pid },
+        this.loadClient(this.load(scenario, service.info.grpcPort, ids)),
+        () => profileFile && process.kill(service.pid, 'SIGUSR2'), // profiler.ts: start, then stop
+      );
+      this.rows.push({ label, ...m });
+    } finally {
+      await service.stop();
+    }
+    if (profileFile) this.profiles.push(`## CPU profile of the service: ${label}\n\n${summarizeProfile(profileFile)}`);
+  }
+
+  async serviceScenarios(): Promise<void> {
+    let gateway: Daemon<Ready> | undefined;
+    if (this.cfg.gateway === 'process') gateway = await startDaemon<Ready>('gateway-main.ts', {});
+    try {
+      const url = gateway?.info.gatewayUrl;
+      await this.serviceScenario('create', 'CreateOrder', url);
+      await this.serviceScenario('create-prepay', 'CreateOrder + Prepay (PAY_WAY_MOCK)', url);
+      await this.serviceScenario('query', 'Query (sync=false)', url);
+    } finally {
+      await gateway?.stop();
+    }
+  }
+
+  close(): void {
+    rmSync(this.scratch, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const cfg = loadBenchConfig();
+  const loadAvgAtStart = loadavg();
+  if (cfg.cpuProfDir) mkdirSync(cfg.cpuProfDir, { recursive: true });
+  const services = await prepareServices(cfg.database);
+  const bench = new Bench(cfg, services);
+  try {
+    await bench.echo();
+    await bench.rawInsert();
+    await bench.serviceScenarios();
+  } finally {
+    bench.close();
+    await services.close();
+  }
+  const byLabel = (prefix: string) => bench.rows.find((r) => r.label.startsWith(prefix))?.result;
+  const table = renderReport({
+    config: cfg,
+    loadAvgAtStart,
+    rows: bench.rows,
+    echo: byLabel('echo: bare'),
+    rawInsert: byLabel('raw INSERT'),
+  });
+  const markdown = [table, ...bench.profiles].join('\n\n');
+  const out = path.join(ROOT, 'bench/results/latest.md');
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, `${markdown}\n`);
+  console.log(markdown);
+  console.log(`\n(written to ${path.relative(process.cwd(), out)})`);
+  if (bench.rows.some((r) => r.result.errors > 0)) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

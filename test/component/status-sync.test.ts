@@ -24,7 +24,7 @@ const prepay = (o: Parameters<typeof ref>[0]) => h.call('prepay', { order: ref(o
 describe('status sync', () => {
   it('When the channel times out on prepay, then the order stays PAYING and a status query is scheduled for the attempt', async () => {
     const order = await createOrder(h, TENANT);
-    h.gateway.inject({ kind: 'hang', ms: 1700 }, 1);
+    h.gateway.inject({ kind: 'hang', ms: 2700 }, 1); // just past CHANNEL_TIMEOUT_MS
     await grpcError(prepay(order), status.UNAVAILABLE);
     const [attempt] = await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo } });
     expect(attempt.status).toBe('CREATED');

@@ -65,7 +65,7 @@ export async function startHarness(
     MOCK_CHANNEL_ENABLED: 'true',
     MOCK_CHANNEL_SECRET: MOCK_SECRET,
     MOCK_GATEWAY_URL: gatewayUrl,
-    CHANNEL_TIMEOUT_MS: '1500',
+    CHANNEL_TIMEOUT_MS: '2500', // generous: a loaded CI machine must not turn a slow answer into 'unknown'
     SHUTDOWN_GRACE_MS: '2000',
     STATUS_SYNC_DELAYS_MS: '150,300,600',
     QUEUE_PREFIX: `{${uniq('test')}}`,

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import type { z } from 'zod';
@@ -9,6 +7,7 @@ import { DEFAULT_NOTIFY_RETRY_DELAYS_MS, NotifyDispatcher } from './notifier';
 import { buildSignedHeaders, verifySignature } from './signature';
 import { GatewayRejection, type MockTrade, TradeBook } from './trade-book';
 import { createRefundRequest, createTradeRequest, type NotifyJson, type TradeJson } from './wire';
+import { SandboxServer } from '../sandbox-server';
 
 export interface MockGatewayOptions {
   secret: string;
@@ -43,9 +42,9 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
   const faults = new FaultBook();
   const retryDelaysMs = opts.notifyRetryDelaysMs ?? DEFAULT_NOTIFY_RETRY_DELAYS_MS;
   const notifier = new NotifyDispatcher(opts.secret, retryDelaysMs, faults);
-  const hangTimers = new Set<NodeJS.Timeout>();
+  const http = new SandboxServer();
+  const hangTimers = http.hangTimers;
   let refundsHeld = false;
-  let server: Server | undefined;
 
   const payTrade = (outTradeNo: string): MockTrade => {
     const { trade, newlyPaid } = book.pay(outTradeNo);
@@ -135,20 +134,10 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
 
   return {
     app,
-    listen: async (port, host = '127.0.0.1') => {
-      server = await startServer(app, port, host);
-      const { port: bound } = server.address() as AddressInfo;
-      return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-    },
+    listen: (port, host) => http.listen(app, port, host),
     close: async () => {
       notifier.close();
-      for (const timer of hangTimers) clearTimeout(timer);
-      hangTimers.clear();
-      if (!server) return;
-      const closing = server;
-      server = undefined;
-      closing.closeAllConnections();
-      await new Promise<void>((resolve) => closing.close(() => resolve()));
+      await http.close();
     },
     pay: (outTradeNo) => void payTrade(outTradeNo),
     trade: (outTradeNo) => {
@@ -182,12 +171,4 @@ function parseBody<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
     throw new GatewayRejection(400, 'PARAM_ERROR', problems.join('; '));
   }
   return parsed.data;
-}
-
-function startServer(app: Express, port: number, host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer(app);
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
 }

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type Express, type Request, type Response } from 'express';
 import { normalizePrivateKey, normalizePublicKey } from '../keys';
 import { API_METHODS, PAGE_METHODS, type TradeEvents, tradeFromRequest } from './api';
@@ -11,6 +9,7 @@ import { closedNotify, paymentNotify, refundNotify, syncReturnParams } from './n
 import { authenticate, bizContent, mergeParams, type SandboxApp, signedResponseText, signForm } from './protocol';
 import { AlipayRejection } from './rejection';
 import { type SandboxTrade, type SandboxTradeStatus, TradeBook } from './trade-book';
+import { SandboxServer } from '../../sandbox-server';
 
 export interface AlipaySandboxOptions {
   /** The sandbox's own "Alipay" key pair; generated when absent. */
@@ -69,8 +68,8 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
   const faults = new FaultBook();
   const notifier = new AlipayNotifier(alipayPrivateKey, opts.timeScale ?? 1, faults);
   const held = new Map<string, Record<string, string>>(); // out-of-order: payment notifies held back
-  const hangTimers = new Set<NodeJS.Timeout>();
-  let server: Server | undefined;
+  const http = new SandboxServer();
+  const hangTimers = http.hangTimers;
 
   const notify = (trade: SandboxTrade, fields: Record<string, string>): void => {
     if (!trade.notifyUrl) return;
@@ -180,20 +179,10 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
     app,
     alipayPublicKey,
     registerApp,
-    listen: async (port, host = '127.0.0.1') => {
-      server = await startServer(app, port, host);
-      const { port: bound } = server.address() as AddressInfo;
-      return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-    },
+    listen: (port, host) => http.listen(app, port, host),
     close: async () => {
       notifier.close();
-      for (const timer of hangTimers) clearTimeout(timer);
-      hangTimers.clear();
-      if (!server) return;
-      const closing = server;
-      server = undefined;
-      closing.closeAllConnections();
-      await new Promise<void>((resolve) => closing.close(() => resolve()));
+      await http.close();
     },
     pay: (outTradeNo) => void payTrade(outTradeNo),
     scan: (outTradeNo) => void book.scan(outTradeNo),
@@ -212,12 +201,4 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
     inject: (fault, times) => faults.inject(fault, times),
     clearFaults: () => faults.clear(),
   };
-}
-
-function startServer(app: Express, port: number, host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer(app);
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
 }

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { apiRouter } from './api';
 import { type MerchantRegistration, MerchantRegistry, PlatformSigner } from './auth';
@@ -8,6 +6,7 @@ import { paymentEventBody, refundEventBody, type RefundEventStatus } from './eve
 import { FaultBook, type WechatSandboxFault } from './faults';
 import { WechatNotifier } from './notifier';
 import { type SandboxRefund, type SandboxTrade, TradeBook } from './trade-book';
+import { SandboxServer } from '../../sandbox-server';
 
 export { generateWechatSandboxKeys, type WechatSandboxKeys } from './keys';
 export type { MerchantRegistration } from './auth';
@@ -53,9 +52,9 @@ export function createWechatSandbox(opts: WechatSandboxOptions): WechatSandbox {
   const faults = new FaultBook();
   const signer = new PlatformSigner(opts.platformPrivateKey, opts.platformPublicKeyId);
   const notifier = new WechatNotifier(signer, faults, opts.timeScale ?? 1);
-  const hangTimers = new Set<NodeJS.Timeout>();
+  const http = new SandboxServer();
+  const hangTimers = http.hangTimers;
   let refundsHeld = false;
-  let server: Server | undefined;
   for (const m of opts.merchants ?? []) merchants.register(m);
 
   const apiV3Key = (mchId: string): string => {
@@ -105,20 +104,10 @@ export function createWechatSandbox(opts: WechatSandboxOptions): WechatSandbox {
   return {
     app,
     registerMerchant: (m) => merchants.register(m),
-    listen: async (port, host = '127.0.0.1') => {
-      server = await startServer(app, port, host);
-      const { port: bound } = server.address() as AddressInfo;
-      return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-    },
+    listen: (port, host) => http.listen(app, port, host),
     close: async () => {
       notifier.close();
-      for (const timer of hangTimers) clearTimeout(timer);
-      hangTimers.clear();
-      if (!server) return;
-      const closing = server;
-      server = undefined;
-      closing.closeAllConnections();
-      await new Promise<void>((resolve) => closing.close(() => resolve()));
+      await http.close();
     },
     pay: (outTradeNo) => void payTrade(anyTrade(outTradeNo)),
     trade: (outTradeNo) => {
@@ -137,12 +126,4 @@ export function createWechatSandbox(opts: WechatSandboxOptions): WechatSandbox {
       settle(refund, status);
     },
   };
-}
-
-function startServer(app: Express, port: number, host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer(app);
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
 }

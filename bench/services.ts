@@ -1,9 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { createConnection } from 'mariadb';
-import { migrate } from '../src/infra/migrate';
-import { ROOT } from './children';
+import { recreateDatabase, startLocalServices } from '../scripts/local-services';
 
 export interface BenchServices {
   /** The scratch database, freshly migrated. */
@@ -18,18 +15,9 @@ export interface BenchServices {
 
 /** scripts/services.sh start (idempotent), then drops, recreates and migrates the scratch database. */
 export async function prepareServices(database: string): Promise<BenchServices> {
-  const out = execFileSync('bash', [path.join(ROOT, 'scripts/services.sh'), 'start'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const env = Object.fromEntries(
-    out
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-  if (!env.DATABASE_URL || !env.REDIS_URL) throw new Error(`scripts/services.sh start printed no DATABASE_URL/REDIS_URL:\n${out}`);
-  const url = new URL(env.DATABASE_URL);
+  const { databaseUrl: serverUrl, redisUrl } = startLocalServices();
+  const databaseUrl = await recreateDatabase(serverUrl, database);
+  const url = new URL(databaseUrl);
   const admin = await createConnection({
     host: url.hostname,
     port: Number(url.port || 3306),
@@ -37,14 +25,10 @@ export async function prepareServices(database: string): Promise<BenchServices> 
     password: decodeURIComponent(url.password),
   });
   try {
-    await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
-    await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     const [row] = await admin.query('SELECT @@pid_file AS pidFile');
-    url.pathname = `/${database}`;
-    await migrate(url.toString());
     return {
-      databaseUrl: url.toString(),
-      redisUrl: env.REDIS_URL,
+      databaseUrl,
+      redisUrl,
       mariadbPid: readPid(String(row.pidFile)),
       statementsRun: async () => {
         const [q] = await admin.query("SHOW GLOBAL STATUS LIKE 'Questions'");

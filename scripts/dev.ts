@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { RunningService } from '../src/bootstrap';
 import type { Config } from '../src/config';
+import { startLocalServices } from './local-services';
 import type { Sandboxes } from './sandboxes';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -38,24 +39,10 @@ async function step<T>(title: string, hint: string, run: () => Promise<T> | T): 
   }
 }
 
-function run(cmd: string, args: string[], capture = false): string {
-  const r = spawnSync(cmd, args, {
-    cwd: ROOT,
-    encoding: 'utf8',
-    stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'],
-  });
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`\`${cmd} ${args.join(' ')}\` exited with ${r.status ?? r.signal}`);
-  return r.stdout ?? '';
-}
-
-function parseEnv(out: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of out.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) env[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
-  }
-  return env;
 }
 
 function portHint(err: unknown, what: string, envVar: string): string {
@@ -80,19 +67,12 @@ async function main(): Promise<void> {
     );
   }
 
-  const services = await step(
+  const { databaseUrl: DATABASE_URL, redisUrl: REDIS_URL } = await step(
     'starting MariaDB and Redis (scripts/services.sh start; the first time installs and initialises them)',
     'read the [services] error above; as a non-root user install the packages first with ' +
       '`sudo apt-get install -y mariadb-server redis-server`; logs are under .data/mariadb and .data/redis',
-    () => parseEnv(run('bash', [path.join(ROOT, 'scripts/services.sh'), 'start'], true)),
+    startLocalServices,
   );
-  const { DATABASE_URL, REDIS_URL } = services;
-  if (!DATABASE_URL || !REDIS_URL) {
-    throw new StepError(
-      'scripts/services.sh start printed no DATABASE_URL/REDIS_URL',
-      'run `bash scripts/services.sh start` by hand and check that it ends with DATABASE_URL=… and REDIS_URL=… lines',
-    );
-  }
   say(`DATABASE_URL=${DATABASE_URL}`);
   say(`REDIS_URL=${REDIS_URL}`);
 

@@ -56,6 +56,10 @@ async function decide(
     if (mismatch) return { kind: 'mismatch', order, reason: mismatch };
     return paid(tx, order, attempt, status, cause, detail);
   }
+  if (status.outcome === 'fail' && status.closedUnpaid) {
+    await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
+    return { kind: 'unchanged', order, reason: 'the channel closed the trade unpaid' };
+  }
   if (status.outcome === 'fail') return failed(tx, order, attempt, cause, detail);
   return { kind: 'unchanged', order, reason: `channel says ${status.outcome}` };
 }

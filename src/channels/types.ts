@@ -118,6 +118,11 @@ export interface TradeStatus {
   currency?: string;
   paidAt?: Date;
   reason?: string;
+  /**
+   * With outcome 'fail': the channel closed the trade unpaid (it expired, or we closed it), rather than a payment
+   * failing. It ends the attempt, not the order: the order closes by Cancel or its own expiry.
+   */
+  closedUnpaid?: boolean;
 }
 
 export type CloseResult =

@@ -83,6 +83,13 @@ describe('Alipay', () => {
     const { order: closed } = await h.call('cancel', { order: ref(order), reason: 'buyer left' });
     expect(closed!.status).toBe(OrderStatus.ORDER_STATUS_CLOSED);
     expect(ali.sandbox.trade(pre.attemptNo)!.status).toBe('TRADE_CLOSED');
+    // Alipay's TRADE_CLOSED notify (which may even overtake the close's own answer) ends the attempt, never
+    // the order: it is not a failed payment, and the order side hears ORDER_CLOSED only.
+    const db = h.service.deps.db;
+    await eventually(async () => (await db.notifyRecord.count({ where: { payNo: order.payNo, channel: 'alipay' } })) > 0);
+    expect((await db.notifyRecord.findMany({ where: { payNo: order.payNo } })).map((n) => n.result)).toEqual(['IGNORED']);
+    expect((await statusOf(order)).status).toBe(OrderStatus.ORDER_STATUS_CLOSED);
+    expect((await db.outboxEvent.findMany({ where: { payNo: order.payNo } })).map((e) => e.type)).toEqual(['ORDER_CLOSED']);
   });
 
   it('When the gateway times out on precreate, then UNAVAILABLE and the order stays PAYING with its attempt', async () => {

@@ -69,6 +69,7 @@ export function toVerifiedNotify(n: NotifyForm): VerifiedNotify {
       channelTradeNo: n.trade_no,
       currency: 'CNY',
       ...(closedAfterPayment && { reason: 'trade closed after payment (fully refunded)' }),
+      ...(outcome === 'fail' && n.trade_status === 'TRADE_CLOSED' && { closedUnpaid: true }),
       ...(outcome === 'success' && { paidAmount: n.total_amount, ...(paidAt && { paidAt }) }),
     },
   };

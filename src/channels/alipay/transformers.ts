@@ -96,6 +96,7 @@ export function toTradeAnswer(a: QueryAnswer): ChannelTradeAnswer {
     currency: 'CNY',
     outTradeNo: a.out_trade_no,
     ...(closedAfterPayment && { reason: 'trade closed after payment (fully refunded)' }),
+    ...(outcome === 'fail' && a.trade_status === 'TRADE_CLOSED' && { closedUnpaid: true }),
     ...(outcome === 'success' && { paidAmount: a.total_amount, ...(paidAt && { paidAt }) }),
   };
 }

@@ -37,6 +37,7 @@ export function toTradeStatus(trade: TradeResponse): TradeStatus {
     channelTradeNo: trade.trade_no,
     currency: trade.currency,
   };
+  if (trade.status === 'CLOSED') status.closedUnpaid = true;
   if (outcome === 'success') {
     status.paidAmount = trade.amount;
     if (trade.paid_at) status.paidAt = new Date(trade.paid_at);

@@ -170,6 +170,7 @@ export function buildRefundRequest(
 export function toTradeAnswer(tx: Transaction): ChannelTradeAnswer {
   const outcome = tradeOutcome(tx.trade_state);
   const answer: ChannelTradeAnswer = { outcome, channelStatus: tx.trade_state, outTradeNo: tx.out_trade_no };
+  if (tx.trade_state === 'CLOSED') answer.closedUnpaid = true;
   if (tx.appid !== undefined) answer.appId = tx.appid;
   if (tx.mchid !== undefined) answer.merchantId = tx.mchid;
   if (tx.transaction_id) answer.channelTradeNo = tx.transaction_id;

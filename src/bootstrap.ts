@@ -52,6 +52,7 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
     channels: new ChannelRegistry(handlers),
     log: createLogger(config.LOG_LEVEL),
     metrics: createMetrics(),
+    paidAfterClose: config.PAID_AFTER_CLOSE_POLICY,
     now: () => new Date(),
   };
 }

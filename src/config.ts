@@ -34,6 +34,10 @@ const schema = z
       .transform((s) => s.split(',').map(Number)),
     /** BullMQ key prefix; the braces hash-tag every queue key into one Redis Cluster slot. */
     QUEUE_PREFIX: z.string().regex(/^\{[A-Za-z0-9_-]{1,32}\}$/, 'must look like {name}').default('{paysvc}'),
+    /** A payment confirmed after the order closed: `refund` it automatically, or `reopen` the order as paid. */
+    PAID_AFTER_CLOSE_POLICY: z.enum(['refund', 'reopen']).default('refund'),
+    /** Unverifiable notifies one tenant may send per minute before the rest are refused unread. */
+    NOTIFY_REJECT_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100000).default(60),
     /** Run the BullMQ workers in this process (turn off for gRPC-only replicas). */
     WORKERS_ENABLED: bool.default(true),
   })

@@ -4,6 +4,7 @@ import { isOpen, isPaid } from '../domain/order-status';
 import { casAttemptStatus, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
+import { refundOrder } from './refund-order';
 import { transition } from './transition';
 
 export type ApplyResult =
@@ -33,12 +34,15 @@ export async function applyTradeStatus(
 ): Promise<ApplyResult> {
   const result = await runTx(deps.db, async (tx) => {
     const order = await lockOrder(tx, attempt.payNo);
-    const r = await decide(tx, order, attempt, status, opts.cause);
+    const r = await decide(tx, order, attempt, status, opts.cause, deps.paidAfterClose);
     await opts.inTx?.(tx, r);
     return r;
   });
   if (result.kind === 'mismatch' || result.kind === 'doublePayment') {
     deps.log.error({ payNo: attempt.payNo, attemptNo: attempt.attemptNo, reason: result.reason }, `channel answer: ${result.kind}`);
+  }
+  if (result.kind === 'applied' && result.order.status === 'PAID_AFTER_CLOSE' && deps.paidAfterClose === 'refund') {
+    await refundPaidAfterClose(deps, result.order);
   }
   return result;
 }
@@ -49,12 +53,13 @@ async function decide(
   attempt: PayAttempt,
   status: TradeStatus,
   cause: TransitionCause,
+  policy: Deps['paidAfterClose'],
 ): Promise<ApplyResult> {
   const detail = `${attempt.payWay} ${attempt.attemptNo}: ${status.channelStatus}`;
   if (status.outcome === 'success') {
     const mismatch = crossCheck(order, status);
     if (mismatch) return { kind: 'mismatch', order, reason: mismatch };
-    return paid(tx, order, attempt, status, cause, detail);
+    return paid(tx, order, attempt, status, cause, detail, policy);
   }
   if (status.outcome === 'fail' && status.closedUnpaid) {
     await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
@@ -81,6 +86,7 @@ async function paid(
   status: TradeStatus,
   cause: TransitionCause,
   detail: string,
+  policy: Deps['paidAfterClose'],
 ): Promise<ApplyResult> {
   const channelTradeNo = status.channelTradeNo ?? attempt.channelTradeNo;
   const attemptWon = await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN', 'CLOSED', 'FAILED'], 'SUCCESS', {
@@ -95,11 +101,12 @@ async function paid(
   if (isOpen(order.status)) {
     return { kind: 'applied', order: await transition(tx, order, 'SUCCESS', { cause, detail, set, event: 'PAYMENT_SUCCEEDED' }) };
   }
-  // CLOSED or FAILED: the buyer paid as we gave up. Never drop it.
-  return {
-    kind: 'applied',
-    order: await transition(tx, order, 'PAID_AFTER_CLOSE', { cause, detail, set, event: 'PAID_AFTER_CLOSE' }),
-  };
+  // CLOSED or FAILED: the buyer paid as we gave up. Never drop it: tell the order side, then apply the policy
+  // (reopen here, in the same transaction; refund once it commits, through the ordinary refund path).
+  const late = await transition(tx, order, 'PAID_AFTER_CLOSE', { cause, detail, set, event: 'PAID_AFTER_CLOSE' });
+  if (policy === 'refund') return { kind: 'applied', order: late };
+  const reopened = await transition(tx, late, 'SUCCESS', { cause, detail: 'policy: reopen as paid', event: 'PAYMENT_SUCCEEDED' });
+  return { kind: 'applied', order: reopened };
 }
 
 async function failed(tx: Tx, order: PayOrder, attempt: PayAttempt, cause: TransitionCause, detail: string): Promise<ApplyResult> {
@@ -108,4 +115,21 @@ async function failed(tx: Tx, order: PayOrder, attempt: PayAttempt, cause: Trans
   const stillOpen = await listAttempts(tx, order.payNo, ['CREATED', 'OPEN']);
   if (stillOpen.length > 0) return { kind: 'unchanged', order, reason: 'another attempt is still open' };
   return { kind: 'applied', order: await transition(tx, order, 'FAILED', { cause, detail, event: 'PAYMENT_FAILED' }) };
+}
+
+/**
+ * The default policy for a payment that arrived after the order closed: give the money back. Idempotent on its
+ * out_refund_no, so a second run (another notify, a sync) replays instead of refunding twice. A failure leaves
+ * the order PAID_AFTER_CLOSE, where an operator (or the overdue sweep) finds it.
+ */
+async function refundPaidAfterClose(deps: Deps, order: PayOrder): Promise<void> {
+  try {
+    await refundOrder(
+      deps,
+      { ref: { tenantId: order.tenantId, payNo: order.payNo }, outRefundNo: `AUTO-${order.payNo}`, amount: order.amount, reason: 'paid after the order was closed' },
+      {},
+    );
+  } catch (err) {
+    deps.log.error({ err, payNo: order.payNo }, 'automatic refund of a payment after close failed');
+  }
 }

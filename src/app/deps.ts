@@ -14,6 +14,8 @@ export interface Deps {
   accounts: ChannelAccounts;
   log: Logger;
   metrics: Metrics;
+  /** What happens to a payment the channel confirms after the order was closed: refund it, or reopen as paid. */
+  paidAfterClose: 'refund' | 'reopen';
   /** Schedules status queries of an attempt whose outcome the channel left unknown. */
   statusSync: { schedule(attemptNo: string): Promise<void> };
   now: () => Date;

@@ -3,13 +3,16 @@ import { isPayWayCode } from '../channels/registry';
 import type { PrepayResponse } from '../gen/payment/v1/payment_service';
 import {
   AttemptStatus,
+  NotifyResult,
   OrderStatus,
   PayWay,
   RefundStatus,
   type PayAttempt as PbAttempt,
   type PayOrder as PbOrder,
+  type NotifyRecord as PbNotifyRecord,
   type Refund as PbRefund,
 } from '../gen/payment/v1/types';
+import type { NotifyRecord } from '../generated/prisma/client';
 import type { PayAttempt, PayOrder, Refund } from '../repo/pay-orders';
 
 /** Rows to proto messages. Pay ways are stored as the enum name without its PAY_WAY_ prefix. */
@@ -88,4 +91,17 @@ const PAYLOAD_CASE = {
 export function payloadToProto(p: PrepayPayload): PrepayResponse['payload'] {
   if (p.kind === 'signParams') return { $case: 'signParams', value: { params: p.value } };
   return { $case: PAYLOAD_CASE[p.kind], value: p.value };
+}
+
+export function notifyToProto(n: NotifyRecord): PbNotifyRecord {
+  return {
+    channel: n.channel,
+    notifyId: n.notifyId,
+    kind: n.kind,
+    signatureValid: n.signatureValid,
+    result: NotifyResult[`NOTIFY_RESULT_${n.result}`],
+    detail: n.detail,
+    rawPayload: n.rawPayload,
+    receiveTime: n.createdAt,
+  };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { cancelOrder } from '../app/cancel-order';
 import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../app/create-order';
 import type { Deps, RequestContext } from '../app/deps';
+import { listNotifies } from '../app/list-notifies';
 import { listPayWays } from '../app/list-pay-ways';
 import { prepay } from '../app/prepay';
 import { queryOrder } from '../app/query-order';
@@ -13,7 +14,7 @@ import type { PaymentServiceServer } from '../gen/payment/v1/payment_service';
 import { PayWay } from '../gen/payment/v1/types';
 import { callContext } from './call-context';
 import { toServiceError } from './errors';
-import { orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
+import { notifyToProto, orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
 import * as v from './validation';
 
 const createOrderRequest = z.object({
@@ -123,6 +124,11 @@ export function paymentService(deps: Deps): PaymentServiceServer & UntypedServic
       const tenantId = v.parse(v.tenantId, req.tenantId, 'tenant_id');
       const outRefundNo = v.parse(v.outRefundNo, req.outRefundNo, 'out_refund_no');
       return { refund: refundToProto(await queryRefund(deps, tenantId, outRefundNo, req.sync, ctx)) };
+    }),
+
+    listNotifies: unary('ListNotifies', async (req) => {
+      const records = await listNotifies(deps, v.parseOrderRef(req.order));
+      return { notifies: records.map(notifyToProto) };
     }),
 
     listPayWays: unary('ListPayWays', async (req) => {

@@ -1,0 +1,54 @@
+import { OrderStatus, PayWay, NotifyResult, type PayOrder } from '../../src/gen/payment/v1/types';
+import { alipayTenant, type AlipayTenant } from '../support/channels';
+import { eventually, startHarness, uniq, type Harness } from '../support/harness';
+import { createOrder, ref } from '../support/orders';
+
+/** An Alipay QR order the buyer scanned, that we cancelled, and that the buyer then paid anyway. */
+async function paidAfterCancel(h: Harness, ali: AlipayTenant): Promise<PayOrder> {
+  const order = await createOrder(h, ali.tenantId, { amount: 3300n });
+  const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_ALIPAY_QR, clientIp: '', payerId: '' });
+  ali.sandbox.scan(pre.attemptNo);
+  expect((await h.call('cancel', { order: ref(order), reason: 'timeout' })).order!.status).toBe(OrderStatus.ORDER_STATUS_CLOSED);
+  ali.sandbox.inject({ kind: 'successAfterClose' }, 1);
+  ali.sandbox.pay(pre.attemptNo);
+  return order;
+}
+
+const events = (h: Harness, o: PayOrder) =>
+  h.service.deps.db.outboxEvent.findMany({ where: { payNo: o.payNo }, orderBy: { orderVersion: 'asc' } }).then((e) => e.map((x) => x.type));
+
+describe.each([
+  ['refund', OrderStatus.ORDER_STATUS_REFUNDED, ['ORDER_CLOSED', 'PAID_AFTER_CLOSE', 'REFUND_SUCCEEDED']],
+  ['reopen', OrderStatus.ORDER_STATUS_SUCCESS, ['ORDER_CLOSED', 'PAID_AFTER_CLOSE', 'PAYMENT_SUCCEEDED']],
+] as const)('a payment after close, policy %s', (policy, finalStatus, expectedEvents) => {
+  let h: Harness;
+  let ali: AlipayTenant;
+  beforeAll(async () => {
+    h = await startHarness({ PAID_AFTER_CLOSE_POLICY: policy });
+    ali = await alipayTenant(h, uniq('t-pac'));
+  });
+  afterAll(async () => {
+    await ali.close();
+    await h.close();
+  });
+
+  it(`When the channel confirms a payment for a closed order, then it is never dropped: the order ends ${OrderStatus[finalStatus]}`, async () => {
+    const order = await paidAfterCancel(h, ali);
+    const settled = await eventually(async () => {
+      const o = (await h.call('query', { order: ref(order), sync: false })).order!;
+      return o.status === finalStatus && o;
+    });
+    expect(await events(h, order)).toEqual(expectedEvents);
+    const trail = await h.service.deps.db.orderTransition.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } });
+    expect(trail.map((t) => t.toStatus)).toEqual(['PAYING', 'CLOSED', 'PAID_AFTER_CLOSE', policy === 'refund' ? 'REFUNDED' : 'SUCCESS']);
+    if (policy === 'refund') {
+      expect(settled.refunds.map((r) => [r.outRefundNo, r.amount])).toEqual([[`AUTO-${order.payNo}`, 3300n]]);
+      const attempt = await h.service.deps.db.payAttempt.findFirstOrThrow({ where: { payNo: order.payNo } });
+      expect(ali.sandbox.refundedTotal(attempt.attemptNo)).toBe(3300n);
+    }
+    // Every notify about the order is listed, with what became of it.
+    const { notifies } = await h.call('listNotifies', { order: ref(order) });
+    expect(notifies.some((n) => n.channel === 'alipay' && n.result === NotifyResult.NOTIFY_RESULT_PROCESSED && n.signatureValid)).toBe(true);
+    expect(notifies.every((n) => n.rawPayload.includes('out_trade_no='))).toBe(true);
+  });
+});

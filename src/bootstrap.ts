@@ -53,6 +53,7 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
     log: createLogger(config.LOG_LEVEL),
     metrics: createMetrics(),
     paidAfterClose: config.PAID_AFTER_CLOSE_POLICY,
+    notifyRejectLimitPerMinute: config.NOTIFY_REJECT_LIMIT_PER_MINUTE,
     now: () => new Date(),
   };
 }

@@ -16,6 +16,8 @@ export interface Deps {
   metrics: Metrics;
   /** What happens to a payment the channel confirms after the order was closed: refund it, or reopen as paid. */
   paidAfterClose: 'refund' | 'reopen';
+  /** Unverifiable notifies a tenant may send per minute before the rest are refused unread. */
+  notifyRejectLimitPerMinute: number;
   /** Schedules status queries of an attempt whose outcome the channel left unknown. */
   statusSync: { schedule(attemptNo: string): Promise<void> };
   now: () => Date;

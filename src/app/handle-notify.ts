@@ -6,6 +6,7 @@ import { isUniqueViolation, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
 import { applyTradeStatus, type ApplyResult } from './apply-trade-status';
 import type { Deps } from './deps';
+import { scheduleSync } from './schedule-sync';
 
 const SEEN_TTL_SECONDS = 48 * 3600;
 const KEPT_HEADERS = /^(content-type|user-agent|x-mock-.*|wechatpay-.*)$/i;
@@ -21,7 +22,7 @@ export async function handleNotify(deps: Deps, handler: PayOrderHandler, raw: Ra
   return ack;
 }
 
-type Handled = { result: NotifyResult; ack: NotifyAck };
+type Handled = { result: NotifyResult | 'RATE_LIMITED'; ack: NotifyAck };
 
 async function processNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotify): Promise<Handled> {
   const channel = handler.channel;
@@ -30,11 +31,7 @@ async function processNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotif
 
   const account = channel === 'mock' ? undefined : await deps.accounts.get(raw.tenantId, channel);
   const verification = await handler.verifyNotify(raw, account);
-  if (!verification.valid) {
-    await recordNotify(deps.db, log('REJECTED', verification.reason));
-    deps.log.warn({ channel, tenantId: raw.tenantId, reason: verification.reason }, 'notify failed verification');
-    return { result: 'REJECTED', ack: handler.ackNotify(false, 'signature verification failed') };
-  }
+  if (!verification.valid) return rejectUnverified(deps, handler, raw, verification, log);
   const n = verification.notify;
   const appliedTo = await seenBefore(deps, channel, n.notifyId);
   if (appliedTo) {
@@ -64,6 +61,32 @@ async function processNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotif
 }
 
 type Recorder = (tx: Tx, result: NotifyResult, detail: string) => Promise<void>;
+
+/**
+ * A notify that cannot be verified is never trusted. Up to a per-tenant rate it is recorded and, if it names one
+ * of the tenant's trades, that trade is queried at the channel, so a real payment behind a bad notify is still
+ * found; past the rate it is refused unread (429) and only counted.
+ */
+async function rejectUnverified(
+  deps: Deps,
+  handler: PayOrderHandler,
+  raw: RawNotify,
+  v: { reason: string; attemptNo?: string },
+  log: (result: NotifyResult, detail: string, n?: undefined, payNo?: string | null) => NotifyLogEntry,
+): Promise<Handled> {
+  const ack = handler.ackNotify(false, 'signature verification failed');
+  const minute = Math.floor(Date.now() / 60_000);
+  const key = `paysvc:notify-rejects:${handler.channel}:${raw.tenantId}:${minute}`;
+  const [[, count]] = (await deps.redis.multi().incr(key).expire(key, 120).exec()) as [[unknown, number]];
+  if (count > deps.notifyRejectLimitPerMinute) return { result: 'RATE_LIMITED', ack: { ...ack, status: 429 } };
+
+  const hinted = v.attemptNo ? await findAttempt(deps.db, v.attemptNo) : null;
+  const attempt = hinted && hinted.tenantId === raw.tenantId && hinted.channel === handler.channel ? hinted : null;
+  await recordNotify(deps.db, log('REJECTED', v.reason, undefined, attempt?.payNo ?? null));
+  deps.log.warn({ channel: handler.channel, tenantId: raw.tenantId, reason: v.reason, attemptNo: attempt?.attemptNo }, 'notify failed verification');
+  if (attempt) await scheduleSync(deps, attempt.attemptNo);
+  return { result: 'REJECTED', ack };
+}
 
 async function apply(
   deps: Deps,

@@ -49,6 +49,10 @@ export abstract class AbstractPayOrderHandler<A extends ChannelAccount> implemen
   /** Verify the signature over the raw bytes, then parse; a bad signature is `{ invalid }`, never a throw. */
   protected abstract doVerifyNotify(notify: RawNotify, account: A): Promise<ChannelNotify>;
   abstract ackNotify(accepted: boolean, reason?: string): NotifyAck;
+  /** The out_trade_no an unverifiable notify names, best effort, so a status query can still find a payment. */
+  protected notifyHint(_notify: RawNotify, _account: A): string | undefined {
+    return undefined;
+  }
 
   async prepay(trade: TradeSnapshot, call: ChannelCall): Promise<PrepayResult> {
     return this.guard(
@@ -101,9 +105,12 @@ export abstract class AbstractPayOrderHandler<A extends ChannelAccount> implemen
       () => this.doVerifyNotify(notify, own),
       (reason) => ({ invalid: reason }),
     );
-    if ('invalid' in r) return { valid: false, reason: r.invalid };
+    const hint = () => this.guardSync(() => this.notifyHint(notify, own));
+    if ('invalid' in r) return { valid: false, reason: r.invalid, attemptNo: hint() };
     const wrong = identityProblems(r.identity, own);
-    if (wrong.length > 0) return { valid: false, reason: `notify for another merchant: ${wrong.join('; ')}` };
+    if (wrong.length > 0) {
+      return { valid: false, reason: `notify for another merchant: ${wrong.join('; ')}`, attemptNo: r.notify.attemptNo };
+    }
     return { valid: true, notify: r.notify };
   }
 
@@ -130,6 +137,14 @@ export abstract class AbstractPayOrderHandler<A extends ChannelAccount> implemen
     const { outTradeNo: _o, appId: _a, merchantId: _m, ...status } = answer;
     if (problems.length === 0) return status;
     return { outcome: 'unknown', channelStatus: answer.channelStatus, reason: `integrity check failed: ${problems.join('; ')}` };
+  }
+
+  private guardSync(fn: () => string | undefined): string | undefined {
+    try {
+      return fn();
+    } catch {
+      return undefined;
+    }
   }
 
   private async guard<T>(fn: () => Promise<T>, onError: (reason: string) => T): Promise<T> {

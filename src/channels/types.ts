@@ -165,7 +165,8 @@ export type VerifiedNotify =
 
 export type NotifyVerification =
   | { valid: true; notify: VerifiedNotify }
-  | { valid: false; reason: string; notifyId?: string; attemptNo?: string };
+  /** attemptNo, when present, is only a hint read from the untrusted body: good for a status query, nothing else. */
+  | { valid: false; reason: string; attemptNo?: string };
 
 /** How to answer the channel's HTTP notify, in its own dialect. */
 export interface NotifyAck {

@@ -15,7 +15,7 @@ export function createMetrics() {
     }),
     notifies: new Counter({
       name: 'paysvc_notify_total',
-      help: 'Channel notifies by channel and result (PROCESSED, DUPLICATE, REJECTED, IGNORED)',
+      help: 'Channel notifies by channel and result (PROCESSED, DUPLICATE, REJECTED, IGNORED, RATE_LIMITED)',
       labelNames: ['channel', 'result'] as const,
       registers: [registry],
     }),

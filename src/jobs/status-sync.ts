@@ -33,13 +33,16 @@ export class StatusSync {
     this.queue = new Queue<SyncJob>(STATUS_SYNC_QUEUE, { connection, prefix });
   }
 
-  /** Schedules round `round` for the attempt; a round already pending for it is not added twice. */
+  /**
+   * Schedules round `round` for the attempt; a round already pending for it is not added twice. Done jobs are
+   * removed at once, so their ids are free for the next time the attempt needs a sync.
+   */
   async schedule(attemptNo: string, round = 0): Promise<void> {
     if (round >= this.delaysMs.length) return;
     await this.queue.add(
       'sync',
       { attemptNo, round },
-      { jobId: `psync-${attemptNo}-${round}`, delay: this.delaysMs[round], removeOnComplete: 1000, removeOnFail: 5000, attempts: 3 },
+      { jobId: `psync-${attemptNo}-${round}`, delay: this.delaysMs[round], removeOnComplete: true, removeOnFail: 5000, attempts: 3 },
     );
   }
 

@@ -9,7 +9,7 @@ const prefix = `{${uniq('sync')}}`;
 let h: Harness;
 let queue: Queue;
 beforeAll(async () => {
-  h = await startHarness({ QUEUE_PREFIX: prefix });
+  h = await startHarness({ QUEUE_PREFIX: prefix, STATUS_SYNC_DELAYS_MS: '1000,300,600' });
   queue = new Queue(STATUS_SYNC_QUEUE, { connection: h.service.deps.queueRedis, prefix });
 });
 afterAll(async () => {

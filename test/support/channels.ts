@@ -19,7 +19,12 @@ export interface AlipayTenant {
  * An Alipay sandbox on an ephemeral port and a tenant whose Alipay account (sealed in MySQL, like any other)
  * points at it, with the sidecar of `h` as its notify base.
  */
-export async function alipayTenant(h: Harness, tenantId: string): Promise<AlipayTenant> {
+export async function alipayTenant(
+  h: Harness,
+  tenantId: string,
+  /** The seller id registered for the tenant, when it should differ from the one the sandbox reports. */
+  registeredSellerId?: string,
+): Promise<AlipayTenant> {
   const sandbox = createAlipaySandbox({ timeScale: TIME_SCALE });
   const base = await sandbox.listen(0, '127.0.0.1');
   const app = generateAlipaySandboxKeys();
@@ -29,7 +34,7 @@ export async function alipayTenant(h: Harness, tenantId: string): Promise<Alipay
   await saveChannelAccount(h.service.deps.db, SecretBox.development(), tenantId, {
     channel: 'alipay',
     appId,
-    sellerId,
+    sellerId: registeredSellerId ?? sellerId,
     appPrivateKey: app.privateKey,
     alipayPublicKey: sandbox.alipayPublicKey,
     gatewayUrl: `${base}/gateway.do`,

@@ -19,7 +19,7 @@ export interface Harness {
 
 /** Promise form of a unary call: `await h.call('createOrder', req)`. */
 export type Caller = <M extends UnaryMethod>(method: M, req: RequestOf<M>, deadlineMs?: number) => Promise<ResponseOf<M>>;
-type UnaryMethod = 'createOrder' | 'prepay' | 'query' | 'cancel' | 'refund' | 'queryRefund' | 'listPayWays';
+type UnaryMethod = 'createOrder' | 'prepay' | 'query' | 'cancel' | 'refund' | 'queryRefund' | 'listPayWays' | 'listNotifies';
 type Fn<M extends UnaryMethod> = PaymentServiceClient[M] extends {
   (req: infer Q, md: Metadata, opts: object, cb: (e: ServiceError | null, r: infer R) => void): unknown;
 }

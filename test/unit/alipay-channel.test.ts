@@ -376,7 +376,7 @@ describe('hostile notifies', () => {
     sandbox.pay(trade.attemptNo);
     await validNotifies(trade.attemptNo);
     const [bad, good] = receiptsFor(trade.attemptNo);
-    expect(bad.verification).toEqual({ valid: false, reason: 'bad notify signature' });
+    expect(bad.verification).toEqual({ valid: false, reason: 'bad notify signature', attemptNo: trade.attemptNo });
     expect(good.form.get('notify_id')).toBe(bad.form.get('notify_id'));
     expect(good.form.get('sign')).not.toBe(bad.form.get('sign'));
     const log = await until(() => {
@@ -455,6 +455,7 @@ describe('hostile notifies', () => {
     expect(await qr.verifyNotify(raw, { ...account, sellerId: '2088000000000999' })).toEqual({
       valid: false,
       reason: expect.stringMatching(/another merchant: merchant 2088000000000001 is not 2088000000000999/),
+      attemptNo: trade.attemptNo,
     });
     expect(await qr.verifyNotify(raw, { ...account, appId: '2021000000000999' })).toMatchObject({
       valid: false,
@@ -463,10 +464,11 @@ describe('hostile notifies', () => {
     expect(await qr.verifyNotify(raw, { ...account, alipayPublicKey: fixture('app_public_key') })).toEqual({
       valid: false,
       reason: 'bad notify signature',
+      attemptNo: trade.attemptNo,
     });
     expect(await qr.verifyNotify(raw, undefined)).toMatchObject({ valid: false, reason: expect.stringMatching(/no alipay account/) });
     const tampered = { ...raw, rawBody: Buffer.from(raw.rawBody.toString().replace('total_amount=88.88', 'total_amount=0.01')) };
-    expect(await qr.verifyNotify(tampered, account)).toEqual({ valid: false, reason: 'bad notify signature' });
+    expect(await qr.verifyNotify(tampered, account)).toEqual({ valid: false, reason: 'bad notify signature', attemptNo: trade.attemptNo });
   });
 
   it('answers Alipay in its dialect', () => {

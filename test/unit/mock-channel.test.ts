@@ -231,7 +231,7 @@ describe('mock gateway and MockPayHandler over HTTP', () => {
     gateway.pay(badSig.attemptNo);
     await notifiesFor(badSig.attemptNo);
     const rejected = receipts.slice(before).filter((r) => !r.verification.valid);
-    expect(rejected.map((r) => r.verification)).toEqual([{ valid: false, reason: 'bad signature' }]);
+    expect(rejected.map((r) => r.verification)).toEqual([{ valid: false, reason: 'bad signature', attemptNo: badSig.attemptNo }]);
 
     const { trade: dup } = await prepaid();
     gateway.inject({ kind: 'duplicateNotify' });

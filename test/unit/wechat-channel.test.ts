@@ -371,7 +371,7 @@ describe('notifies', () => {
     const trade = await paid();
     const [valid] = await notifiesFor(trade.attemptNo);
     const invalid = since(mark).filter((r) => !r.verification.valid);
-    expect(invalid.map((r) => r.verification)).toEqual([{ valid: false, reason: expect.stringContaining(reason) }]);
+    expect(invalid.map((r) => r.verification)).toEqual([{ valid: false, reason: expect.stringContaining(reason), attemptNo: trade.attemptNo }]);
     expect(valid.notify).toEqual(paymentOf(trade));
   });
 
@@ -408,7 +408,11 @@ describe('notifies', () => {
     expect(await native.prepay(trade, { account: accountB })).toMatchObject({ outcome: 'success' });
     sandbox.pay(trade.attemptNo);
     for (const deadline = Date.now() + 3000; since(mark).length === 0 && Date.now() < deadline; ) await sleep(10);
-    expect(since(mark)[0].verification).toEqual({ valid: false, reason: `notify for another merchant: merchant ${MCH_B} is not ${MCH_A}` });
+    expect(since(mark)[0].verification).toEqual({
+      valid: false,
+      reason: `notify for another merchant: merchant ${MCH_B} is not ${MCH_A}`,
+      attemptNo: trade.attemptNo,
+    });
     // And with no account for the tenant at all:
     const raw = { tenantId: 't9', terminalType: 'native', headers: {}, rawBody: Buffer.alloc(0) };
     const verification = await new WechatNativePayHandler({ timeoutMs: 100 }).verifyNotify(raw);

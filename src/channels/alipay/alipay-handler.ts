@@ -111,6 +111,12 @@ export abstract class AlipayHandler extends AbstractPayOrderHandler<AlipayAccoun
     return toChannelNotify(parsed.form);
   }
 
+  /** An unverifiable notify's out_trade_no: only ever used to ask Alipay itself about that trade. */
+  protected override notifyHint(notify: RawNotify): string | undefined {
+    const parsed = parseNotifyBody(notify.rawBody);
+    return 'form' in parsed ? parsed.form.out_trade_no : undefined;
+  }
+
   /** The reason is not sent: Alipay only tells `success` from anything else. */
   ackNotify(accepted: boolean, _reason?: string): NotifyAck {
     return alipayAck(accepted);

@@ -122,7 +122,7 @@ export class MockPayHandler implements PayOrderHandler {
   /** The body is parsed only once its signature checks out. */
   async verifyNotify(notify: RawNotify): Promise<NotifyVerification> {
     const check = verifySignature(this.opts.secret, notify.headers, notify.rawBody);
-    if (!check.valid) return { valid: false, reason: check.reason };
+    if (!check.valid) return { valid: false, reason: check.reason, attemptNo: outTradeNoHint(notify.rawBody) };
     let json: unknown;
     try {
       json = JSON.parse(notify.rawBody.toString('utf8'));
@@ -148,4 +148,14 @@ export class MockPayHandler implements PayOrderHandler {
 
 function tradePath(attemptNo: string): string {
   return `/v1/trades/${encodeURIComponent(attemptNo)}`;
+}
+
+/** An unverifiable notify's out_trade_no, best effort: only ever used to ask the gateway about that trade. */
+function outTradeNoHint(rawBody: Buffer): string | undefined {
+  try {
+    const v = (JSON.parse(rawBody.toString('utf8')) as { out_trade_no?: unknown }).out_trade_no;
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }

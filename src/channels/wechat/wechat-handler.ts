@@ -25,7 +25,7 @@ import {
   type WechatRequestConfig,
 } from './client';
 import { verifyWechatNotify } from './notify';
-import { randomNonce } from './signing';
+import { decryptResource, randomNonce } from './signing';
 import {
   buildPrepayRequest,
   buildRefundRequest,
@@ -35,7 +35,7 @@ import {
   type TerminalType,
   toTradeAnswer,
 } from './transformers';
-import { type PrepayBody, refund, transaction } from './wire';
+import { type NotifyResource, type PrepayBody, refund, transaction } from './wire';
 
 export interface WechatHandlerOptions {
   /** Per-call limit; the call's own signal may end it sooner. */
@@ -141,6 +141,17 @@ export abstract class WechatHandler extends AbstractPayOrderHandler<WechatAccoun
 
   protected async doVerifyNotify(notify: RawNotify, account: WechatAccount): Promise<ChannelNotify> {
     return verifyWechatNotify(notify, account);
+  }
+
+  /**
+   * An unverifiable notify's out_trade_no, if its resource still opens with the APIv3 key (AES-GCM authenticates
+   * it); only ever used to ask WeChat itself about that trade.
+   */
+  protected override notifyHint(notify: RawNotify, account: WechatAccount): string | undefined {
+    const body = JSON.parse(notify.rawBody.toString('utf8')) as { resource?: NotifyResource };
+    if (!body.resource) return undefined;
+    const plain = JSON.parse(decryptResource(body.resource, account.apiV3Key)) as { out_trade_no?: unknown };
+    return typeof plain.out_trade_no === 'string' ? plain.out_trade_no : undefined;
   }
 
   /** 204 with no body stops WeChat's retries; a 500 with `{"code":"FAIL"}` asks for another attempt. */

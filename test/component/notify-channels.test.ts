@@ -1,0 +1,102 @@
+import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
+import { alipayTenant, wechatTenant, type AlipayTenant, type WechatTenant } from '../support/channels';
+import { eventually, startHarness, uniq, type Harness } from '../support/harness';
+import { createOrder, ref } from '../support/orders';
+
+let h: Harness;
+let ali: AlipayTenant;
+let wx: WechatTenant;
+beforeAll(async () => {
+  // Each WeChat case draws up to 16 rejected deliveries (its whole retry schedule, time-scaled) per minute.
+  h = await startHarness({ NOTIFY_REJECT_LIMIT_PER_MINUTE: '60' });
+  ali = await alipayTenant(h, uniq('t-nali'));
+  wx = await wechatTenant(h, uniq('t-nwx'));
+});
+afterAll(async () => {
+  await Promise.all([ali.close(), wx.close()]);
+  await h.close();
+});
+afterEach(() => {
+  ali.sandbox.clearFaults();
+  wx.sandbox.clearFaults();
+});
+
+const db = () => h.service.deps.db;
+const statusOf = async (o: PayOrder) => (await h.call('query', { order: ref(o), sync: false })).order!;
+const becomes = (o: PayOrder, s: OrderStatus) => eventually(async () => ((await statusOf(o)).status === s ? statusOf(o) : undefined));
+const results = (o: PayOrder) => db().notifyRecord.findMany({ where: { payNo: o.payNo }, orderBy: { id: 'asc' } });
+
+describe('channel notifies', () => {
+  it.each([['signTestNotify'], ['staleNotifyTimestamp'], ['unknownNotifySerial']] as const)(
+    'When every WeChat notify fails verification (%s), then each is recorded REJECTED and the triggered status query still finds the payment',
+    async (fault) => {
+      const order = await createOrder(h, wx.tenantId);
+      const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_WECHAT_NATIVE, clientIp: '', payerId: '' });
+      wx.sandbox.inject({ kind: fault }, 1000);
+      wx.sandbox.pay(pre.attemptNo);
+      await becomes(order, OrderStatus.ORDER_STATUS_SUCCESS);
+      const records = await results(order);
+      expect(records.length).toBeGreaterThan(0);
+      expect(records.every((r) => r.result === 'REJECTED' && !r.signatureValid)).toBe(true);
+      const trail = await db().orderTransition.findMany({ where: { payNo: order.payNo, toStatus: 'SUCCESS' } });
+      expect(trail.map((t) => t.cause)).toEqual(['SYNC']);
+    },
+  );
+
+  it('When a validly signed Alipay notify names another seller, then it is rejected, and the status query finds the payment', async () => {
+    const other = await alipayTenant(h, uniq('t-nseller'), '2088000000000009');
+    try {
+      const order = await createOrder(h, other.tenantId);
+      const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_ALIPAY_QR, clientIp: '', payerId: '' });
+      other.sandbox.pay(pre.attemptNo);
+      await becomes(order, OrderStatus.ORDER_STATUS_SUCCESS);
+      const rejected = (await results(order)).filter((r) => r.result === 'REJECTED');
+      expect(rejected.length).toBeGreaterThan(0);
+      expect(rejected[0].detail).toContain('another merchant');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('When Alipay sends refund notifies after partial and full refunds, then they are verified and change nothing more', async () => {
+    const order = await createOrder(h, ali.tenantId, { amount: 6000n });
+    const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_ALIPAY_QR, clientIp: '', payerId: '' });
+    ali.sandbox.pay(pre.attemptNo);
+    await becomes(order, OrderStatus.ORDER_STATUS_SUCCESS);
+    await h.call('refund', { order: ref(order), outRefundNo: uniq('RF'), amount: 1000n, reason: '' });
+    await h.call('refund', { order: ref(order), outRefundNo: uniq('RF'), amount: 5000n, reason: '' });
+    // Partial refund: TRADE_SUCCESS with out_biz_no; full refund: TRADE_CLOSED with out_biz_no.
+    await eventually(async () => (await results(order)).filter((r) => r.kind === 'refund').length >= 2);
+    const refundRecords = (await results(order)).filter((r) => r.kind === 'refund');
+    expect(refundRecords.every((r) => r.signatureValid && r.result !== 'REJECTED')).toBe(true);
+    expect((await statusOf(order))).toMatchObject({ status: OrderStatus.ORDER_STATUS_REFUNDED, refundedAmount: 6000n });
+    const events = await db().outboxEvent.findMany({ where: { payNo: order.payNo } });
+    expect(events.map((e) => e.type).sort()).toEqual(['PAYMENT_SUCCEEDED', 'REFUND_SUCCEEDED', 'REFUND_SUCCEEDED']);
+  });
+
+  it('When a tenant has no account at the channel, then its notifies are rejected', async () => {
+    const res = await fetch(`${h.notifyBaseUrl}/notify/alipay/${uniq('t-ghost')}/qr`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'out_trade_no=A1&trade_status=TRADE_SUCCESS&sign=abc',
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(await res.text()).not.toBe('success');
+  });
+
+  it('When one tenant floods unverifiable notifies, then past the per-minute limit they are refused unread with 429', async () => {
+    const tenant = uniq('t-flood');
+    const send = () =>
+      fetch(`${h.notifyBaseUrl}/notify/mock/${tenant}/web`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    // The limit counts per clock minute: do not start the flood right at a minute's end.
+    if (Date.now() % 60_000 > 55_000) await new Promise((r) => setTimeout(r, 60_000 - (Date.now() % 60_000) + 100));
+    const statuses: number[] = [];
+    for (let i = 0; i < 63; i++) statuses.push((await send()).status);
+    expect(statuses.slice(0, 60).every((s) => s === 500)).toBe(true);
+    expect(statuses.slice(60)).toEqual([429, 429, 429]);
+    expect(await db().notifyRecord.count({ where: { tenantId: tenant } })).toBe(60);
+    // Another tenant is not affected.
+    const ok = await fetch(`${h.notifyBaseUrl}/notify/mock/${uniq('t-calm')}/web`, { method: 'POST', body: '{}' });
+    expect(ok.status).toBe(500);
+  });
+});

@@ -6,6 +6,12 @@ import type { ChannelName } from '../channels/types';
 
 /** URL segment → channel. The paths are the ones the seeds give: /notify/alipay/…, /notify/wx/…. */
 const CHANNEL_PATHS: Readonly<Record<string, ChannelName>> = { alipay: 'alipay', wx: 'wechat', mock: 'mock' };
+/** The body each channel sends its notifies as; anything else is refused before it is read. */
+const CONTENT_TYPES: Readonly<Record<ChannelName, string>> = {
+  alipay: 'application/x-www-form-urlencoded',
+  wechat: 'application/json',
+  mock: 'application/json',
+};
 const TENANT = /^[A-Za-z0-9_-]{1,64}$/;
 const TERMINAL = /^[A-Za-z0-9_-]{1,32}$/;
 const MAX_NOTIFY_BYTES = 64 * 1024;
@@ -36,13 +42,16 @@ export function createSidecar(deps: Deps): express.Express {
 
   app.post(
     '/notify/:channel/:tenantId/:terminalType',
-    express.raw({ type: () => true, limit: MAX_NOTIFY_BYTES }),
+    express.raw({ type: () => true, limit: MAX_NOTIFY_BYTES }), // the raw bytes are what the signature covers
     async (req: Request<{ channel: string; tenantId: string; terminalType: string }>, res: Response) => {
       const channel = CHANNEL_PATHS[req.params.channel];
       const handler = channel && deps.channels.forChannel(channel);
       if (!handler) return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such channel' });
       if (!TENANT.test(req.params.tenantId) || !TERMINAL.test(req.params.terminalType)) {
         return void res.status(400).json({ code: 'BAD_REQUEST', message: 'bad tenant id or terminal type' });
+      }
+      if (!req.is(CONTENT_TYPES[channel])) {
+        return void res.status(415).json({ code: 'UNSUPPORTED_MEDIA_TYPE', message: `expected ${CONTENT_TYPES[channel]}` });
       }
       const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       try {

@@ -96,7 +96,11 @@ describe('channel notifies', () => {
     expect(statuses.slice(60)).toEqual([429, 429, 429]);
     expect(await db().notifyRecord.count({ where: { tenantId: tenant } })).toBe(60);
     // Another tenant is not affected.
-    const ok = await fetch(`${h.notifyBaseUrl}/notify/mock/${uniq('t-calm')}/web`, { method: 'POST', body: '{}' });
+    const ok = await fetch(`${h.notifyBaseUrl}/notify/mock/${uniq('t-calm')}/web`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(ok.status).toBe(500);
   });
 });

@@ -106,5 +106,11 @@ describe('mock channel notify', () => {
     expect(res.status).toBe(404);
     const bad = await fetch(`${h.notifyBaseUrl}/notify/mock/bad%20tenant/web`, { method: 'POST', body: '{}' });
     expect(bad.status).toBe(400);
+    const form = await fetch(`${h.notifyBaseUrl}/notify/mock/${TENANT}/web`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'a=1',
+    });
+    expect(form.status).toBe(415);
   });
 });

@@ -1,7 +1,7 @@
 import { ConflictingReplayError, FailedPreconditionError, NotFoundError } from '../domain/errors';
 import { newRefundNo } from '../domain/ids';
 import { REFUNDABLE_STATUSES } from '../domain/order-status';
-import { findOrder, listAttempts, type OrderRef, type PayOrder } from '../repo/pay-orders';
+import { findAttempt, findOrder, listAttempts, type OrderRef, type PayOrder } from '../repo/pay-orders';
 import { findRefund, insertRefund, reserveRefund, type Refund } from '../repo/refunds';
 import { isUniqueViolation, runTx, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
@@ -24,19 +24,23 @@ export interface RefundOutcome {
 
 /**
  * Refunds part or all of a paid order. The amount is reserved atomically before the channel is called, so
- * concurrent refunds never exceed what was paid; (tenant, out_refund_no) makes the call idempotent.
+ * concurrent refunds never exceed what was paid; (tenant, out_refund_no) makes the call idempotent. A replay
+ * of a refund still pending sends it to the channel again (the channel dedupes on our refund number), so a
+ * refund whose first call went unanswered is never stuck.
  */
 export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestContext): Promise<RefundOutcome> {
   const replay = await findReplay(deps, cmd);
-  if (replay) return replay;
+  if (replay) return replay.refund.status === 'PENDING' ? sendToChannel(deps, replay.order, replay.refund, ctx, true) : replay;
   const order = await findOrder(deps.db, cmd.ref);
   if (!order) throw new NotFoundError('order not found');
   if (!REFUNDABLE_STATUSES.includes(order.status)) {
     throw new FailedPreconditionError(`order ${order.payNo} is ${order.status} and cannot be refunded`);
   }
-  const [paidAttempt] = await listAttempts(deps.db, order.payNo, ['SUCCESS']);
+  // The attempt whose trade paid the order (another attempt may have been paid too: a double payment).
+  const paid = await listAttempts(deps.db, order.payNo, ['SUCCESS']);
+  const paidAttempt = paid.find((a) => a.channelTradeNo === order.channelTradeNo) ?? paid[0];
   if (!paidAttempt) throw new FailedPreconditionError(`order ${order.payNo} has no successful payment attempt`);
-  const { handler, call } = await channelFor(deps, order.tenantId, paidAttempt.payWay, ctx);
+  const { handler } = await channelFor(deps, order.tenantId, paidAttempt.payWay, ctx);
   if (!handler.supportsRefund) throw new FailedPreconditionError(`pay way ${paidAttempt.payWay} does not support refunds`);
 
   let refund: Refund;
@@ -57,19 +61,30 @@ export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestCo
       });
     });
   } catch (err) {
-    // A concurrent call with the same out_refund_no won the insert.
-    if (isUniqueViolation(err)) return (await findReplay(deps, cmd)) ?? Promise.reject(err);
+    // A concurrent call with the same out_refund_no won: it inserted first, or its reservation took the balance.
+    if (isUniqueViolation(err) || err instanceof FailedPreconditionError) {
+      const winner = await findReplay(deps, cmd);
+      if (winner) return winner;
+    }
     throw err;
   }
+  return sendToChannel(deps, order, refund, ctx, false);
+}
+
+/** Asks the channel to refund (again: it is idempotent on our refund number) and applies its answer. */
+async function sendToChannel(deps: Deps, order: PayOrder, refund: Refund, ctx: RequestContext, replayed: boolean): Promise<RefundOutcome> {
+  const attempt = await findAttempt(deps.db, refund.attemptNo);
+  if (!attempt) throw new Error(`refund ${refund.refundNo} lost its attempt`);
+  const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
   const status = await handler.refund(refundSnapshot(order, refund), call);
   await applyRefundStatus(deps, refund, status, 'RPC');
   const after = await findRefund(deps.db, refund.tenantId, refund.outRefundNo);
   const orderAfter = await findOrder(deps.db, { tenantId: order.tenantId, payNo: order.payNo });
   if (!after || !orderAfter) throw new Error(`refund ${refund.refundNo} vanished`);
   if (status.outcome === 'unknown' && after.status === 'PENDING') {
-    deps.log.warn({ refundNo: refund.refundNo, reason: status.reason }, 'refund outcome unknown; stays pending');
+    deps.log.warn({ refundNo: refund.refundNo, reason: status.reason }, 'refund outcome unknown; stays pending, a replay resends it');
   }
-  return { refund: after, order: orderAfter, replayed: false };
+  return { refund: after, order: orderAfter, replayed };
 }
 
 async function findReplay(deps: Deps, cmd: RefundCommand): Promise<RefundOutcome | undefined> {

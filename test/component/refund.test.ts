@@ -44,6 +44,26 @@ describe('Refund', () => {
     expect(await h.service.deps.db.refund.count({ where: { payNo: order.payNo } })).toBe(1);
   });
 
+  it('When two identical full refunds race, then both get the same refund, never a refusal', async () => {
+    const order = await paidOrder(h, TENANT, 4200n);
+    const no = uniq('RF');
+    const [a, b] = await Promise.all([refund(order, 4200n, no), refund(order, 4200n, no)]);
+    expect(a.refund!.refundNo).toBe(b.refund!.refundNo);
+    expect(await h.service.deps.db.refund.count({ where: { payNo: order.payNo } })).toBe(1);
+  });
+
+  it('When the channel did not answer a refund, then it stays PENDING and a replay sends it again until it settles', async () => {
+    const order = await paidOrder(h, TENANT, 3000n);
+    const no = uniq('RF');
+    h.gateway.inject({ kind: 'serverError' }, 1);
+    const first = await refund(order, 3000n, no);
+    expect(first.refund!.status).toBe(RefundStatus.REFUND_STATUS_PENDING);
+    expect(first.order!.refundPendingAmount).toBe(3000n);
+    const again = await refund(order, 3000n, no);
+    expect(again).toMatchObject({ replayed: true, refund: { refundNo: first.refund!.refundNo, status: RefundStatus.REFUND_STATUS_SUCCESS } });
+    expect(again.order).toMatchObject({ status: OrderStatus.ORDER_STATUS_REFUNDED, refundPendingAmount: 0n, refundedAmount: 3000n });
+  });
+
   it('When 20 partial refunds race and together exceed the paid amount, then the accepted ones sum to at most it', async () => {
     const order = await paidOrder(h, TENANT, 10000n);
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => refund(order, 700n)));

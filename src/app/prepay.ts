@@ -1,5 +1,5 @@
 import type { ChannelCall, PayOrderHandler, PrepayPayload } from '../channels/types';
-import { ChannelUnavailableError, FailedPreconditionError, NotFoundError } from '../domain/errors';
+import { ChannelUnavailableError, ConcurrencyError, ConflictingReplayError, FailedPreconditionError, NotFoundError } from '../domain/errors';
 import { newAttemptNo } from '../domain/ids';
 import { isOpen } from '../domain/order-status';
 import {
@@ -50,6 +50,10 @@ export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext
 
   const open = await listAttempts(deps.db, order.payNo, ['CREATED', 'OPEN']);
   const same = open.find((a) => a.payWay === cmd.payWay);
+  if (same && same.payerId !== cmd.payerId) {
+    // The stored payload (a JSAPI prepay_id) belongs to the first payer: never hand it to another.
+    throw new ConflictingReplayError(`the open ${cmd.payWay} attempt of order ${order.payNo}`, ['payer_id']);
+  }
   if (same?.status === 'OPEN' && same.payload) {
     return { order, attemptNo: same.attemptNo, payload: same.payload as unknown as PrepayPayload, replayed: true };
   }
@@ -131,9 +135,15 @@ async function callChannel(
     await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'FAILED');
     throw new FailedPreconditionError(`${handler.payWay} refused the prepay: ${result.reason}`);
   }
-  await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'OPEN', {
+  const opened = await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'OPEN', {
     payload: result.payload as object,
     channelTradeNo: result.channelTradeNo ?? null,
   });
+  if (!opened) {
+    // A Cancel (or a switch) closed this attempt while the channel was opening it: close what the channel
+    // just opened rather than hand out a payable link for a closed attempt.
+    await handler.close(tradeSnapshot(order, attempt), call).catch(() => undefined);
+    throw new ConcurrencyError(`attempt ${attempt.attemptNo} was closed while the channel opened it; query the order`);
+  }
   return { order, attemptNo: attempt.attemptNo, payload: result.payload, replayed: false };
 }

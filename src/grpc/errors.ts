@@ -1,4 +1,5 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { isTransientDbError } from '../repo/tx';
 import {
   ChannelUnavailableError,
   ConcurrencyError,
@@ -36,6 +37,9 @@ export function toServiceError(err: unknown, deadlineExceeded: boolean): MappedE
   const entry = err instanceof DomainError ? CODES.find(([type]) => err instanceof type) : undefined;
   if (!entry) {
     if (deadlineExceeded) return { error: { code: status.DEADLINE_EXCEEDED, details: 'deadline exceeded' }, unexpected: false };
+    if (isTransientDbError(err)) {
+      return { error: { code: status.UNAVAILABLE, details: 'the database is busy; retry with the same idempotency key' }, unexpected: true };
+    }
     return { error: { code: status.INTERNAL, details: INTERNAL_MESSAGE }, unexpected: true };
   }
   const metadata = new Metadata();

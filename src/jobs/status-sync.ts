@@ -42,7 +42,7 @@ export class StatusSync {
     await this.queue.add(
       'sync',
       { attemptNo, round },
-      { jobId: `psync-${attemptNo}-${round}`, delay: this.delaysMs[round], removeOnComplete: true, removeOnFail: 5000, attempts: 3 },
+      { jobId: `psync-${attemptNo}-${round}`, delay: this.delaysMs[round], removeOnComplete: true, removeOnFail: true, attempts: 3 },
     );
   }
 

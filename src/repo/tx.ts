@@ -18,7 +18,20 @@ export function isUniqueViolation(err: unknown): boolean {
 
 function isRetryableTxError(err: unknown): boolean {
   const e = err as { code?: unknown; meta?: { code?: unknown }; message?: unknown };
-  return e?.code === 'P2034' || String(e?.meta?.code) === '1213' || /deadlock/i.test(String(e?.message ?? ''));
+  return (
+    e?.code === 'P2034' ||
+    ['1213', '1205'].includes(String(e?.meta?.code)) ||
+    /deadlock|lock wait timeout/i.test(String(e?.message ?? ''))
+  );
+}
+
+/**
+ * The database was busy rather than wrong: a lock wait or transaction timeout (P2028, MySQL 1205), no pool
+ * connection in time (P2024), or a deadlock that outlived runTx's retries. The caller may retry the same request.
+ */
+export function isTransientDbError(err: unknown): boolean {
+  const e = err as { code?: unknown };
+  return isRetryableTxError(err) || e?.code === 'P2028' || e?.code === 'P2024';
 }
 
 /**

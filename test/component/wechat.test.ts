@@ -64,6 +64,14 @@ describe('WeChat Pay v3', () => {
     await becomes(order, OrderStatus.ORDER_STATUS_SUCCESS);
   });
 
+  it('When a JSAPI prepay is replayed for another payer, then ALREADY_EXISTS: one payer\'s prepay_id is never handed to another', async () => {
+    const order = await createOrder(h, wx.tenantId);
+    await prepay(order, PayWay.PAY_WAY_WECHAT_JSAPI, 'oUpF8uMuAJO_first');
+    const err = await grpcError(prepay(order, PayWay.PAY_WAY_WECHAT_JSAPI, 'oUpF8uMuAJO_other'), status.ALREADY_EXISTS);
+    expect(err.details).toContain('payer_id');
+    expect((await prepay(order, PayWay.PAY_WAY_WECHAT_JSAPI, 'oUpF8uMuAJO_first')).replayed).toBe(true);
+  });
+
   it('When JSAPI has no payer openid, then Prepay is refused and the attempt is FAILED', async () => {
     const order = await createOrder(h, wx.tenantId);
     const err = await grpcError(prepay(order, PayWay.PAY_WAY_WECHAT_JSAPI), status.FAILED_PRECONDITION);

@@ -120,9 +120,9 @@ async function failed(tx: Tx, order: PayOrder, attempt: PayAttempt, cause: Trans
 /**
  * The default policy for a payment that arrived after the order closed: give the money back. Idempotent on its
  * out_refund_no, so a second run (another notify, a sync) replays instead of refunding twice. A failure leaves
- * the order PAID_AFTER_CLOSE, where an operator (or the overdue sweep) finds it.
+ * the order PAID_AFTER_CLOSE; Query with sync finishes it (and the overdue sweep is to, once it exists).
  */
-async function refundPaidAfterClose(deps: Deps, order: PayOrder): Promise<void> {
+export async function refundPaidAfterClose(deps: Deps, order: PayOrder): Promise<void> {
   try {
     await refundOrder(
       deps,

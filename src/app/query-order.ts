@@ -1,6 +1,6 @@
 import { ChannelUnavailableError, NotFoundError } from '../domain/errors';
 import { findOrder, findOrderWithChildren, listAttempts, type OrderRef, type OrderWithChildren } from '../repo/pay-orders';
-import { applyTradeStatus } from './apply-trade-status';
+import { applyTradeStatus, refundPaidAfterClose } from './apply-trade-status';
 import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { tradeSnapshot } from './snapshots';
@@ -19,8 +19,13 @@ export async function queryOrder(deps: Deps, ref: OrderRef, sync: boolean, ctx: 
 async function syncOrder(deps: Deps, ref: OrderRef, ctx: RequestContext): Promise<void> {
   const order = await findOrder(deps.db, ref);
   if (!order) throw new NotFoundError('order not found');
-  // A closed attempt is asked too: the buyer may have paid as we closed it.
-  const attempts = await listAttempts(deps.db, order.payNo, order.status === 'CLOSED' ? ['CREATED', 'OPEN', 'CLOSED'] : ['CREATED', 'OPEN']);
+  if (order.status === 'PAID_AFTER_CLOSE' && deps.paidAfterClose === 'refund') {
+    await refundPaidAfterClose(deps, order); // finishes a policy refund a crash or an outage interrupted
+    return;
+  }
+  // Closed and failed attempts of a closed or failed order are asked too: the buyer may have paid as we gave up.
+  const settled = order.status === 'CLOSED' || order.status === 'FAILED';
+  const attempts = await listAttempts(deps.db, order.payNo, settled ? ['CREATED', 'OPEN', 'CLOSED', 'FAILED'] : ['CREATED', 'OPEN']);
   const unanswered: string[] = [];
   for (const attempt of attempts) {
     const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);

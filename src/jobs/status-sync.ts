@@ -4,7 +4,7 @@ import { applyTradeStatus } from '../app/apply-trade-status';
 import { channelFor } from '../app/channel-accounts';
 import type { Deps } from '../app/deps';
 import { tradeSnapshot } from '../app/snapshots';
-import { isOpen } from '../domain/order-status';
+import { isPaid } from '../domain/order-status';
 import { findAttempt, findOrder } from '../repo/pay-orders';
 
 export const STATUS_SYNC_QUEUE = 'status-sync';
@@ -58,9 +58,10 @@ export class StatusSync {
   /** One round: query the channel; if it still has no final answer, schedule the next round. */
   async run(deps: Deps, { attemptNo, round }: SyncJob): Promise<string> {
     const attempt = await findAttempt(deps.db, attemptNo);
-    if (!attempt || (attempt.status !== 'CREATED' && attempt.status !== 'OPEN')) return 'attempt already settled';
+    if (!attempt || attempt.status === 'SUCCESS') return 'attempt already settled';
     const order = await findOrder(deps.db, { tenantId: attempt.tenantId, payNo: attempt.payNo });
-    if (!order || !isOpen(order.status)) return `order is ${order?.status ?? 'gone'}`;
+    // A closed attempt of an unpaid (even closed) order is still asked: the buyer may have paid as we closed it.
+    if (!order || isPaid(order.status)) return `order is ${order?.status ?? 'gone'}`;
     const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, {});
     const status = await handler.query(tradeSnapshot(order, attempt), call);
     const result = await applyTradeStatus(deps, attempt, status, { cause: 'SYNC' });

@@ -51,4 +51,12 @@ describe.each([
     expect(notifies.some((n) => n.channel === 'alipay' && n.result === NotifyResult.NOTIFY_RESULT_PROCESSED && n.signatureValid)).toBe(true);
     expect(notifies.every((n) => n.rawPayload.includes('out_trade_no='))).toBe(true);
   });
+
+  it('When every notify of the late payment fails verification, then the status query it triggers still finds it', async () => {
+    ali.sandbox.inject({ kind: 'badNotifySignature' }, 1000);
+    const order = await paidAfterCancel(h, ali);
+    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === finalStatus);
+    const trail = await h.service.deps.db.orderTransition.findMany({ where: { payNo: order.payNo, toStatus: 'PAID_AFTER_CLOSE' } });
+    expect(trail.map((t) => t.cause)).toEqual(['SYNC']);
+  });
 });

@@ -55,8 +55,9 @@ describe('status sync', () => {
     expect(await queue.getJob(`psync-${pre.attemptNo}-1`)).toBeDefined();
     await sync.run(h.service.deps, { attemptNo: pre.attemptNo, round: 2 }); // the last round (three delays)
     expect(await queue.getJob(`psync-${pre.attemptNo}-3`)).toBeUndefined();
-    // Running a round again after the order settled changes nothing.
+    // Running a round again after the order closed asks the channel once more and changes nothing.
     await h.call('cancel', { order: ref(order), reason: '' });
-    expect(await sync.run(h.service.deps, { attemptNo: pre.attemptNo, round: 0 })).toBe('attempt already settled');
+    expect(await sync.run(h.service.deps, { attemptNo: pre.attemptNo, round: 0 })).toBe('fail: unchanged');
+    expect((await h.call('query', { order: ref(order), sync: false })).order!.status).toBe(OrderStatus.ORDER_STATUS_CLOSED);
   });
 });

@@ -2,6 +2,7 @@ import type { TransitionCause } from '../generated/prisma/enums';
 import type { TradeStatus } from '../channels/types';
 import { isOpen, isPaid } from '../domain/order-status';
 import { casAttemptStatus, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
+import { addEvent } from '../repo/history';
 import { runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
 import { refundOrder } from './refund-order';
@@ -94,8 +95,12 @@ async function paid(
   });
   if (isPaid(order.status)) {
     if (!attemptWon) return { kind: 'unchanged', order, reason: 'already applied' };
+    // The buyer paid twice. Never forgotten: the order side hears of it (the order's own status is unchanged).
     const reason = `attempt ${attempt.attemptNo} was paid too; the order was already paid by ${order.channelTradeNo}`;
-    return { kind: 'doublePayment', order, reason };
+    const next = { ...order, version: order.version + 1n };
+    await tx.payOrder.update({ where: { payNo: order.payNo }, data: { version: next.version } });
+    await addEvent(tx, 'DUPLICATE_PAYMENT', { ...next, channelTradeNo: channelTradeNo ?? null });
+    return { kind: 'doublePayment', order: next, reason };
   }
   const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay };
   if (isOpen(order.status)) {

@@ -12,7 +12,8 @@ export type EventType =
   | 'ORDER_CLOSED'
   | 'PAID_AFTER_CLOSE'
   | 'REFUND_SUCCEEDED'
-  | 'REFUND_FAILED';
+  | 'REFUND_FAILED'
+  | 'DUPLICATE_PAYMENT';
 
 /** Audit trail: one row per status change, written in the change's own transaction. */
 export async function recordTransition(

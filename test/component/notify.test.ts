@@ -62,6 +62,22 @@ describe('mock channel notify', () => {
     expect(metrics).toMatch(/paysvc_rpc_duration_seconds_count\{method="Prepay",code="OK"\} \d+/);
   });
 
+  it('When a second attempt of a paid order is paid too, then a DUPLICATE_PAYMENT event tells the order side', async () => {
+    const { order, attemptNo } = await payingOrder();
+    expect((await post(paymentNotify(attemptNo))).status).toBe(200);
+    // An earlier attempt the buyer still had open in another app (closed locally, paid anyway at the channel).
+    const second = `A${Date.now()}DUP${Math.floor(Math.random() * 1e6)}`.slice(0, 27);
+    await h.service.deps.db.payAttempt.create({
+      data: { attemptNo: second, payNo: order.payNo, tenantId: TENANT, payWay: 'MOCK', channel: 'mock', status: 'CLOSED', payerId: '', clientIp: '' },
+    });
+    expect((await post(paymentNotify(second))).status).toBe(200);
+    const events = await h.service.deps.db.outboxEvent.findMany({ where: { payNo: order.payNo }, orderBy: { orderVersion: 'asc' } });
+    expect(events.map((e) => e.type)).toEqual(['PAYMENT_SUCCEEDED', 'DUPLICATE_PAYMENT']);
+    expect(events[1].payload).toMatchObject({ channelTradeNo: `MT${second}`, status: 'ORDER_STATUS_SUCCESS' });
+    expect(events[1].orderVersion).toBeGreaterThan(events[0].orderVersion);
+    expect((await orderRow(order.payNo)).status).toBe('SUCCESS');
+  });
+
   it('When the signature is wrong, then the notify is refused, recorded, and changes nothing', async () => {
     const { order, attemptNo } = await payingOrder();
     const body = paymentNotify(attemptNo);

@@ -16,8 +16,13 @@ export interface BenchConfig {
   dbPoolSize: number;
   /** BENCH_GATEWAY (inproc | process): the mock channel's sandbox gateway inside the service process or its own. */
   gateway: 'inproc' | 'process';
-  /** BENCH_ONLY: comma list of echo, h2load, raw-insert, create, create-prepay, query; empty = all. */
+  /** BENCH_ONLY: comma list of echo, h2load, raw-insert, create, create-prepay, query, notify; empty = all. */
   only: string[];
+  /**
+   * BENCH_NOTIFY_ORDERS (0 = 500 per warm-up and measured second): PAYING orders made for the "notify, first
+   * delivery" scenario, one notify each, all signed before its warm-up (~0.3 ms each). Running out is an error.
+   */
+  notifyOrders: number;
   /** BENCH_CPU_PROF=<dir>: profile the service over each measured window (profiler.ts) and print its hot spots. */
   cpuProfDir: string | undefined;
   /** BENCH_H2LOAD (1; 0 = off): also drive the echo server with h2load, to show what our client costs. */
@@ -46,6 +51,7 @@ export function loadBenchConfig(): BenchConfig {
     connections: Math.floor(num('BENCH_CONNECTIONS', 4, 1, 64)),
     dbPoolSize: Math.floor(num('BENCH_DB_POOL', 10, 1, 200)),
     gateway,
+    notifyOrders: Math.floor(num('BENCH_NOTIFY_ORDERS', 0, 0, 500_000)),
     only: (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     cpuProfDir: process.env.BENCH_CPU_PROF || undefined,
     h2load: process.env.BENCH_H2LOAD !== '0',

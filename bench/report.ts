@@ -14,6 +14,10 @@ export interface Row {
   otherCores?: number;
   /** h2load reports a mean, not percentiles. */
   meanOnly?: boolean;
+  /** The time the caller waits for an answer before it gives up: p99 and max are reported against it. */
+  budgetMs?: number;
+  /** A line printed under the table about this row. */
+  note?: string;
 }
 
 export interface Report {
@@ -32,6 +36,15 @@ const NOTES = [
   "the mariadb driver process itself. DB statements are MariaDB's Questions counter over the window (BEGIN and",
   'COMMIT count; a prepared statement counts once, its PREPARE does not). Ratios are ops/s over the',
   "baseline's ops/s from this same run.",
+].join(' ');
+
+const NOTIFY_NOTES = [
+  'Notify rows: one op is one POST /notify/wx/:tenant/native carrying a TRANSACTION.SUCCESS notify (resource',
+  'AES-256-GCM encrypted with the APIv3 key, envelope RSA-signed with the platform key), over node:http/1.1',
+  'keep-alive with one socket per in-flight request, not HTTP/2; every body is signed in the load process before',
+  'its warm-up, so the server CPU is verify, decrypt, dedupe and the database. Duplicate: one already-applied',
+  'notify re-delivered (Redis SET NX finds it, the receipt is read, a DUPLICATE record written). First delivery:',
+  'a fresh notify per PAYING order (the order becomes SUCCESS in one transaction with its receipt and record).',
 ].join(' ');
 
 /** Other processes' CPU above which a row's figures are flagged as disturbed. */
@@ -99,6 +112,19 @@ export function renderReport(rep: Report): string {
     const worst = Math.max(...rep.rows.map((row) => row.otherCores ?? 0));
     lines.push(`Quiet machine: other processes used at most ${fmt(worst, 2)} cores during any window.`);
   }
+  for (const row of rep.rows) {
+    const r = row.result;
+    if (row.budgetMs) {
+      const share = fmt((100 * r.latency.p99) / row.budgetMs, 2);
+      const backlog = fmt((rate(r) * row.budgetMs) / 1000); // Little's law: in flight = rate × time
+      lines.push(
+        `**${row.label}**: p99 ${fmt(r.latency.p99, 2)} ms (max ${fmt(r.latency.max, 2)} ms) = ${share} % of the ` +
+          `${fmt(row.budgetMs / 1000)} s answer budget; at ${fmt(rate(r))}/s, ~${backlog} requests in flight at once would take it all.`,
+      );
+    }
+    if (row.note) lines.push(`**${row.label}**: ${row.note}`);
+  }
   lines.push('', NOTES);
+  if (rep.rows.some((row) => row.budgetMs)) lines.push('', NOTIFY_NOTES);
   return lines.join('\n');
 }

@@ -26,6 +26,12 @@
  * (CreateOrder, then Prepay with PAY_WAY_MOCK on that order), with each leg's latency shown too. Query
  * (sync=false) reads, round robin, the orders that CreateOrder+Prepay left behind (each with one attempt).
  * Each service scenario gets a fresh service process, so a CPU profile (BENCH_CPU_PROF) covers one scenario.
+ *
+ * Notify (BENCH_ONLY=notify). The sidecar's answer path for real WeChat Pay v3 notifies, which WeChat gives
+ * 5 s: a tenant's WeChat account (fresh sandbox keys) and PAYING orders are written to the scratch database
+ * before the service starts (notify-fixture.ts); notify-load.ts, a node:http keep-alive client, posts notifies
+ * it signed before its warm-up. "notify, duplicate" re-delivers one applied notify; "notify, first delivery"
+ * sends one per order. Their p99 is reported against the 5 s, and notify_record shows which path they took.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -35,13 +41,28 @@ import { loadBenchConfig, type BenchConfig } from './config';
 import { h2loadAvailable, h2loadEcho } from './h2load';
 import type { LoadArgs, LoadScenario } from './load-client';
 import { measured, type Driver } from './measure';
+import type { NotifyLoadArgs, NotifyScenario } from './notify-load';
+import { prepareNotifyFixture } from './notify-fixture';
 import { summarizeProfile } from './profile-top';
 import type { RawInsertArgs } from './raw-insert';
 import { renderReport, type Row } from './report';
 import { prepareServices, type BenchServices } from './services';
 import type { WindowEdge } from './stats';
 
-type Ready = { grpcPort: number; gatewayUrl?: string };
+type Ready = { grpcPort: number; httpPort: number; gatewayUrl?: string };
+
+/** WeChat Pay gives up on a notify attempt it has no answer to after 5 s (and retries later). */
+const WECHAT_ANSWER_BUDGET_MS = 5000;
+
+/** What one scenario's notifies came to in notify_record, warm-up included; ⚠ beyond `allowed` (result -> most rows). */
+function pathNote(before: Record<string, number>, after: Record<string, number>, allowed: Record<string, number>): string {
+  const delta = Object.entries(after)
+    .map(([result, n]) => [result, n - (before[result] ?? 0)] as const)
+    .filter(([, n]) => n > 0);
+  const text = delta.map(([result, n]) => `${n.toLocaleString('en-US')} ${result}`).join(', ') || 'nothing';
+  const off = delta.some(([result, n]) => n > (allowed[result] ?? 0));
+  return `${off ? '⚠ not the path meant to be measured — ' : ''}notify_record over the run (warm-up included): ${text}.`;
+}
 
 class Bench {
   readonly rows: Row[] = [];
@@ -106,13 +127,9 @@ class Bench {
   }
 
   /** One fresh service process per scenario, so each gets its own CPU profile and no carried-over heap. */
-  async serviceScenario(scenario: LoadScenario, label: string, gatewayUrl: string | undefined): Promise<void> {
-    if (!this.want(scenario)) return;
-    if (scenario === 'query' && !this.want('create-prepay')) {
-      throw new Error('the query scenario reads the orders create-prepay makes: run both');
-    }
+  private async withService(key: string, label: string, gatewayUrl: string | undefined, driver: (s: Ready) => Driver): Promise<Row> {
     this.step(label);
-    const profileFile = this.cfg.cpuProfDir && path.resolve(this.cfg.cpuProfDir, `service-${scenario}.cpuprofile`);
+    const profileFile = this.cfg.cpuProfDir && path.resolve(this.cfg.cpuProfDir, `service-${key}.cpuprofile`);
     const service = await startDaemon<Ready>('server-main.ts', {
       DATABASE_URL: this.services.databaseUrl,
       REDIS_URL: this.services.redisUrl,
@@ -120,19 +137,60 @@ class Bench {
       ...(gatewayUrl ? { BENCH_GATEWAY_URL: gatewayUrl } : {}),
       ...(profileFile ? { BENCH_PROFILE_FILE: profileFile } : {}),
     });
-    // create-prepay leaves its orders' ids behind; query reads them.
-    const ids = scenario === 'create-prepay' ? { idsOut: this.queryIds } : scenario === 'query' ? { idsIn: this.queryIds } : {};
+    let row: Row;
     try {
       const m = await this.measure(
         { server: service.pid },
-        this.loadClient(this.load(scenario, service.info.grpcPort, ids)),
+        driver(service.info),
         () => profileFile && process.kill(service.pid, 'SIGUSR2'), // profiler.ts: start, then stop
       );
-      this.rows.push({ label, ...m });
+      row = { label, ...m };
+      this.rows.push(row);
     } finally {
       await service.stop();
     }
     if (profileFile) this.profiles.push(`## CPU profile of the service: ${label}\n\n${summarizeProfile(profileFile)}`);
+    return row;
+  }
+
+  async serviceScenario(scenario: LoadScenario, label: string, gatewayUrl: string | undefined): Promise<void> {
+    if (!this.want(scenario)) return;
+    if (scenario === 'query' && !this.want('create-prepay')) {
+      throw new Error('the query scenario reads the orders create-prepay makes: run both');
+    }
+    // create-prepay leaves its orders' ids behind; query reads them.
+    const ids = scenario === 'create-prepay' ? { idsOut: this.queryIds } : scenario === 'query' ? { idsIn: this.queryIds } : {};
+    await this.withService(scenario, label, gatewayUrl, (s) => this.loadClient(this.load(scenario, s.grpcPort, ids)));
+  }
+
+  /**
+   * The notify sidecar's answer path (notify-load.ts): a WeChat tenant and its PAYING orders are written to the
+   * scratch database first, then each sub-scenario gets its own service. notify_record tells which path ran.
+   */
+  async notifyScenarios(gatewayUrl: string | undefined): Promise<void> {
+    if (!this.want('notify')) return;
+    const { concurrency, warmupSeconds, seconds, notifyOrders } = this.cfg;
+    this.step('notify: WeChat tenant and PAYING orders');
+    const orders = notifyOrders || Math.max(1000, (warmupSeconds + seconds) * 500);
+    const setup = await prepareNotifyFixture(this.services.databaseUrl, orders);
+    const fixtureFile = path.join(this.scratch, 'notify-fixture.json');
+    writeFileSync(fixtureFile, JSON.stringify(setup.fixture), { mode: 0o600 });
+    const run = async (scenario: NotifyScenario, label: string, allowed: Record<string, number>) => {
+      const before = await setup.resultCounts();
+      const row = await this.withService(scenario, label, gatewayUrl, (s) => {
+        const args: NotifyLoadArgs = { scenario, port: s.httpPort, fixtureFile, concurrency, warmupSeconds, seconds };
+        return (onWindow, onSpawn) => runOnce('notify-load.ts', args, onWindow, onSpawn);
+      });
+      row.budgetMs = WECHAT_ANSWER_BUDGET_MS;
+      row.note = pathNote(before, await setup.resultCounts(), allowed);
+    };
+    try {
+      // The one PROCESSED of the duplicate scenario is its priming delivery.
+      await run('notify-duplicate', 'notify, duplicate', { DUPLICATE: Infinity, PROCESSED: 1 });
+      await run('notify-first', 'notify, first delivery', { PROCESSED: Infinity });
+    } finally {
+      await setup.close();
+    }
   }
 
   async serviceScenarios(): Promise<void> {
@@ -143,6 +201,7 @@ class Bench {
       await this.serviceScenario('create', 'CreateOrder', url);
       await this.serviceScenario('create-prepay', 'CreateOrder + Prepay (PAY_WAY_MOCK)', url);
       await this.serviceScenario('query', 'Query (sync=false)', url);
+      await this.notifyScenarios(url);
     } finally {
       await gateway?.stop();
     }

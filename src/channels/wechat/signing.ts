@@ -1,4 +1,13 @@
-import { createCipheriv, createDecipheriv, createSign, createVerify, type KeyObject, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  createSign,
+  createVerify,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 import { Formatter } from 'wechatpay-axios-plugin';
 import type { NotifyResource } from './wire';
 
@@ -23,14 +32,30 @@ export function responseMessage(timestamp: string, nonce: string, body: string |
   return Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`, 'utf8'), Buffer.from(body), Buffer.from('\n')]);
 }
 
+/**
+ * PEM text parsed once per key: parsing costs ~0.2 ms, ten times the RSA verify itself (npm run bench, notify
+ * rows). Keys are few (one pair per merchant), so the cache is small; it is dropped whole if it ever grows.
+ */
+const parsedKeys = new Map<string, KeyObject>();
+function keyObject(key: PemOrKey, kind: 'public' | 'private'): KeyObject {
+  if (typeof key !== 'string') return key;
+  let parsed = parsedKeys.get(key);
+  if (!parsed) {
+    if (parsedKeys.size >= 1000) parsedKeys.clear();
+    parsed = kind === 'public' ? createPublicKey(key) : createPrivateKey(key);
+    parsedKeys.set(key, parsed);
+  }
+  return parsed;
+}
+
 export function sign(message: string | Buffer, privateKey: PemOrKey): string {
-  return createSign('RSA-SHA256').update(message).sign(privateKey, 'base64');
+  return createSign('RSA-SHA256').update(message).sign(keyObject(privateKey, 'private'), 'base64');
 }
 
 /** False for anything that does not verify, including malformed signatures and SIGNTEST probes. */
 export function verify(message: string | Buffer, signature: string, publicKey: PemOrKey): boolean {
   try {
-    return createVerify('RSA-SHA256').update(message).verify(publicKey, signature, 'base64');
+    return createVerify('RSA-SHA256').update(message).verify(keyObject(publicKey, 'public'), signature, 'base64');
   } catch {
     return false;
   }

@@ -22,6 +22,7 @@ import { processCpuUs, startDaemon } from './children';
 import { BENCH_MOCK_SECRET, loadBenchConfig } from './config';
 import { TENANT } from './grpc-frames';
 import { prepareServices } from './services';
+import { mysqlConnection } from '../src/infra/mysql-url';
 
 const CALLS = Number(process.env.BENCH_STEP_CALLS ?? 1500);
 /** A first pass of this many calls per step warms the JIT up; its figures are dropped. */
@@ -182,13 +183,7 @@ async function main(): Promise<void> {
     MOCK_GATEWAY_URL: gateway.info.gatewayUrl,
   });
   const deps = buildDeps(config, buildHandlers(config));
-  const url = new URL(services.databaseUrl);
-  const admin = await createConnection({
-    host: url.hostname,
-    port: Number(url.port),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-  });
+  const admin = await createConnection({ ...mysqlConnection(services.databaseUrl), database: undefined });
   try {
     await deps.db.$connect();
     await steps(deps, admin, gateway.pid, WARMUP_CALLS);

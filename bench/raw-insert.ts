@@ -6,6 +6,7 @@
  */
 import { createConnection, type Connection } from 'mariadb';
 import { announceWindow, phaseResult, runPhases } from './stats';
+import { mysqlConnection } from '../src/infra/mysql-url';
 
 export interface RawInsertArgs {
   databaseUrl: string;
@@ -22,14 +23,7 @@ const INSERT = `INSERT INTO ${RAW_TABLE} (pay_no, tenant_id, out_order_no, amoun
   'payment-events', 'bench', '{"source":"bench"}', '127.0.0.1', '', 1800, ?, ?, ?)`;
 
 function open(databaseUrl: string): Promise<Connection> {
-  const url = new URL(databaseUrl);
-  return createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database: url.pathname.replace(/^\//, ''),
-  });
+  return createConnection(mysqlConnection(databaseUrl));
 }
 
 async function main(): Promise<void> {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'mariadb';
 import { recreateDatabase, startLocalServices } from '../scripts/local-services';
+import { mysqlConnection } from '../src/infra/mysql-url';
 
 export interface BenchServices {
   /** The scratch database, freshly migrated. */
@@ -17,13 +18,7 @@ export interface BenchServices {
 export async function prepareServices(database: string): Promise<BenchServices> {
   const { databaseUrl: serverUrl, redisUrl } = startLocalServices();
   const databaseUrl = await recreateDatabase(serverUrl, database);
-  const url = new URL(databaseUrl);
-  const admin = await createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-  });
+  const admin = await createConnection({ ...mysqlConnection(databaseUrl), database: undefined });
   try {
     const [row] = await admin.query('SELECT @@pid_file AS pidFile');
     return {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { createConnection } from 'mariadb';
 import { migrate } from '../src/infra/migrate';
+import { mysqlConnection } from '../src/infra/mysql-url';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -29,12 +30,7 @@ export function startLocalServices(): { databaseUrl: string; redisUrl: string } 
 /** Drops and recreates database `name` on the server of `serverUrl`, migrates it, and returns its URL. */
 export async function recreateDatabase(serverUrl: string, name: string): Promise<string> {
   const url = new URL(serverUrl);
-  const admin = await createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-  });
+  const admin = await createConnection({ ...mysqlConnection(serverUrl), database: undefined });
   try {
     await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
     await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createConnection, type Connection } from 'mariadb';
 import { migrate, MIGRATIONS_DIR } from '../src/infra/migrate';
+import { mysqlConnection } from '../src/infra/mysql-url';
 
 /*
  * Proves the hand-written migrations build exactly the database prisma/schema.prisma describes. Both sides are
@@ -248,13 +249,7 @@ function localMigrations(): { migration_name: string; checksum: string }[] {
 }
 
 function connectTo(url: URL, database?: string): Promise<Connection> {
-  return createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database,
-  });
+  return createConnection({ ...mysqlConnection(url.toString()), database });
 }
 
 const EXPECTED = expectedFacts(loadDatamodel(SCHEMA_SOURCE), SCHEMA_SOURCE);

@@ -1,17 +1,13 @@
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaClient } from '../generated/prisma/client';
+import { mysqlConnection } from './mysql-url';
 
 export type Db = PrismaClient;
 
 /** A Prisma 7 client over the mariadb driver; the pool is the adapter's own. */
 export function createDb(databaseUrl: string, poolSize: number): Db {
-  const url = new URL(databaseUrl);
   const adapter = new PrismaMariaDb({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database: url.pathname.replace(/^\//, ''),
+    ...mysqlConnection(databaseUrl),
     connectionLimit: poolSize,
     // BIGINT columns come back as bigint: money never passes through a float.
     bigIntAsNumber: false,

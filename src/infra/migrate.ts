@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createConnection, type Connection } from 'mariadb';
+import { mysqlConnection } from './mysql-url';
 
 /** Prisma's migrations folder: one sub-folder per migration, each holding a migration.sql. */
 export const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
@@ -63,17 +64,9 @@ export async function migrate(
 }
 
 function connect(databaseUrl: string): Promise<Connection> {
-  const url = new URL(databaseUrl);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!database) throw new Error('the database URL names no database: expected mysql://user:password@host:port/database');
-  return createConnection({
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database,
-    multipleStatements: true,
-  });
+  const options = mysqlConnection(databaseUrl);
+  if (!options.database) throw new Error('the database URL names no database: expected mysql://user:password@host:port/database');
+  return createConnection({ ...options, multipleStatements: true });
 }
 
 async function acquireLock(conn: Connection): Promise<void> {

@@ -43,6 +43,12 @@ function requirePayWay(way: PayWay, field = 'pay_way'): string {
   return payWayFromProto(way);
 }
 
+/** Placeholder while an RPC is being built (issues 5 and 6). */
+const notYet =
+  <Req, Res>(name: string): handleUnaryCall<Req, Res> =>
+  (_call, callback) =>
+    callback({ code: status.UNIMPLEMENTED, details: `${name} is not implemented yet` }, null);
+
 /**
  * The gRPC transport: parse and validate, call one use case, map the result. No business logic here.
  */
@@ -135,5 +141,11 @@ export function paymentService(deps: Deps): PaymentServiceServer & UntypedServic
       const ways = await listPayWays(deps, v.parse(v.tenantId, req.tenantId, 'tenant_id'));
       return { payWays: ways.map((w) => ({ ...w, payWay: payWayToProto(w.payWay) })) };
     }),
+
+    listEvents: notYet('ListEvents'),
+    replayEvent: notYet('ReplayEvent'),
+    listOrders: notYet('ListOrders'),
+    getStatistics: notYet('GetStatistics'),
+    watchOrder: (call) => call.destroy({ code: status.UNIMPLEMENTED, details: 'WatchOrder is not implemented yet' } as never),
   };
 }

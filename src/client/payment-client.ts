@@ -1,0 +1,163 @@
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import {
+  CancelRequest,
+  CreateOrderRequest,
+  GetStatisticsRequest,
+  ListEventsRequest,
+  ListNotifiesRequest,
+  ListOrdersRequest,
+  ListPayWaysRequest,
+  PaymentServiceClient,
+  PrepayRequest,
+  QueryRefundRequest,
+  QueryRequest,
+  RefundRequest,
+  ReplayEventRequest,
+  WatchOrderRequest,
+  type CancelResponse,
+  type CreateOrderResponse,
+  type GetStatisticsResponse,
+  type ListEventsResponse,
+  type ListNotifiesResponse,
+  type ListOrdersResponse,
+  type ListPayWaysResponse,
+  type PrepayResponse,
+  type QueryRefundResponse,
+  type QueryResponse,
+  type RefundResponse,
+  type ReplayEventResponse,
+} from '../gen/payment/v1/payment_service';
+import { OrderStatus, type PayOrder } from '../gen/payment/v1/types';
+import { PaymentError } from './payment-error';
+import { backoffMs, DEFAULT_RETRY, isRetryable, pause, type RetryPolicy } from './retry';
+import { orderRef, type CallOpts, type Input, type OrderRefInput, type PaymentClientOptions } from './types';
+import { callOnce, type RequestOf, type ResponseOf, type UnaryMethod } from './unary-call';
+import { ordersOf } from './watch';
+
+/**
+ * The order service's client for PaymentService. Every call has a deadline (retries included), is retried on
+ * UNAVAILABLE with the same request and the same x-request-id, and fails with a PaymentError.
+ */
+export class PaymentClient {
+  private readonly stub: PaymentServiceClient;
+  private readonly deadlineMs: number;
+  private readonly retry: RetryPolicy;
+
+  constructor(address: string, options: PaymentClientOptions = {}) {
+    this.stub = new PaymentServiceClient(address, options.credentials ?? credentials.createInsecure(), options.channelOptions);
+    this.deadlineMs = options.deadlineMs ?? 5000;
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+  }
+
+  createOrder(req: Input<CreateOrderRequest, 'tenantId' | 'outOrderNo' | 'amount'>, opts?: CallOpts): Promise<CreateOrderResponse> {
+    return this.call('createOrder', CreateOrderRequest.fromPartial(req), opts);
+  }
+  prepay(req: Input<PrepayRequest, 'payWay'>, opts?: CallOpts): Promise<PrepayResponse> {
+    return this.call('prepay', PrepayRequest.fromPartial(req), opts);
+  }
+  query(req: Input<QueryRequest>, opts?: CallOpts): Promise<QueryResponse> {
+    return this.call('query', QueryRequest.fromPartial(req), opts);
+  }
+  cancel(req: Input<CancelRequest>, opts?: CallOpts): Promise<CancelResponse> {
+    return this.call('cancel', CancelRequest.fromPartial(req), opts);
+  }
+  refund(req: Input<RefundRequest, 'outRefundNo' | 'amount'>, opts?: CallOpts): Promise<RefundResponse> {
+    return this.call('refund', RefundRequest.fromPartial(req), opts);
+  }
+  queryRefund(req: Input<QueryRefundRequest, 'tenantId' | 'outRefundNo'>, opts?: CallOpts): Promise<QueryRefundResponse> {
+    return this.call('queryRefund', QueryRefundRequest.fromPartial(req), opts);
+  }
+  listPayWays(req: Input<ListPayWaysRequest, 'tenantId'>, opts?: CallOpts): Promise<ListPayWaysResponse> {
+    return this.call('listPayWays', ListPayWaysRequest.fromPartial(req), opts);
+  }
+  listNotifies(req: Input<ListNotifiesRequest>, opts?: CallOpts): Promise<ListNotifiesResponse> {
+    return this.call('listNotifies', ListNotifiesRequest.fromPartial(req), opts);
+  }
+  listEvents(req: Input<ListEventsRequest>, opts?: CallOpts): Promise<ListEventsResponse> {
+    return this.call('listEvents', ListEventsRequest.fromPartial(req), opts);
+  }
+  replayEvent(req: Input<ReplayEventRequest, 'tenantId' | 'eventId'>, opts?: CallOpts): Promise<ReplayEventResponse> {
+    return this.call('replayEvent', ReplayEventRequest.fromPartial(req), opts);
+  }
+  listOrders(req: Input<ListOrdersRequest, 'tenantId'>, opts?: CallOpts): Promise<ListOrdersResponse> {
+    return this.call('listOrders', ListOrdersRequest.fromPartial(req), opts);
+  }
+  getStatistics(
+    req: Input<GetStatisticsRequest, 'tenantId' | 'createdFrom' | 'createdTo'>,
+    opts?: CallOpts,
+  ): Promise<GetStatisticsResponse> {
+    return this.call('getStatistics', GetStatisticsRequest.fromPartial(req), opts);
+  }
+
+  /**
+   * The order as it is, then after every change, until the server ends the stream (final status) or `signal`
+   * aborts. No deadline and no retry unless asked: re-watching is safe, as the first message is the order as it is.
+   */
+  watchOrder(ref: OrderRefInput, opts: CallOpts = {}): AsyncIterable<PayOrder> {
+    const requestId = opts.requestId ?? randomUUID();
+    const metadata = new Metadata();
+    metadata.set('x-request-id', requestId);
+    const deadline = opts.deadlineMs === undefined ? Infinity : Date.now() + opts.deadlineMs;
+    const call = this.stub.watchOrder(WatchOrderRequest.fromPartial({ order: ref }), metadata, { deadline });
+    return ordersOf(call, requestId, opts.signal);
+  }
+
+  /** Creates the order (or replays it), then opens (or replays) a channel attempt on it. */
+  async createAndPrepay(
+    order: Input<CreateOrderRequest, 'tenantId' | 'outOrderNo' | 'amount'>,
+    prepay: Omit<Input<PrepayRequest, 'payWay'>, 'order'>,
+    opts?: Omit<CallOpts, 'requestId'>,
+  ): Promise<{ created: CreateOrderResponse; prepaid: PrepayResponse }> {
+    const created = await this.createOrder(order, opts);
+    const prepaid = await this.prepay({ ...prepay, order: orderRef(present(created.order)) }, opts);
+    return { created, prepaid };
+  }
+
+  /**
+   * Queries the order every `pollMs` until its status is one of `statuses`; fails with DEADLINE_EXCEEDED after
+   * `timeoutMs`. With `sync`, each query asks the channel first.
+   */
+  async waitForStatus(
+    ref: OrderRefInput,
+    statuses: readonly OrderStatus[],
+    { timeoutMs = 30_000, pollMs = 500, sync = false, signal }: { timeoutMs?: number; pollMs?: number; sync?: boolean; signal?: AbortSignal } = {},
+  ): Promise<PayOrder> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const deadlineMs = Math.max(1, Math.min(this.deadlineMs, until - Date.now()));
+      const order = present((await this.query({ order: ref, sync }, { deadlineMs, signal })).order);
+      if (statuses.includes(order.status)) return order;
+      if (Date.now() + pollMs >= until) {
+        const wanted = statuses.map((s) => OrderStatus[s]).join(' or ');
+        throw new PaymentError(status.DEADLINE_EXCEEDED, `order ${order.payNo} is still ${OrderStatus[order.status]}, not ${wanted}, after ${timeoutMs} ms`);
+      }
+      await pause(pollMs, signal);
+    }
+  }
+
+  close(): void {
+    this.stub.close();
+  }
+
+  /** Calls `method` until it succeeds, fails with a code not worth retrying, runs out of attempts or of deadline. */
+  private async call<M extends UnaryMethod>(method: M, request: RequestOf<M>, opts: CallOpts = {}): Promise<ResponseOf<M>> {
+    const deadline = Date.now() + (opts.deadlineMs ?? this.deadlineMs);
+    const requestId = opts.requestId ?? randomUUID();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await callOnce(this.stub, method, request, requestId, deadline, opts.signal);
+      } catch (err) {
+        const error = PaymentError.from(err as ServiceError, requestId);
+        const delay = backoffMs(this.retry, attempt);
+        if (!isRetryable(error.code) || attempt >= this.retry.maxAttempts || Date.now() + delay >= deadline) throw error;
+        await pause(delay, opts.signal, requestId);
+      }
+    }
+  }
+}
+
+function present(order: PayOrder | undefined): PayOrder {
+  if (!order) throw new PaymentError(status.INTERNAL, 'the response has no order');
+  return order;
+}

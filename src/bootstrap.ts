@@ -11,7 +11,7 @@ import { createDb } from './infra/db';
 import { createLogger } from './infra/logger';
 import { createMetrics } from './infra/metrics';
 import { createRedis } from './infra/redis';
-import { StatusSync } from './jobs/status-sync';
+import { Jobs } from './jobs';
 import type { Redis } from 'ioredis';
 import { startGrpcServer, type GrpcServer } from './grpc/server';
 import { createSidecar, listen } from './http/sidecar';
@@ -35,7 +35,7 @@ export function buildHandlers(config: Config): PayOrderHandler[] {
 
 /** The use cases' dependencies plus what the process owns to run its queues. */
 export interface ServiceDeps extends Deps {
-  statusSync: StatusSync;
+  jobs: Jobs;
   /** BullMQ's connection (no per-request retry limit, as its workers require). */
   queueRedis: Redis;
 }
@@ -43,10 +43,14 @@ export interface ServiceDeps extends Deps {
 export function buildDeps(config: Config, handlers = buildHandlers(config)): ServiceDeps {
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const queueRedis = createRedis(config.REDIS_URL, { forBullmq: true });
+  const jobs = new Jobs(config, queueRedis);
   return {
     db,
     queueRedis,
-    statusSync: new StatusSync(queueRedis, config.STATUS_SYNC_DELAYS_MS, config.QUEUE_PREFIX),
+    jobs,
+    statusSync: jobs.statusSync,
+    timeouts: jobs.timeouts,
+    deliveries: jobs.deliveries,
     accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS),
     redis: createRedis(config.REDIS_URL),
     channels: new ChannelRegistry(handlers),
@@ -69,8 +73,7 @@ export interface RunningService {
 /** Starts the gRPC server, the HTTP sidecar and (unless disabled) the workers over one set of dependencies. */
 export async function startService(config: Config, deps = buildDeps(config)): Promise<RunningService> {
   await deps.db.$connect();
-  const workers = config.WORKERS_ENABLED ? [deps.statusSync.worker(deps, deps.queueRedis)] : [];
-  for (const w of workers) w.on('failed', (job, err) => deps.log.warn({ err, job: job?.id, queue: w.name }, 'job failed'));
+  if (config.WORKERS_ENABLED) await deps.jobs.startWorkers(deps);
   const grpc = await startGrpcServer(deps, config.GRPC_HOST, config.GRPC_PORT);
   const http = await listen(createSidecar(deps), config.HTTP_HOST, config.HTTP_PORT);
   const address = http.address();
@@ -84,8 +87,7 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
     async stop() {
       await grpc.shutdown(config.SHUTDOWN_GRACE_MS);
       await new Promise<void>((resolve) => http.close(() => resolve()));
-      await Promise.all(workers.map((w) => w.close()));
-      await deps.statusSync.close();
+      await deps.jobs.close();
       await deps.db.$disconnect();
       deps.redis.disconnect();
       deps.queueRedis.disconnect();

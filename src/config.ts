@@ -3,6 +3,17 @@ import { SecretBox } from './infra/secret-box';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(0).max(65535);
+const ms = (max: number) => z.coerce.number().int().min(0).max(max);
+const delays = (dflt: string) =>
+  z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'must be comma-separated milliseconds')
+    .default(dflt)
+    .transform((s) => s.split(',').map(Number));
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** Hyperswitch's outgoing webhook retries: 60 s, 2 x 5 min, 5 x 10 min, 5 x 1 h, 3 x 6 h (about 24 h in all). */
+const EVENT_RETRY_DELAYS = [MINUTE, ...Array(2).fill(5 * MINUTE), ...Array(5).fill(10 * MINUTE), ...Array(5).fill(HOUR), ...Array(3).fill(6 * HOUR)];
 
 /** Every environment variable the service reads; the README's configuration table mirrors this. */
 const schema = z
@@ -27,11 +38,25 @@ const schema = z
     CHANNEL_SECRETS_KEYS: z.string().min(1).optional(),
     CHANNEL_ACCOUNT_CACHE_MS: z.coerce.number().int().min(0).max(600000).default(30000),
     /** Delays of the status queries after an unknown outcome (Hyperswitch's PSync: 60 s, then 5 × 5 min). */
-    STATUS_SYNC_DELAYS_MS: z
-      .string()
-      .regex(/^\d+(,\d+)*$/, 'must be comma-separated milliseconds')
-      .default('60000,300000,300000,300000,300000,300000')
-      .transform((s) => s.split(',').map(Number)),
+    STATUS_SYNC_DELAYS_MS: delays('60000,300000,300000,300000,300000,300000'),
+    /** After that schedule, an unpaid attempt is asked again whenever nobody asked for this long, until it expires. */
+    STATUS_SYNC_TAIL_MS: ms(24 * HOUR).default(30 * MINUTE),
+    /** How often the sweeper looks for work whose job was lost (overdue orders, stale syncs, stuck events). */
+    SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(HOUR).default(MINUTE),
+    /** How late an order's own timeout job may be before the sweeper closes the order instead. */
+    SWEEP_GRACE_MS: ms(HOUR).default(MINUTE),
+    /** How often each worker process polls the outbox for events to hand to the delivery queue. */
+    OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(MINUTE).default(250),
+    /** A queued event whose (re)try is this overdue lost its job; the sweeper queues it again. */
+    OUTBOX_STALE_MS: ms(24 * HOUR).default(5 * MINUTE),
+    /** Delays between deliveries of an event that failed; then it is dead-lettered. */
+    EVENT_RETRY_DELAYS_MS: delays(EVENT_RETRY_DELAYS.join(',')),
+    /** BullMQ prefix of the order side's queues (the orders' notify topics); consumers use the same. */
+    EVENT_QUEUE_PREFIX: z.string().regex(/^\{[A-Za-z0-9_-]{1,32}\}$/, 'must look like {name}').default('{paysvc-events}'),
+    /** Optional webhook every event is also POSTed to, signed with EVENT_WEBHOOK_SECRET. */
+    EVENT_WEBHOOK_URL: z.string().url().optional(),
+    EVENT_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    EVENT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(MINUTE).default(5000),
     /** BullMQ key prefix; the braces hash-tag every queue key into one Redis Cluster slot. */
     QUEUE_PREFIX: z.string().regex(/^\{[A-Za-z0-9_-]{1,32}\}$/, 'must look like {name}').default('{paysvc}'),
     /** A payment confirmed after the order closed: `refund` it automatically, or `reopen` the order as paid. */
@@ -54,6 +79,12 @@ const schema = z
   .superRefine((env, ctx) => {
     if (env.MOCK_CHANNEL_ENABLED && !env.MOCK_CHANNEL_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['MOCK_CHANNEL_SECRET'], message: 'required when the mock channel is enabled' });
+    }
+    if (env.EVENT_WEBHOOK_URL && !env.EVENT_WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['EVENT_WEBHOOK_SECRET'], message: 'required when EVENT_WEBHOOK_URL is set' });
+    }
+    if (env.QUEUE_PREFIX === env.EVENT_QUEUE_PREFIX) {
+      ctx.addIssue({ code: 'custom', path: ['EVENT_QUEUE_PREFIX'], message: 'must differ from QUEUE_PREFIX (a topic could shadow an internal queue)' });
     }
     if (env.NODE_ENV === 'production' && !env.CHANNEL_SECRETS_KEYS) {
       ctx.addIssue({ code: 'custom', path: ['CHANNEL_SECRETS_KEYS'], message: 'required in production' });

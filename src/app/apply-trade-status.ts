@@ -127,7 +127,7 @@ async function failed(tx: Tx, order: PayOrder, attempt: PayAttempt, cause: Trans
  * out_refund_no, so a second run (another notify, a sync) replays instead of refunding twice. A failure leaves
  * the order PAID_AFTER_CLOSE; Query with sync finishes it (and the overdue sweep is to, once it exists).
  */
-export async function refundPaidAfterClose(deps: Deps, order: PayOrder): Promise<void> {
+export async function refundPaidAfterClose(deps: Deps, order: Pick<PayOrder, 'tenantId' | 'payNo' | 'amount'>): Promise<void> {
   try {
     await refundOrder(
       deps,

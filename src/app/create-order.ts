@@ -3,6 +3,7 @@ import { newPayNo } from '../domain/ids';
 import { findOrder, insertOrder, type NewOrder, type PayOrder } from '../repo/pay-orders';
 import { isUniqueViolation } from '../repo/tx';
 import type { Deps } from './deps';
+import { scheduleTimeout } from './schedule-sync';
 
 export const DEFAULT_EXPIRE_SECONDS = 1800;
 
@@ -36,7 +37,9 @@ export async function createOrder(deps: Deps, cmd: CreateOrderCommand): Promise<
     expireAt: new Date(now.getTime() + cmd.expireSeconds * 1000),
   };
   try {
-    return { order: await insertOrder(deps.db, row), replayed: false };
+    const order = await insertOrder(deps.db, row);
+    await scheduleTimeout(deps, order);
+    return { order, replayed: false };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
   }

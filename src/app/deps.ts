@@ -18,8 +18,12 @@ export interface Deps {
   paidAfterClose: 'refund' | 'reopen';
   /** Unverifiable notifies a tenant may send per minute before the rest are refused unread. */
   notifyRejectLimitPerMinute: number;
-  /** Schedules status queries of an attempt whose outcome the channel left unknown. */
-  statusSync: { schedule(attemptNo: string): Promise<void> };
+  /** Schedules status queries of an attempt or refund whose outcome the channel has not told us yet. */
+  statusSync: { schedule(attemptNo: string): Promise<void>; scheduleRefund(refundNo: string): Promise<void> };
+  /** Schedules an order's close at its expiry. */
+  timeouts: { schedule(order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> };
+  /** Event delivery: drops an event's queued job so a replay can queue it afresh (false while it runs). */
+  deliveries: { forget(eventId: string): Promise<boolean> };
   now: () => Date;
 }
 

@@ -145,5 +145,7 @@ async function callChannel(
     await handler.close(tradeSnapshot(order, attempt), call).catch(() => undefined);
     throw new ConcurrencyError(`attempt ${attempt.attemptNo} was closed while the channel opened it; query the order`);
   }
+  // Asked on PSync's schedule until a notify (or the timeout) settles it: the notify may never come.
+  await scheduleSync(deps, attempt.attemptNo);
   return { order, attemptNo: attempt.attemptNo, payload: result.payload, replayed: false };
 }

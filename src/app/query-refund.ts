@@ -1,5 +1,6 @@
 import { NotFoundError } from '../domain/errors';
-import { findOrder } from '../repo/pay-orders';
+import type { RefundStatusResult } from '../channels/types';
+import { findAttempt, findOrder } from '../repo/pay-orders';
 import { findRefund, type Refund } from '../repo/refunds';
 import { applyRefundStatus } from './apply-refund-status';
 import { channelFor } from './channel-accounts';
@@ -17,11 +18,17 @@ export async function queryRefund(
   const refund = await findRefund(deps.db, tenantId, outRefundNo);
   if (!refund) throw new NotFoundError('refund not found');
   if (!sync || refund.status !== 'PENDING') return refund;
-  const order = await findOrder(deps.db, { tenantId, payNo: refund.payNo });
-  const attempt = await deps.db.payAttempt.findUnique({ where: { attemptNo: refund.attemptNo } });
+  await syncRefund(deps, refund, ctx);
+  return (await findRefund(deps.db, tenantId, outRefundNo)) ?? refund;
+}
+
+/** Asks the channel about a pending refund and applies its answer; returns the channel's outcome. */
+export async function syncRefund(deps: Deps, refund: Refund, ctx: RequestContext): Promise<RefundStatusResult['outcome']> {
+  const order = await findOrder(deps.db, { tenantId: refund.tenantId, payNo: refund.payNo });
+  const attempt = await findAttempt(deps.db, refund.attemptNo);
   if (!order || !attempt) throw new Error(`refund ${refund.refundNo} lost its order or attempt`);
-  const { handler, call } = await channelFor(deps, tenantId, attempt.payWay, ctx);
+  const { handler, call } = await channelFor(deps, refund.tenantId, attempt.payWay, ctx);
   const status = await handler.queryRefund(refundSnapshot(order, refund), call);
   await applyRefundStatus(deps, refund, status, 'SYNC');
-  return (await findRefund(deps.db, tenantId, outRefundNo)) ?? refund;
+  return status.outcome;
 }

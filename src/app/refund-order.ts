@@ -7,6 +7,7 @@ import { isUniqueViolation, runTx, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
 import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
+import { scheduleRefundSync } from './schedule-sync';
 import { refundSnapshot } from './snapshots';
 
 export interface RefundCommand {
@@ -81,8 +82,11 @@ async function sendToChannel(deps: Deps, order: PayOrder, refund: Refund, ctx: R
   const after = await findRefund(deps.db, refund.tenantId, refund.outRefundNo);
   const orderAfter = await findOrder(deps.db, { tenantId: order.tenantId, payNo: order.payNo });
   if (!after || !orderAfter) throw new Error(`refund ${refund.refundNo} vanished`);
-  if (status.outcome === 'unknown' && after.status === 'PENDING') {
-    deps.log.warn({ refundNo: refund.refundNo, reason: status.reason }, 'refund outcome unknown; stays pending, a replay resends it');
+  if (after.status === 'PENDING') {
+    if (status.outcome === 'unknown') {
+      deps.log.warn({ refundNo: refund.refundNo, reason: status.reason }, 'refund outcome unknown; stays pending, a replay resends it');
+    }
+    await scheduleRefundSync(deps, refund.refundNo);
   }
   return { refund: after, order: orderAfter, replayed };
 }

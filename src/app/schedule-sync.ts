@@ -1,14 +1,26 @@
 import type { Deps } from './deps';
 
 /**
- * Best effort: the caller is already answering UNAVAILABLE, so a Redis hiccup here is logged rather than turned
- * into a second failure. An attempt whose sync could not be scheduled is found again by Query with sync=true
- * (the overdue-order sweep of issue 5 will find it without being asked; it does not exist yet).
+ * Scheduling follow-up work is best effort where the caller already has its answer (the order exists, the
+ * prepay is open, the channel said "unknown"): a Redis hiccup is logged, not turned into a second failure.
+ * Nothing is lost by it: the sweeper finds overdue orders, unasked attempts and pending refunds in the database.
  */
 export async function scheduleSync(deps: Deps, attemptNo: string): Promise<void> {
+  await bestEffort(deps, () => deps.statusSync.schedule(attemptNo), { attemptNo }, 'could not schedule a status sync');
+}
+
+export async function scheduleRefundSync(deps: Deps, refundNo: string): Promise<void> {
+  await bestEffort(deps, () => deps.statusSync.scheduleRefund(refundNo), { refundNo }, 'could not schedule a refund sync');
+}
+
+export async function scheduleTimeout(deps: Deps, order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> {
+  await bestEffort(deps, () => deps.timeouts.schedule(order), { payNo: order.payNo }, 'could not schedule the order timeout');
+}
+
+async function bestEffort(deps: Deps, fn: () => Promise<void>, ctx: object, message: string): Promise<void> {
   try {
-    await deps.statusSync.schedule(attemptNo);
+    await fn();
   } catch (err) {
-    deps.log.warn({ err, attemptNo }, 'could not schedule a status sync');
+    deps.log.warn({ err, ...ctx }, `${message}; the sweeper will find it`);
   }
 }

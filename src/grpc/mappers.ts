@@ -1,4 +1,6 @@
+import type { EventWithDeliveries } from '../app/order-events';
 import type { PrepayPayload } from '../channels/types';
+import { DeliveryStatus, PaymentEvent, type EventRecord } from '../gen/payment/v1/events';
 import { isPayWayCode } from '../channels/registry';
 import type { PrepayResponse } from '../gen/payment/v1/payment_service';
 import {
@@ -103,5 +105,25 @@ export function notifyToProto(n: NotifyRecord): PbNotifyRecord {
     detail: n.detail,
     rawPayload: n.rawPayload,
     receiveTime: n.createdAt,
+  };
+}
+
+export function eventToProto(e: EventWithDeliveries): EventRecord {
+  return {
+    event: PaymentEvent.fromJSON(e.payload),
+    topic: e.topic,
+    deliveryStatus: DeliveryStatus[`DELIVERY_STATUS_${e.status}`],
+    attempts: e.attempts,
+    lastError: e.lastError ?? '',
+    nextAttemptTime: e.status === 'PENDING' || e.status === 'QUEUED' ? e.nextAttemptAt : undefined,
+    deliveredTime: e.deliveredAt ?? undefined,
+    deliveries: e.deliveries.map((d) => ({
+      attempt: d.attempt,
+      target: d.target,
+      ok: d.ok,
+      detail: d.detail,
+      durationMs: d.durationMs,
+      attemptTime: d.createdAt,
+    })),
   };
 }

@@ -4,6 +4,7 @@ import { cancelOrder } from '../app/cancel-order';
 import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../app/create-order';
 import type { Deps, RequestContext } from '../app/deps';
 import { listNotifies } from '../app/list-notifies';
+import { listEvents, replayEvent } from '../app/order-events';
 import { listPayWays } from '../app/list-pay-ways';
 import { prepay } from '../app/prepay';
 import { queryOrder } from '../app/query-order';
@@ -14,7 +15,7 @@ import type { PaymentServiceServer } from '../gen/payment/v1/payment_service';
 import { PayWay } from '../gen/payment/v1/types';
 import { callContext } from './call-context';
 import { toServiceError } from './errors';
-import { notifyToProto, orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
+import { eventToProto, notifyToProto, orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
 import * as v from './validation';
 
 const createOrderRequest = z.object({
@@ -142,8 +143,16 @@ export function paymentService(deps: Deps): PaymentServiceServer & UntypedServic
       return { payWays: ways.map((w) => ({ ...w, payWay: payWayToProto(w.payWay) })) };
     }),
 
-    listEvents: notYet('ListEvents'),
-    replayEvent: notYet('ReplayEvent'),
+    listEvents: unary('ListEvents', async (req) => {
+      const events = await listEvents(deps, v.parseOrderRef(req.order));
+      return { events: events.map(eventToProto) };
+    }),
+
+    replayEvent: unary('ReplayEvent', async (req) => {
+      const tenantId = v.parse(v.tenantId, req.tenantId, 'tenant_id');
+      const eventId = v.parse(v.eventId, req.eventId, 'event_id');
+      return { event: eventToProto(await replayEvent(deps, tenantId, eventId)) };
+    }),
     listOrders: notYet('ListOrders'),
     getStatistics: notYet('GetStatistics'),
     watchOrder: (call) => call.destroy({ code: status.UNIMPLEMENTED, details: 'WatchOrder is not implemented yet' } as never),

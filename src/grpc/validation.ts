@@ -40,6 +40,7 @@ export const reason = optionalText(256);
 export const outOrderNo = code(64);
 export const outRefundNo = code(64);
 export const payerId = optionalText(128);
+export const eventId = z.uuid({ error: 'must be an event id (a UUID)' });
 
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One registry per service instance, served by the sidecar at GET /metrics. */
 export function createMetrics() {
@@ -17,6 +17,30 @@ export function createMetrics() {
       name: 'paysvc_notify_total',
       help: 'Channel notifies by channel and result (PROCESSED, DUPLICATE, REJECTED, IGNORED, RATE_LIMITED)',
       labelNames: ['channel', 'result'] as const,
+      registers: [registry],
+    }),
+    jobs: new Histogram({
+      name: 'paysvc_job_duration_seconds',
+      help: 'BullMQ job runs by queue and result (completed, failed)',
+      labelNames: ['queue', 'result'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    deliveries: new Counter({
+      name: 'paysvc_event_delivery_total',
+      help: 'Event deliveries by target kind (queue, webhook) and result (ok, failed, dead)',
+      labelNames: ['target', 'result'] as const,
+      registers: [registry],
+    }),
+    outboxLag: new Gauge({
+      name: 'paysvc_outbox_lag_seconds',
+      help: 'Age of the oldest event not yet delivered (0 when none), as of the last sweep or relay pass',
+      registers: [registry],
+    }),
+    outboxBacklog: new Gauge({
+      name: 'paysvc_outbox_backlog',
+      help: 'Events by delivery status, as of the last sweep',
+      labelNames: ['status'] as const,
       registers: [registry],
     }),
   };

@@ -1,31 +1,38 @@
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { applyTradeStatus } from '../app/apply-trade-status';
 import { channelFor } from '../app/channel-accounts';
 import type { Deps } from '../app/deps';
+import { syncRefund } from '../app/query-refund';
 import { tradeSnapshot } from '../app/snapshots';
 import { isPaid } from '../domain/order-status';
 import { findAttempt, findOrder } from '../repo/pay-orders';
+import { QUEUE, startWorker, type WorkerContext } from './queues';
 
-export const STATUS_SYNC_QUEUE = 'status-sync';
+export const STATUS_SYNC_QUEUE = QUEUE.statusSync;
 
 export interface SyncJob {
-  attemptNo: string;
-  /** How many syncs of this attempt ran before this one. */
+  /** The attempt (its out_trade_no) whose payment we ask about, or the refund we ask about. */
+  attemptNo?: string;
+  refundNo?: string;
+  /** How many syncs of this attempt or refund ran before this one. */
   round: number;
 }
 
 /**
- * Asks the channel about an attempt whose outcome we do not know (a prepay or close that timed out, a notify
- * that never came), on a schedule like Hyperswitch's PSync, and applies the answer through the notify's
- * transition path. Jobs carry ids, not state: each run re-reads the database, so running one twice is harmless.
+ * Asks the channel about what we do not know yet (an attempt nobody notified us about, a prepay or close that
+ * timed out, a refund still pending at the channel) on a schedule like Hyperswitch's PSync, and applies the
+ * answer through the notify's transition path with cause SYNC. Each ask that learns nothing stamps the row's
+ * updated_at, which the sweeper reads as "last asked": after the schedule it asks again every
+ * STATUS_SYNC_TAIL_MS until the order expires, and it re-asks anything whose job was lost.
+ * Jobs carry ids, not state: each run re-reads the database, so running one twice is harmless.
  */
 export class StatusSync {
   private readonly queue: Queue<SyncJob>;
 
   constructor(
     connection: Redis,
-    /** Delay before each round; its length is how many rounds there are. */
+    /** Delay before each round; its length is how many scheduled rounds there are. */
     private readonly delaysMs: readonly number[],
     /** Hash-tagged ({…}) so every key of the queue lands in one Redis Cluster slot. */
     private readonly prefix: string,
@@ -33,31 +40,46 @@ export class StatusSync {
     this.queue = new Queue<SyncJob>(STATUS_SYNC_QUEUE, { connection, prefix });
   }
 
+  /** The round the sweeper runs once the schedule is spent: asks once, schedules nothing after it. */
+  get tailRound(): number {
+    return this.delaysMs.length;
+  }
+
   /**
    * Schedules round `round` for the attempt; a round already pending for it is not added twice. Done jobs are
    * removed at once, so their ids are free for the next time the attempt needs a sync.
    */
   async schedule(attemptNo: string, round = 0): Promise<void> {
-    if (round >= this.delaysMs.length) return;
-    await this.queue.add(
-      'sync',
-      { attemptNo, round },
-      { jobId: `psync-${attemptNo}-${round}`, delay: this.delaysMs[round], removeOnComplete: true, removeOnFail: true, attempts: 3 },
-    );
+    await this.add({ attemptNo, round }, `psync-${attemptNo}-${round}`);
   }
 
-  /** A worker for this queue; run as many as you like, on any instance. */
-  worker(deps: Deps, connection: Redis): Worker<SyncJob> {
-    return new Worker<SyncJob>(STATUS_SYNC_QUEUE, (job: Job<SyncJob>) => this.run(deps, job.data), {
-      connection,
-      prefix: this.prefix,
-      concurrency: 8,
+  async scheduleRefund(refundNo: string, round = 0): Promise<void> {
+    await this.add({ refundNo, round }, `rsync-${refundNo}-${round}`);
+  }
+
+  private async add(job: SyncJob, jobId: string): Promise<void> {
+    if (job.round > this.tailRound) return;
+    const delay = job.round < this.delaysMs.length ? this.delaysMs[job.round] : 0;
+    await this.queue.add(job.refundNo ? 'refund' : 'sync', job, {
+      jobId,
+      delay,
+      removeOnComplete: true,
+      removeOnFail: true,
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 5_000 },
     });
   }
 
-  /** One round: query the channel; if it still has no final answer, schedule the next round. */
+  /** A worker for this queue; run as many as you like, on any instance. */
+  worker(deps: Deps, ctx: Omit<WorkerContext, 'prefix'>): Worker<SyncJob> {
+    return startWorker({ ...ctx, prefix: this.prefix }, STATUS_SYNC_QUEUE, (job: Job<SyncJob>) =>
+      job.data.refundNo ? this.runRefund(deps, job.data) : this.run(deps, job.data),
+    );
+  }
+
+  /** One round for an attempt: query the channel; if it still has no final answer, schedule the next round. */
   async run(deps: Deps, { attemptNo, round }: SyncJob): Promise<string> {
-    const attempt = await findAttempt(deps.db, attemptNo);
+    const attempt = attemptNo ? await findAttempt(deps.db, attemptNo) : null;
     if (!attempt || attempt.status === 'SUCCESS') return 'attempt already settled';
     const order = await findOrder(deps.db, { tenantId: attempt.tenantId, payNo: attempt.payNo });
     // A closed attempt of an unpaid (even closed) order is still asked: the buyer may have paid as we closed it.
@@ -66,9 +88,22 @@ export class StatusSync {
     const status = await handler.query(tradeSnapshot(order, attempt), call);
     const result = await applyTradeStatus(deps, attempt, status, { cause: 'SYNC' });
     if (result.kind === 'unchanged' && (status.outcome === 'pending' || status.outcome === 'unknown')) {
-      await this.schedule(attemptNo, round + 1);
+      await deps.db.payAttempt.updateMany({ where: { attemptNo: attempt.attemptNo, status: { in: ['CREATED', 'OPEN'] } }, data: { updatedAt: new Date() } });
+      if (round + 1 < this.delaysMs.length) await this.schedule(attempt.attemptNo, round + 1);
     }
     return `${status.outcome}: ${result.kind}`;
+  }
+
+  /** One round for a pending refund, the same way. */
+  async runRefund(deps: Deps, { refundNo, round }: SyncJob): Promise<string> {
+    const refund = refundNo ? await deps.db.refund.findUnique({ where: { refundNo } }) : null;
+    if (!refund || refund.status !== 'PENDING') return `refund is ${refund?.status ?? 'gone'}`;
+    const outcome = await syncRefund(deps, refund, {});
+    if (outcome === 'pending' || outcome === 'unknown') {
+      await deps.db.refund.updateMany({ where: { refundNo: refund.refundNo, status: 'PENDING' }, data: { updatedAt: new Date() } });
+      if (round + 1 < this.delaysMs.length) await this.scheduleRefund(refund.refundNo, round + 1);
+    }
+    return `refund ${outcome}`;
   }
 
   close(): Promise<void> {

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { Queue } from 'bullmq';
 import { STATUS_SYNC_QUEUE } from '../../src/jobs/status-sync';
-import { OrderStatus, PayWay } from '../../src/gen/payment/v1/types';
+import { OrderStatus, PayWay, RefundStatus } from '../../src/gen/payment/v1/types';
 import { eventually, grpcError, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
@@ -33,12 +33,12 @@ describe('status sync', () => {
     expect(job?.data).toEqual({ attemptNo: attempt.attemptNo, round: 0 });
   });
 
-  it('When a payment notify is lost, then the scheduled status query finds the payment and applies it as SYNC', async () => {
+  it('When a payment notify is lost, then the status query Prepay scheduled finds the payment and applies it as SYNC', async () => {
     const order = await createOrder(h, TENANT);
     const pre = await prepay(order);
+    expect(await queue.getJob(`psync-${pre.attemptNo}-0`)).toBeDefined();
     h.gateway.inject({ kind: 'dropNotify' }, 10);
     h.gateway.pay(pre.attemptNo);
-    await h.service.deps.statusSync.schedule(pre.attemptNo);
     await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS);
     const trail = await h.service.deps.db.orderTransition.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } });
     expect(trail.map((t) => [t.toStatus, t.cause])).toEqual([
@@ -50,7 +50,7 @@ describe('status sync', () => {
   it('When the buyer has not paid, then each round reschedules the next until the schedule is spent', async () => {
     const order = await createOrder(h, TENANT);
     const pre = await prepay(order);
-    const sync = h.service.deps.statusSync;
+    const sync = h.service.deps.jobs.statusSync;
     expect(await sync.run(h.service.deps, { attemptNo: pre.attemptNo, round: 0 })).toBe('pending: unchanged');
     expect(await queue.getJob(`psync-${pre.attemptNo}-1`)).toBeDefined();
     await sync.run(h.service.deps, { attemptNo: pre.attemptNo, round: 2 }); // the last round (three delays)
@@ -59,5 +59,41 @@ describe('status sync', () => {
     await h.call('cancel', { order: ref(order), reason: '' });
     expect(await sync.run(h.service.deps, { attemptNo: pre.attemptNo, round: 0 })).toBe('fail: unchanged');
     expect((await h.call('query', { order: ref(order), sync: false })).order!.status).toBe(OrderStatus.ORDER_STATUS_CLOSED);
+  });
+
+  it('When a refund stays pending and its notify is lost, then the scheduled refund query settles it', async () => {
+    const order = await createOrder(h, TENANT);
+    const pre = await prepay(order);
+    h.gateway.pay(pre.attemptNo);
+    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS);
+    h.gateway.holdRefunds(true);
+    try {
+      const { refund } = await h.call('refund', { order: ref(order), outRefundNo: uniq('R'), amount: 4000n, reason: '' });
+      expect(refund!.status).toBe(RefundStatus.REFUND_STATUS_PENDING);
+      expect(await queue.getJob(`rsync-${refund!.refundNo}-0`)).toBeDefined();
+      h.gateway.inject({ kind: 'dropNotify' }, 10);
+      h.gateway.settleRefund(refund!.refundNo, 'SUCCESS');
+      await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED);
+      const last = await h.service.deps.db.orderTransition.findFirst({ where: { payNo: order.payNo }, orderBy: { id: 'desc' } });
+      expect([last?.toStatus, last?.cause]).toEqual(['PARTIAL_REFUNDED', 'SYNC']);
+      // Running the refund round again changes nothing.
+      expect(await h.service.deps.jobs.statusSync.runRefund(h.service.deps, { refundNo: refund!.refundNo, round: 0 })).toBe('refund is SUCCESS');
+    } finally {
+      h.gateway.holdRefunds(false);
+    }
+  });
+
+  it('When nobody asked about an open attempt for the tail interval, then the sweep schedules one more query for it', async () => {
+    const order = await createOrder(h, TENANT);
+    const pre = await prepay(order);
+    await queue.remove(`psync-${pre.attemptNo}-0`); // its scheduled rounds were lost or are spent
+    await h.service.deps.db.$executeRaw`UPDATE pay_attempt SET updated_at = NOW(3) - INTERVAL 2 HOUR WHERE attempt_no = ${pre.attemptNo}`;
+    const sync = h.service.deps.jobs.statusSync;
+    const report = await h.service.deps.jobs.sweeper.run(h.service.deps);
+    expect(report.staleAttempts).toBeGreaterThanOrEqual(1);
+    // The tail round (scheduled with no delay) asks once and stamps the attempt, so the next sweeps leave it
+    // alone for another interval; it schedules nothing after itself.
+    await eventually(async () => (await h.service.deps.db.payAttempt.findUniqueOrThrow({ where: { attemptNo: pre.attemptNo } })).updatedAt > new Date(Date.now() - 60_000));
+    expect(await queue.getJob(`psync-${pre.attemptNo}-${sync.tailRound + 1}`)).toBeUndefined();
   });
 });

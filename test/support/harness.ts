@@ -19,7 +19,19 @@ export interface Harness {
 
 /** Promise form of a unary call: `await h.call('createOrder', req)`. */
 export type Caller = <M extends UnaryMethod>(method: M, req: RequestOf<M>, deadlineMs?: number) => Promise<ResponseOf<M>>;
-type UnaryMethod = 'createOrder' | 'prepay' | 'query' | 'cancel' | 'refund' | 'queryRefund' | 'listPayWays' | 'listNotifies';
+type UnaryMethod =
+  | 'createOrder'
+  | 'prepay'
+  | 'query'
+  | 'cancel'
+  | 'refund'
+  | 'queryRefund'
+  | 'listPayWays'
+  | 'listNotifies'
+  | 'listEvents'
+  | 'replayEvent'
+  | 'listOrders'
+  | 'getStatistics';
 type Fn<M extends UnaryMethod> = PaymentServiceClient[M] extends {
   (req: infer Q, md: Metadata, opts: object, cb: (e: ServiceError | null, r: infer R) => void): unknown;
 }
@@ -69,6 +81,9 @@ export async function startHarness(
     SHUTDOWN_GRACE_MS: '2000',
     STATUS_SYNC_DELAYS_MS: '150,300,600',
     QUEUE_PREFIX: `{${uniq('test')}}`,
+    EVENT_QUEUE_PREFIX: `{${uniq('events')}}`,
+    EVENT_RETRY_DELAYS_MS: '100,200,400',
+    OUTBOX_POLL_MS: '50',
     ...env,
   });
   const service = await startService(config);

@@ -1,0 +1,68 @@
+import type { TransitionCause } from '../generated/prisma/enums';
+import { ChannelUnavailableError, ConcurrencyError } from '../domain/errors';
+import { isOpen } from '../domain/order-status';
+import { casAttemptStatus, listAttempts, lockOrder, type PayOrder } from '../repo/pay-orders';
+import { runTx } from '../repo/tx';
+import { applyTradeStatus } from './apply-trade-status';
+import { channelFor } from './channel-accounts';
+import type { Deps, RequestContext } from './deps';
+import { scheduleSync } from './schedule-sync';
+import { tradeSnapshot } from './snapshots';
+import { transition } from './transition';
+
+export interface CloseOptions {
+  cause: TransitionCause;
+  reason: string;
+  /** Ask the channel once more after closing, for a payment that slipped in as the trade closed. */
+  queryAfterClose?: boolean;
+}
+
+/**
+ * Closes an unpaid order the only safe way: every open attempt at its channel first, then the order locally.
+ * A channel that reveals a payment wins: the payment is applied and the order stays paid. A channel that does
+ * not answer leaves the order as it is (and schedules a status query), because closing locally under an open
+ * trade could lose a payment. Safe to run twice and to race a notify, a Cancel or a timeout: the order's CAS
+ * lets exactly one final state through.
+ */
+export async function closeOrder(deps: Deps, order: PayOrder, opts: CloseOptions, ctx: RequestContext): Promise<void> {
+  if (!isOpen(order.status)) return;
+  const paid = await closeAtChannels(deps, order, opts, ctx);
+  if (!paid) await closeLocally(deps, order.payNo, opts);
+}
+
+/** Returns true when a channel revealed a payment (already applied). */
+async function closeAtChannels(deps: Deps, order: PayOrder, opts: CloseOptions, ctx: RequestContext): Promise<boolean> {
+  for (const attempt of await listAttempts(deps.db, order.payNo, ['CREATED', 'OPEN'])) {
+    const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
+    const trade = tradeSnapshot(order, attempt);
+    const result = await handler.close(trade, call);
+    if (result.outcome === 'unknown') {
+      await scheduleSync(deps, attempt.attemptNo);
+      throw new ChannelUnavailableError(`could not close the ${attempt.payWay} attempt: ${result.reason}; the order is unchanged`);
+    }
+    if (result.outcome === 'paid') {
+      await applyTradeStatus(deps, attempt, result.status, { cause: opts.cause });
+      return true;
+    }
+    if (opts.queryAfterClose) {
+      const status = await handler.query(trade, call);
+      if (status.outcome === 'success') {
+        await applyTradeStatus(deps, attempt, status, { cause: opts.cause });
+        return true;
+      }
+    }
+    await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
+  }
+  return false;
+}
+
+async function closeLocally(deps: Deps, payNo: string, opts: CloseOptions): Promise<void> {
+  await runTx(deps.db, async (tx) => {
+    const order = await lockOrder(tx, payNo);
+    if (!isOpen(order.status)) return; // paid or closed meanwhile
+    // An attempt opened by a Prepay racing this close was never closed at its channel: do not close under it.
+    const open = await listAttempts(tx, payNo, ['CREATED', 'OPEN']);
+    if (open.length > 0) throw new ConcurrencyError(`order ${payNo} got a new pay attempt while closing; retry`);
+    await transition(tx, order, 'CLOSED', { cause: opts.cause, detail: opts.reason, event: 'ORDER_CLOSED' });
+  });
+}

@@ -1,0 +1,36 @@
+import { ConcurrencyError, NotFoundError } from '../domain/errors';
+import { findOrder, type OrderRef } from '../repo/pay-orders';
+import { findEvent, listOrderEvents, type EventDelivery, type OutboxEvent } from '../repo/outbox';
+import { runTx } from '../repo/tx';
+import type { Deps } from './deps';
+
+export type EventWithDeliveries = OutboxEvent & { deliveries: EventDelivery[] };
+
+/** Every event written for an order, oldest first, with its delivery state and every delivery try. */
+export async function listEvents(deps: Deps, ref: OrderRef): Promise<EventWithDeliveries[]> {
+  const order = await findOrder(deps.db, ref);
+  if (!order) throw new NotFoundError('order not found');
+  return listOrderEvents(deps.db, order.payNo);
+}
+
+/**
+ * Delivers an event again, under the same event id, with a fresh retry schedule: for a dead letter whose
+ * consumer is fixed, or to push a queued event ahead of its next retry. The replay is recorded among the
+ * event's deliveries. An event being delivered at this very moment is refused (ABORTED; try again).
+ */
+export async function replayEvent(deps: Deps, tenantId: string, eventId: string): Promise<EventWithDeliveries> {
+  const event = await findEvent(deps.db, eventId);
+  if (!event || event.tenantId !== tenantId) throw new NotFoundError('event not found');
+  if (!(await deps.deliveries.forget(eventId))) throw new ConcurrencyError(`event ${eventId} is being delivered right now; retry`);
+  await runTx(deps.db, async (tx) => {
+    await tx.outboxEvent.updateMany({
+      where: { id: eventId },
+      data: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), deliveredAt: null },
+    });
+    await tx.eventDelivery.createMany({
+      data: { eventId, attempt: 0, target: 'replay', ok: true, detail: `replayed from ${event.status} after ${event.attempts} attempts`, durationMs: 0 },
+    });
+  });
+  const [replayed] = (await listOrderEvents(deps.db, event.payNo)).filter((e) => e.id === eventId);
+  return replayed;
+}

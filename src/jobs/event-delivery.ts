@@ -1,0 +1,171 @@
+import { Queue, UnrecoverableError, type Job, type Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Deps } from '../app/deps';
+import { EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhook } from '../events/webhook-signature';
+import { findEvent, recordDelivery, type OutboxEvent } from '../repo/outbox';
+import { runTx } from '../repo/tx';
+import { QUEUE, startWorker, type WorkerContext } from './queues';
+
+export interface DeliveryJob {
+  eventId: string;
+}
+
+export interface WebhookTarget {
+  url: string;
+  secret: string;
+  timeoutMs: number;
+}
+
+interface Try {
+  target: string;
+  ok: boolean;
+  detail: string;
+  durationMs: number;
+}
+
+/** How long the order side's queues keep a job after it ran (so a re-delivery within that time is a no-op). */
+const KEEP_DONE_SECONDS = 24 * 3600;
+const KEEP_FAILED_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Delivers outbox events to the order side: to the BullMQ queue each order names (its notify topic, under
+ * EVENT_QUEUE_PREFIX) and, when configured, to a signed webhook. One job per event, its id the event id; a
+ * failed delivery is retried on `retryDelaysMs` (about 24 h by default), then the event is dead-lettered.
+ * Every try is recorded. The database row is the truth: a run for an event already delivered or dead does
+ * nothing, so running a job twice, or re-queuing a lost one, is harmless. Consumers dedupe on the event id.
+ */
+export class EventDeliveries {
+  private readonly queue: Queue<DeliveryJob>;
+  private readonly topics = new Map<string, Queue>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix: string,
+    private readonly eventPrefix: string,
+    private readonly retryDelaysMs: readonly number[],
+    private readonly webhook?: WebhookTarget,
+  ) {
+    this.queue = new Queue<DeliveryJob>(QUEUE.eventDelivery, { connection, prefix });
+  }
+
+  /** Deliveries per event: the first and one per retry delay. */
+  get maxAttempts(): number {
+    return this.retryDelaysMs.length + 1;
+  }
+
+  /** Queues a delivery per event; an event whose job already exists is not queued twice. */
+  async enqueue(eventIds: string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.queue.addBulk(
+      eventIds.map((eventId) => ({
+        name: 'deliver',
+        data: { eventId },
+        opts: {
+          jobId: eventId,
+          attempts: this.maxAttempts,
+          backoff: { type: 'schedule' },
+          removeOnComplete: true,
+          removeOnFail: { age: KEEP_FAILED_SECONDS },
+        },
+      })),
+    );
+  }
+
+  /** Drops the event's job so it can be queued afresh (replay); false if it is running right now. */
+  async forget(eventId: string): Promise<boolean> {
+    const job = await this.queue.getJob(eventId);
+    if (!job) return true;
+    if (await job.isActive()) return false;
+    await job.remove();
+    return true;
+  }
+
+  worker(deps: Deps, ctx: Omit<WorkerContext, 'prefix'>): Worker<DeliveryJob> {
+    return startWorker({ ...ctx, prefix: this.prefix }, QUEUE.eventDelivery, (job: Job<DeliveryJob>) => this.run(deps, job.data.eventId), {
+      concurrency: 16,
+      settings: { backoffStrategy: (attemptsMade: number) => this.delayAfter(attemptsMade) },
+    });
+  }
+
+  private delayAfter(failures: number): number {
+    return this.retryDelaysMs[Math.min(Math.max(failures, 1), this.retryDelaysMs.length) - 1] ?? 0;
+  }
+
+  /** One delivery of one event to every target; throws (so BullMQ retries) unless all of them took it. */
+  async run(deps: Deps, eventId: string): Promise<string> {
+    const event = await findEvent(deps.db, eventId);
+    if (!event) return 'no such event';
+    if (event.status === 'DELIVERED' || event.status === 'DEAD') return `already ${event.status}`;
+    const attempt = event.attempts + 1;
+    const tries = [await this.toQueue(event)];
+    if (this.webhook) tries.push(await this.toWebhook(event, this.webhook));
+    for (const t of tries) deps.metrics.deliveries.inc({ target: t.target === 'webhook' ? 'webhook' : 'queue', result: t.ok ? 'ok' : 'failed' });
+    const failed = tries.filter((t) => !t.ok);
+    if (failed.length === 0) {
+      await runTx(deps.db, (tx) => recordDelivery(tx, eventId, attempt, tries, { status: 'DELIVERED', lastError: null }));
+      return 'delivered';
+    }
+    const error = failed.map((t) => `${t.target}: ${t.detail}`).join('; ');
+    const dead = attempt >= this.maxAttempts;
+    const nextAttemptAt = new Date(Date.now() + this.delayAfter(attempt));
+    await runTx(deps.db, (tx) => recordDelivery(tx, eventId, attempt, tries, { status: dead ? 'DEAD' : 'QUEUED', lastError: error, nextAttemptAt }));
+    if (dead) {
+      deps.metrics.deliveries.inc({ target: 'event', result: 'dead' });
+      deps.log.error({ eventId, payNo: event.payNo, attempts: attempt, error }, 'event dead-lettered after its last delivery attempt');
+      throw new UnrecoverableError(`dead-lettered after ${attempt} attempts: ${error}`);
+    }
+    throw new Error(`delivery ${attempt} of ${this.maxAttempts} failed: ${error}`);
+  }
+
+  private async toQueue(event: OutboxEvent): Promise<Try> {
+    const target = `queue:${event.topic}`;
+    return timed(target, async () => {
+      await this.topic(event.topic).add('payment-event', event.payload, {
+        jobId: event.id,
+        attempts: 10,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: KEEP_DONE_SECONDS },
+        removeOnFail: { age: KEEP_FAILED_SECONDS },
+      });
+      return 'queued';
+    });
+  }
+
+  private async toWebhook(event: OutboxEvent, hook: WebhookTarget): Promise<Try> {
+    return timed('webhook', async () => {
+      const body = JSON.stringify(event.payload);
+      const res = await fetch(hook.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [EVENT_ID_HEADER]: event.id, [SIGNATURE_HEADER]: signWebhook(hook.secret, body) },
+        body,
+        signal: AbortSignal.timeout(hook.timeoutMs),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return `HTTP ${res.status}`;
+    });
+  }
+
+  private topic(name: string): Queue {
+    let q = this.topics.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.connection, prefix: this.eventPrefix });
+      this.topics.set(name, q);
+    }
+    return q;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.queue.close(), ...[...this.topics.values()].map((q) => q.close())]);
+  }
+}
+
+async function timed(target: string, fn: () => Promise<string>): Promise<Try> {
+  const started = performance.now();
+  try {
+    const detail = await fn();
+    return { target, ok: true, detail, durationMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    return { target, ok: false, detail: (err as Error).message || String(err), durationMs: Math.round(performance.now() - started) };
+  }
+}

@@ -1,0 +1,66 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Deps } from '../app/deps';
+import type { Config } from '../config';
+import { EventDeliveries } from './event-delivery';
+import { OrderTimeouts } from './order-timeout';
+import { OutboxRelay } from './outbox-relay';
+import { StatusSync } from './status-sync';
+import { Sweeper } from './sweeper';
+
+/**
+ * Every background job of the service. Producers (the queues) exist in every process; workers, the outbox
+ * relay and the sweep's scheduler only where WORKERS_ENABLED, so gRPC-only replicas can be added freely.
+ */
+export class Jobs {
+  readonly statusSync: StatusSync;
+  readonly timeouts: OrderTimeouts;
+  readonly deliveries: EventDeliveries;
+  readonly sweeper: Sweeper;
+  private relay?: OutboxRelay;
+  private workers: Worker[] = [];
+
+  constructor(
+    private readonly config: Config,
+    private readonly connection: Redis,
+  ) {
+    const prefix = config.QUEUE_PREFIX;
+    this.statusSync = new StatusSync(connection, config.STATUS_SYNC_DELAYS_MS, prefix);
+    this.timeouts = new OrderTimeouts(connection, prefix);
+    const webhook = config.EVENT_WEBHOOK_URL
+      ? { url: config.EVENT_WEBHOOK_URL, secret: config.EVENT_WEBHOOK_SECRET ?? '', timeoutMs: config.EVENT_WEBHOOK_TIMEOUT_MS }
+      : undefined;
+    this.deliveries = new EventDeliveries(connection, prefix, config.EVENT_QUEUE_PREFIX, config.EVENT_RETRY_DELAYS_MS, webhook);
+    this.sweeper = new Sweeper(
+      connection,
+      prefix,
+      {
+        intervalMs: config.SWEEP_INTERVAL_MS,
+        graceMs: config.SWEEP_GRACE_MS,
+        syncTailMs: config.STATUS_SYNC_TAIL_MS,
+        outboxStaleMs: config.OUTBOX_STALE_MS,
+      },
+      this,
+    );
+  }
+
+  async startWorkers(deps: Deps): Promise<void> {
+    const ctx = { connection: this.connection, log: deps.log, metrics: deps.metrics };
+    this.workers = [
+      this.statusSync.worker(deps, ctx),
+      this.timeouts.worker(deps, ctx),
+      this.deliveries.worker(deps, ctx),
+      this.sweeper.worker(deps, ctx),
+    ];
+    await this.sweeper.start();
+    this.relay = new OutboxRelay(deps.db, this.deliveries, deps.log, this.config.OUTBOX_POLL_MS);
+    this.relay.start();
+  }
+
+  /** Stops taking work, lets running jobs finish, then closes the queues. */
+  async close(): Promise<void> {
+    await this.relay?.stop();
+    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all([this.statusSync.close(), this.timeouts.close(), this.deliveries.close(), this.sweeper.close()]);
+  }
+}

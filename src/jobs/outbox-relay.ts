@@ -1,0 +1,72 @@
+import type { Db } from '../infra/db';
+import type { Logger } from '../infra/logger';
+import { claimPendingEvents, hasPendingEvents, markQueued } from '../repo/outbox';
+import { runTx } from '../repo/tx';
+import type { EventDeliveries } from './event-delivery';
+
+const BATCH = 100;
+
+/**
+ * Moves committed outbox rows into the delivery queue. Every worker process runs one; rows are claimed with
+ * SKIP LOCKED and marked QUEUED in the same transaction that queued their jobs, so a crash anywhere leaves
+ * them PENDING (queued again next pass; the job id is the event id, so a second add is a no-op) or QUEUED
+ * with a job. A lost job is found by the sweeper. Nothing between commit and delivery can drop an event.
+ */
+export class OutboxRelay {
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+
+  constructor(
+    private readonly db: Db,
+    private readonly deliveries: EventDeliveries,
+    private readonly log: Logger,
+    private readonly pollMs: number,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** One pass: queues up to a batch of pending events; returns how many. */
+  async relayOnce(): Promise<number> {
+    if (!(await hasPendingEvents(this.db))) return 0; // one cheap read when idle
+    return runTx(this.db, async (tx) => {
+      const ids = await claimPendingEvents(tx, BATCH);
+      if (ids.length === 0) return 0;
+      await this.deliveries.enqueue(ids);
+      await markQueued(tx, ids);
+      return ids.length;
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let relayed = 0;
+      try {
+        relayed = await this.relayOnce();
+      } catch (err) {
+        this.log.warn({ err }, 'outbox relay pass failed; retrying');
+      }
+      if (relayed < BATCH && this.running) await this.sleep();
+    }
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.pollMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+}

@@ -1,0 +1,102 @@
+import { Queue, type Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { refundPaidAfterClose } from '../app/apply-trade-status';
+import type { Deps } from '../app/deps';
+import { findStaleQueuedEvents, outboxBacklog, touchQueued } from '../repo/outbox';
+import { findOverdueOrders, findStaleAttempts, findStalePendingRefunds, findUnrefundedPaidAfterClose } from '../repo/sweeps';
+import type { EventDeliveries } from './event-delivery';
+import type { OrderTimeouts } from './order-timeout';
+import { QUEUE, startWorker, type WorkerContext } from './queues';
+import type { StatusSync } from './status-sync';
+
+const BATCH = 200;
+
+export interface SweepSettings {
+  intervalMs: number;
+  /** How late an order's own timeout job may be before the sweep takes over. */
+  graceMs: number;
+  /** How long an unpaid attempt or pending refund may go unasked before the sweep asks the channel. */
+  syncTailMs: number;
+  /** How overdue a queued event's (re)try may be before it counts as lost. */
+  outboxStaleMs: number;
+}
+
+export interface SweepReport {
+  overdueOrders: number;
+  staleAttempts: number;
+  staleRefunds: number;
+  paidAfterClose: number;
+  requeuedEvents: number;
+}
+
+/**
+ * The seeds' fallback scan, as one repeatable BullMQ job (a job scheduler, so N instances run it once per
+ * interval between them). It hands work whose job was lost back to the job that owns it: overdue unpaid
+ * orders to the timeout, long-unasked attempts and refunds to status sync, stuck queued events to delivery,
+ * and finishes the automatic refund of a payment after close. Everything it does is idempotent.
+ */
+export class Sweeper {
+  private readonly queue: Queue;
+
+  constructor(
+    connection: Redis,
+    private readonly prefix: string,
+    private readonly settings: SweepSettings,
+    private readonly jobs: { timeouts: OrderTimeouts; statusSync: StatusSync; deliveries: EventDeliveries },
+  ) {
+    this.queue = new Queue(QUEUE.maintenance, { connection, prefix });
+  }
+
+  async start(): Promise<void> {
+    await this.queue.upsertJobScheduler(
+      'sweep',
+      { every: this.settings.intervalMs },
+      { name: 'sweep', opts: { removeOnComplete: true, removeOnFail: true } },
+    );
+  }
+
+  worker(deps: Deps, ctx: Omit<WorkerContext, 'prefix'>): Worker {
+    return startWorker({ ...ctx, prefix: this.prefix }, QUEUE.maintenance, async () => JSON.stringify(await this.run(deps)), {
+      concurrency: 1,
+    });
+  }
+
+  async run(deps: Deps): Promise<SweepReport> {
+    const now = deps.now().getTime();
+    const { timeouts, statusSync, deliveries } = this.jobs;
+
+    const overdue = await findOverdueOrders(deps.db, new Date(now - this.settings.graceMs), BATCH);
+    for (const o of overdue) await timeouts.runNow(o);
+
+    const attempts = await findStaleAttempts(deps.db, new Date(now - this.settings.syncTailMs), BATCH);
+    for (const a of attempts) await statusSync.schedule(a, statusSync.tailRound);
+
+    const refunds = await findStalePendingRefunds(deps.db, new Date(now - this.settings.syncTailMs), BATCH);
+    for (const r of refunds) await statusSync.scheduleRefund(r, statusSync.tailRound);
+
+    const unrefunded = deps.paidAfterClose === 'refund' ? await findUnrefundedPaidAfterClose(deps.db, new Date(now - this.settings.graceMs), BATCH) : [];
+    for (const o of unrefunded) await refundPaidAfterClose(deps, o);
+
+    const stale = await findStaleQueuedEvents(deps.db, new Date(now - this.settings.outboxStaleMs), BATCH);
+    await deliveries.enqueue(stale);
+    await touchQueued(deps.db, stale);
+
+    const backlog = await outboxBacklog(deps.db);
+    for (const s of ['PENDING', 'QUEUED', 'DEAD']) deps.metrics.outboxBacklog.set({ status: s }, backlog.counts[s] ?? 0);
+    deps.metrics.outboxLag.set(backlog.oldest ? Math.max(0, (now - backlog.oldest.getTime()) / 1000) : 0);
+
+    const report = {
+      overdueOrders: overdue.length,
+      staleAttempts: attempts.length,
+      staleRefunds: refunds.length,
+      paidAfterClose: unrefunded.length,
+      requeuedEvents: stale.length,
+    };
+    if (Object.values(report).some((n) => n > 0)) deps.log.info(report, 'sweep handed lost work back');
+    return report;
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+}

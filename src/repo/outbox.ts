@@ -1,0 +1,80 @@
+import { Prisma } from '../generated/prisma/client';
+import type { EventDelivery, OutboxEvent } from '../generated/prisma/client';
+import type { DbOrTx, Tx } from './tx';
+
+export type { EventDelivery, OutboxEvent };
+
+/**
+ * Claims up to `limit` events not yet handed to the delivery queue. SKIP LOCKED lets every worker process run
+ * a relay without two of them claiming the same row; the lock lasts until the caller's transaction ends.
+ */
+export async function claimPendingEvents(tx: Tx, limit: number): Promise<string[]> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM outbox_event WHERE status = 'PENDING' ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+  return rows.map((r) => r.id);
+}
+
+export async function hasPendingEvents(db: DbOrTx): Promise<boolean> {
+  const rows = await db.$queryRaw<unknown[]>`SELECT 1 FROM outbox_event WHERE status = 'PENDING' LIMIT 1`;
+  return rows.length > 0;
+}
+
+export async function markQueued(tx: Tx, ids: string[]): Promise<void> {
+  await tx.$executeRaw`
+    UPDATE outbox_event SET status = 'QUEUED', next_attempt_at = NOW(3) WHERE id IN (${Prisma.join(ids)}) AND status = 'PENDING'`;
+}
+
+export function findEvent(db: DbOrTx, id: string): Promise<OutboxEvent | null> {
+  return db.outboxEvent.findUnique({ where: { id } });
+}
+
+/** Records one delivery try per target, and the event's new state, in one transaction. */
+export async function recordDelivery(
+  tx: Tx,
+  eventId: string,
+  attempt: number,
+  tries: Omit<EventDelivery, 'id' | 'eventId' | 'attempt' | 'createdAt'>[],
+  next: { status: 'QUEUED' | 'DELIVERED' | 'DEAD'; lastError: string | null; nextAttemptAt?: Date },
+): Promise<boolean> {
+  await tx.eventDelivery.createMany({ data: tries.map((t) => ({ ...t, eventId, attempt, detail: t.detail.slice(0, 512) })) });
+  const { count } = await tx.outboxEvent.updateMany({
+    where: { id: eventId, status: { in: ['PENDING', 'QUEUED'] } },
+    data: {
+      status: next.status,
+      attempts: attempt,
+      lastError: next.lastError?.slice(0, 512) ?? null,
+      ...(next.nextAttemptAt ? { nextAttemptAt: next.nextAttemptAt } : {}),
+      ...(next.status === 'DELIVERED' ? { deliveredAt: new Date() } : {}),
+    },
+  });
+  return count === 1;
+}
+
+/** Queued events whose (re)try is long overdue: their job was lost (a Redis flush, a removed job). */
+export async function findStaleQueuedEvents(db: DbOrTx, olderThan: Date, limit: number): Promise<string[]> {
+  const rows = await db.$queryRaw<{ id: string }[]>`
+    SELECT id FROM outbox_event WHERE status = 'QUEUED' AND next_attempt_at < ${olderThan} ORDER BY next_attempt_at LIMIT ${limit}`;
+  return rows.map((r) => r.id);
+}
+
+export async function touchQueued(db: DbOrTx, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.$executeRaw`UPDATE outbox_event SET next_attempt_at = NOW(3) WHERE id IN (${Prisma.join(ids)}) AND status = 'QUEUED'`;
+}
+
+/** Counts by status and the age of the oldest undelivered event, for the metrics. */
+export async function outboxBacklog(db: DbOrTx): Promise<{ counts: Record<string, number>; oldest: Date | null }> {
+  const counts = await db.$queryRaw<{ status: string; n: bigint }[]>`
+    SELECT status, COUNT(*) AS n FROM outbox_event WHERE status IN ('PENDING', 'QUEUED', 'DEAD') GROUP BY status`;
+  const [oldest] = await db.$queryRaw<{ t: Date | null }[]>`
+    SELECT MIN(created_at) AS t FROM outbox_event WHERE status IN ('PENDING', 'QUEUED')`;
+  return { counts: Object.fromEntries(counts.map((c) => [c.status, Number(c.n)])), oldest: oldest?.t ?? null };
+}
+
+export async function listOrderEvents(db: DbOrTx, payNo: string): Promise<(OutboxEvent & { deliveries: EventDelivery[] })[]> {
+  const events = await db.outboxEvent.findMany({ where: { payNo }, orderBy: [{ orderVersion: 'asc' }, { createdAt: 'asc' }] });
+  const deliveries = events.length
+    ? await db.eventDelivery.findMany({ where: { eventId: { in: events.map((e) => e.id) } }, orderBy: { id: 'asc' } })
+    : [];
+  return events.map((e) => ({ ...e, deliveries: deliveries.filter((d) => d.eventId === e.id) }));
+}

@@ -124,14 +124,23 @@ export class PaymentClient {
     { timeoutMs = 30_000, pollMs = 500, sync = false, signal }: { timeoutMs?: number; pollMs?: number; sync?: boolean; signal?: AbortSignal } = {},
   ): Promise<PayOrder> {
     const until = Date.now() + timeoutMs;
+    const stuck = (order: PayOrder) =>
+      new PaymentError(
+        status.DEADLINE_EXCEEDED,
+        `order ${order.payNo} is still ${OrderStatus[order.status]}, not ${statuses.map((s) => OrderStatus[s]).join(' or ')}, after ${timeoutMs} ms`,
+      );
+    let last: PayOrder | undefined;
     for (;;) {
       const deadlineMs = Math.max(1, Math.min(this.deadlineMs, until - Date.now()));
-      const order = present((await this.query({ order: ref, sync }, { deadlineMs, signal })).order);
-      if (statuses.includes(order.status)) return order;
-      if (Date.now() + pollMs >= until) {
-        const wanted = statuses.map((s) => OrderStatus[s]).join(' or ');
-        throw new PaymentError(status.DEADLINE_EXCEEDED, `order ${order.payNo} is still ${OrderStatus[order.status]}, not ${wanted}, after ${timeoutMs} ms`);
+      try {
+        last = present((await this.query({ order: ref, sync }, { deadlineMs, signal })).order);
+      } catch (err) {
+        // The last poll ran out of time (a pause can overshoot): report where the order was, not the poll.
+        if (last && err instanceof PaymentError && err.code === status.DEADLINE_EXCEEDED && Date.now() >= until) throw stuck(last);
+        throw err;
       }
+      if (statuses.includes(last.status)) return last;
+      if (Date.now() + pollMs >= until) throw stuck(last);
       await pause(pollMs, signal);
     }
   }

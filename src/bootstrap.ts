@@ -12,6 +12,8 @@ import { createLogger } from './infra/logger';
 import { createMetrics } from './infra/metrics';
 import { createRedis } from './infra/redis';
 import { Jobs } from './jobs';
+import { OrderFeed } from './infra/order-feed';
+import { onOrderChanges } from './repo/tx';
 import type { Redis } from 'ioredis';
 import { startGrpcServer, type GrpcServer } from './grpc/server';
 import { createSidecar, listen } from './http/sidecar';
@@ -35,6 +37,7 @@ export function buildHandlers(config: Config): PayOrderHandler[] {
 
 /** The use cases' dependencies plus what the process owns to run its queues. */
 export interface ServiceDeps extends Deps {
+  orderFeed: OrderFeed;
   jobs: Jobs;
   /** BullMQ's connection (no per-request retry limit, as its workers require). */
   queueRedis: Redis;
@@ -44,6 +47,10 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const queueRedis = createRedis(config.REDIS_URL, { forBullmq: true });
   const jobs = new Jobs(config, queueRedis);
+  const redis = createRedis(config.REDIS_URL);
+  const log = createLogger(config.LOG_LEVEL);
+  const orderFeed = new OrderFeed(redis, createRedis(config.REDIS_URL), config.QUEUE_PREFIX, log);
+  onOrderChanges(db, (changes) => orderFeed.publish(changes));
   return {
     db,
     queueRedis,
@@ -52,9 +59,11 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
     timeouts: jobs.timeouts,
     deliveries: jobs.deliveries,
     accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS),
-    redis: createRedis(config.REDIS_URL),
+    redis,
+    orderFeed,
+    watchPollMs: config.WATCH_POLL_MS,
     channels: new ChannelRegistry(handlers),
-    log: createLogger(config.LOG_LEVEL),
+    log,
     metrics: createMetrics(),
     paidAfterClose: config.PAID_AFTER_CLOSE_POLICY,
     notifyRejectLimitPerMinute: config.NOTIFY_REJECT_LIMIT_PER_MINUTE,
@@ -85,6 +94,7 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
     http,
     httpPort,
     async stop() {
+      deps.orderFeed.close(); // open watches end now rather than hold the drain
       await grpc.shutdown(config.SHUTDOWN_GRACE_MS);
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await deps.jobs.close();

@@ -63,6 +63,8 @@ const schema = z
     PAID_AFTER_CLOSE_POLICY: z.enum(['refund', 'reopen']).default('refund'),
     /** Unverifiable notifies one tenant may send per minute before the rest are refused unread. */
     NOTIFY_REJECT_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100000).default(60),
+    /** How often a WatchOrder stream re-reads its order when no change message arrived (pub/sub may drop one). */
+    WATCH_POLL_MS: z.coerce.number().int().min(50).max(MINUTE).default(5000),
     /** Run the BullMQ workers in this process (turn off for gRPC-only replicas). */
     WORKERS_ENABLED: bool.default(true),
   })

@@ -24,6 +24,10 @@ export interface Deps {
   timeouts: { schedule(order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> };
   /** Event delivery: drops an event's queued job so a replay can queue it afresh (false while it runs). */
   deliveries: { forget(eventId: string): Promise<boolean> };
+  /** Order changes across instances, for WatchOrder. */
+  orderFeed: { subscribe(payNo: string, onChange: () => void): Promise<() => Promise<void>>; readonly closed: AbortSignal };
+  /** How often a watch re-reads its order even without a feed message. */
+  watchPollMs: number;
   now: () => Date;
 }
 

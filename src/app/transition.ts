@@ -3,7 +3,7 @@ import { ConcurrencyError, FailedPreconditionError } from '../domain/errors';
 import { canTransition, type OrderStatus } from '../domain/order-status';
 import { addEvent, recordTransition, type EventType } from '../repo/history';
 import { casOrderStatus, type PayOrder, type Refund, type StatusChange } from '../repo/pay-orders';
-import type { Tx } from '../repo/tx';
+import { noteOrderChange, type Tx } from '../repo/tx';
 
 export interface TransitionOptions {
   cause: TransitionCause;
@@ -35,5 +35,6 @@ export async function transition(tx: Tx, order: PayOrder, to: OrderStatus, opts:
   const next: PayOrder = { ...order, ...opts.set, status: to, version: order.version + 1n, updatedAt: new Date() };
   await recordTransition(tx, { payNo: order.payNo, from: order.status, to, cause: opts.cause, detail: opts.detail });
   if (opts.event) await addEvent(tx, opts.event, next, opts.refund);
+  noteOrderChange(tx, { payNo: next.payNo, status: to, version: next.version });
   return next;
 }

@@ -39,3 +39,6 @@ export class ChannelUnavailableError extends DomainError {}
 
 /** A concurrent writer won a compare-and-set; the caller may retry. */
 export class ConcurrencyError extends DomainError {}
+
+/** The instance is stopping; the caller should retry on another. */
+export class ShuttingDownError extends DomainError {}

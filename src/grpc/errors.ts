@@ -8,6 +8,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  ShuttingDownError,
 } from '../domain/errors';
 
 /** The one table from domain errors to gRPC status codes. */
@@ -18,6 +19,7 @@ const CODES: ReadonlyArray<[new (...args: never[]) => DomainError, status]> = [
   [FailedPreconditionError, status.FAILED_PRECONDITION],
   [ChannelUnavailableError, status.UNAVAILABLE],
   [ConcurrencyError, status.ABORTED],
+  [ShuttingDownError, status.UNAVAILABLE],
 ];
 
 export const INTERNAL_MESSAGE = 'internal error; the request may be retried with the same idempotency key';

@@ -4,13 +4,14 @@ import { cancelOrder } from '../app/cancel-order';
 import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../app/create-order';
 import type { Deps, RequestContext } from '../app/deps';
 import { listNotifies } from '../app/list-notifies';
+import { watchOrder } from '../app/watch-order';
 import { listEvents, replayEvent } from '../app/order-events';
 import { listPayWays } from '../app/list-pay-ways';
 import { prepay } from '../app/prepay';
 import { queryOrder } from '../app/query-order';
 import { queryRefund } from '../app/query-refund';
 import { refundOrder } from '../app/refund-order';
-import { InvalidArgumentError } from '../domain/errors';
+import { InvalidArgumentError, ShuttingDownError } from '../domain/errors';
 import type { PaymentServiceServer } from '../gen/payment/v1/payment_service';
 import { PayWay } from '../gen/payment/v1/types';
 import { callContext } from './call-context';
@@ -155,6 +156,28 @@ export function paymentService(deps: Deps): PaymentServiceServer & UntypedServic
     }),
     listOrders: notYet('ListOrders'),
     getStatistics: notYet('GetStatistics'),
-    watchOrder: (call) => call.destroy({ code: status.UNIMPLEMENTED, details: 'WatchOrder is not implemented yet' } as never),
+    watchOrder: (call) => {
+      const stop = new AbortController();
+      const closed = deps.orderFeed.closed;
+      const onClose = () => stop.abort();
+      call.on('cancelled', onClose); // the caller went away or its deadline passed
+      closed.addEventListener('abort', onClose);
+      const timer = deps.metrics.rpcDuration.startTimer({ method: 'WatchOrder' });
+      const fail = (err: unknown) => {
+        const { error, unexpected } = toServiceError(err, false);
+        if (unexpected) deps.log.error({ err, rpc: 'WatchOrder' }, 'rpc failed');
+        timer({ code: status[error.code ?? status.UNKNOWN] });
+        call.emit('error', error); // grpc-js turns it into the stream's status
+      };
+      (async () => {
+        const ref = v.parseOrderRef(call.request.order);
+        for await (const order of watchOrder(deps, ref, stop.signal)) call.write({ order: orderToProto(order) });
+        if (closed.aborted) throw new ShuttingDownError('the server is shutting down; watch again');
+        if (!stop.signal.aborted) call.end();
+        timer({ code: 'OK' });
+      })()
+        .catch(fail)
+        .finally(() => closed.removeEventListener('abort', onClose));
+    },
   };
 }

@@ -34,14 +34,43 @@ export function isTransientDbError(err: unknown): boolean {
   return isRetryableTxError(err) || e?.code === 'P2028' || e?.code === 'P2024';
 }
 
+/** An order's status or amounts changed; announced once the transaction that changed it commits. */
+export interface OrderChange {
+  payNo: string;
+  status: string;
+  version: bigint;
+}
+
+const changesByTx = new WeakMap<Tx, OrderChange[]>();
+const commitListeners = new WeakMap<Db, (changes: OrderChange[]) => void>();
+
+/** Called by transition(): the change is announced only if (and after) the transaction commits. */
+export function noteOrderChange(tx: Tx, change: OrderChange): void {
+  changesByTx.get(tx)?.push(change);
+}
+
+/** Who hears about committed order changes made through this client (WatchOrder's feed). */
+export function onOrderChanges(db: Db, listener: (changes: OrderChange[]) => void): void {
+  commitListeners.set(db, listener);
+}
+
 /**
  * Runs fn in an interactive transaction, retrying a few times when MySQL picks it as a deadlock victim.
  * Every writer locks the pay_order row first, so deadlocks are rare; this is the safety net.
  */
 export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    const changes: OrderChange[] = [];
     try {
-      return await db.$transaction(fn, { maxWait: 5000, timeout: 15000 });
+      const result = await db.$transaction(
+        (tx) => {
+          changesByTx.set(tx, changes);
+          return fn(tx);
+        },
+        { maxWait: 5000, timeout: 15000 },
+      );
+      if (changes.length > 0) commitListeners.get(db)?.(changes);
+      return result;
     } catch (err) {
       if (attempt >= 3 || !isRetryableTxError(err)) throw err;
     }

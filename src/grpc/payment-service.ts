@@ -3,9 +3,11 @@ import { z } from 'zod';
 import { cancelOrder } from '../app/cancel-order';
 import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../app/create-order';
 import type { Deps, RequestContext } from '../app/deps';
+import { getStatistics } from '../app/get-statistics';
 import { listNotifies } from '../app/list-notifies';
 import { watchOrder } from '../app/watch-order';
 import { listEvents, replayEvent } from '../app/order-events';
+import { listOrders } from '../app/list-orders';
 import { listPayWays } from '../app/list-pay-ways';
 import { prepay } from '../app/prepay';
 import { queryOrder } from '../app/query-order';
@@ -17,6 +19,7 @@ import { PayWay } from '../gen/payment/v1/types';
 import { callContext } from './call-context';
 import { toServiceError } from './errors';
 import { eventToProto, notifyToProto, orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
+import { orderPageToProto, parseGetStatistics, parseListOrders, statisticsToProto } from './order-queries';
 import * as v from './validation';
 
 const createOrderRequest = z.object({
@@ -44,12 +47,6 @@ function requirePayWay(way: PayWay, field = 'pay_way'): string {
   if (way === PayWay.PAY_WAY_UNSPECIFIED || PayWay[way] === undefined) throw new InvalidArgumentError(field, 'is required');
   return payWayFromProto(way);
 }
-
-/** Placeholder while an RPC is being built (issues 5 and 6). */
-const notYet =
-  <Req, Res>(name: string): handleUnaryCall<Req, Res> =>
-  (_call, callback) =>
-    callback({ code: status.UNIMPLEMENTED, details: `${name} is not implemented yet` }, null);
 
 /**
  * The gRPC transport: parse and validate, call one use case, map the result. No business logic here.
@@ -154,8 +151,8 @@ export function paymentService(deps: Deps): PaymentServiceServer & UntypedServic
       const eventId = v.parse(v.eventId, req.eventId, 'event_id');
       return { event: eventToProto(await replayEvent(deps, tenantId, eventId)) };
     }),
-    listOrders: notYet('ListOrders'),
-    getStatistics: notYet('GetStatistics'),
+    listOrders: unary('ListOrders', async (req) => orderPageToProto(await listOrders(deps, parseListOrders(req)))),
+    getStatistics: unary('GetStatistics', async (req) => statisticsToProto(await getStatistics(deps, parseGetStatistics(req)))),
     watchOrder: (call) => {
       const stop = new AbortController();
       const closed = deps.orderFeed.closed;

@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import type { Deps } from '../app/deps';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhook } from '../events/webhook-signature';
 import { findEvent, recordDelivery, type OutboxEvent } from '../repo/outbox';
-import { runTx } from '../repo/tx';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
 
 export interface DeliveryJob {
@@ -102,13 +101,13 @@ export class EventDeliveries {
     for (const t of tries) deps.metrics.deliveries.inc({ target: t.target === 'webhook' ? 'webhook' : 'queue', result: t.ok ? 'ok' : 'failed' });
     const failed = tries.filter((t) => !t.ok);
     if (failed.length === 0) {
-      await runTx(deps.db, (tx) => recordDelivery(tx, eventId, attempt, tries, { status: 'DELIVERED', lastError: null }));
+      await recordDelivery(deps.db, eventId, attempt, tries, { status: 'DELIVERED', lastError: null });
       return 'delivered';
     }
     const error = failed.map((t) => `${t.target}: ${t.detail}`).join('; ');
     const dead = attempt >= this.maxAttempts;
     const nextAttemptAt = new Date(Date.now() + this.delayAfter(attempt));
-    await runTx(deps.db, (tx) => recordDelivery(tx, eventId, attempt, tries, { status: dead ? 'DEAD' : 'QUEUED', lastError: error, nextAttemptAt }));
+    await recordDelivery(deps.db, eventId, attempt, tries, { status: dead ? 'DEAD' : 'QUEUED', lastError: error, nextAttemptAt });
     if (dead) {
       deps.metrics.deliveries.inc({ target: 'event', result: 'dead' });
       deps.log.error({ eventId, payNo: event.payNo, attempts: attempt, error }, 'event dead-lettered after its last delivery attempt');

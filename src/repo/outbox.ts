@@ -1,5 +1,6 @@
 import { Prisma } from '../generated/prisma/client';
 import type { EventDelivery, OutboxEvent } from '../generated/prisma/client';
+import type { Db } from '../infra/db';
 import type { DbOrTx, Tx } from './tx';
 
 export type { EventDelivery, OutboxEvent };
@@ -28,26 +29,31 @@ export function findEvent(db: DbOrTx, id: string): Promise<OutboxEvent | null> {
   return db.outboxEvent.findUnique({ where: { id } });
 }
 
-/** Records one delivery try per target, and the event's new state, in one transaction. */
+/**
+ * Records one delivery try per target, and the event's new state, in one batch transaction (no interactive
+ * round trips: this runs once per delivered event).
+ */
 export async function recordDelivery(
-  tx: Tx,
+  db: Db,
   eventId: string,
   attempt: number,
   tries: Omit<EventDelivery, 'id' | 'eventId' | 'attempt' | 'createdAt'>[],
   next: { status: 'QUEUED' | 'DELIVERED' | 'DEAD'; lastError: string | null; nextAttemptAt?: Date },
 ): Promise<boolean> {
-  await tx.eventDelivery.createMany({ data: tries.map((t) => ({ ...t, eventId, attempt, detail: t.detail.slice(0, 512) })) });
-  const { count } = await tx.outboxEvent.updateMany({
-    where: { id: eventId, status: { in: ['PENDING', 'QUEUED'] } },
-    data: {
-      status: next.status,
-      attempts: attempt,
-      lastError: next.lastError?.slice(0, 512) ?? null,
-      ...(next.nextAttemptAt ? { nextAttemptAt: next.nextAttemptAt } : {}),
-      ...(next.status === 'DELIVERED' ? { deliveredAt: new Date() } : {}),
-    },
-  });
-  return count === 1;
+  const [, updated] = await db.$transaction([
+    db.eventDelivery.createMany({ data: tries.map((t) => ({ ...t, eventId, attempt, detail: t.detail.slice(0, 512) })) }),
+    db.outboxEvent.updateMany({
+      where: { id: eventId, status: { in: ['PENDING', 'QUEUED'] } },
+      data: {
+        status: next.status,
+        attempts: attempt,
+        lastError: next.lastError?.slice(0, 512) ?? null,
+        ...(next.nextAttemptAt ? { nextAttemptAt: next.nextAttemptAt } : {}),
+        ...(next.status === 'DELIVERED' ? { deliveredAt: new Date() } : {}),
+      },
+    }),
+  ]);
+  return updated.count === 1;
 }
 
 /** Queued events whose (re)try is long overdue: their job was lost (a Redis flush, a removed job). */

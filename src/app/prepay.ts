@@ -4,6 +4,7 @@ import { newAttemptNo } from '../domain/ids';
 import { isOpen } from '../domain/order-status';
 import {
   casAttemptStatus,
+  findAttempt,
   findOrder,
   insertAttempt,
   listAttempts,
@@ -41,7 +42,7 @@ export interface PrepayOutcome {
  * PAYING status are committed before the channel is called; a replay with the same pay way returns the
  * stored payload; a new pay way closes the previous attempt at its channel first.
  */
-export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext): Promise<PrepayOutcome> {
+export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext, lostRace = false): Promise<PrepayOutcome> {
   await assertPayWayEnabled(deps, cmd.ref.tenantId, cmd.payWay);
   const { handler, call } = await channelFor(deps, cmd.ref.tenantId, cmd.payWay, ctx);
   const order = await findOrder(deps.db, cmd.ref);
@@ -64,10 +65,15 @@ export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext
   for (const previous of open.filter((a) => a.payWay !== cmd.payWay)) {
     await closePrevious(deps, order, previous, ctx);
   }
-  const { attempt, order: paying } = same
+  const opened = same
     ? { attempt: same, order }
-    : await openAttempt(deps, order, cmd, handler, switching);
-  return callChannel(deps, handler, paying, attempt, call);
+    : await openAttempt(deps, order, cmd, handler, switching).catch((err: unknown) => {
+        if (err instanceof ConcurrencyError && !lostRace) return undefined;
+        throw err;
+      });
+  // A concurrent Prepay of this order committed its attempt first: go again, to replay or join that one.
+  if (!opened) return prepay(deps, cmd, ctx, true);
+  return callChannel(deps, handler, opened.order, opened.attempt, call);
 }
 
 function assertPayable(order: PayOrder, now: Date): void {
@@ -140,6 +146,11 @@ async function callChannel(
     channelTradeNo: result.channelTradeNo ?? null,
   });
   if (!opened) {
+    const now = await findAttempt(deps.db, attempt.attemptNo);
+    // A concurrent Prepay of the same attempt opened it first (the channel dedupes on out_trade_no): replay it.
+    if (now?.status === 'OPEN' && now.payload) {
+      return { order, attemptNo: now.attemptNo, payload: now.payload as unknown as PrepayPayload, replayed: true };
+    }
     // A Cancel (or a switch) closed this attempt while the channel was opening it: close what the channel
     // just opened rather than hand out a payable link for a closed attempt.
     await handler.close(tradeSnapshot(order, attempt), call).catch(() => undefined);

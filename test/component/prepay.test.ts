@@ -140,4 +140,16 @@ describe('Prepay', () => {
       status.NOT_FOUND,
     );
   });
+
+  it('When several first Prepays of one order race, then all get the one attempt and its payload, and none is refused', async () => {
+    for (let round = 0; round < 5; round++) {
+      const order = await createOrder(h, TENANT);
+      const results = await Promise.all([prepay(order), prepay(order), prepay(order), prepay(order)]);
+      expect(new Set(results.map((r) => r.attemptNo)).size).toBe(1);
+      expect(new Set(results.map((r) => r.payload?.value)).size).toBe(1);
+      const attempts = await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo } });
+      expect(attempts.map((a) => a.status)).toEqual(['OPEN']);
+      expect(h.gateway.trade(results[0].attemptNo)?.status).toBe('NOTPAY'); // open at the channel, not closed by a loser
+    }
+  });
 });

@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   // Imported only now: they load the generated code, which may not have existed a moment ago.
   const { migrate } = await import('../src/infra/migrate');
   const { startSandboxes } = await import('./sandboxes');
-  const { saveChannelAccount } = await import('../src/app/channel-accounts');
+  const { registerSandboxTenant } = await import('./sandbox-tenant');
   const { loadConfig, secretBox } = await import('../src/config');
   const { startService } = await import('../src/bootstrap');
 
@@ -151,12 +151,9 @@ async function main(): Promise<void> {
   }
 
   const sandboxes = gateway!;
-  await step('registering tenant "demo" with the sandbox Alipay and WeChat Pay accounts', 'see the error above', async () => {
-    const accounts = sandboxes.accounts(`http://127.0.0.1:${service.httpPort}`);
-    for (const account of [accounts.alipay, accounts.wechat]) {
-      await saveChannelAccount(service.deps.db, secretBox(config), 'demo', account);
-    }
-  });
+  await step('registering tenant "demo" with the sandbox Alipay and WeChat Pay accounts', 'see the error above', () =>
+    registerSandboxTenant(service.deps.db, secretBox(config), 'demo', sandboxes, `http://127.0.0.1:${service.httpPort}`),
+  );
 
   printNextSteps(service.grpc.port, service.httpPort, gatewayUrl);
 

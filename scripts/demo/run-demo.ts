@@ -1,0 +1,119 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { PaymentClient, PayWay } from '../../src/client';
+import { EventInbox } from './event-inbox';
+import { DemoError, payWayName, within, yuan } from './steps';
+import { walkOrder, type DemoChannel, type WalkedOrder } from './walk-order';
+
+export interface DemoOptions {
+  /** PaymentService's gRPC address, host:port. */
+  address: string;
+  /** The Redis paysvc delivers events through. */
+  redisUrl: string;
+  /** paysvc's EVENT_QUEUE_PREFIX: the order-side consumer reads the run's topic under it. */
+  eventQueuePrefix: string;
+  /** The sandbox channels the tenant's accounts point at (checked to be up before anything is created). */
+  sandboxUrls: { mock: string; alipay: string; wechat: string };
+  /** A tenant registered with the sandbox Alipay and WeChat Pay accounts. Default "demo" (as `npm run dev` does). */
+  tenantId?: string;
+  /** How long each step may wait. Default 15 s. */
+  timeoutMs?: number;
+  /** Names the run's orders and notify topic. Default: from the clock, plus a random part. */
+  runId?: string;
+}
+
+export type Print = (line: string) => void;
+
+export interface DemoResult {
+  runId: string;
+  topic: string;
+  orders: WalkedOrder[];
+}
+
+/** What each order goes through; amounts are fen. */
+export const DEMO_CHANNELS: readonly DemoChannel[] = [
+  { label: 'mock', channel: 'mock', payWay: PayWay.PAY_WAY_MOCK, subject: 'Demo mug', amount: 1999n, refund: 500n },
+  { label: 'alipay', channel: 'alipay', payWay: PayWay.PAY_WAY_ALIPAY_QR, subject: 'Demo tea set', amount: 8888n, refund: 2222n },
+  { label: 'wechat', channel: 'wechat', payWay: PayWay.PAY_WAY_WECHAT_NATIVE, subject: 'Demo teapot', amount: 6600n, refund: 1650n },
+];
+
+/**
+ * Walks one order per channel through its whole life against a running paysvc (see walkOrder), printing a line
+ * per step. Resolves when every order got there; fails with a DemoError naming the step and what to check.
+ */
+export async function runDemo(opts: DemoOptions, print: Print): Promise<DemoResult> {
+  const tenantId = opts.tenantId ?? 'demo';
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const runId = opts.runId ?? `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const topic = `demo.${runId}`;
+  const started = Date.now();
+  const hints = {
+    grpc: `is \`npm run dev\` running? PaymentService is expected at ${opts.address}`,
+    events:
+      `paysvc delivers events to the queue "${topic}" under ${opts.eventQueuePrefix} in ${opts.redisUrl}: does EVENT_QUEUE_PREFIX ` +
+      `match the service's, and REDIS_URL its Redis? ListEvents shows the delivery attempts`,
+  };
+  print(`paysvc demo ${runId}: PaymentService ${opts.address}, tenant ${tenantId}, events on ${opts.eventQueuePrefix}${topic}`);
+
+  await sandboxesUp(opts.sandboxUrls, timeoutMs);
+  const client = new PaymentClient(opts.address);
+  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
+  let redisError = '';
+  redis.on('error', (err: Error) => (redisError = err.message));
+  let inbox: EventInbox | undefined;
+  try {
+    await payWaysEnabled(client, tenantId, timeoutMs, hints.grpc);
+    await within(timeoutMs, `connecting to Redis at ${opts.redisUrl}`, `is \`npm run dev\` running? set REDIS_URL to the Redis it printed`, async () => {
+      await redis.connect().catch((err: Error) => Promise.reject(new Error(redisError || err.message)));
+      await redis.ping();
+    });
+    const consumer = new EventInbox(redis, opts.eventQueuePrefix, topic);
+    inbox = consumer;
+    await within(timeoutMs, 'starting the order-side consumer', hints.events, () => consumer.ready());
+    print(`order side consuming ${topic} (examples/order-consumer.ts: dedupe on event id, newest version wins)`);
+
+    const orders: WalkedOrder[] = [];
+    for (const ch of DEMO_CHANNELS) {
+      orders.push(await walkOrder({ client, inbox: consumer, tenantId, runId, topic, timeoutMs, hints, print }, ch));
+    }
+    const sum = (f: (o: WalkedOrder) => bigint) => orders.reduce((s, o) => s + f(o), 0n);
+    const events = orders.reduce((n, o) => n + o.eventsDelivered, 0);
+    print(
+      `demo complete: ${orders.length} orders paid ${yuan(sum((o) => o.amount))}, refunded ${yuan(sum((o) => o.refundedAmount))}, ` +
+        `${events} events delivered and applied, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    return { runId, topic, orders };
+  } finally {
+    client.close();
+    await inbox?.close();
+    if (redis.status === 'ready') {
+      // The run's topic is the run's alone: leave no queue behind in the developer's Redis.
+      const queue = new Queue(topic, { connection: redis, prefix: opts.eventQueuePrefix });
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    }
+    redis.disconnect();
+  }
+}
+
+/** Each sandbox answers HTTP at all (any status): the buyer will need it. */
+async function sandboxesUp(urls: DemoOptions['sandboxUrls'], timeoutMs: number): Promise<void> {
+  for (const [name, url] of Object.entries(urls)) {
+    await within(Math.min(timeoutMs, 5000), `reaching the ${name} sandbox at ${url}`, 'is `npm run dev` running? it starts the sandboxes on 9100/9101/9102', (signal) =>
+      fetch(url, { signal }).then((res) => res.arrayBuffer()),
+    );
+  }
+}
+
+/** The tenant can pay every demo pay way: it has its Alipay and WeChat Pay accounts and the mock channel is on. */
+async function payWaysEnabled(client: PaymentClient, tenantId: string, timeoutMs: number, hint: string): Promise<void> {
+  const { payWays } = await within(timeoutMs, 'ListPayWays', hint, (signal) => client.listPayWays({ tenantId }, { signal }));
+  const off = DEMO_CHANNELS.filter((ch) => !payWays.some((w) => w.payWay === ch.payWay && w.enabled)).map((ch) => payWayName(ch.payWay));
+  if (off.length > 0) {
+    throw new DemoError(
+      `tenant ${tenantId} cannot pay with ${off.join(', ')}`,
+      '`npm run dev` registers tenant "demo" with the sandbox accounts and turns the mock channel on; for another tenant, ' +
+        'register them with `npm run channel:account`',
+    );
+  }
+}

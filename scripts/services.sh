@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Local MariaDB and Redis for development and tests, without Docker.
 # Data lives under .data/ (git-ignored); both listen on loopback only.
+# When the Debian packages are missing and cannot be installed (not root) but a Docker engine answers, the
+# same two servers run from docker-compose.yml instead (MySQL 8.4 and Redis 7, published on the same loopback
+# ports by docker-compose.dev.yml).
 #
 #   scripts/services.sh start    install (when root and missing), initialise and start both; idempotent
 #   scripts/services.sh stop     stop both
@@ -28,7 +31,8 @@ ensure_installed() {
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
-    die "missing ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' (or use docker compose up)"
+    if docker_available; then USE_DOCKER=true; return 0; fi
+    die "missing ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' (or install Docker and run this again)"
   fi
   say "installing ${missing[*]} from Debian packages (one time)…"
   export DEBIAN_FRONTEND=noninteractive
@@ -42,6 +46,19 @@ ensure_installed() {
   fi
   apt-get install -y -qq "${missing[@]}" >/dev/null
   if $policy_created; then rm -f /usr/sbin/policy-rc.d; fi
+}
+
+USE_DOCKER=false
+DOCKER_MARK="$DATA/docker-mode"
+docker_available() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
+compose() {
+  PAYSVC_MYSQL_PORT="$MYSQL_PORT" PAYSVC_REDIS_PORT="$REDIS_PORT" \
+    docker compose -f "$ROOT/docker-compose.yml" -f "$ROOT/docker-compose.dev.yml" "$@"
+}
+start_docker() {
+  say "MariaDB/Redis packages are missing; starting MySQL and Redis with Docker (docker-compose.dev.yml)…"
+  mkdir -p "$DATA" && touch "$DOCKER_MARK"
+  compose up -d --wait mysql redis >&2 || die "docker compose up failed: see 'docker compose logs mysql redis'"
 }
 
 mariadbd_bin() { command -v mariadbd 2>/dev/null || echo /usr/sbin/mariadbd; }
@@ -103,6 +120,7 @@ start_redis() {
 }
 
 stop_all() {
+  if [ -e "$DOCKER_MARK" ]; then say "stopping the Docker MySQL and Redis"; compose stop mysql redis >&2 || true; rm -f "$DOCKER_MARK"; return 0; fi
   if mysql_up; then say "stopping MariaDB"; mariadb-admin --protocol=socket --socket="$MYSQL_SOCK" -u"$ADMIN_USER" shutdown || true; fi
   # Only our own Redis: the port alone does not tell, and another checkout's must keep running.
   if redis_up && redis_ours; then say "stopping Redis"; redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; fi
@@ -114,7 +132,10 @@ print_env() {
 }
 
 case "${1:-}" in
-  start) ensure_installed; start_mariadb; start_redis; print_env ;;
+  start)
+    ensure_installed
+    if $USE_DOCKER; then start_docker; else start_mariadb; start_redis; fi
+    print_env ;;
   stop) stop_all ;;
   status)
     if mysql_up; then echo "mariadb: up 127.0.0.1:$MYSQL_PORT"; else echo "mariadb: down"; fi

@@ -3,19 +3,21 @@ import type { Deps } from './app/deps';
 import { alipayHandlers } from './channels/alipay';
 import { MockPayHandler } from './channels/mock/mock-handler';
 import { wechatHandlers } from './channels/wechat';
+import type { ChannelCallObserver } from './channels/observed-handler';
 import { ChannelRegistry } from './channels/registry';
 import type { PayOrderHandler } from './channels/types';
 import { secretBox, type Config } from './config';
 import { ChannelAccounts } from './app/channel-accounts';
 import { createDb } from './infra/db';
 import { createLogger } from './infra/logger';
-import { createMetrics } from './infra/metrics';
+import { createMetrics, type Metrics } from './infra/metrics';
 import { createRedis } from './infra/redis';
 import { Jobs } from './jobs';
 import { OrderFeed } from './infra/order-feed';
 import { onOrderChanges } from './repo/tx';
 import type { Redis } from 'ioredis';
 import { startGrpcServer, type GrpcServer } from './grpc/server';
+import { queueBoard } from './http/queue-board';
 import { createSidecar, listen } from './http/sidecar';
 
 /** The handlers this deployment offers; a pay way without one is listed as disabled. */
@@ -35,6 +37,12 @@ export function buildHandlers(config: Config): PayOrderHandler[] {
   return handlers;
 }
 
+/** Every channel call, timed into paysvc_channel_call_duration_seconds. */
+function channelCallMetrics(metrics: Metrics): ChannelCallObserver {
+  return ({ channel, payWay, operation, outcome, seconds }) =>
+    metrics.channelCalls.observe({ channel, pay_way: payWay, operation, outcome }, seconds);
+}
+
 /** The use cases' dependencies plus what the process owns to run its queues. */
 export interface ServiceDeps extends Deps {
   orderFeed: OrderFeed;
@@ -49,6 +57,7 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
   const jobs = new Jobs(config, queueRedis);
   const redis = createRedis(config.REDIS_URL);
   const log = createLogger(config.LOG_LEVEL);
+  const metrics = createMetrics();
   const orderFeed = new OrderFeed(redis, createRedis(config.REDIS_URL), config.QUEUE_PREFIX, log);
   onOrderChanges(db, (changes) => orderFeed.publish(changes));
   return {
@@ -62,9 +71,9 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
     redis,
     orderFeed,
     watchPollMs: config.WATCH_POLL_MS,
-    channels: new ChannelRegistry(handlers),
+    channels: new ChannelRegistry(handlers, channelCallMetrics(metrics)),
     log,
-    metrics: createMetrics(),
+    metrics,
     paidAfterClose: config.PAID_AFTER_CLOSE_POLICY,
     notifyRejectLimitPerMinute: config.NOTIFY_REJECT_LIMIT_PER_MINUTE,
     now: () => new Date(),
@@ -84,7 +93,8 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
   await deps.db.$connect();
   if (config.WORKERS_ENABLED) await deps.jobs.startWorkers(deps);
   const grpc = await startGrpcServer(deps, config.GRPC_HOST, config.GRPC_PORT);
-  const http = await listen(createSidecar(deps), config.HTTP_HOST, config.HTTP_PORT);
+  const board = queueBoard(config, deps.jobs.queues());
+  const http = await listen(createSidecar(deps, { board }), config.HTTP_HOST, config.HTTP_PORT);
   const address = http.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.HTTP_PORT;
   deps.log.info({ port: httpPort }, 'HTTP sidecar listening');

@@ -67,6 +67,11 @@ const schema = z
     WATCH_POLL_MS: z.coerce.number().int().min(50).max(MINUTE).default(5000),
     /** Run the BullMQ workers in this process (turn off for gRPC-only replicas). */
     WORKERS_ENABLED: bool.default(true),
+    /** HTTP basic auth of the queue board at /admin/queues on the sidecar; the board is off unless both are set. */
+    BULL_BOARD_USER: z.string().regex(/^[\x21-\x39\x3b-\x7e]{1,64}$/, 'must be 1-64 printable characters, no colon or space').optional(),
+    BULL_BOARD_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(256).optional(),
+    /** The board only shows; set false to let operators retry, clean, pause or remove jobs from it. */
+    BULL_BOARD_READ_ONLY: bool.default(true),
   })
   .transform((env) => {
     const production = env.NODE_ENV === 'production';
@@ -84,6 +89,10 @@ const schema = z
     }
     if (env.EVENT_WEBHOOK_URL && !env.EVENT_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['EVENT_WEBHOOK_SECRET'], message: 'required when EVENT_WEBHOOK_URL is set' });
+    }
+    if (!env.BULL_BOARD_USER !== !env.BULL_BOARD_PASSWORD) {
+      const missing = env.BULL_BOARD_USER ? 'BULL_BOARD_PASSWORD' : 'BULL_BOARD_USER';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'the queue board needs both BULL_BOARD_USER and BULL_BOARD_PASSWORD' });
     }
     if (env.QUEUE_PREFIX === env.EVENT_QUEUE_PREFIX) {
       ctx.addIssue({ code: 'custom', path: ['EVENT_QUEUE_PREFIX'], message: 'must differ from QUEUE_PREFIX (a topic could shadow an internal queue)' });

@@ -1,4 +1,5 @@
 import { FailedPreconditionError } from '../domain/errors';
+import { ObservedHandler, type ChannelCallObserver } from './observed-handler';
 import type { ChannelName, PayOrderHandler, PayWayCode } from './types';
 import { PAY_WAYS } from './types';
 
@@ -18,14 +19,17 @@ export const PAY_WAY_CATALOG: Readonly<Record<PayWayCode, { name: string; defaul
 
 export const isPayWayCode = (v: string): v is PayWayCode => (PAY_WAYS as readonly string[]).includes(v);
 
-/** Maps each pay way to the handler that speaks its channel; a pay way without one is not available. */
+/**
+ * Maps each pay way to the handler that speaks its channel; a pay way without one is not available. With an
+ * observer, every handler it hands out reports each channel call (the metrics), so no use case can forget to.
+ */
 export class ChannelRegistry {
   private readonly byWay = new Map<PayWayCode, PayOrderHandler>();
 
-  constructor(handlers: readonly PayOrderHandler[]) {
+  constructor(handlers: readonly PayOrderHandler[], observe?: ChannelCallObserver) {
     for (const h of handlers) {
       if (this.byWay.has(h.payWay)) throw new Error(`two handlers for pay way ${h.payWay}`);
-      this.byWay.set(h.payWay, h);
+      this.byWay.set(h.payWay, observe ? new ObservedHandler(h, observe) : h);
     }
   }
 

@@ -2,6 +2,8 @@ import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../app/deps';
 
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /**
  * The caller's deadline (and cancellation) as an AbortSignal that channel calls honour, so no work goes on
  * for a caller that has given up. Call `done` when the handler finishes to clear the timer.
@@ -18,7 +20,9 @@ export function callContext(call: ServerUnaryCall<unknown, unknown>): RequestCon
   }
   const onCancel = () => controller.abort(new Error('cancelled by caller'));
   call.once('cancelled', onCancel);
-  const requestId = String(call.metadata.get('x-request-id')[0] ?? randomUUID());
+  const sent = call.metadata.get('x-request-id')[0];
+  // The caller's id when it is a plain token, so logs join across services; a fresh one otherwise.
+  const requestId = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
   return {
     signal: controller.signal,
     requestId,

@@ -17,6 +17,7 @@ import { InvalidArgumentError, ShuttingDownError } from '../domain/errors';
 import type { PaymentServiceServer } from '../gen/payment/v1/payment_service';
 import { PayWay } from '../gen/payment/v1/types';
 import { callContext } from './call-context';
+import { logSubject } from './log-subject';
 import { toServiceError } from './errors';
 import { eventToProto, notifyToProto, orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
 import { orderPageToProto, parseGetStatistics, parseListOrders, statisticsToProto } from './order-queries';
@@ -56,17 +57,27 @@ export function paymentService(deps: Deps): PaymentServiceServer & UntypedServic
     (call: ServerUnaryCall<Req, Res>, callback) => {
       const ctx = callContext(call as ServerUnaryCall<unknown, unknown>);
       const timer = deps.metrics.rpcDuration.startTimer({ method: name });
+      // Every line about this call names it, its request id and (when known) its tenant and order; never a payload.
+      const fields = (code: string, seconds: number, res?: unknown) => ({
+        rpc: name,
+        requestId: ctx.requestId,
+        ...logSubject(call.request, res),
+        code,
+        ms: Math.round(seconds * 1000),
+      });
       fn(call.request, ctx).then(
         (res) => {
           ctx.done();
-          timer({ code: 'OK' });
+          deps.log.debug(fields('OK', timer({ code: 'OK' }), res), 'rpc done');
           callback(null, res);
         },
         (err: unknown) => {
           ctx.done();
           const { error, unexpected } = toServiceError(err, ctx.expired());
-          timer({ code: status[error.code ?? status.UNKNOWN] });
-          if (unexpected) deps.log.error({ err, rpc: name, requestId: ctx.requestId }, 'rpc failed');
+          const code = status[error.code ?? status.UNKNOWN];
+          const line = fields(code, timer({ code }));
+          if (unexpected) deps.log.error({ err, ...line }, 'rpc failed');
+          else deps.log.debug({ ...line, details: error.details }, 'rpc done');
           callback(error, null);
         },
       );

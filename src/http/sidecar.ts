@@ -1,8 +1,9 @@
-import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
 import type { Server } from 'node:http';
 import type { Deps } from '../app/deps';
 import { handleNotify } from '../app/handle-notify';
 import type { ChannelName } from '../channels/types';
+import { QUEUE_BOARD_PATH } from './queue-board';
 
 /** URL segment → channel. The paths are the ones the seeds give: /notify/alipay/…, /notify/wx/…. */
 const CHANNEL_PATHS: Readonly<Record<string, ChannelName>> = { alipay: 'alipay', wx: 'wechat', mock: 'mock' };
@@ -16,13 +17,19 @@ const TENANT = /^[A-Za-z0-9_-]{1,64}$/;
 const TERMINAL = /^[A-Za-z0-9_-]{1,32}$/;
 const MAX_NOTIFY_BYTES = 64 * 1024;
 
+/** What the sidecar mounts besides its own routes: the operators' queue board, when configured. */
+export interface SidecarOptions {
+  board?: Router;
+}
+
 /**
- * The HTTP sidecar: channel notifies (raw body kept for signature checks, size bounded) and health.
- * Routes stay thin; the notify pipeline lives in src/app/handle-notify.ts.
+ * The HTTP sidecar: channel notifies (raw body kept for signature checks, size bounded), health, metrics and
+ * (when configured) the queue board. Routes stay thin; the notify pipeline lives in src/app/handle-notify.ts.
  */
-export function createSidecar(deps: Deps): express.Express {
+export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  if (opts.board) app.use(QUEUE_BOARD_PATH, opts.board);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

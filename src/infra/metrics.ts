@@ -13,6 +13,13 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    channelCalls: new Histogram({
+      name: 'paysvc_channel_call_duration_seconds',
+      help: 'Calls to a payment channel by channel, pay way, operation and the outcome the handler reported',
+      labelNames: ['channel', 'pay_way', 'operation', 'outcome'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
     notifies: new Counter({
       name: 'paysvc_notify_total',
       help: 'Channel notifies by channel and result (PROCESSED, DUPLICATE, REJECTED, IGNORED, RATE_LIMITED)',

@@ -34,7 +34,8 @@ const KEEP_FAILED_SECONDS = 7 * 24 * 3600;
  * nothing, so running a job twice, or re-queuing a lost one, is harmless. Consumers dedupe on the event id.
  */
 export class EventDeliveries {
-  private readonly queue: Queue<DeliveryJob>;
+  /** Read by the operators' queue board; jobs are added through the methods below only. */
+  readonly queue: Queue<DeliveryJob>;
   private readonly topics = new Map<string, Queue>();
 
   constructor(

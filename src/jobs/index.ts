@@ -1,4 +1,4 @@
-import type { Worker } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Deps } from '../app/deps';
 import type { Config } from '../config';
@@ -42,6 +42,11 @@ export class Jobs {
       },
       this,
     );
+  }
+
+  /** The internal queues (not the order side's topics), for the operators' queue board. */
+  queues(): Queue[] {
+    return [this.statusSync.queue, this.timeouts.queue, this.deliveries.queue, this.sweeper.queue];
   }
 
   async startWorkers(deps: Deps): Promise<void> {

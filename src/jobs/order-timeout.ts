@@ -18,7 +18,8 @@ export type ExpiringOrder = TimeoutJob & { expireAt: Date };
  * BullMQ retries it; the sweeper picks up an order whose job was lost or gave up.
  */
 export class OrderTimeouts {
-  private readonly queue: Queue<TimeoutJob>;
+  /** Read by the operators' queue board; jobs are added through the methods below only. */
+  readonly queue: Queue<TimeoutJob>;
 
   constructor(
     connection: Redis,

@@ -28,7 +28,8 @@ export interface SyncJob {
  * Jobs carry ids, not state: each run re-reads the database, so running one twice is harmless.
  */
 export class StatusSync {
-  private readonly queue: Queue<SyncJob>;
+  /** Read by the operators' queue board; jobs are added through the methods below only. */
+  readonly queue: Queue<SyncJob>;
 
   constructor(
     connection: Redis,

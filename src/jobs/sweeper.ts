@@ -36,7 +36,8 @@ export interface SweepReport {
  * and finishes the automatic refund of a payment after close. Everything it does is idempotent.
  */
 export class Sweeper {
-  private readonly queue: Queue;
+  /** Read by the operators' queue board; jobs are added through the methods below only. */
+  readonly queue: Queue;
 
   constructor(
     connection: Redis,

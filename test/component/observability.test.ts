@@ -1,0 +1,116 @@
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../../src/infra/logger';
+import { PayWay } from '../../src/gen/payment/v1/types';
+import { startHarness, uniq, type Harness } from '../support/harness';
+import { createOrder, ref } from '../support/orders';
+
+const USER = 'ops';
+const PASSWORD = 'correct-horse-battery';
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+let h: Harness;
+let bare: Harness;
+beforeAll(async () => {
+  h = await startHarness({ BULL_BOARD_USER: USER, BULL_BOARD_PASSWORD: PASSWORD });
+  bare = await startHarness({}, h);
+});
+afterAll(async () => {
+  await bare?.close();
+  await h?.close();
+});
+
+const board = (harness: Harness, path: string, authorization?: string) =>
+  fetch(`${harness.notifyBaseUrl}/admin/queues${path}`, { headers: authorization ? { authorization } : {} });
+
+describe('Queue board', () => {
+  it('When no credentials or wrong ones are sent, then the board answers 401 with a basic auth challenge', async () => {
+    for (const auth of [undefined, basic(USER, 'wrong-password-123'), basic('someone', PASSWORD), 'Bearer abc']) {
+      const res = await board(h, '/api/queues', auth);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="paysvc queues"/);
+    }
+  });
+
+  it('When the right credentials are sent, then the board and its API list the four internal queues', async () => {
+    const page = await board(h, '/', basic(USER, PASSWORD));
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+
+    const res = await board(h, '/api/queues', basic(USER, PASSWORD));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
+    expect(body.queues.map((q) => q.name).sort()).toEqual(['event-delivery', 'maintenance', 'order-timeout', 'status-sync']);
+    expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
+  });
+
+  it('When BULL_BOARD_USER and BULL_BOARD_PASSWORD are not set, then there is no board', async () => {
+    expect((await board(bare, '/', basic(USER, PASSWORD))).status).toBe(404);
+    expect((await board(bare, '/api/queues', basic(USER, PASSWORD))).status).toBe(404);
+  });
+});
+
+describe('Metrics', () => {
+  it('When an order is prepaid on the mock channel, then /metrics has the channel call by channel, pay way, operation and outcome', async () => {
+    const order = await createOrder(h, uniq('t-obs'));
+    await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '127.0.0.1', payerId: '' });
+
+    const text = await (await fetch(`${h.notifyBaseUrl}/metrics`)).text();
+    expect(text).toMatch(
+      /^paysvc_channel_call_duration_seconds_count\{channel="mock",pay_way="MOCK",operation="prepay",outcome="success"\} [1-9]/m,
+    );
+    for (const name of ['paysvc_job_duration_seconds', 'paysvc_outbox_lag_seconds', 'paysvc_event_delivery_total', 'paysvc_rpc_duration_seconds']) {
+      expect(text).toContain(`# TYPE ${name} `);
+    }
+  });
+});
+
+describe('Logs', () => {
+  it("When an RPC fails, then its log line names the rpc, the caller's request id, the tenant and the order, and no secret", async () => {
+    const out = new PassThrough();
+    const lines: Record<string, unknown>[] = [];
+    out.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))));
+    const original = h.service.deps.log;
+    h.service.deps.log = createLogger('debug', out);
+    try {
+      const tenantId = uniq('t-obs');
+      const md = new Metadata();
+      md.set('x-request-id', 'req-observability-1');
+      md.set('authorization', 'Bearer top-secret-token');
+      const err = await new Promise<ServiceError>((resolve) =>
+        h.client.prepay(
+          { order: { tenantId, payNo: 'P-missing-1', outOrderNo: '' }, payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' },
+          md,
+          (e) => resolve(e!),
+        ),
+      );
+      expect(err.code).toBe(status.NOT_FOUND);
+      await new Promise((r) => setImmediate(r));
+
+      const line = lines.find((l) => l.rpc === 'Prepay');
+      expect(line).toMatchObject({ requestId: 'req-observability-1', tenantId, payNo: 'P-missing-1', code: 'NOT_FOUND', msg: 'rpc done' });
+      expect(typeof line!.ms).toBe('number');
+      expect(JSON.stringify(lines)).not.toContain('top-secret-token');
+    } finally {
+      h.service.deps.log = original;
+    }
+  });
+
+  it('When the caller sends no usable request id, then one is generated', async () => {
+    const out = new PassThrough();
+    const lines: Record<string, unknown>[] = [];
+    out.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))));
+    const original = h.service.deps.log;
+    h.service.deps.log = createLogger('debug', out);
+    try {
+      const md = new Metadata();
+      md.set('x-request-id', 'x'.repeat(200));
+      await new Promise((resolve) => h.client.listPayWays({ tenantId: uniq('t-obs') }, md, resolve));
+      await new Promise((r) => setImmediate(r));
+      const line = lines.find((l) => l.rpc === 'ListPayWays');
+      expect(line?.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      h.service.deps.log = original;
+    }
+  });
+});

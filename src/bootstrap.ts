@@ -105,7 +105,8 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
     httpPort,
     async stop() {
       deps.orderFeed.close(); // open watches end now rather than hold the drain
-      await grpc.shutdown(config.SHUTDOWN_GRACE_MS);
+      // Calls cut at the grace still run their use cases: wait for them (each is bounded by its channel calls).
+      await grpc.shutdown(config.SHUTDOWN_GRACE_MS, 4 * config.CHANNEL_TIMEOUT_MS);
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await deps.jobs.close();
       await deps.db.$disconnect();

@@ -17,6 +17,7 @@ import { InvalidArgumentError, ShuttingDownError } from '../domain/errors';
 import type { PaymentServiceServer } from '../gen/payment/v1/payment_service';
 import { PayWay } from '../gen/payment/v1/types';
 import { callContext } from './call-context';
+import { InFlight } from './in-flight';
 import { logSubject } from './log-subject';
 import { toServiceError } from './errors';
 import { eventToProto, notifyToProto, orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
@@ -52,7 +53,7 @@ function requirePayWay(way: PayWay, field = 'pay_way'): string {
 /**
  * The gRPC transport: parse and validate, call one use case, map the result. No business logic here.
  */
-export function paymentService(deps: Deps): PaymentServiceServer & UntypedServiceImplementation {
+export function paymentService(deps: Deps, inFlight = new InFlight()): PaymentServiceServer & UntypedServiceImplementation {
   const unary = <Req, Res>(name: string, fn: (req: Req, ctx: RequestContext) => Promise<Res>): handleUnaryCall<Req, Res> =>
     (call: ServerUnaryCall<Req, Res>, callback) => {
       const ctx = callContext(call as ServerUnaryCall<unknown, unknown>);
@@ -65,7 +66,7 @@ export function paymentService(deps: Deps): PaymentServiceServer & UntypedServic
         code,
         ms: Math.round(seconds * 1000),
       });
-      fn(call.request, ctx).then(
+      inFlight.track(fn(call.request, ctx)).then(
         (res) => {
           ctx.done();
           deps.log.debug(fields('OK', timer({ code: 'OK' }), res), 'rpc done');

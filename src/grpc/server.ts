@@ -5,6 +5,7 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import path from 'node:path';
 import type { Deps } from '../app/deps';
 import { PaymentServiceService } from '../gen/payment/v1/payment_service';
+import { InFlight } from './in-flight';
 import { paymentService } from './payment-service';
 
 const PROTO_ROOT = path.resolve(__dirname, '../../proto');
@@ -12,14 +13,18 @@ const SERVICE_NAME = 'payment.v1.PaymentService';
 
 export interface GrpcServer {
   port: number;
-  /** Stops taking calls, lets in-flight ones finish for up to graceMs, then cuts the rest. */
-  shutdown(graceMs: number): Promise<void>;
+  /**
+   * Stops taking calls, lets in-flight ones finish for up to graceMs, then cuts the connections; resolves once
+   * the use cases behind cut calls have finished too (at most drainMs more), so the database can be closed.
+   */
+  shutdown(graceMs: number, drainMs?: number): Promise<void>;
 }
 
 /** The PaymentService with server reflection and grpc.health.v1, so grpcurl can list, describe and call it. */
 export async function startGrpcServer(deps: Deps, host: string, port: number): Promise<GrpcServer> {
   const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
-  server.addService(PaymentServiceService, paymentService(deps));
+  const inFlight = new InFlight();
+  server.addService(PaymentServiceService, paymentService(deps, inFlight));
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
@@ -37,8 +42,8 @@ export async function startGrpcServer(deps: Deps, host: string, port: number): P
 
   return {
     port: bound,
-    shutdown: (graceMs) =>
-      new Promise<void>((resolve) => {
+    async shutdown(graceMs, drainMs = 30_000) {
+      await new Promise<void>((resolve) => {
         health.setStatus('', 'NOT_SERVING');
         health.setStatus(SERVICE_NAME, 'NOT_SERVING');
         const force = setTimeout(() => server.forceShutdown(), graceMs);
@@ -46,6 +51,13 @@ export async function startGrpcServer(deps: Deps, host: string, port: number): P
           clearTimeout(force);
           resolve();
         });
-      }),
+      });
+      const cut = inFlight.size;
+      if (cut > 0 && !(await inFlight.settle(drainMs))) {
+        deps.log.warn({ calls: inFlight.size }, 'use cases still running after the drain; closing anyway');
+      } else if (cut > 0) {
+        deps.log.info({ calls: cut }, 'use cases of cut calls finished');
+      }
+    },
   };
 }

@@ -127,6 +127,9 @@ async function main(): Promise<void> {
       MOCK_CHANNEL_ENABLED: process.env.MOCK_CHANNEL_ENABLED ?? 'true',
       MOCK_GATEWAY_URL: gatewayUrl,
       MOCK_CHANNEL_SECRET: secret,
+      // The queue board, with a development login (printed below); real deployments set their own.
+      BULL_BOARD_USER: process.env.BULL_BOARD_USER ?? 'dev',
+      BULL_BOARD_PASSWORD: process.env.BULL_BOARD_PASSWORD ?? 'dev-board-password',
     });
     const ready = config;
     service = await step(
@@ -203,8 +206,16 @@ paysvc is up.
   health          http://localhost:${httpPort}/healthz
   ready           http://localhost:${httpPort}/readyz   (checks MariaDB and Redis)
   mock gateway    ${gatewayUrl}   (signed API under /v1, cashier pages under /pay/<attempt_no>)
+  metrics         http://localhost:${httpPort}/metrics
+  queues          http://localhost:${httpPort}/admin/queues   (bull-board; user dev, password dev-board-password unless BULL_BOARD_* are set)
 
-Try it (https://github.com/fullstorydev/grpcurl):
+Walk one order per channel through pay, notify, events and a refund, in another terminal:
+  npm run demo
+
+Watch the events the order side gets (examples/order-consumer.ts, topic order.pay.notify):
+  npx tsx examples/order-consumer.ts order.pay.notify
+
+Try it by hand (https://github.com/fullstorydev/grpcurl):
   grpcurl -plaintext ${grpc} list
   grpcurl -plaintext ${grpc} describe ${svc}
 
@@ -219,6 +230,10 @@ Try it (https://github.com/fullstorydev/grpcurl):
 
   # 4. the gateway notifies the sidecar; the order is now ORDER_STATUS_SUCCESS
   grpcurl -plaintext -d '{"order":${order}}' ${grpc} ${svc}/Query
+
+  # 5. the events for the order side, with their delivery; or stream the order's changes as they happen
+  grpcurl -plaintext -d '{"order":${order}}' ${grpc} ${svc}/ListEvents
+  grpcurl -plaintext -d '{"order":${order}}' ${grpc} ${svc}/WatchOrder
 
   # Alipay and WeChat Pay sandboxes too (tenant "demo" has accounts at both): create another order, then
   grpcurl -plaintext -d '{"order":{"tenant_id":"demo","out_order_no":"<new>"},"pay_way":"PAY_WAY_ALIPAY_QR"}' ${grpc} ${svc}/Prepay

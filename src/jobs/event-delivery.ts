@@ -2,7 +2,7 @@ import { Queue, UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Deps } from '../app/deps';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhook } from '../events/webhook-signature';
-import { findEvent, recordDelivery, type OutboxEvent } from '../repo/outbox';
+import { findEvent, recordDelivery, type DeliverableEvent } from '../repo/outbox';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
 
 export interface DeliveryJob {
@@ -117,7 +117,7 @@ export class EventDeliveries {
     throw new Error(`delivery ${attempt} of ${this.maxAttempts} failed: ${error}`);
   }
 
-  private async toQueue(event: OutboxEvent): Promise<Try> {
+  private async toQueue(event: DeliverableEvent): Promise<Try> {
     const target = `queue:${event.topic}`;
     return timed(target, async () => {
       await this.topic(event.topic).add('payment-event', event.payload, {
@@ -131,7 +131,7 @@ export class EventDeliveries {
     });
   }
 
-  private async toWebhook(event: OutboxEvent, hook: WebhookTarget): Promise<Try> {
+  private async toWebhook(event: DeliverableEvent, hook: WebhookTarget): Promise<Try> {
     return timed('webhook', async () => {
       const body = JSON.stringify(event.payload);
       const res = await fetch(hook.url, {

@@ -25,13 +25,20 @@ export async function markQueued(tx: Tx, ids: string[]): Promise<void> {
     UPDATE outbox_event SET status = 'QUEUED', next_attempt_at = NOW(3) WHERE id IN (${Prisma.join(ids)}) AND status = 'PENDING'`;
 }
 
-export function findEvent(db: DbOrTx, id: string): Promise<OutboxEvent | null> {
-  return db.outboxEvent.findUnique({ where: { id } });
+/** What a delivery needs of an event: one raw read (this runs once per delivery). */
+export type DeliverableEvent = Pick<OutboxEvent, 'id' | 'tenantId' | 'payNo' | 'topic' | 'status' | 'attempts'> & { payload: object };
+
+export async function findEvent(db: DbOrTx, id: string): Promise<DeliverableEvent | null> {
+  const [row] = await db.$queryRaw<(Omit<DeliverableEvent, 'payload'> & { payload: string | object })[]>`
+    SELECT id, tenant_id AS tenantId, pay_no AS payNo, topic, status, attempts, payload FROM outbox_event WHERE id = ${id}`;
+  if (!row) return null;
+  return { ...row, payload: typeof row.payload === 'string' ? (JSON.parse(row.payload) as object) : row.payload };
 }
 
 /**
- * Records one delivery try per target, and the event's new state, in one batch transaction (no interactive
- * round trips: this runs once per delivered event).
+ * Records one delivery try per target, then the event's new state. Two statements and no transaction: this
+ * runs once per delivered event, and a crash between them only means the event is delivered again (with the
+ * same id, which consumers dedupe), never that a delivery is marked done without having happened.
  */
 export async function recordDelivery(
   db: Db,
@@ -40,20 +47,15 @@ export async function recordDelivery(
   tries: Omit<EventDelivery, 'id' | 'eventId' | 'attempt' | 'createdAt'>[],
   next: { status: 'QUEUED' | 'DELIVERED' | 'DEAD'; lastError: string | null; nextAttemptAt?: Date },
 ): Promise<boolean> {
-  const [, updated] = await db.$transaction([
-    db.eventDelivery.createMany({ data: tries.map((t) => ({ ...t, eventId, attempt, detail: t.detail.slice(0, 512) })) }),
-    db.outboxEvent.updateMany({
-      where: { id: eventId, status: { in: ['PENDING', 'QUEUED'] } },
-      data: {
-        status: next.status,
-        attempts: attempt,
-        lastError: next.lastError?.slice(0, 512) ?? null,
-        ...(next.nextAttemptAt ? { nextAttemptAt: next.nextAttemptAt } : {}),
-        ...(next.status === 'DELIVERED' ? { deliveredAt: new Date() } : {}),
-      },
-    }),
-  ]);
-  return updated.count === 1;
+  const rows = tries.map((t) => Prisma.sql`(${eventId}, ${attempt}, ${t.target}, ${t.ok}, ${t.detail.slice(0, 512)}, ${t.durationMs})`);
+  await db.$executeRaw`INSERT INTO event_delivery (event_id, attempt, target, ok, detail, duration_ms) VALUES ${Prisma.join(rows)}`;
+  const lastError = next.lastError?.slice(0, 512) ?? null;
+  const updated = await db.$executeRaw`
+    UPDATE outbox_event SET status = ${next.status}, attempts = ${attempt}, last_error = ${lastError},
+      next_attempt_at = COALESCE(${next.nextAttemptAt ?? null}, next_attempt_at),
+      delivered_at = IF(${next.status} = 'DELIVERED', NOW(3), delivered_at)
+    WHERE id = ${eventId} AND status IN ('PENDING', 'QUEUED')`;
+  return updated === 1;
 }
 
 /** Queued events whose (re)try is long overdue: their job was lost (a Redis flush, a removed job). */

@@ -12,6 +12,7 @@ import { createDb } from './infra/db';
 import { createLogger } from './infra/logger';
 import { createMetrics, type Metrics } from './infra/metrics';
 import { createRedis } from './infra/redis';
+import { throttled } from './infra/throttled';
 import { Jobs } from './jobs';
 import { OrderFeed } from './infra/order-feed';
 import { onOrderChanges } from './repo/tx';
@@ -49,20 +50,29 @@ export interface ServiceDeps extends Deps {
   jobs: Jobs;
   /** BullMQ's connection (no per-request retry limit, as its workers require). */
   queueRedis: Redis;
+  /** BullMQ producers' connection: no offline queue, so adds fail fast while Redis is down. */
+  queueProducerRedis: Redis;
 }
 
 export function buildDeps(config: Config, handlers = buildHandlers(config)): ServiceDeps {
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const queueRedis = createRedis(config.REDIS_URL, { forBullmq: true });
-  const jobs = new Jobs(config, queueRedis);
+  const queueProducerRedis = createRedis(config.REDIS_URL, { failFast: true });
+  const jobs = new Jobs(config, queueRedis, queueProducerRedis);
   const redis = createRedis(config.REDIS_URL);
   const log = createLogger(config.LOG_LEVEL);
   const metrics = createMetrics();
-  const orderFeed = new OrderFeed(redis, createRedis(config.REDIS_URL), config.QUEUE_PREFIX, log);
+  const subscriber = createRedis(config.REDIS_URL);
+  const orderFeed = new OrderFeed(redis, subscriber, config.QUEUE_PREFIX, log);
+  for (const [name, connection] of Object.entries({ redis, queueRedis, queueProducerRedis, subscriber })) {
+    connection.on('error', throttled((err: Error) => log.warn({ err, connection: name }, 'Redis connection error')));
+  }
+  jobs.reportErrors(log);
   onOrderChanges(db, (changes) => orderFeed.publish(changes));
   return {
     db,
     queueRedis,
+    queueProducerRedis,
     jobs,
     statusSync: jobs.statusSync,
     timeouts: jobs.timeouts,
@@ -91,6 +101,8 @@ export interface RunningService {
 /** Starts the gRPC server, the HTTP sidecar and (unless disabled) the workers over one set of dependencies. */
 export async function startService(config: Config, deps = buildDeps(config)): Promise<RunningService> {
   await deps.db.$connect();
+  // The producers' connection has no offline queue: it must be up before the first request can add a job.
+  await untilReady(deps.queueProducerRedis, 10_000);
   if (config.WORKERS_ENABLED) await deps.jobs.startWorkers(deps);
   const grpc = await startGrpcServer(deps, config.GRPC_HOST, config.GRPC_PORT);
   const board = queueBoard(config, deps.jobs.queues());
@@ -112,6 +124,23 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
       await deps.db.$disconnect();
       deps.redis.disconnect();
       deps.queueRedis.disconnect();
+      deps.queueProducerRedis.disconnect();
     },
   };
+}
+
+/** Waits for an ioredis connection to be ready; a clear error if Redis does not answer in time. */
+async function untilReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis did not become ready within ${timeoutMs} ms (REDIS_URL)`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
 }

@@ -17,10 +17,19 @@ export async function scheduleTimeout(deps: Deps, order: { tenantId: string; pay
   await bestEffort(deps, () => deps.timeouts.schedule(order), { payNo: order.payNo }, 'could not schedule the order timeout');
 }
 
+/** Producers fail fast while Redis is down; the timeout also bounds a Redis that is up but stuck. */
+const SCHEDULE_TIMEOUT_MS = 2000;
+
 async function bestEffort(deps: Deps, fn: () => Promise<void>, ctx: object, message: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await fn();
+    await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer from Redis in ${SCHEDULE_TIMEOUT_MS} ms`)), SCHEDULE_TIMEOUT_MS))),
+    ]);
   } catch (err) {
     deps.log.warn({ err, ...ctx }, `${message}; the sweeper will find it`);
+  } finally {
+    clearTimeout(timer);
   }
 }

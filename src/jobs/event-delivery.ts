@@ -25,6 +25,8 @@ interface Try {
 /** How long the order side's queues keep a job after it ran (so a re-delivery within that time is a no-op). */
 const KEEP_DONE_SECONDS = 24 * 3600;
 const KEEP_FAILED_SECONDS = 7 * 24 * 3600;
+/** Topics are few in practice (one per consuming service); this only bounds a misconfigured caller. */
+const MAX_TOPIC_QUEUES = 256;
 
 /**
  * Delivers outbox events to the order side: to the BullMQ queue each order names (its notify topic, under
@@ -146,12 +148,24 @@ export class EventDeliveries {
     });
   }
 
+  /** Where the order side's queues report connection errors (they would go to the console otherwise). */
+  onQueueError: (err: Error) => void = () => undefined;
+
+  /** The order side's queue for a topic; the most recently used MAX_TOPIC_QUEUES are kept open. */
   private topic(name: string): Queue {
     let q = this.topics.get(name);
-    if (!q) {
+    if (q) {
+      this.topics.delete(name); // re-inserted below: the map's order is least recently used first
+    } else {
       q = new Queue(name, { connection: this.connection, prefix: this.eventPrefix });
-      this.topics.set(name, q);
+      q.on('error', (err) => this.onQueueError(err));
+      if (this.topics.size >= MAX_TOPIC_QUEUES) {
+        const [oldest, queue] = this.topics.entries().next().value as [string, Queue];
+        this.topics.delete(oldest);
+        void queue.close().catch(() => undefined);
+      }
     }
+    this.topics.set(name, q);
     return q;
   }
 

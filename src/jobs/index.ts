@@ -2,6 +2,8 @@ import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Deps } from '../app/deps';
 import type { Config } from '../config';
+import type { Logger } from '../infra/logger';
+import { throttled } from '../infra/throttled';
 import { EventDeliveries } from './event-delivery';
 import { OrderTimeouts } from './order-timeout';
 import { OutboxRelay } from './outbox-relay';
@@ -22,17 +24,20 @@ export class Jobs {
 
   constructor(
     private readonly config: Config,
+    /** The workers' blocking connection (waits out a Redis outage). */
     private readonly connection: Redis,
+    /** The producers' connection (fails fast while Redis is down, so a request is never held by an add). */
+    producer: Redis = connection,
   ) {
     const prefix = config.QUEUE_PREFIX;
-    this.statusSync = new StatusSync(connection, config.STATUS_SYNC_DELAYS_MS, prefix);
-    this.timeouts = new OrderTimeouts(connection, prefix);
+    this.statusSync = new StatusSync(producer, config.STATUS_SYNC_DELAYS_MS, prefix);
+    this.timeouts = new OrderTimeouts(producer, prefix);
     const webhook = config.EVENT_WEBHOOK_URL
       ? { url: config.EVENT_WEBHOOK_URL, secret: config.EVENT_WEBHOOK_SECRET ?? '', timeoutMs: config.EVENT_WEBHOOK_TIMEOUT_MS }
       : undefined;
-    this.deliveries = new EventDeliveries(connection, prefix, config.EVENT_QUEUE_PREFIX, config.EVENT_RETRY_DELAYS_MS, webhook);
+    this.deliveries = new EventDeliveries(producer, prefix, config.EVENT_QUEUE_PREFIX, config.EVENT_RETRY_DELAYS_MS, webhook);
     this.sweeper = new Sweeper(
-      connection,
+      producer,
       prefix,
       {
         intervalMs: config.SWEEP_INTERVAL_MS,
@@ -45,6 +50,13 @@ export class Jobs {
   }
 
   /** The internal queues (not the order side's topics), for the operators' queue board. */
+  /** Routes the queues' connection errors to the log (BullMQ prints them to the console otherwise). */
+  reportErrors(log: Logger): void {
+    const warn = throttled((err: Error) => log.warn({ err }, 'BullMQ queue error (Redis unreachable?)'));
+    for (const q of this.queues()) q.on('error', warn);
+    this.deliveries.onQueueError = warn;
+  }
+
   queues(): Queue[] {
     return [this.statusSync.queue, this.timeouts.queue, this.deliveries.queue, this.sweeper.queue];
   }

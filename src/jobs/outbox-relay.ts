@@ -5,6 +5,14 @@ import { runTx } from '../repo/tx';
 import type { EventDeliveries } from './event-delivery';
 
 const BATCH = 100;
+/** The claim holds row locks; Redis must answer well within the transaction's life. */
+const ENQUEUE_TIMEOUT_MS = 5000;
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Moves committed outbox rows into the delivery queue. Every worker process runs one; rows are claimed with
@@ -33,13 +41,19 @@ export class OutboxRelay {
   /** One pass: queues up to a batch of pending events; returns how many. */
   async relayOnce(): Promise<number> {
     if (!(await hasPendingEvents(this.db))) return 0; // one cheap read when idle
-    return runTx(this.db, async (tx) => {
-      const ids = await claimPendingEvents(tx, BATCH);
-      if (ids.length === 0) return 0;
-      await this.deliveries.enqueue(ids);
-      await markQueued(tx, ids);
-      return ids.length;
-    });
+    // READ COMMITTED: under REPEATABLE READ the claim would also lock the gap after the last pending row, where
+    // every new event is inserted, and stall every payment transaction behind this one's Redis round trip.
+    return runTx(
+      this.db,
+      async (tx) => {
+        const ids = await claimPendingEvents(tx, BATCH);
+        if (ids.length === 0) return 0;
+        await withTimeout(this.deliveries.enqueue(ids), ENQUEUE_TIMEOUT_MS, 'queuing events in Redis');
+        await markQueued(tx, ids);
+        return ids.length;
+      },
+      { readCommitted: true },
+    );
   }
 
   private async run(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../infra/logger';
+import { throttled } from '../infra/throttled';
 import type { Metrics } from '../infra/metrics';
 
 /** Every internal queue; their keys live under QUEUE_PREFIX, the order side's topics under EVENT_QUEUE_PREFIX. */
@@ -45,6 +46,6 @@ export function startWorker<D, R>(
     { connection: ctx.connection, prefix: ctx.prefix, concurrency: 8, ...opts },
   );
   worker.on('failed', (job, err) => ctx.log.warn({ err, queue, job: job?.id, attempt: job?.attemptsMade }, 'job failed'));
-  worker.on('error', (err) => ctx.log.error({ err, queue }, 'worker error'));
+  worker.on('error', throttled((err: Error) => ctx.log.error({ err, queue }, 'worker error')));
   return worker;
 }

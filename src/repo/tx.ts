@@ -58,21 +58,30 @@ export function onOrderChanges(db: Db, listener: (changes: OrderChange[]) => voi
  * Runs fn in an interactive transaction, retrying a few times when MySQL picks it as a deadlock victim.
  * Every writer locks the pay_order row first, so deadlocks are rare; this is the safety net.
  */
-export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readCommitted?: boolean } = {}): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const changes: OrderChange[] = [];
+    let result: T;
     try {
-      const result = await db.$transaction(
+      result = await db.$transaction(
         (tx) => {
           changesByTx.set(tx, changes);
           return fn(tx);
         },
-        { maxWait: 5000, timeout: 15000 },
+        { maxWait: 5000, timeout: 15000, ...(opts.readCommitted ? { isolationLevel: 'ReadCommitted' as const } : {}) },
       );
-      if (changes.length > 0) commitListeners.get(db)?.(changes);
-      return result;
     } catch (err) {
       if (attempt >= 3 || !isRetryableTxError(err)) throw err;
+      continue;
     }
+    // Outside the try: the transaction committed, whatever a listener does.
+    if (changes.length > 0) {
+      try {
+        commitListeners.get(db)?.(changes);
+      } catch {
+        /* announcing is best effort; watchers also poll */
+      }
+    }
+    return result;
   }
 }

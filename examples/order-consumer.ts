@@ -2,14 +2,17 @@
  * What the order service runs to learn of payments: a BullMQ worker on the queue its orders name as their
  * notify topic (under the same prefix as paysvc's EVENT_QUEUE_PREFIX), reading payment.v1.PaymentEvent as
  * proto3 JSON. Delivery is at least once and not ordered, so the consumer
- *   - dedupes on event_id (a redelivery or a ReplayEvent carries the same id), and
- *   - ignores an event whose version is not above the last one applied for its pay_no: every event carries the
- *     whole order state (status, amounts), so the newest one wins and an older one adds nothing.
+ *   - dedupes on event_id (a redelivery or a ReplayEvent carries the same id);
+ *   - keeps the facts only one event carries, whatever its version: a refund's outcome (refund_no, amount)
+ *     and a duplicate payment (channel_trade_no);
+ *   - updates its view of the order (status, paid and refunded totals) only from an event whose version is
+ *     above the last one applied for the pay_no: every event carries the whole order state, so the newest wins.
  * Run it: `npx tsx examples/order-consumer.ts order.pay.notify` (REDIS_URL, EVENT_QUEUE_PREFIX as for paysvc).
  *
- * The store here is in memory to keep the example short. A real order service does both checks in the same
- * database transaction that updates its order, e.g. INSERT the event id into a processed_event table (unique key)
- * and `UPDATE orders SET pay_status = ?, pay_version = ? WHERE order_no = ? AND pay_version < ?`.
+ * The store here is in memory to keep the example short. A real order service does these in the same database
+ * transaction that updates its order, e.g. INSERT the event id into a processed_event table (unique key), upsert
+ * the refund by refund_no, and `UPDATE orders SET pay_status = ?, pay_version = ? WHERE order_no = ? AND
+ * pay_version < ?`.
  */
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -18,18 +21,48 @@ import { OrderStatus } from '../src/gen/payment/v1/types';
 
 export type Verdict = 'applied' | 'duplicate' | 'stale';
 
-/** The order side's memory of what it applied: event ids seen, and the last version per pay no. */
+interface OrderView {
+  version: bigint;
+  status: OrderStatus;
+  refundedAmount: bigint;
+  lastEvent: PaymentEventType;
+}
+
+/** The order side's memory of what it applied: event ids seen, the order views, and per-event facts. */
 export class InMemoryOrderSide {
   readonly seen = new Set<string>();
-  readonly orders = new Map<string, { version: bigint; status: OrderStatus; refundedAmount: bigint; lastEvent: PaymentEventType }>();
+  readonly orders = new Map<string, OrderView>();
+  /** Refund outcomes by refund_no: applied even when the event is older than the order view. */
+  readonly refunds = new Map<string, { payNo: string; amount: bigint; succeeded: boolean }>();
+  /** Second payments of paid orders (the buyer paid twice): each needs a refund or a human. */
+  readonly duplicatePayments: { payNo: string; channelTradeNo: string }[] = [];
 
   apply(event: PaymentEvent): Verdict {
     if (this.seen.has(event.eventId)) return 'duplicate';
     this.seen.add(event.eventId);
+    const fact = this.applyFact(event);
     const current = this.orders.get(event.payNo);
-    if (current && event.version <= current.version) return 'stale';
+    if (current && event.version <= current.version) return fact ? 'applied' : 'stale';
     this.orders.set(event.payNo, { version: event.version, status: event.status, refundedAmount: event.refundedAmount, lastEvent: event.type });
     return 'applied';
+  }
+
+  private applyFact(event: PaymentEvent): boolean {
+    switch (event.type) {
+      case PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED:
+      case PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_FAILED:
+        this.refunds.set(event.refundNo, {
+          payNo: event.payNo,
+          amount: event.refundAmount,
+          succeeded: event.type === PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED,
+        });
+        return true;
+      case PaymentEventType.PAYMENT_EVENT_TYPE_DUPLICATE_PAYMENT:
+        this.duplicatePayments.push({ payNo: event.payNo, channelTradeNo: event.channelTradeNo });
+        return true;
+      default:
+        return false;
+    }
   }
 }
 

@@ -23,7 +23,7 @@ export interface Deps {
   /** Schedules an order's close at its expiry. */
   timeouts: { schedule(order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> };
   /** Event delivery: drops an event's queued job so a replay can queue it afresh (false while it runs). */
-  deliveries: { forget(eventId: string): Promise<boolean> };
+  deliveries: { forget(eventId: string, topic: string): Promise<boolean> };
   /** Order changes across instances, for WatchOrder. */
   orderFeed: { subscribe(payNo: string, onChange: () => void): Promise<() => Promise<void>>; readonly closed: AbortSignal };
   /** How often a watch re-reads its order even without a feed message. */

@@ -21,7 +21,7 @@ export async function listEvents(deps: Deps, ref: OrderRef): Promise<EventWithDe
 export async function replayEvent(deps: Deps, tenantId: string, eventId: string): Promise<EventWithDeliveries> {
   const event = await findEvent(deps.db, eventId);
   if (!event || event.tenantId !== tenantId) throw new NotFoundError('event not found');
-  if (!(await deps.deliveries.forget(eventId))) throw new ConcurrencyError(`event ${eventId} is being delivered right now; retry`);
+  if (!(await deps.deliveries.forget(eventId, event.topic))) throw new ConcurrencyError(`event ${eventId} is being delivered right now; retry`);
   await runTx(deps.db, async (tx) => {
     await tx.outboxEvent.updateMany({
       where: { id: eventId },

@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, type Job, type Worker } from 'bullmq';
+import { DelayedError, Queue, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Deps } from '../app/deps';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhook } from '../events/webhook-signature';
@@ -14,6 +14,8 @@ export interface WebhookTarget {
   secret: string;
   timeoutMs: number;
 }
+
+type DeliveryOutcome = { kind: 'done'; summary: string } | { kind: 'retry'; at: Date; summary: string };
 
 interface Try {
   target: string;
@@ -55,49 +57,94 @@ export class EventDeliveries {
     return this.retryDelaysMs.length + 1;
   }
 
-  /** Queues a delivery per event; an event whose job already exists is not queued twice. */
+  /**
+   * Queues a delivery per event; an event whose job already exists is not queued twice. The job's own
+   * attempts only cover unexpected errors (the database unreachable mid-run); a delivery that failed at its
+   * target is recorded and the same job is delayed to the next retry the database's attempt count calls for.
+   */
   async enqueue(eventIds: string[]): Promise<void> {
     if (eventIds.length === 0) return;
-    await this.queue.addBulk(
-      eventIds.map((eventId) => ({
-        name: 'deliver',
-        data: { eventId },
-        opts: {
-          jobId: eventId,
-          attempts: this.maxAttempts,
-          backoff: { type: 'schedule' },
-          removeOnComplete: true,
-          removeOnFail: { age: KEEP_FAILED_SECONDS },
-        },
-      })),
-    );
+    await this.queue.addBulk(eventIds.map((eventId) => ({ name: 'deliver', data: { eventId }, opts: this.jobOptions(eventId) })));
   }
 
-  /** Drops the event's job so it can be queued afresh (replay); false if it is running right now. */
-  async forget(eventId: string): Promise<boolean> {
-    const job = await this.queue.getJob(eventId);
-    if (!job) return true;
-    if (await job.isActive()) return false;
-    await job.remove();
+  private jobOptions(eventId: string) {
+    return {
+      jobId: eventId,
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 10_000 },
+      removeOnComplete: true,
+      removeOnFail: { age: KEEP_FAILED_SECONDS },
+    };
+  }
+
+  /**
+   * For the sweep: queues events again whose job is gone (a Redis flush) or ended without settling the event
+   * (failed on unexpected errors, stalled twice); a job still waiting, delayed or running is left alone.
+   */
+  async requeue(eventIds: string[]): Promise<void> {
+    for (const eventId of eventIds) {
+      const job = await this.queue.getJob(eventId);
+      const state = job ? await job.getState() : 'missing';
+      if (state === 'failed' || state === 'completed') await job!.remove().catch(() => undefined);
+      if (state === 'failed' || state === 'completed' || state === 'missing' || state === 'unknown') {
+        await this.queue.add('deliver', { eventId }, this.jobOptions(eventId));
+      }
+    }
+  }
+
+  /**
+   * Drops the event's jobs, here and in the order side's topic queue (which keeps a done job for a day, under
+   * the same id), so a replay is delivered afresh. False if either is being processed right now.
+   */
+  async forget(eventId: string, topic: string): Promise<boolean> {
+    for (const queue of [this.queue, this.topic(topic)]) {
+      const job = await queue.getJob(eventId);
+      if (!job) continue;
+      if (await job.isActive()) return false;
+      try {
+        await job.remove();
+      } catch {
+        return false; // it became active meanwhile
+      }
+    }
     return true;
   }
 
   worker(deps: Deps, ctx: Omit<WorkerContext, 'prefix'>): Worker<DeliveryJob> {
-    return startWorker({ ...ctx, prefix: this.prefix }, QUEUE.eventDelivery, (job: Job<DeliveryJob>) => this.run(deps, job.data.eventId), {
-      concurrency: 16,
-      settings: { backoffStrategy: (attemptsMade: number) => this.delayAfter(attemptsMade) },
-    });
+    return startWorker(
+      { ...ctx, prefix: this.prefix },
+      QUEUE.eventDelivery,
+      async (job: Job<DeliveryJob>, token?: string) => {
+        const outcome = await this.deliver(deps, job.data.eventId);
+        if (outcome.kind === 'retry') {
+          // The same job, due when the schedule says; BullMQ does not count this as one of its attempts.
+          await job.moveToDelayed(outcome.at.getTime(), token);
+          throw new DelayedError();
+        }
+        return outcome.summary;
+      },
+      { concurrency: 16 },
+    );
   }
 
   private delayAfter(failures: number): number {
     return this.retryDelaysMs[Math.min(Math.max(failures, 1), this.retryDelaysMs.length) - 1] ?? 0;
   }
 
-  /** One delivery of one event to every target; throws (so BullMQ retries) unless all of them took it. */
+  /** One delivery of one event to every target, as a summary (tests run it directly). */
   async run(deps: Deps, eventId: string): Promise<string> {
+    return (await this.deliver(deps, eventId)).summary;
+  }
+
+  /**
+   * One delivery of one event to every target. The database's attempt count alone decides the next retry and
+   * the dead letter, so a lost and re-queued job, or a run that died before recording, never shortens or
+   * stretches the schedule.
+   */
+  private async deliver(deps: Deps, eventId: string): Promise<DeliveryOutcome> {
     const event = await findEvent(deps.db, eventId);
-    if (!event) return 'no such event';
-    if (event.status === 'DELIVERED' || event.status === 'DEAD') return `already ${event.status}`;
+    if (!event) return { kind: 'done', summary: 'no such event' };
+    if (event.status === 'DELIVERED' || event.status === 'DEAD') return { kind: 'done', summary: `already ${event.status}` };
     const attempt = event.attempts + 1;
     const tries = [await this.toQueue(event)];
     if (this.webhook) tries.push(await this.toWebhook(event, this.webhook));
@@ -105,18 +152,19 @@ export class EventDeliveries {
     const failed = tries.filter((t) => !t.ok);
     if (failed.length === 0) {
       await recordDelivery(deps.db, eventId, attempt, tries, { status: 'DELIVERED', lastError: null });
-      return 'delivered';
+      return { kind: 'done', summary: 'delivered' };
     }
     const error = failed.map((t) => `${t.target}: ${t.detail}`).join('; ');
-    const dead = attempt >= this.maxAttempts;
-    const nextAttemptAt = new Date(Date.now() + this.delayAfter(attempt));
-    await recordDelivery(deps.db, eventId, attempt, tries, { status: dead ? 'DEAD' : 'QUEUED', lastError: error, nextAttemptAt });
-    if (dead) {
+    if (attempt >= this.maxAttempts) {
+      await recordDelivery(deps.db, eventId, attempt, tries, { status: 'DEAD', lastError: error });
       deps.metrics.deliveries.inc({ target: 'event', result: 'dead' });
       deps.log.error({ eventId, payNo: event.payNo, attempts: attempt, error }, 'event dead-lettered after its last delivery attempt');
-      throw new UnrecoverableError(`dead-lettered after ${attempt} attempts: ${error}`);
+      return { kind: 'done', summary: `dead-lettered after ${attempt} attempts: ${error}` };
     }
-    throw new Error(`delivery ${attempt} of ${this.maxAttempts} failed: ${error}`);
+    const at = new Date(Date.now() + this.delayAfter(attempt));
+    await recordDelivery(deps.db, eventId, attempt, tries, { status: 'QUEUED', lastError: error, nextAttemptAt: at });
+    deps.log.warn({ eventId, payNo: event.payNo, attempt, next: at, error }, 'event delivery failed; will retry');
+    return { kind: 'retry', at, summary: `delivery ${attempt} of ${this.maxAttempts} failed: ${error}` };
   }
 
   private async toQueue(event: DeliverableEvent): Promise<Try> {

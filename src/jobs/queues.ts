@@ -1,4 +1,4 @@
-import { Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
+import { DelayedError, Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../infra/logger';
 import { throttled } from '../infra/throttled';
@@ -39,7 +39,7 @@ export function startWorker<D, R>(
         ctx.log.debug({ queue, job: job.id, result }, 'job done');
         return result;
       } catch (err) {
-        timer({ result: 'failed' });
+        timer({ result: err instanceof DelayedError ? 'delayed' : 'failed' });
         throw err;
       }
     },

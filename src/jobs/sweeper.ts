@@ -79,7 +79,7 @@ export class Sweeper {
     for (const o of unrefunded) await refundPaidAfterClose(deps, o);
 
     const stale = await findStaleQueuedEvents(deps.db, new Date(now - this.settings.outboxStaleMs), BATCH);
-    await deliveries.enqueue(stale);
+    await deliveries.requeue(stale);
     await touchQueued(deps.db, stale);
 
     const backlog = await outboxBacklog(deps.db);

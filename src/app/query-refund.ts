@@ -22,8 +22,8 @@ export async function queryRefund(
   return (await findRefund(deps.db, tenantId, outRefundNo)) ?? refund;
 }
 
-/** Asks the channel about a pending refund and applies its answer; returns the channel's outcome. */
-export async function syncRefund(deps: Deps, refund: Refund, ctx: RequestContext): Promise<RefundStatusResult['outcome']> {
+/** Asks the channel about a pending refund and applies its answer. */
+async function syncRefund(deps: Deps, refund: Refund, ctx: RequestContext): Promise<RefundStatusResult['outcome']> {
   const order = await findOrder(deps.db, { tenantId: refund.tenantId, payNo: refund.payNo });
   const attempt = await findAttempt(deps.db, refund.attemptNo);
   if (!order || !attempt) throw new Error(`refund ${refund.refundNo} lost its order or attempt`);

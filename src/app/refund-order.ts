@@ -1,3 +1,4 @@
+import type { TransitionCause } from '../generated/prisma/enums';
 import { ConflictingReplayError, FailedPreconditionError, NotFoundError } from '../domain/errors';
 import { newRefundNo } from '../domain/ids';
 import { REFUNDABLE_STATUSES } from '../domain/order-status';
@@ -72,13 +73,31 @@ export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestCo
   return sendToChannel(deps, order, refund, ctx, false);
 }
 
+/**
+ * For status sync: sends a pending refund to its channel again and applies the answer. Sending, not just
+ * asking, because a refund whose first send never left (a crash after the reservation, a network error) is
+ * unknown to the channel, which reports it as pending forever; the channel dedupes on our refund number.
+ */
+export async function resendRefund(deps: Deps, refund: Refund): Promise<Refund> {
+  const order = await findOrder(deps.db, { tenantId: refund.tenantId, payNo: refund.payNo });
+  if (!order) throw new Error(`refund ${refund.refundNo} has no order`);
+  return (await sendToChannel(deps, order, refund, {}, true, { scheduleFollowUp: false, cause: 'SYNC' })).refund;
+}
+
 /** Asks the channel to refund (again: it is idempotent on our refund number) and applies its answer. */
-async function sendToChannel(deps: Deps, order: PayOrder, refund: Refund, ctx: RequestContext, replayed: boolean): Promise<RefundOutcome> {
+async function sendToChannel(
+  deps: Deps,
+  order: PayOrder,
+  refund: Refund,
+  ctx: RequestContext,
+  replayed: boolean,
+  { scheduleFollowUp = true, cause = 'RPC' }: { scheduleFollowUp?: boolean; cause?: TransitionCause } = {},
+): Promise<RefundOutcome> {
   const attempt = await findAttempt(deps.db, refund.attemptNo);
   if (!attempt) throw new Error(`refund ${refund.refundNo} lost its attempt`);
   const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
   const status = await handler.refund(refundSnapshot(order, refund), call);
-  await applyRefundStatus(deps, refund, status, 'RPC');
+  await applyRefundStatus(deps, refund, status, cause);
   const after = await findRefund(deps.db, refund.tenantId, refund.outRefundNo);
   const orderAfter = await findOrder(deps.db, { tenantId: order.tenantId, payNo: order.payNo });
   if (!after || !orderAfter) throw new Error(`refund ${refund.refundNo} vanished`);
@@ -86,7 +105,7 @@ async function sendToChannel(deps: Deps, order: PayOrder, refund: Refund, ctx: R
     if (status.outcome === 'unknown') {
       deps.log.warn({ refundNo: refund.refundNo, reason: status.reason }, 'refund outcome unknown; stays pending, a replay resends it');
     }
-    await scheduleRefundSync(deps, refund.refundNo);
+    if (scheduleFollowUp) await scheduleRefundSync(deps, refund.refundNo);
   }
   return { refund: after, order: orderAfter, replayed };
 }

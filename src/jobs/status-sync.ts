@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { applyTradeStatus } from '../app/apply-trade-status';
 import { channelFor } from '../app/channel-accounts';
 import type { Deps } from '../app/deps';
-import { syncRefund } from '../app/query-refund';
+import { resendRefund } from '../app/refund-order';
 import { tradeSnapshot } from '../app/snapshots';
 import { isPaid } from '../domain/order-status';
 import { findAttempt, findOrder } from '../repo/pay-orders';
@@ -95,16 +95,16 @@ export class StatusSync {
     return `${status.outcome}: ${result.kind}`;
   }
 
-  /** One round for a pending refund, the same way. */
+  /** One round for a pending refund: sent again (idempotent at the channel), which also tells us where it is. */
   async runRefund(deps: Deps, { refundNo, round }: SyncJob): Promise<string> {
     const refund = refundNo ? await deps.db.refund.findUnique({ where: { refundNo } }) : null;
     if (!refund || refund.status !== 'PENDING') return `refund is ${refund?.status ?? 'gone'}`;
-    const outcome = await syncRefund(deps, refund, {});
-    if (outcome === 'pending' || outcome === 'unknown') {
+    const after = await resendRefund(deps, refund);
+    if (after.status === 'PENDING') {
       await deps.db.refund.updateMany({ where: { refundNo: refund.refundNo, status: 'PENDING' }, data: { updatedAt: new Date() } });
       if (round + 1 < this.delaysMs.length) await this.scheduleRefund(refund.refundNo, round + 1);
     }
-    return `refund ${outcome}`;
+    return `refund is ${after.status}`;
   }
 
   close(): Promise<void> {

@@ -83,6 +83,19 @@ describe('status sync', () => {
     }
   });
 
+  it('When a refund\'s send never reached the channel, then the refund sync sends it again and it settles', async () => {
+    const order = await createOrder(h, TENANT);
+    const pre = await prepay(order);
+    h.gateway.pay(pre.attemptNo);
+    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS);
+    h.gateway.inject({ kind: 'serverError' }, 1); // the refund call fails before the channel records anything
+    const { refund } = await h.call('refund', { order: ref(order), outRefundNo: uniq('R'), amount: 2500n, reason: '' });
+    expect(refund!.status).toBe(RefundStatus.REFUND_STATUS_PENDING);
+    expect(h.gateway.refundedTotal(pre.attemptNo)).toBe(0n); // the channel never heard of it
+    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED, 8000);
+    expect(h.gateway.refundedTotal(pre.attemptNo)).toBe(2500n);
+  });
+
   it('When nobody asked about an open attempt for the tail interval, then the sweep schedules one more query for it', async () => {
     const order = await createOrder(h, TENANT);
     const pre = await prepay(order);

@@ -85,6 +85,7 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
     log,
     metrics,
     paidAfterClose: config.PAID_AFTER_CLOSE_POLICY,
+    channelTimeoutMs: config.CHANNEL_TIMEOUT_MS,
     notifyRejectLimitPerMinute: config.NOTIFY_REJECT_LIMIT_PER_MINUTE,
     now: () => new Date(),
   };

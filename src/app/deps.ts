@@ -26,6 +26,8 @@ export interface Deps {
   deliveries: { forget(eventId: string, topic: string): Promise<boolean> };
   /** Order changes across instances, for WatchOrder. */
   orderFeed: { subscribe(payNo: string, onChange: () => void): Promise<() => Promise<void>>; readonly closed: AbortSignal };
+  /** How long one channel call may take; a Prepay waits up to this for a concurrent one's call to finish. */
+  channelTimeoutMs: number;
   /** How often a watch re-reads its order even without a feed message. */
   watchPollMs: number;
   now: () => Date;

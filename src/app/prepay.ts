@@ -42,7 +42,7 @@ export interface PrepayOutcome {
  * PAYING status are committed before the channel is called; a replay with the same pay way returns the
  * stored payload; a new pay way closes the previous attempt at its channel first.
  */
-export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext, lostRace = false): Promise<PrepayOutcome> {
+export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext, rounds = 0): Promise<PrepayOutcome> {
   await assertPayWayEnabled(deps, cmd.ref.tenantId, cmd.payWay);
   const { handler, call } = await channelFor(deps, cmd.ref.tenantId, cmd.payWay, ctx);
   const order = await findOrder(deps.db, cmd.ref);
@@ -58,6 +58,10 @@ export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext
   if (same?.status === 'OPEN' && same.payload) {
     return { order, attemptNo: same.attemptNo, payload: same.payload as unknown as PrepayPayload, replayed: true };
   }
+  if (same?.status === 'CREATED' && rounds < 2 && (await settledMeanwhile(deps, same, ctx.signal))) {
+    // Another Prepay was calling the channel for this attempt and has finished: start over from what it left.
+    return prepay(deps, cmd, ctx, rounds + 1);
+  }
   const switching = order.status === 'PAYING' && order.payWay !== cmd.payWay;
   if (switching && order.payWaySwitches >= MAX_PAY_WAY_SWITCHES) {
     throw new FailedPreconditionError(`order ${order.payNo} has switched pay way ${MAX_PAY_WAY_SWITCHES} times already`);
@@ -65,15 +69,42 @@ export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext
   for (const previous of open.filter((a) => a.payWay !== cmd.payWay)) {
     await closePrevious(deps, order, previous, ctx);
   }
-  const opened = same
-    ? { attempt: same, order }
-    : await openAttempt(deps, order, cmd, handler, switching).catch((err: unknown) => {
-        if (err instanceof ConcurrencyError && !lostRace) return undefined;
-        throw err;
-      });
-  // A concurrent Prepay of this order committed its attempt first: go again, to replay or join that one.
-  if (!opened) return prepay(deps, cmd, ctx, true);
-  return callChannel(deps, handler, opened.order, opened.attempt, call);
+  // The in-flight marker goes up before a new attempt is committed, so no concurrent Prepay can see the attempt
+  // CREATED without it; it comes down when the channel call ends.
+  const attemptNo = same?.attemptNo ?? newAttemptNo(deps.now());
+  const marker = inFlightKey(attemptNo);
+  await deps.redis.set(marker, '1', 'PX', deps.channelTimeoutMs + 1000).catch(() => undefined);
+  try {
+    const opened = same
+      ? { attempt: same, order }
+      : await openAttempt(deps, order, cmd, handler, switching, attemptNo).catch((err: unknown) => {
+          if (err instanceof ConcurrencyError && rounds < 2) return undefined;
+          throw err;
+        });
+    // A concurrent Prepay of this order committed its attempt first: go again, to replay or join that one.
+    if (!opened) return await prepay(deps, cmd, ctx, rounds + 1);
+    return await callChannel(deps, handler, opened.order, opened.attempt, call);
+  } finally {
+    await deps.redis.del(marker).catch(() => undefined);
+  }
+}
+
+const inFlightKey = (attemptNo: string): string => `paysvc:prepay-inflight:${attemptNo}`;
+
+/**
+ * An attempt still CREATED may be one a concurrent Prepay (on any instance) is opening right now; calling the
+ * channel for it too could end it (a channel may refuse the second call, and we would mark the attempt FAILED
+ * under the first). While that Prepay's marker stands (at most one channel timeout), wait for the attempt to
+ * leave CREATED; true if it did. Without a marker the call that left it CREATED has ended, and it is reused.
+ */
+async function settledMeanwhile(deps: Deps, attempt: PayAttempt, signal?: AbortSignal): Promise<boolean> {
+  const marker = inFlightKey(attempt.attemptNo);
+  while (!signal?.aborted && (await deps.redis.exists(marker).catch(() => 0)) === 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = await findAttempt(deps.db, attempt.attemptNo);
+    if (now?.status !== 'CREATED') return true;
+  }
+  return false;
 }
 
 function assertPayable(order: PayOrder, now: Date): void {
@@ -102,6 +133,7 @@ async function openAttempt(
   cmd: PrepayCommand,
   handler: PayOrderHandler,
   switching: boolean,
+  attemptNo: string,
 ): Promise<{ attempt: PayAttempt; order: PayOrder }> {
   return runTx(deps.db, async (tx) => {
     const paying = await transition(tx, order, 'PAYING', {
@@ -111,7 +143,7 @@ async function openAttempt(
       checkVersion: true,
     });
     const attempt = await insertAttempt(tx, {
-      attemptNo: newAttemptNo(deps.now()),
+      attemptNo,
       payNo: order.payNo,
       tenantId: order.tenantId,
       payWay: cmd.payWay,

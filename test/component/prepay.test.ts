@@ -150,6 +150,7 @@ describe('Prepay', () => {
       const attempts = await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo } });
       expect(attempts.map((a) => a.status)).toEqual(['OPEN']);
       expect(h.gateway.trade(results[0].attemptNo)?.status).toBe('NOTPAY'); // open at the channel, not closed by a loser
+      expect(results.filter((r) => !r.replayed)).toHaveLength(1); // one call reached the channel; the rest waited for it
     }
   });
 });

@@ -4,7 +4,7 @@ import { statusAfterRefund } from '../domain/order-status';
 import { addEvent } from '../repo/history';
 import { lockOrder, type PayOrder } from '../repo/pay-orders';
 import { casRefundStatus, type Refund } from '../repo/refunds';
-import { runTx, type Tx } from '../repo/tx';
+import { noteOrderChange, runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
 import { transition } from './transition';
 
@@ -63,5 +63,6 @@ async function failed(tx: Tx, order: PayOrder, refund: Refund, status: RefundSta
     data: { refundPendingAmount: next.refundPendingAmount, version: next.version },
   });
   await addEvent(tx, 'REFUND_FAILED', next, { ...refund, status: 'FAILED', failureReason });
+  noteOrderChange(tx, { payNo: order.payNo, status: order.status, version: next.version });
   return true;
 }

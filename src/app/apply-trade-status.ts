@@ -3,7 +3,7 @@ import type { TradeStatus } from '../channels/types';
 import { isOpen, isPaid } from '../domain/order-status';
 import { casAttemptStatus, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { addEvent } from '../repo/history';
-import { runTx, type Tx } from '../repo/tx';
+import { noteOrderChange, runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
 import { refundOrder } from './refund-order';
 import { transition } from './transition';
@@ -100,6 +100,7 @@ async function paid(
     const next = { ...order, version: order.version + 1n };
     await tx.payOrder.update({ where: { payNo: order.payNo }, data: { version: next.version } });
     await addEvent(tx, 'DUPLICATE_PAYMENT', { ...next, channelTradeNo: channelTradeNo ?? null });
+    noteOrderChange(tx, { payNo: order.payNo, status: order.status, version: next.version });
     return { kind: 'doublePayment', order: next, reason };
   }
   const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay };

@@ -12,12 +12,13 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 2000 };
 
 /**
- * Only UNAVAILABLE is retried: the request did not get through, or the server asked for a retry (channel down,
- * database busy). Every RPC may be retried, because the mutations are idempotent on (tenant, out_order_no) and
- * (tenant, out_refund_no) and the client resends the very same request. DEADLINE_EXCEEDED is not retried: the
- * deadline is the budget of the whole call, retries included, so once it has passed there is nothing left to spend.
+ * Retried: UNAVAILABLE (the request did not get through, or the server asked for a retry: channel down,
+ * database busy) and ABORTED (the call lost a race with a concurrent change of the same order). Every RPC may be
+ * retried, because the mutations are idempotent on (tenant, out_order_no) and (tenant, out_refund_no) and the
+ * client resends the very same request. DEADLINE_EXCEEDED is not retried: the deadline is the budget of the
+ * whole call, retries included, so once it has passed there is nothing left to spend.
  */
-export const isRetryable = (code: status): boolean => code === status.UNAVAILABLE;
+export const isRetryable = (code: status): boolean => code === status.UNAVAILABLE || code === status.ABORTED;
 
 /**
  * The pause after failed attempt `attempt` (1-based): base·2^(attempt−1), capped, half of it random ("equal

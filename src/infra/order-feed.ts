@@ -3,6 +3,10 @@ import type { Logger } from './logger';
 import type { OrderChange } from '../repo/tx';
 
 type Listener = () => void;
+interface Entry {
+  listeners: Set<Listener>;
+  ready: Promise<void>;
+}
 
 /**
  * Order changes across instances over Redis pub/sub: every instance publishes the changes it commits, and an
@@ -11,7 +15,7 @@ type Listener = () => void;
  * wake-up: watchers re-read the order from MySQL, and also re-read on a slow timer.
  */
 export class OrderFeed {
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly channels = new Map<string, Entry>();
   private readonly closing = new AbortController();
 
   constructor(
@@ -21,7 +25,7 @@ export class OrderFeed {
     private readonly log: Logger,
   ) {
     sub.on('message', (channel: string) => {
-      for (const fn of this.listeners.get(channel) ?? []) fn();
+      for (const fn of this.channels.get(channel)?.listeners ?? []) fn();
     });
   }
 
@@ -41,20 +45,31 @@ export class OrderFeed {
     pipeline.exec().catch((err: unknown) => this.log.warn({ err }, 'could not publish order changes'));
   }
 
-  /** Calls `fn` whenever the order may have changed; returns the unsubscribe. */
+  /** Calls `fn` whenever the order may have changed, once subscribed; returns the unsubscribe. */
   async subscribe(payNo: string, fn: Listener): Promise<() => Promise<void>> {
     const channel = this.channel(payNo);
-    let set = this.listeners.get(channel);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(channel, set);
-      await this.sub.subscribe(channel);
+    let entry = this.channels.get(channel);
+    if (!entry) {
+      const created: Entry = { listeners: new Set(), ready: this.sub.subscribe(channel).then(() => undefined) };
+      entry = created;
+      this.channels.set(channel, created);
+      // A failed SUBSCRIBE must not leave an entry that makes later watchers skip subscribing.
+      created.ready.catch(() => {
+        if (this.channels.get(channel) === created) this.channels.delete(channel);
+      });
     }
-    set.add(fn);
+    const joined = entry;
+    joined.listeners.add(fn);
+    try {
+      await joined.ready; // a second watcher of the order waits for the first one's SUBSCRIBE too
+    } catch (err) {
+      joined.listeners.delete(fn);
+      throw err;
+    }
     return async () => {
-      set.delete(fn);
-      if (set.size === 0 && this.listeners.get(channel) === set) {
-        this.listeners.delete(channel);
+      joined.listeners.delete(fn);
+      if (joined.listeners.size === 0 && this.channels.get(channel) === joined) {
+        this.channels.delete(channel);
         await this.sub.unsubscribe(channel).catch(() => undefined);
       }
     };

@@ -3,7 +3,14 @@ import type { Redis } from 'ioredis';
 import { refundPaidAfterClose } from '../app/apply-trade-status';
 import type { Deps } from '../app/deps';
 import { findStaleQueuedEvents, outboxBacklog, touchQueued } from '../repo/outbox';
-import { findOverdueOrders, findStaleAttempts, findStalePendingRefunds, findUnrefundedPaidAfterClose } from '../repo/sweeps';
+import {
+  findOverdueOrders,
+  findStaleAttempts,
+  findStalePendingRefunds,
+  findUnrefundedPaidAfterClose,
+  stampAttempts,
+  stampRefunds,
+} from '../repo/sweeps';
 import type { EventDeliveries } from './event-delivery';
 import type { OrderTimeouts } from './order-timeout';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
@@ -38,6 +45,7 @@ export interface SweepReport {
 export class Sweeper {
   /** Read by the operators' queue board; jobs are added through the methods below only. */
   readonly queue: Queue;
+  private overdueCursor?: { expireAt: Date; payNo: string };
 
   constructor(
     connection: Redis,
@@ -66,14 +74,19 @@ export class Sweeper {
     const now = deps.now().getTime();
     const { timeouts, statusSync, deliveries } = this.jobs;
 
-    const overdue = await findOverdueOrders(deps.db, new Date(now - this.settings.graceMs), BATCH);
+    const overdue = await findOverdueOrders(deps.db, new Date(now - this.settings.graceMs), BATCH, this.overdueCursor);
     for (const o of overdue) await timeouts.runNow(o);
+    // Next sweep goes on after the last one seen, and starts over once it reaches the end.
+    this.overdueCursor = overdue.length === BATCH ? overdue[overdue.length - 1] : undefined;
 
+    // Stamped as asked when scheduled, so one whose query keeps failing waits a tail interval, not every sweep.
     const attempts = await findStaleAttempts(deps.db, new Date(now - this.settings.syncTailMs), BATCH);
     for (const a of attempts) await statusSync.schedule(a, statusSync.tailRound);
+    await stampAttempts(deps.db, attempts);
 
     const refunds = await findStalePendingRefunds(deps.db, new Date(now - this.settings.syncTailMs), BATCH);
     for (const r of refunds) await statusSync.scheduleRefund(r, statusSync.tailRound);
+    await stampRefunds(deps.db, refunds);
 
     const unrefunded = deps.paidAfterClose === 'refund' ? await findUnrefundedPaidAfterClose(deps.db, new Date(now - this.settings.graceMs), BATCH) : [];
     for (const o of unrefunded) await refundPaidAfterClose(deps, o);

@@ -2,14 +2,37 @@ import type { DbOrTx } from './tx';
 
 /** The sweeper's reads: work whose job may have been lost. Each is bounded and served by an index. */
 
-/** Unpaid orders past their expiry (plus the grace their own timeout job had). */
-export async function findOverdueOrders(db: DbOrTx, expiredBefore: Date, limit: number): Promise<{ tenantId: string; payNo: string; expireAt: Date }[]> {
+/**
+ * Unpaid orders past their expiry (plus the grace their own timeout job had), in (expire_at, pay_no) order
+ * after `after`, so orders whose close keeps failing cannot hide the ones behind them from the sweep.
+ */
+export async function findOverdueOrders(
+  db: DbOrTx,
+  expiredBefore: Date,
+  limit: number,
+  after?: { expireAt: Date; payNo: string },
+): Promise<{ tenantId: string; payNo: string; expireAt: Date }[]> {
   return db.payOrder.findMany({
-    where: { status: { in: ['WAIT_PAY', 'PAYING'] }, expireAt: { lt: expiredBefore } },
+    where: {
+      status: { in: ['WAIT_PAY', 'PAYING'] },
+      expireAt: { lt: expiredBefore },
+      ...(after ? { OR: [{ expireAt: { gt: after.expireAt } }, { expireAt: after.expireAt, payNo: { gt: after.payNo } }] } : {}),
+    },
     select: { tenantId: true, payNo: true, expireAt: true },
-    orderBy: { expireAt: 'asc' },
+    orderBy: [{ expireAt: 'asc' }, { payNo: 'asc' }],
     take: limit,
   });
+}
+
+/** Marks attempts as just asked (updated_at is "last asked"), so one that keeps failing waits its turn. */
+export async function stampAttempts(db: DbOrTx, attemptNos: string[]): Promise<void> {
+  if (attemptNos.length === 0) return;
+  await db.payAttempt.updateMany({ where: { attemptNo: { in: attemptNos }, status: { in: ['CREATED', 'OPEN'] } }, data: { updatedAt: new Date() } });
+}
+
+export async function stampRefunds(db: DbOrTx, refundNos: string[]): Promise<void> {
+  if (refundNos.length === 0) return;
+  await db.refund.updateMany({ where: { refundNo: { in: refundNos }, status: 'PENDING' }, data: { updatedAt: new Date() } });
 }
 
 /** Open attempts of live (unexpired) PAYING orders nobody asked the channel about since `askedBefore`. */

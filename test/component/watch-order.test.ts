@@ -68,10 +68,10 @@ describe('WatchOrder', () => {
     const seen: PayOrder[] = [];
     const done = collect(client.watchOrder({ tenantId: tenant, payNo: order.payNo }, { signal: stop.signal }), seen);
     await eventually(() => Promise.resolve(seen.length === 1));
-    const feed = a.service.deps.orderFeed as unknown as { listeners: Map<string, Set<unknown>> };
-    expect([...feed.listeners.keys()].some((k) => k.endsWith(order.payNo))).toBe(true);
+    const feed = a.service.deps.orderFeed as unknown as { channels: Map<string, unknown> };
+    expect([...feed.channels.keys()].some((k) => k.endsWith(order.payNo))).toBe(true);
     stop.abort();
     await done;
-    await eventually(() => Promise.resolve(![...feed.listeners.keys()].some((k) => k.endsWith(order.payNo))));
+    await eventually(() => Promise.resolve(![...feed.channels.keys()].some((k) => k.endsWith(order.payNo))));
   });
 });

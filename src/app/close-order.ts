@@ -52,6 +52,9 @@ async function closeAtChannels(deps: Deps, order: PayOrder, opts: CloseOptions, 
       }
     }
     await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
+    // Asked on the PSync schedule even so: a payment that slipped in as it closed (or a locally signed Alipay
+    // order string, which a close cannot revoke) is found without waiting for its notify.
+    if (!opts.queryAfterClose) await scheduleSync(deps, attempt.attemptNo);
   }
   return false;
 }

@@ -124,6 +124,8 @@ async function closePrevious(deps: Deps, order: PayOrder, previous: PayAttempt, 
     throw new FailedPreconditionError(`order ${order.payNo} was already paid with ${previous.payWay}`);
   }
   await casAttemptStatus(deps.db, previous.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
+  // Still asked on the PSync schedule: if the buyer pays the old attempt too, that is a double payment to report.
+  await scheduleSync(deps, previous.attemptNo);
 }
 
 /** Commits the new attempt and the order's PAYING status in one transaction, before any channel call. */

@@ -5,7 +5,6 @@ import { channelFor } from '../app/channel-accounts';
 import type { Deps } from '../app/deps';
 import { resendRefund } from '../app/refund-order';
 import { tradeSnapshot } from '../app/snapshots';
-import { isPaid } from '../domain/order-status';
 import { findAttempt, findOrder } from '../repo/pay-orders';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
 
@@ -83,8 +82,10 @@ export class StatusSync {
     const attempt = attemptNo ? await findAttempt(deps.db, attemptNo) : null;
     if (!attempt || attempt.status === 'SUCCESS') return 'attempt already settled';
     const order = await findOrder(deps.db, { tenantId: attempt.tenantId, payNo: attempt.payNo });
-    // A closed attempt of an unpaid (even closed) order is still asked: the buyer may have paid as we closed it.
-    if (!order || isPaid(order.status)) return `order is ${order?.status ?? 'gone'}`;
+    if (!order) return 'order is gone';
+    // A closed attempt is still asked, even of a paid order: the buyer may have paid it as we closed it (or
+    // paid a locally signed Alipay order string, which a close at the channel cannot revoke), and a second
+    // payment must reach the order side as DUPLICATE_PAYMENT even if its notify never does.
     const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, {});
     const status = await handler.query(tradeSnapshot(order, attempt), call);
     const result = await applyTradeStatus(deps, attempt, status, { cause: 'SYNC' });

@@ -119,4 +119,22 @@ describe('Alipay', () => {
     expect(JSON.stringify(row.settings)).not.toContain('PRIVATE KEY');
     expect(row).toMatchObject({ appId: ali.appId, merchantId: ali.sellerId, keyId: 'dev' });
   });
+
+  it('When the buyer also pays the attempt a pay way switch closed and its notify cannot be verified, then status sync reports the double payment', async () => {
+    const order = await createOrder(h, ali.tenantId);
+    const first = await prepay(order, PayWay.PAY_WAY_ALIPAY_QR);
+    const second = await prepay(order, PayWay.PAY_WAY_ALIPAY_PAGE); // closes the QR trade at Alipay
+    await buyerPays.redirectUrl(second as never);
+    await becomes(order, OrderStatus.ORDER_STATUS_SUCCESS);
+    // The closed QR trade gets paid anyway, and every notify about it fails verification.
+    ali.sandbox.inject({ kind: 'successAfterClose' }, 1);
+    ali.sandbox.inject({ kind: 'badNotifySignature' }, 100);
+    ali.sandbox.pay(first.attemptNo);
+    const events = await eventually(async () => {
+      const e = await h.service.deps.db.outboxEvent.findMany({ where: { payNo: order.payNo }, orderBy: { orderVersion: 'asc' } });
+      return e.some((x) => x.type === 'DUPLICATE_PAYMENT') && e;
+    }, 8000);
+    expect(events.map((e) => e.type)).toEqual(['PAYMENT_SUCCEEDED', 'DUPLICATE_PAYMENT']);
+    expect((await statusOf(order)).status).toBe(OrderStatus.ORDER_STATUS_SUCCESS);
+  });
 });

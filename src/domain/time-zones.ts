@@ -11,10 +11,15 @@ export interface OffsetSpan {
   offsetSeconds: number;
 }
 
+/** Keyed by the zone's canonical name, so callers' spellings ("asia/SHANGHAI") cannot grow it without bound. */
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
+  const probe = formatters.get(timeZone);
+  if (probe) return probe;
+  // Throws for an unknown zone; resolvedOptions() gives the canonical name the cache is keyed by.
+  const canonical = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+  let f = formatters.get(canonical);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {
       timeZone,
@@ -27,7 +32,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
       second: 'numeric',
       era: 'short',
     });
-    formatters.set(timeZone, f);
+    formatters.set(canonical, f);
   }
   return f;
 }

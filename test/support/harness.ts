@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { startService, type RunningService } from '../../src/bootstrap';
 import { createMockGateway, type MockGateway } from '../../src/channels/mock/gateway';
 import { loadConfig } from '../../src/config';
+import type { RequestOf, ResponseOf, UnaryMethod } from '../../src/client/unary-call';
 import { PaymentServiceClient } from '../../src/gen/payment/v1/payment_service';
 
 export const MOCK_SECRET = 'component-test-mock-secret';
@@ -19,26 +20,6 @@ export interface Harness {
 
 /** Promise form of a unary call: `await h.call('createOrder', req)`. */
 export type Caller = <M extends UnaryMethod>(method: M, req: RequestOf<M>, deadlineMs?: number) => Promise<ResponseOf<M>>;
-type UnaryMethod =
-  | 'createOrder'
-  | 'prepay'
-  | 'query'
-  | 'cancel'
-  | 'refund'
-  | 'queryRefund'
-  | 'listPayWays'
-  | 'listNotifies'
-  | 'listEvents'
-  | 'replayEvent'
-  | 'listOrders'
-  | 'getStatistics';
-type Fn<M extends UnaryMethod> = PaymentServiceClient[M] extends {
-  (req: infer Q, md: Metadata, opts: object, cb: (e: ServiceError | null, r: infer R) => void): unknown;
-}
-  ? [Q, R]
-  : never;
-type RequestOf<M extends UnaryMethod> = Fn<M>[0];
-type ResponseOf<M extends UnaryMethod> = Fn<M>[1];
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -73,7 +73,15 @@ export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext
   // CREATED without it; it comes down when the channel call ends.
   const attemptNo = same?.attemptNo ?? newAttemptNo(deps.now());
   const marker = inFlightKey(attemptNo);
-  await deps.redis.set(marker, '1', 'PX', deps.channelTimeoutMs + 1000).catch(() => undefined);
+  // NX: of two replays reusing an attempt left CREATED, one calls the channel and the other waits for it.
+  // Redis down: proceed as without a marker.
+  const owned = await deps.redis.set(marker, '1', 'PX', deps.channelTimeoutMs + 1000, 'NX').catch(() => 'OK');
+  if (owned === null && same) {
+    // (A new attempt's number is fresh, so only a reused one can be held.)
+    if (rounds >= 2) throw new ConcurrencyError(`another Prepay of order ${order.payNo} is calling the channel; retry`);
+    await settledMeanwhile(deps, same, ctx.signal);
+    return prepay(deps, cmd, ctx, rounds + 1);
+  }
   try {
     const opened = same
       ? { attempt: same, order }

@@ -1,3 +1,4 @@
+import { withTimeout } from '../infra/with-timeout';
 import type { Deps } from './deps';
 
 /**
@@ -21,15 +22,9 @@ export async function scheduleTimeout(deps: Deps, order: { tenantId: string; pay
 const SCHEDULE_TIMEOUT_MS = 2000;
 
 async function bestEffort(deps: Deps, fn: () => Promise<void>, ctx: object, message: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      fn(),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer from Redis in ${SCHEDULE_TIMEOUT_MS} ms`)), SCHEDULE_TIMEOUT_MS))),
-    ]);
+    await withTimeout(fn(), SCHEDULE_TIMEOUT_MS, 'Redis');
   } catch (err) {
     deps.log.warn({ err, ...ctx }, `${message}; the sweeper will find it`);
-  } finally {
-    clearTimeout(timer);
   }
 }

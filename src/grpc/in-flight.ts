@@ -1,3 +1,5 @@
+import { withTimeout } from '../infra/with-timeout';
+
 /**
  * The calls a server is still working on. grpc-js's forceShutdown drops connections but cannot stop our use
  * cases mid-flight: the process waits for them (they are bounded by channel and database timeouts) before it
@@ -20,11 +22,9 @@ export class InFlight {
   /** Resolves when every tracked call has settled, or after `maxMs`, whichever is first; true if all settled. */
   async settle(maxMs: number): Promise<boolean> {
     if (this.running.size === 0) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), maxMs)));
-    const all = Promise.allSettled([...this.running]).then(() => true);
-    const done = await Promise.race([all, timeout]);
-    clearTimeout(timer);
-    return done;
+    return withTimeout(Promise.allSettled([...this.running]), maxMs, 'the drain').then(
+      () => true,
+      () => false,
+    );
   }
 }

@@ -1,5 +1,6 @@
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
+import { withTimeout } from '../infra/with-timeout';
 import { claimPendingEvents, hasPendingEvents, markQueued } from '../repo/outbox';
 import { runTx } from '../repo/tx';
 import type { EventDeliveries } from './event-delivery';
@@ -7,12 +8,6 @@ import type { EventDeliveries } from './event-delivery';
 const BATCH = 100;
 /** The claim holds row locks; Redis must answer well within the transaction's life. */
 const ENQUEUE_TIMEOUT_MS = 5000;
-
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)));
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Moves committed outbox rows into the delivery queue. Every worker process runs one; rows are claimed with

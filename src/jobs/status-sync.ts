@@ -6,6 +6,7 @@ import type { Deps } from '../app/deps';
 import { resendRefund } from '../app/refund-order';
 import { tradeSnapshot } from '../app/snapshots';
 import { findAttempt, findOrder } from '../repo/pay-orders';
+import { stampAttempts, stampRefunds } from '../repo/sweeps';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
 
 export const STATUS_SYNC_QUEUE = QUEUE.statusSync;
@@ -90,7 +91,7 @@ export class StatusSync {
     const status = await handler.query(tradeSnapshot(order, attempt), call);
     const result = await applyTradeStatus(deps, attempt, status, { cause: 'SYNC' });
     if (result.kind === 'unchanged' && (status.outcome === 'pending' || status.outcome === 'unknown')) {
-      await deps.db.payAttempt.updateMany({ where: { attemptNo: attempt.attemptNo, status: { in: ['CREATED', 'OPEN'] } }, data: { updatedAt: new Date() } });
+      await stampAttempts(deps.db, [attempt.attemptNo]);
       if (round + 1 < this.delaysMs.length) await this.schedule(attempt.attemptNo, round + 1);
     }
     return `${status.outcome}: ${result.kind}`;
@@ -102,7 +103,7 @@ export class StatusSync {
     if (!refund || refund.status !== 'PENDING') return `refund is ${refund?.status ?? 'gone'}`;
     const after = await resendRefund(deps, refund);
     if (after.status === 'PENDING') {
-      await deps.db.refund.updateMany({ where: { refundNo: refund.refundNo, status: 'PENDING' }, data: { updatedAt: new Date() } });
+      await stampRefunds(deps.db, [refund.refundNo]);
       if (round + 1 < this.delaysMs.length) await this.scheduleRefund(refund.refundNo, round + 1);
     }
     return `refund is ${after.status}`;

@@ -2,12 +2,15 @@ import { status } from '@grpc/grpc-js';
 import { OrderStatus, PayWay, RefundStatus, type PayOrder } from '../../src/gen/payment/v1/types';
 import { alipayTenant, type AlipayTenant } from '../support/channels';
 import { eventually, grpcError, startHarness, uniq, type Harness } from '../support/harness';
+
+/** These tests rely on the status query an unverifiable notify or a close schedules: let it run at once. */
+const SYNC_SOON = '150,300,600';
 import { createOrder, ref } from '../support/orders';
 
 let h: Harness;
 let ali: AlipayTenant;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ STATUS_SYNC_DELAYS_MS: SYNC_SOON });
   ali = await alipayTenant(h, uniq('t-ali'));
 });
 afterAll(async () => {

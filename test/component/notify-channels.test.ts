@@ -1,6 +1,9 @@
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import { alipayTenant, wechatTenant, type AlipayTenant, type WechatTenant } from '../support/channels';
 import { eventually, startHarness, uniq, type Harness } from '../support/harness';
+
+/** These tests rely on the status query an unverifiable notify or a close schedules: let it run at once. */
+const SYNC_SOON = '150,300,600';
 import { createOrder, ref } from '../support/orders';
 
 let h: Harness;
@@ -8,7 +11,7 @@ let ali: AlipayTenant;
 let wx: WechatTenant;
 beforeAll(async () => {
   // Each WeChat case draws up to 16 rejected deliveries (its whole retry schedule, time-scaled) per minute.
-  h = await startHarness({ NOTIFY_REJECT_LIMIT_PER_MINUTE: '60' });
+  h = await startHarness({ NOTIFY_REJECT_LIMIT_PER_MINUTE: '60', STATUS_SYNC_DELAYS_MS: SYNC_SOON });
   ali = await alipayTenant(h, uniq('t-nali'));
   wx = await wechatTenant(h, uniq('t-nwx'));
 });

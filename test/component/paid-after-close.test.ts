@@ -1,6 +1,9 @@
 import { OrderStatus, PayWay, NotifyResult, type PayOrder } from '../../src/gen/payment/v1/types';
 import { alipayTenant, type AlipayTenant } from '../support/channels';
 import { eventually, startHarness, uniq, type Harness } from '../support/harness';
+
+/** These tests rely on the status query an unverifiable notify or a close schedules: let it run at once. */
+const SYNC_SOON = '150,300,600';
 import { createOrder, ref } from '../support/orders';
 
 /** An Alipay QR order the buyer scanned, that we cancelled, and that the buyer then paid anyway. */
@@ -24,7 +27,7 @@ describe.each([
   let h: Harness;
   let ali: AlipayTenant;
   beforeAll(async () => {
-    h = await startHarness({ PAID_AFTER_CLOSE_POLICY: policy });
+    h = await startHarness({ PAID_AFTER_CLOSE_POLICY: policy, STATUS_SYNC_DELAYS_MS: SYNC_SOON });
     ali = await alipayTenant(h, uniq('t-pac'));
   });
   afterAll(async () => {

@@ -60,7 +60,8 @@ export async function startHarness(
     MOCK_GATEWAY_URL: gatewayUrl,
     CHANNEL_TIMEOUT_MS: '2500', // generous: a loaded CI machine must not turn a slow answer into 'unknown'
     SHUTDOWN_GRACE_MS: '2000',
-    STATUS_SYNC_DELAYS_MS: '150,300,600',
+    // Long: a background status query would race the faults tests inject. Tests of sync set their own.
+    STATUS_SYNC_DELAYS_MS: '60000',
     QUEUE_PREFIX: `{${uniq('test')}}`,
     EVENT_QUEUE_PREFIX: `{${uniq('events')}}`,
     EVENT_RETRY_DELAYS_MS: '100,200,400',

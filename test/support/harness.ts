@@ -123,3 +123,11 @@ export async function eventually<T>(probe: () => Promise<T | undefined | null | 
 let seq = 0;
 /** A fresh tenant/out_order_no per test, so tests never see each other's rows. */
 export const uniq = (prefix: string): string => `${prefix}${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+/**
+ * A fresh tenant for a test. Today any id is accepted; once tenants are registered (issue 10) this registers it
+ * (with the mock channel enabled unless `mock: false`), so tests create tenants only through here.
+ */
+export async function newTenant(_h: Harness, prefix = 't', _opts: { mock?: boolean } = {}): Promise<string> {
+  return uniq(prefix);
+}

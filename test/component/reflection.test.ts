@@ -1,5 +1,10 @@
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DESCRIPTOR_IMAGE_PATH } from '../../src/grpc/descriptor-image';
 import { PaymentServiceService } from '../../src/gen/payment/v1/payment_service';
 import { newTenant, rawClientHeaders, startHarness, type Harness } from '../support/harness';
 
@@ -41,6 +46,7 @@ interface ApiReport {
   described: Record<string, Described>;
   probes: Record<string, Probe>;
   dedupe: { first: Probe; again: Probe };
+  received_sha256: Record<string, string>;
 }
 interface CallResult {
   step: string;
@@ -100,6 +106,8 @@ beforeAll(async () => {
   h = await startHarness();
   tenant = await newTenant(h, 'refl');
   report = await runStrictClient(`127.0.0.1:${h.service.grpc.port}`, tenant, rawClientHeaders(h));
+  // to read what the client saw: STRICT_CLIENT_REPORT=/tmp/report.json npx jest test/component/reflection.test.ts
+  if (process.env.STRICT_CLIENT_REPORT) writeFileSync(process.env.STRICT_CLIENT_REPORT, JSON.stringify(report, null, 1));
 }, 180_000);
 afterAll(() => h?.close());
 
@@ -130,6 +138,17 @@ describe.each(APIS)('Server reflection %s, through a strict client', (api) => {
     // every message of the payment files, nested map entries included
     const messages = Object.entries(d).filter(([name, x]) => name.startsWith('payment.v1.') && x.kind === 'message');
     expect(messages.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it('When it has fetched everything, then it holds every file buf built, byte for byte, under the same names', () => {
+    const built = fromBinary(FileDescriptorSetSchema, readFileSync(DESCRIPTOR_IMAGE_PATH)).file;
+    const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    expect(r().received_sha256).toEqual(
+      Object.fromEntries(built.map((f) => [f.name, sha256(toBinary(FileDescriptorProtoSchema, f))])),
+    );
+    expect(Object.keys(r().received_sha256)).toEqual(
+      expect.arrayContaining(['payment/v1/payment_service.proto', 'google/protobuf/timestamp.proto', 'health/v1/health.proto']),
+    );
   });
 
   it('When it reads the messages, then field names are the proto’s snake_case, JSON names lowerCamel, maps real map entries', () => {

@@ -13,6 +13,7 @@ Debian's python3-grpcio and python3-protobuf: use /usr/bin/python3, not a virtua
 """
 import argparse
 import datetime
+import hashlib
 import json
 import queue
 import sys
@@ -97,6 +98,7 @@ class Reflection:
         self._requests = queue.Queue()
         self._responses = call(iter(self._requests.get, None), metadata=metadata, timeout=TIMEOUT_S)
         self.received = {}  # file name -> FileDescriptorProto, first copy wins (as in grpcurl)
+        self.sha256 = {}  # file name -> sha256 of the bytes served, to compare with what buf built
         self.pool = descriptor_pool.DescriptorPool()
         self._added = set()
 
@@ -118,6 +120,7 @@ class Reflection:
         for raw in self.ask(**request).file_descriptor_response.file_descriptor_proto:
             fdp = descriptor_pb2.FileDescriptorProto.FromString(raw)
             self.received.setdefault(fdp.name, fdp)
+            self.sha256.setdefault(fdp.name, hashlib.sha256(raw).hexdigest())
             names.append(fdp.name)
         return names
 
@@ -248,7 +251,8 @@ def check_api(channel, package, metadata):
             'extension_numbers_unknown': probe(refl, all_extension_numbers_of_type='payment.v1.Nope'),
             'extension': probe(refl, file_containing_extension={'containing_type': 'payment.v1.PayOrder', 'extension_number': 100}),
         }
-        return refl, {'services': services, 'described': described, 'probes': probes, 'dedupe': dedupe}
+        return refl, {'services': services, 'described': described, 'probes': probes, 'dedupe': dedupe,
+                      'received_sha256': refl.sha256}
     finally:
         refl.close()
 
@@ -308,7 +312,7 @@ def walk_readme(call, tenant, run):
     call('Refund', {'order': ref1, 'out_refund_no': refund, 'amount': 1000, 'reason': 'one bag returned'})
     call('QueryRefund', {'tenant_id': tenant, 'out_refund_no': refund, 'sync': True})
     call('CreateOrder', {'tenant_id': tenant, 'out_order_no': order2, 'amount': 100, 'currency': 'CNY',
-                         'subject': 'Tea'}, step='CreateOrder-2')
+                         'subject': 'Tea', 'notify_topic': 'order.pay.notify'}, step='CreateOrder-2')
     call('Cancel', {'order': {'tenant_id': tenant, 'out_order_no': order2}, 'reason': 'buyer left'})
     call('ListPayWays', {'tenant_id': tenant})
     call('ListNotifies', {'order': ref1})
@@ -322,7 +326,7 @@ def walk_readme(call, tenant, run):
                            'created_to': iso(now + datetime.timedelta(days=1))})
     # and what a caller gets wrong: the codes a program sees
     call('CreateOrder', {'tenant_id': tenant, 'out_order_no': f'SO-{run}-3', 'amount': 0, 'currency': 'CNY',
-                         'subject': 'Nothing'}, step='CreateOrder-zero-amount')
+                         'subject': 'Nothing', 'notify_topic': 'order.pay.notify'}, step='CreateOrder-zero-amount')
     call('Query', {'order': {'tenant_id': tenant, 'out_order_no': f'SO-{run}-none'}}, step='Query-unknown')
     call('QueryRefund', {'tenant_id': tenant, 'out_refund_no': f'RF-{run}-none'}, step='QueryRefund-unknown')
     call('Refund', {'order': ref1, 'out_refund_no': f'RF-{run}-2', 'amount': 99999, 'reason': 'too much'},

@@ -52,7 +52,7 @@ export function descriptorImage(set: Uint8Array): DescriptorImage {
     const add = (name: string, kind: SymbolKind) => {
       if (!symbols.has(name)) symbols.set(name, { file: proto.name, kind });
     };
-    const addExtension = (scope: string, x: FieldDescriptorProto) => {
+    const addExtension: AddExtension = (scope, x) => {
       add(scope + x.name, 'extension');
       const extendee = x.extendee.replace(/^\./, '');
       extensions.set(extendee, (extensions.get(extendee) ?? new Map()).set(x.number, proto.name));
@@ -82,8 +82,9 @@ function fileBytes(set: Uint8Array): Uint8Array[] {
 }
 
 type Add = (name: string, kind: SymbolKind) => void;
+type AddExtension = (scope: string, x: FieldDescriptorProto) => void;
 
-function indexMessage(m: DescriptorProto, scope: string, add: Add, addExtension: (scope: string, x: FieldDescriptorProto) => void): void {
+function indexMessage(m: DescriptorProto, scope: string, add: Add, addExtension: AddExtension): void {
   const name = scope + m.name;
   add(name, 'message');
   m.field.forEach((f) => add(`${name}.${f.name}`, 'field'));

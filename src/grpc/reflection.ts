@@ -31,11 +31,20 @@ type Answer = Oneof<{
   errorResponse: { errorCode: number; errorMessage: string };
 }>;
 
+interface ErrorLog {
+  error(obj: object, msg: string): void;
+}
+
 /**
  * Adds both reflection services to the server. `served` names the other services the server runs (what
  * list_services answers, with reflection itself); each must be in the image, or the image is stale.
  */
-export function addReflection(server: Pick<Server, 'addService'>, served: string[], image = loadDescriptorImage()): void {
+export function addReflection(
+  server: Pick<Server, 'addService'>,
+  served: string[],
+  log: ErrorLog,
+  image = loadDescriptorImage(),
+): void {
   const services = [...served, ...REFLECTION_SERVICES];
   const missing = services.filter((s) => image.symbols.get(s)?.kind !== 'service');
   if (missing.length > 0) {
@@ -49,7 +58,7 @@ export function addReflection(server: Pick<Server, 'addService'>, served: string
       ServerReflectionInfo: (call: ServerDuplexStream<ReflectionRequest, Message>) => {
         const sent = new Set<string>();
         call.on('data', (req: ReflectionRequest) => {
-          const messageResponse = answerSafely(image, services, req, sent);
+          const messageResponse = answerSafely(image, services, req, sent, log);
           call.write(create(response, { validHost: req.host, originalRequest: req, messageResponse } as never));
         });
         call.on('end', () => call.end());
@@ -72,10 +81,18 @@ function definition(service: string, request: DescMessage, response: DescMessage
   };
 }
 
-function answerSafely(image: DescriptorImage, services: string[], req: ReflectionRequest, sent: Set<string>): Answer {
+/** A bug here must not take the process down with it (this runs in a stream's event handler). */
+function answerSafely(
+  image: DescriptorImage,
+  services: string[],
+  req: ReflectionRequest,
+  sent: Set<string>,
+  log: ErrorLog,
+): Answer {
   try {
     return answer(image, services, req, sent);
-  } catch {
+  } catch (err) {
+    log.error({ err, request: req.messageRequest.case }, 'reflection request failed');
     return failure(status.INTERNAL, 'reflection failed');
   }
 }
@@ -101,11 +118,11 @@ function answer(image: DescriptorImage, services: string[], req: ReflectionReque
     }
     case 'allExtensionNumbersOfType': {
       const type = r.value.replace(/^\./, '');
-      if (image.symbols.get(type)?.kind !== 'message') return failure(status.NOT_FOUND, `message type not found: ${r.value}`);
-      return {
-        case: 'allExtensionNumbersResponse',
-        value: { baseTypeName: type, extensionNumber: [...(image.extensions.get(type)?.keys() ?? [])] },
-      };
+      if (image.symbols.get(type)?.kind !== 'message') {
+        return failure(status.NOT_FOUND, `message type not found: ${r.value}`);
+      }
+      const numbers = [...(image.extensions.get(type)?.keys() ?? [])].sort((x, y) => x - y);
+      return { case: 'allExtensionNumbersResponse', value: { baseTypeName: type, extensionNumber: numbers } };
     }
     default:
       return failure(status.INVALID_ARGUMENT, 'empty reflection request');

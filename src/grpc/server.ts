@@ -26,7 +26,7 @@ export async function startGrpcServer(deps: Deps, host: string, port: number): P
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
-  addReflection(server, [SERVICE_NAME, HEALTH_SERVICE_NAME]);
+  addReflection(server, [SERVICE_NAME, HEALTH_SERVICE_NAME], deps.log);
 
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

@@ -1,5 +1,5 @@
 // `npm run dev`: from a fresh `npm install` to a working local stack in one command.
-//   1. generates the gRPC stubs and the Prisma client when src/gen or src/generated is missing
+//   1. generates the gRPC stubs, the reflection descriptors and the Prisma client when they are missing
 //   2. starts MariaDB and Redis (scripts/services.sh: Debian packages, data under .data/)
 //   3. applies the migrations
 //   4. starts the sandbox channels (mock 9100, Alipay 9101, WeChat Pay 9102; scripts/sandboxes.ts) and the
@@ -59,7 +59,8 @@ async function main(): Promise<void> {
     throw new StepError('node_modules is missing', 'run `npm install` first, then `npm run dev` again');
   }
 
-  if (!existsSync(path.join(ROOT, 'src/gen')) || !existsSync(path.join(ROOT, 'src/generated'))) {
+  // descriptors.binpb is the newest output (what reflection serves): a checkout generated before it needs it too.
+  if (!existsSync(path.join(ROOT, 'src/gen/descriptors.binpb')) || !existsSync(path.join(ROOT, 'src/generated'))) {
     await step(
       'generating gRPC stubs and the Prisma client (npm run generate)',
       'fix the error above (a proto or schema.prisma problem?), then run `npm run generate` by hand to check',

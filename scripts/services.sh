@@ -26,14 +26,20 @@ say() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
 
 ensure_installed() {
-  local missing=()
+  local missing=() clients=()
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-  [ ${#missing[@]} -eq 0 ] && return 0
+  # Not a service: the strict reflection client the tests run (test/strict-client) needs Google's protobuf
+  # runtime on Debian's Python.
+  /usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1 || clients+=(python3-grpcio python3-protobuf)
+  [ ${#missing[@]} -eq 0 ] && [ ${#clients[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
+    [ ${#clients[@]} -gt 0 ] && say "warning: test/component/reflection.test.ts needs 'sudo apt-get install -y ${clients[*]}'"
+    [ ${#missing[@]} -eq 0 ] && return 0
     if docker_available; then USE_DOCKER=true; return 0; fi
     die "missing ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' (or install Docker and run this again)"
   fi
+  missing+=("${clients[@]}")
   say "installing ${missing[*]} from Debian packages (one time)…"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null

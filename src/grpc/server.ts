@@ -1,15 +1,13 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
-import path from 'node:path';
+import { HealthImplementation } from 'grpc-health-check';
 import type { Deps } from '../app/deps';
 import { PaymentServiceService } from '../gen/payment/v1/payment_service';
 import { InFlight } from './in-flight';
 import { paymentService } from './payment-service';
+import { addReflection } from './reflection';
 
-const PROTO_ROOT = path.resolve(__dirname, '../../proto');
 const SERVICE_NAME = 'payment.v1.PaymentService';
+const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 
 export interface GrpcServer {
   port: number;
@@ -28,10 +26,7 @@ export async function startGrpcServer(deps: Deps, host: string, port: number): P
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
-  const definitions = loadSync(['payment/v1/payment_service.proto', 'payment/v1/events.proto', healthProtoPath], {
-    includeDirs: [PROTO_ROOT],
-  });
-  new ReflectionService(definitions).addToServer(server);
+  addReflection(server, [SERVICE_NAME, HEALTH_SERVICE_NAME], deps.log);
 
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

@@ -131,3 +131,11 @@ export const uniq = (prefix: string): string => `${prefix}${Date.now().toString(
 export async function newTenant(_h: Harness, prefix = 't', _opts: { mock?: boolean } = {}): Promise<string> {
   return uniq(prefix);
 }
+
+/**
+ * The metadata a raw client (grpcurl, test/strict-client) must send on every call, as 'name: value' headers.
+ * None today; once callers authenticate (issue 10) this is where their credentials come from.
+ */
+export function rawClientHeaders(_h: Harness): string[] {
+  return [];
+}

@@ -213,6 +213,9 @@ paysvc is up.
   metrics         http://localhost:${httpPort}/metrics
   queues          http://localhost:${httpPort}/admin/queues   (bull-board; user dev, password dev-board-password unless BULL_BOARD_* are set)
 
+Tenant "demo" is registered with the mock channel on; add another (every RPC for an unknown tenant is NOT_FOUND):
+  npm run tenant -- add shop-2 --name "Second shop" --mock     npm run tenant -- list
+
 Walk one order per channel through pay, notify, events and a refund, in another terminal:
   npm run demo
 

@@ -1,4 +1,5 @@
 import { saveChannelAccount } from '../src/app/channel-accounts';
+import { registerTenant } from '../src/app/tenants';
 import { generateWechatSandboxKeys } from '../src/channels/wechat/sandbox';
 import { newAttemptNo, newPayNo } from '../src/domain/ids';
 import { createDb, type Db } from '../src/infra/db';
@@ -28,6 +29,7 @@ export interface NotifySetup {
 export async function prepareNotifyFixture(databaseUrl: string, freshOrders: number): Promise<NotifySetup> {
   const db = createDb(databaseUrl, 2);
   try {
+    await registerTenant(db, { id: TENANT, name: 'Bench (WeChat Pay notifies)' });
     const keys = generateWechatSandboxKeys();
     const account = { mchId: '1900000001', appId: 'wxd678efh567hg6787' };
     await saveChannelAccount(db, SecretBox.development(), TENANT, {

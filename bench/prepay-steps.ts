@@ -11,6 +11,7 @@ import type { Deps } from '../src/app/deps';
 import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../src/app/create-order';
 import { assertPayWayEnabled } from '../src/app/list-pay-ways';
 import { prepay } from '../src/app/prepay';
+import { requireTenant } from '../src/app/tenants';
 import { queryOrder } from '../src/app/query-order';
 import { tradeSnapshot } from '../src/app/snapshots';
 import { transition } from '../src/app/transition';
@@ -113,7 +114,7 @@ async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: n
   await run('createOrder use case ($executeRaw INSERT)', async (i) => {
     orders[i] = (await createOrder(deps, orderCommand(`${tag}s${i}`))).order;
   });
-  await run('Prepay 1: payWayConfig.findUnique (assertPayWayEnabled)', () => assertPayWayEnabled(deps, TENANT, 'MOCK'));
+  await run('Prepay 1: payWayConfig.findUnique (assertPayWayEnabled)', async () => assertPayWayEnabled(deps, await requireTenant(deps, TENANT), 'MOCK'));
   await run('Prepay 2: payOrder.findFirst (findOrder)', (i) => findOrder(deps.db, { tenantId: TENANT, outOrderNo: `${tag}s${i}` }));
   await run('Prepay 3: payAttempt.findMany (listAttempts)', (i) => listAttempts(deps.db, orders[i].payNo, ['CREATED', 'OPEN']));
   await run('Prepay 4: $transaction { updateMany CAS, orderTransition.create, payAttempt.create }', (i) =>

@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createConnection } from 'mariadb';
 import { recreateDatabase, startLocalServices } from '../scripts/local-services';
 import { mysqlConnection } from '../src/infra/mysql-url';
+import { registerTenant } from '../src/app/tenants';
+import { createDb } from '../src/infra/db';
+import { TENANT } from './grpc-frames';
 
 export interface BenchServices {
   /** The scratch database, freshly migrated. */
@@ -14,10 +17,19 @@ export interface BenchServices {
   close(): Promise<void>;
 }
 
-/** scripts/services.sh start (idempotent), then drops, recreates and migrates the scratch database. */
+/**
+ * scripts/services.sh start (idempotent), then drops, recreates and migrates the scratch database and registers
+ * the bench's tenant (grpc-frames.ts's TENANT, with the mock channel on: the scenarios prepay with it).
+ */
 export async function prepareServices(database: string): Promise<BenchServices> {
   const { databaseUrl: serverUrl, redisUrl } = startLocalServices();
   const databaseUrl = await recreateDatabase(serverUrl, database);
+  const db = createDb(databaseUrl, 1);
+  try {
+    await registerTenant(db, { id: TENANT, name: 'Bench', mockEnabled: true });
+  } finally {
+    await db.$disconnect();
+  }
   const admin = await createConnection({ ...mysqlConnection(databaseUrl), database: undefined });
   try {
     const [row] = await admin.query('SELECT @@pid_file AS pidFile');

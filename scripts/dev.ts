@@ -4,7 +4,8 @@
 //   3. applies the migrations
 //   4. starts the sandbox channels (mock 9100, Alipay 9101, WeChat Pay 9102; scripts/sandboxes.ts) and the
 //      service (GRPC_PORT 50051, HTTP_PORT 8080) in this process
-//   5. registers tenant "demo" with the sandbox Alipay and WeChat Pay accounts, then prints what to try.
+//   5. registers tenant "demo" (the mock channel on, outside production) with the sandbox Alipay and WeChat Pay
+//      accounts, then prints what to try.
 // Ctrl-C stops the service and the sandboxes; MariaDB and Redis keep running until `npm run services stop`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
   const { migrate } = await import('../src/infra/migrate');
   const { startSandboxes } = await import('./sandboxes');
   const { registerSandboxTenant } = await import('./sandbox-tenant');
+  const { registerTenant } = await import('../src/app/tenants');
   const { loadConfig, secretBox } = await import('../src/config');
   const { startService } = await import('../src/bootstrap');
 
@@ -155,9 +157,11 @@ async function main(): Promise<void> {
   }
 
   const sandboxes = gateway!;
-  await step('registering tenant "demo" with the sandbox Alipay and WeChat Pay accounts', 'see the error above', () =>
-    registerSandboxTenant(service.deps.db, secretBox(config), 'demo', sandboxes, `http://127.0.0.1:${service.httpPort}`),
-  );
+  await step('registering tenant "demo" with the mock channel and the sandbox Alipay and WeChat Pay accounts', 'see the error above', async () => {
+    // The mock is on for "demo" here; it is never offered in production, whatever the tenant row says.
+    await registerTenant(service.deps.db, { id: 'demo', name: 'Demo shop', mockEnabled: true });
+    await registerSandboxTenant(service.deps.db, secretBox(config), 'demo', sandboxes, `http://127.0.0.1:${service.httpPort}`);
+  });
 
   printNextSteps(service.grpc.port, service.httpPort, gatewayUrl);
 
@@ -209,6 +213,9 @@ paysvc is up.
   mock gateway    ${gatewayUrl}   (signed API under /v1, cashier pages under /pay/<attempt_no>)
   metrics         http://localhost:${httpPort}/metrics
   queues          http://localhost:${httpPort}/admin/queues   (bull-board; user dev, password dev-board-password unless BULL_BOARD_* are set)
+
+Tenant "demo" is registered with the mock channel on; add another (every RPC for an unknown tenant is NOT_FOUND):
+  npm run tenant -- add shop-2 --name "Second shop" --mock     npm run tenant -- list
 
 Walk one order per channel through pay, notify, events and a refund, in another terminal:
   npm run demo

@@ -5,7 +5,8 @@
  *
  *   npm run sandbox                   starts all three (ports 9100, 9101, 9102) and writes the demo accounts to
  *                                     .data/sandbox/{alipay,wechat}-account.json
- *   npm run channel:account -- demo .data/sandbox/alipay-account.json     registers one for tenant "demo"
+ *   npm run tenant -- add demo --mock                                    registers tenant "demo" (mock channel on)
+ *   npm run channel:account -- demo .data/sandbox/alipay-account.json     registers one of its accounts
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -120,7 +121,8 @@ async function main(): Promise<void> {
   mock     ${sandboxes.urls.mock}
   alipay   ${sandboxes.urls.alipay}/gateway.do
   wechat   ${sandboxes.urls.wechat}/v3/…
-register the demo merchant's accounts for a tenant with:
+register a tenant and the demo merchant's accounts for it with:
+  npm run tenant -- add demo --name "Demo shop" --mock
   npm run channel:account -- demo ${path.relative(process.cwd(), SANDBOX_DIR)}/alipay-account.json
   npm run channel:account -- demo ${path.relative(process.cwd(), SANDBOX_DIR)}/wechat-account.json`);
   const stop = () => void sandboxes.close().then(() => process.exit(0));

@@ -8,6 +8,7 @@ import { ChannelRegistry } from './channels/registry';
 import type { PayOrderHandler } from './channels/types';
 import { secretBox, type Config } from './config';
 import { ChannelAccounts } from './app/channel-accounts';
+import { Tenants } from './app/tenants';
 import { createDb } from './infra/db';
 import { createLogger } from './infra/logger';
 import { createMetrics, type Metrics } from './infra/metrics';
@@ -26,7 +27,8 @@ export function buildHandlers(config: Config): PayOrderHandler[] {
   // Real channels are always offered; a tenant uses one once its account there is registered.
   const timeoutMs = config.CHANNEL_TIMEOUT_MS;
   const handlers: PayOrderHandler[] = [...alipayHandlers({ timeoutMs }), ...wechatHandlers({ timeoutMs })];
-  if (config.MOCK_CHANNEL_ENABLED && config.MOCK_CHANNEL_SECRET) {
+  // Never in production (loadConfig refuses MOCK_CHANNEL_ENABLED there too); elsewhere only for tenants with it on.
+  if (config.MOCK_CHANNEL_ENABLED && config.MOCK_CHANNEL_SECRET && config.NODE_ENV !== 'production') {
     const mock = {
       gatewayUrl: config.MOCK_GATEWAY_URL,
       secret: config.MOCK_CHANNEL_SECRET,
@@ -78,6 +80,7 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
     timeouts: jobs.timeouts,
     deliveries: jobs.deliveries,
     accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS),
+    tenants: new Tenants(db, config.TENANT_CACHE_MS),
     redis,
     orderFeed,
     watchPollMs: config.WATCH_POLL_MS,

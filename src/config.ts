@@ -37,6 +37,8 @@ const schema = z
     /** Master keys sealing channel secrets at rest: `id:base64(32 bytes)[,id:base64…]`, newest first. */
     CHANNEL_SECRETS_KEYS: z.string().min(1).optional(),
     CHANNEL_ACCOUNT_CACHE_MS: z.coerce.number().int().min(0).max(600000).default(30000),
+    /** How long a registered tenant (and its mock switch) is cached per process; unknown tenants are never cached. */
+    TENANT_CACHE_MS: z.coerce.number().int().min(0).max(600000).default(30000),
     /** Delays of the status queries after an unknown outcome (Hyperswitch's PSync: 60 s, then 5 × 5 min). */
     STATUS_SYNC_DELAYS_MS: delays('60000,300000,300000,300000,300000,300000'),
     /** After that schedule, an unpaid attempt is asked again whenever nobody asked for this long, until it expires. */
@@ -84,6 +86,9 @@ const schema = z
     };
   })
   .superRefine((env, ctx) => {
+    if (env.MOCK_CHANNEL_ENABLED && env.NODE_ENV === 'production') {
+      ctx.addIssue({ code: 'custom', path: ['MOCK_CHANNEL_ENABLED'], message: 'the mock channel never runs in production' });
+    }
     if (env.MOCK_CHANNEL_ENABLED && !env.MOCK_CHANNEL_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['MOCK_CHANNEL_SECRET'], message: 'required when the mock channel is enabled' });
     }

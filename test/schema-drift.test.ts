@@ -111,12 +111,15 @@ const DEFAULT_COLUMN_TYPES: Record<string, string> = {
   Bytes: 'longblob',
 };
 
+/** Tables created with a binary collation (identifiers compare byte for byte); the rest are utf8mb4_unicode_ci. */
+const BINARY_TABLES = new Set(['tenant']);
+
 function expectedFacts(dm: Datamodel, schemaSource: string): string[] {
   const enums = new Map(dm.enums.map((e) => [e.name, e.values.map((v) => v.dbName ?? v.name)]));
   const models = new Map(dm.models.map((m) => [m.name, m]));
   const facts = dm.indexes.map((index) => indexFact(models.get(index.model)!, index));
   for (const model of dm.models) {
-    facts.push(`${dbName(model)} COLLATE utf8mb4_unicode_ci`);
+    facts.push(`${dbName(model)} COLLATE ${BINARY_TABLES.has(dbName(model)) ? 'utf8mb4_bin' : 'utf8mb4_unicode_ci'}`);
     for (const field of model.fields) {
       if (field.kind === 'scalar' || field.kind === 'enum') facts.push(...columnFacts(model, field, enums));
       if (field.relationFromFields?.length) facts.push(foreignKeyFact(model, field, models.get(field.type)!, schemaSource));

@@ -107,13 +107,20 @@ async function sandboxesUp(urls: DemoOptions['sandboxUrls'], timeoutMs: number):
 
 /** The tenant can pay every demo pay way: it has its Alipay and WeChat Pay accounts and the mock channel is on. */
 async function payWaysEnabled(client: PaymentClient, tenantId: string, timeoutMs: number, hint: string): Promise<void> {
-  const { payWays } = await within(timeoutMs, 'ListPayWays', hint, (signal) => client.listPayWays({ tenantId }, { signal }));
+  const register =
+    '`npm run dev` registers tenant "demo" with the mock channel on and the sandbox accounts; for another tenant, ' +
+    `register it with \`npm run tenant -- add ${tenantId} --mock\` and its accounts with \`npm run channel:account\``;
+  const { payWays } = await within(timeoutMs, 'ListPayWays', hint, (signal) => client.listPayWays({ tenantId }, { signal })).catch(
+    (err: unknown) => {
+      // NOT_FOUND: the tenant is not registered (every RPC for an unknown tenant is).
+      throw err instanceof DemoError && /NOT_FOUND|not registered/.test(err.message) ? new DemoError(err.message, register) : err;
+    },
+  );
   const off = DEMO_CHANNELS.filter((ch) => !payWays.some((w) => w.payWay === ch.payWay && w.enabled)).map((ch) => payWayName(ch.payWay));
   if (off.length > 0) {
     throw new DemoError(
       `tenant ${tenantId} cannot pay with ${off.join(', ')}`,
-      '`npm run dev` registers tenant "demo" with the sandbox accounts and turns the mock channel on; for another tenant, ' +
-        'register them with `npm run channel:account`',
+      register,
     );
   }
 }

@@ -3,6 +3,7 @@ import { isPaid } from '../domain/order-status';
 import { findOrder, findOrderWithChildren, type OrderRef, type OrderWithChildren } from '../repo/pay-orders';
 import { closeOrder } from './close-order';
 import type { Deps, RequestContext } from './deps';
+import { requireTenant } from './tenants';
 
 /**
  * Closes an unpaid order: every open attempt at its channel first, then locally. Cancelling a closed order
@@ -10,6 +11,7 @@ import type { Deps, RequestContext } from './deps';
  * caller is told the order is paid (FAILED_PRECONDITION), exactly as for an order known to be paid.
  */
 export async function cancelOrder(deps: Deps, ref: OrderRef, reason: string, ctx: RequestContext): Promise<OrderWithChildren> {
+  await requireTenant(deps, ref.tenantId);
   const order = await findOrder(deps.db, ref);
   if (!order) throw new NotFoundError('order not found');
   await closeOrder(deps, order, { cause: 'RPC', reason: reason || 'cancelled' }, ctx);

@@ -4,6 +4,7 @@ import { findOrder, insertOrder, type NewOrder, type PayOrder } from '../repo/pa
 import { isUniqueViolation } from '../repo/tx';
 import type { Deps } from './deps';
 import { scheduleTimeout } from './schedule-sync';
+import { requireTenant } from './tenants';
 
 export const DEFAULT_EXPIRE_SECONDS = 1800;
 
@@ -29,6 +30,7 @@ const BINDING_FIELDS = [
  * fields differ is a conflict naming them.
  */
 export async function createOrder(deps: Deps, cmd: CreateOrderCommand): Promise<{ order: PayOrder; replayed: boolean }> {
+  await requireTenant(deps, cmd.tenantId);
   const now = deps.now();
   const row: NewOrder = {
     ...cmd,

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ChannelRegistry } from '../channels/registry';
 import type { ChannelCall } from '../channels/types';
 import type { ChannelAccounts } from './channel-accounts';
+import type { Tenants } from './tenants';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
@@ -12,6 +13,8 @@ export interface Deps {
   redis: Redis;
   channels: ChannelRegistry;
   accounts: ChannelAccounts;
+  /** Registered tenants (cached): every RPC's tenant must be one. */
+  tenants: Tenants;
   log: Logger;
   metrics: Metrics;
   /** What happens to a payment the channel confirms after the order was closed: refund it, or reopen as paid. */

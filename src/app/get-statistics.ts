@@ -4,6 +4,7 @@ import { ORDER_STATUSES, type OrderStatus } from '../domain/order-status';
 import { offsetSpans } from '../domain/time-zones';
 import { statisticsCells, type StatisticsCell, type Tally } from '../repo/order-queries';
 import type { Deps } from './deps';
+import { requireTenant } from './tenants';
 
 export type { Tally };
 
@@ -32,6 +33,7 @@ export interface Statistics {
  * (src/domain/time-zones.ts); the few cells are added up here.
  */
 export async function getStatistics(deps: Deps, q: StatisticsQuery): Promise<Statistics> {
+  await requireTenant(deps, q.tenantId);
   const cells = await statisticsCells(deps.db, { ...q, spans: offsetSpans(q.timeZone, q.from, q.to) });
   return {
     currency: q.currency,

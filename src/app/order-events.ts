@@ -3,11 +3,13 @@ import { findOrder, type OrderRef } from '../repo/pay-orders';
 import { findEvent, listOrderEvents, type EventDelivery, type OutboxEvent } from '../repo/outbox';
 import { runTx } from '../repo/tx';
 import type { Deps } from './deps';
+import { requireTenant } from './tenants';
 
 export type EventWithDeliveries = OutboxEvent & { deliveries: EventDelivery[] };
 
 /** Every event written for an order, oldest first, with its delivery state and every delivery try. */
 export async function listEvents(deps: Deps, ref: OrderRef): Promise<EventWithDeliveries[]> {
+  await requireTenant(deps, ref.tenantId);
   const order = await findOrder(deps.db, ref);
   if (!order) throw new NotFoundError('order not found');
   return listOrderEvents(deps.db, order.payNo);
@@ -19,6 +21,7 @@ export async function listEvents(deps: Deps, ref: OrderRef): Promise<EventWithDe
  * event's deliveries. An event being delivered at this very moment is refused (ABORTED; try again).
  */
 export async function replayEvent(deps: Deps, tenantId: string, eventId: string): Promise<EventWithDeliveries> {
+  await requireTenant(deps, tenantId);
   const event = await findEvent(deps.db, eventId);
   if (!event || event.tenantId !== tenantId) throw new NotFoundError('event not found');
   if (!(await deps.deliveries.forget(eventId, event.topic))) throw new ConcurrencyError(`event ${eventId} is being delivered right now; retry`);

@@ -19,6 +19,7 @@ import { scheduleSync } from './schedule-sync';
 import type { Deps, RequestContext } from './deps';
 import { assertPayWayEnabled } from './list-pay-ways';
 import { tradeSnapshot } from './snapshots';
+import { requireTenant } from './tenants';
 import { transition } from './transition';
 
 export const MAX_PAY_WAY_SWITCHES = 3;
@@ -43,7 +44,8 @@ export interface PrepayOutcome {
  * stored payload; a new pay way closes the previous attempt at its channel first.
  */
 export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext, rounds = 0): Promise<PrepayOutcome> {
-  await assertPayWayEnabled(deps, cmd.ref.tenantId, cmd.payWay);
+  const tenant = await requireTenant(deps, cmd.ref.tenantId);
+  await assertPayWayEnabled(deps, tenant, cmd.payWay);
   const { handler, call } = await channelFor(deps, cmd.ref.tenantId, cmd.payWay, ctx);
   const order = await findOrder(deps.db, cmd.ref);
   if (!order) throw new NotFoundError('order not found');

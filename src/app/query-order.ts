@@ -4,12 +4,14 @@ import { applyTradeStatus, refundPaidAfterClose } from './apply-trade-status';
 import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { tradeSnapshot } from './snapshots';
+import { requireTenant } from './tenants';
 
 /**
  * Reads an order with its attempts and refunds. With sync, first asks the channel about every attempt that
  * could still turn into a payment and applies the answers through the notify's transition path.
  */
 export async function queryOrder(deps: Deps, ref: OrderRef, sync: boolean, ctx: RequestContext): Promise<OrderWithChildren> {
+  await requireTenant(deps, ref.tenantId);
   if (sync) await syncOrder(deps, ref, ctx);
   const order = await findOrderWithChildren(deps.db, ref);
   if (!order) throw new NotFoundError('order not found');

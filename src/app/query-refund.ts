@@ -6,6 +6,7 @@ import { applyRefundStatus } from './apply-refund-status';
 import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { refundSnapshot } from './snapshots';
+import { requireTenant } from './tenants';
 
 /** Reads a refund; with sync, a pending refund is first asked about at its channel. */
 export async function queryRefund(
@@ -15,6 +16,7 @@ export async function queryRefund(
   sync: boolean,
   ctx: RequestContext,
 ): Promise<Refund> {
+  await requireTenant(deps, tenantId);
   const refund = await findRefund(deps.db, tenantId, outRefundNo);
   if (!refund) throw new NotFoundError('refund not found');
   if (!sync || refund.status !== 'PENDING') return refund;

@@ -10,6 +10,7 @@ import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { scheduleRefundSync } from './schedule-sync';
 import { refundSnapshot } from './snapshots';
+import { requireTenant } from './tenants';
 
 export interface RefundCommand {
   ref: OrderRef;
@@ -31,6 +32,7 @@ export interface RefundOutcome {
  * refund whose first call went unanswered is never stuck.
  */
 export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestContext): Promise<RefundOutcome> {
+  await requireTenant(deps, cmd.ref.tenantId);
   const replay = await findReplay(deps, cmd);
   if (replay) return replay.refund.status === 'PENDING' ? sendToChannel(deps, replay.order, replay.refund, ctx, true) : replay;
   const order = await findOrder(deps.db, cmd.ref);

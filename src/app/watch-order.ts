@@ -2,6 +2,7 @@ import { NotFoundError } from '../domain/errors';
 import { isOpen } from '../domain/order-status';
 import { findOrder, type OrderRef, type PayOrder } from '../repo/pay-orders';
 import type { Deps } from './deps';
+import { requireTenant } from './tenants';
 
 /**
  * The order as it is, then again after every change, until the buyer can no longer pay it (SUCCESS, CLOSED,
@@ -15,6 +16,7 @@ export async function* watchOrder(deps: Deps, ref: OrderRef, signal: AbortSignal
     woken = true;
     wake?.();
   };
+  await requireTenant(deps, ref.tenantId);
   const first = await findOrder(deps.db, ref);
   if (!first) throw new NotFoundError('order not found');
   const unsubscribe = await deps.orderFeed.subscribe(first.payNo, poke);

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { OrderStatus, PayWay, RefundStatus, type PayOrder } from '../../src/gen/payment/v1/types';
 import { alipayTenant, type AlipayTenant } from '../support/channels';
-import { eventually, grpcError, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 
 /** These tests rely on the status query an unverifiable notify or a close schedules: let it run at once. */
 const SYNC_SOON = '150,300,600';
@@ -11,7 +11,7 @@ let h: Harness;
 let ali: AlipayTenant;
 beforeAll(async () => {
   h = await startHarness({ STATUS_SYNC_DELAYS_MS: SYNC_SOON });
-  ali = await alipayTenant(h, uniq('t-ali'));
+  ali = await alipayTenant(h, await newTenant(h, 't-ali'));
 });
 afterAll(async () => {
   await ali.close();
@@ -105,7 +105,7 @@ describe('Alipay', () => {
   });
 
   it('When a tenant has no Alipay account, then Alipay pay ways are disabled and Prepay is refused', async () => {
-    const tenant = uniq('t-noali');
+    const tenant = await newTenant(h, 't-noali');
     const { payWays } = await h.call('listPayWays', { tenantId: tenant });
     expect(payWays.find((w) => w.payWay === PayWay.PAY_WAY_ALIPAY_QR)!.enabled).toBe(false);
     expect(payWays.find((w) => w.payWay === PayWay.PAY_WAY_MOCK)!.enabled).toBe(true);

@@ -1,16 +1,17 @@
 import { status } from '@grpc/grpc-js';
 import { OrderStatus, PayWay } from '../../src/gen/payment/v1/types';
-import { grpcError, startHarness, type Harness } from '../support/harness';
+import { grpcError, newTenant, startHarness, type Harness } from '../support/harness';
 import { createOrder, paidOrder, ref } from '../support/orders';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
+  TENANT = await newTenant(h, 't-cancel');
 });
 afterAll(() => h.close());
 afterEach(() => h.gateway.clearFaults());
 
-const TENANT = 't-cancel';
+let TENANT: string;
 const cancel = (o: Parameters<typeof ref>[0]) => h.call('cancel', { order: ref(o), reason: 'buyer changed mind' });
 const prepay = (o: Parameters<typeof ref>[0]) =>
   h.call('prepay', { order: ref(o), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });

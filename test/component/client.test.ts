@@ -7,15 +7,16 @@ import {
   type CreateOrderResponse,
   type PaymentServiceServer,
 } from '../../src/gen/payment/v1/payment_service';
-import { startHarness, uniq, type Harness } from '../support/harness';
+import { newTenant, startHarness, uniq, type Harness } from '../support/harness';
 
-const TENANT = 't-client';
+let TENANT: string;
 const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20 };
 
 let h: Harness;
 let client: PaymentClient;
 beforeAll(async () => {
   h = await startHarness();
+  TENANT = await newTenant(h, 't-client');
   client = new PaymentClient(`127.0.0.1:${h.service.grpc.port}`);
 });
 afterAll(async () => {

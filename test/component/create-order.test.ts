@@ -1,17 +1,19 @@
 import { status } from '@grpc/grpc-js';
 import type { CreateOrderRequest } from '../../src/gen/payment/v1/payment_service';
 import { OrderStatus, PayWay } from '../../src/gen/payment/v1/types';
-import { grpcError, startHarness, uniq, type Harness } from '../support/harness';
+import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 
 let h: Harness;
+let TENANT: string;
 beforeAll(async () => {
   h = await startHarness();
+  TENANT = await newTenant(h, 't-create');
 });
 afterAll(() => h.close());
 
 function request(over: Partial<CreateOrderRequest> = {}): CreateOrderRequest {
   return {
-    tenantId: 't-create',
+    tenantId: TENANT,
     outOrderNo: uniq('O'),
     amount: 8888n,
     currency: 'CNY',
@@ -87,7 +89,7 @@ describe('CreateOrder', () => {
   it('When the same out_order_no is used by another tenant, then it is a different order', async () => {
     const req = request();
     const a = await h.call('createOrder', req);
-    const b = await h.call('createOrder', { ...req, tenantId: 't-create-other' });
+    const b = await h.call('createOrder', { ...req, tenantId: await newTenant(h, 't-create-other') });
     expect(b.replayed).toBe(false);
     expect(b.order!.payNo).not.toBe(a.order!.payNo);
   });

@@ -6,7 +6,7 @@ import { registerSandboxTenant } from '../../scripts/sandbox-tenant';
 import { startSandboxes, type Sandboxes } from '../../scripts/sandboxes';
 import { OrderStatus } from '../../src/client';
 import { SecretBox } from '../../src/infra/secret-box';
-import { startHarness, uniq, type Harness } from '../support/harness';
+import { newTenant, startHarness, uniq, type Harness } from '../support/harness';
 
 const SECRET = 'demo-test-mock-sandbox-secret';
 const EVENT_QUEUE_PREFIX = `{${uniq('demoev')}}`;
@@ -24,7 +24,7 @@ beforeAll(async () => {
     { MOCK_CHANNEL_SECRET: SECRET, EVENT_QUEUE_PREFIX, STATUS_SYNC_DELAYS_MS: '60000' },
     { gateway: sandboxes.mock, gatewayUrl: sandboxes.urls.mock },
   );
-  tenantId = uniq('demo');
+  tenantId = await newTenant(h, 'demo');
   await registerSandboxTenant(h.service.deps.db, SecretBox.development(), tenantId, sandboxes, h.notifyBaseUrl);
 }, 60_000);
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { webhookApp } from '../../examples/webhook-receiver';
 import { DeliveryStatus, PaymentEvent, PaymentEventType } from '../../src/gen/payment/v1/events';
 import { OrderStatus } from '../../src/gen/payment/v1/types';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhook, verifyWebhook } from '../../src/events/webhook-signature';
-import { eventually, freePort, grpcError, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, freePort, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 const SECRET = 'webhook-secret-for-tests-0123456789abcdef';
@@ -71,7 +71,7 @@ describe('event fan-out to the order side', () => {
   });
 
   it('When an order is paid, then PAYMENT_SUCCEEDED reaches its topic queue as proto3 JSON under the event id, and ListEvents shows it delivered', async () => {
-    const tenant = uniq('tev');
+    const tenant = await newTenant(h, 'tev');
     const mine = await createOrder(h, tenant, { notifyTopic: topic, amount: 1234n, attach: 'cart-7' });
     const pre = await h.call('prepay', { order: ref(mine), payWay: 1, clientIp: '', payerId: '' });
     h.gateway.pay(pre.attemptNo);
@@ -96,7 +96,7 @@ describe('event fan-out to the order side', () => {
   });
 
   it('When an order is paid and refunded twice, then its events carry growing versions and a consumer ends at the newest state', async () => {
-    const tenant = uniq('tev');
+    const tenant = await newTenant(h, 'tev');
     const order = await createOrder(h, tenant, { notifyTopic: topic, amount: 3000n });
     const pre = await h.call('prepay', { order: ref(order), payWay: 1, clientIp: '', payerId: '' });
     h.gateway.pay(pre.attemptNo);
@@ -127,7 +127,7 @@ describe('event fan-out to the order side', () => {
   });
 
   it('When a delivery job runs twice, then nothing is delivered twice; when an event is replayed, then the order side gets it again under the same event id', async () => {
-    const tenant = uniq('tev');
+    const tenant = await newTenant(h, 'tev');
     const order = await createOrder(h, tenant, { notifyTopic: topic });
     await h.call('cancel', { order: ref(order), reason: 'changed my mind' });
     const [closed] = await eventually(async () => {
@@ -157,15 +157,16 @@ describe('event fan-out to the order side', () => {
   });
 
   it('When ListEvents or ReplayEvent is asked about something unknown or malformed, then it says so and changes nothing', async () => {
-    await grpcError(h.call('listEvents', { order: { tenantId: 'nobody', payNo: 'P0', outOrderNo: '' } }), status.NOT_FOUND);
-    const bad = await grpcError(h.call('replayEvent', { tenantId: 't', eventId: 'not-a-uuid' }), status.INVALID_ARGUMENT);
+    await grpcError(h.call('listEvents', { order: { tenantId: await newTenant(h), payNo: 'P0', outOrderNo: '' } }), status.NOT_FOUND);
+    const tenant = await newTenant(h);
+    const bad = await grpcError(h.call('replayEvent', { tenantId: tenant, eventId: 'not-a-uuid' }), status.INVALID_ARGUMENT);
     expect(bad.metadata.get('field')).toEqual(['event_id']);
-    await grpcError(h.call('replayEvent', { tenantId: 't', eventId: '00000000-0000-4000-8000-000000000000' }), status.NOT_FOUND);
+    await grpcError(h.call('replayEvent', { tenantId: tenant, eventId: '00000000-0000-4000-8000-000000000000' }), status.NOT_FOUND);
     // Another tenant's event is not found either.
-    const order = await createOrder(h, uniq('tev'));
+    const order = await createOrder(h, await newTenant(h, 'tev'));
     await h.call('cancel', { order: ref(order), reason: '' });
     const [e] = await eventually(async () => (await eventsOf(h, order)).length > 0 && eventsOf(h, order));
-    await grpcError(h.call('replayEvent', { tenantId: 'someone-else', eventId: e.event!.eventId }), status.NOT_FOUND);
+    await grpcError(h.call('replayEvent', { tenantId: await newTenant(h, 'someone-else'), eventId: e.event!.eventId }), status.NOT_FOUND);
   });
 });
 
@@ -175,7 +176,7 @@ describe('events committed but never queued', () => {
     // An instance without workers: it commits changes and their outbox rows, but never relays (as if killed
     // right after each commit).
     const first = await startHarness({ WORKERS_ENABLED: 'false', EVENT_QUEUE_PREFIX: prefix });
-    const order = await createOrder(first, uniq('tkill'));
+    const order = await createOrder(first, await newTenant(first, 'tkill'));
     await first.call('cancel', { order: ref(order), reason: 'killed before relay' });
     const [pending] = await eventsOf(first, order);
     expect(pending.deliveryStatus).toBe(DeliveryStatus.DELIVERY_STATUS_PENDING);
@@ -201,7 +202,7 @@ describe('delivery jobs that ended without settling their event', () => {
     const QUEUE_PREFIX = `{${uniq('lost')}}`;
     const EVENT_QUEUE_PREFIX = `{${uniq('ev')}}`;
     const first = await startHarness({ WORKERS_ENABLED: 'false', QUEUE_PREFIX, EVENT_QUEUE_PREFIX });
-    const order = await createOrder(first, uniq('tlost'));
+    const order = await createOrder(first, await newTenant(first, 'tlost'));
     await first.call('cancel', { order: ref(order), reason: '' });
     const [{ event }] = await eventsOf(first, order);
     const eventId = event!.eventId;
@@ -238,7 +239,7 @@ describe('webhook delivery', () => {
     const hook = await webhookEndpoint(2);
     const h = await startHarness({ EVENT_WEBHOOK_URL: hook.url, EVENT_WEBHOOK_SECRET: SECRET });
     try {
-      const order = await createOrder(h, uniq('thook'));
+      const order = await createOrder(h, await newTenant(h, 'thook'));
       await h.call('cancel', { order: ref(order), reason: '' });
       const [record] = await eventually(async () => {
         const events = await eventsOf(h, order);
@@ -265,7 +266,7 @@ describe('webhook delivery', () => {
     const hook = await webhookEndpoint(1000);
     const h = await startHarness({ EVENT_WEBHOOK_URL: hook.url, EVENT_WEBHOOK_SECRET: SECRET });
     try {
-      const tenant = uniq('tdead');
+      const tenant = await newTenant(h, 'tdead');
       const order = await createOrder(h, tenant);
       await h.call('cancel', { order: ref(order), reason: '' });
       const [dead] = await eventually(async () => {

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { ListOrdersRequest } from '../../src/gen/payment/v1/payment_service';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
-import { grpcError, startHarness, uniq, type Harness } from '../support/harness';
+import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, paidOrder, ref } from '../support/orders';
 
 let h: Harness;
@@ -46,7 +46,7 @@ async function setCreatedAt(orders: PayOrder[], at: Date): Promise<void> {
 
 describe('ListOrders', () => {
   it('When orders are created while a caller pages through, then it sees every earlier order exactly once, newest first', async () => {
-    const tenant = uniq('t-lo');
+    const tenant = await newTenant(h, 't-lo');
     const existing: PayOrder[] = [];
     for (let i = 0; i < 13; i++) existing.push(await createOrder(h, tenant));
     // Ties on created_at, with page boundaries falling inside them: the id breaks the tie.
@@ -70,7 +70,7 @@ describe('ListOrders', () => {
   });
 
   it('When orders share a creation time, then pages split them by id without losing any', async () => {
-    const tenant = uniq('t-lo');
+    const tenant = await newTenant(h, 't-lo');
     const orders = await Promise.all(Array.from({ length: 7 }, () => createOrder(h, tenant)));
     await setCreatedAt(orders, new Date('2026-05-01T08:00:00.123Z'));
     const pages = await listAll(tenant, { pageSize: 2 });
@@ -80,7 +80,7 @@ describe('ListOrders', () => {
   });
 
   it('When filters are given, then only orders matching all of them are listed', async () => {
-    const tenant = uniq('t-lo');
+    const tenant = await newTenant(h, 't-lo');
     const unpaid = await createOrder(h, tenant, { userId: 'alice' });
     const qr = await createOrder(h, tenant, { userId: 'bob', payWay: PayWay.PAY_WAY_MOCK_QR });
     const paid = await paidOrder(h, tenant, 2000n); // user u-1, pay way MOCK
@@ -106,11 +106,11 @@ describe('ListOrders', () => {
     expect(await listed({ createdFrom: new Date('2026-01-02T00:00:00Z') })).toEqual(expected(unpaid, qr, paid, closed));
     expect(await listed({ userId: 'nobody' })).toEqual([]);
     // Another tenant's listing shows none of them.
-    expect(await list(uniq('t-lo'))).toEqual({ orders: [], nextPageToken: '' });
+    expect(await list(await newTenant(h, 't-lo'))).toEqual({ orders: [], nextPageToken: '' });
   });
 
   it("When a user's own orders are listed, then they come newest first, page by page, as plain orders", async () => {
-    const tenant = uniq('t-lo');
+    const tenant = await newTenant(h, 't-lo');
     const mine: PayOrder[] = [];
     for (let i = 0; i < 5; i++) {
       mine.push(await createOrder(h, tenant, { userId: 'carol' }));
@@ -135,7 +135,7 @@ describe('ListOrders', () => {
   });
 
   it('When the page size, page token or a filter is bad, then INVALID_ARGUMENT names the field', async () => {
-    const tenant = uniq('t-lo');
+    const tenant = await newTenant(h, 't-lo');
     for (let i = 0; i < 3; i++) await createOrder(h, tenant);
     const { nextPageToken } = await list(tenant, { pageSize: 1 });
     expect(nextPageToken).not.toBe('');
@@ -149,7 +149,7 @@ describe('ListOrders', () => {
     expect(await field({ pageToken: nextPageToken.slice(0, -3) })).toEqual(['page_token']);
     // A token is tied to the filters it was returned for.
     expect(await field({ pageToken: nextPageToken, userId: 'someone' })).toEqual(['page_token']);
-    expect(await field({ pageToken: nextPageToken }, uniq('t-lo'))).toEqual(['page_token']);
+    expect(await field({ pageToken: nextPageToken }, await newTenant(h, 't-lo'))).toEqual(['page_token']);
     expect(await field({ statuses: [OrderStatus.ORDER_STATUS_UNSPECIFIED] })).toEqual(['statuses']);
     expect(await field({ statuses: [99 as OrderStatus] })).toEqual(['statuses']);
     expect(await field({ payWays: [PayWay.PAY_WAY_MOCK, PayWay.PAY_WAY_UNSPECIFIED] })).toEqual(['pay_ways']);

@@ -1,5 +1,5 @@
 import { OrderStatus, PayWay } from '../../src/gen/payment/v1/types';
-import { eventually, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { orderRequest, ref } from '../support/orders';
 
 let a: Harness;
@@ -15,7 +15,7 @@ afterAll(async () => {
 
 describe('two instances on one MySQL and Redis', () => {
   it('When both receive the same CreateOrder and refunds at once, then there is one order and no over-refund', async () => {
-    const req = orderRequest('t-multi', { amount: 1000n });
+    const req = orderRequest(await newTenant(a, 't-multi'), { amount: 1000n });
     const created = await Promise.all([...Array(5)].flatMap(() => [a.call('createOrder', req), b.call('createOrder', req)]));
     expect(new Set(created.map((c) => c.order!.payNo)).size).toBe(1);
     const order = created[0].order!;

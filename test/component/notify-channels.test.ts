@@ -1,6 +1,6 @@
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import { alipayTenant, wechatTenant, type AlipayTenant, type WechatTenant } from '../support/channels';
-import { eventually, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 
 /** These tests rely on the status query an unverifiable notify or a close schedules: let it run at once. */
 const SYNC_SOON = '150,300,600';
@@ -12,8 +12,8 @@ let wx: WechatTenant;
 beforeAll(async () => {
   // Each WeChat case draws up to 16 rejected deliveries (its whole retry schedule, time-scaled) per minute.
   h = await startHarness({ NOTIFY_REJECT_LIMIT_PER_MINUTE: '60', STATUS_SYNC_DELAYS_MS: SYNC_SOON });
-  ali = await alipayTenant(h, uniq('t-nali'));
-  wx = await wechatTenant(h, uniq('t-nwx'));
+  ali = await alipayTenant(h, await newTenant(h, 't-nali'));
+  wx = await wechatTenant(h, await newTenant(h, 't-nwx'));
 });
 afterAll(async () => {
   await Promise.all([ali.close(), wx.close()]);
@@ -47,7 +47,7 @@ describe('channel notifies', () => {
   );
 
   it('When a validly signed Alipay notify names another seller, then it is rejected, and the status query finds the payment', async () => {
-    const other = await alipayTenant(h, uniq('t-nseller'), '2088000000000009');
+    const other = await alipayTenant(h, await newTenant(h, 't-nseller'), '2088000000000009');
     try {
       const order = await createOrder(h, other.tenantId);
       const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_ALIPAY_QR, clientIp: '', payerId: '' });
@@ -78,7 +78,7 @@ describe('channel notifies', () => {
   });
 
   it('When a tenant has no account at the channel, then its notifies are rejected', async () => {
-    const res = await fetch(`${h.notifyBaseUrl}/notify/alipay/${uniq('t-ghost')}/qr`, {
+    const res = await fetch(`${h.notifyBaseUrl}/notify/alipay/${await newTenant(h, 't-ghost')}/qr`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'out_trade_no=A1&trade_status=TRADE_SUCCESS&sign=abc',
@@ -88,7 +88,7 @@ describe('channel notifies', () => {
   });
 
   it('When one tenant floods unverifiable notifies, then past the per-minute limit they are refused unread with 429', async () => {
-    const tenant = uniq('t-flood');
+    const tenant = await newTenant(h, 't-flood');
     const send = () =>
       fetch(`${h.notifyBaseUrl}/notify/mock/${tenant}/web`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     // The limit counts per clock minute: do not start the flood right at a minute's end.
@@ -99,7 +99,7 @@ describe('channel notifies', () => {
     expect(statuses.slice(60)).toEqual([429, 429, 429]);
     expect(await db().notifyRecord.count({ where: { tenantId: tenant } })).toBe(60);
     // Another tenant is not affected.
-    const ok = await fetch(`${h.notifyBaseUrl}/notify/mock/${uniq('t-calm')}/web`, {
+    const ok = await fetch(`${h.notifyBaseUrl}/notify/mock/${await newTenant(h, 't-calm')}/web`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',

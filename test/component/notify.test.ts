@@ -1,15 +1,16 @@
 import { buildSignedHeaders } from '../../src/channels/mock/signature';
 import { PayWay } from '../../src/gen/payment/v1/types';
-import { MOCK_SECRET, startHarness, uniq, type Harness } from '../support/harness';
+import { MOCK_SECRET, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
+  TENANT = await newTenant(h, 't-notify');
 });
 afterAll(() => h.close());
 
-const TENANT = 't-notify';
+let TENANT: string;
 
 /** A PAYING order on the mock channel whose buyer has not paid: the test plays the channel's notifier. */
 async function payingOrder() {

@@ -2,7 +2,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '../../src/infra/logger';
 import { PayWay } from '../../src/gen/payment/v1/types';
-import { startHarness, uniq, type Harness } from '../support/harness';
+import { newTenant, startHarness, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 const USER = 'ops';
@@ -52,7 +52,7 @@ describe('Queue board', () => {
 
 describe('Metrics', () => {
   it('When an order is prepaid on the mock channel, then /metrics has the channel call by channel, pay way, operation and outcome', async () => {
-    const order = await createOrder(h, uniq('t-obs'));
+    const order = await createOrder(h, await newTenant(h, 't-obs'));
     await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '127.0.0.1', payerId: '' });
 
     const text = await (await fetch(`${h.notifyBaseUrl}/metrics`)).text();
@@ -73,7 +73,7 @@ describe('Logs', () => {
     const original = h.service.deps.log;
     h.service.deps.log = createLogger('debug', out);
     try {
-      const tenantId = uniq('t-obs');
+      const tenantId = await newTenant(h, 't-obs');
       const md = new Metadata();
       md.set('x-request-id', 'req-observability-1');
       md.set('authorization', 'Bearer top-secret-token');
@@ -103,9 +103,10 @@ describe('Logs', () => {
     const original = h.service.deps.log;
     h.service.deps.log = createLogger('debug', out);
     try {
+      const tenantId = await newTenant(h, 't-obs');
       const md = new Metadata();
       md.set('x-request-id', 'x'.repeat(200));
-      await new Promise((resolve) => h.client.listPayWays({ tenantId: uniq('t-obs') }, md, resolve));
+      await new Promise((resolve) => h.client.listPayWays({ tenantId }, md, resolve));
       await new Promise((r) => setImmediate(r));
       const line = lines.find((l) => l.rpc === 'ListPayWays');
       expect(line?.requestId).toMatch(/^[0-9a-f-]{36}$/);

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { QUEUE } from '../../src/jobs/queues';
 import { OrderTimeouts } from '../../src/jobs/order-timeout';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
-import { eventually, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 const prefix = `{${uniq('tmo')}}`;
@@ -31,7 +31,7 @@ const eventTypes = async (o: PayOrder) =>
 
 describe('order timeout', () => {
   it('When CreateOrder succeeds, then a timeout job is due at the order expiry under an id from the pay no', async () => {
-    const order = await createOrder(h, uniq('ttmo'), { expireSeconds: 600 });
+    const order = await createOrder(h, await newTenant(h, 'ttmo'), { expireSeconds: 600 });
     const job = await timeoutQueue.getJob(OrderTimeouts.jobId(order.payNo));
     expect(job?.data).toEqual({ tenantId: order.tenantId, payNo: order.payNo });
     expect(job!.timestamp + job!.opts.delay!).toBeGreaterThanOrEqual(order.expireTime!.getTime() - 50);
@@ -40,7 +40,7 @@ describe('order timeout', () => {
   });
 
   it('When an unpaid order times out, then it is closed at the channel and locally with cause TIMEOUT and ORDER_CLOSED goes out', async () => {
-    const order = await createOrder(h, uniq('ttmo'));
+    const order = await createOrder(h, await newTenant(h, 'ttmo'));
     const pre = await prepay(order);
     await expire(order);
     await (await timeoutQueue.getJob(OrderTimeouts.jobId(order.payNo)))!.promote(); // its time has come
@@ -55,7 +55,7 @@ describe('order timeout', () => {
   });
 
   it('When the buyer paid but the notify was lost, then the timeout finds the payment and the order is paid, not closed', async () => {
-    const order = await createOrder(h, uniq('ttmo'));
+    const order = await createOrder(h, await newTenant(h, 'ttmo'));
     const pre = await prepay(order);
     h.gateway.inject({ kind: 'dropNotify' }, 100);
     h.gateway.pay(pre.attemptNo);
@@ -70,7 +70,7 @@ describe('order timeout', () => {
   });
 
   it('When the timeout job runs twice (or once more after the order closed), then the end state is the same', async () => {
-    const order = await createOrder(h, uniq('ttmo')); // never prepaid: closes without asking any channel
+    const order = await createOrder(h, await newTenant(h, 'ttmo')); // never prepaid: closes without asking any channel
     await expire(order);
     const timeouts = h.service.deps.jobs.timeouts;
     const job = { tenantId: order.tenantId, payNo: order.payNo };
@@ -85,14 +85,14 @@ describe('order timeout', () => {
   });
 
   it('When a timeout fires before the expiry (clock skew), then the order stays payable', async () => {
-    const order = await createOrder(h, uniq('ttmo'), { expireSeconds: 600 });
+    const order = await createOrder(h, await newTenant(h, 'ttmo'), { expireSeconds: 600 });
     const result = await h.service.deps.jobs.timeouts.run(h.service.deps, { tenantId: order.tenantId, payNo: order.payNo });
     expect(result).toEqual({ kind: 'not-due', dueAt: order.expireTime });
     expect((await statusOf(order)).status).toBe(OrderStatus.ORDER_STATUS_WAIT_PAY);
   });
 
   it('When timeouts race payments on many orders, then each order ends in exactly one final state with one matching event', async () => {
-    const orders = await Promise.all(Array.from({ length: 8 }, () => createOrder(h, uniq('trace'))));
+    const orders = await Promise.all(Array.from({ length: 8 }, async () => createOrder(h, await newTenant(h, 'trace'))));
     const attempts = await Promise.all(orders.map(prepay));
     await Promise.all(orders.map((o) => expire(o)));
     const timeouts = h.service.deps.jobs.timeouts;
@@ -122,7 +122,7 @@ describe('order timeout', () => {
   });
 
   it('When the channel cannot be reached at the timeout, then the order stays open and the job fails to be retried', async () => {
-    const order = await createOrder(h, uniq('ttmo'));
+    const order = await createOrder(h, await newTenant(h, 'ttmo'));
     await prepay(order);
     await expire(order);
     h.gateway.inject({ kind: 'serverError' }, 1);
@@ -139,7 +139,7 @@ describe('order timeout', () => {
 
 describe('sweeper', () => {
   it('When an order timeout job is lost, then the sweep finds the overdue order and it is closed', async () => {
-    const order = await createOrder(h, uniq('tswp'));
+    const order = await createOrder(h, await newTenant(h, 'tswp'));
     await prepay(order);
     await timeoutQueue.remove(OrderTimeouts.jobId(order.payNo)); // as if Redis lost it
     await expire(order, 5000); // past the 1 s grace
@@ -168,7 +168,7 @@ describe('sweeper', () => {
   });
 
   it('When a paid-after-close refund never started (a crash), then the sweep starts it', async () => {
-    const order = await createOrder(h, uniq('tpac'));
+    const order = await createOrder(h, await newTenant(h, 'tpac'));
     const pre = await prepay(order);
     h.gateway.inject({ kind: 'dropNotify' }, 100);
     h.gateway.pay(pre.attemptNo);

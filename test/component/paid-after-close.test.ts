@@ -1,6 +1,6 @@
 import { OrderStatus, PayWay, NotifyResult, type PayOrder } from '../../src/gen/payment/v1/types';
 import { alipayTenant, type AlipayTenant } from '../support/channels';
-import { eventually, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, newTenant, startHarness, type Harness } from '../support/harness';
 
 /** These tests rely on the status query an unverifiable notify or a close schedules: let it run at once. */
 const SYNC_SOON = '150,300,600';
@@ -28,7 +28,7 @@ describe.each([
   let ali: AlipayTenant;
   beforeAll(async () => {
     h = await startHarness({ PAID_AFTER_CLOSE_POLICY: policy, STATUS_SYNC_DELAYS_MS: SYNC_SOON });
-    ali = await alipayTenant(h, uniq('t-pac'));
+    ali = await alipayTenant(h, await newTenant(h, 't-pac'));
   });
   afterAll(async () => {
     await ali.close();

@@ -1,16 +1,17 @@
 import { status } from '@grpc/grpc-js';
 import { OrderStatus, PayWay, AttemptStatus } from '../../src/gen/payment/v1/types';
-import { eventually, grpcError, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
+  TENANT = await newTenant(h, 't-prepay');
 });
 afterAll(() => h.close());
 afterEach(() => h.gateway.clearFaults());
 
-const TENANT = 't-prepay';
+let TENANT: string;
 const prepay = (order: Parameters<typeof ref>[0], payWay = PayWay.PAY_WAY_MOCK) =>
   h.call('prepay', { order: ref(order), payWay, clientIp: '127.0.0.1', payerId: '' });
 

@@ -1,16 +1,17 @@
 import { status } from '@grpc/grpc-js';
 import { OrderStatus, PayWay, RefundStatus } from '../../src/gen/payment/v1/types';
-import { grpcError, startHarness, uniq, type Harness } from '../support/harness';
+import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, paidOrder, ref } from '../support/orders';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
+  TENANT = await newTenant(h, 't-query');
 });
 afterAll(() => h.close());
 afterEach(() => h.gateway.clearFaults());
 
-const TENANT = 't-query';
+let TENANT: string;
 
 describe('Query', () => {
   it('When queried by pay_no or by out_order_no, then the same order comes back with its attempts and refunds', async () => {
@@ -25,7 +26,7 @@ describe('Query', () => {
 
   it('When another tenant asks for the order, then NOT_FOUND', async () => {
     const order = await createOrder(h, TENANT);
-    await grpcError(h.call('query', { order: { ...ref(order), tenantId: 't-other' }, sync: false }), status.NOT_FOUND);
+    await grpcError(h.call('query', { order: { ...ref(order), tenantId: await newTenant(h, 't-other') }, sync: false }), status.NOT_FOUND);
   });
 
   it('When the notify was lost, then Query with sync finds the payment and applies it as a SYNC transition', async () => {
@@ -54,7 +55,7 @@ describe('Query', () => {
 
 describe('ListPayWays', () => {
   it('When a tenant lists pay ways, then every way is there, enabled only where a handler exists and the tenant allows', async () => {
-    const tenant = uniq('t-ways');
+    const tenant = await newTenant(h, 't-ways');
     await h.service.deps.db.payWayConfig.create({ data: { tenantId: tenant, payWay: 'MOCK_QR', enabled: false, feeRateBps: 25 } });
     const { payWays } = await h.call('listPayWays', { tenantId: tenant });
     const byWay = new Map(payWays.map((w) => [w.payWay, w]));

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { OrderStatus } from '../../src/gen/payment/v1/types';
-import { eventually, freePort, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, freePort, newTenant, startHarness, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 /** A Redis of this test's own, so it can be taken down without touching the other tests' one. */
@@ -33,7 +33,7 @@ describe('Redis outage', () => {
   it('When Redis goes down, then CreateOrder still answers at once, and once it is back the sweep closes the order at its expiry', async () => {
     await stop(redis);
     const started = Date.now();
-    const order = await createOrder(h, uniq('toutage'));
+    const order = await createOrder(h, await newTenant(h, 'toutage'));
     expect(Date.now() - started).toBeLessThan(2500); // not held until Redis returns (its timeout job is not scheduled)
     expect(order.status).toBe(OrderStatus.ORDER_STATUS_WAIT_PAY);
 

@@ -1,11 +1,12 @@
 import { status } from '@grpc/grpc-js';
 import { OrderStatus, RefundStatus } from '../../src/gen/payment/v1/types';
-import { grpcError, startHarness, uniq, type Harness } from '../support/harness';
+import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, paidOrder, ref } from '../support/orders';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
+  TENANT = await newTenant(h, 't-refund');
 });
 afterAll(() => h.close());
 afterEach(() => {
@@ -13,7 +14,7 @@ afterEach(() => {
   h.gateway.holdRefunds(false);
 });
 
-const TENANT = 't-refund';
+let TENANT: string;
 const refund = (o: Parameters<typeof ref>[0], amount: bigint, outRefundNo = uniq('RF'), reason = 'returned') =>
   h.call('refund', { order: ref(o), outRefundNo, amount, reason });
 

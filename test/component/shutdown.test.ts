@@ -3,14 +3,14 @@ import { PayWay } from '../../src/gen/payment/v1/types';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { STATUS_SYNC_QUEUE } from '../../src/jobs/status-sync';
-import { grpcError, startHarness, uniq } from '../support/harness';
+import { grpcError, newTenant, startHarness, uniq } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 describe('graceful shutdown', () => {
   it('When the server shuts down with a call in flight, then that call completes and new calls are refused', async () => {
     const h = await startHarness();
     try {
-      const order = await createOrder(h, 't-shutdown');
+      const order = await createOrder(h, await newTenant(h, 't-shutdown'));
       h.gateway.inject({ kind: 'hang', ms: 700 }, 1); // the prepay's channel call takes 700 ms
       const inFlight = h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
       await new Promise((r) => setTimeout(r, 200));
@@ -29,7 +29,7 @@ describe('graceful shutdown', () => {
     const h = await startHarness({ SHUTDOWN_GRACE_MS: '100', QUEUE_PREFIX: prefix });
     let stopped = false;
     try {
-      const order = await createOrder(h, 't-shutdown');
+      const order = await createOrder(h, await newTenant(h, 't-shutdown'));
       h.gateway.inject({ kind: 'hang', ms: 900 }, 1); // the prepay's channel call answers after the grace
       const cut = h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }).catch((e: unknown) => e);
       await new Promise((r) => setTimeout(r, 200));

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { GetStatisticsRequest, StatisticsBucket } from '../../src/gen/payment/v1/payment_service';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
-import { grpcError, startHarness, uniq, type Harness } from '../support/harness';
+import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, paidOrder, ref } from '../support/orders';
 
 let h: Harness;
@@ -68,7 +68,7 @@ const createdAt = (o: PayOrder, iso: string) =>
 
 describe('GetStatistics', () => {
   it('When orders are unpaid, paid, cancelled and refunded, then every bucket adds up to exactly those orders', async () => {
-    const tenant = uniq('t-st');
+    const tenant = await newTenant(h, 't-st');
     await createOrder(h, tenant, { amount: 1100n });
     await createOrder(h, tenant, { amount: 1300n, payWay: PayWay.PAY_WAY_MOCK_QR });
     await h.call('cancel', { order: ref(await createOrder(h, tenant, { amount: 1700n })), reason: '' });
@@ -111,7 +111,7 @@ describe('GetStatistics', () => {
   });
 
   it('When an order is created near midnight, then its day is cut in the requested time zone, across DST changes too', async () => {
-    const tenant = uniq('t-st');
+    const tenant = await newTenant(h, 't-st');
     const place = async (iso: string, amount: bigint) => createdAt(await createOrder(h, tenant, { amount }), iso);
     await place('2026-03-01T15:30:00Z', 100n); // Shanghai 03-01 23:30, UTC 03-01
     await place('2026-03-01T16:30:00Z', 200n); // Shanghai 03-02 00:30, UTC 03-01
@@ -139,7 +139,7 @@ describe('GetStatistics', () => {
   });
 
   it('When no order falls in the range, then the total is zero with a success rate of 0 and no groups', async () => {
-    const tenant = uniq('t-st');
+    const tenant = await newTenant(h, 't-st');
     await createOrder(h, tenant);
     const s = await stats(tenant, { createdFrom: new Date('2025-01-01T00:00:00Z'), createdTo: new Date('2025-02-01T00:00:00Z') });
     expect(s.total).toMatchObject({ orderCount: 0n, orderAmount: 0n, paidCount: 0n, refundCount: 0n, successRate: 0 });
@@ -147,7 +147,7 @@ describe('GetStatistics', () => {
   });
 
   it('When the range, currency, time zone or tenant is bad, then INVALID_ARGUMENT names the field', async () => {
-    const tenant = uniq('t-st');
+    const tenant = await newTenant(h, 't-st');
     const field = async (over: Partial<GetStatisticsRequest>) =>
       (await grpcError(stats(tenant, over), status.INVALID_ARGUMENT)).metadata.get('field');
     const from = new Date('2026-01-01T00:00:00Z');

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { Queue } from 'bullmq';
 import { STATUS_SYNC_QUEUE } from '../../src/jobs/status-sync';
 import { OrderStatus, PayWay, RefundStatus } from '../../src/gen/payment/v1/types';
-import { eventually, grpcError, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 const prefix = `{${uniq('sync')}}`;
@@ -10,6 +10,7 @@ let h: Harness;
 let queue: Queue;
 beforeAll(async () => {
   h = await startHarness({ QUEUE_PREFIX: prefix, STATUS_SYNC_DELAYS_MS: '1000,300,600' });
+  TENANT = await newTenant(h, 't-sync');
   queue = new Queue(STATUS_SYNC_QUEUE, { connection: h.service.deps.queueRedis, prefix });
 });
 afterAll(async () => {
@@ -18,7 +19,7 @@ afterAll(async () => {
 });
 afterEach(() => h.gateway.clearFaults());
 
-const TENANT = 't-sync';
+let TENANT: string;
 const prepay = (o: Parameters<typeof ref>[0]) => h.call('prepay', { order: ref(o), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
 
 describe('status sync', () => {

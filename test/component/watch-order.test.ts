@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { PaymentClient, PaymentError } from '../../src/client';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
-import { eventually, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 let a: Harness;
@@ -27,7 +27,7 @@ async function collect(stream: AsyncIterable<PayOrder>, seen: PayOrder[]): Promi
 
 describe('WatchOrder', () => {
   it('When another instance takes the order through prepay and payment, then the watcher sees each change and the stream ends', async () => {
-    const tenant = uniq('twatch');
+    const tenant = await newTenant(a, 'twatch');
     const order = await createOrder(b, tenant);
     const seen: PayOrder[] = [];
     const done = collect(client.watchOrder({ tenantId: tenant, payNo: order.payNo }, { deadlineMs: 20000 }), seen);
@@ -45,7 +45,7 @@ describe('WatchOrder', () => {
   });
 
   it('When the order is already final, then the stream sends it once and ends', async () => {
-    const tenant = uniq('twatch');
+    const tenant = await newTenant(a, 'twatch');
     const order = await createOrder(a, tenant);
     await a.call('cancel', { order: ref(order), reason: '' });
     const seen: PayOrder[] = [];
@@ -54,7 +54,7 @@ describe('WatchOrder', () => {
   });
 
   it('When the order does not exist or the request is malformed, then the stream fails with NOT_FOUND or INVALID_ARGUMENT', async () => {
-    const missing = await collect(client.watchOrder({ tenantId: 'nobody', payNo: 'P404' }), []).catch((e: unknown) => e);
+    const missing = await collect(client.watchOrder({ tenantId: await newTenant(a), payNo: 'P404' }), []).catch((e: unknown) => e);
     expect((missing as PaymentError).code).toBe(status.NOT_FOUND);
     const bad = await collect(client.watchOrder({ tenantId: '', payNo: 'P1' }), []).catch((e: unknown) => e);
     expect((bad as PaymentError).code).toBe(status.INVALID_ARGUMENT);
@@ -62,7 +62,7 @@ describe('WatchOrder', () => {
   });
 
   it('When the caller stops watching, then the server lets go of the subscription', async () => {
-    const tenant = uniq('twatch');
+    const tenant = await newTenant(a, 'twatch');
     const order = await createOrder(a, tenant);
     const stop = new AbortController();
     const seen: PayOrder[] = [];

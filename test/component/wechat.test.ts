@@ -2,14 +2,14 @@ import { status } from '@grpc/grpc-js';
 import { createVerify } from 'node:crypto';
 import { OrderStatus, PayWay, RefundStatus, type PayOrder } from '../../src/gen/payment/v1/types';
 import { wechatTenant, type WechatTenant } from '../support/channels';
-import { eventually, grpcError, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 let h: Harness;
 let wx: WechatTenant;
 beforeAll(async () => {
   h = await startHarness();
-  wx = await wechatTenant(h, uniq('t-wx'));
+  wx = await wechatTenant(h, await newTenant(h, 't-wx'));
 });
 afterAll(async () => {
   await wx.close();

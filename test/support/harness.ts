@@ -1,5 +1,6 @@
 import { credentials, Metadata, type ServiceError, type status } from '@grpc/grpc-js';
 import { createServer } from 'node:net';
+import { registerTenant } from '../../src/app/tenants';
 import { startService, type RunningService } from '../../src/bootstrap';
 import { createMockGateway, type MockGateway } from '../../src/channels/mock/gateway';
 import { loadConfig } from '../../src/config';
@@ -125,11 +126,13 @@ let seq = 0;
 export const uniq = (prefix: string): string => `${prefix}${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 /**
- * A fresh tenant for a test. Today any id is accepted; once tenants are registered (issue 10) this registers it
- * (with the mock channel enabled unless `mock: false`), so tests create tenants only through here.
+ * A fresh registered tenant for a test (every RPC for an unknown tenant is NOT_FOUND), with the mock channel
+ * enabled unless `mock: false`. Tests get their tenants only through here.
  */
-export async function newTenant(_h: Harness, prefix = 't', _opts: { mock?: boolean } = {}): Promise<string> {
-  return uniq(prefix);
+export async function newTenant(h: Harness, prefix = 't', { mock = true }: { mock?: boolean } = {}): Promise<string> {
+  const id = uniq(prefix);
+  await registerTenant(h.service.deps.db, { id, name: `test tenant ${id}`, mockEnabled: mock });
+  return id;
 }
 
 /**

@@ -1,0 +1,29 @@
+import type { Tenant } from '../generated/prisma/client';
+import type { DbOrTx } from './tx';
+
+export type { Tenant };
+
+export function findTenant(db: DbOrTx, id: string): Promise<Tenant | null> {
+  return db.tenant.findUnique({ where: { id } });
+}
+
+export function listTenants(db: DbOrTx): Promise<Tenant[]> {
+  return db.tenant.findMany({ orderBy: { id: 'asc' } });
+}
+
+/**
+ * Registers a tenant, or changes a registered one. On insert a missing name is the id and a missing mock flag
+ * is off; on update what is not given stays as it was.
+ */
+export async function upsertTenant(
+  db: DbOrTx,
+  row: { id: string; name?: string; mockEnabled?: boolean },
+): Promise<{ tenant: Tenant; created: boolean }> {
+  const existing = await findTenant(db, row.id);
+  const tenant = await db.tenant.upsert({
+    where: { id: row.id },
+    create: { id: row.id, name: row.name ?? row.id, mockEnabled: row.mockEnabled ?? false },
+    update: { name: row.name, mockEnabled: row.mockEnabled },
+  });
+  return { tenant, created: existing === null };
+}

@@ -1,6 +1,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { replayEvent } from '../../src/app/order-events';
 import { NotFoundError } from '../../src/domain/errors';
+import { DeliveryStatus } from '../../src/gen/payment/v1/events';
 import { CreateOrderRequest, type GetStatisticsRequest } from '../../src/gen/payment/v1/payment_service';
 import { PayWay, RefundStatus } from '../../src/gen/payment/v1/types';
 import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
@@ -20,6 +21,8 @@ afterAll(() => h.close());
 
 const DAY_MS = 86400_000;
 const db = () => h.service.deps.db;
+const listOrders = (tenantId: string, userId = '') =>
+  h.call('listOrders', { tenantId, userId, statuses: [], payWays: [], createdFrom: undefined, createdTo: undefined, pageSize: 0, pageToken: '' });
 
 /**
  * A read under a tenant id that names no tenant finds nothing. Today any tenant id is accepted and the answer is
@@ -89,7 +92,7 @@ describe('identifiers compare byte for byte', () => {
     expect(await db().refund.count({ where: { payNo: order.payNo } })).toBe(1);
 
     await findsNothing(
-      h.call('listOrders', { tenantId: other, userId: '', statuses: [], payWays: [], pageSize: 0, pageToken: '' }),
+      listOrders(other),
       (r) => r.orders.length === 0,
     );
     const stats: GetStatisticsRequest = {
@@ -101,15 +104,14 @@ describe('identifiers compare byte for byte', () => {
     };
     await findsNothing(h.call('getStatistics', stats), (r) => r.total!.orderCount === 0n && r.byStatus.length === 0);
     // The tenant itself still sees its order.
-    const own = await h.call('listOrders', { tenantId: tenant, userId: '', statuses: [], payWays: [], pageSize: 0, pageToken: '' });
+    const own = await listOrders(tenant);
     expect(own.orders.map((o) => o.payNo)).toEqual([order.payNo]);
   });
 
   it('When ListOrders filters by a user id differing only in case, then it finds nothing', async () => {
     const tenant = await newTenant(h);
     await createOrder(h, tenant, { userId: 'Alice' });
-    const list = (userId: string) =>
-      h.call('listOrders', { tenantId: tenant, userId, statuses: [], payWays: [], pageSize: 0, pageToken: '' });
+    const list = (userId: string) => listOrders(tenant, userId);
     expect((await list('Alice')).orders).toHaveLength(1);
     expect((await list('alice')).orders).toHaveLength(0);
     expect((await list('ALICE')).orders).toHaveLength(0);
@@ -119,9 +121,10 @@ describe('identifiers compare byte for byte', () => {
     const tenant = await newTenant(h);
     const order = await createOrder(h, tenant);
     await h.call('cancel', { order: ref(order), reason: '' });
+    // Delivered first, so nothing but a replay could change the event's row afterwards.
     const [event] = await eventually(async () => {
       const events = (await h.call('listEvents', { order: ref(order) })).events;
-      return events.length > 0 && events;
+      return events[0]?.deliveryStatus === DeliveryStatus.DELIVERY_STATUS_DELIVERED && events;
     });
     const eventId = event.event!.eventId;
     const before = await db().outboxEvent.findUniqueOrThrow({ where: { id: eventId } });
@@ -132,9 +135,7 @@ describe('identifiers compare byte for byte', () => {
     await expect(replayEvent(h.service.deps, tenant, eventId.toUpperCase())).rejects.toBeInstanceOf(NotFoundError);
 
     expect(await db().eventDelivery.count({ where: { eventId, target: 'replay' } })).toBe(0);
-    const after = await db().outboxEvent.findUniqueOrThrow({ where: { id: eventId } });
-    expect(after.attempts).toBe(before.attempts);
-    expect(after.deliveredAt === null).toBe(before.deliveredAt === null);
+    expect(await db().outboxEvent.findUniqueOrThrow({ where: { id: eventId } })).toEqual(before);
   });
 });
 

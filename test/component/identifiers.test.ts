@@ -4,7 +4,8 @@ import { NotFoundError } from '../../src/domain/errors';
 import { DeliveryStatus } from '../../src/gen/payment/v1/events';
 import { CreateOrderRequest, type GetStatisticsRequest } from '../../src/gen/payment/v1/payment_service';
 import { PayWay, RefundStatus } from '../../src/gen/payment/v1/types';
-import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { buildSignedHeaders } from '../../src/channels/mock/signature';
+import { eventually, grpcError, MOCK_SECRET, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
 
 /*
@@ -136,6 +137,33 @@ describe('identifiers compare byte for byte', () => {
 
     expect(await db().eventDelivery.count({ where: { eventId, target: 'replay' } })).toBe(0);
     expect(await db().outboxEvent.findUniqueOrThrow({ where: { id: eventId } })).toEqual(before);
+  });
+});
+
+describe('ids a channel sends back', () => {
+  it('When a validly signed notify names the trade with a trailing space, then it is not that trade: rejected, order unchanged', async () => {
+    const tenant = await newTenant(h);
+    const order = await createOrder(h, tenant, { amount: 2500n });
+    const { attemptNo } = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
+    const body = JSON.stringify({
+      notify_id: uniq('N'),
+      event: 'TRADE.SUCCESS',
+      out_trade_no: `${attemptNo} `,
+      trade_no: `MT${attemptNo}`,
+      amount: '2500',
+      currency: 'CNY',
+      paid_at: new Date().toISOString(),
+    });
+    const res = await fetch(`${h.notifyBaseUrl}/notify/mock/${tenant}/web`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...buildSignedHeaders(MOCK_SECRET, body) },
+      body,
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect((await db().payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } })).status).toBe('PAYING');
+    expect(await db().outboxEvent.count({ where: { payNo: order.payNo } })).toBe(0);
+    const [record] = await db().notifyRecord.findMany({ where: { tenantId: tenant } });
+    expect(record).toMatchObject({ result: 'REJECTED', signatureValid: true });
   });
 });
 

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { saveChannelAccount } from '../src/app/channel-accounts';
 import { loadConfig, secretBox } from '../src/config';
+import { TENANT_ID } from '../src/domain/identifiers';
 import { createDb } from '../src/infra/db';
 
 export function readAccountFile(file: string): unknown {
@@ -31,7 +32,7 @@ export function readAccountFile(file: string): unknown {
 async function main(): Promise<void> {
   const [tenantId, file] = process.argv.slice(2);
   if (!tenantId || !file) throw new Error('usage: npm run channel:account -- <tenant-id> <account.json>');
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(tenantId)) throw new Error('tenant id must be 1-64 characters of A-Z a-z 0-9 _ -');
+  if (!TENANT_ID.test(tenantId)) throw new Error('tenant id must be 1-64 characters of A-Z a-z 0-9 _ - (case matters)');
   const config = loadConfig({ ...process.env, MOCK_CHANNEL_ENABLED: 'false' });
   const db = createDb(config.DATABASE_URL, 1);
   try {

@@ -33,7 +33,7 @@ export async function recreateDatabase(serverUrl: string, name: string): Promise
   const admin = await createConnection({ ...mysqlConnection(serverUrl), database: undefined });
   try {
     await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
-    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   } finally {
     await admin.end();
   }

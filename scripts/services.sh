@@ -93,7 +93,7 @@ start_mariadb() {
   say "starting MariaDB on 127.0.0.1:$MYSQL_PORT"
   "$(mariadbd_bin)" --no-defaults "${owner[@]}" --datadir="$DATA/mariadb/db" --socket="$MYSQL_SOCK" \
     --pid-file="$DATA/mariadb/mysqld.pid" --bind-address=127.0.0.1 --port="$MYSQL_PORT" \
-    --log-error="$DATA/mariadb/error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    --log-error="$DATA/mariadb/error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
     --default-time-zone=+00:00 --innodb-buffer-pool-size=256M --max-connections=500 --skip-name-resolve >/dev/null 2>&1 &
   for _ in $(seq 1 100); do mysql_up && break; sleep 0.2; done
   mysql_up || die "MariaDB did not start: see $DATA/mariadb/error.log"
@@ -102,7 +102,7 @@ CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
 GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'localhost';
-CREATE DATABASE IF NOT EXISTS paysvc CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE DATABASE IF NOT EXISTS paysvc CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
 FLUSH PRIVILEGES;
 SQL
 }

@@ -12,6 +12,14 @@ import { mysqlConnection } from '../src/infra/mysql-url';
  * own parser (its DMMF), the actual side from MariaDB's information_schema.
  */
 
+/**
+ * Every table, every character column and the database default compare byte for byte (issue 10 §2): schema.prisma
+ * cannot say so, so it is stated here, and a column or table that folds case, accents or spaces is drift.
+ */
+const COLLATION = 'utf8mb4_bin';
+/** Prisma types whose columns carry a collation on MariaDB (JSON is a LONGTEXT there). */
+const CHARACTER_TYPES = new Set(['String', 'Json']);
+
 const SCHEMA_SOURCE = readFileSync(path.resolve(__dirname, '../prisma/schema.prisma'), 'utf8');
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -111,15 +119,13 @@ const DEFAULT_COLUMN_TYPES: Record<string, string> = {
   Bytes: 'longblob',
 };
 
-/** Tables created with a binary collation (identifiers compare byte for byte); the rest are utf8mb4_unicode_ci. */
-const BINARY_TABLES = new Set(['tenant']);
-
 function expectedFacts(dm: Datamodel, schemaSource: string): string[] {
   const enums = new Map(dm.enums.map((e) => [e.name, e.values.map((v) => v.dbName ?? v.name)]));
   const models = new Map(dm.models.map((m) => [m.name, m]));
   const facts = dm.indexes.map((index) => indexFact(models.get(index.model)!, index));
+  facts.push(`database COLLATE ${COLLATION}`);
   for (const model of dm.models) {
-    facts.push(`${dbName(model)} COLLATE ${BINARY_TABLES.has(dbName(model)) ? 'utf8mb4_bin' : 'utf8mb4_unicode_ci'}`);
+    facts.push(`${dbName(model)} COLLATE ${COLLATION}`);
     for (const field of model.fields) {
       if (field.kind === 'scalar' || field.kind === 'enum') facts.push(...columnFacts(model, field, enums));
       if (field.relationFromFields?.length) facts.push(foreignKeyFact(model, field, models.get(field.type)!, schemaSource));
@@ -139,6 +145,7 @@ function columnFacts(model: DmmfModel, field: DmmfField, enums: Map<string, stri
       .join(' '),
   ];
   if (field.type === 'Json') facts.push(`${column} CHECK json_valid(\`${dbName(field)}\`)`);
+  if (field.kind === 'enum' || CHARACTER_TYPES.has(field.type)) facts.push(`${column} COLLATE ${COLLATION}`);
   return facts;
 }
 
@@ -200,8 +207,11 @@ function fail(message: string): never {
 
 const OWN_TABLES = `TABLE_SCHEMA = ? AND TABLE_NAME <> '_prisma_migrations'`;
 const FACT_QUERIES = [
+  `SELECT CONCAT('database COLLATE ', DEFAULT_COLLATION_NAME) AS fact FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?`,
   `SELECT CONCAT(TABLE_NAME, ' COLLATE ', TABLE_COLLATION) AS fact
      FROM information_schema.TABLES WHERE ${OWN_TABLES}`,
+  `SELECT CONCAT(TABLE_NAME, '.', COLUMN_NAME, ' COLLATE ', COLLATION_NAME) AS fact
+     FROM information_schema.COLUMNS WHERE ${OWN_TABLES} AND COLLATION_NAME IS NOT NULL`,
   `SELECT CONCAT_WS(' ', CONCAT(TABLE_NAME, '.', COLUMN_NAME), COLUMN_TYPE, IF(IS_NULLABLE = 'YES', 'NULL', 'NOT NULL'),
                    CONCAT('DEFAULT ', COLUMN_DEFAULT), NULLIF(EXTRA, '')) AS fact
      FROM information_schema.COLUMNS WHERE ${OWN_TABLES}`,
@@ -328,6 +338,16 @@ describe('a scratch database', () => {
     expect(without(actual, EXPECTED)).toEqual(['pay_order.subject varchar(255) NOT NULL']);
   });
 
+  it('shows drift: a column or a table that compares without case is reported', async () => {
+    const before = await actualFacts(conn, database);
+    await conn.query('ALTER TABLE pay_order MODIFY out_order_no VARCHAR(64) NOT NULL COLLATE utf8mb4_unicode_ci');
+    await conn.query('ALTER TABLE refund DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci');
+    const after = await actualFacts(conn, database);
+    expect(without(before, after)).toEqual(['pay_order.out_order_no COLLATE utf8mb4_bin', 'refund COLLATE utf8mb4_bin']);
+    expect(without(after, before)).toEqual(['pay_order.out_order_no COLLATE utf8mb4_unicode_ci', 'refund COLLATE utf8mb4_unicode_ci']);
+    expect(EXPECTED).toEqual(expect.arrayContaining(without(before, after)));
+  });
+
   it('refuses to migrate when an applied migration.sql was edited', async () => {
     await conn.query(`UPDATE _prisma_migrations SET checksum = REPEAT('0', 64)`);
     await expect(migrate(url.toString())).rejects.toThrow(/was edited after it was applied/);
@@ -336,5 +356,71 @@ describe('a scratch database', () => {
   it('refuses to migrate past a migration that failed', async () => {
     await conn.query('UPDATE _prisma_migrations SET finished_at = NULL');
     await expect(migrate(url.toString())).rejects.toThrow(/failed earlier/);
+  });
+});
+
+describe('a database written to before identifiers became binary', () => {
+  const BINARY_MIGRATION = '20261201100000_binary_identifiers';
+  const database = `paysvc_collation_${randomBytes(4).toString('hex')}`;
+  const url = new URL(TEST_URL);
+  url.pathname = `/${database}`;
+  let admin: Connection;
+  let conn: Connection;
+
+  beforeAll(async () => {
+    admin = await connectTo(TEST_URL);
+    await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    conn = await connectTo(TEST_URL, database);
+  });
+  afterAll(async () => {
+    await conn?.end();
+    await admin?.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    await admin?.end();
+  });
+
+  const insertOrder = (payNo: string, tenantId: string, outOrderNo: string, subject: string) =>
+    conn.query(
+      `INSERT INTO pay_order (pay_no, tenant_id, out_order_no, amount, currency, subject, description, user_id, pay_way,
+         status, notify_topic, attach, extra, client_ip, return_url, expire_seconds, expire_at)
+       VALUES (?, ?, ?, 100, 'CNY', ?, '', 'u', 'MOCK', 'WAIT_PAY', 't', '', '{"k":"vé"}', '', '', 1800, NOW(3))`,
+      [payNo, tenantId, outOrderNo, subject],
+    );
+  const rows = async () => ({
+    orders: await conn.query('SELECT *, HEX(subject) AS subject_hex FROM pay_order ORDER BY id'),
+    attempts: await conn.query('SELECT * FROM pay_attempt ORDER BY id'),
+    refunds: await conn.query('SELECT * FROM refund ORDER BY id'),
+    transitions: await conn.query('SELECT * FROM order_transition ORDER BY id'),
+    receipts: await conn.query('SELECT * FROM notify_receipt ORDER BY channel, notify_id'),
+  });
+
+  it('keeps every byte and key, and then tells case-1-abc from CASE-1-ABC', async () => {
+    await migrate(url.toString(), undefined, { before: BINARY_MIGRATION });
+    await insertOrder('P1', 'demo', 'case-1-abc', ' 商品 Café 🍵 ');
+    await conn.query(
+      `INSERT INTO pay_attempt (attempt_no, pay_no, tenant_id, pay_way, channel, status, payer_id, client_ip)
+       VALUES ('A1', 'P1', 'demo', 'MOCK', 'mock', 'OPEN', '', '')`,
+    );
+    await conn.query(
+      `INSERT INTO refund (refund_no, tenant_id, out_refund_no, pay_no, attempt_no, amount, currency, reason, status)
+       VALUES ('R1', 'demo', 'rf-x', 'P1', 'A1', 1, 'CNY', 'größe', 'PENDING')`,
+    );
+    await conn.query(`INSERT INTO order_transition (pay_no, from_status, to_status, cause, detail) VALUES ('P1', 'WAIT_PAY', 'PAYING', 'RPC', 'ok')`);
+    await conn.query(`INSERT INTO notify_receipt (channel, notify_id, pay_no) VALUES ('mock', 'n-1', 'P1')`);
+    // Under the old collation the upper-cased key is the same key.
+    await expect(insertOrder('P2', 'demo', 'CASE-1-ABC', 'x')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
+    const before = await rows();
+
+    await expect(migrate(url.toString())).resolves.toEqual({ applied: [BINARY_MIGRATION] });
+    expect(await rows()).toEqual(before);
+    expect(await actualFacts(conn, database)).toEqual(EXPECTED); // foreign keys back, every collation binary
+
+    await insertOrder('P2', 'demo', 'CASE-1-ABC', 'x');
+    await insertOrder('P3', 'DEMO', 'case-1-abc', 'x');
+    const [hits] = await conn.query(
+      `SELECT COUNT(*) AS n FROM pay_order WHERE tenant_id = 'demo' AND out_order_no = 'case-1-abc'`,
+    );
+    expect(Number(hits.n)).toBe(1);
+    const [refunds] = await conn.query(`SELECT COUNT(*) AS n FROM refund WHERE tenant_id = 'demo' AND out_refund_no = 'RF-X'`);
+    expect(Number(refunds.n)).toBe(0);
   });
 });

@@ -104,7 +104,10 @@ async function apply(
     return { ok: true, result: r.kind === 'applied' ? 'PROCESSED' : 'IGNORED' };
   }
   const refund = await deps.db.refund.findUnique({ where: { refundNo: n.refundNo } });
-  if (!refund || refund.payNo !== attempt.payNo) return { ok: false, detail: `no refund ${n.refundNo} on this trade` };
+  // refundNo compared again byte for byte: the channel sent it, and utf8mb4_bin ignores trailing spaces.
+  if (!refund || refund.refundNo !== n.refundNo || refund.payNo !== attempt.payNo) {
+    return { ok: false, detail: `no refund ${n.refundNo} on this trade` };
+  }
   if (n.amount !== undefined && n.amount !== refund.amount) {
     return { ok: false, detail: `refund amount ${n.amount} differs from ${refund.amount}` };
   }

@@ -23,17 +23,20 @@ export async function listEvents(deps: Deps, ref: OrderRef): Promise<EventWithDe
 export async function replayEvent(deps: Deps, tenantId: string, eventId: string): Promise<EventWithDeliveries> {
   await requireTenant(deps, tenantId);
   const event = await findEvent(deps.db, eventId);
-  if (!event || event.tenantId !== tenantId) throw new NotFoundError('event not found');
-  if (!(await deps.deliveries.forget(eventId, event.topic))) throw new ConcurrencyError(`event ${eventId} is being delivered right now; retry`);
+  // Byte for byte: the lookup's collation still ignores trailing spaces. From here on only the stored id is used.
+  if (!event || event.id !== eventId || event.tenantId !== tenantId) throw new NotFoundError('event not found');
+  const id = event.id;
+  if (!(await deps.deliveries.forget(id, event.topic))) throw new ConcurrencyError(`event ${id} is being delivered right now; retry`);
   await runTx(deps.db, async (tx) => {
     await tx.outboxEvent.updateMany({
-      where: { id: eventId },
+      where: { id },
       data: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), deliveredAt: null },
     });
     await tx.eventDelivery.createMany({
-      data: { eventId, attempt: 0, target: 'replay', ok: true, detail: `replayed from ${event.status} after ${event.attempts} attempts`, durationMs: 0 },
+      data: { eventId: id, attempt: 0, target: 'replay', ok: true, detail: `replayed from ${event.status} after ${event.attempts} attempts`, durationMs: 0 },
     });
   });
-  const [replayed] = (await listOrderEvents(deps.db, event.payNo)).filter((e) => e.id === eventId);
+  const replayed = (await listOrderEvents(deps.db, event.payNo)).find((e) => e.id === id);
+  if (!replayed) throw new NotFoundError('event not found');
   return replayed;
 }

@@ -1,13 +1,10 @@
 import { InvalidArgumentError, NotFoundError } from '../domain/errors';
+import { TENANT_ID, textProblem } from '../domain/identifiers';
 import type { Db } from '../infra/db';
 import { findTenant, upsertTenant, type Tenant } from '../repo/tenants';
 import type { Deps } from './deps';
 
 export type { Tenant };
-
-/** A tenant id: what the gRPC edge and the notify routes accept (src/grpc/validation.ts). */
-export const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const CONTROL = /[\p{Cc}\p{Cf}]/u;
 
 export interface TenantRegistration {
   id: string;
@@ -20,7 +17,7 @@ export interface TenantRegistration {
 /** Registers a tenant or changes a registered one (what `npm run tenant -- add` does). */
 export async function registerTenant(db: Db, reg: TenantRegistration): Promise<{ tenant: Tenant; created: boolean }> {
   if (!TENANT_ID.test(reg.id)) throw new InvalidArgumentError('tenant_id', 'must be 1-64 characters of A-Z a-z 0-9 _ -');
-  if (reg.name !== undefined && (reg.name.trim() === '' || [...reg.name].length > 128 || CONTROL.test(reg.name))) {
+  if (reg.name !== undefined && (reg.name.trim() === '' || [...reg.name].length > 128 || textProblem(reg.name) !== undefined)) {
     throw new InvalidArgumentError('name', 'must be 1-128 characters without control characters');
   }
   return upsertTenant(db, reg);

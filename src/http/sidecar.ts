@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { Deps } from '../app/deps';
 import { handleNotify } from '../app/handle-notify';
 import type { ChannelName } from '../channels/types';
+import { TENANT_ID, TERMINAL_TYPE } from '../domain/identifiers';
 import { QUEUE_BOARD_PATH } from './queue-board';
 
 /** URL segment → channel. The paths are the ones the seeds give: /notify/alipay/…, /notify/wx/…. */
@@ -13,8 +14,6 @@ const CONTENT_TYPES: Readonly<Record<ChannelName, string>> = {
   wechat: 'application/json',
   mock: 'application/json',
 };
-const TENANT = /^[A-Za-z0-9_-]{1,64}$/;
-const TERMINAL = /^[A-Za-z0-9_-]{1,32}$/;
 const MAX_NOTIFY_BYTES = 64 * 1024;
 
 /** What the sidecar mounts besides its own routes: the operators' queue board, when configured. */
@@ -54,8 +53,9 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
       const channel = CHANNEL_PATHS[req.params.channel];
       const handler = channel && deps.channels.forChannel(channel);
       if (!handler) return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such channel' });
-      if (!TENANT.test(req.params.tenantId) || !TERMINAL.test(req.params.terminalType)) {
-        return void res.status(400).json({ code: 'BAD_REQUEST', message: 'bad tenant id or terminal type' });
+      // The same rules as tenant_id over gRPC: a URL this service never hands out names nothing here.
+      if (!TENANT_ID.test(req.params.tenantId) || !TERMINAL_TYPE.test(req.params.terminalType)) {
+        return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such tenant or terminal type' });
       }
       if (!req.is(CONTENT_TYPES[channel])) {
         return void res.status(415).json({ code: 'UNSUPPORTED_MEDIA_TYPE', message: `expected ${CONTENT_TYPES[channel]}` });

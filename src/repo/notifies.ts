@@ -24,8 +24,8 @@ export async function insertReceipt(db: DbOrTx, channel: string, notifyId: strin
   await db.notifyReceipt.createMany({ data: { channel, notifyId, payNo } });
 }
 
-/** The pay_no a notify was applied to, if it was. */
+/** The pay_no a notify was applied to, if it was (the channel's id matched byte for byte, trailing spaces too). */
 export async function findReceiptPayNo(db: DbOrTx, channel: string, notifyId: string): Promise<string | undefined> {
   const receipt = await db.notifyReceipt.findUnique({ where: { channel_notifyId: { channel, notifyId } } });
-  return receipt?.payNo;
+  return receipt?.notifyId === notifyId ? receipt.payNo : undefined;
 }

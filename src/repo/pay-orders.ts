@@ -97,8 +97,13 @@ export function listAttempts(db: DbOrTx, payNo: string, statuses: AttemptStatus[
   return db.payAttempt.findMany({ where: { payNo, status: { in: statuses } }, orderBy: { id: 'asc' } });
 }
 
-export function findAttempt(db: DbOrTx, attemptNo: string): Promise<PayAttempt | null> {
-  return db.payAttempt.findUnique({ where: { attemptNo } });
+/**
+ * The attempt numbered exactly `attemptNo`. Channels send it back (out_trade_no), and utf8mb4_bin still ignores
+ * trailing spaces, so the match is checked again byte for byte.
+ */
+export async function findAttempt(db: DbOrTx, attemptNo: string): Promise<PayAttempt | null> {
+  const attempt = await db.payAttempt.findUnique({ where: { attemptNo } });
+  return attempt?.attemptNo === attemptNo ? attempt : null;
 }
 
 /** One INSERT without Prisma's read-back; the row is returned as written. */

@@ -79,7 +79,7 @@ describe('Logs', () => {
       md.set('authorization', 'Bearer top-secret-token');
       const err = await new Promise<ServiceError>((resolve) =>
         h.client.prepay(
-          { order: { tenantId, payNo: 'P-missing-1', outOrderNo: '' }, payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' },
+          { order: { tenantId, payNo: 'PMISSING1', outOrderNo: '' }, payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' },
           md,
           (e) => resolve(e!),
         ),
@@ -88,7 +88,7 @@ describe('Logs', () => {
       await new Promise((r) => setImmediate(r));
 
       const line = lines.find((l) => l.rpc === 'Prepay');
-      expect(line).toMatchObject({ requestId: 'req-observability-1', tenantId, payNo: 'P-missing-1', code: 'NOT_FOUND', msg: 'rpc done' });
+      expect(line).toMatchObject({ requestId: 'req-observability-1', tenantId, payNo: 'PMISSING1', code: 'NOT_FOUND', msg: 'rpc done' });
       expect(typeof line!.ms).toBe('number');
       expect(JSON.stringify(lines)).not.toContain('top-secret-token');
     } finally {

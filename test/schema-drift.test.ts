@@ -410,8 +410,11 @@ describe('a database written to before identifiers became binary', () => {
     await expect(insertOrder('P2', 'demo', 'CASE-1-ABC', 'x')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
     const before = await rows();
 
-    await expect(migrate(url.toString())).resolves.toEqual({ applied: [BINARY_MIGRATION] });
+    // The data check stops right after this migration (later ones may reshape these rows); then the rest apply.
+    const next = localMigrations().find((m) => m.migration_name > BINARY_MIGRATION)?.migration_name;
+    await expect(migrate(url.toString(), undefined, { before: next })).resolves.toEqual({ applied: [BINARY_MIGRATION] });
     expect(await rows()).toEqual(before);
+    await migrate(url.toString());
     expect(await actualFacts(conn, database)).toEqual(EXPECTED); // foreign keys back, every collation binary
 
     await insertOrder('P2', 'demo', 'CASE-1-ABC', 'x');

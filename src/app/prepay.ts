@@ -1,5 +1,5 @@
-import type { ChannelCall, PayOrderHandler } from '../channels/types';
-import { ConcurrencyError, ConflictingReplayError, FailedPreconditionError, NotFoundError } from '../domain/errors';
+import type { ChannelCall, PayOrderHandler, PrepayInput } from '../channels/types';
+import { ConcurrencyError, ConflictingReplayError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../domain/errors';
 import { newAttemptNo } from '../domain/ids';
 import { isOpen } from '../domain/order-status';
 import { findOrderAndAttempts, insertAttempt, type OrderRef, type PayAttempt, type PayOrder } from '../repo/pay-orders';
@@ -58,6 +58,7 @@ async function lookAtOrder(
   const found = await findOrderAndAttempts(deps.db, cmd.ref);
   if (!found) throw new NotFoundError('order not found');
   const { order, attempts } = found;
+  assertRequiredInputs(handler, cmd, order);
   assertPayable(order, deps.now());
   const newest = attempts.at(-1);
   const current = newest && isLive(newest) ? newest : undefined;
@@ -111,6 +112,16 @@ async function join(
   } finally {
     await marker.release();
   }
+}
+
+/** The wire names of the inputs, for the error. */
+const INPUT_FIELDS: Readonly<Record<PrepayInput, string>> = { payerId: 'payer_id', clientIp: 'client_ip' };
+
+/** What the pay way cannot do without is asked of its handler before anything is written. */
+function assertRequiredInputs(handler: PayOrderHandler, cmd: PrepayCommand, order: PayOrder): void {
+  const given: Record<PrepayInput, string> = { payerId: cmd.payerId, clientIp: cmd.clientIp || order.clientIp };
+  const missing = handler.requiredInputs.find((input) => given[input] === '');
+  if (missing) throw new InvalidArgumentError(INPUT_FIELDS[missing], `is required for ${cmd.payWay}`);
 }
 
 function assertPayable(order: PayOrder, now: Date): void {

@@ -1,8 +1,9 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { PayWay } from '../../src/gen/payment/v1/types';
+import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import type { PrepayResponse } from '../../src/gen/payment/v1/payment_service';
+import { expireOrder } from '../../src/app/expire-order';
 import { MAX_PAY_WAY_SWITCHES } from '../../src/app/prepay';
-import { newTenant, startHarness, type Harness } from '../support/harness';
+import { eventually, grpcError, newTenant, startHarness, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 let h: Harness;
@@ -75,4 +76,104 @@ describe('Prepay under concurrency', () => {
     }
     expect(switchesSeen).toBeGreaterThan(0); // the race did exercise switches
   }, 240_000);
+});
+
+const prepay = (order: PayOrder, payWay: PayWay) => h.call('prepay', { order: ref(order), payWay, clientIp: '127.0.0.1', payerId: '' });
+const attemptsOf = async (order: PayOrder) =>
+  (await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } })).map((a) => ({
+    attemptNo: a.attemptNo,
+    status: a.status,
+    atChannel: h.gateway.trade(a.attemptNo)?.status ?? 'never sent',
+  }));
+const orderRow = (order: PayOrder) => h.service.deps.db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } });
+
+describe('a pay way switch whose close of the previous attempt does not simply succeed', () => {
+  /** An order with an OPEN MOCK attempt whose switch to MOCK_QR could not close it (the channel answered 500). */
+  async function switchCloseUnanswered(): Promise<{ order: PayOrder; first: PrepayResponse; newAttemptNo: string }> {
+    const order = await createOrder(h, await newTenant(h));
+    const first = await prepay(order, PayWay.PAY_WAY_MOCK);
+    h.gateway.inject({ kind: 'serverError' }, 1);
+    const err = await grpcError(prepay(order, PayWay.PAY_WAY_MOCK_QR), status.UNAVAILABLE);
+    expect(err.details).toContain('could not close the MOCK attempt');
+    const attempts = await attemptsOf(order);
+    // The previous attempt stays the payable one; the new one is claimed (the switch counted) but never sent.
+    expect(attempts).toEqual([
+      { attemptNo: first.attemptNo, status: 'OPEN', atChannel: 'NOTPAY' },
+      { attemptNo: expect.any(String), status: 'CREATED', atChannel: 'never sent' },
+    ]);
+    expect(await orderRow(order)).toMatchObject({ status: 'PAYING', payWay: 'MOCK_QR', payWaySwitches: 1 });
+    return { order, first, newAttemptNo: attempts[1].attemptNo };
+  }
+
+  it('When the channel cannot close the previous attempt, then UNAVAILABLE and only the previous stays payable; a retry finishes the switch', async () => {
+    const { order, first, newAttemptNo } = await switchCloseUnanswered();
+    const retry = await prepay(order, PayWay.PAY_WAY_MOCK_QR);
+    expect(retry).toMatchObject({ attemptNo: newAttemptNo, replayed: false });
+    expect(await attemptsOf(order)).toEqual([
+      { attemptNo: first.attemptNo, status: 'CLOSED', atChannel: 'CLOSED' },
+      { attemptNo: newAttemptNo, status: 'OPEN', atChannel: 'NOTPAY' },
+    ]);
+    expect((await orderRow(order)).payWaySwitches).toBe(1);
+  });
+
+  it('When the buyer pays the previous attempt after its close went unanswered, then the order is paid and the switch is refused', async () => {
+    const { order, first, newAttemptNo } = await switchCloseUnanswered();
+    h.gateway.pay(first.attemptNo);
+    await eventually(async () => (await orderRow(order)).status === 'SUCCESS');
+    const err = await grpcError(prepay(order, PayWay.PAY_WAY_MOCK_QR), status.FAILED_PRECONDITION);
+    expect(err.details).toContain('SUCCESS');
+    expect(h.gateway.trade(newAttemptNo)).toBeUndefined();
+  });
+
+  it('When the order expires after a close went unanswered, then the timeout closes every attempt and the order', async () => {
+    const { order, first } = await switchCloseUnanswered();
+    await h.service.deps.db.payOrder.update({ where: { payNo: order.payNo }, data: { expireAt: new Date(Date.now() - 1000) } });
+    expect(await expireOrder(h.service.deps, order.tenantId, order.payNo)).toEqual({ kind: 'done', status: 'CLOSED' });
+    expect((await attemptsOf(order)).map((a) => [a.status, a.atChannel])).toEqual([
+      ['CLOSED', 'CLOSED'],
+      ['CLOSED', 'never sent'],
+    ]);
+    expect(h.gateway.trade(first.attemptNo)?.status).toBe('CLOSED');
+  });
+
+  it('When the close reveals the previous attempt was paid, then the order is SUCCESS and the new attempt is closed, never sent', async () => {
+    const order = await createOrder(h, await newTenant(h));
+    const first = await prepay(order, PayWay.PAY_WAY_MOCK);
+    h.gateway.inject({ kind: 'dropNotify' }, 10); // only the close reveals the payment
+    h.gateway.pay(first.attemptNo);
+    const err = await grpcError(prepay(order, PayWay.PAY_WAY_MOCK_QR), status.FAILED_PRECONDITION);
+    expect(err.details).toContain('already paid with MOCK');
+    expect(await attemptsOf(order)).toEqual([
+      { attemptNo: first.attemptNo, status: 'SUCCESS', atChannel: 'SUCCESS' },
+      { attemptNo: expect.any(String), status: 'CLOSED', atChannel: 'never sent' },
+    ]);
+    expect(await orderRow(order)).toMatchObject({ status: 'SUCCESS', payWay: 'MOCK' });
+  });
+
+  it('When a Cancel races pay way switches, then the order ends closed with nothing open at the channel, or paying with exactly the last answer open', async () => {
+    const tenant = await newTenant(h);
+    for (let round = 0; round < 8; round++) {
+      const order = await createOrder(h, tenant);
+      await prepay(order, PayWay.PAY_WAY_MOCK);
+      let seq = 0;
+      const stamp = <T>(p: Promise<T>) => p.then((ok) => ({ seq: seq++, ok }), (err: ServiceError) => ({ seq: seq++, err }));
+      const [switched, cancelled] = await Promise.all([
+        stamp(prepay(order, PayWay.PAY_WAY_MOCK_QR)),
+        stamp(h.call('cancel', { order: ref(order), reason: 'race' })),
+      ]);
+      const row = await orderRow(order);
+      const attempts = await attemptsOf(order);
+      if (row.status === 'CLOSED') {
+        expect('ok' in cancelled && cancelled.ok.order?.status).toBe(OrderStatus.ORDER_STATUS_CLOSED);
+        expect(attempts.filter((a) => a.status !== 'CLOSED' || !['CLOSED', 'never sent'].includes(a.atChannel))).toEqual([]);
+      } else {
+        expect(row.status).toBe('PAYING');
+        expect('err' in cancelled && cancelled.err.code).toBe(status.ABORTED);
+        expect('ok' in switched).toBe(true);
+        const open = attempts.filter((a) => a.status === 'OPEN' || a.status === 'CREATED');
+        expect(open).toEqual([{ attemptNo: 'ok' in switched && switched.ok.attemptNo, status: 'OPEN', atChannel: 'NOTPAY' }]);
+      }
+      if ('err' in switched) expect([status.ABORTED, status.FAILED_PRECONDITION]).toContain(switched.err.code);
+    }
+  }, 60_000);
 });

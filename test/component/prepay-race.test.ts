@@ -3,6 +3,7 @@ import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/typ
 import type { PrepayResponse } from '../../src/gen/payment/v1/payment_service';
 import { expireOrder } from '../../src/app/expire-order';
 import { MAX_PAY_WAY_SWITCHES } from '../../src/app/prepay';
+import { tradeSnapshot } from '../../src/app/snapshots';
 import { eventually, grpcError, newTenant, startHarness, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
@@ -176,4 +177,29 @@ describe('a pay way switch whose close of the previous attempt does not simply s
       if ('err' in switched) expect([status.ABORTED, status.FAILED_PRECONDITION]).toContain(switched.err.code);
     }
   }, 60_000);
+});
+
+describe('an attempt left behind by a crash', () => {
+  it('When the current attempt was closed at the channel by a close that crashed before recording it, then Prepay does not hand out the closed trade', async () => {
+    const order = await createOrder(h, await newTenant(h));
+    h.gateway.inject({ kind: 'serverError' }, 1);
+    await grpcError(prepay(order, PayWay.PAY_WAY_MOCK), status.UNAVAILABLE); // the attempt stays CREATED
+    const db = h.service.deps.db;
+    const [attempt] = await db.payAttempt.findMany({ where: { payNo: order.payNo } });
+    // A Cancel opens and closes the trade at the channel, then dies before its local write.
+    const handler = h.service.deps.channels.require('MOCK');
+    const row = await orderRow(order);
+    expect((await handler.prepay(tradeSnapshot(row, attempt), {})).outcome).toBe('success');
+    expect(await handler.close(tradeSnapshot(row, attempt), {})).toEqual({ outcome: 'closed' });
+
+    const err = await grpcError(prepay(order, PayWay.PAY_WAY_MOCK), status.FAILED_PRECONDITION);
+    expect(err.details).toContain('TRADE_CLOSED');
+    const retry = await prepay(order, PayWay.PAY_WAY_MOCK); // a fresh attempt, not a switch
+    expect(retry.attemptNo).not.toBe(attempt.attemptNo);
+    expect(await attemptsOf(order)).toEqual([
+      { attemptNo: attempt.attemptNo, status: 'FAILED', atChannel: 'CLOSED' },
+      { attemptNo: retry.attemptNo, status: 'OPEN', atChannel: 'NOTPAY' },
+    ]);
+    expect((await orderRow(order)).payWaySwitches).toBe(0);
+  });
 });

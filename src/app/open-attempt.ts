@@ -90,12 +90,11 @@ async function callChannel(deps: Deps, { handler, order, attempt, call }: OpenRe
     await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'FAILED');
     throw new FailedPreconditionError(`${handler.payWay} refused the prepay: ${result.reason}`);
   }
+  // Asked on PSync's schedule until a notify (or the timeout) settles it: the notify may never come. Scheduled
+  // first, so the answer leaves as soon as the attempt is OPEN, ahead of any switch that comes after it.
+  await scheduleSync(deps, attempt.attemptNo);
   const opened = await markOpen(deps, attempt, { payload: result.payload as object, channelTradeNo: result.channelTradeNo ?? null });
-  if (opened === 'opened') {
-    // Asked on PSync's schedule until a notify (or the timeout) settles it: the notify may never come.
-    await scheduleSync(deps, attempt.attemptNo);
-    return { order, attemptNo: attempt.attemptNo, payload: result.payload, replayed: false };
-  }
+  if (opened === 'opened') return { order, attemptNo: attempt.attemptNo, payload: result.payload, replayed: false };
   // A concurrent Prepay of this same attempt opened it first (the channel dedupes on out_trade_no): replay it.
   if (opened !== 'gone') return replayOf(order, opened);
   // A switch superseded the attempt, or a Cancel closed it, while the channel opened it: close what the channel
@@ -143,14 +142,17 @@ const POLL_MS = 50;
  * before, its trade is created. Correctness does not rest on it (see markOpen): without Redis, more calls.
  */
 export function inFlightMarker(deps: Deps, attemptNo: string): Promise<Marker | 'held'> {
-  return deps.markers.take(`prepay-inflight:${attemptNo}`, markerTtlMs(deps));
+  return deps.markers.take(markerName(attemptNo), markerTtlMs(deps));
 }
 
-/** Waits, at most one marker lifetime, while another Prepay holds the attempt's marker and it is still CREATED. */
+const markerName = (attemptNo: string): string => `prepay-inflight:${attemptNo}`;
+
+/** Waits, at most one marker lifetime, while the attempt is still CREATED and another Prepay holds its marker. */
 export async function whileBeingOpened(deps: Deps, attempt: PayAttempt, signal?: AbortSignal): Promise<void> {
   const until = Date.now() + markerTtlMs(deps);
-  while (!signal?.aborted && Date.now() < until && (await deps.markers.isHeld(`prepay-inflight:${attempt.attemptNo}`))) {
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  for (;;) {
     if ((await findAttempt(deps.db, attempt.attemptNo))?.status !== 'CREATED') return;
+    if (signal?.aborted || Date.now() >= until || !(await deps.markers.isHeld(markerName(attempt.attemptNo)))) return;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }

@@ -2,7 +2,9 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import type { PrepayResponse } from '../../src/gen/payment/v1/payment_service';
 import { expireOrder } from '../../src/app/expire-order';
+import { openAttempt } from '../../src/app/open-attempt';
 import { MAX_PAY_WAY_SWITCHES } from '../../src/app/prepay';
+import { ConcurrencyError } from '../../src/domain/errors';
 import { tradeSnapshot } from '../../src/app/snapshots';
 import { eventually, grpcError, newTenant, startHarness, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
@@ -20,62 +22,82 @@ const WAYS = [PayWay.PAY_WAY_MOCK, PayWay.PAY_WAY_MOCK_QR];
 
 type Answer = { seq: number; ok: PrepayResponse } | { seq: number; err: ServiceError };
 
-describe('Prepay under concurrency', () => {
-  it('When many Prepays of one order race with alternating pay ways, then the order keeps exactly one payable attempt, the one the last OK answer named', async () => {
-    const tenant = await newTenant(h);
-    let switchesSeen = 0;
-    for (let round = 0; round < ORDERS; round++) {
-      const order = await createOrder(h, tenant);
-      let seq = 0;
-      let firstOk!: () => void;
-      const someOk = new Promise<void>((resolve) => (firstOk = resolve));
-      const fire = (i: number): Promise<Answer> =>
-        h.call('prepay', { order: ref(order), payWay: WAYS[i % 2], clientIp: '127.0.0.1', payerId: '' }).then(
+/**
+ * CONCURRENT Prepays of one order alternating pay ways (through `callers` in turn), on `orders` orders; after
+ * each: exactly one payable attempt, the one the last OK answer (by completion) named, and the channel agrees.
+ */
+async function race(callers: Harness[], orders: number): Promise<void> {
+  const tenant = await newTenant(h);
+  let switchesSeen = 0;
+  for (let round = 0; round < orders; round++) {
+    const order = await createOrder(h, tenant);
+    let seq = 0;
+    let firstOk!: () => void;
+    const someOk = new Promise<void>((resolve) => (firstOk = resolve));
+    const fire = (i: number): Promise<Answer> =>
+      callers[i % callers.length]
+        .call('prepay', { order: ref(order), payWay: WAYS[i % 2], clientIp: '127.0.0.1', payerId: '' })
+        .then(
           (ok): Answer => (firstOk(), { seq: seq++, ok }),
           (err: ServiceError): Answer => ({ seq: seq++, err }),
         );
-      // Odd rounds fire half at once and half once an attempt is open, so switches also find an OPEN attempt.
-      const wave = round % 2 === 0 ? CONCURRENT : CONCURRENT / 2;
-      const first = Array.from({ length: wave }, (_, i) => fire(i));
-      const second = someOk.then(() => Promise.all(Array.from({ length: CONCURRENT - wave }, (_, i) => fire(wave + i))));
-      const answers: Answer[] = [...(await Promise.all(first)), ...(wave < CONCURRENT ? await second : [])];
+    // Odd rounds fire half at once and half once an attempt is open, so switches also find an OPEN attempt.
+    const wave = round % 2 === 0 ? CONCURRENT : CONCURRENT / 2;
+    const first = Array.from({ length: wave }, (_, i) => fire(i));
+    const second = someOk.then(() => Promise.all(Array.from({ length: CONCURRENT - wave }, (_, i) => fire(wave + i))));
+    const answers: Answer[] = [...(await Promise.all(first)), ...(wave < CONCURRENT ? await second : [])];
 
-      // A loser joins the winner or fails cleanly: lost the race (ABORTED) or out of switches (FAILED_PRECONDITION).
-      for (const a of answers) {
-        if ('err' in a) expect([status.ABORTED, status.FAILED_PRECONDITION]).toContain(a.err.code);
-      }
-      const oks = answers.flatMap((a) => ('ok' in a ? [a] : [])).sort((x, y) => x.seq - y.seq);
-      expect(oks.length).toBeGreaterThan(0);
-      const last = oks[oks.length - 1].ok;
-
-      const db = h.service.deps.db;
-      const row = await db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } });
-      const attempts = await db.payAttempt.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } });
-      const live = attempts.filter((a) => a.status === 'CREATED' || a.status === 'OPEN');
-      expect(row.status).toBe('PAYING');
-      expect(live.map((a) => [a.attemptNo, a.status])).toEqual([[last.attemptNo, 'OPEN']]);
-      expect(row.payWay).toBe(live[0].payWay);
-
-      // The channel agrees: the one handed out last is open, every other one is closed or never reached it.
-      expect(h.gateway.trade(last.attemptNo)?.status).toBe('NOTPAY');
-      expect(last.payload?.value).toBe(`${h.gatewayUrl}/pay/${last.attemptNo}`);
-      for (const a of attempts.filter((x) => x.attemptNo !== last.attemptNo)) {
-        expect([a.attemptNo, h.gateway.trade(a.attemptNo)?.status ?? 'never sent']).toEqual([
-          a.attemptNo,
-          expect.stringMatching(/^(CLOSED|never sent)$/),
-        ]);
-        expect(a.status).toMatch(/^(CLOSED|FAILED)$/);
-      }
-
-      // Every switch counted is a real one: a change of pay way from one attempt to the next, audited once.
-      const changes = attempts.filter((a, i) => i > 0 && a.payWay !== attempts[i - 1].payWay).length;
-      const trail = await db.orderTransition.findMany({ where: { payNo: order.payNo } });
-      expect(row.payWaySwitches).toBe(changes);
-      expect(trail.filter((t) => t.detail.startsWith('switch')).length).toBe(changes);
-      expect(row.payWaySwitches).toBeLessThanOrEqual(MAX_PAY_WAY_SWITCHES);
-      switchesSeen += row.payWaySwitches;
+    // A loser joins the winner or fails cleanly: lost the race (ABORTED) or out of switches (FAILED_PRECONDITION).
+    for (const a of answers) {
+      if ('err' in a) expect([status.ABORTED, status.FAILED_PRECONDITION]).toContain(a.err.code);
     }
-    expect(switchesSeen).toBeGreaterThan(0); // the race did exercise switches
+    const oks = answers.flatMap((a) => ('ok' in a ? [a] : [])).sort((x, y) => x.seq - y.seq);
+    expect(oks.length).toBeGreaterThan(0);
+    const last = oks[oks.length - 1].ok;
+
+    const db = h.service.deps.db;
+    const row = await db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } });
+    const attempts = await db.payAttempt.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } });
+    const live = attempts.filter((a) => a.status === 'CREATED' || a.status === 'OPEN');
+    expect(row.status).toBe('PAYING');
+    expect(live.map((a) => [a.attemptNo, a.status])).toEqual([[last.attemptNo, 'OPEN']]);
+    expect(row.payWay).toBe(live[0].payWay);
+
+    // The channel agrees: the one handed out last is open, every other one is closed or never reached it.
+    expect(h.gateway.trade(last.attemptNo)?.status).toBe('NOTPAY');
+    expect(last.payload?.value).toBe(`${h.gatewayUrl}/pay/${last.attemptNo}`);
+    for (const a of attempts.filter((x) => x.attemptNo !== last.attemptNo)) {
+      expect([a.attemptNo, h.gateway.trade(a.attemptNo)?.status ?? 'never sent']).toEqual([
+        a.attemptNo,
+        expect.stringMatching(/^(CLOSED|never sent)$/),
+      ]);
+      expect(a.status).toMatch(/^(CLOSED|FAILED)$/);
+    }
+
+    // Every switch counted is a real one: a change of pay way from one attempt to the next, audited once.
+    const changes = attempts.filter((a, i) => i > 0 && a.payWay !== attempts[i - 1].payWay).length;
+    const trail = await db.orderTransition.findMany({ where: { payNo: order.payNo } });
+    expect(row.payWaySwitches).toBe(changes);
+    expect(trail.filter((t) => t.detail.startsWith('switch')).length).toBe(changes);
+    expect(row.payWaySwitches).toBeLessThanOrEqual(MAX_PAY_WAY_SWITCHES);
+    switchesSeen += row.payWaySwitches;
+  }
+  expect(switchesSeen).toBeGreaterThan(0); // the race did exercise switches
+}
+
+describe('Prepay under concurrency', () => {
+  it('When many Prepays of one order race with alternating pay ways, then the order keeps exactly one payable attempt, the one the last OK answer named', async () => {
+    await race([h], ORDERS);
+  }, 240_000);
+
+  it('When they race through two instances that share no in-flight markers, then the same holds: correctness does not rest on Redis', async () => {
+    // Another QUEUE_PREFIX: the second instance never sees the first one's markers, as if Redis lost them.
+    const h2 = await startHarness({}, { gateway: h.gateway, gatewayUrl: h.gatewayUrl });
+    try {
+      await race([h, h2], 8);
+    } finally {
+      await h2.close();
+    }
   }, 240_000);
 });
 
@@ -201,5 +223,38 @@ describe('an attempt left behind by a crash', () => {
       { attemptNo: retry.attemptNo, status: 'OPEN', atChannel: 'NOTPAY' },
     ]);
     expect((await orderRow(order)).payWaySwitches).toBe(0);
+  });
+});
+
+describe('a superseded attempt', () => {
+  it('When a Prepay that read the order before a switch finishes opening the old attempt, then it is not handed out but closed', async () => {
+    const order = await createOrder(h, await newTenant(h));
+    h.gateway.inject({ kind: 'serverError' }, 1);
+    await grpcError(prepay(order, PayWay.PAY_WAY_MOCK), status.UNAVAILABLE);
+    const [old] = await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo } });
+    h.gateway.inject({ kind: 'serverError' }, 1); // the switch claims, but cannot close the old attempt
+    await grpcError(prepay(order, PayWay.PAY_WAY_MOCK_QR), status.UNAVAILABLE);
+
+    // The slow Prepay of the old attempt (no marker shared: another instance, or Redis lost it) now opens it.
+    const deps = h.service.deps;
+    const slow = openAttempt(deps, {
+      order: await orderRow(order),
+      attempt: old,
+      superseded: [],
+      handler: deps.channels.require('MOCK'),
+      call: {},
+      marker: { extend: async () => true, release: async () => undefined },
+      ctx: {},
+    });
+    await expect(slow).rejects.toBeInstanceOf(ConcurrencyError);
+    const [oldNow, current] = await attemptsOf(order);
+    expect(oldNow).toEqual({ attemptNo: old.attemptNo, status: 'CLOSED', atChannel: 'CLOSED' });
+
+    const done = await prepay(order, PayWay.PAY_WAY_MOCK_QR); // the retry finishes the switch
+    expect(done.attemptNo).toBe(current.attemptNo);
+    expect((await attemptsOf(order)).map((a) => [a.status, a.atChannel])).toEqual([
+      ['CLOSED', 'CLOSED'],
+      ['OPEN', 'NOTPAY'],
+    ]);
   });
 });

@@ -68,7 +68,7 @@ async function lookAtOrder(
 
   const switching = order.status === 'PAYING' && order.payWay !== cmd.payWay;
   if (switching && !firstLook) {
-    throw new ConcurrencyError(`a concurrent Prepay switched order ${order.payNo} to ${order.payWay}; query it, then prepay again to switch`);
+    throw new ConcurrencyError(`order ${order.payNo} is now paying with ${order.payWay}, chosen by a concurrent Prepay; query it, then prepay again to switch`);
   }
   if (switching && order.payWaySwitches >= MAX_PAY_WAY_SWITCHES) {
     throw new FailedPreconditionError(`order ${order.payNo} has switched pay way ${MAX_PAY_WAY_SWITCHES} times already`);

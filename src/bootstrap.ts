@@ -11,6 +11,7 @@ import { ChannelAccounts } from './app/channel-accounts';
 import { Tenants } from './app/tenants';
 import { createDb } from './infra/db';
 import { createLogger } from './infra/logger';
+import { Markers } from './infra/markers';
 import { createMetrics, type Metrics } from './infra/metrics';
 import { createRedis } from './infra/redis';
 import { throttled } from './infra/throttled';
@@ -82,6 +83,7 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
     accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS),
     tenants: new Tenants(db, config.TENANT_CACHE_MS),
     redis,
+    markers: new Markers(redis, config.QUEUE_PREFIX),
     orderFeed,
     watchPollMs: config.WATCH_POLL_MS,
     channels: new ChannelRegistry(handlers, channelCallMetrics(metrics)),

@@ -10,14 +10,18 @@ export const DEFAULT_EXPIRE_SECONDS = 1800;
 
 export type CreateOrderCommand = Omit<NewOrder, 'payNo' | 'expireAt' | 'createdAt'>;
 
-/** Fields that must be equal for a replay under the same (tenant_id, out_order_no) to be the same request. */
+/**
+ * Fields that must be equal for a replay under the same (tenant_id, out_order_no) to be the same request: what is
+ * bought, by whom, for how much, and where the outcome goes. Not the hints: client_ip, and pay_way, which is only a
+ * preference until Prepay picks the real one (and then holds the current pay way, no longer what was asked), so a
+ * retry of the same request replays whatever happened since.
+ */
 const BINDING_FIELDS = [
   'amount',
   'currency',
   'subject',
   'description',
   'userId',
-  'payWay',
   'notifyTopic',
   'attach',
   'extra',

@@ -5,6 +5,7 @@ import type { ChannelAccounts } from './channel-accounts';
 import type { Tenants } from './tenants';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
+import type { Markers } from '../infra/markers';
 import type { Metrics } from '../infra/metrics';
 
 /** What use cases need from the outside world; built once in src/main.ts (or a test) and passed in. */
@@ -29,6 +30,8 @@ export interface Deps {
   deliveries: { forget(eventId: string, topic: string): Promise<boolean> };
   /** Order changes across instances, for WatchOrder. */
   orderFeed: { subscribe(payNo: string, onChange: () => void): Promise<() => Promise<void>>; readonly closed: AbortSignal };
+  /** Short-lived "doing X now" markers under QUEUE_PREFIX (a Prepay calling a channel for an attempt). */
+  markers: Markers;
   /** How long one channel call may take; a Prepay waits up to this for a concurrent one's call to finish. */
   channelTimeoutMs: number;
   /** How often a watch re-reads its order even without a feed message. */

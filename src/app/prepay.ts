@@ -1,28 +1,21 @@
-import type { ChannelCall, PayOrderHandler, PrepayPayload } from '../channels/types';
-import { ChannelUnavailableError, ConcurrencyError, ConflictingReplayError, FailedPreconditionError, NotFoundError } from '../domain/errors';
+import type { ChannelCall, PayOrderHandler, PrepayInput } from '../channels/types';
+import { ConcurrencyError, ConflictingReplayError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../domain/errors';
 import { newAttemptNo } from '../domain/ids';
 import { isOpen } from '../domain/order-status';
-import {
-  casAttemptStatus,
-  findAttempt,
-  findOrder,
-  insertAttempt,
-  listAttempts,
-  type OrderRef,
-  type PayAttempt,
-  type PayOrder,
-} from '../repo/pay-orders';
+import { findOrderAndAttempts, insertAttempt, type OrderRef, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { runTx } from '../repo/tx';
-import { applyTradeStatus } from './apply-trade-status';
 import { channelFor } from './channel-accounts';
-import { scheduleSync } from './schedule-sync';
 import type { Deps, RequestContext } from './deps';
 import { assertPayWayEnabled } from './list-pay-ways';
-import { tradeSnapshot } from './snapshots';
+import { inFlightMarker, isLive, openAttempt, replayOf, whileBeingOpened, type PrepayOutcome } from './open-attempt';
 import { requireTenant } from './tenants';
 import { transition } from './transition';
 
+export type { PrepayOutcome } from './open-attempt';
+
 export const MAX_PAY_WAY_SWITCHES = 3;
+/** How often a Prepay looks at the order again after a concurrent one changed it, before it answers ABORTED. */
+const MAX_LOOKS = 4;
 
 export interface PrepayCommand {
   ref: OrderRef;
@@ -31,90 +24,106 @@ export interface PrepayCommand {
   payerId: string;
 }
 
-export interface PrepayOutcome {
-  order: PayOrder;
-  attemptNo: string;
-  payload: PrepayPayload;
-  replayed: boolean;
-}
+/** What one look at the order decided: the answer, or look again (after an attempt being opened, if named). */
+type Step = { done: PrepayOutcome } | { again: true; waitFor?: PayAttempt };
 
 /**
- * Opens a channel attempt for an order and returns what the buyer's client needs. The attempt and the
- * PAYING status are committed before the channel is called; a replay with the same pay way returns the
- * stored payload; a new pay way closes the previous attempt at its channel first.
+ * Opens a channel attempt for an order and returns what the buyer's client needs. The order's newest attempt is
+ * its current one; an older attempt still CREATED or OPEN is superseded, and is closed at its channel before the
+ * current one is sent to its own, so an order never has two attempts a buyer can pay.
+ * - The current attempt has this pay way: replay its payload, or finish opening it (joining a concurrent Prepay).
+ * - Otherwise: claim a new attempt (one transaction that compare-and-sets the order's version, counts a switch and
+ *   inserts the attempt; a newer attempt is what supersedes the older), close the superseded one, call the channel.
+ * A Prepay that loses the claim looks again: it joins the winner when that chose the same pay way, and otherwise
+ * fails ABORTED, having closed nothing; it never overrides a switch it did not see.
  */
-export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext, rounds = 0): Promise<PrepayOutcome> {
+export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext): Promise<PrepayOutcome> {
   const tenant = await requireTenant(deps, cmd.ref.tenantId);
   await assertPayWayEnabled(deps, tenant, cmd.payWay);
   const { handler, call } = await channelFor(deps, cmd.ref.tenantId, cmd.payWay, ctx);
-  const order = await findOrder(deps.db, cmd.ref);
-  if (!order) throw new NotFoundError('order not found');
-  assertPayable(order, deps.now());
+  for (let look = 0; look < MAX_LOOKS; look++) {
+    const step = await lookAtOrder(deps, cmd, handler, call, ctx, look === 0);
+    if ('done' in step) return step.done;
+    if (step.waitFor) await whileBeingOpened(deps, step.waitFor, ctx.signal);
+  }
+  throw new ConcurrencyError(`concurrent Prepays kept changing the order; query it, then retry`);
+}
 
-  const open = await listAttempts(deps.db, order.payNo, ['CREATED', 'OPEN']);
-  const same = open.find((a) => a.payWay === cmd.payWay);
-  if (same && same.payerId !== cmd.payerId) {
-    // The stored payload (a JSAPI prepay_id) belongs to the first payer: never hand it to another.
-    throw new ConflictingReplayError(`the open ${cmd.payWay} attempt of order ${order.payNo}`, ['payer_id']);
+async function lookAtOrder(
+  deps: Deps,
+  cmd: PrepayCommand,
+  handler: PayOrderHandler,
+  call: ChannelCall,
+  ctx: RequestContext,
+  firstLook: boolean,
+): Promise<Step> {
+  const found = await findOrderAndAttempts(deps.db, cmd.ref);
+  if (!found) throw new NotFoundError('order not found');
+  const { order, attempts } = found;
+  assertRequiredInputs(handler, cmd, order);
+  assertPayable(order, deps.now());
+  const newest = attempts.at(-1);
+  const current = newest && isLive(newest) ? newest : undefined;
+  if (current?.payWay === cmd.payWay) {
+    return join(deps, cmd, handler, call, ctx, order, current, attempts.filter((a) => isLive(a) && a !== current));
   }
-  if (same?.status === 'OPEN' && same.payload) {
-    return { order, attemptNo: same.attemptNo, payload: same.payload as unknown as PrepayPayload, replayed: true };
-  }
-  if (same?.status === 'CREATED' && rounds < 2 && (await settledMeanwhile(deps, same, ctx.signal))) {
-    // Another Prepay was calling the channel for this attempt and has finished: start over from what it left.
-    return prepay(deps, cmd, ctx, rounds + 1);
-  }
+
   const switching = order.status === 'PAYING' && order.payWay !== cmd.payWay;
+  if (switching && !firstLook) {
+    throw new ConcurrencyError(`order ${order.payNo} is now paying with ${order.payWay}, chosen by a concurrent Prepay; query it, then prepay again to switch`);
+  }
   if (switching && order.payWaySwitches >= MAX_PAY_WAY_SWITCHES) {
     throw new FailedPreconditionError(`order ${order.payNo} has switched pay way ${MAX_PAY_WAY_SWITCHES} times already`);
   }
-  for (const previous of open.filter((a) => a.payWay !== cmd.payWay)) {
-    await closePrevious(deps, order, previous, ctx);
-  }
-  // The in-flight marker goes up before a new attempt is committed, so no concurrent Prepay can see the attempt
-  // CREATED without it; it comes down when the channel call ends.
-  const attemptNo = same?.attemptNo ?? newAttemptNo(deps.now());
-  const marker = inFlightKey(attemptNo);
-  // NX: of two replays reusing an attempt left CREATED, one calls the channel and the other waits for it.
-  // Redis down: proceed as without a marker.
-  const owned = await deps.redis.set(marker, '1', 'PX', deps.channelTimeoutMs + 1000, 'NX').catch(() => 'OK');
-  if (owned === null && same) {
-    // (A new attempt's number is fresh, so only a reused one can be held.)
-    if (rounds >= 2) throw new ConcurrencyError(`another Prepay of order ${order.payNo} is calling the channel; retry`);
-    await settledMeanwhile(deps, same, ctx.signal);
-    return prepay(deps, cmd, ctx, rounds + 1);
-  }
+  // The marker goes up before the attempt is committed, so no concurrent Prepay can see it CREATED without one.
+  const attemptNo = newAttemptNo(deps.now());
+  const marker = await inFlightMarker(deps, attemptNo);
+  if (marker === 'held') return { again: true }; // a fresh number: cannot happen, but never proceed unmarked
   try {
-    const opened = same
-      ? { attempt: same, order }
-      : await openAttempt(deps, order, cmd, handler, switching, attemptNo).catch((err: unknown) => {
-          if (err instanceof ConcurrencyError && rounds < 2) return undefined;
-          throw err;
-        });
-    // A concurrent Prepay of this order committed its attempt first: go again, to replay or join that one.
-    if (!opened) return await prepay(deps, cmd, ctx, rounds + 1);
-    return await callChannel(deps, handler, opened.order, opened.attempt, call);
+    const claimed = await claimAttempt(deps, order, cmd, handler, switching, attemptNo);
+    // A concurrent Prepay claimed first: look again, to join it or give up. Nothing was closed or called.
+    if (!claimed) return { again: true };
+    return { done: await openAttempt(deps, { ...claimed, superseded: attempts.filter(isLive), handler, call, marker, ctx }) };
   } finally {
-    await deps.redis.del(marker).catch(() => undefined);
+    await marker.release();
   }
 }
 
-const inFlightKey = (attemptNo: string): string => `paysvc:prepay-inflight:${attemptNo}`;
-
-/**
- * An attempt still CREATED may be one a concurrent Prepay (on any instance) is opening right now; calling the
- * channel for it too could end it (a channel may refuse the second call, and we would mark the attempt FAILED
- * under the first). While that Prepay's marker stands (at most one channel timeout), wait for the attempt to
- * leave CREATED; true if it did. Without a marker the call that left it CREATED has ended, and it is reused.
- */
-async function settledMeanwhile(deps: Deps, attempt: PayAttempt, signal?: AbortSignal): Promise<boolean> {
-  const marker = inFlightKey(attempt.attemptNo);
-  while (!signal?.aborted && (await deps.redis.exists(marker).catch(() => 0)) === 1) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const now = await findAttempt(deps.db, attempt.attemptNo);
-    if (now?.status !== 'CREATED') return true;
+/** The current attempt has this pay way: replay it, or open it unless a concurrent Prepay is doing so. */
+async function join(
+  deps: Deps,
+  cmd: PrepayCommand,
+  handler: PayOrderHandler,
+  call: ChannelCall,
+  ctx: RequestContext,
+  order: PayOrder,
+  current: PayAttempt,
+  superseded: PayAttempt[],
+): Promise<Step> {
+  if (current.payerId !== cmd.payerId) {
+    // The stored payload (a JSAPI prepay_id) belongs to the first payer: never hand it to another.
+    throw new ConflictingReplayError(`the open ${cmd.payWay} attempt of order ${order.payNo}`, ['payer_id']);
   }
-  return false;
+  if (current.status === 'OPEN') return { done: replayOf(order, current) };
+  // CREATED: being opened by a concurrent Prepay (wait for it), or left so by one that ended (open it again: the
+  // channel dedupes on out_trade_no).
+  const marker = await inFlightMarker(deps, current.attemptNo);
+  if (marker === 'held') return { again: true, waitFor: current };
+  try {
+    return { done: await openAttempt(deps, { order, attempt: current, superseded, handler, call, marker, ctx }) };
+  } finally {
+    await marker.release();
+  }
+}
+
+/** The wire names of the inputs, for the error. */
+const INPUT_FIELDS: Readonly<Record<PrepayInput, string>> = { payerId: 'payer_id', clientIp: 'client_ip' };
+
+/** What the pay way cannot do without is asked of its handler before anything is written. */
+function assertRequiredInputs(handler: PayOrderHandler, cmd: PrepayCommand, order: PayOrder): void {
+  const given: Record<PrepayInput, string> = { payerId: cmd.payerId, clientIp: cmd.clientIp || order.clientIp };
+  const missing = handler.requiredInputs.find((input) => given[input] === '');
+  if (missing) throw new InvalidArgumentError(INPUT_FIELDS[missing], `is required for ${cmd.payWay}`);
 }
 
 function assertPayable(order: PayOrder, now: Date): void {
@@ -122,85 +131,40 @@ function assertPayable(order: PayOrder, now: Date): void {
   if (order.expireAt <= now) throw new FailedPreconditionError(`order ${order.payNo} expired at ${order.expireAt.toISOString()}`);
 }
 
-async function closePrevious(deps: Deps, order: PayOrder, previous: PayAttempt, ctx: RequestContext): Promise<void> {
-  const { handler, call } = await channelFor(deps, order.tenantId, previous.payWay, ctx);
-  const result = await handler.close(tradeSnapshot(order, previous), call);
-  if (result.outcome === 'unknown') {
-    await scheduleSync(deps, previous.attemptNo);
-    throw new ChannelUnavailableError(`could not close the ${previous.payWay} attempt: ${result.reason}`);
-  }
-  if (result.outcome === 'paid') {
-    await applyTradeStatus(deps, previous, result.status, { cause: 'RPC' });
-    throw new FailedPreconditionError(`order ${order.payNo} was already paid with ${previous.payWay}`);
-  }
-  await casAttemptStatus(deps.db, previous.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
-  // Still asked on the PSync schedule: if the buyer pays the old attempt too, that is a double payment to report.
-  await scheduleSync(deps, previous.attemptNo);
-}
-
-/** Commits the new attempt and the order's PAYING status in one transaction, before any channel call. */
-async function openAttempt(
+/**
+ * The claim: the order becomes PAYING with this pay way (a compare-and-set on its version, so of concurrent
+ * claims exactly one commits, and a switch is counted once) and the new attempt, now the newest, is inserted in
+ * the same transaction, before any channel call. Undefined when a concurrent writer changed the order first.
+ */
+async function claimAttempt(
   deps: Deps,
   order: PayOrder,
   cmd: PrepayCommand,
   handler: PayOrderHandler,
   switching: boolean,
   attemptNo: string,
-): Promise<{ attempt: PayAttempt; order: PayOrder }> {
-  return runTx(deps.db, async (tx) => {
-    const paying = await transition(tx, order, 'PAYING', {
-      cause: 'RPC',
-      detail: switching ? `switch ${order.payWay} -> ${cmd.payWay}` : `prepay ${cmd.payWay}`,
-      set: { payWay: cmd.payWay, payWaySwitches: order.payWaySwitches + (switching ? 1 : 0) },
-      checkVersion: true,
+): Promise<{ attempt: PayAttempt; order: PayOrder } | undefined> {
+  try {
+    return await runTx(deps.db, async (tx) => {
+      const paying = await transition(tx, order, 'PAYING', {
+        cause: 'RPC',
+        detail: switching ? `switch ${order.payWay} -> ${cmd.payWay}` : `prepay ${cmd.payWay}`,
+        set: { payWay: cmd.payWay, payWaySwitches: order.payWaySwitches + (switching ? 1 : 0) },
+        checkVersion: true,
+      });
+      const attempt = await insertAttempt(tx, {
+        attemptNo,
+        payNo: order.payNo,
+        tenantId: order.tenantId,
+        payWay: cmd.payWay,
+        channel: handler.channel,
+        payerId: cmd.payerId,
+        clientIp: cmd.clientIp,
+      });
+      return { attempt, order: paying };
     });
-    const attempt = await insertAttempt(tx, {
-      attemptNo,
-      payNo: order.payNo,
-      tenantId: order.tenantId,
-      payWay: cmd.payWay,
-      channel: handler.channel,
-      payerId: cmd.payerId,
-      clientIp: cmd.clientIp,
-    });
-    return { attempt, order: paying };
-  });
-}
-
-async function callChannel(
-  deps: Deps,
-  handler: PayOrderHandler,
-  order: PayOrder,
-  attempt: PayAttempt,
-  call: ChannelCall,
-): Promise<PrepayOutcome> {
-  const result = await handler.prepay(tradeSnapshot(order, attempt), call);
-  if (result.outcome !== 'success') {
-    if (result.outcome === 'unknown') {
-      // The attempt stays CREATED: a replay calls the channel again with the same out_trade_no, and status
-      // queries find out whether the channel opened the trade (and whether the buyer paid) meanwhile.
-      await scheduleSync(deps, attempt.attemptNo);
-      throw new ChannelUnavailableError(`${handler.payWay} did not answer the prepay: ${result.reason}`);
-    }
-    await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'FAILED');
-    throw new FailedPreconditionError(`${handler.payWay} refused the prepay: ${result.reason}`);
+  } catch (err) {
+    if (err instanceof ConcurrencyError) return undefined;
+    throw err;
   }
-  const opened = await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'OPEN', {
-    payload: result.payload as object,
-    channelTradeNo: result.channelTradeNo ?? null,
-  });
-  if (!opened) {
-    const now = await findAttempt(deps.db, attempt.attemptNo);
-    // A concurrent Prepay of the same attempt opened it first (the channel dedupes on out_trade_no): replay it.
-    if (now?.status === 'OPEN' && now.payload) {
-      return { order, attemptNo: now.attemptNo, payload: now.payload as unknown as PrepayPayload, replayed: true };
-    }
-    // A Cancel (or a switch) closed this attempt while the channel was opening it: close what the channel
-    // just opened rather than hand out a payable link for a closed attempt.
-    await handler.close(tradeSnapshot(order, attempt), call).catch(() => undefined);
-    throw new ConcurrencyError(`attempt ${attempt.attemptNo} was closed while the channel opened it; query the order`);
-  }
-  // Asked on PSync's schedule until a notify (or the timeout) settles it: the notify may never come.
-  await scheduleSync(deps, attempt.attemptNo);
-  return { order, attemptNo: attempt.attemptNo, payload: result.payload, replayed: false };
 }

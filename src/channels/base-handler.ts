@@ -6,6 +6,7 @@ import type {
   NotifyVerification,
   PayOrderHandler,
   PayWayCode,
+  PrepayInput,
   PrepayResult,
   RawNotify,
   RefundSnapshot,
@@ -40,6 +41,7 @@ export abstract class AbstractPayOrderHandler<A extends ChannelAccount> implemen
   abstract readonly channel: A['channel'];
   abstract readonly supportsQr: boolean;
   readonly supportsRefund: boolean = true;
+  readonly requiredInputs: readonly PrepayInput[] = [];
 
   protected abstract doPrepay(trade: TradeSnapshot, account: A, signal?: AbortSignal): Promise<PrepayResult>;
   protected abstract doQuery(trade: TradeSnapshot, account: A, signal?: AbortSignal): Promise<ChannelTradeAnswer>;

@@ -7,6 +7,7 @@ import type {
   NotifyVerification,
   PayOrderHandler,
   PayWayCode,
+  PrepayInput,
   PrepayResult,
   RawNotify,
   RefundSnapshot,
@@ -38,6 +39,7 @@ export class ObservedHandler implements PayOrderHandler {
   readonly channel: ChannelName;
   readonly supportsQr: boolean;
   readonly supportsRefund: boolean;
+  readonly requiredInputs: readonly PrepayInput[];
 
   constructor(
     private readonly inner: PayOrderHandler,
@@ -47,6 +49,7 @@ export class ObservedHandler implements PayOrderHandler {
     this.channel = inner.channel;
     this.supportsQr = inner.supportsQr;
     this.supportsRefund = inner.supportsRefund;
+    this.requiredInputs = inner.requiredInputs;
   }
 
   prepay(trade: TradeSnapshot, call: ChannelCall): Promise<PrepayResult> {

@@ -175,11 +175,16 @@ export interface NotifyAck {
   body: string;
 }
 
+/** Prepay inputs beyond the order that a pay way may need: the payer's id at the channel, the buyer's IP. */
+export type PrepayInput = 'payerId' | 'clientIp';
+
 export interface PayOrderHandler {
   readonly payWay: PayWayCode;
   readonly channel: ChannelName;
   readonly supportsQr: boolean;
   readonly supportsRefund: boolean;
+  /** What this pay way cannot prepay without; Prepay refuses a request lacking one before it writes anything. */
+  readonly requiredInputs: readonly PrepayInput[];
   prepay(trade: TradeSnapshot, call: ChannelCall): Promise<PrepayResult>;
   query(trade: TradeSnapshot, call: ChannelCall): Promise<TradeStatus>;
   close(trade: TradeSnapshot, call: ChannelCall): Promise<CloseResult>;

@@ -1,6 +1,7 @@
 import type { PayAttempt, PayOrder, Refund } from '../generated/prisma/client';
 import type { AttemptStatus } from '../generated/prisma/enums';
 import type { OrderStatus } from '../domain/order-status';
+import type { Db } from '../infra/db';
 import type { DbOrTx, Tx } from './tx';
 
 export type { PayAttempt, PayOrder, Refund };
@@ -91,6 +92,23 @@ export async function casOrderStatus(tx: Tx, c: StatusChange): Promise<boolean> 
     data: { ...c.set, status: c.to, version: { increment: 1 } },
   });
   return count === 1;
+}
+
+/**
+ * The order and every attempt of it (oldest first) as of one moment: both reads run in one transaction, so the
+ * attempts are the ones of this version of the order. Null when there is no such order.
+ */
+export async function findOrderAndAttempts(db: Db, ref: OrderRef): Promise<{ order: PayOrder; attempts: PayAttempt[] } | null> {
+  const [order, attempts] = await db.$transaction([
+    db.payOrder.findFirst({ where: whereRef(ref) }),
+    db.payAttempt.findMany({ where: { order: whereRef(ref) }, orderBy: { id: 'asc' } }),
+  ]);
+  return order && { order, attempts };
+}
+
+/** The order's newest attempt: the only one a Prepay may open (a newer one supersedes the older ones). */
+export function findNewestAttempt(db: DbOrTx, payNo: string): Promise<PayAttempt | null> {
+  return db.payAttempt.findFirst({ where: { payNo }, orderBy: { id: 'desc' } });
 }
 
 export function listAttempts(db: DbOrTx, payNo: string, statuses: AttemptStatus[]): Promise<PayAttempt[]> {

@@ -72,10 +72,25 @@ describe('WeChat Pay v3', () => {
     expect((await prepay(order, PayWay.PAY_WAY_WECHAT_JSAPI, 'oUpF8uMuAJO_first')).replayed).toBe(true);
   });
 
-  it('When JSAPI has no payer openid, then Prepay is refused and the attempt is FAILED', async () => {
+  it.each([
+    ['JSAPI has no payer openid', PayWay.PAY_WAY_WECHAT_JSAPI, { clientIp: '203.0.113.7', payerId: '' }, 'payer_id'],
+    ['H5 has no client IP (here or on the order)', PayWay.PAY_WAY_WECHAT_H5, { clientIp: '', payerId: '' }, 'client_ip'],
+  ])('When %s, then Prepay is INVALID_ARGUMENT naming the field, and nothing is written', async (_, payWay, inputs, field) => {
     const order = await createOrder(h, wx.tenantId);
-    const err = await grpcError(prepay(order, PayWay.PAY_WAY_WECHAT_JSAPI), status.FAILED_PRECONDITION);
-    expect(err.details).toContain('openid');
+    const err = await grpcError(h.call('prepay', { order: ref(order), payWay, ...inputs }), status.INVALID_ARGUMENT);
+    expect(err.metadata.get('field')).toEqual([field]);
+    expect(err.details).toContain(`${field}: is required for ${PayWay[payWay].replace('PAY_WAY_', '')}`);
+    const db = h.service.deps.db;
+    expect(await db.payAttempt.count({ where: { payNo: order.payNo } })).toBe(0);
+    expect(await db.orderTransition.count({ where: { payNo: order.payNo } })).toBe(0);
+    const row = await db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } });
+    expect([row.status, row.version]).toEqual(['WAIT_PAY', 1n]);
+  });
+
+  it('When H5 gets no client IP but the order has one, then Prepay uses the order\'s', async () => {
+    const order = await createOrder(h, wx.tenantId, { clientIp: '198.51.100.4' });
+    const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_WECHAT_H5, clientIp: '', payerId: '' });
+    expect(pre.payload?.$case).toBe('redirectUrl');
   });
 
   it('When the notify is a SIGNTEST probe, then it is refused, and a status sync still finds the payment', async () => {

@@ -43,6 +43,7 @@ export class MockPayHandler implements PayOrderHandler {
   readonly channel = 'mock' as const;
   readonly supportsQr: boolean;
   readonly supportsRefund = true;
+  readonly requiredInputs = [];
   private readonly client: MockGatewayClient;
 
   constructor(private readonly opts: MockPayHandlerOptions) {

@@ -46,12 +46,14 @@ export class TradeBook {
   private readonly trades = new Map<string, MockTrade>();
   private readonly refunds = new Map<string, MockRefund>();
 
+  /** Idempotent on out_trade_no while the trade is open or paid; a closed one is never reopened (like WeChat, Alipay). */
   createTrade(req: z.infer<typeof createTradeRequest>): MockTrade {
     const existing = this.trades.get(req.out_trade_no);
     if (existing) {
       if (existing.amount !== req.amount) {
         throw new GatewayRejection(409, 'OUT_TRADE_NO_USED', 'out_trade_no already used with another amount');
       }
+      if (this.status(existing) === 'CLOSED') throw new GatewayRejection(409, 'TRADE_CLOSED', 'trade is closed');
       return existing;
     }
     if (req.amount <= 0n) throw new GatewayRejection(400, 'PARAM_ERROR', 'amount must be positive');

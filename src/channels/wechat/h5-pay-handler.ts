@@ -12,6 +12,7 @@ import { h5UrlResponse, type PrepayBody } from './wire';
 export class WechatH5PayHandler extends WechatHandler {
   readonly payWay = 'WECHAT_H5' as const;
   readonly supportsQr = false;
+  override readonly requiredInputs = ['clientIp'] as const;
   protected readonly terminal = 'h5' as const;
 
   protected sendPrepay(wx: Wechatpay, body: PrepayBody, config: WechatRequestConfig): Promise<WechatReply> {

@@ -13,6 +13,7 @@ import { type PrepayBody, prepayIdResponse } from './wire';
 export class WechatJsApiPayHandler extends WechatHandler {
   readonly payWay = 'WECHAT_JSAPI' as const;
   readonly supportsQr = false;
+  override readonly requiredInputs = ['payerId'] as const;
   protected readonly terminal = 'jsapi' as const;
 
   protected sendPrepay(wx: Wechatpay, body: PrepayBody, config: WechatRequestConfig): Promise<WechatReply> {

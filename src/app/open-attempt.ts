@@ -1,0 +1,158 @@
+import type { ChannelCall, PayOrderHandler, PrepayPayload } from '../channels/types';
+import { ChannelUnavailableError, ConcurrencyError, FailedPreconditionError } from '../domain/errors';
+import { isPaid } from '../domain/order-status';
+import type { Marker } from '../infra/markers';
+import { casAttemptStatus, findAttempt, findNewestAttempt, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
+import { runTx } from '../repo/tx';
+import { applyTradeStatus } from './apply-trade-status';
+import { channelFor } from './channel-accounts';
+import type { Deps, RequestContext } from './deps';
+import { scheduleSync } from './schedule-sync';
+import { tradeSnapshot } from './snapshots';
+
+export interface PrepayOutcome {
+  order: PayOrder;
+  attemptNo: string;
+  payload: PrepayPayload;
+  replayed: boolean;
+}
+
+export interface OpenRequest {
+  order: PayOrder;
+  /** The order's current (newest) attempt, CREATED. */
+  attempt: PayAttempt;
+  /** Older attempts still CREATED or OPEN: closed at their channels before this one reaches its own. */
+  superseded: PayAttempt[];
+  handler: PayOrderHandler;
+  call: ChannelCall;
+  /** This Prepay's in-flight marker for `attempt`. */
+  marker: Marker;
+  ctx: RequestContext;
+}
+
+export const isLive = (a: PayAttempt): boolean => a.status === 'CREATED' || a.status === 'OPEN';
+
+export const replayOf = (order: PayOrder, a: PayAttempt): PrepayOutcome => ({
+  order,
+  attemptNo: a.attemptNo,
+  payload: a.payload as unknown as PrepayPayload,
+  replayed: true,
+});
+
+/**
+ * Sends the order's current attempt to its channel once every attempt it superseded is closed at theirs, so the
+ * buyer can never pay two. A superseded attempt the channel reports paid makes the order paid, and the current
+ * one is closed unsent; one the channel cannot close stays payable, and the current one stays unsent (CREATED)
+ * until a retry of this Prepay closes the old one: never two payable, at worst the old one a little longer.
+ */
+export async function openAttempt(deps: Deps, r: OpenRequest): Promise<PrepayOutcome> {
+  for (const old of r.superseded) await closeSuperseded(deps, r.order, old, r.attempt, r.ctx);
+  await r.marker.extend(markerTtlMs(deps));
+  return callChannel(deps, r);
+}
+
+async function closeSuperseded(deps: Deps, order: PayOrder, old: PayAttempt, current: PayAttempt, ctx: RequestContext): Promise<void> {
+  // A Prepay still opening the old attempt would create its trade after our close: let it finish first.
+  await whileBeingOpened(deps, old, ctx.signal);
+  const now = await findAttempt(deps.db, old.attemptNo);
+  if (!now || !isLive(now)) return; // closed meanwhile (by the Prepay that was opening it, or a status sync)
+  const { handler, call } = await channelFor(deps, order.tenantId, old.payWay, ctx);
+  const result = await handler.close(tradeSnapshot(order, now), call);
+  if (result.outcome === 'unknown') {
+    await scheduleSync(deps, old.attemptNo);
+    throw new ChannelUnavailableError(
+      `could not close the ${old.payWay} attempt before opening ${current.payWay} (${result.reason}); ` +
+        `the ${old.payWay} one stays payable until a retry of this Prepay closes it`,
+    );
+  }
+  if (result.outcome === 'paid') {
+    const applied = await applyTradeStatus(deps, now, result.status, { cause: 'RPC' });
+    if (!isPaid(applied.order.status)) {
+      throw new FailedPreconditionError(`${old.payWay} reports attempt ${old.attemptNo} paid, but its answer does not match the order`);
+    }
+    await casAttemptStatus(deps.db, current.attemptNo, ['CREATED'], 'CLOSED'); // never sent, never payable
+    throw new FailedPreconditionError(`order ${order.payNo} was already paid with ${old.payWay}`);
+  }
+  await casAttemptStatus(deps.db, old.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
+  // Still asked on the PSync schedule: if the buyer pays the old attempt too, that is a double payment to report.
+  await scheduleSync(deps, old.attemptNo);
+}
+
+async function callChannel(deps: Deps, { handler, order, attempt, call }: OpenRequest): Promise<PrepayOutcome> {
+  const result = await handler.prepay(tradeSnapshot(order, attempt), call);
+  if (result.outcome !== 'success') {
+    if (result.outcome === 'unknown') {
+      // The attempt stays CREATED: a replay calls the channel again with the same out_trade_no, and status
+      // queries find out whether the channel opened the trade (and whether the buyer paid) meanwhile.
+      await scheduleSync(deps, attempt.attemptNo);
+      throw new ChannelUnavailableError(`${handler.payWay} did not answer the prepay: ${result.reason}`);
+    }
+    await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'FAILED');
+    throw new FailedPreconditionError(`${handler.payWay} refused the prepay: ${result.reason}`);
+  }
+  // Asked on PSync's schedule until a notify (or the timeout) settles it: the notify may never come. Scheduled
+  // first, so the answer leaves as soon as the attempt is OPEN, ahead of any switch that comes after it.
+  await scheduleSync(deps, attempt.attemptNo);
+  const opened = await markOpen(deps, attempt, { payload: result.payload as object, channelTradeNo: result.channelTradeNo ?? null });
+  if (opened === 'opened') return { order, attemptNo: attempt.attemptNo, payload: result.payload, replayed: false };
+  // A concurrent Prepay of this same attempt opened it first (the channel dedupes on out_trade_no): replay it.
+  if (opened !== 'gone') return replayOf(order, opened);
+  // A switch superseded the attempt, or a Cancel closed it, while the channel opened it: close what the channel
+  // just opened rather than leave a trade open that nobody hands out.
+  await closeUnwanted(deps, handler, order, attempt, call);
+  throw new ConcurrencyError(`attempt ${attempt.attemptNo} was superseded or closed while ${handler.payWay} opened it; query the order`);
+}
+
+/**
+ * OPEN only while the attempt is still the order's newest, checked under the order's row lock, which a claim of
+ * a newer attempt also takes: once a switch has committed, the attempt it superseded can never become OPEN.
+ */
+async function markOpen(
+  deps: Deps,
+  attempt: PayAttempt,
+  set: { payload: object; channelTradeNo: string | null },
+): Promise<'opened' | 'gone' | PayAttempt> {
+  return runTx(
+    deps.db,
+    async (tx) => {
+      await lockOrder(tx, attempt.payNo);
+      const newest = await findNewestAttempt(tx, attempt.payNo);
+      if (newest?.attemptNo !== attempt.attemptNo) return 'gone';
+      if (await casAttemptStatus(tx, attempt.attemptNo, ['CREATED'], 'OPEN', set)) return 'opened';
+      return newest.status === 'OPEN' ? newest : 'gone';
+    },
+    { readCommitted: true },
+  );
+}
+
+async function closeUnwanted(deps: Deps, handler: PayOrderHandler, order: PayOrder, attempt: PayAttempt, call: ChannelCall): Promise<void> {
+  const result = await handler.close(tradeSnapshot(order, attempt), call);
+  if (result.outcome === 'closed') await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
+  else if (result.outcome === 'paid') await applyTradeStatus(deps, attempt, result.status, { cause: 'RPC' });
+  else await scheduleSync(deps, attempt.attemptNo);
+}
+
+/** A marker lives through one close of a superseded attempt and one prepay; it is extended before the prepay. */
+const markerTtlMs = (deps: Deps): number => 2 * deps.channelTimeoutMs + 1000;
+const POLL_MS = 50;
+
+/**
+ * "A Prepay is calling the channel for this attempt", under QUEUE_PREFIX. It lets concurrent Prepays of one
+ * attempt wait for the one calling instead of calling too, and lets a switch close an attempt after, not
+ * before, its trade is created. Correctness does not rest on it (see markOpen): without Redis, more calls.
+ */
+export function inFlightMarker(deps: Deps, attemptNo: string): Promise<Marker | 'held'> {
+  return deps.markers.take(markerName(attemptNo), markerTtlMs(deps));
+}
+
+const markerName = (attemptNo: string): string => `prepay-inflight:${attemptNo}`;
+
+/** Waits, at most one marker lifetime, while the attempt is still CREATED and another Prepay holds its marker. */
+export async function whileBeingOpened(deps: Deps, attempt: PayAttempt, signal?: AbortSignal): Promise<void> {
+  const until = Date.now() + markerTtlMs(deps);
+  for (;;) {
+    if ((await findAttempt(deps.db, attempt.attemptNo))?.status !== 'CREATED') return;
+    if (signal?.aborted || Date.now() >= until || !(await deps.markers.isHeld(markerName(attempt.attemptNo)))) return;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}

@@ -2,7 +2,7 @@ import { ConcurrencyError, NotFoundError } from '../domain/errors';
 import { findOrder, type OrderRef } from '../repo/pay-orders';
 import { findEvent, listOrderEvents, type EventDelivery, type OutboxEvent } from '../repo/outbox';
 import { runTx } from '../repo/tx';
-import type { Deps } from './deps';
+import type { Deps, RequestContext } from './deps';
 
 export type EventWithDeliveries = OutboxEvent & { deliveries: EventDelivery[] };
 
@@ -18,7 +18,7 @@ export async function listEvents(deps: Deps, ref: OrderRef): Promise<EventWithDe
  * consumer is fixed, or to push a queued event ahead of its next retry. The replay is recorded among the
  * event's deliveries. An event being delivered at this very moment is refused (ABORTED; try again).
  */
-export async function replayEvent(deps: Deps, tenantId: string, eventId: string): Promise<EventWithDeliveries> {
+export async function replayEvent(deps: Deps, tenantId: string, eventId: string, ctx: RequestContext): Promise<EventWithDeliveries> {
   const event = await findEvent(deps.db, eventId);
   if (!event || event.tenantId !== tenantId) throw new NotFoundError('event not found');
   if (!(await deps.deliveries.forget(eventId, event.topic))) throw new ConcurrencyError(`event ${eventId} is being delivered right now; retry`);
@@ -28,7 +28,15 @@ export async function replayEvent(deps: Deps, tenantId: string, eventId: string)
       data: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), deliveredAt: null },
     });
     await tx.eventDelivery.createMany({
-      data: { eventId, attempt: 0, target: 'replay', ok: true, detail: `replayed from ${event.status} after ${event.attempts} attempts`, durationMs: 0 },
+      data: {
+        eventId,
+        attempt: 0,
+        target: 'replay',
+        ok: true,
+        detail: `replayed from ${event.status} after ${event.attempts} attempts`,
+        durationMs: 0,
+        actor: ctx.actor ?? null,
+      },
     });
   });
   const [replayed] = (await listOrderEvents(deps.db, event.payNo)).filter((e) => e.id === eventId);

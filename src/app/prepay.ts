@@ -85,7 +85,7 @@ export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext
   try {
     const opened = same
       ? { attempt: same, order }
-      : await openAttempt(deps, order, cmd, handler, switching, attemptNo).catch((err: unknown) => {
+      : await openAttempt(deps, order, cmd, handler, switching, attemptNo, ctx.actor).catch((err: unknown) => {
           if (err instanceof ConcurrencyError && rounds < 2) return undefined;
           throw err;
         });
@@ -128,7 +128,7 @@ async function closePrevious(deps: Deps, order: PayOrder, previous: PayAttempt, 
     throw new ChannelUnavailableError(`could not close the ${previous.payWay} attempt: ${result.reason}`);
   }
   if (result.outcome === 'paid') {
-    await applyTradeStatus(deps, previous, result.status, { cause: 'RPC' });
+    await applyTradeStatus(deps, previous, result.status, { cause: 'RPC', actor: ctx.actor });
     throw new FailedPreconditionError(`order ${order.payNo} was already paid with ${previous.payWay}`);
   }
   await casAttemptStatus(deps.db, previous.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
@@ -144,10 +144,12 @@ async function openAttempt(
   handler: PayOrderHandler,
   switching: boolean,
   attemptNo: string,
+  actor: string | undefined,
 ): Promise<{ attempt: PayAttempt; order: PayOrder }> {
   return runTx(deps.db, async (tx) => {
     const paying = await transition(tx, order, 'PAYING', {
       cause: 'RPC',
+      actor,
       detail: switching ? `switch ${order.payWay} -> ${cmd.payWay}` : `prepay ${cmd.payWay}`,
       set: { payWay: cmd.payWay, payWaySwitches: order.payWaySwitches + (switching ? 1 : 0) },
       checkVersion: true,

@@ -16,7 +16,7 @@ let h: Harness;
 let client: PaymentClient;
 beforeAll(async () => {
   h = await startHarness();
-  client = new PaymentClient(`127.0.0.1:${h.service.grpc.port}`);
+  client = new PaymentClient(h.address, { token: h.token });
 });
 afterAll(async () => {
   client.close();

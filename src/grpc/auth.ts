@@ -77,13 +77,6 @@ export class CallerAuth {
     return this.callers.length;
   }
 
-  /** Authenticates, then authorizes `method` for the request's tenant. Throws before anything else runs. */
-  check(call: CallerPeer, method: string, request: unknown): Caller {
-    const caller = this.authenticate(call);
-    authorize(caller, method, tenantOf(request));
-    return caller;
-  }
-
   /**
    * The caller a bearer token names (a caller that also has a certificate identity must present that too), or
    * without a token, the caller whose certificate identity the mTLS peer certificate matches.

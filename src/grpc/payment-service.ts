@@ -16,7 +16,7 @@ import { refundOrder } from '../app/refund-order';
 import { InvalidArgumentError, ShuttingDownError } from '../domain/errors';
 import type { PaymentServiceServer } from '../gen/payment/v1/payment_service';
 import { PayWay } from '../gen/payment/v1/types';
-import type { CallerAuth } from './auth';
+import { authorize, tenantOf, type CallerAuth } from './auth';
 import { callContext } from './call-context';
 import { InFlight } from './in-flight';
 import { logSubject } from './log-subject';
@@ -77,7 +77,9 @@ export function paymentService(
         ms: Math.round(seconds * 1000),
       });
       const run = async (): Promise<Res> => {
-        ctx.actor = auth.check(call, name, call.request).name;
+        const caller = auth.authenticate(call);
+        ctx.actor = caller.name;
+        authorize(caller, name, tenantOf(call.request));
         return fn(call.request, ctx);
       };
       inFlight.track(run()).then(
@@ -183,10 +185,13 @@ export function paymentService(
     watchOrder: (call) => {
       let actor: string | undefined;
       try {
-        actor = auth.check(call, 'WatchOrder', call.request).name;
+        const caller = auth.authenticate(call);
+        actor = caller.name;
+        authorize(caller, 'WatchOrder', tenantOf(call.request));
       } catch (err) {
         const { error } = toServiceError(err, false);
-        deps.log.info({ rpc: 'WatchOrder', ...logSubject(call.request), details: error.details }, 'rpc refused');
+        const code = status[error.code ?? status.UNKNOWN];
+        deps.log.info({ rpc: 'WatchOrder', actor, ...logSubject(call.request), code, details: error.details }, 'rpc refused');
         call.emit('error', error);
         return;
       }

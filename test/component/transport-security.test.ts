@@ -200,3 +200,16 @@ describe('Without TLS (development)', () => {
     }
   });
 });
+
+describe('Without any caller configured (development)', () => {
+  it('When a call comes, even with a token, then it is UNAUTHENTICATED: no caller, no access', async () => {
+    const h = await startHarness({ PAYSVC_CALLERS: '[]' });
+    try {
+      const tenantId = await newTenant(h);
+      await expect(h.call('createOrder', orderRequest(tenantId))).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+      expect(await h.service.deps.db.payOrder.count({ where: { tenantId } })).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -238,7 +238,7 @@ const callerSchema = z
   .strict()
   .refine((c) => c.tokenSha256 || c.certificate, 'needs tokenSha256 or certificate');
 
-const callerList = z
+export const callerList = z
   .array(callerSchema)
   .superRefine((list, ctx) => {
     const seen = new Set<string>();

@@ -74,6 +74,37 @@ describe('Actors on the audit trail', () => {
     ]);
   });
 
+  it('When a lost payment is found by a scheduled status query, then by system:sync; by a caller\'s Query with sync, then by the caller', async () => {
+    const asShop = as(shop.token);
+    const tenantId = await newTenant(h);
+    const paidUnseen = async () => {
+      const { order } = await asShop('createOrder', orderRequest(tenantId));
+      const pre = await asShop('prepay', { order: ref(order!), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
+      h.gateway.inject({ kind: 'dropNotify' }, 10);
+      h.gateway.pay(pre.attemptNo);
+      return { order: order!, attemptNo: pre.attemptNo };
+    };
+    try {
+      const scheduled = await paidUnseen();
+      await h.service.deps.jobs.statusSync.run(h.service.deps, { attemptNo: scheduled.attemptNo, round: 0 });
+      const asked = await paidUnseen();
+      await asShop('query', { order: ref(asked.order), sync: true });
+
+      expect(trail((await asShop('query', { order: ref(scheduled.order), sync: false })).order!.transitions)[1]).toEqual([
+        'ORDER_STATUS_SUCCESS',
+        'TRANSITION_CAUSE_SYNC',
+        'system:sync',
+      ]);
+      expect(trail((await asShop('query', { order: ref(asked.order), sync: false })).order!.transitions)[1]).toEqual([
+        'ORDER_STATUS_SUCCESS',
+        'TRANSITION_CAUSE_SYNC',
+        'shop-frontend',
+      ]);
+    } finally {
+      h.gateway.clearFaults();
+    }
+  });
+
   it('When an operator replays an event, then the replay is recorded with the operator as its actor', async () => {
     const tenantId = await newTenant(h);
     const { order } = await h.call('createOrder', orderRequest(tenantId));

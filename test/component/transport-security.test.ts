@@ -1,4 +1,4 @@
-import { credentials, loadPackageDefinition, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, loadPackageDefinition, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { PaymentClient, PaymentError } from '../../src/client';
@@ -197,6 +197,35 @@ describe('Without TLS (development)', () => {
     } finally {
       anonymous.close();
       client.close();
+    }
+  });
+});
+
+/** One reflection request, list_services (field 7, empty), over v1alpha; resolves to the stream's status code. */
+function reflectionStatus(address: string): Promise<status> {
+  const client = new Client(address, credentials.createInsecure());
+  const id = (b: Buffer) => b;
+  const call = client.makeBidiStreamRequest('/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo', id, id, new Metadata(), {
+    deadline: Date.now() + 5000,
+  });
+  return new Promise<status>((resolve) => {
+    call.on('data', () => call.end());
+    call.on('error', (e: ServiceError) => resolve(e.code));
+    call.on('status', (s: { code: status }) => resolve(s.code));
+    call.write(Buffer.from([0x3a, 0x00]));
+  }).finally(() => client.close());
+}
+
+describe('Server reflection', () => {
+  it('When GRPC_REFLECTION is false, then reflection is UNIMPLEMENTED; by default it answers, without any credential', async () => {
+    const on = await startHarness();
+    const off = await startHarness({ GRPC_REFLECTION: 'false' }, on);
+    try {
+      expect(await reflectionStatus(on.address)).toBe(status.OK);
+      expect(await reflectionStatus(off.address)).toBe(status.UNIMPLEMENTED);
+    } finally {
+      await off.close();
+      await on.close();
     }
   });
 });

@@ -35,7 +35,7 @@ const schema = z
     GRPC_PLAINTEXT_IN_PRODUCTION: bool.default(false),
     /** gRPC server reflection (grpcurl list/describe). */
     GRPC_REFLECTION: bool.default(true),
-    /** The callers (JSON array, see src/grpc/callers.ts): a file, or the JSON itself. Not both. */
+    /** The callers (a JSON array of entries as callerSchema below describes): a file, or the JSON itself. Not both. */
     PAYSVC_CALLERS_FILE: z.string().min(1).optional(),
     PAYSVC_CALLERS: z.string().min(1).optional(),
     /** Loud opt-out: no caller authentication at all; every call acts as `anonymous` for every tenant. */

@@ -45,9 +45,10 @@ const createOrderRequest = z.object({
   returnUrl: v.returnUrl,
 });
 
-/** A payable pay way: any defined value but UNSPECIFIED. */
+/** Calls refused for their caller: logged at info, for whoever watches for probing. */
 const refused = (code: status | undefined): boolean => code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED;
 
+/** A payable pay way: any defined value but UNSPECIFIED. */
 function requirePayWay(way: PayWay, field = 'pay_way'): string {
   if (way === PayWay.PAY_WAY_UNSPECIFIED || PayWay[way] === undefined) throw new InvalidArgumentError(field, 'is required');
   return payWayFromProto(way);
@@ -183,6 +184,7 @@ export function paymentService(
     listOrders: unary('ListOrders', async (req) => orderPageToProto(await listOrders(deps, parseListOrders(req)))),
     getStatistics: unary('GetStatistics', async (req) => statisticsToProto(await getStatistics(deps, parseGetStatistics(req)))),
     watchOrder: (call) => {
+      const timer = deps.metrics.rpcDuration.startTimer({ method: 'WatchOrder' });
       let actor: string | undefined;
       try {
         const caller = auth.authenticate(call);
@@ -191,6 +193,7 @@ export function paymentService(
       } catch (err) {
         const { error } = toServiceError(err, false);
         const code = status[error.code ?? status.UNKNOWN];
+        timer({ code });
         deps.log.info({ rpc: 'WatchOrder', actor, ...logSubject(call.request), code, details: error.details }, 'rpc refused');
         call.emit('error', error);
         return;
@@ -200,7 +203,6 @@ export function paymentService(
       const onClose = () => stop.abort();
       call.on('cancelled', onClose); // the caller went away or its deadline passed
       closed.addEventListener('abort', onClose);
-      const timer = deps.metrics.rpcDuration.startTimer({ method: 'WatchOrder' });
       const fail = (err: unknown) => {
         const { error, unexpected } = toServiceError(err, false);
         if (unexpected) deps.log.error({ err, rpc: 'WatchOrder', actor, ...logSubject(call.request) }, 'rpc failed');

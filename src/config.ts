@@ -232,7 +232,7 @@ const callerSchema = z
       .refine((c) => c.cn || c.san || c.sha256, 'needs cn, san or sha256')
       .optional(),
     /** The tenants it may act for, or "*" for all. */
-    tenants: z.union([z.literal('*'), z.array(z.string().min(1).max(64)).min(1)]),
+    tenants: z.union([z.literal('*'), z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a tenant id (1-64 of A-Z a-z 0-9 _ -)')).min(1)]),
     permissions: z.array(z.enum(['pay', 'operate'])).min(1),
   })
   .strict()

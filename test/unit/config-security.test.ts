@@ -62,6 +62,7 @@ describe('Transport and caller configuration', () => {
     ['no credential', JSON.stringify([{ name: 'x', tenants: '*', permissions: ['pay'] }]), /needs tokenSha256 or certificate/],
     ['an unknown permission', JSON.stringify([{ ...CALLER.entry, permissions: ['admin'] }]), /0\.permissions\.0/],
     ['no tenants', JSON.stringify([{ ...CALLER.entry, tenants: [] }]), /0\.tenants/],
+    ['"*" inside a list', JSON.stringify([{ ...CALLER.entry, tenants: ['*'] }]), /0\.tenants\.0: must be a tenant id/],
     ['a name used twice', JSON.stringify([CALLER.entry, { ...CALLER.entry, tokenSha256: 'a'.repeat(64) }]), /used twice/],
     ['an unknown field', JSON.stringify([{ ...CALLER.entry, token: 'x' }]), /PAYSVC_CALLERS: /],
   ])('When PAYSVC_CALLERS has %s, then the start is refused naming it', (_what, value, message) => {

@@ -20,8 +20,11 @@ COPY . .
 # gRPC stubs (buf + ts-proto → src/gen) and the Prisma client (→ src/generated); no schema engine needed.
 RUN PRISMA_SCHEMA_ENGINE_BINARY=/bin/false npm run generate
 
+# The service listens on loopback unless told otherwise; in a container, every interface.
 ENV NODE_ENV=production \
+    GRPC_HOST=0.0.0.0 \
     GRPC_PORT=50051 \
+    HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8080
 EXPOSE 50051 8080
 USER node

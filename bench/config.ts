@@ -1,3 +1,5 @@
+import { mintCaller, tokenSha256 } from '../src/grpc/caller-token';
+
 /** The bench's knobs, all from the environment so `npm run bench` needs no arguments. */
 export interface BenchConfig {
   /** BENCH_SECONDS (8): measured seconds per scenario, after the warm-up. */
@@ -61,3 +63,16 @@ export function loadBenchConfig(): BenchConfig {
 
 /** Shared by the service child and a separate gateway child (BENCH_GATEWAY=process). */
 export const BENCH_MOCK_SECRET = 'bench-mock-channel-secret';
+
+/**
+ * The bench's caller token: minted by the first process that asks (bench/run.ts, before it starts any child)
+ * and inherited by the service and the load clients through BENCH_TOKEN, so the token is never written down.
+ */
+export function benchToken(): string {
+  process.env.BENCH_TOKEN ??= mintCaller('bench', { tenants: '*', permissions: ['pay', 'operate'] }).token;
+  return process.env.BENCH_TOKEN;
+}
+
+/** PAYSVC_CALLERS for the service under test: the bench's caller, every tenant, both permissions. */
+export const benchCallers = (): string =>
+  JSON.stringify([{ name: 'bench', tokenSha256: tokenSha256(benchToken()), tenants: '*', permissions: ['pay', 'operate'] }]);

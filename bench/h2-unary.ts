@@ -16,9 +16,10 @@ export function openSession(port: number): Promise<ClientHttp2Session> {
 /**
  * One gRPC unary call over a raw HTTP/2 stream: a pre-encoded request frame out, the response body discarded,
  * grpc-status read from the trailers (or from the headers of a trailers-only response). grpc-timeout is sent
- * as a real client would, so the service sets up its deadline handling as in production.
+ * as a real client would, so the service sets up its deadline handling as in production; so is the caller's
+ * token, so every call pays for its authentication as in production.
  */
-export function unary(session: ClientHttp2Session, path: string, frame: Buffer): Promise<UnaryOutcome> {
+export function unary(session: ClientHttp2Session, path: string, frame: Buffer, token?: string): Promise<UnaryOutcome> {
   return new Promise((resolve) => {
     let grpcStatus: string | undefined;
     let grpcMessage = '';
@@ -29,6 +30,7 @@ export function unary(session: ClientHttp2Session, path: string, frame: Buffer):
       [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
       [HTTP2_HEADER_TE]: 'trailers',
       'grpc-timeout': '10S',
+      ...(token && { authorization: `Bearer ${token}` }),
     });
     const take = (h: Record<string, unknown>) => {
       if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']);

@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
 import { createOrderFrame, PATHS, prepayFrame, queryFrame, selfCheckCreateOrderFrame } from './grpc-frames';
+import { benchToken } from './config';
 import { openSession, unary } from './h2-unary';
 import { announceWindow, phaseResult, runPhases, type Sink } from './stats';
 
@@ -28,6 +29,7 @@ const MAX_SAVED_IDS = 20000;
 type Op = (worker: number, sink: Sink) => Promise<void>;
 
 function scenarioOp(args: LoadArgs, sessions: ClientHttp2Session[], savedIds: string[]): Op {
+  const token = benchToken();
   const session = (w: number) => sessions[w % sessions.length];
   const runTag = Date.now().toString(36);
   const seq = new Array<number>(args.concurrency).fill(0);
@@ -38,7 +40,7 @@ function scenarioOp(args: LoadArgs, sessions: ClientHttp2Session[], savedIds: st
       const frame = createOrderFrame('echo-payload-of-order-size'); // same bytes on the wire as a CreateOrder
       return async (w, sink) => {
         const t = performance.now();
-        const r = await unary(session(w), PATHS.echo, frame);
+        const r = await unary(session(w), PATHS.echo, frame, token);
         if (r.ok) sink.ok(performance.now() - t);
         else sink.fail(r.kind);
       };
@@ -47,7 +49,7 @@ function scenarioOp(args: LoadArgs, sessions: ClientHttp2Session[], savedIds: st
       return async (w, sink) => {
         const frame = createOrderFrame(nextId('c', w));
         const t = performance.now();
-        const r = await unary(session(w), PATHS.createOrder, frame);
+        const r = await unary(session(w), PATHS.createOrder, frame, token);
         if (r.ok) sink.ok(performance.now() - t);
         else sink.fail(`CreateOrder ${r.kind}`);
       };
@@ -55,11 +57,11 @@ function scenarioOp(args: LoadArgs, sessions: ClientHttp2Session[], savedIds: st
       return async (w, sink) => {
         const id = nextId('p', w);
         const t0 = performance.now();
-        const created = await unary(session(w), PATHS.createOrder, createOrderFrame(id));
+        const created = await unary(session(w), PATHS.createOrder, createOrderFrame(id), token);
         if (!created.ok) return sink.fail(`CreateOrder ${created.kind}`);
         const t1 = performance.now();
         sink.ok(t1 - t0, 'CreateOrder');
-        const paid = await unary(session(w), PATHS.prepay, prepayFrame(id));
+        const paid = await unary(session(w), PATHS.prepay, prepayFrame(id), token);
         if (!paid.ok) return sink.fail(`Prepay ${paid.kind}`);
         const t2 = performance.now();
         sink.ok(t2 - t1, 'Prepay');
@@ -74,7 +76,7 @@ function scenarioOp(args: LoadArgs, sessions: ClientHttp2Session[], savedIds: st
       return async (w, sink) => {
         const frame = frames[next++ % frames.length];
         const t = performance.now();
-        const r = await unary(session(w), PATHS.query, frame);
+        const r = await unary(session(w), PATHS.query, frame, token);
         if (r.ok) sink.ok(performance.now() - t);
         else sink.fail(`Query ${r.kind}`);
       };

@@ -37,7 +37,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, runOnce, startDaemon, type Daemon } from './children';
-import { loadBenchConfig, type BenchConfig } from './config';
+import { benchToken, loadBenchConfig, type BenchConfig } from './config';
 import { h2loadAvailable, h2loadEcho } from './h2load';
 import type { LoadArgs, LoadScenario } from './load-client';
 import { measured, type Driver } from './measure';
@@ -213,6 +213,7 @@ class Bench {
 }
 
 async function main(): Promise<void> {
+  benchToken(); // minted here, before any child starts, so the service and the load clients share it
   const cfg = loadBenchConfig();
   const loadAvgAtStart = loadavg();
   if (cfg.cpuProfDir) mkdirSync(cfg.cpuProfDir, { recursive: true });

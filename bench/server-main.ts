@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { startService } from '../src/bootstrap';
 import { createMockGateway, type MockGateway } from '../src/channels/mock/gateway';
 import { loadConfig } from '../src/config';
-import { BENCH_MOCK_SECRET } from './config';
+import { BENCH_MOCK_SECRET, benchCallers } from './config';
 import { installSignalProfiler } from './profiler';
 import { announceReady, failStartup } from './ready';
 
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     MOCK_CHANNEL_SECRET: BENCH_MOCK_SECRET,
     MOCK_GATEWAY_URL: gatewayUrl,
     SHUTDOWN_GRACE_MS: '2000',
+    PAYSVC_CALLERS: benchCallers(),
   });
   const service = await startService(config);
   announceReady({ grpcPort: service.grpc.port, httpPort: service.httpPort, gatewayUrl, gatewayInProcess: !!gateway }, async () => {

@@ -3,12 +3,14 @@
  * Native) through its whole life: CreateOrder, Prepay, the sandbox buyer pays, the notify, SUCCESS (watched),
  * PAYMENT_SUCCEEDED at an order-side consumer, a partial refund and its settlement, REFUND_SUCCEEDED, ListEvents.
  *
- * Environment (defaults match `npm run dev`): PAYSVC_ADDRESS (127.0.0.1:50051), REDIS_URL (what
+ * Environment (defaults match `npm run dev`): PAYSVC_ADDRESS (127.0.0.1:50051), PAYSVC_TOKEN (the token of
+ * the development caller `npm run dev` keeps in .data/dev-caller.token), REDIS_URL (what
  * `scripts/services.sh env` prints), EVENT_QUEUE_PREFIX ({paysvc-events}), MOCK_GATEWAY_URL, ALIPAY_SANDBOX_URL,
  * WECHAT_SANDBOX_URL (http://127.0.0.1:9100, :9101, :9102), DEMO_TENANT (demo), DEMO_TIMEOUT_MS (15000).
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { readDevToken } from './dev-caller';
 import { runDemo, type DemoOptions } from './demo/run-demo';
 import { DemoError } from './demo/steps';
 
@@ -34,6 +36,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): DemoOptions {
   const host = env.SANDBOX_HOST ?? '127.0.0.1';
   return {
     address: env.PAYSVC_ADDRESS ?? '127.0.0.1:50051',
+    token: env.PAYSVC_TOKEN ?? readDevToken(),
     redisUrl: env.REDIS_URL ?? localRedisUrl(),
     eventQueuePrefix: env.EVENT_QUEUE_PREFIX ?? '{paysvc-events}',
     sandboxUrls: {

@@ -6,12 +6,15 @@
 //      service (GRPC_PORT 50051, HTTP_PORT 8080) in this process
 //   5. registers tenant "demo" (the mock channel on, outside production) with the sandbox Alipay and WeChat Pay
 //      accounts, then prints what to try.
+// The service gets a development caller, "dev" (every tenant, pay and operate), unless PAYSVC_CALLERS(_FILE)
+// is set; its token is kept in .data/dev-caller.token (git-ignored, like all of .data) for `npm run demo`.
 // Ctrl-C stops the service and the sandboxes; MariaDB and Redis keep running until `npm run services stop`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { RunningService } from '../src/bootstrap';
 import type { Config } from '../src/config';
+import { DEV_TOKEN_FILE, devCallerEnv } from './dev-caller';
 import { startLocalServices } from './local-services';
 import type { Sandboxes } from './sandboxes';
 
@@ -119,11 +122,16 @@ async function main(): Promise<void> {
     },
   );
 
+  const devCaller = await step('preparing the development caller "dev"', `check that ${DEV_TOKEN_FILE} can be written`, () =>
+    devCallerEnv(process.env),
+  );
+
   let config: Config;
   let service: RunningService;
   try {
     config = loadConfig({
       ...process.env,
+      ...devCaller.env,
       NODE_ENV: process.env.NODE_ENV ?? 'development',
       DATABASE_URL,
       REDIS_URL,
@@ -163,7 +171,7 @@ async function main(): Promise<void> {
     await registerSandboxTenant(service.deps.db, secretBox(config), 'demo', sandboxes, `http://127.0.0.1:${service.httpPort}`);
   });
 
-  printNextSteps(service.grpc.port, service.httpPort, gatewayUrl);
+  printNextSteps(service.grpc.port, service.httpPort, gatewayUrl, devCaller.token);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -192,8 +200,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-function printNextSteps(grpcPort: number, httpPort: number, gatewayUrl: string): void {
-  const grpc = `localhost:${grpcPort}`;
+function printNextSteps(grpcPort: number, httpPort: number, gatewayUrl: string, token: string | undefined): void {
+  const grpc = `-H "authorization: Bearer $PAYSVC_TOKEN" localhost:${grpcPort}`;
+  const caller = token
+    ? `  caller          "dev" (every tenant, pay and operate); its token, also in ${DEV_TOKEN_FILE}:
+    export PAYSVC_TOKEN=${token}`
+    : `  caller          from PAYSVC_CALLERS / PAYSVC_CALLERS_FILE: export PAYSVC_TOKEN=<your caller's token>`;
   const svc = 'payment.v1.PaymentService';
   const outOrderNo = `demo-${Date.now().toString(36)}`;
   const order = `{"tenant_id":"demo","out_order_no":"${outOrderNo}"}`;
@@ -207,7 +219,8 @@ function printNextSteps(grpcPort: number, httpPort: number, gatewayUrl: string):
   });
   console.log(`
 paysvc is up.
-  gRPC            ${grpc}   (server reflection and grpc.health.v1 are on)
+  gRPC            localhost:${grpcPort}   (plaintext, loopback only; grpc.health.v1, and server reflection unless GRPC_REFLECTION=false)
+${caller}
   health          http://localhost:${httpPort}/healthz
   ready           http://localhost:${httpPort}/readyz   (checks MariaDB and Redis)
   mock gateway    ${gatewayUrl}   (signed API under /v1, cashier pages under /pay/<attempt_no>)
@@ -224,8 +237,8 @@ Watch the events the order side gets (examples/order-consumer.ts, topic order.pa
   npx tsx examples/order-consumer.ts order.pay.notify
 
 Try it by hand (https://github.com/fullstorydev/grpcurl):
-  grpcurl -plaintext ${grpc} list
-  grpcurl -plaintext ${grpc} describe ${svc}
+  grpcurl -plaintext localhost:${grpcPort} list
+  grpcurl -plaintext localhost:${grpcPort} describe ${svc}
 
   # 1. create an order (an identical replay returns the same order)
   grpcurl -plaintext -d '${createOrder}' ${grpc} ${svc}/CreateOrder

@@ -19,6 +19,7 @@ import { Jobs } from './jobs';
 import { OrderFeed } from './infra/order-feed';
 import { onOrderChanges } from './repo/tx';
 import type { Redis } from 'ioredis';
+import { CallerAuth } from './grpc/auth';
 import { startGrpcServer, type GrpcServer } from './grpc/server';
 import { queueBoard } from './http/queue-board';
 import { createSidecar, listen } from './http/sidecar';
@@ -110,7 +111,14 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
   // The producers' connection has no offline queue: it must be up before the first request can add a job.
   await untilReady(deps.queueProducerRedis, 10_000);
   if (config.WORKERS_ENABLED) await deps.jobs.startWorkers(deps);
-  const grpc = await startGrpcServer(deps, config.GRPC_HOST, config.GRPC_PORT);
+  const grpc = await startGrpcServer(deps, {
+    host: config.GRPC_HOST,
+    port: config.GRPC_PORT,
+    tls: config.grpcTls,
+    auth: CallerAuth.fromConfig(config.callers, config.PAYSVC_AUTH_DISABLED),
+    reflection: config.GRPC_REFLECTION,
+    production: config.NODE_ENV === 'production',
+  });
   const board = queueBoard(config, deps.jobs.queues());
   const http = await listen(createSidecar(deps, { board }), config.HTTP_HOST, config.HTTP_PORT);
   const address = http.address();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SecretBox } from './infra/secret-box';
 
@@ -22,9 +23,24 @@ const schema = z
     DATABASE_URL: z.string().regex(/^mysql:\/\//, 'must be a mysql:// URL'),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
-    GRPC_HOST: z.string().default('0.0.0.0'),
+    /** Loopback by default; containers set 0.0.0.0 explicitly (Dockerfile, docker-compose.yml). */
+    GRPC_HOST: z.string().default('127.0.0.1'),
     GRPC_PORT: port.default(50051),
-    HTTP_HOST: z.string().default('0.0.0.0'),
+    /** TLS on the gRPC port: the server's certificate chain and key (PEM files). Both or neither. */
+    GRPC_TLS_CERT_FILE: z.string().min(1).optional(),
+    GRPC_TLS_KEY_FILE: z.string().min(1).optional(),
+    /** mTLS: clients must present a certificate issued by this CA (PEM file); needs GRPC_TLS_CERT_FILE. */
+    GRPC_TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+    /** Loud opt-out: plaintext gRPC in production, only where a mesh or proxy terminates TLS in front. */
+    GRPC_PLAINTEXT_IN_PRODUCTION: bool.default(false),
+    /** gRPC server reflection (grpcurl list/describe). */
+    GRPC_REFLECTION: bool.default(true),
+    /** The callers (a JSON array of entries as callerSchema below describes): a file, or the JSON itself. Not both. */
+    PAYSVC_CALLERS_FILE: z.string().min(1).optional(),
+    PAYSVC_CALLERS: z.string().min(1).optional(),
+    /** Loud opt-out: no caller authentication at all; every call acts as `anonymous` for every tenant. */
+    PAYSVC_AUTH_DISABLED: bool.default(false),
+    HTTP_HOST: z.string().default('127.0.0.1'),
     HTTP_PORT: port.default(8080),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Public base URL of the notify sidecar, as the channels must call it. */
@@ -75,11 +91,13 @@ const schema = z
     /** The board only shows; set false to let operators retry, clean, pause or remove jobs from it. */
     BULL_BOARD_READ_ONLY: bool.default(true),
   })
-  .transform((env) => {
+  .transform((env, ctx) => {
     const production = env.NODE_ENV === 'production';
     const mockEnabled = env.MOCK_CHANNEL_ENABLED ?? !production;
     return {
       ...env,
+      grpcTls: grpcTls(env, ctx),
+      callers: callers(env, ctx),
       NOTIFY_BASE_URL: env.NOTIFY_BASE_URL ?? `http://127.0.0.1:${env.HTTP_PORT}`,
       MOCK_CHANNEL_ENABLED: mockEnabled,
       MOCK_CHANNEL_SECRET: env.MOCK_CHANNEL_SECRET ?? (production ? undefined : 'mock-sandbox-secret'),
@@ -102,6 +120,23 @@ const schema = z
     if (env.QUEUE_PREFIX === env.EVENT_QUEUE_PREFIX) {
       ctx.addIssue({ code: 'custom', path: ['EVENT_QUEUE_PREFIX'], message: 'must differ from QUEUE_PREFIX (a topic could shadow an internal queue)' });
     }
+    if (env.NODE_ENV === 'production' && !env.grpcTls && !env.GRPC_PLAINTEXT_IN_PRODUCTION) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GRPC_TLS_CERT_FILE'],
+        message: 'required in production (plaintext only behind a TLS-terminating proxy: GRPC_PLAINTEXT_IN_PRODUCTION=true)',
+      });
+    }
+    if (env.NODE_ENV === 'production' && env.callers.length === 0 && !env.PAYSVC_AUTH_DISABLED) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PAYSVC_CALLERS_FILE'],
+        message: 'callers are required in production (PAYSVC_CALLERS_FILE or PAYSVC_CALLERS; `npm run caller -- new` mints one)',
+      });
+    }
+    if (env.PAYSVC_AUTH_DISABLED && env.callers.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['PAYSVC_AUTH_DISABLED'], message: 'cannot be true while callers are configured' });
+    }
     if (env.NODE_ENV === 'production' && !env.CHANNEL_SECRETS_KEYS) {
       ctx.addIssue({ code: 'custom', path: ['CHANNEL_SECRETS_KEYS'], message: 'required in production' });
     }
@@ -115,6 +150,112 @@ const schema = z
   });
 
 export type Config = z.output<typeof schema>;
+
+type Ctx = z.RefinementCtx;
+
+function readVar(file: string, name: string, ctx: Ctx): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: [name], message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+    return undefined;
+  }
+}
+
+/** The gRPC port's certificate, key and (for mTLS) client CA, read from their files; undefined for plaintext. */
+function grpcTls(
+  env: { GRPC_TLS_CERT_FILE?: string; GRPC_TLS_KEY_FILE?: string; GRPC_TLS_CLIENT_CA_FILE?: string },
+  ctx: Ctx,
+): GrpcTls | undefined {
+  const { GRPC_TLS_CERT_FILE: certFile, GRPC_TLS_KEY_FILE: keyFile, GRPC_TLS_CLIENT_CA_FILE: caFile } = env;
+  if (!certFile !== !keyFile) {
+    ctx.addIssue({ code: 'custom', path: [certFile ? 'GRPC_TLS_KEY_FILE' : 'GRPC_TLS_CERT_FILE'], message: 'TLS needs both GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE' });
+    return undefined;
+  }
+  if (caFile && !certFile) {
+    ctx.addIssue({ code: 'custom', path: ['GRPC_TLS_CLIENT_CA_FILE'], message: 'mTLS needs GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE too' });
+    return undefined;
+  }
+  if (!certFile || !keyFile) return undefined;
+  const cert = readVar(certFile, 'GRPC_TLS_CERT_FILE', ctx);
+  const key = readVar(keyFile, 'GRPC_TLS_KEY_FILE', ctx);
+  const clientCa = caFile ? readVar(caFile, 'GRPC_TLS_CLIENT_CA_FILE', ctx) : undefined;
+  return cert && key && (clientCa || !caFile) ? { cert, key, clientCa } : undefined;
+}
+
+export interface GrpcTls {
+  cert: Buffer;
+  key: Buffer;
+  /** Set for mTLS: client certificates are required and verified against it. */
+  clientCa?: Buffer;
+}
+
+/** The callers from PAYSVC_CALLERS_FILE or PAYSVC_CALLERS; an issue names the variable and the bad entry. */
+function callers(env: { PAYSVC_CALLERS_FILE?: string; PAYSVC_CALLERS?: string }, ctx: Ctx): CallerConfig[] {
+  if (env.PAYSVC_CALLERS_FILE && env.PAYSVC_CALLERS) {
+    ctx.addIssue({ code: 'custom', path: ['PAYSVC_CALLERS'], message: 'set PAYSVC_CALLERS_FILE or PAYSVC_CALLERS, not both' });
+    return [];
+  }
+  const name = env.PAYSVC_CALLERS_FILE ? 'PAYSVC_CALLERS_FILE' : 'PAYSVC_CALLERS';
+  const text = env.PAYSVC_CALLERS_FILE ? readVar(env.PAYSVC_CALLERS_FILE, name, ctx)?.toString('utf8') : env.PAYSVC_CALLERS;
+  if (text === undefined) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: [name], message: `not JSON: ${(err as Error).message}` });
+    return [];
+  }
+  const parsed = callerList.safeParse(json);
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) ctx.addIssue({ code: 'custom', path: [name], message: `${i.path.join('.') || '(list)'}: ${i.message}` });
+    return [];
+  }
+  return parsed.data;
+}
+
+/**
+ * One caller of PaymentService. Its name is the actor on every audit row it causes, so it cannot contain ':'
+ * (the system's own actors do: `system:timeout`, `channel:notify`). Its credential is a bearer token, kept
+ * only as the SHA-256 of the token, and/or an mTLS client certificate identity; a caller with both must
+ * present both.
+ */
+const callerSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 of a-z 0-9 . _ - (no colon: system actors have one)'),
+    tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the token (npm run caller -- new)').optional(),
+    certificate: z
+      .object({
+        /** The certificate's subject CN. */
+        cn: z.string().min(1).max(256).optional(),
+        /** One subjectAltName entry, as Node prints it: `DNS:orders.internal`, `URI:spiffe://…`. */
+        san: z.string().regex(/^(DNS|URI|IP Address|email):\S+$/, 'must look like DNS:name or URI:spiffe://…').optional(),
+        /** The certificate's SHA-256 fingerprint, `AB:CD:…`. */
+        sha256: z.string().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, 'must be the SHA-256 fingerprint as AB:CD:… (upper case)').optional(),
+      })
+      .strict()
+      .refine((c) => c.cn || c.san || c.sha256, 'needs cn, san or sha256')
+      .optional(),
+    /** The tenants it may act for, or "*" for all. */
+    tenants: z.union([z.literal('*'), z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a tenant id (1-64 of A-Z a-z 0-9 _ -)')).min(1)]),
+    permissions: z.array(z.enum(['pay', 'operate'])).min(1),
+  })
+  .strict()
+  .refine((c) => c.tokenSha256 || c.certificate, 'needs tokenSha256 or certificate');
+
+export const callerList = z
+  .array(callerSchema)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    for (const c of list) {
+      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', message: `caller name ${c.name} is used twice` });
+      if (c.tokenSha256 && seen.has(c.tokenSha256)) ctx.addIssue({ code: 'custom', message: `caller ${c.name} reuses another caller's token` });
+      seen.add(c.name);
+      if (c.tokenSha256) seen.add(c.tokenSha256);
+    }
+  });
+
+export type CallerConfig = z.output<typeof callerSchema>;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -8,6 +8,8 @@ import { walkOrder, type DemoChannel, type WalkedOrder } from './walk-order';
 export interface DemoOptions {
   /** PaymentService's gRPC address, host:port. */
   address: string;
+  /** The bearer token of a caller allowed to pay for the tenant (`npm run dev` prints and keeps one). */
+  token?: string;
   /** The Redis paysvc delivers events through. */
   redisUrl: string;
   /** paysvc's EVENT_QUEUE_PREFIX: the order-side consumer reads the run's topic under it. */
@@ -48,7 +50,9 @@ export async function runDemo(opts: DemoOptions, print: Print): Promise<DemoResu
   const topic = `demo.${runId}`;
   const started = Date.now();
   const hints = {
-    grpc: `is \`npm run dev\` running? PaymentService is expected at ${opts.address}`,
+    grpc:
+      `is \`npm run dev\` running? PaymentService is expected at ${opts.address}; ` +
+      `UNAUTHENTICATED means PAYSVC_TOKEN is not a configured caller's token (npm run dev keeps its own in .data/dev-caller.token)`,
     events:
       `paysvc delivers events to the queue "${topic}" under ${opts.eventQueuePrefix} in ${opts.redisUrl}: does EVENT_QUEUE_PREFIX ` +
       `match the service's, and REDIS_URL its Redis? ListEvents shows the delivery attempts`,
@@ -56,7 +60,7 @@ export async function runDemo(opts: DemoOptions, print: Print): Promise<DemoResu
   print(`paysvc demo ${runId}: PaymentService ${opts.address}, tenant ${tenantId}, events on ${opts.eventQueuePrefix}${topic}`);
 
   await sandboxesUp(opts.sandboxUrls, timeoutMs);
-  const client = new PaymentClient(opts.address);
+  const client = new PaymentClient(opts.address, { token: opts.token });
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
   let redisError = '';
   redis.on('error', (err: Error) => (redisError = err.message));

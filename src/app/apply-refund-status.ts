@@ -6,7 +6,7 @@ import { lockOrder, type PayOrder } from '../repo/pay-orders';
 import { casRefundStatus, type Refund } from '../repo/refunds';
 import { noteOrderChange, runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
-import { transition } from './transition';
+import { transition, type Attribution } from './transition';
 
 /**
  * The single path by which a channel's word about a refund reaches the refund and its order: success moves
@@ -17,7 +17,8 @@ export async function applyRefundStatus(
   deps: Deps,
   refund: Refund,
   status: RefundStatusResult,
-  cause: TransitionCause,
+  /** A cause alone stands for its system actor. */
+  cause: TransitionCause | Attribution,
   inTx?: (tx: Tx, changed: boolean) => Promise<void>,
 ): Promise<boolean> {
   if (status.outcome !== 'success' && status.outcome !== 'fail') {
@@ -28,20 +29,20 @@ export async function applyRefundStatus(
     const order = await lockOrder(tx, refund.payNo);
     const changed =
       status.outcome === 'success'
-        ? await succeeded(tx, order, refund, status, cause)
+        ? await succeeded(tx, order, refund, status, typeof cause === 'string' ? { cause } : cause)
         : await failed(tx, order, refund, status);
     await inTx?.(tx, changed);
     return changed;
   });
 }
 
-async function succeeded(tx: Tx, order: PayOrder, refund: Refund, status: RefundStatusResult, cause: TransitionCause) {
+async function succeeded(tx: Tx, order: PayOrder, refund: Refund, status: RefundStatusResult, by: Attribution) {
   const succeededAt = new Date();
   const set = { channelRefundNo: status.channelRefundNo ?? refund.channelRefundNo, succeededAt };
   if (!(await casRefundStatus(tx, refund.refundNo, 'PENDING', 'SUCCESS', set))) return false;
   const refundedAmount = order.refundedAmount + refund.amount;
   await transition(tx, order, statusAfterRefund(order.amount, refundedAmount), {
-    cause,
+    ...by,
     detail: `refund ${refund.refundNo} ${refund.amount}: ${status.channelStatus}`,
     set: { refundedAmount, refundPendingAmount: order.refundPendingAmount - refund.amount },
     event: 'REFUND_SUCCEEDED',

@@ -1,4 +1,3 @@
-import type { TransitionCause } from '../generated/prisma/enums';
 import type { TradeStatus } from '../channels/types';
 import { isOpen, isPaid } from '../domain/order-status';
 import { casAttemptStatus, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
@@ -6,7 +5,7 @@ import { addEvent } from '../repo/history';
 import { noteOrderChange, runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
 import { refundOrder } from './refund-order';
-import { transition } from './transition';
+import { transition, type Attribution } from './transition';
 
 export type ApplyResult =
   | { kind: 'applied'; order: PayOrder }
@@ -16,8 +15,8 @@ export type ApplyResult =
   /** A second attempt of an already paid order was paid too: the buyer paid twice. Recorded, not yet refunded. */
   | { kind: 'doublePayment'; order: PayOrder; reason: string };
 
-export interface ApplyOptions {
-  cause: TransitionCause;
+/** The cause, and the actor (a caller for Query with sync, Cancel, Prepay; the system's otherwise). */
+export interface ApplyOptions extends Attribution {
   /** Extra writes in the same transaction (a notify's receipt and record); throwing rolls everything back. */
   inTx?: (tx: Tx, result: ApplyResult) => Promise<void>;
 }
@@ -35,7 +34,7 @@ export async function applyTradeStatus(
 ): Promise<ApplyResult> {
   const result = await runTx(deps.db, async (tx) => {
     const order = await lockOrder(tx, attempt.payNo);
-    const r = await decide(tx, order, attempt, status, opts.cause, deps.paidAfterClose);
+    const r = await decide(tx, order, attempt, status, { cause: opts.cause, actor: opts.actor }, deps.paidAfterClose);
     await opts.inTx?.(tx, r);
     return r;
   });
@@ -53,20 +52,20 @@ async function decide(
   order: PayOrder,
   attempt: PayAttempt,
   status: TradeStatus,
-  cause: TransitionCause,
+  by: Attribution,
   policy: Deps['paidAfterClose'],
 ): Promise<ApplyResult> {
   const detail = `${attempt.payWay} ${attempt.attemptNo}: ${status.channelStatus}`;
   if (status.outcome === 'success') {
     const mismatch = crossCheck(order, status);
     if (mismatch) return { kind: 'mismatch', order, reason: mismatch };
-    return paid(tx, order, attempt, status, cause, detail, policy);
+    return paid(tx, order, attempt, status, by, detail, policy);
   }
   if (status.outcome === 'fail' && status.closedUnpaid) {
     await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
     return { kind: 'unchanged', order, reason: 'the channel closed the trade unpaid' };
   }
-  if (status.outcome === 'fail') return failed(tx, order, attempt, cause, detail);
+  if (status.outcome === 'fail') return failed(tx, order, attempt, by, detail);
   return { kind: 'unchanged', order, reason: `channel says ${status.outcome}` };
 }
 
@@ -85,7 +84,7 @@ async function paid(
   order: PayOrder,
   attempt: PayAttempt,
   status: TradeStatus,
-  cause: TransitionCause,
+  by: Attribution,
   detail: string,
   policy: Deps['paidAfterClose'],
 ): Promise<ApplyResult> {
@@ -105,22 +104,22 @@ async function paid(
   }
   const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay };
   if (isOpen(order.status)) {
-    return { kind: 'applied', order: await transition(tx, order, 'SUCCESS', { cause, detail, set, event: 'PAYMENT_SUCCEEDED' }) };
+    return { kind: 'applied', order: await transition(tx, order, 'SUCCESS', { ...by, detail, set, event: 'PAYMENT_SUCCEEDED' }) };
   }
   // CLOSED or FAILED: the buyer paid as we gave up. Never drop it: tell the order side, then apply the policy
   // (reopen here, in the same transaction; refund once it commits, through the ordinary refund path).
-  const late = await transition(tx, order, 'PAID_AFTER_CLOSE', { cause, detail, set, event: 'PAID_AFTER_CLOSE' });
+  const late = await transition(tx, order, 'PAID_AFTER_CLOSE', { ...by, detail, set, event: 'PAID_AFTER_CLOSE' });
   if (policy === 'refund') return { kind: 'applied', order: late };
-  const reopened = await transition(tx, late, 'SUCCESS', { cause, detail: 'policy: reopen as paid', event: 'PAYMENT_SUCCEEDED' });
+  const reopened = await transition(tx, late, 'SUCCESS', { ...by, detail: 'policy: reopen as paid', event: 'PAYMENT_SUCCEEDED' });
   return { kind: 'applied', order: reopened };
 }
 
-async function failed(tx: Tx, order: PayOrder, attempt: PayAttempt, cause: TransitionCause, detail: string): Promise<ApplyResult> {
+async function failed(tx: Tx, order: PayOrder, attempt: PayAttempt, by: Attribution, detail: string): Promise<ApplyResult> {
   await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN'], 'FAILED');
   if (order.status !== 'PAYING') return { kind: 'unchanged', order, reason: `order is ${order.status}` };
   const stillOpen = await listAttempts(tx, order.payNo, ['CREATED', 'OPEN']);
   if (stillOpen.length > 0) return { kind: 'unchanged', order, reason: 'another attempt is still open' };
-  return { kind: 'applied', order: await transition(tx, order, 'FAILED', { cause, detail, event: 'PAYMENT_FAILED' }) };
+  return { kind: 'applied', order: await transition(tx, order, 'FAILED', { ...by, detail, event: 'PAYMENT_FAILED' }) };
 }
 
 /**
@@ -133,7 +132,7 @@ export async function refundPaidAfterClose(deps: Deps, order: Pick<PayOrder, 'te
     await refundOrder(
       deps,
       { ref: { tenantId: order.tenantId, payNo: order.payNo }, outRefundNo: `AUTO-${order.payNo}`, amount: order.amount, reason: 'paid after the order was closed' },
-      {},
+      { actor: 'system:paid-after-close' },
     );
   } catch (err) {
     deps.log.error({ err, payNo: order.payNo }, 'automatic refund of a payment after close failed');

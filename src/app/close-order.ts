@@ -1,4 +1,3 @@
-import type { TransitionCause } from '../generated/prisma/enums';
 import { ChannelUnavailableError, ConcurrencyError } from '../domain/errors';
 import { isOpen } from '../domain/order-status';
 import { casAttemptStatus, listAttempts, lockOrder, type PayOrder } from '../repo/pay-orders';
@@ -8,10 +7,9 @@ import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { scheduleSync } from './schedule-sync';
 import { tradeSnapshot } from './snapshots';
-import { transition } from './transition';
+import { transition, type Attribution } from './transition';
 
-export interface CloseOptions {
-  cause: TransitionCause;
+export interface CloseOptions extends Attribution {
   reason: string;
   /** Ask the channel once more after closing, for a payment that slipped in as the trade closed. */
   queryAfterClose?: boolean;
@@ -41,13 +39,13 @@ async function closeAtChannels(deps: Deps, order: PayOrder, opts: CloseOptions, 
       throw new ChannelUnavailableError(`could not close the ${attempt.payWay} attempt: ${result.reason}; the order is unchanged`);
     }
     if (result.outcome === 'paid') {
-      await applyTradeStatus(deps, attempt, result.status, { cause: opts.cause });
+      await applyTradeStatus(deps, attempt, result.status, { cause: opts.cause, actor: opts.actor });
       return true;
     }
     if (opts.queryAfterClose) {
       const status = await handler.query(trade, call);
       if (status.outcome === 'success') {
-        await applyTradeStatus(deps, attempt, status, { cause: opts.cause });
+        await applyTradeStatus(deps, attempt, status, { cause: opts.cause, actor: opts.actor });
         return true;
       }
     }
@@ -66,6 +64,6 @@ async function closeLocally(deps: Deps, payNo: string, opts: CloseOptions): Prom
     // An attempt opened by a Prepay racing this close was never closed at its channel: do not close under it.
     const open = await listAttempts(tx, payNo, ['CREATED', 'OPEN']);
     if (open.length > 0) throw new ConcurrencyError(`order ${payNo} got a new pay attempt while closing; retry`);
-    await transition(tx, order, 'CLOSED', { cause: opts.cause, detail: opts.reason, event: 'ORDER_CLOSED' });
+    await transition(tx, order, 'CLOSED', { cause: opts.cause, actor: opts.actor, detail: opts.reason, event: 'ORDER_CLOSED' });
   });
 }

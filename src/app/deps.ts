@@ -39,7 +39,12 @@ export interface Deps {
   now: () => Date;
 }
 
-/** Per-request context from the transport: the caller's deadline as an abort signal. */
+/** Per-request context from the transport: the caller's deadline as an abort signal, and who is calling. */
 export interface RequestContext extends ChannelCall {
   requestId?: string;
+  /**
+   * Who acts: the authenticated caller's name for an RPC (never a request field), or a system actor (those
+   * contain a colon, which caller names cannot). Written on every audit row the call causes.
+   */
+  actor?: string;
 }

@@ -66,7 +66,7 @@ async function closeSuperseded(deps: Deps, order: PayOrder, old: PayAttempt, cur
     );
   }
   if (result.outcome === 'paid') {
-    const applied = await applyTradeStatus(deps, now, result.status, { cause: 'RPC' });
+    const applied = await applyTradeStatus(deps, now, result.status, { cause: 'RPC', actor: ctx.actor });
     if (!isPaid(applied.order.status)) {
       throw new FailedPreconditionError(`${old.payWay} reports attempt ${old.attemptNo} paid, but its answer does not match the order`);
     }
@@ -78,7 +78,7 @@ async function closeSuperseded(deps: Deps, order: PayOrder, old: PayAttempt, cur
   await scheduleSync(deps, old.attemptNo);
 }
 
-async function callChannel(deps: Deps, { handler, order, attempt, call }: OpenRequest): Promise<PrepayOutcome> {
+async function callChannel(deps: Deps, { handler, order, attempt, call, ctx }: OpenRequest): Promise<PrepayOutcome> {
   const result = await handler.prepay(tradeSnapshot(order, attempt), call);
   if (result.outcome !== 'success') {
     if (result.outcome === 'unknown') {
@@ -99,7 +99,7 @@ async function callChannel(deps: Deps, { handler, order, attempt, call }: OpenRe
   if (opened !== 'gone') return replayOf(order, opened);
   // A switch superseded the attempt, or a Cancel closed it, while the channel opened it: close what the channel
   // just opened rather than leave a trade open that nobody hands out.
-  await closeUnwanted(deps, handler, order, attempt, call);
+  await closeUnwanted(deps, handler, order, attempt, call, ctx.actor);
   throw new ConcurrencyError(`attempt ${attempt.attemptNo} was superseded or closed while ${handler.payWay} opened it; query the order`);
 }
 
@@ -125,10 +125,17 @@ async function markOpen(
   );
 }
 
-async function closeUnwanted(deps: Deps, handler: PayOrderHandler, order: PayOrder, attempt: PayAttempt, call: ChannelCall): Promise<void> {
+async function closeUnwanted(
+  deps: Deps,
+  handler: PayOrderHandler,
+  order: PayOrder,
+  attempt: PayAttempt,
+  call: ChannelCall,
+  actor: string | undefined,
+): Promise<void> {
   const result = await handler.close(tradeSnapshot(order, attempt), call);
   if (result.outcome === 'closed') await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
-  else if (result.outcome === 'paid') await applyTradeStatus(deps, attempt, result.status, { cause: 'RPC' });
+  else if (result.outcome === 'paid') await applyTradeStatus(deps, attempt, result.status, { cause: 'RPC', actor });
   else await scheduleSync(deps, attempt.attemptNo);
 }
 

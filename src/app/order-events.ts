@@ -2,7 +2,7 @@ import { ConcurrencyError, NotFoundError } from '../domain/errors';
 import { findOrder, type OrderRef } from '../repo/pay-orders';
 import { findEvent, listOrderEvents, type EventDelivery, type OutboxEvent } from '../repo/outbox';
 import { runTx } from '../repo/tx';
-import type { Deps } from './deps';
+import type { Deps, RequestContext } from './deps';
 import { requireTenant } from './tenants';
 
 export type EventWithDeliveries = OutboxEvent & { deliveries: EventDelivery[] };
@@ -20,7 +20,7 @@ export async function listEvents(deps: Deps, ref: OrderRef): Promise<EventWithDe
  * consumer is fixed, or to push a queued event ahead of its next retry. The replay is recorded among the
  * event's deliveries. An event being delivered at this very moment is refused (ABORTED; try again).
  */
-export async function replayEvent(deps: Deps, tenantId: string, eventId: string): Promise<EventWithDeliveries> {
+export async function replayEvent(deps: Deps, tenantId: string, eventId: string, ctx: RequestContext): Promise<EventWithDeliveries> {
   await requireTenant(deps, tenantId);
   const event = await findEvent(deps.db, eventId);
   // Byte for byte: the lookup's collation still ignores trailing spaces. From here on only the stored id is used.
@@ -33,7 +33,15 @@ export async function replayEvent(deps: Deps, tenantId: string, eventId: string)
       data: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), deliveredAt: null },
     });
     await tx.eventDelivery.createMany({
-      data: { eventId: id, attempt: 0, target: 'replay', ok: true, detail: `replayed from ${event.status} after ${event.attempts} attempts`, durationMs: 0 },
+      data: {
+        eventId: id,
+        attempt: 0,
+        target: 'replay',
+        ok: true,
+        detail: `replayed from ${event.status} after ${event.attempts} attempts`,
+        durationMs: 0,
+        actor: ctx.actor ?? null,
+      },
     });
   });
   const replayed = (await listOrderEvents(deps.db, event.payNo)).find((e) => e.id === id);

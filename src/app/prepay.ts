@@ -80,7 +80,7 @@ async function lookAtOrder(
   const marker = await inFlightMarker(deps, attemptNo);
   if (marker === 'held') return { again: true }; // a fresh number: cannot happen, but never proceed unmarked
   try {
-    const claimed = await claimAttempt(deps, order, cmd, handler, switching, attemptNo);
+    const claimed = await claimAttempt(deps, order, cmd, handler, switching, attemptNo, ctx.actor);
     // A concurrent Prepay claimed first: look again, to join it or give up. Nothing was closed or called.
     if (!claimed) return { again: true };
     return { done: await openAttempt(deps, { ...claimed, superseded: attempts.filter(isLive), handler, call, marker, ctx }) };
@@ -143,11 +143,13 @@ async function claimAttempt(
   handler: PayOrderHandler,
   switching: boolean,
   attemptNo: string,
+  actor: string | undefined,
 ): Promise<{ attempt: PayAttempt; order: PayOrder } | undefined> {
   try {
     return await runTx(deps.db, async (tx) => {
       const paying = await transition(tx, order, 'PAYING', {
         cause: 'RPC',
+        actor,
         detail: switching ? `switch ${order.payWay} -> ${cmd.payWay}` : `prepay ${cmd.payWay}`,
         set: { payWay: cmd.payWay, payWaySwitches: order.payWaySwitches + (switching ? 1 : 0) },
         checkVersion: true,

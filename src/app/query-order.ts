@@ -1,4 +1,5 @@
 import { ChannelUnavailableError, NotFoundError } from '../domain/errors';
+import { listTransitions, type OrderTransition } from '../repo/history';
 import { findOrder, findOrderWithChildren, listAttempts, type OrderRef, type OrderWithChildren } from '../repo/pay-orders';
 import { applyTradeStatus, refundPaidAfterClose } from './apply-trade-status';
 import { channelFor } from './channel-accounts';
@@ -7,15 +8,21 @@ import { tradeSnapshot } from './snapshots';
 import { requireTenant } from './tenants';
 
 /**
- * Reads an order with its attempts and refunds. With sync, first asks the channel about every attempt that
- * could still turn into a payment and applies the answers through the notify's transition path.
+ * Reads an order with its attempts, refunds and transitions (who changed it, and why). With sync, first asks
+ * the channel about every attempt that could still turn into a payment and applies the answers through the
+ * notify's transition path, as the caller's doing.
  */
-export async function queryOrder(deps: Deps, ref: OrderRef, sync: boolean, ctx: RequestContext): Promise<OrderWithChildren> {
+export async function queryOrder(
+  deps: Deps,
+  ref: OrderRef,
+  sync: boolean,
+  ctx: RequestContext,
+): Promise<OrderWithChildren & { transitions: OrderTransition[] }> {
   await requireTenant(deps, ref.tenantId);
   if (sync) await syncOrder(deps, ref, ctx);
   const order = await findOrderWithChildren(deps.db, ref);
   if (!order) throw new NotFoundError('order not found');
-  return order;
+  return { ...order, transitions: await listTransitions(deps.db, order.payNo) };
 }
 
 async function syncOrder(deps: Deps, ref: OrderRef, ctx: RequestContext): Promise<void> {
@@ -33,7 +40,7 @@ async function syncOrder(deps: Deps, ref: OrderRef, ctx: RequestContext): Promis
     const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
     const status = await handler.query(tradeSnapshot(order, attempt), call);
     if (status.outcome === 'unknown') unanswered.push(`${attempt.payWay}: ${status.reason ?? status.channelStatus}`);
-    else await applyTradeStatus(deps, attempt, status, { cause: 'SYNC' });
+    else await applyTradeStatus(deps, attempt, status, { cause: 'SYNC', actor: ctx.actor });
   }
   if (unanswered.length > 0) {
     throw new ChannelUnavailableError(`channel did not answer (${unanswered.join('; ')}); query without sync for the local status`);

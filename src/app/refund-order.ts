@@ -62,6 +62,7 @@ export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestCo
         amount: cmd.amount,
         currency: order.currency,
         reason: cmd.reason,
+        requestedBy: ctx.actor ?? 'system:rpc',
       });
     });
   } catch (err) {
@@ -99,7 +100,7 @@ async function sendToChannel(
   if (!attempt) throw new Error(`refund ${refund.refundNo} lost its attempt`);
   const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
   const status = await handler.refund(refundSnapshot(order, refund), call);
-  await applyRefundStatus(deps, refund, status, cause);
+  await applyRefundStatus(deps, refund, status, { cause, actor: ctx.actor });
   const after = await findRefund(deps.db, refund.tenantId, refund.outRefundNo);
   const orderAfter = await findOrder(deps.db, { tenantId: order.tenantId, payNo: order.payNo });
   if (!after || !orderAfter) throw new Error(`refund ${refund.refundNo} vanished`);

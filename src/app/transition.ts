@@ -5,8 +5,23 @@ import { addEvent, recordTransition, type EventType } from '../repo/history';
 import { casOrderStatus, type PayOrder, type Refund, type StatusChange } from '../repo/pay-orders';
 import { noteOrderChange, type Tx } from '../repo/tx';
 
-export interface TransitionOptions {
+/** Who caused a change: what kind of thing, and who (see RequestContext.actor); by default the cause's system actor. */
+export interface Attribution {
   cause: TransitionCause;
+  actor?: string;
+}
+
+/** The actor of a change nobody in particular asked for. */
+export const SYSTEM_ACTORS: Readonly<Record<TransitionCause, string>> = {
+  RPC: 'system:rpc', // not written in practice: every RPC carries its caller's name
+  NOTIFY: 'channel:notify',
+  TIMEOUT: 'system:timeout',
+  SYNC: 'system:sync',
+};
+
+export const actorOf = (by: Attribution): string => by.actor ?? SYSTEM_ACTORS[by.cause];
+
+export interface TransitionOptions extends Attribution {
   detail: string;
   set?: StatusChange['set'];
   /** The event for the order side, if the change is one it cares about. */
@@ -33,7 +48,7 @@ export async function transition(tx: Tx, order: PayOrder, to: OrderStatus, opts:
   });
   if (!won) throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`);
   const next: PayOrder = { ...order, ...opts.set, status: to, version: order.version + 1n, updatedAt: new Date() };
-  await recordTransition(tx, { payNo: order.payNo, from: order.status, to, cause: opts.cause, detail: opts.detail });
+  await recordTransition(tx, { payNo: order.payNo, from: order.status, to, cause: opts.cause, actor: actorOf(opts), detail: opts.detail });
   if (opts.event) await addEvent(tx, opts.event, next, opts.refund);
   noteOrderChange(tx, { payNo: next.payNo, status: to, version: next.version });
   return next;

@@ -1,4 +1,4 @@
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import {
   CancelRequest,
@@ -32,7 +32,7 @@ import { OrderStatus, type PayOrder } from '../gen/payment/v1/types';
 import { PaymentError } from './payment-error';
 import { backoffMs, DEFAULT_RETRY, isRetryable, pause, type RetryPolicy } from './retry';
 import { orderRef, type CallOpts, type Input, type OrderRefInput, type PaymentClientOptions } from './types';
-import { callOnce, type RequestOf, type ResponseOf, type UnaryMethod } from './unary-call';
+import { callMetadata, callOnce, type RequestOf, type ResponseOf, type UnaryMethod } from './unary-call';
 import { ordersOf } from './watch';
 
 /**
@@ -43,9 +43,11 @@ export class PaymentClient {
   private readonly stub: PaymentServiceClient;
   private readonly deadlineMs: number;
   private readonly retry: RetryPolicy;
+  private readonly token?: string;
 
   constructor(address: string, options: PaymentClientOptions = {}) {
-    this.stub = new PaymentServiceClient(address, options.credentials ?? credentials.createInsecure(), options.channelOptions);
+    this.stub = new PaymentServiceClient(address, channelCredentials(options), options.channelOptions);
+    this.token = options.token;
     this.deadlineMs = options.deadlineMs ?? 5000;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
   }
@@ -96,8 +98,7 @@ export class PaymentClient {
    */
   watchOrder(ref: OrderRefInput, opts: CallOpts = {}): AsyncIterable<PayOrder> {
     const requestId = opts.requestId ?? randomUUID();
-    const metadata = new Metadata();
-    metadata.set('x-request-id', requestId);
+    const metadata = callMetadata(requestId, this.token);
     const deadline = opts.deadlineMs === undefined ? Infinity : Date.now() + opts.deadlineMs;
     const call = this.stub.watchOrder(WatchOrderRequest.fromPartial({ order: ref }), metadata, { deadline });
     return ordersOf(call, requestId, opts.signal);
@@ -155,7 +156,7 @@ export class PaymentClient {
     const requestId = opts.requestId ?? randomUUID();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await callOnce(this.stub, method, request, requestId, deadline, opts.signal);
+        return await callOnce(this.stub, method, request, callMetadata(requestId, this.token), deadline, opts.signal);
       } catch (err) {
         const error = PaymentError.from(err as ServiceError, requestId);
         const delay = backoffMs(this.retry, attempt);
@@ -164,6 +165,13 @@ export class PaymentClient {
       }
     }
   }
+}
+
+/** Explicit credentials, else TLS from `tls`, else plaintext. */
+function channelCredentials(options: PaymentClientOptions): ChannelCredentials {
+  if (options.credentials) return options.credentials;
+  if (options.tls) return credentials.createSsl(options.tls.ca ?? null, options.tls.key ?? null, options.tls.cert ?? null);
+  return credentials.createInsecure();
 }
 
 function present(order: PayOrder | undefined): PayOrder {

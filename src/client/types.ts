@@ -3,7 +3,14 @@ import type { OrderRef, PayOrder } from '../gen/payment/v1/types';
 import type { RetryPolicy } from './retry';
 
 export interface PaymentClientOptions {
-  /** Default: insecure (plaintext), as inside the cluster. */
+  /** The caller's bearer token (`npm run caller -- new`), sent as `authorization: Bearer …` on every call. */
+  token?: string;
+  /**
+   * TLS to the server: `ca` to trust (default: the system's roots), and `cert` + `key` for mTLS. Ignored when
+   * `credentials` is given; without either, plaintext (local development only).
+   */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** Full control over the channel's credentials; overrides `tls`. */
   credentials?: ChannelCredentials;
   /** The deadline of a call, retries included, unless the call says otherwise. Default 5000. */
   deadlineMs?: number;

@@ -26,17 +26,23 @@ type Signature<M extends UnaryMethod> = PaymentServiceClient[M] extends (
 export type RequestOf<M extends UnaryMethod> = Signature<M>[0];
 export type ResponseOf<M extends UnaryMethod> = Signature<M>[1];
 
+/** The metadata of every call: its x-request-id and, for a caller with a token, `authorization: Bearer …`. */
+export function callMetadata(requestId: string, token?: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set('x-request-id', requestId);
+  if (token) metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
+}
+
 /** One attempt of a unary call, as a promise; rejects with the grpc-js ServiceError. */
 export function callOnce<M extends UnaryMethod>(
   stub: PaymentServiceClient,
   method: M,
   request: RequestOf<M>,
-  requestId: string,
+  metadata: Metadata,
   deadline: number,
   signal?: AbortSignal,
 ): Promise<ResponseOf<M>> {
-  const metadata = new Metadata();
-  metadata.set('x-request-id', requestId);
   const fn = stub[method] as unknown as (
     request: RequestOf<M>,
     metadata: Metadata,

@@ -42,3 +42,9 @@ export class ConcurrencyError extends DomainError {}
 
 /** The instance is stopping; the caller should retry on another. */
 export class ShuttingDownError extends DomainError {}
+
+/** No credential, or one that names no caller. The message never says which. */
+export class UnauthenticatedError extends DomainError {}
+
+/** A known caller asked for a tenant or a method outside its grant. */
+export class PermissionDeniedError extends DomainError {}

@@ -8,7 +8,9 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  PermissionDeniedError,
   ShuttingDownError,
+  UnauthenticatedError,
 } from '../domain/errors';
 
 /** The one table from domain errors to gRPC status codes. */
@@ -20,6 +22,8 @@ const CODES: ReadonlyArray<[new (...args: never[]) => DomainError, status]> = [
   [ChannelUnavailableError, status.UNAVAILABLE],
   [ConcurrencyError, status.ABORTED],
   [ShuttingDownError, status.UNAVAILABLE],
+  [UnauthenticatedError, status.UNAUTHENTICATED],
+  [PermissionDeniedError, status.PERMISSION_DENIED],
 ];
 
 export const INTERNAL_MESSAGE = 'internal error; the request may be retried with the same idempotency key';

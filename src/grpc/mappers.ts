@@ -9,12 +9,14 @@ import {
   OrderStatus,
   PayWay,
   RefundStatus,
+  TransitionCause,
+  type OrderTransition as PbTransition,
   type PayAttempt as PbAttempt,
   type PayOrder as PbOrder,
   type NotifyRecord as PbNotifyRecord,
   type Refund as PbRefund,
 } from '../gen/payment/v1/types';
-import type { NotifyRecord } from '../generated/prisma/client';
+import type { NotifyRecord, OrderTransition } from '../generated/prisma/client';
 import type { PayAttempt, PayOrder, Refund } from '../repo/pay-orders';
 
 /** Rows to proto messages. Pay ways are stored as the enum name without its PAY_WAY_ prefix. */
@@ -24,7 +26,7 @@ export function payWayFromProto(way: PayWay): string {
   return way === PayWay.PAY_WAY_UNSPECIFIED ? '' : PayWay[way].replace(/^PAY_WAY_/, '');
 }
 
-export function orderToProto(o: PayOrder, attempts: PayAttempt[] = [], refunds: Refund[] = []): PbOrder {
+export function orderToProto(o: PayOrder, attempts: PayAttempt[] = [], refunds: Refund[] = [], transitions: OrderTransition[] = []): PbOrder {
   return {
     payNo: o.payNo,
     tenantId: o.tenantId,
@@ -52,6 +54,18 @@ export function orderToProto(o: PayOrder, attempts: PayAttempt[] = [], refunds: 
     updateTime: o.updatedAt,
     attempts: attempts.map(attemptToProto),
     refunds: refunds.map(refundToProto),
+    transitions: transitions.map(transitionToProto),
+  };
+}
+
+export function transitionToProto(t: OrderTransition): PbTransition {
+  return {
+    fromStatus: OrderStatus[`ORDER_STATUS_${t.fromStatus}`],
+    toStatus: OrderStatus[`ORDER_STATUS_${t.toStatus}`],
+    cause: TransitionCause[`TRANSITION_CAUSE_${t.cause}`],
+    actor: t.actor,
+    detail: t.detail,
+    createTime: t.createdAt,
   };
 }
 
@@ -79,6 +93,7 @@ export function refundToProto(r: Refund): PbRefund {
     failureReason: r.failureReason ?? '',
     createTime: r.createdAt,
     successTime: r.succeededAt ?? undefined,
+    requestedBy: r.requestedBy,
   };
 }
 
@@ -124,6 +139,7 @@ export function eventToProto(e: EventWithDeliveries): EventRecord {
       detail: d.detail,
       durationMs: d.durationMs,
       attemptTime: d.createdAt,
+      actor: d.actor ?? '',
     })),
   };
 }

@@ -16,6 +16,7 @@ import { refundOrder } from '../app/refund-order';
 import { InvalidArgumentError, ShuttingDownError } from '../domain/errors';
 import type { PaymentServiceServer } from '../gen/payment/v1/payment_service';
 import { PayWay } from '../gen/payment/v1/types';
+import { authorize, tenantOf, type CallerAuth } from './auth';
 import { callContext } from './call-context';
 import { InFlight } from './in-flight';
 import { logSubject } from './log-subject';
@@ -44,6 +45,9 @@ const createOrderRequest = z.object({
   returnUrl: v.returnUrl,
 });
 
+/** Calls refused for their caller: logged at info, for whoever watches for probing. */
+const refused = (code: status | undefined): boolean => code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED;
+
 /** A payable pay way: any defined value but UNSPECIFIED. */
 function requirePayWay(way: PayWay, field = 'pay_way'): string {
   if (way === PayWay.PAY_WAY_UNSPECIFIED || PayWay[way] === undefined) throw new InvalidArgumentError(field, 'is required');
@@ -51,22 +55,35 @@ function requirePayWay(way: PayWay, field = 'pay_way'): string {
 }
 
 /**
- * The gRPC transport: parse and validate, call one use case, map the result. No business logic here.
+ * The gRPC transport: authenticate and authorize, parse and validate, call one use case, map the result. No
+ * business logic here. The caller is checked before anything else runs, so a refused call writes nothing.
  */
-export function paymentService(deps: Deps, inFlight = new InFlight()): PaymentServiceServer & UntypedServiceImplementation {
+export function paymentService(
+  deps: Deps,
+  auth: CallerAuth,
+  inFlight = new InFlight(),
+): PaymentServiceServer & UntypedServiceImplementation {
   const unary = <Req, Res>(name: string, fn: (req: Req, ctx: RequestContext) => Promise<Res>): handleUnaryCall<Req, Res> =>
     (call: ServerUnaryCall<Req, Res>, callback) => {
       const ctx = callContext(call as ServerUnaryCall<unknown, unknown>);
       const timer = deps.metrics.rpcDuration.startTimer({ method: name });
-      // Every line about this call names it, its request id and (when known) its tenant and order; never a payload.
+      // Every line about this call names it, its request id, its caller and (when known) its tenant and order;
+      // never a payload or a credential.
       const fields = (code: string, seconds: number, res?: unknown) => ({
         rpc: name,
         requestId: ctx.requestId,
+        actor: ctx.actor,
         ...logSubject(call.request, res),
         code,
         ms: Math.round(seconds * 1000),
       });
-      inFlight.track(fn(call.request, ctx)).then(
+      const run = async (): Promise<Res> => {
+        const caller = auth.authenticate(call);
+        ctx.actor = caller.name;
+        authorize(caller, name, tenantOf(call.request));
+        return fn(call.request, ctx);
+      };
+      inFlight.track(run()).then(
         (res) => {
           ctx.done();
           deps.log.debug(fields('OK', timer({ code: 'OK' }), res), 'rpc done');
@@ -78,6 +95,7 @@ export function paymentService(deps: Deps, inFlight = new InFlight()): PaymentSe
           const code = status[error.code ?? status.UNKNOWN];
           const line = fields(code, timer({ code }));
           if (unexpected) deps.log.error({ err, ...line }, 'rpc failed');
+          else if (refused(error.code)) deps.log.info({ ...line, details: error.details }, 'rpc refused');
           else deps.log.debug({ ...line, details: error.details }, 'rpc done');
           callback(error, null);
         },
@@ -113,7 +131,7 @@ export function paymentService(deps: Deps, inFlight = new InFlight()): PaymentSe
 
     query: unary('Query', async (req, ctx) => {
       const o = await queryOrder(deps, v.parseOrderRef(req.order), req.sync, ctx);
-      return { order: orderToProto(o, o.attempts, o.refunds) };
+      return { order: orderToProto(o, o.attempts, o.refunds, o.transitions) };
     }),
 
     cancel: unary('Cancel', async (req, ctx) => {
@@ -158,23 +176,36 @@ export function paymentService(deps: Deps, inFlight = new InFlight()): PaymentSe
       return { events: events.map(eventToProto) };
     }),
 
-    replayEvent: unary('ReplayEvent', async (req) => {
+    replayEvent: unary('ReplayEvent', async (req, ctx) => {
       const tenantId = v.parse(v.tenantId, req.tenantId, 'tenant_id');
       const eventId = v.parse(v.eventId, req.eventId, 'event_id');
-      return { event: eventToProto(await replayEvent(deps, tenantId, eventId)) };
+      return { event: eventToProto(await replayEvent(deps, tenantId, eventId, ctx)) };
     }),
     listOrders: unary('ListOrders', async (req) => orderPageToProto(await listOrders(deps, parseListOrders(req)))),
     getStatistics: unary('GetStatistics', async (req) => statisticsToProto(await getStatistics(deps, parseGetStatistics(req)))),
     watchOrder: (call) => {
+      const timer = deps.metrics.rpcDuration.startTimer({ method: 'WatchOrder' });
+      let actor: string | undefined;
+      try {
+        const caller = auth.authenticate(call);
+        actor = caller.name;
+        authorize(caller, 'WatchOrder', tenantOf(call.request));
+      } catch (err) {
+        const { error } = toServiceError(err, false);
+        const code = status[error.code ?? status.UNKNOWN];
+        timer({ code });
+        deps.log.info({ rpc: 'WatchOrder', actor, ...logSubject(call.request), code, details: error.details }, 'rpc refused');
+        call.emit('error', error);
+        return;
+      }
       const stop = new AbortController();
       const closed = deps.orderFeed.closed;
       const onClose = () => stop.abort();
       call.on('cancelled', onClose); // the caller went away or its deadline passed
       closed.addEventListener('abort', onClose);
-      const timer = deps.metrics.rpcDuration.startTimer({ method: 'WatchOrder' });
       const fail = (err: unknown) => {
         const { error, unexpected } = toServiceError(err, false);
-        if (unexpected) deps.log.error({ err, rpc: 'WatchOrder' }, 'rpc failed');
+        if (unexpected) deps.log.error({ err, rpc: 'WatchOrder', actor, ...logSubject(call.request) }, 'rpc failed');
         timer({ code: status[error.code ?? status.UNKNOWN] });
         call.emit('error', error); // grpc-js turns it into the stream's status
       };

@@ -1,7 +1,9 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Deps } from '../app/deps';
+import type { GrpcTls } from '../config';
 import { PaymentServiceService } from '../gen/payment/v1/payment_service';
+import type { CallerAuth } from './auth';
 import { InFlight } from './in-flight';
 import { paymentService } from './payment-service';
 import { addReflection } from './reflection';
@@ -18,19 +20,33 @@ export interface GrpcServer {
   shutdown(graceMs: number, drainMs?: number): Promise<void>;
 }
 
-/** The PaymentService with server reflection and grpc.health.v1, so grpcurl can list, describe and call it. */
-export async function startGrpcServer(deps: Deps, host: string, port: number): Promise<GrpcServer> {
+export interface GrpcServerOptions {
+  host: string;
+  port: number;
+  /** TLS (mTLS with a client CA); plaintext without. */
+  tls?: GrpcTls;
+  /** Who may call; grpc.health.v1 and reflection stay open. */
+  auth: CallerAuth;
+  reflection: boolean;
+  /** Plaintext in production is said loudly at start. */
+  production?: boolean;
+}
+
+/** The PaymentService with grpc.health.v1 and (unless switched off) server reflection, for grpcurl. */
+export async function startGrpcServer(deps: Deps, opts: GrpcServerOptions): Promise<GrpcServer> {
+  const { host, port } = opts;
   const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
   const inFlight = new InFlight();
-  server.addService(PaymentServiceService, paymentService(deps, inFlight));
+  server.addService(PaymentServiceService, paymentService(deps, opts.auth, inFlight));
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
-  addReflection(server, [SERVICE_NAME, HEALTH_SERVICE_NAME], deps.log);
+  if (opts.reflection) addReflection(server, [SERVICE_NAME, HEALTH_SERVICE_NAME], deps.log);
 
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host}:${port}`, credentialsFor(opts.tls), (err, p) => (err ? reject(err) : resolve(p))),
   );
+  announceSecurity(deps, opts);
   health.setStatus('', 'SERVING');
   health.setStatus(SERVICE_NAME, 'SERVING');
   deps.log.info({ port: bound }, 'gRPC server listening');
@@ -55,4 +71,24 @@ export async function startGrpcServer(deps: Deps, host: string, port: number): P
       }
     },
   };
+}
+
+/** TLS from the configured files; with a client CA, clients must present a certificate it issued (mTLS). */
+function credentialsFor(tls: GrpcTls | undefined): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], !!tls.clientCa);
+}
+
+/** Says loudly at start what protects the port, and what does not. */
+function announceSecurity(deps: Deps, opts: GrpcServerOptions): void {
+  const transport = opts.tls ? (opts.tls.clientCa ? 'mTLS' : 'TLS') : 'plaintext';
+  deps.log.info({ transport, callers: opts.auth.size, reflection: opts.reflection }, 'gRPC security');
+  if (!opts.tls && opts.production) {
+    deps.log.warn('gRPC is PLAINTEXT in production (GRPC_PLAINTEXT_IN_PRODUCTION): only safe behind a proxy that terminates TLS');
+  }
+  if (opts.auth.disabled) {
+    deps.log.error('caller authentication is DISABLED (PAYSVC_AUTH_DISABLED): every call acts as "anonymous" for every tenant');
+  } else if (opts.auth.size === 0) {
+    deps.log.warn('no callers configured (PAYSVC_CALLERS_FILE / PAYSVC_CALLERS): every PaymentService call is refused');
+  }
 }

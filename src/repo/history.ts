@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { PayOrder, Refund } from '../generated/prisma/client';
+import type { OrderTransition, PayOrder, Refund } from '../generated/prisma/client';
 import type { TransitionCause } from '../generated/prisma/enums';
 import { PaymentEvent, PaymentEventType } from '../gen/payment/v1/events';
 import { OrderStatus as ProtoOrderStatus } from '../gen/payment/v1/types';
 import type { OrderStatus } from '../domain/order-status';
-import type { Tx } from './tx';
+import type { DbOrTx, Tx } from './tx';
 
 export type EventType =
   | 'PAYMENT_SUCCEEDED'
@@ -18,13 +18,20 @@ export type EventType =
 /** Audit trail: one row per status change, written in the change's own transaction. */
 export async function recordTransition(
   tx: Tx,
-  t: { payNo: string; from: OrderStatus; to: OrderStatus; cause: TransitionCause; detail: string },
+  t: { payNo: string; from: OrderStatus; to: OrderStatus; cause: TransitionCause; actor: string; detail: string },
 ): Promise<void> {
   // createMany: one INSERT, no read-back of a row nobody reads here.
   await tx.orderTransition.createMany({
-    data: { payNo: t.payNo, fromStatus: t.from, toStatus: t.to, cause: t.cause, detail: t.detail.slice(0, 512) },
+    data: { payNo: t.payNo, fromStatus: t.from, toStatus: t.to, cause: t.cause, actor: t.actor.slice(0, 128), detail: t.detail.slice(0, 512) },
   });
 }
+
+/** An order's audit trail, oldest first. */
+export function listTransitions(db: DbOrTx, payNo: string): Promise<OrderTransition[]> {
+  return db.orderTransition.findMany({ where: { payNo }, orderBy: { id: 'asc' } });
+}
+
+export type { OrderTransition };
 
 /**
  * Outbox: the event for the order side, written in the same transaction as the change it describes, so a

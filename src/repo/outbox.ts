@@ -44,7 +44,7 @@ export async function recordDelivery(
   db: Db,
   eventId: string,
   attempt: number,
-  tries: Omit<EventDelivery, 'id' | 'eventId' | 'attempt' | 'createdAt'>[],
+  tries: Omit<EventDelivery, 'id' | 'eventId' | 'attempt' | 'createdAt' | 'actor'>[],
   next: { status: 'QUEUED' | 'DELIVERED' | 'DEAD'; lastError: string | null; nextAttemptAt?: Date },
 ): Promise<boolean> {
   const rows = tries.map((t) => Prisma.sql`(${eventId}, ${attempt}, ${t.target}, ${t.ok}, ${t.detail.slice(0, 512)}, ${t.durationMs})`);

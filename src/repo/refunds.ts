@@ -29,7 +29,7 @@ export async function reserveRefund(tx: Tx, payNo: string, amount: bigint, refun
 
 export function insertRefund(
   tx: Tx,
-  r: Pick<Refund, 'refundNo' | 'tenantId' | 'outRefundNo' | 'payNo' | 'attemptNo' | 'amount' | 'currency' | 'reason'>,
+  r: Pick<Refund, 'refundNo' | 'tenantId' | 'outRefundNo' | 'payNo' | 'attemptNo' | 'amount' | 'currency' | 'reason' | 'requestedBy'>,
 ): Promise<Refund> {
   return tx.refund.create({ data: { ...r, status: 'PENDING' } });
 }

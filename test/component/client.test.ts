@@ -17,7 +17,7 @@ let client: PaymentClient;
 beforeAll(async () => {
   h = await startHarness();
   TENANT = await newTenant(h, 't-client');
-  client = new PaymentClient(`127.0.0.1:${h.service.grpc.port}`);
+  client = new PaymentClient(h.address, { token: h.token });
 });
 afterAll(async () => {
   client.close();

@@ -34,7 +34,8 @@ afterAll(async () => {
 });
 
 const options = () => ({
-  address: `127.0.0.1:${h.service.grpc.port}`,
+  address: h.address,
+  token: h.token,
   redisUrl: process.env.REDIS_URL!,
   eventQueuePrefix: EVENT_QUEUE_PREFIX,
   sandboxUrls: sandboxes.urls,

@@ -133,7 +133,7 @@ describe('identifiers compare byte for byte', () => {
     const err = await grpcError(h.call('replayEvent', { tenantId: tenant, eventId: eventId.toUpperCase() }), status.INVALID_ARGUMENT);
     expect(err.metadata.get('field')).toEqual(['event_id']);
     // Past the edge too (a use case called in-process), an id that is not byte for byte the event's finds nothing.
-    await expect(replayEvent(h.service.deps, tenant, eventId.toUpperCase())).rejects.toBeInstanceOf(NotFoundError);
+    await expect(replayEvent(h.service.deps, tenant, eventId.toUpperCase(), {})).rejects.toBeInstanceOf(NotFoundError);
 
     expect(await db().eventDelivery.count({ where: { eventId, target: 'replay' } })).toBe(0);
     expect(await db().outboxEvent.findUniqueOrThrow({ where: { id: eventId } })).toEqual(before);

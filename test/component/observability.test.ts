@@ -66,7 +66,7 @@ describe('Metrics', () => {
 });
 
 describe('Logs', () => {
-  it("When an RPC fails, then its log line names the rpc, the caller's request id, the tenant and the order, and no secret", async () => {
+  it("When an RPC fails, then its log line names the rpc, the caller's request id, the caller, the tenant and the order, and no secret", async () => {
     const out = new PassThrough();
     const lines: Record<string, unknown>[] = [];
     out.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))));
@@ -76,7 +76,7 @@ describe('Logs', () => {
       const tenantId = await newTenant(h, 't-obs');
       const md = new Metadata();
       md.set('x-request-id', 'req-observability-1');
-      md.set('authorization', 'Bearer top-secret-token');
+      md.set('authorization', `Bearer ${h.token}`);
       const err = await new Promise<ServiceError>((resolve) =>
         h.client.prepay(
           { order: { tenantId, payNo: 'PMISSING1', outOrderNo: '' }, payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' },
@@ -88,9 +88,16 @@ describe('Logs', () => {
       await new Promise((r) => setImmediate(r));
 
       const line = lines.find((l) => l.rpc === 'Prepay');
-      expect(line).toMatchObject({ requestId: 'req-observability-1', tenantId, payNo: 'PMISSING1', code: 'NOT_FOUND', msg: 'rpc done' });
+      expect(line).toMatchObject({
+        requestId: 'req-observability-1',
+        actor: 'test-harness',
+        tenantId,
+        payNo: 'PMISSING1',
+        code: 'NOT_FOUND',
+        msg: 'rpc done',
+      });
       expect(typeof line!.ms).toBe('number');
-      expect(JSON.stringify(lines)).not.toContain('top-secret-token');
+      expect(JSON.stringify(lines)).not.toContain(h.token);
     } finally {
       h.service.deps.log = original;
     }

@@ -13,7 +13,7 @@ beforeAll(async () => {
   const QUEUE_PREFIX = `{${uniq('watch')}}`;
   a = await startHarness({ WATCH_POLL_MS: '60000', QUEUE_PREFIX });
   b = await startHarness({ QUEUE_PREFIX }, { gateway: a.gateway, gatewayUrl: a.gatewayUrl });
-  client = new PaymentClient(`127.0.0.1:${a.service.grpc.port}`);
+  client = new PaymentClient(a.address, { token: a.token });
 });
 afterAll(async () => {
   client.close();

@@ -1,9 +1,10 @@
-import { credentials, Metadata, type ServiceError, type status } from '@grpc/grpc-js';
+import { credentials, InterceptingCall, Metadata, type Interceptor, type ServiceError, type status } from '@grpc/grpc-js';
 import { createServer } from 'node:net';
 import { registerTenant } from '../../src/app/tenants';
 import { startService, type RunningService } from '../../src/bootstrap';
 import { createMockGateway, type MockGateway } from '../../src/channels/mock/gateway';
 import { loadConfig } from '../../src/config';
+import { mintCaller } from '../../src/grpc/caller-token';
 import type { RequestOf, ResponseOf, UnaryMethod } from '../../src/client/unary-call';
 import { PaymentServiceClient } from '../../src/gen/payment/v1/payment_service';
 
@@ -15,12 +16,38 @@ export interface Harness {
   gatewayUrl: string;
   client: PaymentServiceClient;
   notifyBaseUrl: string;
+  /** host:port of the gRPC server. */
+  address: string;
+  /** The bearer token of the harness's caller ("test-harness": every tenant, pay and operate). */
+  token: string;
   call: Caller;
   close(): Promise<void>;
 }
 
 /** Promise form of a unary call: `await h.call('createOrder', req)`. */
 export type Caller = <M extends UnaryMethod>(method: M, req: RequestOf<M>, deadlineMs?: number) => Promise<ResponseOf<M>>;
+
+/** The test caller every harness configures (unless a test sets its own callers); one token per test process. */
+export const TEST_CALLER = mintCaller('test-harness', { tenants: '*', permissions: ['pay', 'operate'] });
+
+/** `authorization: Bearer <token>` (and an x-request-id, if given) as call metadata. */
+export function bearer(token: string, requestId?: string): Metadata {
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  if (requestId) md.set('x-request-id', requestId);
+  return md;
+}
+
+/** A client interceptor that adds the token to every call that does not carry an authorization already. */
+export function withToken(token: string): Interceptor {
+  return (options, next) =>
+    new InterceptingCall(next(options), {
+      start(metadata, listener, nextStart) {
+        if (metadata.get('authorization').length === 0) metadata.set('authorization', `Bearer ${token}`);
+        nextStart(metadata, listener);
+      },
+    });
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -67,10 +94,14 @@ export async function startHarness(
     EVENT_QUEUE_PREFIX: `{${uniq('events')}}`,
     EVENT_RETRY_DELAYS_MS: '100,200,400',
     OUTBOX_POLL_MS: '50',
+    ...(env.PAYSVC_CALLERS_FILE || env.PAYSVC_AUTH_DISABLED ? {} : { PAYSVC_CALLERS: JSON.stringify([TEST_CALLER.entry]) }),
     ...env,
   });
   const service = await startService(config);
-  const client = new PaymentServiceClient(`127.0.0.1:${service.grpc.port}`, credentials.createInsecure());
+  const address = `127.0.0.1:${service.grpc.port}`;
+  const token = TEST_CALLER.token;
+  // The raw client carries the test caller's token too (a call may send its own authorization instead).
+  const client = new PaymentServiceClient(address, credentials.createInsecure(), { interceptors: [withToken(token)] });
   const call: Caller = (method, req, deadlineMs = 10000) =>
     new Promise((resolve, reject) => {
       const fn = client[method] as unknown as (
@@ -89,6 +120,8 @@ export async function startHarness(
     gatewayUrl,
     client,
     notifyBaseUrl,
+    address,
+    token,
     call,
     async close() {
       client.close();
@@ -139,6 +172,6 @@ export async function newTenant(h: Harness, prefix = 't', { mock = true }: { moc
  * The metadata a raw client (grpcurl, test/strict-client) must send on every call, as 'name: value' headers.
  * None today; once callers authenticate (issue 10) this is where their credentials come from.
  */
-export function rawClientHeaders(_h: Harness): string[] {
-  return [];
+export function rawClientHeaders(h: Harness): string[] {
+  return [`authorization: Bearer ${h.token}`];
 }

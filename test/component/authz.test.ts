@@ -1,0 +1,178 @@
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { authorize, METHOD_PERMISSIONS, type Permission } from '../../src/grpc/auth';
+import { mintCaller } from '../../src/grpc/caller-token';
+import {
+  CancelRequest,
+  CreateOrderRequest,
+  GetStatisticsRequest,
+  ListEventsRequest,
+  ListNotifiesRequest,
+  ListOrdersRequest,
+  ListPayWaysRequest,
+  PaymentServiceClient,
+  PaymentServiceService,
+  PrepayRequest,
+  QueryRefundRequest,
+  QueryRequest,
+  RefundRequest,
+  ReplayEventRequest,
+  WatchOrderRequest,
+} from '../../src/gen/payment/v1/payment_service';
+import { PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
+import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
+import { bearer, eventually, newTenant, startHarness, TEST_CALLER, uniq, type Harness } from '../support/harness';
+
+/*
+ * Every RPC of the service definition × {no credential, bad credential, other tenant, missing permission,
+ * allowed}: the exact code, and for every refusal, that no row of any table for the tenants involved changed.
+ * `h` sets up the fixtures as the all-powerful test caller; `g` (a second instance over the same database) is
+ * the gate under test, with callers that each hold part of a grant.
+ */
+
+const METHODS = Object.entries(PaymentServiceService).map(([key, d]) => ({
+  key: key as keyof typeof PaymentServiceService,
+  name: d.path.split('/').pop()!,
+  stream: d.responseStream,
+}));
+
+let h: Harness;
+let g: Harness;
+let tenantA: string;
+let tenantB: string;
+const payerA = mintCaller('payer-a', { tenants: ['pending'], permissions: ['pay'] });
+const operatorA = mintCaller('operator-a', { tenants: ['pending'], permissions: ['operate'] });
+const allB = mintCaller('all-of-b', { tenants: ['pending'], permissions: ['pay', 'operate'] });
+let paid: PayOrder;
+let waiting: PayOrder;
+let outRefundNo: string;
+let eventId: string;
+
+/** A request for `tenantId` that, if allowed, would do real work (and write, for the mutations). */
+const REQUESTS: Record<string, (tenantId: string) => unknown> = {
+  CreateOrder: (tenantId) => CreateOrderRequest.fromPartial(orderRequest(tenantId)),
+  Prepay: (tenantId) => PrepayRequest.fromPartial({ order: { tenantId, payNo: waiting.payNo }, payWay: PayWay.PAY_WAY_MOCK }),
+  Query: (tenantId) => QueryRequest.fromPartial({ order: { tenantId, payNo: paid.payNo } }),
+  Cancel: (tenantId) => CancelRequest.fromPartial({ order: { tenantId, payNo: waiting.payNo } }),
+  Refund: (tenantId) => RefundRequest.fromPartial({ order: { tenantId, payNo: paid.payNo }, outRefundNo: uniq('R'), amount: 1n }),
+  QueryRefund: (tenantId) => QueryRefundRequest.fromPartial({ tenantId, outRefundNo }),
+  ListPayWays: (tenantId) => ListPayWaysRequest.fromPartial({ tenantId }),
+  ListNotifies: (tenantId) => ListNotifiesRequest.fromPartial({ order: { tenantId, payNo: paid.payNo } }),
+  ListEvents: (tenantId) => ListEventsRequest.fromPartial({ order: { tenantId, payNo: paid.payNo } }),
+  ReplayEvent: (tenantId) => ReplayEventRequest.fromPartial({ tenantId, eventId }),
+  ListOrders: (tenantId) => ListOrdersRequest.fromPartial({ tenantId }),
+  GetStatistics: (tenantId) =>
+    GetStatisticsRequest.fromPartial({ tenantId, createdFrom: new Date(Date.now() - 86400_000), createdTo: new Date(Date.now() + 86400_000) }),
+  WatchOrder: (tenantId) => WatchOrderRequest.fromPartial({ order: { tenantId, payNo: paid.payNo } }),
+};
+
+/** Calls `method` on the gate with `md` (nothing added); resolves to the status code (a stream: its first message or error). */
+function codeOf(method: (typeof METHODS)[number], request: unknown, md: Metadata): Promise<status> {
+  const client = new PaymentServiceClient(g.address, credentials.createInsecure());
+  const deadline = Date.now() + 10_000;
+  return new Promise<status>((resolve) => {
+    if (method.stream) {
+      const stream = (client[method.key] as unknown as (r: unknown, m: Metadata, o: object) => NodeJS.EventEmitter & { cancel(): void })(
+        request,
+        md,
+        { deadline },
+      );
+      stream.on('data', () => {
+        resolve(status.OK);
+        stream.cancel();
+      });
+      stream.on('error', (e: ServiceError) => resolve(e.code));
+      stream.on('status', (s: { code: status }) => resolve(s.code));
+      return;
+    }
+    const fn = client[method.key] as unknown as (r: unknown, m: Metadata, o: object, cb: (e: ServiceError | null) => void) => void;
+    fn.call(client, request, md, { deadline }, (err) => resolve(err ? err.code : status.OK));
+  }).finally(() => client.close());
+}
+
+/** Every row of every table that belongs to the two tenants (by tenant_id, their orders' pay_no, their events' id). */
+async function snapshot(): Promise<string> {
+  const db = h.service.deps.db;
+  const tables = await db.$queryRawUnsafe<{ t: string }[]>(
+    `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name <> '_prisma_migrations' ORDER BY 1`,
+  );
+  const out: Record<string, unknown> = {};
+  for (const { t } of tables) {
+    const cols = (await db.$queryRawUnsafe<{ c: string }[]>(
+      `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`,
+      t,
+    )).map((r) => r.c);
+    const scope = cols.includes('tenant_id')
+      ? 'tenant_id IN (?, ?)'
+      : cols.includes('pay_no')
+        ? 'pay_no IN (SELECT pay_no FROM pay_order WHERE tenant_id IN (?, ?))'
+        : cols.includes('event_id')
+          ? 'event_id IN (SELECT id FROM outbox_event WHERE tenant_id IN (?, ?))'
+          : undefined;
+    if (!scope) throw new Error(`table ${t} has no tenant_id, pay_no or event_id: teach this snapshot how to scope it`);
+    out[t] = await db.$queryRawUnsafe(`SELECT * FROM \`${t}\` WHERE ${scope} ORDER BY 1`, tenantA, tenantB);
+  }
+  return JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+beforeAll(async () => {
+  h = await startHarness();
+  tenantA = await newTenant(h, 'authA');
+  tenantB = await newTenant(h, 'authB');
+  for (const [c, t] of [[payerA, tenantA], [operatorA, tenantA], [allB, tenantB]] as const) c.entry.tenants = [t];
+  g = await startHarness({ PAYSVC_CALLERS: JSON.stringify([TEST_CALLER.entry, payerA.entry, operatorA.entry, allB.entry]) }, h);
+  paid = await paidOrder(h, tenantA);
+  outRefundNo = uniq('R');
+  await h.call('refund', { order: ref(paid), outRefundNo, amount: 100n, reason: '' });
+  waiting = await createOrder(h, tenantA);
+  // Settled: every event delivered, so no background work touches these tenants' rows while the matrix runs.
+  const events = await eventually(async () => {
+    const { events: e } = await h.call('listEvents', { order: ref(paid) });
+    return e.length >= 2 && e.every((x) => x.deliveredTime) && e;
+  }, 15_000);
+  eventId = events[0].event!.eventId;
+}, 60_000);
+afterAll(async () => {
+  await g?.close();
+  await h?.close();
+});
+
+describe('the permission table', () => {
+  it('When the service definition is read, then every RPC has a permission and the table names no other method', () => {
+    expect(Object.keys(METHOD_PERMISSIONS).sort()).toEqual(METHODS.map((m) => m.name).sort());
+    expect(Object.keys(REQUESTS).sort()).toEqual(METHODS.map((m) => m.name).sort());
+  });
+
+  it('When a method is missing from the table, then even a caller with every permission is denied', () => {
+    const all = { name: 'root', tenants: '*' as const, permissions: new Set<Permission>(['pay', 'operate']) };
+    expect(() => authorize(all, 'DropEverything', 't')).toThrow(/may not call DropEverything/);
+  });
+});
+
+const grantFor = (m: (typeof METHODS)[number]) => METHOD_PERMISSIONS[m.name];
+const CASES: { kind: string; md: (m: (typeof METHODS)[number]) => Metadata; tenant: () => string; code: status }[] = [
+  { kind: 'no credential', md: () => new Metadata(), tenant: () => tenantA, code: status.UNAUTHENTICATED },
+  { kind: 'a bad credential', md: () => bearer(`paysvc_${'x'.repeat(43)}`), tenant: () => tenantA, code: status.UNAUTHENTICATED },
+  { kind: 'another tenant', md: () => bearer(allB.token), tenant: () => tenantA, code: status.PERMISSION_DENIED },
+  {
+    kind: 'a missing permission',
+    md: (m) => bearer(grantFor(m) === 'pay' ? operatorA.token : payerA.token),
+    tenant: () => tenantA,
+    code: status.PERMISSION_DENIED,
+  },
+];
+
+describe.each(CASES)('With $kind', ({ md, tenant, code }) => {
+  it.each(METHODS)('When $name is called, then it is refused with the exact code and nothing is written', async (m) => {
+    const before = await snapshot();
+    expect(await codeOf(m, REQUESTS[m.name](tenant()), md(m))).toBe(code);
+    expect(await snapshot()).toBe(before);
+  });
+});
+
+describe('With a caller whose grant covers the tenant and the method', () => {
+  // In service order: Prepay opens the waiting order before Cancel closes it.
+  it.each(METHODS)('When $name is called, then it is OK', async (m) => {
+    const token = grantFor(m) === 'pay' ? payerA.token : operatorA.token;
+    expect(await codeOf(m, REQUESTS[m.name](tenantA), bearer(token))).toBe(status.OK);
+  });
+});

@@ -169,8 +169,8 @@ export async function newTenant(h: Harness, prefix = 't', { mock = true }: { moc
 }
 
 /**
- * The metadata a raw client (grpcurl, test/strict-client) must send on every call, as 'name: value' headers.
- * None today; once callers authenticate (issue 10) this is where their credentials come from.
+ * The metadata a raw client (grpcurl, test/strict-client) must send on every call, as 'name: value' headers:
+ * the harness caller's bearer token.
  */
 export function rawClientHeaders(h: Harness): string[] {
   return [`authorization: Bearer ${h.token}`];

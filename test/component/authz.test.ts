@@ -103,7 +103,9 @@ async function snapshot(): Promise<string> {
     )).map((r) => r.c);
     const scope = cols.includes('tenant_id')
       ? 'tenant_id IN (?, ?)'
-      : cols.includes('pay_no')
+      : t === 'tenant'
+        ? 'id IN (?, ?)'
+        : cols.includes('pay_no')
         ? 'pay_no IN (SELECT pay_no FROM pay_order WHERE tenant_id IN (?, ?))'
         : cols.includes('event_id')
           ? 'event_id IN (SELECT id FROM outbox_event WHERE tenant_id IN (?, ?))'

@@ -157,7 +157,7 @@ describe('mTLS', () => {
     });
     const client = new PaymentClient(other.address, { ...FAST, tls: mtls() });
     try {
-      const tenantId = uniq('t');
+      const tenantId = await newTenant(other);
       expect((await client.listOrders({ tenantId })).orders).toEqual([]);
       expect((await rejection(client.listPayWays({ tenantId }))).code).toBe(status.PERMISSION_DENIED);
     } finally {

@@ -38,6 +38,7 @@ export class ObservedHandler implements PayOrderHandler {
   readonly channel: ChannelName;
   readonly supportsQr: boolean;
   readonly supportsRefund: boolean;
+  readonly notifySignatureHeaders: readonly string[];
 
   constructor(
     private readonly inner: PayOrderHandler,
@@ -47,6 +48,7 @@ export class ObservedHandler implements PayOrderHandler {
     this.channel = inner.channel;
     this.supportsQr = inner.supportsQr;
     this.supportsRefund = inner.supportsRefund;
+    this.notifySignatureHeaders = inner.notifySignatureHeaders;
   }
 
   prepay(trade: TradeSnapshot, call: ChannelCall): Promise<PrepayResult> {

@@ -490,3 +490,34 @@ describe('alipayHandlers', () => {
     ]);
   });
 });
+
+describe('missing is not matching: validly signed answers that leave out a checked field', () => {
+  it.each(['out_trade_no', 'total_amount'])('a query answer without %s is unknown', async (field) => {
+    const trade = await paidQr();
+    sandbox.inject({ kind: 'omitAnswerField', field });
+    expect(await qr.query(trade, call())).toMatchObject({ outcome: 'unknown' });
+    expect(await qr.query(trade, call())).toMatchObject({ outcome: 'success', paidAmount: 8888n });
+  });
+
+  it('a close answer without out_trade_no is unknown', async () => {
+    const trade = await prepaidQr();
+    sandbox.scan(trade.attemptNo);
+    sandbox.inject({ kind: 'omitAnswerField', field: 'out_trade_no' });
+    expect(await qr.close(trade, call())).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/missing/) });
+  });
+
+  it('a refund answer without out_trade_no is unknown', async () => {
+    const trade = await paidQr();
+    sandbox.inject({ kind: 'omitAnswerField', field: 'out_trade_no' });
+    expect(await qr.refund(refundSnapshot(trade, 100n), call())).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/missing/) });
+  });
+
+  it.each(['out_trade_no', 'out_request_no', 'refund_amount'])('a refund query answer without %s is unknown', async (field) => {
+    const trade = await paidQr();
+    const refund = refundSnapshot(trade, 100n);
+    expect(await qr.refund(refund, call())).toMatchObject({ outcome: 'success' });
+    sandbox.inject({ kind: 'omitAnswerField', field });
+    expect(await qr.queryRefund(refund, call())).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/missing/) });
+    expect(await qr.queryRefund(refund, call())).toMatchObject({ outcome: 'success' });
+  });
+});

@@ -1,5 +1,7 @@
 import { request } from 'node:http';
+import { MockGatewayClient } from '../../src/channels/mock/gateway-client';
 import { buildSignedHeaders } from '../../src/channels/mock/signature';
+import { refundResponse } from '../../src/channels/mock/wire';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import { alipayTenant, wechatTenant, type AlipayTenant, type WechatTenant } from '../support/channels';
 import { eventually, MOCK_SECRET, newTenant, startHarness, uniq, type Harness } from '../support/harness';
@@ -233,6 +235,26 @@ describe('a payment the channel reports as being refunded', () => {
     expect(metrics).toMatch(/paysvc_refunded_at_channel_total\{channel="wechat"\} [1-9]/);
     const { order: seen } = await h.call('query', { order: ref(order), sync: false });
     expect(seen!.status).toBe(OrderStatus.ORDER_STATUS_SUCCESS);
+  });
+});
+
+describe('a payment the channel reports as being refunded, found by a query', () => {
+  it('When a status query finds the trade paid and already refunded by someone else, then PAYMENT_REFUNDED_AT_CHANNEL', async () => {
+    const tenant = await newTenant(h, 't-rq');
+    const { order, attemptNo } = await paying(tenant, PayWay.PAY_WAY_MOCK);
+    h.gateway.inject({ kind: 'dropNotify' }, 1000); // no notify reaches us: only the query can tell
+    try {
+      h.gateway.pay(attemptNo);
+      // A refund made at the channel (its console), not through this service.
+      const channelConsole = new MockGatewayClient({ gatewayUrl: h.gatewayUrl, secret: MOCK_SECRET, timeoutMs: 5000 });
+      const request = { out_trade_no: attemptNo, out_refund_no: uniq('CONSOLE'), amount: '2500', total: '2500' };
+      expect(await channelConsole.request('POST', '/v1/refunds', refundResponse, request)).toMatchObject({ kind: 'ok' });
+      const { order: synced } = await h.call('query', { order: ref(order), sync: true });
+      expect(synced!.status).toBe(OrderStatus.ORDER_STATUS_SUCCESS);
+      expect(await eventTypes(order.payNo)).toEqual(['PAYMENT_REFUNDED_AT_CHANNEL']);
+    } finally {
+      h.gateway.clearFaults();
+    }
   });
 });
 

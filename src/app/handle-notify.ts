@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { NotifyResult } from '../generated/prisma/enums';
-import type { NotifyAck, PayOrderHandler, RawNotify, VerifiedNotify } from '../channels/types';
+import type { NotifyAck, NotifyVerification, PayOrderHandler, RawNotify, VerifiedNotify } from '../channels/types';
 import { findAttempt, type PayAttempt } from '../repo/pay-orders';
 import { insertReceipt, recordNotify, type NotifyLogEntry, type ReceiptKey } from '../repo/notifies';
 import { isUniqueViolation, type Tx } from '../repo/tx';
@@ -37,10 +37,7 @@ async function processNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotif
 
   const account = channel === 'mock' ? undefined : await deps.accounts.get(raw.tenantId, channel);
   if (channel !== 'mock' && !account) return noAccount(deps, handler);
-  const repeated = raw.repeatedHeaders?.find((name) => handler.notifySignatureHeaders.includes(name));
-  const verification = repeated
-    ? { valid: false as const, reason: `header ${repeated} given more than once` }
-    : await handler.verifyNotify(raw, account);
+  const verification = refuseRepeats(handler, raw, await handler.verifyNotify(raw, account));
   if (!verification.valid) return rejectUnverified(deps, handler, raw, verification, log);
   const n = verification.notify;
   const attempt = await findAttempt(deps.db, n.attemptNo);
@@ -72,6 +69,16 @@ async function processNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotif
 }
 
 type Recorder = (tx: Tx, result: NotifyResult, detail: string) => Promise<void>;
+
+/**
+ * A signature header given twice is refused whatever the signature check said (Node would have joined or dropped
+ * the repeat, so the check saw something the channel did not send). The trade it names is kept as a hint only.
+ */
+function refuseRepeats(handler: PayOrderHandler, raw: RawNotify, v: NotifyVerification): NotifyVerification {
+  const repeated = raw.repeatedHeaders?.find((name) => handler.notifySignatureHeaders.includes(name));
+  if (!repeated) return v;
+  return { valid: false, reason: `header ${repeated} given more than once`, attemptNo: v.valid ? v.notify.attemptNo : v.attemptNo };
+}
 
 /**
  * No account at this channel for the URL's tenant: nothing could verify the notify, and nothing is stored for

@@ -149,6 +149,7 @@ export abstract class AbstractPayOrderHandler<A extends ChannelAccount> implemen
   protected checked(trade: TradeSnapshot, account: A, answer: ChannelTradeAnswer): TradeStatus {
     const carried = answer.fromError ? [] : this.carriedIdentity.query;
     const problems = identityProblems(answer, account, carried);
+    if (answer.fromError && answer.outcome === 'success') problems.push('an error answer cannot report a payment');
     if (carried.includes('outTradeNo') && answer.outTradeNo !== trade.attemptNo) {
       problems.push(`out_trade_no ${answer.outTradeNo ?? '(missing)'} is not ${trade.attemptNo}`);
     }

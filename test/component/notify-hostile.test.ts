@@ -272,6 +272,8 @@ describe('duplicated signature fields are refused, not joined', () => {
       const record = await db().notifyRecord.findFirst({ where: { tenantId: wx.tenantId, rawPayload: body } });
       expect(record).toMatchObject({ result: 'REJECTED', signatureValid: false });
       if (!joined) expect(record!.detail).toContain('more than once');
+      expect(record!.payNo).toBe(order.payNo); // the trade it names is still queried
+      expect(scheduled).toContain(attemptNo);
     }
   });
 

@@ -30,7 +30,7 @@ describe('notifies while Redis is down', () => {
     if (redis.exitCode !== null) redis = await startRedis(port); // let the service close cleanly
     await h.close();
     await stop(redis);
-  });
+  }, 60_000);
 
   it('When Redis is down, then a genuine notify is still applied once, and its retry is still a duplicate', async () => {
     const tenant = await newTenant(h, 't-nro');
@@ -59,5 +59,8 @@ describe('notifies while Redis is down', () => {
     expect((await db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } })).status).toBe('SUCCESS');
     const results = (await db.notifyRecord.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } })).map((r) => r.result);
     expect(results).toEqual(['PROCESSED', 'DUPLICATE']);
+
+    redis = await startRedis(port); // back before the service stops, so its queues close cleanly
+    await eventually(async () => h.service.deps.queueProducerRedis.status === 'ready', 15000);
   });
 });

@@ -92,7 +92,11 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
     metrics,
     paidAfterClose: config.PAID_AFTER_CLOSE_POLICY,
     channelTimeoutMs: config.CHANNEL_TIMEOUT_MS,
-    notifyRejectLimitPerMinute: config.NOTIFY_REJECT_LIMIT_PER_MINUTE,
+    notifyLimits: {
+      perTenantPerMinute: config.NOTIFY_REJECT_LIMIT_PER_MINUTE,
+      unverifiedPerMinute: config.NOTIFY_UNVERIFIED_LIMIT_PER_MINUTE,
+    },
+    keyPrefix: config.QUEUE_PREFIX,
     now: () => new Date(),
   };
 }

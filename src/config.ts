@@ -81,6 +81,11 @@ const schema = z
     PAID_AFTER_CLOSE_POLICY: z.enum(['refund', 'reopen']).default('refund'),
     /** Unverifiable notifies one tenant may send per minute before the rest are refused unread. */
     NOTIFY_REJECT_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100000).default(60),
+    /**
+     * Unverifiable notifies the whole service takes per minute (all tenants and channels, including tenants with
+     * no account at the channel) before the rest are refused unread with 429. Verified notifies never count.
+     */
+    NOTIFY_UNVERIFIED_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1000000).default(600),
     /** How often a WatchOrder stream re-reads its order when no change message arrived (pub/sub may drop one). */
     WATCH_POLL_MS: z.coerce.number().int().min(50).max(MINUTE).default(5000),
     /** Run the BullMQ workers in this process (turn off for gRPC-only replicas). */

@@ -41,6 +41,11 @@ export async function applyTradeStatus(
   if (result.kind === 'mismatch' || result.kind === 'doublePayment') {
     deps.log.error({ payNo: attempt.payNo, attemptNo: attempt.attemptNo, reason: result.reason }, `channel answer: ${result.kind}`);
   }
+  if (result.kind === 'applied' && status.refundedAtChannel) {
+    deps.metrics.refundedAtChannel.inc({ channel: attempt.channel });
+    const at = { payNo: attempt.payNo, attemptNo: attempt.attemptNo, channelStatus: status.channelStatus, cause: opts.cause };
+    deps.log.warn(at, 'paid, and a refund this service did not make is under way at the channel: do not ship, reconcile');
+  }
   if (result.kind === 'applied' && result.order.status === 'PAID_AFTER_CLOSE' && deps.paidAfterClose === 'refund') {
     await refundPaidAfterClose(deps, result.order);
   }
@@ -69,12 +74,13 @@ async function decide(
   return { kind: 'unchanged', order, reason: `channel says ${status.outcome}` };
 }
 
+/** Missing is not matching: a success that does not name the amount and currency paid proves no payment of this order. */
 function crossCheck(order: PayOrder, status: TradeStatus): string | undefined {
-  if (status.paidAmount !== undefined && status.paidAmount !== order.amount) {
-    return `paid amount ${status.paidAmount} differs from order amount ${order.amount}`;
+  if (status.paidAmount !== order.amount) {
+    return `paid amount ${status.paidAmount ?? '(missing)'} differs from order amount ${order.amount}`;
   }
-  if (status.currency !== undefined && status.currency !== order.currency) {
-    return `currency ${status.currency} differs from order currency ${order.currency}`;
+  if (status.currency !== order.currency) {
+    return `currency ${status.currency ?? '(missing)'} differs from order currency ${order.currency}`;
   }
   return undefined;
 }
@@ -103,14 +109,16 @@ async function paid(
     return { kind: 'doublePayment', order: next, reason };
   }
   const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay };
+  // Paid, but already going back to the buyer by someone else's refund: the order side must hear exactly that.
+  const paidEvent = status.refundedAtChannel ? 'PAYMENT_REFUNDED_AT_CHANNEL' : 'PAYMENT_SUCCEEDED';
   if (isOpen(order.status)) {
-    return { kind: 'applied', order: await transition(tx, order, 'SUCCESS', { ...by, detail, set, event: 'PAYMENT_SUCCEEDED' }) };
+    return { kind: 'applied', order: await transition(tx, order, 'SUCCESS', { ...by, detail, set, event: paidEvent }) };
   }
   // CLOSED or FAILED: the buyer paid as we gave up. Never drop it: tell the order side, then apply the policy
   // (reopen here, in the same transaction; refund once it commits, through the ordinary refund path).
   const late = await transition(tx, order, 'PAID_AFTER_CLOSE', { ...by, detail, set, event: 'PAID_AFTER_CLOSE' });
   if (policy === 'refund') return { kind: 'applied', order: late };
-  const reopened = await transition(tx, late, 'SUCCESS', { ...by, detail: 'policy: reopen as paid', event: 'PAYMENT_SUCCEEDED' });
+  const reopened = await transition(tx, late, 'SUCCESS', { ...by, detail: 'policy: reopen as paid', event: paidEvent });
   return { kind: 'applied', order: reopened };
 }
 

@@ -20,8 +20,13 @@ export interface Deps {
   metrics: Metrics;
   /** What happens to a payment the channel confirms after the order was closed: refund it, or reopen as paid. */
   paidAfterClose: 'refund' | 'reopen';
-  /** Unverifiable notifies a tenant may send per minute before the rest are refused unread. */
-  notifyRejectLimitPerMinute: number;
+  /**
+   * Unverifiable notifies per minute before the rest are refused unread (429): per tenant and channel, and for
+   * the whole service (which also counts notifies for tenants without an account at the channel).
+   */
+  notifyLimits: { perTenantPerMinute: number; unverifiedPerMinute: number };
+  /** Prefix of this service's own Redis keys (QUEUE_PREFIX). */
+  keyPrefix: string;
   /** Schedules status queries of an attempt or refund whose outcome the channel has not told us yet. */
   statusSync: { schedule(attemptNo: string): Promise<void>; scheduleRefund(refundNo: string): Promise<void> };
   /** Schedules an order's close at its expiry. */

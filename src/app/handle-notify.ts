@@ -1,20 +1,25 @@
+import { createHash } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
 import type { NotifyResult } from '../generated/prisma/enums';
-import type { ChannelName, NotifyAck, PayOrderHandler, RawNotify, VerifiedNotify } from '../channels/types';
+import type { NotifyAck, NotifyVerification, PayOrderHandler, RawNotify, VerifiedNotify } from '../channels/types';
 import { findAttempt, type PayAttempt } from '../repo/pay-orders';
-import { findReceiptPayNo, insertReceipt, recordNotify, type NotifyLogEntry } from '../repo/notifies';
+import { insertReceipt, recordNotify, type NotifyLogEntry, type ReceiptKey } from '../repo/notifies';
 import { isUniqueViolation, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
 import { applyTradeStatus, type ApplyResult } from './apply-trade-status';
 import type { Deps } from './deps';
-import { scheduleSync } from './schedule-sync';
+import { seenBefore, spendUnverifiedBudget } from './notify-guards';
+import { scheduleRefundSync, scheduleSync } from './schedule-sync';
 
-const SEEN_TTL_SECONDS = 48 * 3600;
 const KEPT_HEADERS = /^(content-type|user-agent|x-mock-.*|wechatpay-.*)$/i;
+/** What a rejected notify keeps of its body (with the full length and digest): enough to read, too little to abuse. */
+export const REJECTED_BODY_BYTES = 4096;
+const HEADER_VALUE_CHARS = 512;
 
 /**
  * A channel's notify, from raw bytes to its answer: verify the signature, cross-check against the local
- * order, deduplicate, apply the change exactly once (with its receipt and record in the same transaction),
- * and answer in the channel's dialect. An unverified notify never changes anything.
+ * order, deduplicate per trade, apply the change exactly once (with its receipt and record in the same
+ * transaction), and answer in the channel's dialect. An unverified notify never changes anything.
  */
 export async function handleNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotify): Promise<NotifyAck> {
   const { result, ack } = await processNotify(deps, handler, raw);
@@ -22,29 +27,33 @@ export async function handleNotify(deps: Deps, handler: PayOrderHandler, raw: Ra
   return ack;
 }
 
-type Handled = { result: NotifyResult | 'RATE_LIMITED'; ack: NotifyAck };
+type Handled = { result: NotifyResult | 'RATE_LIMITED' | 'NO_ACCOUNT'; ack: NotifyAck };
+type Log = (result: NotifyResult, detail: string, n?: VerifiedNotify, payNo?: string | null) => NotifyLogEntry;
 
 async function processNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotify): Promise<Handled> {
   const channel = handler.channel;
-  const log = (result: NotifyResult, detail: string, n?: Partial<VerifiedNotify>, payNo: string | null = null) =>
-    entry(channel, raw, { result, detail, notifyId: n?.notifyId ?? '', kind: n?.kind ?? 'unknown', payNo, signatureValid: !!n?.kind });
+  const log: Log = (result, detail, n, payNo = null) =>
+    entry(channel, raw, { result, detail, notifyId: n?.notifyId ?? '', kind: n?.kind ?? 'unknown', payNo, signatureValid: !!n });
 
+  // An unregistered tenant has no account anywhere (the mock's one shared secret included): answered, never stored.
+  if (!(await deps.tenants.get(raw.tenantId))) return noAccount(deps, handler);
   const account = channel === 'mock' ? undefined : await deps.accounts.get(raw.tenantId, channel);
-  const verification = await handler.verifyNotify(raw, account);
+  if (channel !== 'mock' && !account) return noAccount(deps, handler);
+  const verification = refuseRepeats(handler, raw, await handler.verifyNotify(raw, account));
   if (!verification.valid) return rejectUnverified(deps, handler, raw, verification, log);
   const n = verification.notify;
-  const appliedTo = await seenBefore(deps, channel, n.notifyId);
-  if (appliedTo) {
-    await recordNotify(deps.db, log('DUPLICATE', 'already applied', n, appliedTo));
-    return { result: 'DUPLICATE', ack: handler.ackNotify(true) };
-  }
   const attempt = await findAttempt(deps.db, n.attemptNo);
   if (!attempt || attempt.tenantId !== raw.tenantId || attempt.channel !== channel) {
     await recordNotify(deps.db, log('REJECTED', `no ${channel} trade ${n.attemptNo} for tenant ${raw.tenantId}`, n));
     return { result: 'REJECTED', ack: handler.ackNotify(false, 'unknown trade') };
   }
+  const key: ReceiptKey = { channel, tenantId: raw.tenantId, attemptNo: attempt.attemptNo, notifyId: n.notifyId };
+  if (await seenBefore(deps, key)) {
+    await recordNotify(deps.db, log('DUPLICATE', 'already applied', n, attempt.payNo));
+    return { result: 'DUPLICATE', ack: handler.ackNotify(true) };
+  }
   const record: Recorder = async (tx, result, detail) => {
-    await insertReceipt(tx, channel, n.notifyId, attempt.payNo); // a second one is a unique violation
+    await insertReceipt(tx, key, attempt.payNo); // a second one for this trade is a unique violation
     await recordNotify(tx, log(result, detail, n, attempt.payNo));
   };
   try {
@@ -52,6 +61,7 @@ async function processNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotif
     if (applied.ok) return { result: applied.result, ack: handler.ackNotify(true) };
     await recordNotify(deps.db, log('REJECTED', applied.detail, n, attempt.payNo));
     deps.log.error({ channel, payNo: attempt.payNo, notifyId: n.notifyId, reason: applied.detail }, 'notify contradicts the order');
+    await askTheChannel(deps, attempt, n);
     return { result: 'REJECTED', ack: handler.ackNotify(false, applied.detail) };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
@@ -63,29 +73,55 @@ async function processNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotif
 type Recorder = (tx: Tx, result: NotifyResult, detail: string) => Promise<void>;
 
 /**
- * A notify that cannot be verified is never trusted. Up to a per-tenant rate it is recorded and, if it names one
- * of the tenant's trades, that trade is queried at the channel, so a real payment behind a bad notify is still
- * found; past the rate it is refused unread (429) and only counted.
+ * A signature header given twice is refused whatever the signature check said (Node would have joined or dropped
+ * the repeat, so the check saw something the channel did not send). The trade it names is kept as a hint only.
+ */
+function refuseRepeats(handler: PayOrderHandler, raw: RawNotify, v: NotifyVerification): NotifyVerification {
+  const repeated = raw.repeatedHeaders?.find((name) => handler.notifySignatureHeaders.includes(name));
+  if (!repeated) return v;
+  return { valid: false, reason: `header ${repeated} given more than once`, attemptNo: v.valid ? v.notify.attemptNo : v.attemptNo };
+}
+
+/**
+ * No account at this channel for the URL's tenant: nothing could verify the notify, and nothing is stored for
+ * it (anyone can make up tenant ids). It is answered in the channel's failure dialect and counted against the
+ * service-wide budget, past which it gets 429.
+ */
+async function noAccount(deps: Deps, handler: PayOrderHandler): Promise<Handled> {
+  const ack = handler.ackNotify(false, 'unknown merchant');
+  if ((await spendUnverifiedBudget(deps, handler.channel)) === 'exceeded') return { result: 'RATE_LIMITED', ack: { ...ack, status: 429 } };
+  return { result: 'NO_ACCOUNT', ack };
+}
+
+/**
+ * A notify that cannot be verified is never trusted. Within the per-tenant and the service-wide budget it is
+ * recorded (the head of its body) and, if it names one of the tenant's trades, that trade is queried at the
+ * channel, so a real payment behind a bad notify is still found; past either budget it is refused unread (429).
  */
 async function rejectUnverified(
   deps: Deps,
   handler: PayOrderHandler,
   raw: RawNotify,
   v: { reason: string; attemptNo?: string },
-  log: (result: NotifyResult, detail: string, n?: undefined, payNo?: string | null) => NotifyLogEntry,
+  log: Log,
 ): Promise<Handled> {
   const ack = handler.ackNotify(false, 'signature verification failed');
-  const minute = Math.floor(Date.now() / 60_000);
-  const key = `paysvc:notify-rejects:${handler.channel}:${raw.tenantId}:${minute}`;
-  const [[, count]] = (await deps.redis.multi().incr(key).expire(key, 120).exec()) as [[unknown, number]];
-  if (count > deps.notifyRejectLimitPerMinute) return { result: 'RATE_LIMITED', ack: { ...ack, status: 429 } };
-
+  if ((await spendUnverifiedBudget(deps, handler.channel, raw.tenantId)) === 'exceeded') {
+    return { result: 'RATE_LIMITED', ack: { ...ack, status: 429 } };
+  }
   const hinted = v.attemptNo ? await findAttempt(deps.db, v.attemptNo) : null;
   const attempt = hinted && hinted.tenantId === raw.tenantId && hinted.channel === handler.channel ? hinted : null;
   await recordNotify(deps.db, log('REJECTED', v.reason, undefined, attempt?.payNo ?? null));
   deps.log.warn({ channel: handler.channel, tenantId: raw.tenantId, reason: v.reason, attemptNo: attempt?.attemptNo }, 'notify failed verification');
   if (attempt) await scheduleSync(deps, attempt.attemptNo);
   return { result: 'REJECTED', ack };
+}
+
+/** A signed notify that contradicts the order proves nothing; the channel's answer to a query settles it. */
+async function askTheChannel(deps: Deps, attempt: PayAttempt, n: VerifiedNotify): Promise<void> {
+  if (n.kind === 'payment') return scheduleSync(deps, attempt.attemptNo);
+  const refund = await deps.db.refund.findUnique({ where: { refundNo: n.refundNo } });
+  if (refund && refund.payNo === attempt.payNo && refund.status === 'PENDING') await scheduleRefundSync(deps, refund.refundNo);
 }
 
 async function apply(
@@ -108,25 +144,20 @@ async function apply(
   if (!refund || refund.refundNo !== n.refundNo || refund.payNo !== attempt.payNo) {
     return { ok: false, detail: `no refund ${n.refundNo} on this trade` };
   }
+  // A final word about a refund must name its amount; one that proves no amount is only a reason to ask.
+  const final = n.status.outcome === 'success' || n.status.outcome === 'fail';
+  if (final && n.amount === undefined) return { ok: false, detail: `refund notify for ${refund.refundNo} names no amount` };
   if (n.amount !== undefined && n.amount !== refund.amount) {
     return { ok: false, detail: `refund amount ${n.amount} differs from ${refund.amount}` };
   }
   const changed = await applyRefundStatus(deps, refund, n.status, 'NOTIFY', (tx, changed) =>
     record(tx, changed ? 'PROCESSED' : 'IGNORED', `refund ${refund.refundNo}: ${n.status.channelStatus}`),
   );
+  if (!final && refund.status === 'PENDING') await scheduleRefundSync(deps, refund.refundNo);
   return { ok: true, result: changed ? 'PROCESSED' : 'IGNORED' };
 }
 
 const detailOf = (r: ApplyResult) => (r.kind === 'applied' ? `order is now ${r.order.status}` : r.reason);
-
-/**
- * Redis answers "seen?" fast; only a receipt in the database makes it true, so a crash between the two loses
- * nothing. Returns the pay_no the notify was applied to, or undefined.
- */
-async function seenBefore(deps: Deps, channel: ChannelName, notifyId: string): Promise<string | undefined> {
-  const first = await deps.redis.set(`paysvc:notify:${channel}:${notifyId}`, '1', 'EX', SEEN_TTL_SECONDS, 'NX');
-  return first === null ? findReceiptPayNo(deps.db, channel, notifyId) : undefined;
-}
 
 function entry(
   channel: string,
@@ -134,7 +165,18 @@ function entry(
   e: Pick<NotifyLogEntry, 'result' | 'detail' | 'notifyId' | 'kind' | 'payNo' | 'signatureValid'>,
 ): NotifyLogEntry {
   const headers = Object.fromEntries(
-    Object.entries(raw.headers).filter((kv): kv is [string, string] => KEPT_HEADERS.test(kv[0]) && kv[1] !== undefined),
+    Object.entries(raw.headers)
+      .filter((kv): kv is [string, string] => KEPT_HEADERS.test(kv[0]) && kv[1] !== undefined)
+      .map(([k, v]) => [k, v.slice(0, HEADER_VALUE_CHARS)]),
   );
-  return { channel, tenantId: raw.tenantId, rawPayload: raw.rawBody.toString('utf8'), headers, ...e };
+  const body = e.result === 'REJECTED' ? raw.rawBody.subarray(0, REJECTED_BODY_BYTES) : raw.rawBody;
+  return {
+    channel,
+    tenantId: raw.tenantId,
+    rawPayload: new StringDecoder('utf8').write(body), // a character cut in half at the end is left out
+    payloadBytes: raw.rawBody.length,
+    payloadSha256: createHash('sha256').update(raw.rawBody).digest('hex'),
+    headers,
+    ...e,
+  };
 }

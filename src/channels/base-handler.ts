@@ -23,7 +23,20 @@ export interface TradeIdentity {
   merchantId?: string;
 }
 
-export type ChannelTradeAnswer = TradeStatus & TradeIdentity;
+export type IdentityField = keyof TradeIdentity;
+
+/**
+ * Which identity fields each kind of message carries by the channel's protocol. Missing is not matching: a
+ * field its kind carries that a message lacks fails the check, exactly as a wrong value does.
+ */
+export interface CarriedIdentity {
+  paymentNotify: readonly IdentityField[];
+  refundNotify: readonly IdentityField[];
+  query: readonly IdentityField[];
+}
+
+/** `fromError`: the channel answered with an error (no trade in it), so there is no identity to check. */
+export type ChannelTradeAnswer = TradeStatus & TradeIdentity & { fromError?: true };
 
 /** A close as the channel answered it; 'paid' is confirmed by a query in the base, never taken on its word. */
 export type ChannelCloseAnswer = { outcome: 'closed' } | { outcome: 'paid' } | { outcome: 'unknown'; reason: string };
@@ -42,6 +55,8 @@ export abstract class AbstractPayOrderHandler<A extends ChannelAccount> implemen
   abstract readonly supportsQr: boolean;
   readonly supportsRefund: boolean = true;
   readonly requiredInputs: readonly PrepayInput[] = [];
+  abstract readonly notifySignatureHeaders: readonly string[];
+  protected abstract readonly carriedIdentity: CarriedIdentity;
 
   protected abstract doPrepay(trade: TradeSnapshot, account: A, signal?: AbortSignal): Promise<PrepayResult>;
   protected abstract doQuery(trade: TradeSnapshot, account: A, signal?: AbortSignal): Promise<ChannelTradeAnswer>;
@@ -109,7 +124,11 @@ export abstract class AbstractPayOrderHandler<A extends ChannelAccount> implemen
     );
     const hint = () => this.guardSync(() => this.notifyHint(notify, own));
     if ('invalid' in r) return { valid: false, reason: r.invalid, attemptNo: hint() };
-    const wrong = identityProblems(r.identity, own);
+    const carried = r.notify.kind === 'payment' ? this.carriedIdentity.paymentNotify : this.carriedIdentity.refundNotify;
+    const wrong = identityProblems(r.identity, own, carried);
+    if (carried.includes('outTradeNo') && r.identity.outTradeNo !== r.notify.attemptNo) {
+      wrong.push(`out_trade_no ${r.identity.outTradeNo ?? '(missing)'} is not ${r.notify.attemptNo}`);
+    }
     if (wrong.length > 0) {
       return { valid: false, reason: `notify for another merchant: ${wrong.join('; ')}`, attemptNo: r.notify.attemptNo };
     }
@@ -124,19 +143,25 @@ export abstract class AbstractPayOrderHandler<A extends ChannelAccount> implemen
     return call.account as A;
   }
 
-  /** A channel answer about another trade, merchant or amount is not an answer: 'unknown', with why. */
+  /**
+   * A channel answer about another trade, merchant or amount is not an answer: 'unknown', with why. Only an
+   * answer that names the trade (and, for a payment, its amount and currency) can say anything about it.
+   * An error answer (no trade in it) carries nothing to check and is never success.
+   */
   protected checked(trade: TradeSnapshot, account: A, answer: ChannelTradeAnswer): TradeStatus {
-    const problems = identityProblems(answer, account);
-    if (answer.outTradeNo !== undefined && answer.outTradeNo !== trade.attemptNo) {
-      problems.push(`out_trade_no ${answer.outTradeNo} is not ${trade.attemptNo}`);
+    const carried = answer.fromError ? [] : this.carriedIdentity.query;
+    const problems = identityProblems(answer, account, carried);
+    if (answer.fromError && answer.outcome === 'success') problems.push('an error answer cannot report a payment');
+    if (carried.includes('outTradeNo') && answer.outTradeNo !== trade.attemptNo) {
+      problems.push(`out_trade_no ${answer.outTradeNo ?? '(missing)'} is not ${trade.attemptNo}`);
     }
-    if (answer.outcome === 'success' && answer.paidAmount !== undefined && answer.paidAmount !== trade.amount) {
-      problems.push(`paid amount ${answer.paidAmount} is not ${trade.amount}`);
+    if (answer.outcome === 'success' && answer.paidAmount !== trade.amount) {
+      problems.push(`paid amount ${answer.paidAmount ?? '(missing)'} is not ${trade.amount}`);
     }
-    if (answer.currency !== undefined && answer.currency !== trade.currency) {
-      problems.push(`currency ${answer.currency} is not ${trade.currency}`);
+    if ((answer.outcome === 'success' || answer.currency !== undefined) && answer.currency !== trade.currency) {
+      problems.push(`currency ${answer.currency ?? '(missing)'} is not ${trade.currency}`);
     }
-    const { outTradeNo: _o, appId: _a, merchantId: _m, ...status } = answer;
+    const { outTradeNo: _o, appId: _a, merchantId: _m, fromError: _e, ...status } = answer;
     if (problems.length === 0) return status;
     return { outcome: 'unknown', channelStatus: answer.channelStatus, reason: `integrity check failed: ${problems.join('; ')}` };
   }
@@ -158,12 +183,19 @@ export abstract class AbstractPayOrderHandler<A extends ChannelAccount> implemen
   }
 }
 
-function identityProblems(id: TradeIdentity, account: ChannelAccount): string[] {
+/**
+ * App id and merchant against the account: checked when the message kind carries them (then absent is wrong),
+ * and whenever a message names one anyway. An Alipay account registered without a seller id has no merchant to
+ * check against.
+ */
+function identityProblems(id: TradeIdentity, account: ChannelAccount, carried: readonly IdentityField[]): string[] {
   const problems: string[] = [];
-  if (id.appId !== undefined && id.appId !== account.appId) problems.push(`app id ${id.appId} is not ${account.appId}`);
+  if ((carried.includes('appId') || id.appId !== undefined) && id.appId !== account.appId) {
+    problems.push(`app id ${id.appId ?? '(missing)'} is not ${account.appId}`);
+  }
   const merchant = account.channel === 'alipay' ? account.sellerId : account.mchId;
-  if (id.merchantId !== undefined && merchant !== '' && id.merchantId !== merchant) {
-    problems.push(`merchant ${id.merchantId} is not ${merchant}`);
+  if (merchant !== '' && (carried.includes('merchantId') || id.merchantId !== undefined) && id.merchantId !== merchant) {
+    problems.push(`merchant ${id.merchantId ?? '(missing)'} is not ${merchant}`);
   }
   return problems;
 }

@@ -40,6 +40,7 @@ export class ObservedHandler implements PayOrderHandler {
   readonly supportsQr: boolean;
   readonly supportsRefund: boolean;
   readonly requiredInputs: readonly PrepayInput[];
+  readonly notifySignatureHeaders: readonly string[];
 
   constructor(
     private readonly inner: PayOrderHandler,
@@ -50,6 +51,7 @@ export class ObservedHandler implements PayOrderHandler {
     this.supportsQr = inner.supportsQr;
     this.supportsRefund = inner.supportsRefund;
     this.requiredInputs = inner.requiredInputs;
+    this.notifySignatureHeaders = inner.notifySignatureHeaders;
   }
 
   prepay(trade: TradeSnapshot, call: ChannelCall): Promise<PrepayResult> {

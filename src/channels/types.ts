@@ -123,6 +123,11 @@ export interface TradeStatus {
    * failing. It ends the attempt, not the order: the order closes by Cancel or its own expiry.
    */
   closedUnpaid?: boolean;
+  /**
+   * With outcome 'success': the channel says the payment was received and is being (or has been) refunded
+   * (WeChat Pay trade_state REFUND). The core cannot tell the refund is its own unless it made one.
+   */
+  refundedAtChannel?: boolean;
 }
 
 export type CloseResult =
@@ -143,6 +148,8 @@ export interface RawNotify {
   tenantId: string;
   terminalType: string;
   headers: Record<string, string | undefined>;
+  /** Lower-case names of headers that came more than once (Node joins or drops the repeats in `headers`). */
+  repeatedHeaders?: readonly string[];
   rawBody: Buffer;
 }
 
@@ -160,6 +167,7 @@ export type VerifiedNotify =
       attemptNo: string;
       refundNo: string;
       status: RefundStatusResult;
+      /** This refund's amount. A notify without it can be no more than 'pending' or 'unknown': a reason to ask. */
       amount?: bigint;
     };
 
@@ -185,6 +193,8 @@ export interface PayOrderHandler {
   readonly supportsRefund: boolean;
   /** What this pay way cannot prepay without; Prepay refuses a request lacking one before it writes anything. */
   readonly requiredInputs: readonly PrepayInput[];
+  /** Lower-case names of the headers its notify verification reads; a notify repeating one is refused unread. */
+  readonly notifySignatureHeaders: readonly string[];
   prepay(trade: TradeSnapshot, call: ChannelCall): Promise<PrepayResult>;
   query(trade: TradeSnapshot, call: ChannelCall): Promise<TradeStatus>;
   close(trade: TradeSnapshot, call: ChannelCall): Promise<CloseResult>;

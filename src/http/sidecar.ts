@@ -1,4 +1,4 @@
-import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Server } from 'node:http';
 import type { Deps } from '../app/deps';
 import { handleNotify } from '../app/handle-notify';
@@ -8,13 +8,27 @@ import { QUEUE_BOARD_PATH } from './queue-board';
 
 /** URL segment → channel. The paths are the ones the seeds give: /notify/alipay/…, /notify/wx/…. */
 const CHANNEL_PATHS: Readonly<Record<string, ChannelName>> = { alipay: 'alipay', wx: 'wechat', mock: 'mock' };
+const channelAt = (segment: string): ChannelName | undefined =>
+  Object.hasOwn(CHANNEL_PATHS, segment) ? CHANNEL_PATHS[segment] : undefined;
 /** The body each channel sends its notifies as; anything else is refused before it is read. */
 const CONTENT_TYPES: Readonly<Record<ChannelName, string>> = {
   alipay: 'application/x-www-form-urlencoded',
   wechat: 'application/json',
   mock: 'application/json',
 };
-const MAX_NOTIFY_BYTES = 64 * 1024;
+/**
+ * The largest notify body each channel sends, with room to spare (an Alipay notify with fund and voucher lists is
+ * a few KB; a WeChat Pay event about 1 KB; the mock's a few hundred bytes). Larger ones get 413 unread.
+ */
+const MAX_NOTIFY_BYTES: Readonly<Record<ChannelName, number>> = {
+  alipay: 32 * 1024,
+  wechat: 32 * 1024,
+  mock: 16 * 1024,
+};
+/** The raw bytes are what the signature covers: one raw parser per channel, with that channel's limit. */
+const RAW_BODY = Object.fromEntries(
+  Object.entries(MAX_NOTIFY_BYTES).map(([channel, limit]) => [channel, express.raw({ type: () => true, limit })]),
+) as Readonly<Record<string, express.RequestHandler>>;
 
 /** What the sidecar mounts besides its own routes: the operators' queue board, when configured. */
 export interface SidecarOptions {
@@ -48,9 +62,13 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
 
   app.post(
     '/notify/:channel/:tenantId/:terminalType',
-    express.raw({ type: () => true, limit: MAX_NOTIFY_BYTES }), // the raw bytes are what the signature covers
+    (req: Request<{ channel: string }>, res: Response, next: NextFunction) => {
+      const channel = channelAt(req.params.channel);
+      if (!channel) return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such channel' });
+      RAW_BODY[channel](req, res, next);
+    },
     async (req: Request<{ channel: string; tenantId: string; terminalType: string }>, res: Response) => {
-      const channel = CHANNEL_PATHS[req.params.channel];
+      const channel = channelAt(req.params.channel);
       const handler = channel && deps.channels.forChannel(channel);
       if (!handler) return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such channel' });
       // The same rules as tenant_id over gRPC: a URL this service never hands out names nothing here.
@@ -66,6 +84,7 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
           tenantId: req.params.tenantId,
           terminalType: req.params.terminalType,
           headers: req.headers as Record<string, string | undefined>,
+          repeatedHeaders: repeatedHeaders(req.rawHeaders),
           rawBody,
         });
         res.status(ack.status).type(ack.contentType).send(ack.body);
@@ -84,6 +103,18 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
   };
   app.use(onError);
   return app;
+}
+
+/** Names (lower case) of the headers that came more than once: Node joins most repeats with ", " or drops them. */
+function repeatedHeaders(rawHeaders: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase();
+    if (seen.has(name)) repeated.add(name);
+    seen.add(name);
+  }
+  return [...repeated];
 }
 
 /** Express 5 hands a listen error (port taken) to the callback, not to an 'error' event. */

@@ -22,8 +22,14 @@ export function createMetrics() {
     }),
     notifies: new Counter({
       name: 'paysvc_notify_total',
-      help: 'Channel notifies by channel and result (PROCESSED, DUPLICATE, REJECTED, IGNORED, RATE_LIMITED)',
+      help: 'Channel notifies by channel and result (PROCESSED, DUPLICATE, REJECTED, IGNORED, RATE_LIMITED, NO_ACCOUNT)',
       labelNames: ['channel', 'result'] as const,
+      registers: [registry],
+    }),
+    refundedAtChannel: new Counter({
+      name: 'paysvc_refunded_at_channel_total',
+      help: 'Payments first seen already being refunded at the channel by a refund this service did not make',
+      labelNames: ['channel'] as const,
       registers: [registry],
     }),
     jobs: new Histogram({

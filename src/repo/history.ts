@@ -13,7 +13,8 @@ export type EventType =
   | 'PAID_AFTER_CLOSE'
   | 'REFUND_SUCCEEDED'
   | 'REFUND_FAILED'
-  | 'DUPLICATE_PAYMENT';
+  | 'DUPLICATE_PAYMENT'
+  | 'PAYMENT_REFUNDED_AT_CHANNEL';
 
 /** Audit trail: one row per status change, written in the change's own transaction. */
 export async function recordTransition(

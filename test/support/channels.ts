@@ -1,6 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { saveChannelAccount } from '../../src/app/channel-accounts';
 import { createAlipaySandbox, generateAlipaySandboxKeys, type AlipaySandbox } from '../../src/channels/alipay/sandbox';
+import { signForm } from '../../src/channels/alipay/sandbox/protocol';
+import { normalizePrivateKey } from '../../src/channels/alipay/keys';
 import { createWechatSandbox, generateWechatSandboxKeys, type WechatSandbox } from '../../src/channels/wechat/sandbox';
+import { PlatformSigner } from '../../src/channels/wechat/sandbox/auth';
+import { encryptResource, randomNonce } from '../../src/channels/wechat/signing';
 import { SecretBox } from '../../src/infra/secret-box';
 import type { Harness } from './harness';
 
@@ -12,6 +17,8 @@ export interface AlipayTenant {
   sandbox: AlipaySandbox;
   appId: string;
   sellerId: string;
+  /** A form body validly signed with the sandbox's Alipay key, whatever fields it has (or lacks). */
+  signedNotify(fields: Record<string, string>): string;
   close(): Promise<void>;
 }
 
@@ -25,7 +32,8 @@ export async function alipayTenant(
   /** The seller id registered for the tenant, when it should differ from the one the sandbox reports. */
   registeredSellerId?: string,
 ): Promise<AlipayTenant> {
-  const sandbox = createAlipaySandbox({ timeScale: TIME_SCALE });
+  const alipayKeys = generateAlipaySandboxKeys();
+  const sandbox = createAlipaySandbox({ timeScale: TIME_SCALE, alipayKeys });
   const base = await sandbox.listen(0, '127.0.0.1');
   const app = generateAlipaySandboxKeys();
   const appId = `2021${String(Date.now()).slice(-10)}${Math.floor(Math.random() * 100)}`.slice(0, 16);
@@ -40,7 +48,9 @@ export async function alipayTenant(
     gatewayUrl: `${base}/gateway.do`,
     notifyBaseUrl: h.notifyBaseUrl,
   });
-  return { tenantId, sandbox, appId, sellerId, close: () => sandbox.close() };
+  const signingKey = normalizePrivateKey(alipayKeys.privateKey);
+  const signedNotify = (fields: Record<string, string>) => new URLSearchParams(signForm(fields, signingKey)).toString();
+  return { tenantId, sandbox, appId, sellerId, signedNotify, close: () => sandbox.close() };
 }
 
 export interface WechatTenant {
@@ -49,6 +59,11 @@ export interface WechatTenant {
   mchId: string;
   appId: string;
   merchantPublicKey: string;
+  /**
+   * A notify as WeChat Pay sends it: `resource` encrypted with the tenant's APIv3 key, the body signed with the
+   * sandbox's platform key, whatever the resource has (or lacks).
+   */
+  signedNotify(eventType: string, resource: object, id?: string): { body: string; headers: Record<string, string> };
   close(): Promise<void>;
 }
 
@@ -76,5 +91,25 @@ export async function wechatTenant(h: Harness, tenantId: string): Promise<Wechat
     baseUrl: `${base}/`,
     notifyBaseUrl: h.notifyBaseUrl,
   });
-  return { tenantId, sandbox, mchId, appId, merchantPublicKey: keys.merchantPublicKey, close: () => sandbox.close() };
+  const signer = new PlatformSigner(keys.platformPrivateKey, keys.platformPublicKeyId);
+  const signedNotify = (eventType: string, resource: object, id: string = randomUUID()) => {
+    const nonce = randomNonce(12);
+    const originalType = eventType.startsWith('REFUND.') ? 'refund' : 'transaction';
+    const body = JSON.stringify({
+      id,
+      create_time: new Date().toISOString(),
+      resource_type: 'encrypt-resource',
+      event_type: eventType,
+      summary: 'test',
+      resource: {
+        original_type: originalType,
+        algorithm: 'AEAD_AES_256_GCM',
+        ciphertext: encryptResource(JSON.stringify(resource), keys.apiV3Key, nonce, originalType),
+        associated_data: originalType,
+        nonce,
+      },
+    });
+    return { body, headers: signer.headers(body) };
+  };
+  return { tenantId, sandbox, mchId, appId, merchantPublicKey: keys.merchantPublicKey, signedNotify, close: () => sandbox.close() };
 }

@@ -288,7 +288,8 @@ describe('refund', () => {
       notifyId: expect.any(String),
       attemptNo: trade.attemptNo,
       refundNo: first.refundNo,
-      status: { outcome: 'success', channelStatus: 'REFUND_SUCCESS' },
+      // refund_fee is the trade's cumulative total: the notify proves no amount, so the core asks instead.
+      status: { outcome: 'unknown', channelStatus: 'REFUND_NOTIFY', reason: expect.any(String) },
     });
     expect(receiptsFor(trade.attemptNo)[1].form.get('refund_fee')).toBe('10.00');
 
@@ -300,7 +301,7 @@ describe('refund', () => {
     const rest = refundSnapshot(trade, 7888n);
     expect(await qr.refund(rest, call())).toEqual({ outcome: 'success', channelStatus: 'fund_change=Y' });
     const notifies = await validNotifies(trade.attemptNo, 3);
-    expect(notifies[2]).toMatchObject({ kind: 'refund', refundNo: rest.refundNo, status: { outcome: 'success' } });
+    expect(notifies[2]).toMatchObject({ kind: 'refund', refundNo: rest.refundNo, status: { outcome: 'unknown' } });
     expect(receiptsFor(trade.attemptNo)[2].form.get('trade_status')).toBe('TRADE_CLOSED');
     expect(receiptsFor(trade.attemptNo)[2].form.get('refund_fee')).toBe('88.88');
     // Fully refunded → TRADE_CLOSED, but the payment itself was not a failure.
@@ -487,5 +488,36 @@ describe('alipayHandlers', () => {
       ['ALIPAY_PAGE', 'alipay', false, true],
       ['ALIPAY_QR', 'alipay', true, true],
     ]);
+  });
+});
+
+describe('missing is not matching: validly signed answers that leave out a checked field', () => {
+  it.each(['out_trade_no', 'total_amount'])('a query answer without %s is unknown', async (field) => {
+    const trade = await paidQr();
+    sandbox.inject({ kind: 'omitAnswerField', field });
+    expect(await qr.query(trade, call())).toMatchObject({ outcome: 'unknown' });
+    expect(await qr.query(trade, call())).toMatchObject({ outcome: 'success', paidAmount: 8888n });
+  });
+
+  it('a close answer without out_trade_no is unknown', async () => {
+    const trade = await prepaidQr();
+    sandbox.scan(trade.attemptNo);
+    sandbox.inject({ kind: 'omitAnswerField', field: 'out_trade_no' });
+    expect(await qr.close(trade, call())).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/missing/) });
+  });
+
+  it('a refund answer without out_trade_no is unknown', async () => {
+    const trade = await paidQr();
+    sandbox.inject({ kind: 'omitAnswerField', field: 'out_trade_no' });
+    expect(await qr.refund(refundSnapshot(trade, 100n), call())).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/missing/) });
+  });
+
+  it.each(['out_trade_no', 'out_request_no', 'refund_amount'])('a refund query answer without %s is unknown', async (field) => {
+    const trade = await paidQr();
+    const refund = refundSnapshot(trade, 100n);
+    expect(await qr.refund(refund, call())).toMatchObject({ outcome: 'success' });
+    sandbox.inject({ kind: 'omitAnswerField', field });
+    expect(await qr.queryRefund(refund, call())).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/missing/) });
+    expect(await qr.queryRefund(refund, call())).toMatchObject({ outcome: 'success' });
   });
 });

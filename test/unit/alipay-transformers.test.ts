@@ -268,17 +268,17 @@ describe('notify → verified notify', () => {
     [{ trade_status: 'WAIT_BUYER_PAY', gmt_payment: '' }, { kind: 'payment', status: { outcome: 'pending' } }],
     [
       { trade_status: 'TRADE_SUCCESS', out_biz_no: 'R1', refund_fee: '10.00', gmt_refund: '2024-01-02 10:00:00.123' },
-      { kind: 'refund', refundNo: 'R1', status: { outcome: 'success', channelStatus: 'REFUND_SUCCESS' } },
+      { kind: 'refund', refundNo: 'R1', status: { outcome: 'unknown', channelStatus: 'REFUND_NOTIFY' } },
     ],
     [
       { trade_status: 'TRADE_CLOSED', out_biz_no: 'R2', refund_fee: '88.88', gmt_refund: '2024-01-02 10:00:00.123' },
-      { kind: 'refund', refundNo: 'R2', status: { outcome: 'success' } },
+      { kind: 'refund', refundNo: 'R2', status: { outcome: 'unknown' } },
     ],
   ])('%j → %j', (fields, expected) => {
     const r = toChannelNotify({ ...base, ...fields });
     if ('invalid' in r) throw new Error(r.invalid);
     expect(r.notify).toMatchObject({ ...expected, notifyId: 'N1', attemptNo: 'A1' });
-    expect(r.identity).toEqual({ appId: '2021000000000001', merchantId: '2088000000000001' });
+    expect(r.identity).toEqual({ outTradeNo: 'A1', appId: '2021000000000001', merchantId: '2088000000000001' });
     if (r.notify.kind === 'refund') expect(r.notify.amount).toBeUndefined(); // refund_fee is cumulative
   });
 

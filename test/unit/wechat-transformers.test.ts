@@ -263,7 +263,7 @@ describe('answers and notifies → domain', () => {
         kind: 'refund', notifyId: 'EV-1', attemptNo: 'A1', refundNo: 'R1', amount: 40n,
         status: expect.objectContaining({ outcome, channelStatus: status, channelRefundNo: '50R' }),
       },
-      identity: { merchantId: '1900000001' },
+      identity: { outTradeNo: 'A1', merchantId: '1900000001' },
     });
   });
 });

@@ -1,4 +1,4 @@
-import { AbstractPayOrderHandler, type ChannelCloseAnswer, type ChannelNotify, type ChannelTradeAnswer } from '../base-handler';
+import { AbstractPayOrderHandler, type CarriedIdentity, type ChannelCloseAnswer, type ChannelNotify, type ChannelTradeAnswer } from '../base-handler';
 import type {
   AlipayAccount,
   NotifyAck,
@@ -37,6 +37,14 @@ export interface AlipayHandlerOptions {
  */
 export abstract class AlipayHandler extends AbstractPayOrderHandler<AlipayAccount> {
   readonly channel = 'alipay' as const;
+  /** Alipay signs inside the form body; a repeated form field is refused by parseNotifyBody. */
+  readonly notifySignatureHeaders: readonly string[] = [];
+  /** Notifies name app, seller and trade; trade.query answers (to our own signed request) only the trade. */
+  protected readonly carriedIdentity: CarriedIdentity = {
+    paymentNotify: ['outTradeNo', 'appId', 'merchantId'],
+    refundNotify: ['outTradeNo', 'appId', 'merchantId'],
+    query: ['outTradeNo'],
+  };
   protected abstract readonly terminalType: AlipayTerminalType;
   protected readonly clients: AlipayClients;
 
@@ -59,15 +67,15 @@ export abstract class AlipayHandler extends AbstractPayOrderHandler<AlipayAccoun
     const biz = { out_trade_no: trade.attemptNo };
     const r = await callAlipay(this.sdk(account), 'alipay.trade.query', biz, queryAnswer, signal);
     if (r.ok) return toTradeAnswer(r.data);
-    return { outcome: queryErrorOutcome(r.error), channelStatus: errorStatus(r.error), reason: describeError(r.error) };
+    return { outcome: queryErrorOutcome(r.error), channelStatus: errorStatus(r.error), reason: describeError(r.error), fromError: true };
   }
 
   protected async doClose(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<ChannelCloseAnswer> {
     const biz = { out_trade_no: trade.attemptNo };
     const r = await callAlipay(this.sdk(account), 'alipay.trade.close', biz, closeAnswer, signal);
     if (!r.ok) return closeErrorAnswer(r.error);
-    if (r.data.out_trade_no !== undefined && r.data.out_trade_no !== trade.attemptNo) {
-      return { outcome: 'unknown', reason: `close answered for out_trade_no ${r.data.out_trade_no}` };
+    if (r.data.out_trade_no !== trade.attemptNo) {
+      return { outcome: 'unknown', reason: `close answered for out_trade_no ${r.data.out_trade_no ?? '(missing)'}` };
     }
     return { outcome: 'closed' };
   }
@@ -80,8 +88,8 @@ export abstract class AlipayHandler extends AbstractPayOrderHandler<AlipayAccoun
   protected async doRefund(refund: RefundSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
     const r = await callAlipay(this.sdk(account), 'alipay.trade.refund', refundBizContent(refund), refundAnswer, signal);
     if (!r.ok) return { outcome: createErrorOutcome(r.error), channelStatus: errorStatus(r.error), reason: describeError(r.error) };
-    if (r.data.out_trade_no !== undefined && r.data.out_trade_no !== refund.attemptNo) {
-      return { outcome: 'unknown', channelStatus: '', reason: `refund answered for out_trade_no ${r.data.out_trade_no}` };
+    if (r.data.out_trade_no !== refund.attemptNo) {
+      return { outcome: 'unknown', channelStatus: '', reason: `refund answered for out_trade_no ${r.data.out_trade_no ?? '(missing)'}` };
     }
     if (r.data.fund_change === 'Y') return { outcome: 'success', channelStatus: 'fund_change=Y' };
     const confirmed = await this.doQueryRefund(refund, account, signal);
@@ -93,10 +101,13 @@ export abstract class AlipayHandler extends AbstractPayOrderHandler<AlipayAccoun
     const r = await callAlipay(this.sdk(account), 'alipay.trade.fastpay.refund.query', biz, refundQueryAnswer, signal);
     if (!r.ok) return { outcome: 'unknown', channelStatus: errorStatus(r.error), reason: describeError(r.error) };
     const a = r.data;
+    // Without refund_status the answer says "not refunded (yet)" and claims nothing; with it, it must name this
+    // trade, this refund and its amount: a field it lacks is as wrong as a field that differs.
+    const claims = Boolean(a.refund_status);
     const problems = [
-      a.out_trade_no !== undefined && a.out_trade_no !== refund.attemptNo && `out_trade_no ${a.out_trade_no}`,
-      a.out_request_no !== undefined && a.out_request_no !== refund.refundNo && `out_request_no ${a.out_request_no}`,
-      a.refund_status && a.refund_amount !== undefined && a.refund_amount !== refund.amount && `refund amount ${a.refund_amount}`,
+      claims && a.out_trade_no !== refund.attemptNo && `out_trade_no ${a.out_trade_no ?? '(missing)'}`,
+      claims && a.out_request_no !== refund.refundNo && `out_request_no ${a.out_request_no ?? '(missing)'}`,
+      claims && a.refund_amount !== refund.amount && `refund amount ${a.refund_amount ?? '(missing)'}`,
     ].filter((p): p is string => typeof p === 'string');
     const status = toRefundStatus(a);
     if (problems.length === 0) return status;

@@ -35,14 +35,14 @@ export function toChannelNotify(form: Record<string, string>): ChannelNotify {
   }
   const n = parsed.data;
   if (n.out_biz_no && n.refund_fee === undefined && !n.gmt_refund) return { invalid: 'out_biz_no without refund fields' };
-  return { notify: toVerifiedNotify(n), identity: { appId: n.app_id, merchantId: n.seller_id || undefined } };
+  return { notify: toVerifiedNotify(n), identity: { outTradeNo: n.out_trade_no, appId: n.app_id, merchantId: n.seller_id || undefined } };
 }
 
 /**
- * With out_biz_no it is a refund notify: the refund of that out_request_no succeeded (TRADE_SUCCESS after a
- * partial refund, TRADE_CLOSED after a full one). Its refund_fee is the trade's cumulative refunded total, not
- * this refund's amount, so `amount` is left out: the core keeps its own amount, and fastpay.refund.query
- * (cross-checked there) is what reports a per-refund amount.
+ * With out_biz_no it is a refund notify about that out_request_no (TRADE_SUCCESS after a partial refund,
+ * TRADE_CLOSED after a full one). Its refund_fee is the trade's cumulative refunded total, not this refund's
+ * amount, so it proves no amount: 'unknown', and the core asks fastpay.refund.query (cross-checked there, with
+ * the per-refund amount) instead of taking the notify's word.
  * Without out_biz_no it is the trade's status. TRADE_CLOSED with signs of a payment (gmt_payment, refund_fee)
  * is a paid trade closed by a full refund: 'unknown', never 'fail'.
  */
@@ -53,7 +53,11 @@ export function toVerifiedNotify(n: NotifyForm): VerifiedNotify {
       notifyId: n.notify_id,
       attemptNo: n.out_trade_no,
       refundNo: n.out_biz_no,
-      status: { outcome: 'success', channelStatus: 'REFUND_SUCCESS' },
+      status: {
+        outcome: 'unknown',
+        channelStatus: 'REFUND_NOTIFY',
+        reason: 'an Alipay refund notify names no per-refund amount; the refund query settles it',
+      },
     };
   }
   const paidAt = parseBeijingTime(n.gmt_payment);

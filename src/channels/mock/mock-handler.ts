@@ -13,8 +13,8 @@ import type {
   TradeStatus,
 } from '../types';
 import { MockGatewayClient } from './gateway-client';
-import { verifySignature } from './signature';
-import { toRefundStatus, toTradeStatus, toVerifiedNotify } from './transformers';
+import { NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from './signature';
+import { checkedRefundStatus, checkedTradeStatus, toVerifiedNotify } from './transformers';
 import { createTradeResponse, notifyBody, refundResponse, tradeResponse } from './wire';
 
 export interface MockPayHandlerOptions {
@@ -44,6 +44,7 @@ export class MockPayHandler implements PayOrderHandler {
   readonly supportsQr: boolean;
   readonly supportsRefund = true;
   readonly requiredInputs = [];
+  readonly notifySignatureHeaders: readonly string[] = [TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER].map((h) => h.toLowerCase());
   private readonly client: MockGatewayClient;
 
   constructor(private readonly opts: MockPayHandlerOptions) {
@@ -73,7 +74,7 @@ export class MockPayHandler implements PayOrderHandler {
   /** A trade the channel has never heard of is not paid yet: 'pending'. */
   async query(trade: TradeSnapshot, call: ChannelCall): Promise<TradeStatus> {
     const r = await this.client.request('GET', tradePath(trade.attemptNo), tradeResponse, undefined, call.signal);
-    if (r.kind === 'ok') return toTradeStatus(r.data);
+    if (r.kind === 'ok') return checkedTradeStatus(trade, r.data);
     if (r.kind === 'rejected') {
       const outcome = r.code === 'TRADE_NOT_EXIST' ? 'pending' : 'unknown';
       return { outcome, channelStatus: r.code, reason: r.reason };
@@ -85,6 +86,9 @@ export class MockPayHandler implements PayOrderHandler {
   async close(trade: TradeSnapshot, call: ChannelCall): Promise<CloseResult> {
     const path = `${tradePath(trade.attemptNo)}/close`;
     const r = await this.client.request('POST', path, tradeResponse, undefined, call.signal);
+    if (r.kind === 'ok' && r.data.out_trade_no !== trade.attemptNo) {
+      return { outcome: 'unknown', reason: `close answered for out_trade_no ${r.data.out_trade_no}` };
+    }
     if (r.kind === 'ok' || (r.kind === 'rejected' && r.code === 'TRADE_NOT_EXIST')) return { outcome: 'closed' };
     if (r.kind === 'rejected' && r.code === 'TRADE_PAID') {
       const status = await this.query(trade, call);
@@ -103,7 +107,7 @@ export class MockPayHandler implements PayOrderHandler {
       total: refund.tradeAmount.toString(),
     };
     const r = await this.client.request('POST', '/v1/refunds', refundResponse, request, call.signal);
-    if (r.kind === 'ok') return toRefundStatus(r.data);
+    if (r.kind === 'ok') return checkedRefundStatus(refund, r.data);
     if (r.kind === 'rejected') return { outcome: 'fail', channelStatus: r.code, reason: r.reason };
     return { outcome: 'unknown', channelStatus: NO_ANSWER, reason: r.reason };
   }
@@ -112,7 +116,7 @@ export class MockPayHandler implements PayOrderHandler {
   async queryRefund(refund: RefundSnapshot, call: ChannelCall): Promise<RefundStatusResult> {
     const path = `/v1/refunds/${encodeURIComponent(refund.refundNo)}`;
     const r = await this.client.request('GET', path, refundResponse, undefined, call.signal);
-    if (r.kind === 'ok') return toRefundStatus(r.data);
+    if (r.kind === 'ok') return checkedRefundStatus(refund, r.data);
     if (r.kind === 'rejected') {
       const outcome = r.code === 'REFUND_NOT_EXIST' ? 'pending' : 'unknown';
       return { outcome, channelStatus: r.code, reason: r.reason };

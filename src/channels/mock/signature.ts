@@ -49,6 +49,8 @@ export function verifySignature(
   const nonce = readHeader(headers, NONCE_HEADER);
   const signature = readHeader(headers, SIGNATURE_HEADER);
   if (!timestamp || !nonce || !signature) return { valid: false, reason: 'missing signature headers' };
+  // Strict base64: Node's decoder stops at the first padding, so "sig, sig" (a repeated header joined) would pass.
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) return { valid: false, reason: 'signature is not one base64 value' };
   const seconds = Number(timestamp);
   if (!Number.isInteger(seconds) || Math.abs(nowSeconds - seconds) > TIMESTAMP_TOLERANCE_SECONDS) {
     return { valid: false, reason: 'stale timestamp' };

@@ -1,7 +1,10 @@
-import type { Outcome, RefundStatusResult, TradeStatus, VerifiedNotify } from '../types';
+import type { Outcome, RefundSnapshot, RefundStatusResult, TradeSnapshot, TradeStatus, VerifiedNotify } from '../types';
 import type { MockRefundStatus, MockTradeStatus, NotifyBody, RefundResponse, TradeResponse } from './wire';
 
-/** Mock channel trade status → outcome. REFUND means "paid, then (partly) refunded": the payment succeeded. */
+/**
+ * Mock channel trade status → outcome. REFUND means "paid, then (partly) refunded": the payment succeeded,
+ * flagged refundedAtChannel.
+ */
 export const TRADE_STATUS_OUTCOMES: Readonly<Record<MockTradeStatus, Outcome>> = {
   NOTPAY: 'pending',
   SUCCESS: 'success',
@@ -38,11 +41,31 @@ export function toTradeStatus(trade: TradeResponse): TradeStatus {
     currency: trade.currency,
   };
   if (trade.status === 'CLOSED') status.closedUnpaid = true;
+  if (trade.status === 'REFUND') status.refundedAtChannel = true;
   if (outcome === 'success') {
     status.paidAmount = trade.amount;
     if (trade.paid_at) status.paidAt = new Date(trade.paid_at);
   }
   return status;
+}
+
+/** A query answer about another trade is not an answer: 'unknown', with why (amount and currency are the core's check). */
+export function checkedTradeStatus(trade: TradeSnapshot, answer: TradeResponse): TradeStatus {
+  const status = toTradeStatus(answer);
+  if (answer.out_trade_no === trade.attemptNo) return status;
+  const reason = `integrity check failed: out_trade_no ${answer.out_trade_no} is not ${trade.attemptNo}`;
+  return { outcome: 'unknown', channelStatus: status.channelStatus, reason };
+}
+
+/** A refund answer about another refund, trade or amount is not an answer: 'unknown', with why. */
+export function checkedRefundStatus(refund: RefundSnapshot, answer: RefundResponse): RefundStatusResult {
+  const problems: string[] = [];
+  if (answer.out_refund_no !== refund.refundNo) problems.push(`out_refund_no ${answer.out_refund_no} is not ${refund.refundNo}`);
+  if (answer.out_trade_no !== refund.attemptNo) problems.push(`out_trade_no ${answer.out_trade_no} is not ${refund.attemptNo}`);
+  if (answer.amount !== refund.amount) problems.push(`refund amount ${answer.amount} is not ${refund.amount}`);
+  const status = toRefundStatus(answer);
+  if (problems.length === 0) return status;
+  return { outcome: 'unknown', channelStatus: status.channelStatus, reason: `integrity check failed: ${problems.join('; ')}` };
 }
 
 export function toRefundStatus(refund: RefundResponse): RefundStatusResult {

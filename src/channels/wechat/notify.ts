@@ -12,6 +12,7 @@ export const NOTIFY_HEADERS = {
 } as const;
 
 const ALGORITHM = 'AEAD_AES_256_GCM';
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
  * A WeChat Pay notify, from raw bytes to what it says: the serial must be the account's public key id, the
@@ -30,6 +31,8 @@ export function verifyWechatNotify(
     header(raw.headers, NOTIFY_HEADERS.nonce),
   ];
   if (!serial || !signature || !timestamp || !nonce) return { invalid: 'missing Wechatpay-* signature headers' };
+  // Strict base64: Node's decoder stops at the first padding, so "sig, sig" (a repeated header joined) would pass.
+  if (!BASE64.test(signature)) return { invalid: 'Wechatpay-Signature is not one base64 value' };
   if (serial !== account.platformPublicKeyId) return { invalid: `unknown Wechatpay-Serial ${serial.slice(0, 64)}` };
   const seconds = /^\d{1,12}$/.test(timestamp) ? Number(timestamp) : NaN;
   if (!(Math.abs(nowSeconds - seconds) < TIMESTAMP_TOLERANCE_SECONDS)) {

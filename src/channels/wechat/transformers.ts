@@ -15,7 +15,10 @@ import type {
  * request builders. No I/O, no clock (except where a Date is passed in), no keys.
  */
 
-/** trade_state → outcome. REFUND means it was paid (and then refunded): the payment succeeded. */
+/**
+ * trade_state → outcome. REFUND means it was paid and a refund is under way at WeChat: the payment succeeded,
+ * flagged refundedAtChannel (the core tells the order side when it had not seen the payment before).
+ */
 export const TRADE_STATE_OUTCOMES: Readonly<Record<WechatTradeState, Outcome>> = {
   SUCCESS: 'success',
   REFUND: 'success',
@@ -171,6 +174,7 @@ export function toTradeAnswer(tx: Transaction): ChannelTradeAnswer {
   const outcome = tradeOutcome(tx.trade_state);
   const answer: ChannelTradeAnswer = { outcome, channelStatus: tx.trade_state, outTradeNo: tx.out_trade_no };
   if (tx.trade_state === 'CLOSED') answer.closedUnpaid = true;
+  if (tx.trade_state === 'REFUND') answer.refundedAtChannel = true;
   if (tx.appid !== undefined) answer.appId = tx.appid;
   if (tx.mchid !== undefined) answer.merchantId = tx.mchid;
   if (tx.transaction_id) answer.channelTradeNo = tx.transaction_id;
@@ -192,9 +196,7 @@ export function toRefundStatus(r: Refund): RefundStatusResult {
 export function checkedRefundStatus(r: RefundSnapshot, answer: Refund): RefundStatusResult {
   const problems: string[] = [];
   if (answer.out_refund_no !== r.refundNo) problems.push(`out_refund_no ${answer.out_refund_no} is not ${r.refundNo}`);
-  if (answer.out_trade_no !== undefined && answer.out_trade_no !== r.attemptNo) {
-    problems.push(`out_trade_no ${answer.out_trade_no} is not ${r.attemptNo}`);
-  }
+  if (answer.out_trade_no !== r.attemptNo) problems.push(`out_trade_no ${answer.out_trade_no ?? '(missing)'} is not ${r.attemptNo}`);
   if (answer.amount.refund !== r.amount) problems.push(`refund amount ${answer.amount.refund} is not ${r.amount}`);
   const status = toRefundStatus(answer);
   if (problems.length === 0) return status;
@@ -228,7 +230,7 @@ export function toRefundNotify(eventId: string, r: RefundResource): ChannelNotif
       status: refundStatus(r.refund_status, r.refund_id),
       amount: r.amount.refund,
     },
-    identity: { merchantId: r.mchid },
+    identity: { outTradeNo: r.out_trade_no, merchantId: r.mchid },
   };
 }
 

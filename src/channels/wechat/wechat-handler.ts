@@ -2,6 +2,7 @@ import type { Wechatpay } from 'wechatpay-axios-plugin';
 import type { z } from 'zod';
 import {
   AbstractPayOrderHandler,
+  type CarriedIdentity,
   type ChannelCloseAnswer,
   type ChannelNotify,
   type ChannelTradeAnswer,
@@ -24,7 +25,7 @@ import {
   type WechatReply,
   type WechatRequestConfig,
 } from './client';
-import { verifyWechatNotify } from './notify';
+import { NOTIFY_HEADERS, verifyWechatNotify } from './notify';
 import { decryptResource, randomNonce } from './signing';
 import {
   buildPrepayRequest,
@@ -51,6 +52,13 @@ export interface WechatHandlerOptions {
  */
 export abstract class WechatHandler extends AbstractPayOrderHandler<WechatAccount> {
   readonly channel = 'wechat' as const;
+  readonly notifySignatureHeaders: readonly string[] = [...Object.values(NOTIFY_HEADERS), 'wechatpay-signature-type'];
+  /** A Transaction names app, merchant and trade; a refund resource names merchant and trade (it has no appid). */
+  protected readonly carriedIdentity: CarriedIdentity = {
+    paymentNotify: ['outTradeNo', 'appId', 'merchantId'],
+    refundNotify: ['outTradeNo', 'merchantId'],
+    query: ['outTradeNo', 'appId', 'merchantId'],
+  };
   protected abstract readonly terminal: TerminalType;
   protected readonly api: WechatApi;
 
@@ -87,7 +95,7 @@ export abstract class WechatHandler extends AbstractPayOrderHandler<WechatAccoun
     if (reply.status === 200) return toTradeAnswer(parse(transaction, reply.data, 'transaction'));
     const { code, reason } = errorOf(reply);
     const outcome = errorVerdict('query', reply.status, code) === 'pending' ? 'pending' : 'unknown';
-    return { outcome, channelStatus: code, reason };
+    return { outcome, channelStatus: code, reason, fromError: true };
   }
 
   /** 204 closes; ORDER_NOT_EXIST has nothing to close; ORDERPAID is confirmed by a query in the base. */

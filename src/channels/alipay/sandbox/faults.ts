@@ -9,6 +9,8 @@ export type AlipaySandboxFault =
   | { kind: 'hang'; ms: number }
   /** The response's sign does not match its body. */
   | { kind: 'badResponseSignature' }
+  /** The next successful answer leaves out this field, validly signed all the same (missing is not matching). */
+  | { kind: 'omitAnswerField'; field: string }
   /** A signed `20000 isp.unknow-error` answer; no state is touched. */
   | { kind: 'unknownError' }
   /** A signed `40004 ACQ.SYSTEM_ERROR` answer; no state is touched. */

@@ -111,6 +111,8 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
 
   const reply = (res: Response, method: string, inner: object): void => {
     const tamper = faults.take('badResponseSignature') !== undefined;
+    const omit = 'code' in inner && inner.code === '10000' ? faults.take('omitAnswerField') : undefined;
+    if (omit) inner = Object.fromEntries(Object.entries(inner).filter(([k]) => k !== omit.field));
     const key = /^[a-z][a-z0-9.]*$/.test(method) ? method : '';
     res.status(200).type('application/json;charset=utf-8').send(signedResponseText(key, inner, alipayPrivateKey, tamper));
   };

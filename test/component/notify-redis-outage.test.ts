@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { buildSignedHeaders } from '../../src/channels/mock/signature';
+import { PayWay } from '../../src/gen/payment/v1/types';
+import { eventually, freePort, MOCK_SECRET, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { createOrder, ref } from '../support/orders';
+
+/** Redis only carries hints for notifies (dedupe, limits): its outage must never cost a genuine notify. */
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  await eventually(async () => {
+    const res = await fetch(`http://127.0.0.1:${port}`).catch((e: { cause?: { code?: string } }) => e.cause?.code ?? 'x');
+    return res !== 'ECONNREFUSED';
+  });
+  return proc;
+}
+
+const stop = (proc: ChildProcess) => new Promise<void>((resolve) => (proc.exitCode !== null ? resolve() : proc.once('exit', () => resolve()) && proc.kill('SIGKILL')));
+
+describe('notifies while Redis is down', () => {
+  let port: number;
+  let redis: ChildProcess;
+  let h: Harness;
+  beforeAll(async () => {
+    port = await freePort();
+    redis = await startRedis(port);
+    h = await startHarness({ REDIS_URL: `redis://127.0.0.1:${port}` });
+  });
+  afterAll(async () => {
+    if (redis.exitCode !== null) redis = await startRedis(port); // let the service close cleanly
+    await h.close();
+    await stop(redis);
+  }, 60_000);
+
+  it('When Redis is down, then a genuine notify is still applied once, and its retry is still a duplicate', async () => {
+    const tenant = await newTenant(h, 't-nro');
+    const order = await createOrder(h, tenant, { amount: 2500n });
+    const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
+    await stop(redis);
+
+    const body = JSON.stringify({
+      notify_id: uniq('N'),
+      event: 'TRADE.SUCCESS',
+      out_trade_no: pre.attemptNo,
+      trade_no: `MT${pre.attemptNo}`,
+      amount: '2500',
+      currency: 'CNY',
+      paid_at: new Date().toISOString(),
+    });
+    const post = () =>
+      fetch(`${h.notifyBaseUrl}/notify/mock/${tenant}/web`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...buildSignedHeaders(MOCK_SECRET, body) },
+        body,
+      });
+    expect((await post()).status).toBe(200);
+    expect((await post()).status).toBe(200);
+    const db = h.service.deps.db;
+    expect((await db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } })).status).toBe('SUCCESS');
+    const results = (await db.notifyRecord.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } })).map((r) => r.result);
+    expect(results).toEqual(['PROCESSED', 'DUPLICATE']);
+
+    redis = await startRedis(port); // back before the service stops, so its queues close cleanly
+    await eventually(async () => h.service.deps.queueProducerRedis.status === 'ready', 15000);
+  });
+});

@@ -1,7 +1,7 @@
 import type { ChannelCall, PayOrderHandler, PrepayPayload } from '../channels/types';
 import { ChannelUnavailableError, ConcurrencyError, ConflictingReplayError, FailedPreconditionError, NotFoundError } from '../domain/errors';
 import { newAttemptNo } from '../domain/ids';
-import { isOpen } from '../domain/order-status';
+import { isOpen, isPaid } from '../domain/order-status';
 import {
   casAttemptStatus,
   findAttempt,
@@ -48,14 +48,14 @@ export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext
   await assertPayWayEnabled(deps, tenant, cmd.payWay);
   const { handler, call } = await channelFor(deps, cmd.ref.tenantId, cmd.payWay, ctx);
   const order = await findOrder(deps.db, cmd.ref);
-  if (!order) throw new NotFoundError('order not found');
+  if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   assertPayable(order, deps.now());
 
   const open = await listAttempts(deps.db, order.payNo, ['CREATED', 'OPEN']);
   const same = open.find((a) => a.payWay === cmd.payWay);
   if (same && same.payerId !== cmd.payerId) {
     // The stored payload (a JSAPI prepay_id) belongs to the first payer: never hand it to another.
-    throw new ConflictingReplayError(`the open ${cmd.payWay} attempt of order ${order.payNo}`, ['payer_id']);
+    throw new ConflictingReplayError(`the open ${cmd.payWay} attempt of order ${order.payNo}`, ['payer_id'], { payNo: order.payNo });
   }
   if (same?.status === 'OPEN' && same.payload) {
     return { order, attemptNo: same.attemptNo, payload: same.payload as unknown as PrepayPayload, replayed: true };
@@ -66,7 +66,10 @@ export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext
   }
   const switching = order.status === 'PAYING' && order.payWay !== cmd.payWay;
   if (switching && order.payWaySwitches >= MAX_PAY_WAY_SWITCHES) {
-    throw new FailedPreconditionError(`order ${order.payNo} has switched pay way ${MAX_PAY_WAY_SWITCHES} times already`);
+    throw new FailedPreconditionError(`order ${order.payNo} has switched pay way ${MAX_PAY_WAY_SWITCHES} times already`, {
+      reason: 'PAY_WAY_SWITCH_LIMIT',
+      metadata: { payNo: order.payNo, limit: String(MAX_PAY_WAY_SWITCHES) },
+    });
   }
   for (const previous of open.filter((a) => a.payWay !== cmd.payWay)) {
     await closePrevious(deps, order, previous, ctx);
@@ -80,7 +83,7 @@ export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext
   const owned = await deps.redis.set(marker, '1', 'PX', deps.channelTimeoutMs + 1000, 'NX').catch(() => 'OK');
   if (owned === null && same) {
     // (A new attempt's number is fresh, so only a reused one can be held.)
-    if (rounds >= 2) throw new ConcurrencyError(`another Prepay of order ${order.payNo} is calling the channel; retry`);
+    if (rounds >= 2) throw new ConcurrencyError(`another Prepay of order ${order.payNo} is calling the channel; retry`, { payNo: order.payNo });
     await settledMeanwhile(deps, same, ctx.signal);
     return prepay(deps, cmd, ctx, rounds + 1);
   }
@@ -118,8 +121,15 @@ async function settledMeanwhile(deps: Deps, attempt: PayAttempt, signal?: AbortS
 }
 
 function assertPayable(order: PayOrder, now: Date): void {
-  if (!isOpen(order.status)) throw new FailedPreconditionError(`order ${order.payNo} is ${order.status}`);
-  if (order.expireAt <= now) throw new FailedPreconditionError(`order ${order.payNo} expired at ${order.expireAt.toISOString()}`);
+  const metadata = { payNo: order.payNo, status: order.status };
+  if (!isOpen(order.status)) {
+    const reason = isPaid(order.status) ? 'ORDER_ALREADY_PAID' : 'ORDER_CLOSED';
+    throw new FailedPreconditionError(`order ${order.payNo} is ${order.status}`, { reason, metadata });
+  }
+  if (order.expireAt <= now) {
+    const expireAt = order.expireAt.toISOString();
+    throw new FailedPreconditionError(`order ${order.payNo} expired at ${expireAt}`, { reason: 'ORDER_EXPIRED', metadata: { ...metadata, expireAt } });
+  }
 }
 
 async function closePrevious(deps: Deps, order: PayOrder, previous: PayAttempt, ctx: RequestContext): Promise<void> {
@@ -127,11 +137,17 @@ async function closePrevious(deps: Deps, order: PayOrder, previous: PayAttempt, 
   const result = await handler.close(tradeSnapshot(order, previous), call);
   if (result.outcome === 'unknown') {
     await scheduleSync(deps, previous.attemptNo);
-    throw new ChannelUnavailableError(`could not close the ${previous.payWay} attempt: ${result.reason}`);
+    throw new ChannelUnavailableError(`could not close the ${previous.payWay} attempt: ${result.reason}`, {
+      payNo: order.payNo,
+      payWay: previous.payWay,
+    });
   }
   if (result.outcome === 'paid') {
     await applyTradeStatus(deps, previous, result.status, { cause: 'RPC' });
-    throw new FailedPreconditionError(`order ${order.payNo} was already paid with ${previous.payWay}`);
+    throw new FailedPreconditionError(`order ${order.payNo} was already paid with ${previous.payWay}`, {
+      reason: 'ORDER_ALREADY_PAID',
+      metadata: { payNo: order.payNo, payWay: previous.payWay },
+    });
   }
   await casAttemptStatus(deps.db, previous.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
   // Still asked on the PSync schedule: if the buyer pays the old attempt too, that is a double payment to report.
@@ -180,10 +196,16 @@ async function callChannel(
       // The attempt stays CREATED: a replay calls the channel again with the same out_trade_no, and status
       // queries find out whether the channel opened the trade (and whether the buyer paid) meanwhile.
       await scheduleSync(deps, attempt.attemptNo);
-      throw new ChannelUnavailableError(`${handler.payWay} did not answer the prepay: ${result.reason}`);
+      throw new ChannelUnavailableError(`${handler.payWay} did not answer the prepay: ${result.reason}`, {
+        payNo: order.payNo,
+        payWay: handler.payWay,
+      });
     }
     await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'FAILED');
-    throw new FailedPreconditionError(`${handler.payWay} refused the prepay: ${result.reason}`);
+    throw new FailedPreconditionError(`${handler.payWay} refused the prepay: ${result.reason}`, {
+      reason: 'CHANNEL_REFUSED',
+      metadata: { payNo: order.payNo, payWay: handler.payWay },
+    });
   }
   const opened = await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'OPEN', {
     payload: result.payload as object,
@@ -198,7 +220,7 @@ async function callChannel(
     // A Cancel (or a switch) closed this attempt while the channel was opening it: close what the channel
     // just opened rather than hand out a payable link for a closed attempt.
     await handler.close(tradeSnapshot(order, attempt), call).catch(() => undefined);
-    throw new ConcurrencyError(`attempt ${attempt.attemptNo} was closed while the channel opened it; query the order`);
+    throw new ConcurrencyError(`attempt ${attempt.attemptNo} was closed while the channel opened it; query the order`, { payNo: order.payNo });
   }
   // Asked on PSync's schedule until a notify (or the timeout) settles it: the notify may never come.
   await scheduleSync(deps, attempt.attemptNo);

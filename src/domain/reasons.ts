@@ -62,12 +62,12 @@ export const REASONS = {
   CHANNEL_REFUSED: r('FAILED_PRECONDITION', 'The channel answered the prepay with a refusal. Metadata: payNo, payWay.'),
   FAILED_PRECONDITION: r('FAILED_PRECONDITION', 'Fallback: the state of the order or the tenant refuses the request.'),
   // ABORTED: a concurrent change won; retry the same request
-  CONCURRENT_UPDATE: r('ABORTED', 'A concurrent change of the same order (or event) won; retry the same request. Metadata: payNo or eventId.', 200),
+  CONCURRENT_UPDATE: r('ABORTED', 'A concurrent change of the same order (or event) won; retry the same request. Metadata: payNo or eventId.', 100),
   // UNAVAILABLE: retry the same request, with the same idempotency key
-  CHANNEL_UNAVAILABLE: r('UNAVAILABLE', 'The channel did not answer or gave no definite answer; nothing changed locally. Metadata: payNo, payWay.', 1000),
-  DATABASE_BUSY: r('UNAVAILABLE', 'The database was busy (lock wait, deadlock, lost connection); retry with the same idempotency key.', 500),
+  CHANNEL_UNAVAILABLE: r('UNAVAILABLE', 'The channel did not answer or gave no definite answer; nothing changed locally. Metadata: payNo, payWay.', 500),
+  DATABASE_BUSY: r('UNAVAILABLE', 'The database was busy (lock wait, deadlock, lost connection); retry with the same idempotency key.', 200),
   SHUTTING_DOWN: r('UNAVAILABLE', 'This instance is stopping; retry (another instance answers).', 100),
-  UNAVAILABLE: r('UNAVAILABLE', 'Fallback: the service cannot answer now; retry.', 1000),
+  UNAVAILABLE: r('UNAVAILABLE', 'Fallback: the service cannot answer now; retry.', 500),
   // the rest
   DEADLINE_EXCEEDED: r('DEADLINE_EXCEEDED', "The caller's deadline passed before the answer; query before retrying a mutation."),
   INTERNAL: r('INTERNAL', 'An unexpected fault (logged with its stack); the request may be retried with the same idempotency key.'),

@@ -17,17 +17,25 @@ import { Status } from '../gen/google/rpc/status';
 
 /**
  * Domain error classes to gRPC codes, for errors that name no reason (a reason brings its own code): such an
- * error gets the fallback reason named after its class's code.
+ * error gets the fallback reason of its class's code (FALLBACK_REASONS). Add a class here with its code.
  */
-const CODES: ReadonlyArray<[abstract new (...args: never[]) => DomainError, StatusName]> = [
-  [InvalidArgumentError, 'INVALID_ARGUMENT'],
-  [NotFoundError, 'NOT_FOUND'],
-  [ConflictingReplayError, 'ALREADY_EXISTS'],
-  [FailedPreconditionError, 'FAILED_PRECONDITION'],
-  [ChannelUnavailableError, 'UNAVAILABLE'],
-  [ConcurrencyError, 'ABORTED'],
-  [ShuttingDownError, 'UNAVAILABLE'],
+const CODES: ReadonlyArray<[abstract new (...args: never[]) => DomainError, status]> = [
+  [InvalidArgumentError, status.INVALID_ARGUMENT],
+  [NotFoundError, status.NOT_FOUND],
+  [ConflictingReplayError, status.ALREADY_EXISTS],
+  [FailedPreconditionError, status.FAILED_PRECONDITION],
+  [ChannelUnavailableError, status.UNAVAILABLE],
+  [ConcurrencyError, status.ABORTED],
+  [ShuttingDownError, status.UNAVAILABLE],
 ];
+
+/** The reason of a domain error: its own, else its class's fallback; INTERNAL for a class missing from CODES. */
+function reasonOf(err: DomainError): Reason {
+  if (err.reason) return err.reason;
+  const code = CODES.find(([type]) => err instanceof type)?.[1];
+  const name = code === undefined ? undefined : (status[code] as StatusName);
+  return (name && FALLBACK_REASONS[name]) || 'INTERNAL';
+}
 
 export const INTERNAL_MESSAGE = 'internal error; the request may be retried with the same idempotency key';
 
@@ -61,8 +69,7 @@ export function toServiceError(err: unknown, deadlineExceeded: boolean): MappedE
     }
     return { error: failure({ reason: 'INTERNAL', message: INTERNAL_MESSAGE }), unexpected: true };
   }
-  const classCode = CODES.find(([type]) => err instanceof type)?.[1];
-  const reason = err.reason ?? (classCode ? FALLBACK_REASONS[classCode] : 'INTERNAL');
+  const reason = reasonOf(err);
   const error = failure({
     reason,
     message: err.message,

@@ -18,7 +18,11 @@ beforeAll(async () => {
   h = await startHarness();
   tenant = await newTenant(h, 't-reasons');
 });
-afterAll(() => h?.close());
+const others: Harness[] = [];
+afterAll(async () => {
+  for (const other of others) await other.close();
+  await h?.close();
+});
 afterEach(() => h.gateway.clearFaults());
 
 const prepay = (o: PayOrder, payWay = PayWay.PAY_WAY_MOCK) => h.call('prepay', { order: ref(o), payWay, clientIp: '', payerId: '' });
@@ -146,9 +150,8 @@ const SCENARIOS: Partial<Record<Reason, Scenario>> = {
       // An order paid with the mock, refunded through an instance deployed without it.
       const paid = await paidOrder(h, tenant);
       const noMock = await startHarness({ MOCK_CHANNEL_ENABLED: 'false' }, { gateway: h.gateway, gatewayUrl: h.gatewayUrl });
-      const failing = noMock.call('refund', { order: ref(paid), outRefundNo: uniq('R'), amount: 1n, reason: '' });
-      void failing.catch(() => undefined).finally(() => noMock.close());
-      return { failing, metadata: { payWay: 'MOCK' } };
+      others.push(noMock);
+      return { failing: noMock.call('refund', { order: ref(paid), outRefundNo: uniq('R'), amount: 1n, reason: '' }), metadata: { payWay: 'MOCK' } };
     },
   },
 };

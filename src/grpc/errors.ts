@@ -41,6 +41,8 @@ export const INTERNAL_MESSAGE = 'internal error; the request may be retried with
 
 export interface MappedError {
   error: Partial<ServiceError>;
+  /** The ErrorInfo reason sent, for the log line. */
+  reason: Reason;
   /** False for errors the caller caused; true for faults that must be logged with their stack. */
   unexpected: boolean;
 }
@@ -63,11 +65,9 @@ export interface Failure {
  */
 export function toServiceError(err: unknown, deadlineExceeded: boolean): MappedError {
   if (!(err instanceof DomainError)) {
-    if (deadlineExceeded) return { error: failure({ reason: 'DEADLINE_EXCEEDED', message: 'deadline exceeded' }), unexpected: false };
-    if (isTransientDbError(err)) {
-      return { error: failure({ reason: 'DATABASE_BUSY', message: 'the database is busy; retry with the same idempotency key' }), unexpected: true };
-    }
-    return { error: failure({ reason: 'INTERNAL', message: INTERNAL_MESSAGE }), unexpected: true };
+    if (deadlineExceeded) return mapped({ reason: 'DEADLINE_EXCEEDED', message: 'deadline exceeded' }, false);
+    if (isTransientDbError(err)) return mapped({ reason: 'DATABASE_BUSY', message: 'the database is busy; retry with the same idempotency key' }, true);
+    return mapped({ reason: 'INTERNAL', message: INTERNAL_MESSAGE }, true);
   }
   const reason = reasonOf(err);
   const error = failure({
@@ -79,8 +79,10 @@ export function toServiceError(err: unknown, deadlineExceeded: boolean): MappedE
   // the trailers of earlier versions, until callers have moved to ErrorInfo
   if (err instanceof InvalidArgumentError) error.metadata.set('field', err.field);
   if (err instanceof ConflictingReplayError) error.metadata.set('conflicting-fields', err.fields.join(','));
-  return { error, unexpected: reason === 'INTERNAL' };
+  return { error, reason, unexpected: reason === 'INTERNAL' };
 }
+
+const mapped = (f: Failure, unexpected: boolean): MappedError => ({ error: failure(f), reason: f.reason, unexpected });
 
 /** A gRPC status for `f`, with its google.rpc.Status details in the `grpc-status-details-bin` trailer. */
 export function failure(f: Failure): Partial<ServiceError> & { code: status; metadata: Metadata } {

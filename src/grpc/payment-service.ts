@@ -74,9 +74,9 @@ export function paymentService(deps: Deps, inFlight = new InFlight()): PaymentSe
         },
         (err: unknown) => {
           ctx.done();
-          const { error, unexpected } = toServiceError(err, ctx.expired());
+          const { error, reason, unexpected } = toServiceError(err, ctx.expired());
           const code = status[error.code ?? status.UNKNOWN];
-          const line = fields(code, timer({ code }));
+          const line = { ...fields(code, timer({ code })), reason };
           if (unexpected) deps.log.error({ err, ...line }, 'rpc failed');
           else deps.log.debug({ ...line, details: error.details }, 'rpc done');
           callback(error, null);
@@ -173,8 +173,8 @@ export function paymentService(deps: Deps, inFlight = new InFlight()): PaymentSe
       closed.addEventListener('abort', onClose);
       const timer = deps.metrics.rpcDuration.startTimer({ method: 'WatchOrder' });
       const fail = (err: unknown) => {
-        const { error, unexpected } = toServiceError(err, false);
-        if (unexpected) deps.log.error({ err, rpc: 'WatchOrder' }, 'rpc failed');
+        const { error, reason, unexpected } = toServiceError(err, false);
+        if (unexpected) deps.log.error({ err, rpc: 'WatchOrder', reason }, 'rpc failed');
         timer({ code: status[error.code ?? status.UNKNOWN] });
         call.emit('error', error); // grpc-js turns it into the stream's status
       };

@@ -88,7 +88,7 @@ describe('Logs', () => {
       await new Promise((r) => setImmediate(r));
 
       const line = lines.find((l) => l.rpc === 'Prepay');
-      expect(line).toMatchObject({ requestId: 'req-observability-1', tenantId, payNo: 'PMISSING1', code: 'NOT_FOUND', msg: 'rpc done' });
+      expect(line).toMatchObject({ requestId: 'req-observability-1', tenantId, payNo: 'PMISSING1', code: 'NOT_FOUND', reason: 'ORDER_NOT_FOUND', msg: 'rpc done' });
       expect(typeof line!.ms).toBe('number');
       expect(JSON.stringify(lines)).not.toContain('top-secret-token');
     } finally {

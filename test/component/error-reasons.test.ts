@@ -1,8 +1,8 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { ERROR_DOMAIN, REASONS, type Reason } from '../../src/domain/reasons';
-import { PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
-import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
+import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
 import { decodeStatus } from '../support/status-details';
 import { UNIT_TESTED_REASONS } from '../unit/error-reasons.cases';
@@ -103,7 +103,7 @@ const SCENARIOS: Partial<Record<Reason, Scenario>> = {
       const paid = await paidOrder(h, tenant, 10000n);
       return {
         failing: h.call('refund', { order: ref(paid), outRefundNo: uniq('R'), amount: 10001n, reason: '' }),
-        metadata: { payNo: paid.payNo, amount: '10001', refundable: '10000' },
+        metadata: { payNo: paid.payNo, status: 'SUCCESS', amount: '10001', refundable: '10000' },
       };
     },
   },
@@ -177,6 +177,21 @@ describe('Error reasons, one per scenario, as a program reads them', () => {
       for (const [key, value] of Object.entries(scenario.legacy ?? {})) expect((err as ServiceError).metadata.get(key)).toEqual([value]);
     },
   );
+
+  it('When a fully refunded order is refunded again, then REFUND_EXCEEDS_REFUNDABLE says nothing is left, not that it is unpaid', async () => {
+    const paid = await paidOrder(h, tenant, 500n);
+    await h.call('refund', { order: ref(paid), outRefundNo: uniq('R'), amount: 500n, reason: '' });
+    await eventually(async () => (await h.call('query', { order: ref(paid), sync: false })).order!.status === OrderStatus.ORDER_STATUS_REFUNDED);
+    const err = await grpcError(
+      h.call('refund', { order: ref(paid), outRefundNo: uniq('R'), amount: 1n, reason: '' }),
+      status.FAILED_PRECONDITION,
+    );
+    expect(decodeStatus(err).errorInfo).toEqual({
+      reason: 'REFUND_EXCEEDS_REFUNDABLE',
+      domain: ERROR_DOMAIN,
+      metadata: { payNo: paid.payNo, status: 'REFUNDED', amount: '1', refundable: '0' },
+    });
+  });
 
   it('When the reasons are counted, then each is provoked here or (where no request can) in the unit tests', () => {
     const provoked = Object.keys(SCENARIOS);

@@ -13,10 +13,13 @@ import { requireTenant } from './tenants';
 export async function cancelOrder(deps: Deps, ref: OrderRef, reason: string, ctx: RequestContext): Promise<OrderWithChildren> {
   await requireTenant(deps, ref.tenantId);
   const order = await findOrder(deps.db, ref);
-  if (!order) throw new NotFoundError('order not found');
+  if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   await closeOrder(deps, order, { cause: 'RPC', actor: ctx.actor, reason: reason || 'cancelled' }, ctx);
   const now = await findOrderWithChildren(deps.db, ref);
-  if (!now) throw new NotFoundError('order not found');
-  if (isPaid(now.status)) throw new FailedPreconditionError(`order ${now.payNo} is paid (${now.status}) and cannot be cancelled`);
+  if (!now) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
+  if (isPaid(now.status)) throw new FailedPreconditionError(`order ${now.payNo} is paid (${now.status}) and cannot be cancelled`, {
+      reason: 'ORDER_ALREADY_PAID',
+      metadata: { payNo: now.payNo, status: now.status },
+    });
   return now;
 }

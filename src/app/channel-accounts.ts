@@ -108,6 +108,11 @@ export async function channelCall(
 ): Promise<ChannelCall> {
   if (handler.channel === 'mock') return { signal: ctx.signal };
   const account = await accounts.get(tenantId, handler.channel);
-  if (!account) throw new FailedPreconditionError(`tenant ${tenantId} has no ${handler.channel} account configured`);
+  if (!account) {
+    throw new FailedPreconditionError(`tenant ${tenantId} has no ${handler.channel} account configured`, {
+      reason: 'CHANNEL_ACCOUNT_MISSING',
+      metadata: { tenantId, channel: handler.channel },
+    });
+  }
   return { signal: ctx.signal, account };
 }

@@ -36,7 +36,10 @@ async function closeAtChannels(deps: Deps, order: PayOrder, opts: CloseOptions, 
     const result = await handler.close(trade, call);
     if (result.outcome === 'unknown') {
       await scheduleSync(deps, attempt.attemptNo);
-      throw new ChannelUnavailableError(`could not close the ${attempt.payWay} attempt: ${result.reason}; the order is unchanged`);
+      throw new ChannelUnavailableError(`could not close the ${attempt.payWay} attempt: ${result.reason}; the order is unchanged`, {
+        payNo: order.payNo,
+        payWay: attempt.payWay,
+      });
     }
     if (result.outcome === 'paid') {
       await applyTradeStatus(deps, attempt, result.status, { cause: opts.cause, actor: opts.actor });
@@ -63,7 +66,7 @@ async function closeLocally(deps: Deps, payNo: string, opts: CloseOptions): Prom
     if (!isOpen(order.status)) return; // paid or closed meanwhile
     // An attempt opened by a Prepay racing this close was never closed at its channel: do not close under it.
     const open = await listAttempts(tx, payNo, ['CREATED', 'OPEN']);
-    if (open.length > 0) throw new ConcurrencyError(`order ${payNo} got a new pay attempt while closing; retry`);
+    if (open.length > 0) throw new ConcurrencyError(`order ${payNo} got a new pay attempt while closing; retry`, { payNo });
     await transition(tx, order, 'CLOSED', { cause: opts.cause, actor: opts.actor, detail: opts.reason, event: 'ORDER_CLOSED' });
   });
 }

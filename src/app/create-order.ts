@@ -52,7 +52,7 @@ export async function createOrder(deps: Deps, cmd: CreateOrderCommand): Promise<
   const existing = await findOrder(deps.db, { tenantId: cmd.tenantId, outOrderNo: cmd.outOrderNo });
   if (!existing) throw new Error(`unique violation on insert but no order ${cmd.tenantId}/${cmd.outOrderNo}`);
   const differing = BINDING_FIELDS.filter((f) => !sameValue(existing[f], cmd[f]));
-  if (differing.length > 0) throw new ConflictingReplayError(`out_order_no ${cmd.outOrderNo}`, differing.map(snake));
+  if (differing.length > 0) throw new ConflictingReplayError(`out_order_no ${cmd.outOrderNo}`, differing.map(snake), { payNo: existing.payNo });
   return { order: existing, replayed: true };
 }
 

@@ -8,6 +8,6 @@ import { requireTenant } from './tenants';
 export async function listNotifies(deps: Deps, ref: OrderRef): Promise<NotifyRecord[]> {
   await requireTenant(deps, ref.tenantId);
   const order = await findOrder(deps.db, ref);
-  if (!order) throw new NotFoundError('order not found');
+  if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   return deps.db.notifyRecord.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } });
 }

@@ -50,10 +50,16 @@ export async function listPayWays(deps: Deps, tenantId: string): Promise<PayWayV
 export async function assertPayWayEnabled(deps: Deps, tenant: Tenant, payWay: string): Promise<void> {
   const handler = deps.channels.get(payWay);
   if (handler?.channel === 'mock' && !tenant.mockEnabled) {
-    throw new FailedPreconditionError(`pay way ${payWay} is not enabled for tenant ${tenant.id}: the mock channel is off for it`);
+    throw new FailedPreconditionError(`pay way ${payWay} is not enabled for tenant ${tenant.id}: the mock channel is off for it`, {
+      reason: 'PAY_WAY_DISABLED',
+      metadata: { payWay, tenantId: tenant.id },
+    });
   }
   const own = handler ? await deps.db.payWayConfig.findUnique({ where: { tenantId_payWay: { tenantId: tenant.id, payWay } } }) : null;
   if (!handler || own?.enabled === false) {
-    throw new FailedPreconditionError(`pay way ${payWay} is not enabled for tenant ${tenant.id}`);
+    throw new FailedPreconditionError(`pay way ${payWay} is not enabled for tenant ${tenant.id}`, {
+      reason: 'PAY_WAY_DISABLED',
+      metadata: { payWay, tenantId: tenant.id },
+    });
   }
 }

@@ -63,15 +63,22 @@ async function closeSuperseded(deps: Deps, order: PayOrder, old: PayAttempt, cur
     throw new ChannelUnavailableError(
       `could not close the ${old.payWay} attempt before opening ${current.payWay} (${result.reason}); ` +
         `the ${old.payWay} one stays payable until a retry of this Prepay closes it`,
+      { payNo: order.payNo, payWay: old.payWay },
     );
   }
   if (result.outcome === 'paid') {
     const applied = await applyTradeStatus(deps, now, result.status, { cause: 'RPC', actor: ctx.actor });
     if (!isPaid(applied.order.status)) {
-      throw new FailedPreconditionError(`${old.payWay} reports attempt ${old.attemptNo} paid, but its answer does not match the order`);
+      throw new FailedPreconditionError(`${old.payWay} reports attempt ${old.attemptNo} paid, but its answer does not match the order`, {
+        reason: 'ORDER_STATUS_CONFLICT',
+        metadata: { payNo: order.payNo, attemptNo: old.attemptNo },
+      });
     }
     await casAttemptStatus(deps.db, current.attemptNo, ['CREATED'], 'CLOSED'); // never sent, never payable
-    throw new FailedPreconditionError(`order ${order.payNo} was already paid with ${old.payWay}`);
+    throw new FailedPreconditionError(`order ${order.payNo} was already paid with ${old.payWay}`, {
+      reason: 'ORDER_ALREADY_PAID',
+      metadata: { payNo: order.payNo, payWay: old.payWay },
+    });
   }
   await casAttemptStatus(deps.db, old.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
   // Still asked on the PSync schedule: if the buyer pays the old attempt too, that is a double payment to report.
@@ -85,10 +92,16 @@ async function callChannel(deps: Deps, { handler, order, attempt, call, ctx }: O
       // The attempt stays CREATED: a replay calls the channel again with the same out_trade_no, and status
       // queries find out whether the channel opened the trade (and whether the buyer paid) meanwhile.
       await scheduleSync(deps, attempt.attemptNo);
-      throw new ChannelUnavailableError(`${handler.payWay} did not answer the prepay: ${result.reason}`);
+      throw new ChannelUnavailableError(`${handler.payWay} did not answer the prepay: ${result.reason}`, {
+        payNo: order.payNo,
+        payWay: handler.payWay,
+      });
     }
     await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'FAILED');
-    throw new FailedPreconditionError(`${handler.payWay} refused the prepay: ${result.reason}`);
+    throw new FailedPreconditionError(`${handler.payWay} refused the prepay: ${result.reason}`, {
+      reason: 'CHANNEL_REFUSED',
+      metadata: { payNo: order.payNo, payWay: handler.payWay },
+    });
   }
   // Asked on PSync's schedule until a notify (or the timeout) settles it: the notify may never come. Scheduled
   // first, so the answer leaves as soon as the attempt is OPEN, ahead of any switch that comes after it.
@@ -100,7 +113,9 @@ async function callChannel(deps: Deps, { handler, order, attempt, call, ctx }: O
   // A switch superseded the attempt, or a Cancel closed it, while the channel opened it: close what the channel
   // just opened rather than leave a trade open that nobody hands out.
   await closeUnwanted(deps, handler, order, attempt, call, ctx.actor);
-  throw new ConcurrencyError(`attempt ${attempt.attemptNo} was superseded or closed while ${handler.payWay} opened it; query the order`);
+  throw new ConcurrencyError(`attempt ${attempt.attemptNo} was superseded or closed while ${handler.payWay} opened it; query the order`, {
+    payNo: order.payNo,
+  });
 }
 
 /**

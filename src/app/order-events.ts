@@ -11,7 +11,7 @@ export type EventWithDeliveries = OutboxEvent & { deliveries: EventDelivery[] };
 export async function listEvents(deps: Deps, ref: OrderRef): Promise<EventWithDeliveries[]> {
   await requireTenant(deps, ref.tenantId);
   const order = await findOrder(deps.db, ref);
-  if (!order) throw new NotFoundError('order not found');
+  if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   return listOrderEvents(deps.db, order.payNo);
 }
 
@@ -24,9 +24,9 @@ export async function replayEvent(deps: Deps, tenantId: string, eventId: string,
   await requireTenant(deps, tenantId);
   const event = await findEvent(deps.db, eventId);
   // Byte for byte: the lookup's collation still ignores trailing spaces. From here on only the stored id is used.
-  if (!event || event.id !== eventId || event.tenantId !== tenantId) throw new NotFoundError('event not found');
+  if (!event || event.id !== eventId || event.tenantId !== tenantId) throw new NotFoundError('event not found', { reason: 'EVENT_NOT_FOUND' });
   const id = event.id;
-  if (!(await deps.deliveries.forget(id, event.topic))) throw new ConcurrencyError(`event ${id} is being delivered right now; retry`);
+  if (!(await deps.deliveries.forget(id, event.topic))) throw new ConcurrencyError(`event ${id} is being delivered right now; retry`, { eventId });
   await runTx(deps.db, async (tx) => {
     await tx.outboxEvent.updateMany({
       where: { id },
@@ -45,6 +45,6 @@ export async function replayEvent(deps: Deps, tenantId: string, eventId: string,
     });
   });
   const replayed = (await listOrderEvents(deps.db, event.payNo)).find((e) => e.id === id);
-  if (!replayed) throw new NotFoundError('event not found');
+  if (!replayed) throw new NotFoundError('event not found', { reason: 'EVENT_NOT_FOUND' });
   return replayed;
 }

@@ -1,7 +1,7 @@
 import type { ChannelCall, PayOrderHandler, PrepayInput } from '../channels/types';
 import { ConcurrencyError, ConflictingReplayError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../domain/errors';
 import { newAttemptNo } from '../domain/ids';
-import { isOpen } from '../domain/order-status';
+import { isOpen, isPaid } from '../domain/order-status';
 import { findOrderAndAttempts, insertAttempt, type OrderRef, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { runTx } from '../repo/tx';
 import { channelFor } from './channel-accounts';
@@ -46,7 +46,7 @@ export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext
     if ('done' in step) return step.done;
     if (step.waitFor) await whileBeingOpened(deps, step.waitFor, ctx.signal);
   }
-  throw new ConcurrencyError(`concurrent Prepays kept changing the order; query it, then retry`);
+  throw new ConcurrencyError(`concurrent Prepays kept changing the order; query it, then retry`, { tenantId: cmd.ref.tenantId });
 }
 
 async function lookAtOrder(
@@ -58,7 +58,7 @@ async function lookAtOrder(
   firstLook: boolean,
 ): Promise<Step> {
   const found = await findOrderAndAttempts(deps.db, cmd.ref);
-  if (!found) throw new NotFoundError('order not found');
+  if (!found) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   const { order, attempts } = found;
   assertRequiredInputs(handler, cmd, order);
   assertPayable(order, deps.now());
@@ -70,10 +70,16 @@ async function lookAtOrder(
 
   const switching = order.status === 'PAYING' && order.payWay !== cmd.payWay;
   if (switching && !firstLook) {
-    throw new ConcurrencyError(`order ${order.payNo} is now paying with ${order.payWay}, chosen by a concurrent Prepay; query it, then prepay again to switch`);
+    throw new ConcurrencyError(
+      `order ${order.payNo} is now paying with ${order.payWay}, chosen by a concurrent Prepay; query it, then prepay again to switch`,
+      { payNo: order.payNo, payWay: order.payWay },
+    );
   }
   if (switching && order.payWaySwitches >= MAX_PAY_WAY_SWITCHES) {
-    throw new FailedPreconditionError(`order ${order.payNo} has switched pay way ${MAX_PAY_WAY_SWITCHES} times already`);
+    throw new FailedPreconditionError(`order ${order.payNo} has switched pay way ${MAX_PAY_WAY_SWITCHES} times already`, {
+      reason: 'PAY_WAY_SWITCH_LIMIT',
+      metadata: { payNo: order.payNo, limit: String(MAX_PAY_WAY_SWITCHES) },
+    });
   }
   // The marker goes up before the attempt is committed, so no concurrent Prepay can see it CREATED without one.
   const attemptNo = newAttemptNo(deps.now());
@@ -102,7 +108,7 @@ async function join(
 ): Promise<Step> {
   if (current.payerId !== cmd.payerId) {
     // The stored payload (a JSAPI prepay_id) belongs to the first payer: never hand it to another.
-    throw new ConflictingReplayError(`the open ${cmd.payWay} attempt of order ${order.payNo}`, ['payer_id']);
+    throw new ConflictingReplayError(`the open ${cmd.payWay} attempt of order ${order.payNo}`, ['payer_id'], { payNo: order.payNo });
   }
   if (current.status === 'OPEN') return { done: replayOf(order, current) };
   // CREATED: being opened by a concurrent Prepay (wait for it), or left so by one that ended (open it again: the
@@ -127,8 +133,15 @@ function assertRequiredInputs(handler: PayOrderHandler, cmd: PrepayCommand, orde
 }
 
 function assertPayable(order: PayOrder, now: Date): void {
-  if (!isOpen(order.status)) throw new FailedPreconditionError(`order ${order.payNo} is ${order.status}`);
-  if (order.expireAt <= now) throw new FailedPreconditionError(`order ${order.payNo} expired at ${order.expireAt.toISOString()}`);
+  const metadata = { payNo: order.payNo, status: order.status };
+  if (!isOpen(order.status)) {
+    const reason = isPaid(order.status) ? 'ORDER_ALREADY_PAID' : 'ORDER_CLOSED';
+    throw new FailedPreconditionError(`order ${order.payNo} is ${order.status}`, { reason, metadata });
+  }
+  if (order.expireAt <= now) {
+    const expireAt = order.expireAt.toISOString();
+    throw new FailedPreconditionError(`order ${order.payNo} expired at ${expireAt}`, { reason: 'ORDER_EXPIRED', metadata: { ...metadata, expireAt } });
+  }
 }
 
 /**

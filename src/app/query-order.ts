@@ -21,13 +21,13 @@ export async function queryOrder(
   await requireTenant(deps, ref.tenantId);
   if (sync) await syncOrder(deps, ref, ctx);
   const order = await findOrderWithChildren(deps.db, ref);
-  if (!order) throw new NotFoundError('order not found');
+  if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   return { ...order, transitions: await listTransitions(deps.db, order.payNo) };
 }
 
 async function syncOrder(deps: Deps, ref: OrderRef, ctx: RequestContext): Promise<void> {
   const order = await findOrder(deps.db, ref);
-  if (!order) throw new NotFoundError('order not found');
+  if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   if (order.status === 'PAID_AFTER_CLOSE' && deps.paidAfterClose === 'refund') {
     await refundPaidAfterClose(deps, order); // finishes a policy refund a crash or an outage interrupted
     return;
@@ -43,6 +43,8 @@ async function syncOrder(deps: Deps, ref: OrderRef, ctx: RequestContext): Promis
     else await applyTradeStatus(deps, attempt, status, { cause: 'SYNC', actor: ctx.actor });
   }
   if (unanswered.length > 0) {
-    throw new ChannelUnavailableError(`channel did not answer (${unanswered.join('; ')}); query without sync for the local status`);
+    throw new ChannelUnavailableError(`channel did not answer (${unanswered.join('; ')}); query without sync for the local status`, {
+      payNo: order.payNo,
+    });
   }
 }

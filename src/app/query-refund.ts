@@ -18,7 +18,7 @@ export async function queryRefund(
 ): Promise<Refund> {
   await requireTenant(deps, tenantId);
   const refund = await findRefund(deps.db, tenantId, outRefundNo);
-  if (!refund) throw new NotFoundError('refund not found');
+  if (!refund) throw new NotFoundError('refund not found', { reason: 'REFUND_NOT_FOUND' });
   if (!sync || refund.status !== 'PENDING') return refund;
   await syncRefund(deps, refund, ctx);
   return (await findRefund(deps.db, tenantId, outRefundNo)) ?? refund;

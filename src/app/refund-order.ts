@@ -1,7 +1,7 @@
 import type { TransitionCause } from '../generated/prisma/enums';
 import { ConflictingReplayError, FailedPreconditionError, NotFoundError } from '../domain/errors';
 import { newRefundNo } from '../domain/ids';
-import { REFUNDABLE_STATUSES } from '../domain/order-status';
+import { REFUNDABLE_STATUSES, type OrderStatus } from '../domain/order-status';
 import { findAttempt, findOrder, listAttempts, type OrderRef, type PayOrder } from '../repo/pay-orders';
 import { findRefund, insertRefund, reserveRefund, type Refund } from '../repo/refunds';
 import { isUniqueViolation, runTx, type Tx } from '../repo/tx';
@@ -36,16 +36,24 @@ export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestCo
   const replay = await findReplay(deps, cmd);
   if (replay) return replay.refund.status === 'PENDING' ? sendToChannel(deps, replay.order, replay.refund, ctx, true) : replay;
   const order = await findOrder(deps.db, cmd.ref);
-  if (!order) throw new NotFoundError('order not found');
-  if (!REFUNDABLE_STATUSES.includes(order.status)) {
-    throw new FailedPreconditionError(`order ${order.payNo} is ${order.status} and cannot be refunded`);
-  }
+  if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
+  if (!REFUNDABLE_STATUSES.includes(order.status)) throw refusalFor(order, order.payNo, cmd.amount);
   // The attempt whose trade paid the order (another attempt may have been paid too: a double payment).
   const paid = await listAttempts(deps.db, order.payNo, ['SUCCESS']);
   const paidAttempt = paid.find((a) => a.channelTradeNo === order.channelTradeNo) ?? paid[0];
-  if (!paidAttempt) throw new FailedPreconditionError(`order ${order.payNo} has no successful payment attempt`);
+  if (!paidAttempt) {
+    throw new FailedPreconditionError(`order ${order.payNo} has no successful payment attempt`, {
+      reason: 'ORDER_NOT_PAID',
+      metadata: { payNo: order.payNo, status: order.status },
+    });
+  }
   const { handler } = await channelFor(deps, order.tenantId, paidAttempt.payWay, ctx);
-  if (!handler.supportsRefund) throw new FailedPreconditionError(`pay way ${paidAttempt.payWay} does not support refunds`);
+  if (!handler.supportsRefund) {
+    throw new FailedPreconditionError(`pay way ${paidAttempt.payWay} does not support refunds`, {
+      reason: 'REFUND_NOT_SUPPORTED',
+      metadata: { payNo: order.payNo, payWay: paidAttempt.payWay },
+    });
+  }
 
   let refund: Refund;
   try {
@@ -123,16 +131,28 @@ async function findReplay(deps: Deps, cmd: RefundCommand): Promise<RefundOutcome
     ...(existing.amount === cmd.amount ? [] : ['amount']),
     ...(existing.reason === cmd.reason ? [] : ['reason']),
   ];
-  if (differing.length > 0) throw new ConflictingReplayError(`out_refund_no ${cmd.outRefundNo}`, differing);
+  if (differing.length > 0) throw new ConflictingReplayError(`out_refund_no ${cmd.outRefundNo}`, differing, { refundNo: existing.refundNo });
   return { refund: existing, order, replayed: true };
 }
 
 /** Why a reservation was refused, from the order as it is now. */
 async function refusal(tx: Tx, payNo: string, amount: bigint): Promise<Error> {
-  const order = await tx.payOrder.findUnique({ where: { payNo } });
-  if (!order || !REFUNDABLE_STATUSES.includes(order.status)) {
-    return new FailedPreconditionError(`order ${payNo} is ${order?.status ?? 'gone'} and cannot be refunded`);
+  return refusalFor(await tx.payOrder.findUnique({ where: { payNo } }), payNo, amount);
+}
+
+type Balance = { status: OrderStatus; amount: bigint; refundedAmount: bigint; refundPendingAmount: bigint };
+
+/** Why `amount` cannot be refunded: the order is not paid, or (fully refunded included) the balance is short. */
+function refusalFor(order: Balance | null, payNo: string, amount: bigint): FailedPreconditionError {
+  const fullyRefunded = order?.status === 'REFUNDED';
+  if (!order || (!fullyRefunded && !REFUNDABLE_STATUSES.includes(order.status))) {
+    const status = order?.status ?? 'gone';
+    return new FailedPreconditionError(`order ${payNo} is ${status} and cannot be refunded`, { reason: 'ORDER_NOT_PAID', metadata: { payNo, status } });
   }
-  const refundable = order.amount - order.refundedAmount - order.refundPendingAmount;
-  return new FailedPreconditionError(`refund amount ${amount} exceeds the refundable balance ${refundable}`);
+  const refundable = fullyRefunded ? 0n : order.amount - order.refundedAmount - order.refundPendingAmount;
+  const why = fullyRefunded ? `order ${payNo} is fully refunded: ` : '';
+  return new FailedPreconditionError(`${why}refund amount ${amount} exceeds the refundable balance ${refundable}`, {
+    reason: 'REFUND_EXCEEDS_REFUNDABLE',
+    metadata: { payNo, status: order.status, amount: String(amount), refundable: String(refundable) },
+  });
 }

@@ -52,6 +52,6 @@ export class Tenants {
 /** The first step of every use case an RPC runs: the tenant it names must be registered (else NOT_FOUND). */
 export async function requireTenant(deps: Pick<Deps, 'tenants'>, id: string): Promise<Tenant> {
   const tenant = await deps.tenants.get(id);
-  if (!tenant) throw new NotFoundError(`tenant ${id} is not registered`);
+  if (!tenant) throw new NotFoundError(`tenant ${id} is not registered`, { reason: 'TENANT_NOT_FOUND', metadata: { tenantId: id } });
   return tenant;
 }

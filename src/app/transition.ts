@@ -37,7 +37,10 @@ export interface TransitionOptions extends Attribution {
  */
 export async function transition(tx: Tx, order: PayOrder, to: OrderStatus, opts: TransitionOptions): Promise<PayOrder> {
   if (!canTransition(order.status, to)) {
-    throw new FailedPreconditionError(`order ${order.payNo} is ${order.status} and cannot become ${to}`);
+    throw new FailedPreconditionError(`order ${order.payNo} is ${order.status} and cannot become ${to}`, {
+      reason: 'ORDER_STATUS_CONFLICT',
+      metadata: { payNo: order.payNo, status: order.status, to },
+    });
   }
   const won = await casOrderStatus(tx, {
     payNo: order.payNo,
@@ -46,7 +49,7 @@ export async function transition(tx: Tx, order: PayOrder, to: OrderStatus, opts:
     set: opts.set,
     version: opts.checkVersion ? order.version : undefined,
   });
-  if (!won) throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`);
+  if (!won) throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`, { payNo: order.payNo });
   const next: PayOrder = { ...order, ...opts.set, status: to, version: order.version + 1n, updatedAt: new Date() };
   await recordTransition(tx, { payNo: order.payNo, from: order.status, to, cause: opts.cause, actor: actorOf(opts), detail: opts.detail });
   if (opts.event) await addEvent(tx, opts.event, next, opts.refund);

@@ -18,7 +18,7 @@ export async function* watchOrder(deps: Deps, ref: OrderRef, signal: AbortSignal
   };
   await requireTenant(deps, ref.tenantId);
   const first = await findOrder(deps.db, ref);
-  if (!first) throw new NotFoundError('order not found');
+  if (!first) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   const unsubscribe = await deps.orderFeed.subscribe(first.payNo, poke);
   signal.addEventListener('abort', poke);
   try {

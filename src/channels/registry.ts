@@ -40,7 +40,12 @@ export class ChannelRegistry {
   /** The handler for a pay way an order already used; its absence is a deployment error, not bad input. */
   require(payWay: string): PayOrderHandler {
     const h = this.get(payWay);
-    if (!h) throw new FailedPreconditionError(`pay way ${payWay} is not available on this deployment`);
+    if (!h) {
+      throw new FailedPreconditionError(`pay way ${payWay} is not available on this deployment`, {
+        reason: 'PAY_WAY_NOT_DEPLOYED',
+        metadata: { payWay },
+      });
+    }
     return h;
   }
 

@@ -159,7 +159,8 @@ export class PaymentClient {
         return await callOnce(this.stub, method, request, callMetadata(requestId, this.token), deadline, opts.signal);
       } catch (err) {
         const error = PaymentError.from(err as ServiceError, requestId);
-        const delay = backoffMs(this.retry, attempt);
+        // The server's RetryInfo is the least pause; backoff (with jitter) may make it longer.
+        const delay = Math.max(backoffMs(this.retry, attempt), Math.min(error.retryDelayMs ?? 0, this.retry.maxDelayMs));
         if (!isRetryable(error.code) || attempt >= this.retry.maxAttempts || Date.now() + delay >= deadline) throw error;
         await pause(delay, opts.signal, requestId);
       }

@@ -91,9 +91,9 @@ export function paymentService(
         },
         (err: unknown) => {
           ctx.done();
-          const { error, unexpected } = toServiceError(err, ctx.expired());
+          const { error, reason, unexpected } = toServiceError(err, ctx.expired());
           const code = status[error.code ?? status.UNKNOWN];
-          const line = fields(code, timer({ code }));
+          const line = { ...fields(code, timer({ code })), reason };
           if (unexpected) deps.log.error({ err, ...line }, 'rpc failed');
           else if (refused(error.code)) deps.log.info({ ...line, details: error.details }, 'rpc refused');
           else deps.log.debug({ ...line, details: error.details }, 'rpc done');
@@ -204,8 +204,8 @@ export function paymentService(
       call.on('cancelled', onClose); // the caller went away or its deadline passed
       closed.addEventListener('abort', onClose);
       const fail = (err: unknown) => {
-        const { error, unexpected } = toServiceError(err, false);
-        if (unexpected) deps.log.error({ err, rpc: 'WatchOrder', actor, ...logSubject(call.request) }, 'rpc failed');
+        const { error, reason, unexpected } = toServiceError(err, false);
+        if (unexpected) deps.log.error({ err, rpc: 'WatchOrder', actor, reason, ...logSubject(call.request) }, 'rpc failed');
         timer({ code: status[error.code ?? status.UNKNOWN] });
         call.emit('error', error); // grpc-js turns it into the stream's status
       };

@@ -94,6 +94,7 @@ describe('Logs', () => {
         tenantId,
         payNo: 'PMISSING1',
         code: 'NOT_FOUND',
+        reason: 'ORDER_NOT_FOUND',
         msg: 'rpc done',
       });
       expect(typeof line!.ms).toBe('number');

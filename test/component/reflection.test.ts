@@ -46,7 +46,14 @@ interface ApiReport {
   described: Record<string, Described>;
   probes: Record<string, Probe>;
   dedupe: { first: Probe; again: Probe };
+  error_model: Record<string, { ok: boolean; message?: string }>;
   received_sha256: Record<string, string>;
+}
+interface StatusDetails {
+  error?: string;
+  code: number;
+  message: string;
+  details: ({ type: string } & Record<string, unknown>)[];
 }
 interface CallResult {
   step: string;
@@ -55,6 +62,7 @@ interface CallResult {
   details?: string;
   response?: Record<string, unknown>;
   responses?: Record<string, unknown>[];
+  status_details?: StatusDetails;
 }
 interface Report {
   apis: Record<(typeof APIS)[number], ApiReport>;
@@ -222,6 +230,34 @@ describe('Calls built from reflection alone, in the README’s snake_case JSON',
       ['QueryRefund-unknown', 'NOT_FOUND', expect.any(String)],
       ['Refund-too-much', 'FAILED_PRECONDITION', expect.any(String)],
     ]);
+  });
+
+  it('When a call fails, then the client decodes grpc-status-details-bin as google.rpc.Status with the google/rpc files reflection serves', () => {
+    for (const api of APIS) {
+      expect(report.apis[api].error_model).toEqual({ 'google/rpc/status.proto': { ok: true }, 'google/rpc/error_details.proto': { ok: true } });
+    }
+    const errorInfo = (reason: string, metadata: Record<string, string> = {}) => ({
+      type: 'google.rpc.ErrorInfo',
+      reason,
+      domain: 'payment.v1',
+      ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+    });
+    const zero = step('CreateOrder-zero-amount');
+    expect(zero.status_details).toEqual({
+      code: 3,
+      message: zero.details,
+      details: [
+        errorInfo('INVALID_ARGUMENT', { field: 'amount' }),
+        { type: 'google.rpc.BadRequest', field_violations: [{ field: 'amount', description: 'must be a positive number of minor units' }] },
+      ],
+    });
+    expect(step('Query-unknown').status_details).toMatchObject({ code: 5, details: [errorInfo('ORDER_NOT_FOUND')] });
+    expect(step('QueryRefund-unknown').status_details).toMatchObject({ code: 5, details: [errorInfo('REFUND_NOT_FOUND')] });
+    const payNo = (step('CreateOrder').response!.order as Record<string, string>).pay_no!;
+    expect(step('Refund-too-much').status_details).toMatchObject({
+      code: 9,
+      details: [errorInfo('REFUND_EXCEEDS_REFUNDABLE', { payNo, amount: '99999', refundable: '7888' })],
+    });
   });
 
   it('When the answers are printed as JSON, then they carry the data asked for under snake_case names', () => {

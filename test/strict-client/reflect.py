@@ -5,7 +5,9 @@ It knows nothing about paysvc but what server reflection tells it, and uses it t
 services, asks for the file of every symbol, fetches by name each import a file names and it has not received yet,
 and builds a fresh DescriptorPool from those FileDescriptorProtos (the pool enforces imports, map entries and JSON
 names). It then describes every service, method, message and enum, and calls every unary RPC of
-payment.v1.PaymentService with snake_case JSON, as the README's grpcurl lines do. It prints one JSON report.
+payment.v1.PaymentService with snake_case JSON, as the README's grpcurl lines do. A failed call's
+grpc-status-details-bin is decoded as google.rpc.Status with the google/rpc files fetched by name through
+reflection (Debian ships no googleapis-common-protos). It prints one JSON report.
 
   /usr/bin/python3 test/strict-client/reflect.py 127.0.0.1:50051 --tenant demo [--header 'authorization: Bearer x']
 
@@ -23,6 +25,7 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 
 PAYMENT_SERVICE = 'payment.v1.PaymentService'
+ERROR_MODEL_FILES = ('google/rpc/status.proto', 'google/rpc/error_details.proto')
 REFLECTION_APIS = {'v1': 'grpc.reflection.v1', 'v1alpha': 'grpc.reflection.v1alpha'}
 TIMEOUT_S = 30
 
@@ -230,6 +233,32 @@ def probe(refl, **request):
         return {'ok': False, 'code': code_name(e.code), 'message': str(e)}
 
 
+def probe_load(refl, name):
+    try:
+        refl.load(name)
+        return {'ok': True}
+    except Exception as e:  # noqa: BLE001 - reported per file
+        return {'ok': False, 'message': str(e)}
+
+
+def status_details(pool, trailing_metadata):
+    """The google.rpc.Status in grpc-status-details-bin, decoded with the types reflection served: code, message
+    and each detail (Any) unpacked by its type URL, as JSON with the proto's field names."""
+    raw = [v for k, v in (trailing_metadata or ()) if k == 'grpc-status-details-bin']
+    if not raw:
+        return None
+    try:
+        status = message_class(pool.FindMessageTypeByName('google.rpc.Status')).FromString(raw[0])
+        details = []
+        for any_ in status.details:
+            type_name = any_.type_url.rpartition('/')[2]
+            detail = message_class(pool.FindMessageTypeByName(type_name)).FromString(any_.value)
+            details.append({'type': type_name, **to_json(detail)})
+        return {'code': status.code, 'message': status.message, 'details': details}
+    except Exception as e:  # noqa: BLE001 - a status that does not decode is reported, not fatal
+        return {'error': f'{type(e).__name__}: {e}'}
+
+
 def check_api(channel, package, metadata):
     refl = Reflection(channel, package, metadata)
     try:
@@ -240,6 +269,8 @@ def check_api(channel, package, metadata):
             'again': probe(refl, file_by_filename='payment/v1/events.proto'),
         }
         described = describe(refl, services)
+        # Google's error model, fetched by name as a client does to decode grpc-status-details-bin
+        error_model = {name: probe_load(refl, name) for name in ERROR_MODEL_FILES}
         probes = {
             'timestamp_by_filename': probe(refl, file_by_filename='google/protobuf/timestamp.proto'),
             'unknown_file': probe(refl, file_by_filename='payment/v1/nope.proto'),
@@ -252,7 +283,7 @@ def check_api(channel, package, metadata):
             'extension': probe(refl, file_containing_extension={'containing_type': 'payment.v1.PayOrder', 'extension_number': 100}),
         }
         return refl, {'services': services, 'described': described, 'probes': probes, 'dedupe': dedupe,
-                      'received_sha256': refl.sha256}
+                      'error_model': error_model, 'received_sha256': refl.sha256}
     finally:
         refl.close()
 
@@ -288,6 +319,9 @@ class Caller:
             result['code'] = 'OK'
         except grpc.RpcError as e:
             result.update(code=e.code().name, details=e.details())
+            decoded = status_details(self.pool, e.trailing_metadata())
+            if decoded is not None:
+                result['status_details'] = decoded
         self.results.append(result)
         return result
 

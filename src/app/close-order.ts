@@ -1,6 +1,6 @@
 import { ChannelUnavailableError, ConcurrencyError } from '../domain/errors';
 import { isOpen } from '../domain/order-status';
-import { casAttemptStatus, listAttempts, lockOrder, type PayOrder } from '../repo/pay-orders';
+import { casAttemptStatus, findAttempt, listAttempts, lockOrder, type PayOrder } from '../repo/pay-orders';
 import { runTx } from '../repo/tx';
 import { applyTradeStatus } from './apply-trade-status';
 import { channelFor } from './channel-accounts';
@@ -49,7 +49,14 @@ async function closeAtChannels(deps: Deps, order: PayOrder, opts: CloseOptions, 
         return true;
       }
     }
-    await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
+    // Only from the status it had when closed: a CREATED attempt that a racing Prepay opened meanwhile may have
+    // had its trade created after this close, so it is still payable and the order must not close under it.
+    if (!(await casAttemptStatus(deps.db, attempt.attemptNo, [attempt.status], 'CLOSED'))) {
+      const now = await findAttempt(deps.db, attempt.attemptNo);
+      if (now?.status === 'OPEN') {
+        throw new ConcurrencyError(`attempt ${attempt.attemptNo} of order ${order.payNo} was opened while closing; retry`);
+      }
+    }
     // Asked on the PSync schedule even so: a payment that slipped in as it closed (or a locally signed Alipay
     // order string, which a close cannot revoke) is found without waiting for its notify.
     if (!opts.queryAfterClose) await scheduleSync(deps, attempt.attemptNo);

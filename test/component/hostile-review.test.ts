@@ -1,0 +1,75 @@
+import { status } from '@grpc/grpc-js';
+import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
+import type { CloseResult, PayOrderHandler } from '../../src/channels/types';
+import { grpcError, newTenant, startHarness, type Harness } from '../support/harness';
+import { createOrder, ref } from '../support/orders';
+
+/** Holes found by an adversarial review of issue 10, each pinned by the test that found it. */
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+afterEach(() => {
+  h.gateway.clearFaults();
+  jest.restoreAllMocks();
+});
+
+const prepay = (order: PayOrder, payWay: PayWay) => h.call('prepay', { order: ref(order), payWay, clientIp: '127.0.0.1', payerId: '' });
+const attemptsOf = async (order: PayOrder) =>
+  (await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } })).map((a) => ({
+    attemptNo: a.attemptNo,
+    status: a.status,
+    atChannel: h.gateway.trade(a.attemptNo)?.status ?? 'never sent',
+  }));
+const orderRow = (order: PayOrder) => h.service.deps.db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } });
+
+/** The next close through `handler` reaches the channel, then waits for `release` before its answer is used. */
+function holdNextCloseAnswer(handler: PayOrderHandler): { closedAtChannel: Promise<void>; release: () => void } {
+  const real = handler.close.bind(handler);
+  let reached!: () => void;
+  let release!: () => void;
+  const closedAtChannel = new Promise<void>((resolve) => (reached = resolve));
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  jest.spyOn(handler, 'close').mockImplementationOnce(async (trade, call): Promise<CloseResult> => {
+    const answer = await real(trade, call);
+    reached();
+    await gate;
+    return answer;
+  });
+  return { closedAtChannel, release };
+}
+
+describe('Cancel racing a Prepay that opens the current attempt', () => {
+  it('When a Prepay opens a CREATED attempt after the Cancel closed it at the channel, then the order is not closed over an open trade', async () => {
+    const order = await createOrder(h, await newTenant(h));
+    h.gateway.inject({ kind: 'serverError' }, 1);
+    await grpcError(prepay(order, PayWay.PAY_WAY_MOCK), status.UNAVAILABLE); // attempt CREATED, never reached the channel
+    const [attempt] = await attemptsOf(order);
+    expect(attempt).toMatchObject({ status: 'CREATED', atChannel: 'never sent' });
+
+    const held = holdNextCloseAnswer(h.service.deps.channels.require('MOCK'));
+    const cancelled = h.call('cancel', { order: ref(order), reason: 'race' }).then(
+      (ok) => ({ ok }),
+      (err: { code: status }) => ({ err }),
+    );
+    await held.closedAtChannel; // the Cancel's close found no trade: "closed"
+    const opened = await prepay(order, PayWay.PAY_WAY_MOCK); // the retry opens the same attempt at the channel now
+    held.release();
+    const outcome = await cancelled;
+
+    const row = await orderRow(order);
+    const attempts = await attemptsOf(order);
+    if (row.status === 'CLOSED') {
+      // Closed: nothing may be payable at the channel.
+      expect('ok' in outcome && outcome.ok.order?.status).toBe(OrderStatus.ORDER_STATUS_CLOSED);
+      expect(attempts.filter((a) => a.atChannel === 'NOTPAY')).toEqual([]);
+    } else {
+      // Still paying: the Cancel lost (ABORTED) and exactly the attempt the Prepay handed out is open.
+      expect(row.status).toBe('PAYING');
+      expect('err' in outcome && outcome.err.code).toBe(status.ABORTED);
+      expect(attempts).toEqual([{ attemptNo: opened.attemptNo, status: 'OPEN', atChannel: 'NOTPAY' }]);
+    }
+  });
+});

@@ -1,8 +1,10 @@
 import { status } from '@grpc/grpc-js';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import type { CloseResult, PayOrderHandler } from '../../src/channels/types';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../../src/infra/logger';
 import { grpcError, newTenant, startHarness, type Harness } from '../support/harness';
-import { createOrder, ref } from '../support/orders';
+import { createOrder, paidOrder, ref } from '../support/orders';
 
 /** Holes found by an adversarial review of issue 10, each pinned by the test that found it. */
 
@@ -71,5 +73,27 @@ describe('Cancel racing a Prepay that opens the current attempt', () => {
       expect('err' in outcome && outcome.err.code).toBe(status.ABORTED);
       expect(attempts).toEqual([{ attemptNo: opened.attemptNo, status: 'OPEN', atChannel: 'NOTPAY' }]);
     }
+  });
+});
+
+describe('Log lines inside a call', () => {
+  it('When a use case logs during a call (a refund the channel did not answer), then the line names the caller and the request id', async () => {
+    const order = await paidOrder(h, await newTenant(h));
+    const out = new PassThrough();
+    const lines: Record<string, unknown>[] = [];
+    out.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))));
+    const original = h.service.deps.log;
+    h.service.deps.log = createLogger('debug', out);
+    try {
+      h.gateway.inject({ kind: 'serverError' }, 1);
+      await h.call('refund', { order: ref(order), outRefundNo: 'RF-log-1', amount: 100n, reason: '' });
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      h.service.deps.log = original;
+    }
+    const done = lines.find((l) => l.rpc === 'Refund');
+    const inside = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('refund outcome unknown'));
+    expect(done).toMatchObject({ actor: 'test-harness', requestId: expect.any(String) });
+    expect(inside).toMatchObject({ actor: 'test-harness', requestId: done!.requestId });
   });
 });

@@ -4,7 +4,7 @@ import type { CloseResult, PayOrderHandler } from '../../src/channels/types';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '../../src/infra/logger';
 import { grpcError, newTenant, startHarness, type Harness } from '../support/harness';
-import { createOrder, paidOrder, ref } from '../support/orders';
+import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
 
 /** Holes found by an adversarial review of issue 10, each pinned by the test that found it. */
 
@@ -96,4 +96,17 @@ describe('Log lines inside a call', () => {
     expect(done).toMatchObject({ actor: 'test-harness', requestId: expect.any(String) });
     expect(inside).toMatchObject({ actor: 'test-harness', requestId: done!.requestId });
   });
+});
+
+describe('Values the channels cannot take', () => {
+  it.each([['spaces', '   '], ['an ideographic space', '\u3000'], ['a no-break space', '\u00a0']])(
+    'When CreateOrder has a subject of only %s, then INVALID_ARGUMENT naming subject and no order (WeChat would refuse its empty description at Prepay)',
+    async (_what, subject) => {
+      const tenantId = await newTenant(h);
+      const req = orderRequest(tenantId, { subject });
+      const err = await grpcError(h.call('createOrder', req), status.INVALID_ARGUMENT);
+      expect(err.metadata.get('field')).toEqual(['subject']);
+      expect(await h.service.deps.db.payOrder.count({ where: { tenantId } })).toBe(0);
+    },
+  );
 });

@@ -3,7 +3,8 @@ import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/typ
 import type { CloseResult, PayOrderHandler } from '../../src/channels/types';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '../../src/infra/logger';
-import { grpcError, newTenant, startHarness, type Harness } from '../support/harness';
+import { wechatTenant } from '../support/channels';
+import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
 
 /** Holes found by an adversarial review of issue 10, each pinned by the test that found it. */
@@ -109,4 +110,26 @@ describe('Values the channels cannot take', () => {
       expect(await h.service.deps.db.payOrder.count({ where: { tenantId } })).toBe(0);
     },
   );
+});
+
+describe('Notify answers to strangers', () => {
+  it('When an unsigned notify is posted for a tenant with a WeChat account, one without and one never registered, then all three answers are the same', async () => {
+    const wx = await wechatTenant(h, await newTenant(h, 't-wx'));
+    try {
+      const post = async (tenantId: string) => {
+        const res = await fetch(`${h.notifyBaseUrl}/notify/wx/${tenantId}/native`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: 'probe', event_type: 'TRANSACTION.SUCCESS' }),
+        });
+        return [res.status, await res.text()];
+      };
+      const withAccount = await post(wx.tenantId);
+      expect(withAccount[0]).toBe(500);
+      expect(await post(await newTenant(h))).toEqual(withAccount);
+      expect(await post(uniq('never'))).toEqual(withAccount);
+    } finally {
+      await wx.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
+import { OrderStatus, PayWay, RefundStatus, TransitionCause, type PayOrder } from '../../src/gen/payment/v1/types';
 import type { CloseResult, PayOrderHandler } from '../../src/channels/types';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '../../src/infra/logger';
@@ -131,5 +131,28 @@ describe('Notify answers to strangers', () => {
     } finally {
       await wx.close();
     }
+  });
+});
+
+describe('Audit rows of a QueryRefund with sync', () => {
+  it('When a caller\'s QueryRefund with sync finds the refund settled at the channel, then the order\'s transition names that caller', async () => {
+    const order = await paidOrder(h, await newTenant(h));
+    h.gateway.holdRefunds(true);
+    try {
+      const { refund } = await h.call('refund', { order: ref(order), outRefundNo: uniq('RF'), amount: order.amount, reason: '' });
+      h.gateway.inject({ kind: 'dropNotify' }, 10); // its notify never arrives: only a query can find the outcome
+      h.gateway.settleRefund(refund!.refundNo, 'SUCCESS');
+      const after = await h.call('queryRefund', { tenantId: order.tenantId, outRefundNo: refund!.outRefundNo, sync: true });
+      expect(after.refund!.status).toBe(RefundStatus.REFUND_STATUS_SUCCESS);
+    } finally {
+      h.gateway.holdRefunds(false);
+    }
+    const { order: queried } = await h.call('query', { order: ref(order), sync: false });
+    const last = queried!.transitions.at(-1)!;
+    expect([OrderStatus[last.toStatus], TransitionCause[last.cause], last.actor]).toEqual([
+      'ORDER_STATUS_REFUNDED',
+      'TRANSITION_CAUSE_SYNC',
+      'test-harness',
+    ]);
   });
 });

@@ -15,6 +15,8 @@ const KEPT_HEADERS = /^(content-type|user-agent|x-mock-.*|wechatpay-.*)$/i;
 /** What a rejected notify keeps of its body (with the full length and digest): enough to read, too little to abuse. */
 export const REJECTED_BODY_BYTES = 4096;
 const HEADER_VALUE_CHARS = 512;
+/** What any notify nothing here could verify is told, whatever the reason. */
+const UNVERIFIED = 'signature verification failed';
 
 /**
  * A channel's notify, from raw bytes to its answer: verify the signature, cross-check against the local
@@ -88,7 +90,8 @@ function refuseRepeats(handler: PayOrderHandler, raw: RawNotify, v: NotifyVerifi
  * service-wide budget, past which it gets 429.
  */
 async function noAccount(deps: Deps, handler: PayOrderHandler): Promise<Handled> {
-  const ack = handler.ackNotify(false, 'unknown merchant');
+  // The same words as for a bad signature: the answer must not tell a stranger which tenants have an account here.
+  const ack = handler.ackNotify(false, UNVERIFIED);
   if ((await spendUnverifiedBudget(deps, handler.channel)) === 'exceeded') return { result: 'RATE_LIMITED', ack: { ...ack, status: 429 } };
   return { result: 'NO_ACCOUNT', ack };
 }
@@ -105,7 +108,7 @@ async function rejectUnverified(
   v: { reason: string; attemptNo?: string },
   log: Log,
 ): Promise<Handled> {
-  const ack = handler.ackNotify(false, 'signature verification failed');
+  const ack = handler.ackNotify(false, UNVERIFIED);
   if ((await spendUnverifiedBudget(deps, handler.channel, raw.tenantId)) === 'exceeded') {
     return { result: 'RATE_LIMITED', ack: { ...ack, status: 429 } };
   }

@@ -31,6 +31,6 @@ async function syncRefund(deps: Deps, refund: Refund, ctx: RequestContext): Prom
   if (!order || !attempt) throw new Error(`refund ${refund.refundNo} lost its order or attempt`);
   const { handler, call } = await channelFor(deps, refund.tenantId, attempt.payWay, ctx);
   const status = await handler.queryRefund(refundSnapshot(order, refund), call);
-  await applyRefundStatus(deps, refund, status, 'SYNC');
+  await applyRefundStatus(deps, refund, status, { cause: 'SYNC', actor: ctx.actor });
   return status.outcome;
 }

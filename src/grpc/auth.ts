@@ -92,9 +92,10 @@ export class CallerAuth {
       if (!caller || (caller.certificate && !(cert && matches(caller.certificate, cert)))) throw new UnauthenticatedError(REFUSED);
       return caller;
     }
-    const caller = cert && this.callers.find((c) => !c.tokenSha256 && c.certificate && matches(c.certificate, cert));
-    if (!caller) throw new UnauthenticatedError(REFUSED);
-    return caller;
+    // Exactly one: a certificate that two callers' identities describe names neither (never the first listed).
+    const found = cert ? this.callers.filter((c) => !c.tokenSha256 && c.certificate && matches(c.certificate, cert)) : [];
+    if (found.length !== 1) throw new UnauthenticatedError(REFUSED);
+    return found[0];
   }
 
   private byToken(token: string): Known | undefined {

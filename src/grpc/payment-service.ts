@@ -16,6 +16,7 @@ import { refundOrder } from '../app/refund-order';
 import { InvalidArgumentError, ShuttingDownError } from '../domain/errors';
 import type { PaymentServiceServer } from '../gen/payment/v1/payment_service';
 import { PayWay } from '../gen/payment/v1/types';
+import { callLogFields, type CallLogFields } from '../infra/logger';
 import { authorize, tenantOf, type CallerAuth } from './auth';
 import { callContext } from './call-context';
 import { InFlight } from './in-flight';
@@ -77,13 +78,15 @@ export function paymentService(
         code,
         ms: Math.round(seconds * 1000),
       });
+      const scope: CallLogFields = { requestId: ctx.requestId };
       const run = async (): Promise<Res> => {
         const caller = auth.authenticate(call);
         ctx.actor = caller.name;
+        scope.actor = caller.name;
         authorize(caller, name, tenantOf(call.request));
         return fn(call.request, ctx);
       };
-      inFlight.track(run()).then(
+      inFlight.track(callLogFields.run(scope, run)).then(
         (res) => {
           ctx.done();
           deps.log.debug(fields('OK', timer({ code: 'OK' }), res), 'rpc done');

@@ -43,7 +43,8 @@ export const attach = text(128).pipe(bytesAtMost(128));
 export const extra = z
   .record(text(64).min(1, 'keys must not be empty'), text(1024))
   .refine((m) => Object.keys(m).length <= 32, 'must have at most 32 entries');
-export const subject = text(256).min(1, 'is required');
+/** Not blank: WeChat Pay's description is the trimmed subject, and an empty one is refused at Prepay. */
+export const subject = text(256).min(1, 'is required').refine((s) => s.trim() !== '', 'must not be blank');
 export const description = text(1024);
 export const reason = text(256);
 

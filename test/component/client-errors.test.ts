@@ -10,7 +10,7 @@ let client: PaymentClient;
 beforeAll(async () => {
   h = await startHarness();
   tenant = await newTenant(h, 't-cerr');
-  client = new PaymentClient(`127.0.0.1:${h.service.grpc.port}`, { retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2000 } });
+  client = new PaymentClient(`127.0.0.1:${h.service.grpc.port}`, { token: h.token, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2000 } });
 });
 afterAll(async () => {
   client.close();

@@ -3,10 +3,12 @@
  * notify topic (under the same prefix as paysvc's EVENT_QUEUE_PREFIX), reading payment.v1.PaymentEvent as
  * proto3 JSON. Delivery is at least once and not ordered, so the consumer
  *   - dedupes on event_id (a redelivery or a ReplayEvent carries the same id);
- *   - keeps the facts only one event carries, whatever its version: a refund's outcome (refund_no, amount)
- *     and a duplicate payment (channel_trade_no);
+ *   - keeps the facts only one event carries, whatever its version: a refund's outcome (the event's `refund`:
+ *     refund_no, amount, status, reason, requested_by, channel_refund_no) and a duplicate payment (its
+ *     channel_trade_no, pay_way and paid_at);
  *   - updates its view of the order (status, paid and refunded totals) only from an event whose version is
- *     above the last one applied for the pay_no: every event carries the whole order state, so the newest wins.
+ *     above the last one applied for the pay_no: every event carries the whole order state (status, amounts,
+ *     paid_at, pay_way, channel_trade_no, close_reason), so the newest wins and no Query is needed.
  * Run it: `npx tsx examples/order-consumer.ts order.pay.notify` (REDIS_URL, EVENT_QUEUE_PREFIX as for paysvc).
  *
  * The store here is in memory to keep the example short. A real order service does these in the same database
@@ -17,7 +19,7 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { PaymentEvent, PaymentEventType } from '../src/gen/payment/v1/events';
-import { OrderStatus } from '../src/gen/payment/v1/types';
+import { CloseReason, OrderStatus, PayWay, RefundStatus } from '../src/gen/payment/v1/types';
 
 export type Verdict = 'applied' | 'duplicate' | 'stale';
 
@@ -25,6 +27,11 @@ interface OrderView {
   version: bigint;
   status: OrderStatus;
   refundedAmount: bigint;
+  /** Why it closed (CANCELLED, EXPIRED, PAYMENT_FAILED), e.g. to tell the buyer. */
+  closeReason: CloseReason;
+  paidAt?: Date;
+  payWay: PayWay;
+  channelTradeNo: string;
   lastEvent: PaymentEventType;
 }
 
@@ -33,9 +40,9 @@ export class InMemoryOrderSide {
   readonly seen = new Set<string>();
   readonly orders = new Map<string, OrderView>();
   /** Refund outcomes by refund_no: applied even when the event is older than the order view. */
-  readonly refunds = new Map<string, { payNo: string; amount: bigint; succeeded: boolean }>();
+  readonly refunds = new Map<string, { payNo: string; outRefundNo: string; amount: bigint; status: RefundStatus; reason: string; requestedBy: string }>();
   /** Second payments of paid orders (the buyer paid twice): each needs a refund or a human. */
-  readonly duplicatePayments: { payNo: string; channelTradeNo: string }[] = [];
+  readonly duplicatePayments: { payNo: string; channelTradeNo: string; payWay: PayWay; paidAt?: Date }[] = [];
 
   apply(event: PaymentEvent): Verdict {
     if (this.seen.has(event.eventId)) return 'duplicate';
@@ -43,7 +50,16 @@ export class InMemoryOrderSide {
     const fact = this.applyFact(event);
     const current = this.orders.get(event.payNo);
     if (current && event.version <= current.version) return fact ? 'applied' : 'stale';
-    this.orders.set(event.payNo, { version: event.version, status: event.status, refundedAmount: event.refundedAmount, lastEvent: event.type });
+    this.orders.set(event.payNo, {
+      version: event.version,
+      status: event.status,
+      refundedAmount: event.refundedAmount,
+      closeReason: event.closeReason,
+      paidAt: event.paidAt,
+      payWay: event.payWay,
+      channelTradeNo: event.channelTradeNo,
+      lastEvent: event.type,
+    });
     return 'applied';
   }
 
@@ -51,14 +67,13 @@ export class InMemoryOrderSide {
     switch (event.type) {
       case PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED:
       case PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_FAILED:
-        this.refunds.set(event.refundNo, {
-          payNo: event.payNo,
-          amount: event.refundAmount,
-          succeeded: event.type === PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED,
-        });
+        if (event.refund) {
+          const { refundNo, outRefundNo, amount, status, reason, requestedBy } = event.refund;
+          this.refunds.set(refundNo, { payNo: event.payNo, outRefundNo, amount, status, reason, requestedBy });
+        }
         return true;
       case PaymentEventType.PAYMENT_EVENT_TYPE_DUPLICATE_PAYMENT:
-        this.duplicatePayments.push({ payNo: event.payNo, channelTradeNo: event.channelTradeNo });
+        this.duplicatePayments.push({ payNo: event.payNo, channelTradeNo: event.channelTradeNo, payWay: event.payWay, paidAt: event.paidAt });
         return true;
       default:
         return false;

@@ -104,7 +104,8 @@ async function paid(
     const reason = `attempt ${attempt.attemptNo} was paid too; the order was already paid by ${order.channelTradeNo}`;
     const next = { ...order, version: order.version + 1n };
     await tx.payOrder.update({ where: { payNo: order.payNo }, data: { version: next.version } });
-    await addEvent(tx, 'DUPLICATE_PAYMENT', { ...next, channelTradeNo: channelTradeNo ?? null });
+    const second = { channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay, paidAt: status.paidAt ?? new Date() };
+    await addEvent(tx, 'DUPLICATE_PAYMENT', { ...next, ...second });
     noteOrderChange(tx, { payNo: order.payNo, status: order.status, version: next.version });
     return { kind: 'doublePayment', order: next, reason };
   }
@@ -127,7 +128,7 @@ async function failed(tx: Tx, order: PayOrder, attempt: PayAttempt, by: Attribut
   if (order.status !== 'PAYING') return { kind: 'unchanged', order, reason: `order is ${order.status}` };
   const stillOpen = await listAttempts(tx, order.payNo, ['CREATED', 'OPEN']);
   if (stillOpen.length > 0) return { kind: 'unchanged', order, reason: 'another attempt is still open' };
-  return { kind: 'applied', order: await transition(tx, order, 'FAILED', { ...by, detail, event: 'PAYMENT_FAILED' }) };
+  return { kind: 'applied', order: await transition(tx, order, 'FAILED', { ...by, detail, set: { closeReason: 'PAYMENT_FAILED' }, event: 'PAYMENT_FAILED' }) };
 }
 
 /**

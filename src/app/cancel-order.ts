@@ -14,7 +14,7 @@ export async function cancelOrder(deps: Deps, ref: OrderRef, reason: string, ctx
   await requireTenant(deps, ref.tenantId);
   const order = await findOrder(deps.db, ref);
   if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
-  await closeOrder(deps, order, { cause: 'RPC', actor: ctx.actor, reason: reason || 'cancelled' }, ctx);
+  await closeOrder(deps, order, { cause: 'RPC', actor: ctx.actor, closeReason: 'CANCELLED', reason: reason || 'cancelled' }, ctx);
   const now = await findOrderWithChildren(deps.db, ref);
   if (!now) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   if (isPaid(now.status)) throw new FailedPreconditionError(`order ${now.payNo} is paid (${now.status}) and cannot be cancelled`, {

@@ -1,3 +1,4 @@
+import type { CloseReason } from '../generated/prisma/enums';
 import { ChannelUnavailableError, ConcurrencyError } from '../domain/errors';
 import { isOpen } from '../domain/order-status';
 import { casAttemptStatus, findAttempt, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
@@ -11,6 +12,9 @@ import { tradeSnapshot } from './snapshots';
 import { transition, type Attribution } from './transition';
 
 export interface CloseOptions extends Attribution {
+  /** Why, for the order (Cancel: CANCELLED; the timeout: EXPIRED). */
+  closeReason: CloseReason;
+  /** Why, in words, for the audit row. */
   reason: string;
   /** Ask the channel once more after closing, for a payment that slipped in as the trade closed. */
   queryAfterClose?: boolean;
@@ -80,6 +84,12 @@ async function closeLocally(deps: Deps, payNo: string, opts: CloseOptions): Prom
     // An attempt opened by a Prepay racing this close was never closed at its channel: do not close under it.
     const open = await listAttempts(tx, payNo, ['CREATED', 'OPEN']);
     if (open.length > 0) throw new ConcurrencyError(`order ${payNo} got a new pay attempt while closing; retry`, { payNo });
-    await transition(tx, order, 'CLOSED', { cause: opts.cause, actor: opts.actor, detail: opts.reason, event: 'ORDER_CLOSED' });
+    await transition(tx, order, 'CLOSED', {
+      cause: opts.cause,
+      actor: opts.actor,
+      detail: opts.reason,
+      set: { closeReason: opts.closeReason },
+      event: 'ORDER_CLOSED',
+    });
   });
 }

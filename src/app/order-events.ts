@@ -1,18 +1,28 @@
 import { ConcurrencyError, NotFoundError } from '../domain/errors';
 import { findOrder, type OrderRef } from '../repo/pay-orders';
-import { findEvent, listOrderEvents, type EventDelivery, type OutboxEvent } from '../repo/outbox';
+import { findEvent, listOrderEvents, listOrderEventsAfter, type EventDelivery, type OutboxEvent } from '../repo/outbox';
 import { runTx } from '../repo/tx';
 import type { Deps, RequestContext } from './deps';
+import { ROW_ID, decodeKeyToken, encodeKeyToken, pageOf, type PageRequest } from './page-token';
 import { requireTenant } from './tenants';
+
+const EVENT_ID = /^[0-9a-f-]{36}$/;
 
 export type EventWithDeliveries = OutboxEvent & { deliveries: EventDelivery[] };
 
-/** Every event written for an order, oldest first, with its delivery state and every delivery try. */
-export async function listEvents(deps: Deps, ref: OrderRef): Promise<EventWithDeliveries[]> {
+/**
+ * Every event written for an order, oldest first (by order version, then id), with its delivery state and every
+ * delivery try; a page at a time (keyset on order version and id).
+ */
+export async function listEvents(deps: Deps, ref: OrderRef, page: PageRequest): Promise<{ items: EventWithDeliveries[]; nextPageToken: string }> {
   await requireTenant(deps, ref.tenantId);
   const order = await findOrder(deps.db, ref);
   if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
-  return listOrderEvents(deps.db, order.payNo);
+  const scope = [order.tenantId, order.payNo];
+  const key = page.pageToken ? decodeKeyToken('ListEvents', scope, page.pageToken, [ROW_ID, EVENT_ID]) : undefined;
+  const after = key ? { orderVersion: BigInt(key[0]), id: key[1] } : undefined;
+  const rows = await listOrderEventsAfter(deps.db, order.payNo, after, page.pageSize + 1);
+  return pageOf(rows, page.pageSize, (last) => encodeKeyToken('ListEvents', scope, [last.orderVersion.toString(), last.id]));
 }
 
 /**

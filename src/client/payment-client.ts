@@ -5,6 +5,7 @@ import {
   CreateOrderRequest,
   GetStatisticsRequest,
   ListEventsRequest,
+  ListRefundsRequest,
   ListNotifiesRequest,
   ListOrdersRequest,
   ListPayWaysRequest,
@@ -19,6 +20,7 @@ import {
   type CreateOrderResponse,
   type GetStatisticsResponse,
   type ListEventsResponse,
+  type ListRefundsResponse,
   type ListNotifiesResponse,
   type ListOrdersResponse,
   type ListPayWaysResponse,
@@ -78,6 +80,9 @@ export class PaymentClient {
   }
   listEvents(req: Input<ListEventsRequest>, opts?: CallOpts): Promise<ListEventsResponse> {
     return this.call('listEvents', ListEventsRequest.fromPartial(req), opts);
+  }
+  listRefunds(req: Input<ListRefundsRequest, 'tenantId'>, opts?: CallOpts): Promise<ListRefundsResponse> {
+    return this.call('listRefunds', ListRefundsRequest.fromPartial(req), opts);
   }
   replayEvent(req: Input<ReplayEventRequest, 'tenantId' | 'eventId'>, opts?: CallOpts): Promise<ReplayEventResponse> {
     return this.call('replayEvent', ReplayEventRequest.fromPartial(req), opts);

@@ -11,6 +11,7 @@ export type UnaryMethod =
   | 'listPayWays'
   | 'listNotifies'
   | 'listEvents'
+  | 'listRefunds'
   | 'replayEvent'
   | 'listOrders'
   | 'getStatistics';

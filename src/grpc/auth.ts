@@ -23,6 +23,7 @@ export const METHOD_PERMISSIONS: Readonly<Record<string, Permission>> = {
   GetStatistics: 'operate',
   ListNotifies: 'operate',
   ListEvents: 'operate',
+  ListRefunds: 'operate',
   ReplayEvent: 'operate',
 };
 

@@ -5,6 +5,7 @@ import { isPayWayCode } from '../channels/registry';
 import type { PrepayResponse } from '../gen/payment/v1/payment_service';
 import {
   AttemptStatus,
+  CloseReason,
   NotifyResult,
   OrderStatus,
   PayWay,
@@ -55,6 +56,7 @@ export function orderToProto(o: PayOrder, attempts: PayAttempt[] = [], refunds: 
     attempts: attempts.map(attemptToProto),
     refunds: refunds.map(refundToProto),
     transitions: transitions.map(transitionToProto),
+    closeReason: o.closeReason ? CloseReason[`CLOSE_REASON_${o.closeReason}`] : CloseReason.CLOSE_REASON_UNSPECIFIED,
   };
 }
 

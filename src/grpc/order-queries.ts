@@ -1,12 +1,16 @@
 import { z } from 'zod';
+import { InvalidArgumentError } from '../domain/errors';
 import type { Statistics, StatisticsQuery, Tally } from '../app/get-statistics';
 import type { ListOrdersQuery, OrderPage } from '../app/list-orders';
+import type { RefundScope } from '../app/list-refunds';
+import type { PageRequest } from '../app/page-token';
 import type { OrderStatus as DomainOrderStatus } from '../domain/order-status';
 import { canonicalTimeZone, isTimeZone } from '../domain/time-zones';
 import type {
   GetStatisticsRequest,
   GetStatisticsResponse,
   ListOrdersRequest,
+  ListRefundsRequest,
   ListOrdersResponse,
   StatisticsBucket,
 } from '../gen/payment/v1/payment_service';
@@ -30,6 +34,26 @@ const after = <T extends { createdFrom?: Date; createdTo?: Date }>(r: T) =>
   !r.createdFrom || !r.createdTo || r.createdTo > r.createdFrom;
 const notAfterFrom = { path: ['createdTo'], message: 'must be after created_from' };
 
+const pageSize = z
+  .number()
+  .int()
+  .refine((n) => n >= 0 && n <= MAX_PAGE_SIZE, `must be 0 (default ${DEFAULT_PAGE_SIZE}) or between 1 and ${MAX_PAGE_SIZE}`);
+
+/** page_size and page_token of a keyset list (ListNotifies, ListEvents, ListRefunds), checked. */
+export function parsePage(req: { pageSize: number; pageToken: string }): PageRequest {
+  const r = v.parse(z.object({ pageSize, pageToken: z.string() }), { pageSize: req.pageSize, pageToken: req.pageToken });
+  return { pageSize: r.pageSize || DEFAULT_PAGE_SIZE, pageToken: r.pageToken };
+}
+
+/** ListRefunds' scope: the tenant, and at most one of pay_no and out_order_no for one order's refunds. */
+export function parseRefundScope(req: ListRefundsRequest): RefundScope {
+  const tenantId = v.parse(v.tenantId, req.tenantId, 'tenant_id');
+  if (req.payNo && req.outOrderNo) throw new InvalidArgumentError('out_order_no', 'give pay_no or out_order_no, not both');
+  if (req.payNo) return { tenantId, order: { tenantId, payNo: v.parse(v.payNo, req.payNo, 'pay_no') } };
+  if (req.outOrderNo) return { tenantId, order: { tenantId, outOrderNo: v.parse(v.outOrderNo, req.outOrderNo, 'out_order_no') } };
+  return { tenantId };
+}
+
 const listOrdersRequest = z
   .object({
     tenantId: v.tenantId,
@@ -38,10 +62,7 @@ const listOrdersRequest = z
     payWays: enumList(PayWay, 'PAY_WAY_UNSPECIFIED'),
     createdFrom: z.date().optional(),
     createdTo: z.date().optional(),
-    pageSize: z
-      .number()
-      .int()
-      .refine((n) => n >= 0 && n <= MAX_PAGE_SIZE, `must be 0 (default ${DEFAULT_PAGE_SIZE}) or between 1 and ${MAX_PAGE_SIZE}`),
+    pageSize,
     pageToken: z.string(),
   })
   .refine(after, notAfterFrom);

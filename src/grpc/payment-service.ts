@@ -8,6 +8,7 @@ import { listNotifies } from '../app/list-notifies';
 import { watchOrder } from '../app/watch-order';
 import { listEvents, replayEvent } from '../app/order-events';
 import { listOrders } from '../app/list-orders';
+import { listRefunds } from '../app/list-refunds';
 import { listPayWays } from '../app/list-pay-ways';
 import { prepay } from '../app/prepay';
 import { queryOrder } from '../app/query-order';
@@ -23,7 +24,7 @@ import { InFlight } from './in-flight';
 import { logSubject } from './log-subject';
 import { toServiceError } from './errors';
 import { eventToProto, notifyToProto, orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
-import { orderPageToProto, parseGetStatistics, parseListOrders, statisticsToProto } from './order-queries';
+import { orderPageToProto, parseGetStatistics, parseListOrders, parsePage, parseRefundScope, statisticsToProto } from './order-queries';
 import * as v from './validation';
 
 const createOrderRequest = z.object({
@@ -165,8 +166,8 @@ export function paymentService(
     }),
 
     listNotifies: unary('ListNotifies', async (req) => {
-      const records = await listNotifies(deps, v.parseOrderRef(req.order));
-      return { notifies: records.map(notifyToProto) };
+      const page = await listNotifies(deps, v.parseOrderRef(req.order), parsePage(req));
+      return { notifies: page.items.map(notifyToProto), nextPageToken: page.nextPageToken };
     }),
 
     listPayWays: unary('ListPayWays', async (req) => {
@@ -175,8 +176,13 @@ export function paymentService(
     }),
 
     listEvents: unary('ListEvents', async (req) => {
-      const events = await listEvents(deps, v.parseOrderRef(req.order));
-      return { events: events.map(eventToProto) };
+      const page = await listEvents(deps, v.parseOrderRef(req.order), parsePage(req));
+      return { events: page.items.map(eventToProto), nextPageToken: page.nextPageToken };
+    }),
+
+    listRefunds: unary('ListRefunds', async (req) => {
+      const page = await listRefunds(deps, parseRefundScope(req), parsePage(req));
+      return { refunds: page.items.map(refundToProto), nextPageToken: page.nextPageToken };
     }),
 
     replayEvent: unary('ReplayEvent', async (req, ctx) => {

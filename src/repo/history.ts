@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { OrderTransition, PayOrder, Refund } from '../generated/prisma/client';
 import type { TransitionCause } from '../generated/prisma/enums';
 import { PaymentEvent, PaymentEventType } from '../gen/payment/v1/events';
-import { OrderStatus as ProtoOrderStatus } from '../gen/payment/v1/types';
+import { CloseReason, OrderStatus as ProtoOrderStatus } from '../gen/payment/v1/types';
+import { payWayToProto, refundToProto } from '../grpc/mappers';
 import type { OrderStatus } from '../domain/order-status';
 import type { DbOrTx, Tx } from './tx';
 
@@ -36,7 +37,9 @@ export type { OrderTransition };
 
 /**
  * Outbox: the event for the order side, written in the same transaction as the change it describes, so a
- * crash between commit and delivery loses nothing. `order` is the order as it is after the change.
+ * crash between commit and delivery loses nothing. `order` is the order as it is after the change (for a
+ * DUPLICATE_PAYMENT: with the second payment's pay way, time and channel trade no). The event carries what a
+ * consumer needs without a Query: why it closed, when and how it was paid, and the refund itself.
  */
 export async function addEvent(tx: Tx, type: EventType, order: PayOrder, refund?: Refund): Promise<string> {
   const id = randomUUID();
@@ -57,6 +60,11 @@ export async function addEvent(tx: Tx, type: EventType, order: PayOrder, refund?
     refundNo: refund?.refundNo ?? '',
     outRefundNo: refund?.outRefundNo ?? '',
     refundAmount: refund?.amount ?? 0n,
+    closeReason: order.closeReason ? CloseReason[`CLOSE_REASON_${order.closeReason}`] : CloseReason.CLOSE_REASON_UNSPECIFIED,
+    paidAt: order.paidAt ?? undefined,
+    payWay: payWayToProto(order.payWay),
+    channel: channelOf(order.payWay),
+    refund: refund ? refundToProto(refund) : undefined,
   };
   await tx.outboxEvent.createMany({
     data: {
@@ -71,3 +79,6 @@ export async function addEvent(tx: Tx, type: EventType, order: PayOrder, refund?
   });
   return id;
 }
+
+/** The channel a pay way belongs to, as the channels name themselves: ALIPAY_QR is "alipay", MOCK_QR "mock". */
+const channelOf = (payWay: string): string => (payWay ? payWay.split('_')[0].toLowerCase() : '');

@@ -80,7 +80,25 @@ export async function outboxBacklog(db: DbOrTx): Promise<{ counts: Record<string
 }
 
 export async function listOrderEvents(db: DbOrTx, payNo: string): Promise<(OutboxEvent & { deliveries: EventDelivery[] })[]> {
-  const events = await db.outboxEvent.findMany({ where: { payNo }, orderBy: [{ orderVersion: 'asc' }, { createdAt: 'asc' }] });
+  const events = await db.outboxEvent.findMany({ where: { payNo }, orderBy: [{ orderVersion: 'asc' }, { id: 'asc' }] });
+  return withDeliveries(db, events);
+}
+
+/** Up to `take` events of an order after the given (order version, id), in that order, with their deliveries. */
+export async function listOrderEventsAfter(
+  db: DbOrTx,
+  payNo: string,
+  after: { orderVersion: bigint; id: string } | undefined,
+  take: number,
+): Promise<(OutboxEvent & { deliveries: EventDelivery[] })[]> {
+  const keyset = after
+    ? { OR: [{ orderVersion: { gt: after.orderVersion } }, { orderVersion: after.orderVersion, id: { gt: after.id } }] }
+    : {};
+  const events = await db.outboxEvent.findMany({ where: { payNo, ...keyset }, orderBy: [{ orderVersion: 'asc' }, { id: 'asc' }], take });
+  return withDeliveries(db, events);
+}
+
+async function withDeliveries(db: DbOrTx, events: OutboxEvent[]): Promise<(OutboxEvent & { deliveries: EventDelivery[] })[]> {
   const deliveries = events.length
     ? await db.eventDelivery.findMany({ where: { eventId: { in: events.map((e) => e.id) } }, orderBy: { id: 'asc' } })
     : [];

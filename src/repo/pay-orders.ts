@@ -70,6 +70,7 @@ export async function insertOrder(db: DbOrTx, o: NewOrder): Promise<PayOrder> {
     refundPendingAmount: 0n,
     channelTradeNo: null,
     paidAt: null,
+    closeReason: null,
     version: 1n,
     payWaySwitches: 0,
     updatedAt: o.createdAt,
@@ -82,7 +83,7 @@ export interface StatusChange {
   to: OrderStatus;
   /** Also require this version, for writers that must not interleave with any other change. */
   version?: bigint;
-  set?: Partial<Pick<PayOrder, 'payWay' | 'channelTradeNo' | 'paidAt' | 'payWaySwitches' | 'refundedAmount' | 'refundPendingAmount'>>;
+  set?: Partial<Pick<PayOrder, 'payWay' | 'channelTradeNo' | 'paidAt' | 'payWaySwitches' | 'refundedAmount' | 'refundPendingAmount' | 'closeReason'>>;
 }
 
 /** Compare-and-set of the order's status; false means another writer changed it first. Bumps the version. */

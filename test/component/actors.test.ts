@@ -110,7 +110,7 @@ describe('Actors on the audit trail', () => {
     const { order } = await h.call('createOrder', orderRequest(tenantId));
     await h.call('cancel', { order: ref(order!), reason: '' });
     const [closed] = await eventually(async () => {
-      const { events } = await h.call('listEvents', { order: ref(order!) });
+      const { events } = await h.call('listEvents', { pageSize: 0, pageToken: '', order: ref(order!) });
       return events.length === 1 && events[0].deliveredTime && events;
     });
     const { event } = await as(ops.token)('replayEvent', { tenantId, eventId: closed.event!.eventId });

@@ -6,6 +6,7 @@ import {
   CreateOrderRequest,
   GetStatisticsRequest,
   ListEventsRequest,
+  ListRefundsRequest,
   ListNotifiesRequest,
   ListOrdersRequest,
   ListPayWaysRequest,
@@ -58,6 +59,7 @@ const REQUESTS: Record<string, (tenantId: string) => unknown> = {
   ListPayWays: (tenantId) => ListPayWaysRequest.fromPartial({ tenantId }),
   ListNotifies: (tenantId) => ListNotifiesRequest.fromPartial({ order: { tenantId, payNo: paid.payNo } }),
   ListEvents: (tenantId) => ListEventsRequest.fromPartial({ order: { tenantId, payNo: paid.payNo } }),
+  ListRefunds: (tenantId) => ListRefundsRequest.fromPartial({ tenantId, payNo: paid.payNo }),
   ReplayEvent: (tenantId) => ReplayEventRequest.fromPartial({ tenantId, eventId }),
   ListOrders: (tenantId) => ListOrdersRequest.fromPartial({ tenantId }),
   GetStatistics: (tenantId) =>
@@ -128,7 +130,7 @@ beforeAll(async () => {
   waiting = await createOrder(h, tenantA);
   // Settled: every event delivered, so no background work touches these tenants' rows while the matrix runs.
   const events = await eventually(async () => {
-    const { events: e } = await h.call('listEvents', { order: ref(paid) });
+    const { events: e } = await h.call('listEvents', { pageSize: 0, pageToken: '', order: ref(paid) });
     return e.length >= 2 && e.every((x) => x.deliveredTime) && e;
   }, 15_000);
   eventId = events[0].event!.eventId;

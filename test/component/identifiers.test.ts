@@ -82,8 +82,8 @@ describe('identifiers compare byte for byte', () => {
       status.NOT_FOUND,
     );
     await grpcError(h.call('queryRefund', { tenantId: other, outRefundNo, sync: false }), status.NOT_FOUND);
-    await grpcError(h.call('listEvents', { order: { ...ref(order), tenantId: other } }), status.NOT_FOUND);
-    await grpcError(h.call('listNotifies', { order: { ...ref(order), tenantId: other } }), status.NOT_FOUND);
+    await grpcError(h.call('listEvents', { pageSize: 0, pageToken: '', order: { ...ref(order), tenantId: other } }), status.NOT_FOUND);
+    await grpcError(h.call('listNotifies', { pageSize: 0, pageToken: '', order: { ...ref(order), tenantId: other } }), status.NOT_FOUND);
     await grpcError(
       h.call('refund', { order: { ...ref(order), tenantId: other }, outRefundNo: uniq('RF'), amount: 100n, reason: '' }),
       status.NOT_FOUND,
@@ -124,7 +124,7 @@ describe('identifiers compare byte for byte', () => {
     await h.call('cancel', { order: ref(order), reason: '' });
     // Delivered first, so nothing but a replay could change the event's row afterwards.
     const [event] = await eventually(async () => {
-      const events = (await h.call('listEvents', { order: ref(order) })).events;
+      const events = (await h.call('listEvents', { pageSize: 0, pageToken: '', order: ref(order) })).events;
       return events[0]?.deliveryStatus === DeliveryStatus.DELIVERY_STATUS_DELIVERED && events;
     });
     const eventId = event.event!.eventId;

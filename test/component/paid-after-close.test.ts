@@ -53,7 +53,7 @@ describe.each([
     // notify or through the status query scheduled soon after the close, whichever comes first; the notify that
     // comes second finds it applied (IGNORED).
     const { notifies } = await eventually(async () => {
-      const listed = await h.call('listNotifies', { order: ref(order) });
+      const listed = await h.call('listNotifies', { pageSize: 0, pageToken: '', order: ref(order) });
       return listed.notifies.some((n) => n.channel === 'alipay' && n.signatureValid) && listed;
     });
     const applied = [NotifyResult.NOTIFY_RESULT_PROCESSED, NotifyResult.NOTIFY_RESULT_IGNORED];

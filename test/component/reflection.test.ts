@@ -216,6 +216,7 @@ describe('Calls built from reflection alone, in the README’s snake_case JSON',
       ['Query', 'OK', ''],
       ['Refund', 'OK', ''],
       ['QueryRefund', 'OK', ''],
+      ['ListRefunds', 'OK', ''],
       ['CreateOrder-2', 'OK', ''],
       ['Cancel', 'OK', ''],
       ['ListPayWays', 'OK', ''],
@@ -266,6 +267,8 @@ describe('Calls built from reflection alone, in the README’s snake_case JSON',
     expect(step('Prepay').response).toMatchObject({ mock_pay_url: expect.stringMatching(/^http:\/\//) });
     expect(step('Query').response).toMatchObject({ order: { status: 'ORDER_STATUS_SUCCESS', pay_no: created.pay_no } });
     expect(step('Refund').response).toMatchObject({ refund: { amount: '1000' } });
+    expect(step('ListRefunds').response).toMatchObject({ refunds: [{ out_refund_no: expect.stringMatching(/^RF-/), amount: '1000' }] });
+    expect(step('Cancel').response).toMatchObject({ order: { close_reason: 'CLOSE_REASON_CANCELLED' } });
     expect(step('Cancel').response).toMatchObject({ order: { status: 'ORDER_STATUS_CLOSED' } });
     expect(step('WatchOrder').responses).toEqual([expect.objectContaining({ order: expect.objectContaining({ status: 'ORDER_STATUS_CLOSED' }) })]);
     expect(step('GetStatistics').response).toMatchObject({ total: { order_count: '2' } });

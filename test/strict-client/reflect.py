@@ -345,6 +345,7 @@ def walk_readme(call, tenant, run):
     call('Query', {'order': ref1, 'sync': True})
     call('Refund', {'order': ref1, 'out_refund_no': refund, 'amount': 1000, 'reason': 'one bag returned'})
     call('QueryRefund', {'tenant_id': tenant, 'out_refund_no': refund, 'sync': True})
+    call('ListRefunds', {'tenant_id': tenant, 'out_order_no': order1, 'page_size': 20})
     call('CreateOrder', {'tenant_id': tenant, 'out_order_no': order2, 'amount': 100, 'currency': 'CNY',
                          'subject': 'Tea', 'notify_topic': 'order.pay.notify'}, step='CreateOrder-2')
     call('Cancel', {'order': {'tenant_id': tenant, 'out_order_no': order2}, 'reason': 'buyer left'})

@@ -138,7 +138,7 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
       // Calls cut at the grace still run their use cases: wait for them (each is bounded by its channel calls).
       await grpc.shutdown(config.SHUTDOWN_GRACE_MS, 4 * config.CHANNEL_TIMEOUT_MS);
       await new Promise<void>((resolve) => http.close(() => resolve()));
-      await deps.jobs.close();
+      await deps.jobs.close(deps.log);
       await deps.db.$disconnect();
       deps.redis.disconnect();
       deps.queueRedis.disconnect();

@@ -4,6 +4,7 @@ import type { Deps } from '../app/deps';
 import type { Config } from '../config';
 import type { Logger } from '../infra/logger';
 import { throttled } from '../infra/throttled';
+import { withTimeout } from '../infra/with-timeout';
 import { EventDeliveries } from './event-delivery';
 import { OrderTimeouts } from './order-timeout';
 import { OutboxRelay } from './outbox-relay';
@@ -74,10 +75,23 @@ export class Jobs {
     this.relay.start();
   }
 
-  /** Stops taking work, lets running jobs finish, then closes the queues. */
-  async close(): Promise<void> {
+  /**
+   * Stops taking work, lets running jobs finish for up to SHUTDOWN_GRACE_MS, then closes the queues. A job still
+   * running then (one waiting on a Redis that went away, say) is cut: every job is idempotent, and BullMQ's
+   * stalled-job check hands it to another worker, so a stop never hangs on Redis.
+   */
+  async close(log?: Logger): Promise<void> {
     await this.relay?.stop();
-    await Promise.all(this.workers.map((w) => w.close()));
-    await Promise.all([this.statusSync.close(), this.timeouts.close(), this.deliveries.close(), this.sweeper.close()]);
+    const graceMs = this.config.SHUTDOWN_GRACE_MS;
+    const finished = await withTimeout(Promise.all(this.workers.map((w) => w.close())), graceMs, 'closing the workers').then(
+      () => true,
+      () => false,
+    );
+    if (!finished) {
+      log?.warn({ graceMs }, 'jobs still running after the grace; closing the workers without them');
+      await withTimeout(Promise.all(this.workers.map((w) => w.close(true))), graceMs, 'force-closing the workers').catch(() => undefined);
+    }
+    const queues = Promise.all([this.statusSync.close(), this.timeouts.close(), this.deliveries.close(), this.sweeper.close()]);
+    await withTimeout(queues, graceMs, 'closing the queues').catch((err: unknown) => log?.warn({ err }, 'queues did not close in time'));
   }
 }

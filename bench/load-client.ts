@@ -7,6 +7,7 @@ import type { ClientHttp2Session } from 'node:http2';
 import { createOrderFrame, PATHS, prepayFrame, queryFrame, selfCheckCreateOrderFrame } from './grpc-frames';
 import { openSession, unary } from './h2-unary';
 import { announceWindow, phaseResult, runPhases, type Sink } from './stats';
+import { exitWithParent } from '../scripts/lifecycle';
 
 export type LoadScenario = 'echo' | 'create' | 'create-prepay' | 'query';
 
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
+exitWithParent(); // the load stops with the bench that started it
 main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);

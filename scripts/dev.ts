@@ -6,13 +6,15 @@
 //      service (GRPC_PORT 50051, HTTP_PORT 8080) in this process
 //   5. registers tenant "demo" (the mock channel on, outside production) with the sandbox Alipay and WeChat Pay
 //      accounts, then prints what to try.
-// Ctrl-C stops the service and the sandboxes; MariaDB and Redis keep running until `npm run services stop`.
+// Ctrl-C, SIGTERM or SIGHUP (to this process or to npm), or npm's death, stops the service and the sandboxes;
+// MariaDB and Redis keep running until `npm run services stop`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { RunningService } from '../src/bootstrap';
 import type { Config } from '../src/config';
-import { startLocalServices } from './local-services';
+import { stopOnSignalOrOrphan } from './lifecycle';
+import { ensureDatabase, startLocalServices } from './local-services';
 import type { Sandboxes } from './sandboxes';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -69,12 +71,17 @@ async function main(): Promise<void> {
     );
   }
 
-  const { databaseUrl: DATABASE_URL, redisUrl: REDIS_URL } = await step(
+  const local = await step(
     'starting MariaDB and Redis (scripts/services.sh start; the first time installs and initialises them)',
     'read the [services] error above; as a non-root user install the packages first with ' +
       '`sudo apt-get install -y mariadb-server redis-server`; logs are under .data/mariadb and .data/redis',
     startLocalServices,
   );
+  const REDIS_URL = local.redisUrl;
+  // PAYSVC_DEV_DB: another database on the same server, so a second stack (a test of this script) keeps its
+  // tenants and accounts apart from yours.
+  const devDb = process.env.PAYSVC_DEV_DB;
+  const DATABASE_URL = devDb ? await ensureDatabase(local.databaseUrl, devDb) : local.databaseUrl;
   say(`DATABASE_URL=${DATABASE_URL}`);
   say(`REDIS_URL=${REDIS_URL}`);
 
@@ -166,13 +173,13 @@ async function main(): Promise<void> {
   printNextSteps(service.grpc.port, service.httpPort, gatewayUrl);
 
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (why: string): void => {
     if (stopping) {
-      say(`${signal} again: exiting without waiting`);
+      say(`${why} again: exiting without waiting`);
       process.exit(1);
     }
     stopping = true;
-    say(`${signal}: stopping the service (draining in-flight calls) and the sandboxes…`);
+    say(`${why}: stopping the service (draining in-flight calls) and the sandboxes…`);
     // The service first: calls it is draining may still need the gateway.
     service
       .stop()
@@ -188,8 +195,9 @@ async function main(): Promise<void> {
         },
       );
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // The whole stack lives in this process (npm runs it with exec, so npm's SIGINT/SIGTERM land here); a
+  // SIGHUP, or npm dying without passing anything on, must not leave it holding the ports.
+  stopOnSignalOrOrphan(stop);
 }
 
 function printNextSteps(grpcPort: number, httpPort: number, gatewayUrl: string): void {

@@ -26,7 +26,7 @@ let client: PaymentClient;
 beforeAll(async () => {
   h = await startHarness();
   TENANT = await newTenant(h, 't-client');
-  client = new PaymentClient(`127.0.0.1:${h.service.grpc.port}`);
+  client = new PaymentClient(`127.0.0.1:${h.service.grpc.port}`, { deadlineMs: 30_000 }); // generous on a loaded machine
 });
 afterAll(async () => {
   client.close();
@@ -147,7 +147,7 @@ describe('PaymentClient', () => {
 
   it('When the first two attempts are UNAVAILABLE, then the same request is resent with the same x-request-id and one order results', async () => {
     const proxy = await flakyProxy(['drop', 'fail']);
-    const flaky = new PaymentClient(proxy.address, { retry: FAST_RETRY });
+    const flaky = new PaymentClient(proxy.address, { retry: FAST_RETRY, deadlineMs: 30_000 });
     try {
       const req = newOrder();
       const res = await flaky.createOrder(req);
@@ -164,7 +164,7 @@ describe('PaymentClient', () => {
 
   it('When every attempt is UNAVAILABLE, then the client gives up after maxAttempts with UNAVAILABLE', async () => {
     const proxy = await flakyProxy(['fail', 'fail', 'fail', 'fail', 'fail']);
-    const flaky = new PaymentClient(proxy.address, { retry: FAST_RETRY });
+    const flaky = new PaymentClient(proxy.address, { retry: FAST_RETRY, deadlineMs: 30_000 });
     try {
       const err = await rejection(flaky.createOrder(newOrder(), { requestId: 'req-given' }));
       expect(err).toMatchObject({ code: status.UNAVAILABLE, requestId: 'req-given' });
@@ -178,7 +178,7 @@ describe('PaymentClient', () => {
 
   it('When a call fails with a code other than UNAVAILABLE, then it is not retried', async () => {
     const proxy = await flakyProxy([]);
-    const flaky = new PaymentClient(proxy.address, { retry: FAST_RETRY });
+    const flaky = new PaymentClient(proxy.address, { retry: FAST_RETRY, deadlineMs: 30_000 });
     try {
       const err = await rejection(flaky.createOrder(newOrder({ amount: 0n })));
       expect(err).toMatchObject({ code: status.INVALID_ARGUMENT, field: 'amount' });

@@ -45,9 +45,9 @@ describe('Redis outage', () => {
     expect(String((scheduling[0][0] as { err: Error }).err.message)).toMatch(/enableOfflineQueue/);
 
     redis = await startRedis(port); // an empty Redis: every job and key is gone
-    await eventually(async () => h.service.deps.queueProducerRedis.status === 'ready', 10000);
+    await eventually(async () => h.service.deps.queueProducerRedis.status === 'ready');
     await h.service.deps.db.payOrder.update({ where: { payNo: order.payNo }, data: { expireAt: new Date(Date.now() - 120_000) } });
     await h.service.deps.jobs.sweeper.run(h.service.deps);
-    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_CLOSED, 10000);
+    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_CLOSED);
   });
 });

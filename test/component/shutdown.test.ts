@@ -17,7 +17,7 @@ describe('graceful shutdown', () => {
       const order = await createOrder(h, await newTenant(h, 't-shutdown'));
       h.gateway.inject({ kind: 'hang', ms: 2000 }, 1); // the prepay's channel call takes 2 s
       let answered = false;
-      const inFlight = h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }, 30_000);
+      const inFlight = h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
       void inFlight.finally(() => (answered = true)).catch(() => undefined);
       await attemptOf(h, order); // the call is at the channel now
       expect(answered).toBe(false);
@@ -38,7 +38,7 @@ describe('graceful shutdown', () => {
     try {
       const order = await createOrder(h, await newTenant(h, 't-shutdown'));
       h.gateway.inject({ kind: 'hang', ms: 60_000 }, 1); // the prepay's channel call would answer long after the grace
-      const cut = h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }, 30_000).catch((e: unknown) => e);
+      const cut = h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }).catch((e: unknown) => e);
       const attempt = await attemptOf(h, order); // the call is at the channel now
       await h.close();
       stopped = true;

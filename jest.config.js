@@ -10,5 +10,6 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   // Component tests share one MariaDB and Redis; two cores do not gain from parallel workers.
   maxWorkers: 1,
-  testTimeout: 30000,
+  // A bound for a stuck test, not a speed target: on a busy 2-core machine a sound test can take half a minute.
+  testTimeout: 60000,
 };

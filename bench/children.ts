@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { WindowEdge } from './stats';
@@ -11,6 +12,39 @@ function nodeArgs(script: string, args: string[] = []): string[] {
   return ['-r', 'tsx/cjs', path.join(ROOT, 'bench', script), ...args];
 }
 
+/** Every child still running, so that none outlives this process however it ends. */
+const live = new Set<ChildProcess>();
+let stopHandlersInstalled = false;
+
+function track(child: ChildProcess): ChildProcess {
+  if (!stopHandlersInstalled) installStopHandlers();
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+/**
+ * A signal to the bench (Ctrl-C reaches the whole process group, `kill <pid>` only this process) is passed on:
+ * every child stops cleanly, then the bench exits with the signal's code. Any other exit of the bench (an error,
+ * process.exit) sends them SIGTERM on the way out. A bench killed outright can do neither: its children then
+ * notice they are orphaned and stop on their own (scripts/lifecycle.ts).
+ */
+function installStopHandlers(): void {
+  stopHandlersInstalled = true;
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(1); // asked twice: do not wait
+      stopping = true;
+      const stopped = [...live].map((child) => stopChild(child, new Promise<void>((resolve) => child.once('exit', () => resolve()))));
+      void Promise.all(stopped).then(() => process.exit(128 + constants.signals[signal]));
+    });
+  }
+  process.on('exit', () => {
+    for (const child of live) child.kill('SIGTERM');
+  });
+}
+
 export interface Daemon<T> {
   pid: number;
   info: T;
@@ -20,11 +54,13 @@ export interface Daemon<T> {
 
 /** Starts a long-running bench child and resolves with the JSON it announces when ready. */
 export function startDaemon<T>(script: string, env: NodeJS.ProcessEnv): Promise<Daemon<T>> {
-  const child = spawn(process.execPath, nodeArgs(script), {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = track(
+    spawn(process.execPath, nodeArgs(script), {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`${script} did not become ready in 60 s`)), 60_000);
@@ -63,10 +99,12 @@ export function runOnce<T>(
   onSpawn: (pid: number) => void = () => {},
 ): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, nodeArgs(script, [JSON.stringify(args)]), {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = track(
+      spawn(process.execPath, nodeArgs(script, [JSON.stringify(args)]), {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
     onSpawn(child.pid as number);
     let last = '';
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {

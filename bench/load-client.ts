@@ -8,6 +8,7 @@ import { createOrderFrame, PATHS, prepayFrame, queryFrame, selfCheckCreateOrderF
 import { benchToken } from './config';
 import { openSession, unary } from './h2-unary';
 import { announceWindow, phaseResult, runPhases, type Sink } from './stats';
+import { exitWithParent } from '../scripts/lifecycle';
 
 export type LoadScenario = 'echo' | 'create' | 'create-prepay' | 'query';
 
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
+exitWithParent(); // the load stops with the bench that started it
 main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);

@@ -13,6 +13,7 @@ import { Agent, request } from 'node:http';
 import { TIMESTAMP_TOLERANCE_SECONDS } from '../src/channels/wechat/signing';
 import { NotifyBuilder, type NotifyFixture, type SignedNotify } from './notify-bodies';
 import { announceWindow, phaseResult, runPhases, sleep, type Sink } from './stats';
+import { exitWithParent } from '../scripts/lifecycle';
 
 export type NotifyScenario = 'notify-duplicate' | 'notify-first';
 
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(phaseResult(args.scenario, seconds, rec, cpuUs))}\n`);
 }
 
+exitWithParent(); // the load stops with the bench that started it
 main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);

@@ -7,6 +7,7 @@
 import { createConnection, type Connection } from 'mariadb';
 import { announceWindow, phaseResult, runPhases } from './stats';
 import { mysqlConnection } from '../src/infra/mysql-url';
+import { exitWithParent } from '../scripts/lifecycle';
 
 export interface RawInsertArgs {
   databaseUrl: string;
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(phaseResult('raw-insert', seconds, rec, cpuUs))}\n`);
 }
 
+exitWithParent(); // the load stops with the bench that started it
 main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);

@@ -1,7 +1,15 @@
-/** How a bench child tells run.ts it is up: one JSON line on stdout. SIGTERM stops it cleanly (flushing --cpu-prof). */
+import { stopOnSignalOrOrphan } from '../scripts/lifecycle';
+
+/**
+ * How a bench child tells run.ts it is up: one JSON line on stdout. SIGTERM (SIGINT, SIGHUP) stops it cleanly,
+ * flushing --cpu-prof, and so does the death of run.ts: a daemon never outlives the bench that started it.
+ */
 export function announceReady(info: Record<string, unknown>, stop: () => Promise<void>): void {
   process.stdout.write(`${JSON.stringify({ ready: true, ...info })}\n`);
-  process.once('SIGTERM', () => {
+  let stopping = false;
+  stopOnSignalOrOrphan(() => {
+    if (stopping) return;
+    stopping = true;
     stop().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -8,14 +8,16 @@
 //      accounts, then prints what to try.
 // The service gets a development caller, "dev" (every tenant, pay and operate), unless PAYSVC_CALLERS(_FILE)
 // is set; its token is kept in .data/dev-caller.token (git-ignored, like all of .data) for `npm run demo`.
-// Ctrl-C stops the service and the sandboxes; MariaDB and Redis keep running until `npm run services stop`.
+// Ctrl-C, SIGTERM or SIGHUP (to this process or to npm), or npm's death, stops the service and the sandboxes;
+// MariaDB and Redis keep running until `npm run services stop`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { RunningService } from '../src/bootstrap';
 import type { Config } from '../src/config';
 import { DEV_TOKEN_FILE, devCallerEnv } from './dev-caller';
-import { startLocalServices } from './local-services';
+import { stopOnSignalOrOrphan } from './lifecycle';
+import { ensureDatabase, startLocalServices } from './local-services';
 import type { Sandboxes } from './sandboxes';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -72,12 +74,17 @@ async function main(): Promise<void> {
     );
   }
 
-  const { databaseUrl: DATABASE_URL, redisUrl: REDIS_URL } = await step(
+  const local = await step(
     'starting MariaDB and Redis (scripts/services.sh start; the first time installs and initialises them)',
     'read the [services] error above; as a non-root user install the packages first with ' +
       '`sudo apt-get install -y mariadb-server redis-server`; logs are under .data/mariadb and .data/redis',
     startLocalServices,
   );
+  const REDIS_URL = local.redisUrl;
+  // PAYSVC_DEV_DB: another database on the same server, so a second stack (a test of this script) keeps its
+  // tenants and accounts apart from yours.
+  const devDb = process.env.PAYSVC_DEV_DB;
+  const DATABASE_URL = devDb ? await ensureDatabase(local.databaseUrl, devDb) : local.databaseUrl;
   say(`DATABASE_URL=${DATABASE_URL}`);
   say(`REDIS_URL=${REDIS_URL}`);
 
@@ -174,13 +181,13 @@ async function main(): Promise<void> {
   printNextSteps(service.grpc.port, service.httpPort, gatewayUrl, devCaller.token);
 
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (why: string): void => {
     if (stopping) {
-      say(`${signal} again: exiting without waiting`);
+      say(`${why} again: exiting without waiting`);
       process.exit(1);
     }
     stopping = true;
-    say(`${signal}: stopping the service (draining in-flight calls) and the sandboxes…`);
+    say(`${why}: stopping the service (draining in-flight calls) and the sandboxes…`);
     // The service first: calls it is draining may still need the gateway.
     service
       .stop()
@@ -196,8 +203,9 @@ async function main(): Promise<void> {
         },
       );
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // The whole stack lives in this process (npm runs it with exec, so npm's SIGINT/SIGTERM land here); a
+  // SIGHUP, or npm dying without passing anything on, must not leave it holding the ports.
+  stopOnSignalOrOrphan(stop);
 }
 
 function printNextSteps(grpcPort: number, httpPort: number, gatewayUrl: string, token: string | undefined): void {

@@ -27,6 +27,20 @@ export function startLocalServices(): { databaseUrl: string; redisUrl: string } 
   return { databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL };
 }
 
+/** Database `name` on the server of `serverUrl`, created when missing (never dropped); its URL. */
+export async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(name)) throw new Error(`database name ${JSON.stringify(name)}: letters, digits and _ only`);
+  const admin = await createConnection({ ...mysqlConnection(serverUrl), database: undefined });
+  try {
+    await admin.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /** Drops and recreates database `name` on the server of `serverUrl`, migrates it, and returns its URL. */
 export async function recreateDatabase(serverUrl: string, name: string): Promise<string> {
   const url = new URL(serverUrl);

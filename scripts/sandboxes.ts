@@ -14,8 +14,10 @@ import { createAlipaySandbox, generateAlipaySandboxKeys, type AlipaySandbox } fr
 import { createMockGateway, type MockGateway } from '../src/channels/mock/gateway';
 import type { AlipayAccount, WechatAccount } from '../src/channels/types';
 import { createWechatSandbox, generateWechatSandboxKeys, type WechatSandbox } from '../src/channels/wechat/sandbox';
+import { stopOnSignalOrOrphan } from './lifecycle';
 
-export const SANDBOX_DIR = path.resolve(__dirname, '../.data/sandbox');
+/** Under the data directory, like MariaDB's and Redis's (scripts/services.sh): PAYSVC_DATA_DIR moves it. */
+export const SANDBOX_DIR = path.resolve(process.env.PAYSVC_DATA_DIR ?? path.join(__dirname, '../.data'), 'sandbox');
 const DEMO_ALIPAY = { appId: '2021000000000001', sellerId: '2088000000000001' };
 const DEMO_WECHAT = { mchId: '1900000001', appId: 'wxd678efh567hg6787' };
 
@@ -125,9 +127,12 @@ register a tenant and the demo merchant's accounts for it with:
   npm run tenant -- add demo --name "Demo shop" --mock
   npm run channel:account -- demo ${path.relative(process.cwd(), SANDBOX_DIR)}/alipay-account.json
   npm run channel:account -- demo ${path.relative(process.cwd(), SANDBOX_DIR)}/wechat-account.json`);
-  const stop = () => void sandboxes.close().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  let stopping = false;
+  stopOnSignalOrOrphan(() => {
+    if (stopping) process.exit(1); // asked twice: do not wait
+    stopping = true;
+    void sandboxes.close().then(() => process.exit(0));
+  });
 }
 
 if (require.main === module) {

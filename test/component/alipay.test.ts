@@ -96,12 +96,18 @@ describe('Alipay', () => {
   });
 
   it('When the gateway times out on precreate, then UNAVAILABLE and the order stays PAYING with its attempt', async () => {
-    const order = await createOrder(h, ali.tenantId);
-    ali.sandbox.inject({ kind: 'hang', ms: 3000 }, 1);
-    await grpcError(prepay(order, PayWay.PAY_WAY_ALIPAY_QR), status.UNAVAILABLE);
-    expect((await statusOf(order)).status).toBe(OrderStatus.ORDER_STATUS_PAYING);
-    const retry = await prepay(order, PayWay.PAY_WAY_ALIPAY_QR);
-    expect(retry.payload?.$case).toBe('qrCodeUrl');
+    // A sandbox of its own: on the shared one a status query the earlier tests scheduled could take the hang.
+    const own = await alipayTenant(h, await newTenant(h, 't-alihang'));
+    try {
+      const order = await createOrder(h, own.tenantId);
+      own.sandbox.inject({ kind: 'hang', ms: 60_000 }, 1); // past the channel timeout, however slow the machine
+      await grpcError(prepay(order, PayWay.PAY_WAY_ALIPAY_QR), status.UNAVAILABLE);
+      expect((await statusOf(order)).status).toBe(OrderStatus.ORDER_STATUS_PAYING);
+      const retry = await prepay(order, PayWay.PAY_WAY_ALIPAY_QR);
+      expect(retry.payload?.$case).toBe('qrCodeUrl');
+    } finally {
+      await own.close();
+    }
   });
 
   it('When a tenant has no Alipay account, then Alipay pay ways are disabled and Prepay is refused', async () => {

@@ -1,4 +1,13 @@
-import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  InterceptingCall,
+  Metadata,
+  Server,
+  ServerCredentials,
+  status,
+  type Interceptor,
+  type sendUnaryData,
+  type ServerUnaryCall,
+} from '@grpc/grpc-js';
 import { OrderStatus, orderRef, PayWay, PaymentClient, PaymentError, RefundStatus, type PayOrder } from '../../src/client';
 import { backoffMs, DEFAULT_RETRY } from '../../src/client/retry';
 import {
@@ -17,7 +26,7 @@ let client: PaymentClient;
 beforeAll(async () => {
   h = await startHarness();
   TENANT = await newTenant(h, 't-client');
-  client = new PaymentClient(h.address, { token: h.token });
+  client = new PaymentClient(h.address, { token: h.token, deadlineMs: 30_000 }); // generous on a loaded machine
 });
 afterAll(async () => {
   client.close();
@@ -56,6 +65,25 @@ async function fakeServer(handler: CreateOrderHandler): Promise<{ address: strin
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return { address: `127.0.0.1:${port}`, close: () => server.forceShutdown() };
+}
+
+/**
+ * Client channel options that record the deadline each call leaves with and the moment it leaves, so a test can
+ * check the budget a call was given without timing anything (a loaded machine stretches every duration).
+ */
+function deadlineRecorder() {
+  const sent: Array<{ deadline: number; at: number }> = [];
+  const record: Interceptor = (options, nextCall) => {
+    sent.push({ deadline: Number(options.deadline), at: Date.now() });
+    return new InterceptingCall(nextCall(options));
+  };
+  return { sent, channelOptions: { interceptors: [record] } };
+}
+
+/** The call left at `sent.at` with a deadline `budgetMs` after it was made, which was no earlier than `since`. */
+function expectBudget(sent: { deadline: number; at: number }, budgetMs: number, since: number): void {
+  expect(sent.deadline).toBeGreaterThanOrEqual(since + budgetMs);
+  expect(sent.deadline).toBeLessThanOrEqual(sent.at + budgetMs);
 }
 
 /**
@@ -98,7 +126,8 @@ describe('PaymentClient', () => {
 
   it('When the order never reaches the status, then waitForStatus fails with DEADLINE_EXCEEDED naming the status it is in', async () => {
     const { order } = await client.createOrder(newOrder());
-    const err = await rejection(client.waitForStatus(orderRef(order!), [OrderStatus.ORDER_STATUS_SUCCESS], { timeoutMs: 150, pollMs: 25 }));
+    // The budget must cover at least one answered poll, however slow the machine, or there is no status to name.
+    const err = await rejection(client.waitForStatus(orderRef(order!), [OrderStatus.ORDER_STATUS_SUCCESS], { timeoutMs: 2000, pollMs: 25 }));
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     expect(err.details).toContain('ORDER_STATUS_WAIT_PAY');
   });
@@ -118,7 +147,7 @@ describe('PaymentClient', () => {
 
   it('When the first two attempts are UNAVAILABLE, then the same request is resent with the same x-request-id and one order results', async () => {
     const proxy = await flakyProxy(['drop', 'fail']);
-    const flaky = new PaymentClient(proxy.address, { retry: FAST_RETRY });
+    const flaky = new PaymentClient(proxy.address, { retry: FAST_RETRY, deadlineMs: 30_000 });
     try {
       const req = newOrder();
       const res = await flaky.createOrder(req);
@@ -135,7 +164,7 @@ describe('PaymentClient', () => {
 
   it('When every attempt is UNAVAILABLE, then the client gives up after maxAttempts with UNAVAILABLE', async () => {
     const proxy = await flakyProxy(['fail', 'fail', 'fail', 'fail', 'fail']);
-    const flaky = new PaymentClient(proxy.address, { retry: FAST_RETRY });
+    const flaky = new PaymentClient(proxy.address, { retry: FAST_RETRY, deadlineMs: 30_000 });
     try {
       const err = await rejection(flaky.createOrder(newOrder(), { requestId: 'req-given' }));
       expect(err).toMatchObject({ code: status.UNAVAILABLE, requestId: 'req-given' });
@@ -149,7 +178,7 @@ describe('PaymentClient', () => {
 
   it('When a call fails with a code other than UNAVAILABLE, then it is not retried', async () => {
     const proxy = await flakyProxy([]);
-    const flaky = new PaymentClient(proxy.address, { retry: FAST_RETRY });
+    const flaky = new PaymentClient(proxy.address, { retry: FAST_RETRY, deadlineMs: 30_000 });
     try {
       const err = await rejection(flaky.createOrder(newOrder({ amount: 0n })));
       expect(err).toMatchObject({ code: status.INVALID_ARGUMENT, field: 'amount' });
@@ -168,26 +197,33 @@ describe('PaymentClient', () => {
     afterAll(() => silent.close());
 
     it('When a call sets a deadline, then it fails with DEADLINE_EXCEEDED once it has passed', async () => {
-      const c = new PaymentClient(silent.address);
+      const recorder = deadlineRecorder();
+      const c = new PaymentClient(silent.address, { channelOptions: recorder.channelOptions });
       try {
         const started = Date.now();
         const err = await rejection(c.createOrder(newOrder(), { deadlineMs: 300 }));
-        const elapsed = Date.now() - started;
         expect(err.code).toBe(status.DEADLINE_EXCEEDED);
-        expect(elapsed).toBeGreaterThanOrEqual(280);
-        expect(elapsed).toBeLessThan(2000);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(280); // not before it passed
+        expect(recorder.sent).toHaveLength(1); // DEADLINE_EXCEEDED is not retried
+        expectBudget(recorder.sent[0], 300, started); // the call's own deadline, not the client's 5 s default
       } finally {
         c.close();
       }
     });
 
     it('When a call sets no deadline, then the client default applies', async () => {
-      const c = new PaymentClient(silent.address, { deadlineMs: 200 });
+      const recorder = deadlineRecorder();
+      const c = new PaymentClient(silent.address, { deadlineMs: 1000, channelOptions: recorder.channelOptions });
       try {
+        // Connect first, with a deadline of its own: the default is then spent on the calls, not on set-up.
+        expect((await rejection(c.query({ order: { tenantId: TENANT, payNo: 'P1' } }, { deadlineMs: 30_000 }))).code).toBe(status.UNIMPLEMENTED);
         const started = Date.now();
         expect((await rejection(c.query({ order: { tenantId: TENANT, payNo: 'P1' } }))).code).toBe(status.UNIMPLEMENTED);
         expect((await rejection(c.createOrder(newOrder()))).code).toBe(status.DEADLINE_EXCEEDED);
-        expect(Date.now() - started).toBeLessThan(2000);
+        expect(recorder.sent).toHaveLength(3);
+        const [, query, create] = recorder.sent;
+        expectBudget(query, 1000, started);
+        expectBudget(create, 1000, query.at); // each call gets the whole default from when it is made
       } finally {
         c.close();
       }

@@ -75,7 +75,7 @@ describe('event fan-out to the order side', () => {
     const mine = await createOrder(h, tenant, { notifyTopic: topic, amount: 1234n, attach: 'cart-7' });
     const pre = await h.call('prepay', { order: ref(mine), payWay: 1, clientIp: '', payerId: '' });
     h.gateway.pay(pre.attemptNo);
-    const got = await eventually(() => Promise.resolve(seen.find((s) => s.event.payNo === mine.payNo)), 10000);
+    const got = await eventually(() => Promise.resolve(seen.find((s) => s.event.payNo === mine.payNo)));
     expect(got.verdict).toBe('applied');
     expect(got.event.type).toBe(PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_SUCCEEDED);
     expect(got.event).toMatchObject({ tenantId: tenant, outOrderNo: mine.outOrderNo, amount: 1234n, currency: 'CNY', attach: 'cart-7' });
@@ -103,7 +103,7 @@ describe('event fan-out to the order side', () => {
     await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS);
     await h.call('refund', { order: ref(order), outRefundNo: uniq('R'), amount: 1000n, reason: '' });
     await h.call('refund', { order: ref(order), outRefundNo: uniq('R'), amount: 2000n, reason: '' });
-    const mine = await eventually(() => Promise.resolve(seen.filter((s) => s.event.payNo === order.payNo).length === 3 && seen.filter((s) => s.event.payNo === order.payNo)), 10000);
+    const mine = await eventually(() => Promise.resolve(seen.filter((s) => s.event.payNo === order.payNo).length === 3 && seen.filter((s) => s.event.payNo === order.payNo)));
     const byVersion = [...mine].sort((a, b) => Number(a.event.version - b.event.version));
     expect(byVersion.map((s) => s.event.type)).toEqual([
       PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_SUCCEEDED,

@@ -40,6 +40,9 @@ function post(body: string, headers: Record<string, string> = buildSignedHeaders
   });
 }
 
+/** A refused notify gets the mock channel's FAIL answer (HTTP 500), which makes the channel deliver it again. */
+const REFUSED = 500;
+
 const orderRow = (payNo: string) => h.service.deps.db.payOrder.findUniqueOrThrow({ where: { payNo } });
 const records = (payNo: string) =>
   h.service.deps.db.notifyRecord.findMany({ where: { payNo }, orderBy: { id: 'asc' } }).then((r) => r.map((n) => n.result));
@@ -83,7 +86,7 @@ describe('mock channel notify', () => {
     const { order, attemptNo } = await payingOrder();
     const body = paymentNotify(attemptNo);
     const res = await post(body, buildSignedHeaders('not-the-secret-at-all', body));
-    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBe(REFUSED);
     expect(await res.json()).toMatchObject({ code: 'FAIL' });
     expect((await orderRow(order.payNo)).status).toBe('PAYING');
     const rejected = await h.service.deps.db.notifyRecord.findFirst({ where: { tenantId: TENANT, rawPayload: body } });
@@ -94,14 +97,14 @@ describe('mock channel notify', () => {
     const { order, attemptNo } = await payingOrder();
     const body = paymentNotify(attemptNo);
     const res = await post(body, buildSignedHeaders(MOCK_SECRET, body, { timestamp: Math.floor(Date.now() / 1000) - 301 }));
-    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBe(REFUSED);
     expect((await orderRow(order.payNo)).status).toBe('PAYING');
   });
 
   it('When a validly signed notify reports another amount, then it is rejected and the order is untouched', async () => {
     const { order, attemptNo } = await payingOrder();
     const res = await post(paymentNotify(attemptNo, { amount: '1' }));
-    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBe(REFUSED);
     expect((await orderRow(order.payNo)).status).toBe('PAYING');
     expect(await records(order.payNo)).toEqual(['REJECTED']);
     expect(await h.service.deps.db.outboxEvent.count({ where: { payNo: order.payNo } })).toBe(0);
@@ -109,14 +112,16 @@ describe('mock channel notify', () => {
 
   it('When the notify names another tenant or an unknown trade, then it is rejected', async () => {
     const { order, attemptNo } = await payingOrder();
-    expect((await post(paymentNotify(attemptNo), undefined, 't-someone-else')).status).toBeGreaterThanOrEqual(400);
-    expect((await post(paymentNotify('A00000000000000NOSUCHTRADE'))).status).toBeGreaterThanOrEqual(400);
+    expect((await post(paymentNotify(attemptNo), undefined, 't-someone-else')).status).toBe(REFUSED);
+    expect((await post(paymentNotify('A00000000000000NOSUCHTRADE'))).status).toBe(REFUSED);
     expect((await orderRow(order.payNo)).status).toBe('PAYING');
   });
 
-  it('When the body is malformed, oversized or the path is wrong, then a clean 4xx and nothing changes', async () => {
+  it('When the body is malformed, oversized or the path is wrong, then a clean refusal and nothing changes', async () => {
     const garbage = 'not json';
-    expect((await post(garbage)).status).toBeGreaterThanOrEqual(400);
+    const refused = await post(garbage); // signed, so it reaches the channel's parser: refused like any bad notify
+    expect(refused.status).toBe(REFUSED);
+    expect(await refused.json()).toMatchObject({ code: 'FAIL' });
     const huge = 'x'.repeat(70 * 1024);
     expect((await post(huge, buildSignedHeaders(MOCK_SECRET, huge))).status).toBe(413);
     const res = await fetch(`${h.notifyBaseUrl}/notify/nochannel/${TENANT}/web`, { method: 'POST', body: '{}' });

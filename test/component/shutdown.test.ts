@@ -3,22 +3,29 @@ import { PayWay } from '../../src/gen/payment/v1/types';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { STATUS_SYNC_QUEUE } from '../../src/jobs/status-sync';
-import { grpcError, newTenant, startHarness, uniq } from '../support/harness';
+import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
+
+/** The attempt a Prepay in flight has saved before calling the channel, once it is there. */
+const attemptOf = (h: Harness, order: { payNo: string }) =>
+  eventually(async () => (await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo } }))[0]);
 
 describe('graceful shutdown', () => {
   it('When the server shuts down with a call in flight, then that call completes and new calls are refused', async () => {
     const h = await startHarness();
     try {
       const order = await createOrder(h, await newTenant(h, 't-shutdown'));
-      h.gateway.inject({ kind: 'hang', ms: 700 }, 1); // the prepay's channel call takes 700 ms
+      h.gateway.inject({ kind: 'hang', ms: 2000 }, 1); // the prepay's channel call takes 2 s
+      let answered = false;
       const inFlight = h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
-      await new Promise((r) => setTimeout(r, 200));
-      const drained = h.service.grpc.shutdown(5000);
+      void inFlight.finally(() => (answered = true)).catch(() => undefined);
+      await attemptOf(h, order); // the call is at the channel now
+      expect(answered).toBe(false);
+      const drained = h.service.grpc.shutdown(30_000); // a grace far longer than the hang
       const pre = await inFlight;
       expect(pre.payload?.$case).toBe('mockPayUrl');
       await drained;
-      await grpcError(h.call('query', { order: ref(order), sync: false }, 1000), status.UNAVAILABLE);
+      await grpcError(h.call('query', { order: ref(order), sync: false }), status.UNAVAILABLE); // refused at once, whatever the deadline
     } finally {
       await h.close();
     }
@@ -30,10 +37,9 @@ describe('graceful shutdown', () => {
     let stopped = false;
     try {
       const order = await createOrder(h, await newTenant(h, 't-shutdown'));
-      h.gateway.inject({ kind: 'hang', ms: 900 }, 1); // the prepay's channel call answers after the grace
+      h.gateway.inject({ kind: 'hang', ms: 60_000 }, 1); // the prepay's channel call would answer long after the grace
       const cut = h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }).catch((e: unknown) => e);
-      await new Promise((r) => setTimeout(r, 200));
-      const [attempt] = await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo } });
+      const attempt = await attemptOf(h, order); // the call is at the channel now
       await h.close();
       stopped = true;
       // The cut aborted the channel call (the caller is gone); the use case then recorded the unknown outcome

@@ -93,7 +93,7 @@ describe('status sync', () => {
     const { refund } = await h.call('refund', { order: ref(order), outRefundNo: uniq('R'), amount: 2500n, reason: '' });
     expect(refund!.status).toBe(RefundStatus.REFUND_STATUS_PENDING);
     expect(h.gateway.refundedTotal(pre.attemptNo)).toBe(0n); // the channel never heard of it
-    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED, 8000);
+    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED);
     expect(h.gateway.refundedTotal(pre.attemptNo)).toBe(2500n);
   });
 

@@ -102,7 +102,8 @@ export async function startHarness(
   const token = TEST_CALLER.token;
   // The raw client carries the test caller's token too (a call may send its own authorization instead).
   const client = new PaymentServiceClient(address, credentials.createInsecure(), { interceptors: [withToken(token)] });
-  const call: Caller = (method, req, deadlineMs = 10000) =>
+  // Generous: a call that waits its turn behind others (20 racing refunds) on a loaded machine must not run out.
+  const call: Caller = (method, req, deadlineMs = 30_000) =>
     new Promise((resolve, reject) => {
       const fn = client[method] as unknown as (
         r: unknown,
@@ -143,8 +144,8 @@ export async function grpcError(p: Promise<unknown>, code: status): Promise<Serv
   throw new Error(`expected gRPC code ${code}, but the call succeeded`);
 }
 
-/** Polls `probe` until it returns a truthy value or the time runs out. */
-export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 5000): Promise<T> {
+/** Polls `probe` until it returns a truthy value or the time runs out (a bound for a stuck test, not a speed target). */
+export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

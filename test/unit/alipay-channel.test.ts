@@ -56,7 +56,7 @@ beforeAll(async () => {
     gatewayUrl: `${baseUrl}/gateway.do`,
     notifyBaseUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
   };
-  [app, wap, page, qr] = alipayHandlers({ timeoutMs: 2000 });
+  [app, wap, page, qr] = alipayHandlers({ timeoutMs: 10_000 }); // generous: a loaded machine signs slowly
 });
 
 afterEach(() => {
@@ -95,13 +95,15 @@ function refundSnapshot(trade: TradeSnapshot, amount: bigint, refundNo = `R${Dat
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until<T>(probe: () => T | undefined, what: string, ms = 3000): Promise<T> {
+async function until<T>(probe: () => T | undefined, what: string, ms = 10_000): Promise<T> {
   for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(5)) {
     const found = probe();
     if (found !== undefined) return found;
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+/** Waits until the sandbox has no delivery left to make, so what was not sent will not be sent. */
+const deliveriesSettled = () => until(() => (sandbox.notifiesPending() === 0 ? true : undefined), 'no deliveries pending');
 const receiptsFor = (attemptNo: string) => receipts.filter((r) => r.form.get('out_trade_no') === attemptNo);
 async function validNotifies(attemptNo: string, count = 1): Promise<VerifiedNotify[]> {
   return until(() => {
@@ -351,16 +353,14 @@ describe('no trustworthy answer → unknown', () => {
   it('times out on a hung gateway (SDK timeout), and honours the caller’s signal sooner', async () => {
     const trade = await paidQr();
     const quick = new AlipayQrPayHandler({ timeoutMs: 200 });
-    sandbox.inject({ kind: 'hang', ms: 1500 });
-    let started = Date.now();
-    expect(await quick.query(trade, call())).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/no answer/) });
-    expect(Date.now() - started).toBeLessThan(1200);
+    // Hangs far longer than any timeout here (the sandbox's close clears them): only a timeout can end a call,
+    // and the reason names which one did.
+    sandbox.inject({ kind: 'hang', ms: 60_000 });
+    expect(await quick.query(trade, call())).toMatchObject({ outcome: 'unknown', reason: 'no answer in time (no answer within 200 ms)' });
 
-    sandbox.inject({ kind: 'hang', ms: 1500 });
-    started = Date.now();
+    sandbox.inject({ kind: 'hang', ms: 60_000 });
     const r = await qr.query(trade, { account, signal: AbortSignal.timeout(100) });
-    expect(r).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/no answer in time/) });
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(r).toMatchObject({ outcome: 'unknown', reason: "no answer in time (the caller's deadline passed)" });
   });
 
   it('an answer about another trade is not an answer', async () => {
@@ -392,7 +392,7 @@ describe('hostile notifies', () => {
     refuse.set(trade.attemptNo, 100);
     sandbox.pay(trade.attemptNo);
     await until(() => (sandbox.deliveries().filter((d) => d.outTradeNo === trade.attemptNo).length >= 8 ? true : undefined), '8 deliveries');
-    await sleep(100);
+    await deliveriesSettled();
     const log = sandbox.deliveries().filter((d) => d.outTradeNo === trade.attemptNo);
     expect(log.map((d) => d.attempt)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(new Set(log.map((d) => d.notifyId)).size).toBe(1);
@@ -405,8 +405,8 @@ describe('hostile notifies', () => {
     const trade = await prepaidQr();
     refuse.set(trade.attemptNo, 2);
     sandbox.pay(trade.attemptNo);
-    await validNotifies(trade.attemptNo, 3);
-    await sleep(150);
+    await validNotifies(trade.attemptNo, 3); // the receiver has answered; the sandbox logs it once it reads the answer
+    await deliveriesSettled();
     expect(sandbox.deliveries().filter((d) => d.outTradeNo === trade.attemptNo).map((d) => d.acked)).toEqual([false, false, true]);
   });
 
@@ -430,8 +430,8 @@ describe('hostile notifies', () => {
     const trade = await prepaidQr();
     sandbox.inject({ kind: 'outOfOrderNotify' });
     sandbox.pay(trade.attemptNo);
-    await sleep(30);
-    expect(receiptsFor(trade.attemptNo)).toHaveLength(0);
+    await deliveriesSettled();
+    expect(receiptsFor(trade.attemptNo)).toHaveLength(0); // held, not merely late
     const refund = refundSnapshot(trade, 100n);
     expect(await qr.refund(refund, call())).toMatchObject({ outcome: 'success' });
     const notifies = await validNotifies(trade.attemptNo, 2);

@@ -39,7 +39,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const notifyBaseUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-  handlerOptions = { gatewayUrl, secret: SECRET, notifyBaseUrl, timeoutMs: 300 };
+  // Generous: on a loaded machine a plain call must not time out. The timeout test uses a handler of its own.
+  handlerOptions = { gatewayUrl, secret: SECRET, notifyBaseUrl, timeoutMs: 10_000 };
   handler = new MockPayHandler(handlerOptions);
 });
 
@@ -81,7 +82,7 @@ type ValidReceipt = Receipt & { notify: VerifiedNotify };
 
 /** Valid notifies received for a trade, waiting until there are at least `count` of them. */
 async function notifiesFor(attemptNo: string, count = 1): Promise<ValidReceipt[]> {
-  for (const deadline = Date.now() + 3000; Date.now() < deadline; await sleep(10)) {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(10)) {
     const found = receipts.flatMap((r) => {
       const v = r.verification;
       return v.valid && v.notify.attemptNo === attemptNo ? [{ ...r, notify: v.notify }] : [];
@@ -89,6 +90,12 @@ async function notifiesFor(attemptNo: string, count = 1): Promise<ValidReceipt[]
     if (found.length >= count) return found;
   }
   throw new Error(`fewer than ${count} notifies for ${attemptNo}`);
+}
+
+/** Waits until the gateway has no delivery left to make, so what was not sent will not be sent. */
+async function deliveriesSettled(): Promise<void> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(10)) if (gateway.notifiesPending() === 0) return;
+  throw new Error('the gateway still has notifies to deliver');
 }
 
 describe('mock channel signature and status table', () => {
@@ -126,7 +133,7 @@ describe('mock gateway and MockPayHandler over HTTP', () => {
     const [receipt] = await notifiesFor(trade.attemptNo);
     expect(receipt.path).toBe('/notify/mock/t1/web');
     expect(receipt.notify).toMatchObject({ kind: 'payment', status: { outcome: 'success', paidAmount: 1234n } });
-    await sleep(150);
+    await deliveriesSettled();
     expect(await notifiesFor(trade.attemptNo)).toHaveLength(1);
   });
 
@@ -189,13 +196,14 @@ describe('mock gateway and MockPayHandler over HTTP', () => {
     const { trade } = await prepaid();
     gateway.inject({ kind: 'serverError' });
     expect(await handler.query(trade, call)).toMatchObject(unknown('HTTP 500'));
-    gateway.inject({ kind: 'hang', ms: 1000 });
-    expect(await handler.prepay(tradeSnapshot(), call)).toMatchObject(unknown('timed out after 300 ms'));
+    gateway.inject({ kind: 'hang', ms: 60_000 }); // the gateway's close clears it
+    const impatient = new MockPayHandler({ ...handlerOptions, timeoutMs: 300 });
+    expect(await impatient.prepay(tradeSnapshot(), call)).toMatchObject(unknown('timed out after 300 ms'));
     gateway.inject({ kind: 'badResponseSignature' }, 2);
     expect(await handler.close(trade, call)).toMatchObject(unknown('bad signature'));
     expect(await handler.refund(refundSnapshot(trade, 1n), call)).toMatchObject(unknown('bad signature'));
     expect(await handler.query(trade, { signal: AbortSignal.abort() })).toMatchObject(unknown('aborted by caller'));
-    const unreachable = { gatewayUrl: 'http://127.0.0.1:1', secret: SECRET, notifyBaseUrl: '', timeoutMs: 300 };
+    const unreachable = { gatewayUrl: 'http://127.0.0.1:1', secret: SECRET, notifyBaseUrl: '', timeoutMs: 10_000 };
     const offline = new MockPayHandler(unreachable);
     expect(await offline.query(trade, call)).toMatchObject(unknown('network error'));
     // The tampered close did take effect: only its answer could not be trusted.

@@ -22,7 +22,7 @@ const receipts: Receipt[] = [];
 /** The receiver answers FAIL to this many more valid notifies. */
 let refuseValid = 0;
 
-const [app, jsapi, native, h5] = wechatHandlers({ timeoutMs: 500 });
+const [app, jsapi, native, h5] = wechatHandlers({ timeoutMs: 10_000 }); // generous: a loaded machine signs slowly
 const call = () => ({ account });
 
 beforeAll(async () => {
@@ -104,7 +104,7 @@ type ValidReceipt = Receipt & { notify: VerifiedNotify };
 
 /** Valid notifies received for a trade, waiting until there are at least `count` of them. */
 async function notifiesFor(attemptNo: string, count = 1): Promise<ValidReceipt[]> {
-  for (const deadline = Date.now() + 3000; Date.now() < deadline; await sleep(10)) {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(10)) {
     const found = receipts.flatMap((r) => {
       const v = r.verification;
       return v.valid && v.notify.attemptNo === attemptNo ? [{ ...r, notify: v.notify }] : [];
@@ -322,8 +322,9 @@ describe('anything but a signed, expected answer is unknown', () => {
     expect(await native.prepay(tradeSnapshot(), call())).toMatchObject(unknown('HTTP 500 SYSTEM_ERROR'));
     sandbox.inject({ kind: 'rateLimited' });
     expect(await native.refund(refundSnapshot(trade, 1n), call())).toMatchObject(unknown('HTTP 429 FREQUENCY_LIMITED'));
-    sandbox.inject({ kind: 'hang', ms: 1500 });
-    expect(await native.prepay(tradeSnapshot(), call())).toMatchObject(unknown('no answer within 500 ms'));
+    sandbox.inject({ kind: 'hang', ms: 60_000 }); // the sandbox's close clears it
+    const impatient = new WechatNativePayHandler({ timeoutMs: 500 });
+    expect(await impatient.prepay(tradeSnapshot(), call())).toMatchObject(unknown('no answer within 500 ms'));
     expect(await native.query(trade, { account, signal: AbortSignal.abort() })).toMatchObject(unknown('aborted by the caller'));
     expect(await native.query(trade, { account: { ...account, baseUrl: 'http://127.0.0.1:1/' } })).toMatchObject(unknown('network error'));
     expect(await native.query(trade, {})).toMatchObject(unknown('no wechat account'));
@@ -407,7 +408,7 @@ describe('notifies', () => {
     const trade = tradeSnapshot(); // tenant t1, whose account is merchant A
     expect(await native.prepay(trade, { account: accountB })).toMatchObject({ outcome: 'success' });
     sandbox.pay(trade.attemptNo);
-    for (const deadline = Date.now() + 3000; since(mark).length === 0 && Date.now() < deadline; ) await sleep(10);
+    for (const deadline = Date.now() + 10_000; since(mark).length === 0 && Date.now() < deadline; ) await sleep(10);
     expect(since(mark)[0].verification).toEqual({
       valid: false,
       reason: `notify for another merchant: merchant ${MCH_B} is not ${MCH_A}`,

@@ -34,6 +34,8 @@ export interface MockGateway {
   /** While held, new refunds stay PROCESSING until `settleRefund`; otherwise they succeed at once. */
   holdRefunds(hold: boolean): void;
   settleRefund(outRefundNo: string, status: 'SUCCESS' | 'FAIL'): void;
+  /** Notify deliveries still to come or on the wire; tests wait for 0 before asserting what was not sent. */
+  notifiesPending(): number;
 }
 
 /** A fake external payment provider speaking the mock channel's signed JSON API, with a cashier page. */
@@ -151,6 +153,7 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
       refundsHeld = hold;
     },
     settleRefund,
+    notifiesPending: () => notifier.pending,
   };
 }
 

@@ -13,6 +13,7 @@ const ATTEMPT_TIMEOUT_MS = 5000;
 export class NotifyDispatcher {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly stopping = new AbortController();
+  private inFlight = 0;
 
   constructor(
     private readonly secret: string,
@@ -26,6 +27,11 @@ export class NotifyDispatcher {
     if (this.faults.take('duplicateNotify')) this.schedule(url, body, 0);
   }
 
+  /** Deliveries waiting for their turn or on the wire: 0 once every notify is acknowledged or given up. */
+  get pending(): number {
+    return this.timers.size + this.inFlight;
+  }
+
   close(): void {
     this.stopping.abort();
     for (const timer of this.timers) clearTimeout(timer);
@@ -36,7 +42,9 @@ export class NotifyDispatcher {
     if (attempt >= this.delaysMs.length || this.stopping.signal.aborted) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
+      this.inFlight += 1;
       void this.attempt(url, body).then((acked) => {
+        this.inFlight -= 1;
         if (!acked) this.schedule(url, body, attempt + 1);
       });
     }, this.delaysMs[attempt]);

@@ -52,6 +52,8 @@ export interface AlipaySandbox {
   refundedTotal(outTradeNo: string): bigint;
   /** Every notify delivery attempt so far, in order. */
   deliveries(): readonly NotifyDelivery[];
+  /** Deliveries still to come or on the wire (a held out-of-order notify is not one); tests wait for 0. */
+  notifiesPending(): number;
   inject(fault: AlipaySandboxFault, times?: number): void;
   clearFaults(): void;
 }
@@ -200,6 +202,7 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
       return t ? book.refundedTotal(t) : 0n;
     },
     deliveries: () => notifier.deliveries(),
+    notifiesPending: () => notifier.pending,
     inject: (fault, times) => faults.inject(fault, times),
     clearFaults: () => faults.clear(),
   };

@@ -25,6 +25,7 @@ export class AlipayNotifier {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly stopping = new AbortController();
   private readonly log: NotifyDelivery[] = [];
+  private inFlight = 0;
 
   constructor(
     private readonly alipayPrivateKey: string,
@@ -43,6 +44,11 @@ export class AlipayNotifier {
     return this.log;
   }
 
+  /** Deliveries waiting for their turn or on the wire: 0 once every notify is acknowledged or given up. */
+  get pending(): number {
+    return this.timers.size + this.inFlight;
+  }
+
   close(): void {
     this.stopping.abort();
     for (const timer of this.timers) clearTimeout(timer);
@@ -54,7 +60,9 @@ export class AlipayNotifier {
     const delay = attempt === 0 ? 0 : ALIPAY_NOTIFY_INTERVALS_MS[attempt - 1] * this.timeScale;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
+      this.inFlight += 1;
       void this.attempt(url, fields, attempt).then((acked) => {
+        this.inFlight -= 1;
         onDone?.();
         if (!acked) this.schedule(url, fields, attempt + 1);
       });

@@ -46,7 +46,7 @@ export function createOrderFrame(outOrderNo: string): Buffer {
 
 export function prepayFrame(outOrderNo: string): Buffer {
   const req = PrepayRequest.fromPartial({
-    order: { tenantId: TENANT, outOrderNo },
+    order: { tenantId: TENANT, key: { $case: 'outOrderNo', value: outOrderNo } },
     payWay: PayWay.PAY_WAY_MOCK,
     clientIp: '127.0.0.1',
   });
@@ -54,7 +54,7 @@ export function prepayFrame(outOrderNo: string): Buffer {
 }
 
 export function queryFrame(outOrderNo: string): Buffer {
-  return grpcFrame(QueryRequest.encode(QueryRequest.fromPartial({ order: { tenantId: TENANT, outOrderNo }, sync: false })).finish());
+  return grpcFrame(QueryRequest.encode(QueryRequest.fromPartial({ order: { tenantId: TENANT, key: { $case: 'outOrderNo', value: outOrderNo } }, sync: false })).finish());
 }
 
 /** Fails loudly if the spliced CreateOrder body does not decode to what the service will see. */

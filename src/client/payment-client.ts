@@ -33,7 +33,7 @@ import {
 import { OrderStatus, type PayOrder } from '../gen/payment/v1/types';
 import { PaymentError } from './payment-error';
 import { backoffMs, DEFAULT_RETRY, isRetryable, pause, type RetryPolicy } from './retry';
-import { orderRef, type CallOpts, type Input, type OrderRefInput, type PaymentClientOptions } from './types';
+import { orderRef, toOrderRef, withOrderRef, type CallOpts, type Input, type OrderRefInput, type PaymentClientOptions } from './types';
 import { callMetadata, callOnce, type RequestOf, type ResponseOf, type UnaryMethod } from './unary-call';
 import { ordersOf } from './watch';
 
@@ -55,46 +55,46 @@ export class PaymentClient {
   }
 
   createOrder(req: Input<CreateOrderRequest, 'tenantId' | 'outOrderNo' | 'amount'>, opts?: CallOpts): Promise<CreateOrderResponse> {
-    return this.call('createOrder', CreateOrderRequest.fromPartial(req), opts);
+    return this.call('createOrder', CreateOrderRequest.fromPartial(withOrderRef(req)), opts);
   }
   prepay(req: Input<PrepayRequest, 'payWay'>, opts?: CallOpts): Promise<PrepayResponse> {
-    return this.call('prepay', PrepayRequest.fromPartial(req), opts);
+    return this.call('prepay', PrepayRequest.fromPartial(withOrderRef(req)), opts);
   }
   query(req: Input<QueryRequest>, opts?: CallOpts): Promise<QueryResponse> {
-    return this.call('query', QueryRequest.fromPartial(req), opts);
+    return this.call('query', QueryRequest.fromPartial(withOrderRef(req)), opts);
   }
   cancel(req: Input<CancelRequest>, opts?: CallOpts): Promise<CancelResponse> {
-    return this.call('cancel', CancelRequest.fromPartial(req), opts);
+    return this.call('cancel', CancelRequest.fromPartial(withOrderRef(req)), opts);
   }
   refund(req: Input<RefundRequest, 'outRefundNo' | 'amount'>, opts?: CallOpts): Promise<RefundResponse> {
-    return this.call('refund', RefundRequest.fromPartial(req), opts);
+    return this.call('refund', RefundRequest.fromPartial(withOrderRef(req)), opts);
   }
   queryRefund(req: Input<QueryRefundRequest, 'tenantId' | 'outRefundNo'>, opts?: CallOpts): Promise<QueryRefundResponse> {
-    return this.call('queryRefund', QueryRefundRequest.fromPartial(req), opts);
+    return this.call('queryRefund', QueryRefundRequest.fromPartial(withOrderRef(req)), opts);
   }
   listPayWays(req: Input<ListPayWaysRequest, 'tenantId'>, opts?: CallOpts): Promise<ListPayWaysResponse> {
-    return this.call('listPayWays', ListPayWaysRequest.fromPartial(req), opts);
+    return this.call('listPayWays', ListPayWaysRequest.fromPartial(withOrderRef(req)), opts);
   }
   listNotifies(req: Input<ListNotifiesRequest>, opts?: CallOpts): Promise<ListNotifiesResponse> {
-    return this.call('listNotifies', ListNotifiesRequest.fromPartial(req), opts);
+    return this.call('listNotifies', ListNotifiesRequest.fromPartial(withOrderRef(req)), opts);
   }
   listEvents(req: Input<ListEventsRequest>, opts?: CallOpts): Promise<ListEventsResponse> {
-    return this.call('listEvents', ListEventsRequest.fromPartial(req), opts);
+    return this.call('listEvents', ListEventsRequest.fromPartial(withOrderRef(req)), opts);
   }
   listRefunds(req: Input<ListRefundsRequest, 'tenantId'>, opts?: CallOpts): Promise<ListRefundsResponse> {
-    return this.call('listRefunds', ListRefundsRequest.fromPartial(req), opts);
+    return this.call('listRefunds', ListRefundsRequest.fromPartial(withOrderRef(req)), opts);
   }
   replayEvent(req: Input<ReplayEventRequest, 'tenantId' | 'eventId'>, opts?: CallOpts): Promise<ReplayEventResponse> {
-    return this.call('replayEvent', ReplayEventRequest.fromPartial(req), opts);
+    return this.call('replayEvent', ReplayEventRequest.fromPartial(withOrderRef(req)), opts);
   }
   listOrders(req: Input<ListOrdersRequest, 'tenantId'>, opts?: CallOpts): Promise<ListOrdersResponse> {
-    return this.call('listOrders', ListOrdersRequest.fromPartial(req), opts);
+    return this.call('listOrders', ListOrdersRequest.fromPartial(withOrderRef(req)), opts);
   }
   getStatistics(
     req: Input<GetStatisticsRequest, 'tenantId' | 'createdFrom' | 'createdTo'>,
     opts?: CallOpts,
   ): Promise<GetStatisticsResponse> {
-    return this.call('getStatistics', GetStatisticsRequest.fromPartial(req), opts);
+    return this.call('getStatistics', GetStatisticsRequest.fromPartial(withOrderRef(req)), opts);
   }
 
   /**
@@ -105,7 +105,7 @@ export class PaymentClient {
     const requestId = opts.requestId ?? randomUUID();
     const metadata = callMetadata(requestId, this.token);
     const deadline = opts.deadlineMs === undefined ? Infinity : Date.now() + opts.deadlineMs;
-    const call = this.stub.watchOrder(WatchOrderRequest.fromPartial({ order: ref }), metadata, { deadline });
+    const call = this.stub.watchOrder(WatchOrderRequest.fromPartial({ order: toOrderRef(ref) }), metadata, { deadline });
     return ordersOf(call, requestId, opts.signal);
   }
 

@@ -27,8 +27,27 @@ export interface CallOpts {
   signal?: AbortSignal;
 }
 
-/** An order named by its tenant and one of pay_no and out_order_no. */
-export type OrderRefInput = Partial<OrderRef> & { tenantId: string };
+/**
+ * An order named by its tenant and one of pay_no and out_order_no, written flat; the client turns it into the
+ * proto's `OrderRef` (whose `key` oneof holds the one number) with `toOrderRef`.
+ */
+export type OrderRefInput = { tenantId: string } & ({ payNo: string; outOrderNo?: never } | { outOrderNo: string; payNo?: never });
+
+/** The proto's `OrderRef` for a flat reference. */
+export function toOrderRef(ref: OrderRefInput): OrderRef {
+  return {
+    tenantId: ref.tenantId,
+    key: ref.payNo !== undefined ? { $case: 'payNo', value: ref.payNo } : { $case: 'outOrderNo', value: ref.outOrderNo },
+  };
+}
+
+/** `req` with its flat `order` (if it has one) turned into the proto's `OrderRef`. */
+export function withOrderRef<T extends object>(req: T): WithOrderRef<T> {
+  if (!('order' in req) || req.order === undefined) return req as WithOrderRef<T>;
+  return { ...req, order: toOrderRef(req.order as OrderRefInput) } as WithOrderRef<T>;
+}
+
+type WithOrderRef<T> = 'order' extends keyof T ? Omit<T, 'order'> & { order: OrderRef } : T;
 
 /**
  * A request as callers write it: any field may be left out (the stubs fill in proto defaults), except the ones

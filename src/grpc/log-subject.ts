@@ -7,20 +7,21 @@ export interface LogSubject {
 const TOKEN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /**
- * The tenant and pay no of a call, read from the request (`tenant_id` or `order`) or else from the response
+ * The tenant and pay no of a call, read from the request (`tenant_id`, or `order` with its `key` oneof) or else from the response
  * (`order`, `refund`). Only short plain tokens are kept: these are ids, never payloads or secrets.
  */
 export function logSubject(req: unknown, res?: unknown): LogSubject {
   const r = req as Shape | undefined;
   const out = res as Shape | undefined;
   const tenantId = token(r?.tenantId) ?? token(r?.order?.tenantId) ?? token(out?.order?.tenantId) ?? token(out?.refund?.tenantId);
-  const payNo = token(r?.order?.payNo) ?? token(out?.order?.payNo) ?? token(out?.refund?.payNo);
+  const key = r?.order?.key;
+  const payNo = token(key?.$case === 'payNo' ? key.value : undefined) ?? token(out?.order?.payNo) ?? token(out?.refund?.payNo);
   return { ...(tenantId && { tenantId }), ...(payNo && { payNo }) };
 }
 
 interface Shape {
   tenantId?: unknown;
-  order?: { tenantId?: unknown; payNo?: unknown };
+  order?: { tenantId?: unknown; payNo?: unknown; key?: { $case?: unknown; value?: unknown } };
   refund?: { tenantId?: unknown; payNo?: unknown };
 }
 

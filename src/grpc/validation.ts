@@ -68,12 +68,19 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, prefix = '
   throw new InvalidArgumentError(field || 'request', message);
 }
 
-/** An order is named by tenant_id plus exactly one of pay_no and out_order_no. */
+/**
+ * An order is named by tenant_id plus the one key of its `key` oneof, pay_no or out_order_no. A request that
+ * carried both on the wire arrives as the last one (protobuf's rule), so there is no "both" to refuse here.
+ */
 export function parseOrderRef(ref: OrderRef | undefined, field = 'order'): DomainOrderRef {
   if (!ref) throw new InvalidArgumentError(field, 'is required');
   const tenant = parse(tenantId, ref.tenantId, `${field}.tenant_id`);
-  if (ref.payNo && ref.outOrderNo) throw new InvalidArgumentError(field, 'give pay_no or out_order_no, not both');
-  if (ref.payNo) return { tenantId: tenant, payNo: parse(payNo, ref.payNo, `${field}.pay_no`) };
-  if (ref.outOrderNo) return { tenantId: tenant, outOrderNo: parse(outOrderNo, ref.outOrderNo, `${field}.out_order_no`) };
-  throw new InvalidArgumentError(field, 'needs pay_no or out_order_no');
+  switch (ref.key?.$case) {
+    case 'payNo':
+      return { tenantId: tenant, payNo: parse(payNo, ref.key.value, `${field}.pay_no`) };
+    case 'outOrderNo':
+      return { tenantId: tenant, outOrderNo: parse(outOrderNo, ref.key.value, `${field}.out_order_no`) };
+    case undefined:
+      throw new InvalidArgumentError(field, 'needs pay_no or out_order_no');
+  }
 }

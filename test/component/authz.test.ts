@@ -51,20 +51,20 @@ let eventId: string;
 /** A request for `tenantId` that, if allowed, would do real work (and write, for the mutations). */
 const REQUESTS: Record<string, (tenantId: string) => unknown> = {
   CreateOrder: (tenantId) => CreateOrderRequest.fromPartial(orderRequest(tenantId)),
-  Prepay: (tenantId) => PrepayRequest.fromPartial({ order: { tenantId, payNo: waiting.payNo }, payWay: PayWay.PAY_WAY_MOCK }),
-  Query: (tenantId) => QueryRequest.fromPartial({ order: { tenantId, payNo: paid.payNo } }),
-  Cancel: (tenantId) => CancelRequest.fromPartial({ order: { tenantId, payNo: waiting.payNo } }),
-  Refund: (tenantId) => RefundRequest.fromPartial({ order: { tenantId, payNo: paid.payNo }, outRefundNo: uniq('R'), amount: 1n }),
+  Prepay: (tenantId) => PrepayRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: waiting.payNo } }, payWay: PayWay.PAY_WAY_MOCK }),
+  Query: (tenantId) => QueryRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: paid.payNo } } }),
+  Cancel: (tenantId) => CancelRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: waiting.payNo } } }),
+  Refund: (tenantId) => RefundRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: paid.payNo } }, outRefundNo: uniq('R'), amount: 1n }),
   QueryRefund: (tenantId) => QueryRefundRequest.fromPartial({ tenantId, outRefundNo }),
   ListPayWays: (tenantId) => ListPayWaysRequest.fromPartial({ tenantId }),
-  ListNotifies: (tenantId) => ListNotifiesRequest.fromPartial({ order: { tenantId, payNo: paid.payNo } }),
-  ListEvents: (tenantId) => ListEventsRequest.fromPartial({ order: { tenantId, payNo: paid.payNo } }),
+  ListNotifies: (tenantId) => ListNotifiesRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: paid.payNo } } }),
+  ListEvents: (tenantId) => ListEventsRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: paid.payNo } } }),
   ListRefunds: (tenantId) => ListRefundsRequest.fromPartial({ tenantId, payNo: paid.payNo }),
   ReplayEvent: (tenantId) => ReplayEventRequest.fromPartial({ tenantId, eventId }),
   ListOrders: (tenantId) => ListOrdersRequest.fromPartial({ tenantId }),
   GetStatistics: (tenantId) =>
     GetStatisticsRequest.fromPartial({ tenantId, createdFrom: new Date(Date.now() - 86400_000), createdTo: new Date(Date.now() + 86400_000) }),
-  WatchOrder: (tenantId) => WatchOrderRequest.fromPartial({ order: { tenantId, payNo: paid.payNo } }),
+  WatchOrder: (tenantId) => WatchOrderRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: paid.payNo } } }),
 };
 
 /** Calls `method` on the gate with `md` (nothing added); resolves to the status code (a stream: its first message or error). */

@@ -50,7 +50,7 @@ const SCENARIOS: Partial<Record<Reason, Scenario>> = {
     },
   },
   ORDER_NOT_FOUND: {
-    provoke: async () => ({ failing: h.call('query', { order: { tenantId: tenant, outOrderNo: uniq('none'), payNo: '' }, sync: false }) }),
+    provoke: async () => ({ failing: h.call('query', { order: { tenantId: tenant, key: { $case: 'outOrderNo', value: uniq('none') } }, sync: false }) }),
   },
   REFUND_NOT_FOUND: {
     provoke: async () => ({ failing: h.call('queryRefund', { tenantId: tenant, outRefundNo: uniq('none'), sync: false }) }),

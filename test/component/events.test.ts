@@ -157,7 +157,7 @@ describe('event fan-out to the order side', () => {
   });
 
   it('When ListEvents or ReplayEvent is asked about something unknown or malformed, then it says so and changes nothing', async () => {
-    await grpcError(h.call('listEvents', { pageSize: 0, pageToken: '', order: { tenantId: await newTenant(h), payNo: 'P0', outOrderNo: '' } }), status.NOT_FOUND);
+    await grpcError(h.call('listEvents', { pageSize: 0, pageToken: '', order: { tenantId: await newTenant(h), key: { $case: 'payNo', value: 'P0' } } }), status.NOT_FOUND);
     const tenant = await newTenant(h);
     const bad = await grpcError(h.call('replayEvent', { tenantId: tenant, eventId: 'not-a-uuid' }), status.INVALID_ARGUMENT);
     expect(bad.metadata.get('field')).toEqual(['event_id']);

@@ -50,7 +50,7 @@ describe('identifiers compare byte for byte', () => {
     expect(await db().payOrder.count({ where: { tenantId: tenant } })).toBe(2);
     // And each is found under exactly its own number.
     const byNo = async (outOrderNo: string) =>
-      (await h.call('query', { order: { tenantId: tenant, payNo: '', outOrderNo }, sync: false })).order!.payNo;
+      (await h.call('query', { order: { tenantId: tenant, key: { $case: 'outOrderNo', value: outOrderNo } }, sync: false })).order!.payNo;
     expect(await byNo(base)).toBe(first.order!.payNo);
     expect(await byNo(base.toUpperCase())).toBe(second.order!.payNo);
   });
@@ -78,7 +78,7 @@ describe('identifiers compare byte for byte', () => {
 
     await grpcError(h.call('query', { order: { ...ref(order), tenantId: other }, sync: false }), status.NOT_FOUND);
     await grpcError(
-      h.call('query', { order: { tenantId: other, payNo: '', outOrderNo: order.outOrderNo }, sync: false }),
+      h.call('query', { order: { tenantId: other, key: { $case: 'outOrderNo', value: order.outOrderNo } }, sync: false }),
       status.NOT_FOUND,
     );
     await grpcError(h.call('queryRefund', { tenantId: other, outRefundNo, sync: false }), status.NOT_FOUND);
@@ -193,7 +193,7 @@ describe('identifiers have one character set, checked at the edge', () => {
     const tenant = await newTenant(h);
     const order = await createOrder(h, tenant);
     for (const bad of [order.payNo.toLowerCase(), `${order.payNo} `, `${order.payNo}-1`]) {
-      const err = await grpcError(h.call('query', { order: { tenantId: tenant, payNo: bad, outOrderNo: '' }, sync: false }), status.INVALID_ARGUMENT);
+      const err = await grpcError(h.call('query', { order: { tenantId: tenant, key: { $case: 'payNo', value: bad } }, sync: false }), status.INVALID_ARGUMENT);
       expect(err.metadata.get('field')).toEqual(['order.pay_no']);
     }
   });

@@ -79,7 +79,7 @@ describe('Logs', () => {
       md.set('authorization', `Bearer ${h.token}`);
       const err = await new Promise<ServiceError>((resolve) =>
         h.client.prepay(
-          { order: { tenantId, payNo: 'PMISSING1', outOrderNo: '' }, payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' },
+          { order: { tenantId, key: { $case: 'payNo', value: 'PMISSING1' } }, payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' },
           md,
           (e) => resolve(e!),
         ),

@@ -132,12 +132,12 @@ describe('Prepay', () => {
     );
     expect(e1.metadata.get('field')).toEqual(['pay_way']);
     const e2 = await grpcError(
-      h.call('prepay', { order: { tenantId: TENANT, payNo: '', outOrderNo: '' }, payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }),
+      h.call('prepay', { order: { tenantId: TENANT, key: undefined }, payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }),
       status.INVALID_ARGUMENT,
     );
     expect(e2.metadata.get('field')).toEqual(['order']);
     await grpcError(
-      h.call('prepay', { order: { tenantId: TENANT, payNo: '', outOrderNo: uniq('none') }, payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }),
+      h.call('prepay', { order: { tenantId: TENANT, key: { $case: 'outOrderNo', value: uniq('none') } }, payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }),
       status.NOT_FOUND,
     );
   });

@@ -48,10 +48,10 @@ describe("the README's grpcurl lines", () => {
     if (run.code !== 0) throw new Error(`the README block failed (exit ${run.code}):\n${run.stderr}\n--- stdout ---\n${run.stdout.slice(-4000)}`);
 
     // What the lines did, read back through the typed client: SO-1001 paid and refunded 10 yuan, SO-1002 cancelled.
-    const paid = (await h.call('query', { order: { tenantId: 'demo', outOrderNo: 'SO-1001', payNo: '' }, sync: false })).order!;
+    const paid = (await h.call('query', { order: { tenantId: 'demo', key: { $case: 'outOrderNo', value: 'SO-1001' } }, sync: false })).order!;
     expect([OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED, OrderStatus.ORDER_STATUS_SUCCESS]).toContain(paid.status);
     expect(paid.refunds.map((r) => [r.outRefundNo, r.amount])).toEqual([['RF-1', 1000n]]);
-    const cancelled = (await h.call('query', { order: { tenantId: 'demo', outOrderNo: 'SO-1002', payNo: '' }, sync: false })).order!;
+    const cancelled = (await h.call('query', { order: { tenantId: 'demo', key: { $case: 'outOrderNo', value: 'SO-1002' } }, sync: false })).order!;
     expect(cancelled.status).toBe(OrderStatus.ORDER_STATUS_CLOSED);
     // The output is grpcurl's: lowerCamel JSON names, int64 as strings.
     expect(run.stdout).toContain('"payNo": "');

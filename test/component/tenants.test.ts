@@ -6,8 +6,8 @@ import { Tenants } from '../../src/app/tenants';
 import { buildHandlers } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
 import type { RequestOf, UnaryMethod } from '../../src/client/unary-call';
-import { PaymentServiceService } from '../../src/gen/payment/v1/payment_service';
-import { OrderStatus, PayWay } from '../../src/gen/payment/v1/types';
+import { PaymentServiceService, type WatchOrderRequest } from '../../src/gen/payment/v1/payment_service';
+import { OrderStatus, PayWay, type OrderRef } from '../../src/gen/payment/v1/types';
 import { runTenantCommand } from '../../scripts/tenant';
 import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
@@ -22,8 +22,8 @@ const MOCK_WAYS = [PayWay.PAY_WAY_MOCK, PayWay.PAY_WAY_MOCK_QR];
 const DAY_MS = 86_400_000;
 
 /** A valid request of every RPC for `tenantId`, so only the tenant can be what is wrong with it. */
-function requests(tenantId: string): { unary: { [M in UnaryMethod]: RequestOf<M> }; watchOrder: { order: { tenantId: string; payNo: string; outOrderNo: string } } } {
-  const order = { tenantId, payNo: '', outOrderNo: uniq('O') };
+function requests(tenantId: string): { unary: { [M in UnaryMethod]: RequestOf<M> }; watchOrder: WatchOrderRequest } {
+  const order: OrderRef = { tenantId, key: { $case: 'outOrderNo', value: uniq('O') } };
   return {
     unary: {
       createOrder: orderRequest(tenantId),
@@ -57,7 +57,7 @@ async function rowCounts(): Promise<Record<string, number>> {
 }
 
 /** WatchOrder's stream status (it must fail before sending anything). */
-function watchError(req: { order: { tenantId: string; payNo: string; outOrderNo: string } }): Promise<ServiceError> {
+function watchError(req: WatchOrderRequest): Promise<ServiceError> {
   return new Promise((resolve, reject) => {
     const stream = h.client.watchOrder(req, { deadline: Date.now() + 10000 });
     stream.on('data', () => reject(new Error('WatchOrder sent an order for an unknown tenant')));

@@ -1,5 +1,5 @@
 import type { CreateOrderRequest } from '../../src/gen/payment/v1/payment_service';
-import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
+import { OrderStatus, PayWay, type OrderRef, type PayOrder } from '../../src/gen/payment/v1/types';
 import { eventually, uniq, type Harness } from './harness';
 
 /** A valid CreateOrder request for a fresh out_order_no. */
@@ -28,7 +28,7 @@ export async function createOrder(h: Harness, tenantId: string, over: Partial<Cr
   return order!;
 }
 
-export const ref = (o: PayOrder) => ({ tenantId: o.tenantId, payNo: o.payNo, outOrderNo: '' });
+export const ref = (o: PayOrder): OrderRef => ({ tenantId: o.tenantId, key: { $case: 'payNo', value: o.payNo } });
 
 /** Creates an order, prepays it on the mock channel, lets the sandbox buyer pay and waits for SUCCESS. */
 export async function paidOrder(h: Harness, tenantId: string, amount = 10000n): Promise<PayOrder> {

@@ -150,7 +150,7 @@ export function paymentService(
         deps,
         {
           ref,
-          outRefundNo: v.parse(v.outRefundNo, req.outRefundNo, 'out_refund_no'),
+          outRefundNo: v.parse(v.newOutRefundNo, req.outRefundNo, 'out_refund_no'),
           amount: v.parse(v.amount, req.amount, 'amount'),
           reason: v.parse(v.reason, req.reason, 'reason'),
         },

@@ -27,6 +27,8 @@ const bytesAtMost = (max: number) =>
 export const tenantId = matching(ids.TENANT_ID, 'must be 1-64 characters of A-Z a-z 0-9 _ - (case matters)');
 export const outOrderNo = matching(ids.CALLER_NO, 'must be 1-64 characters of A-Z a-z 0-9 _ - (case matters)');
 export const outRefundNo = outOrderNo;
+/** A caller's new refund: `AUTO-` numbers are the service's own (the paid-after-close refund of each order). */
+export const newOutRefundNo = outRefundNo.refine((s) => !s.startsWith('AUTO-'), 'must not start with AUTO- (reserved for automatic refunds)');
 export const payNo = matching(ids.SERVICE_NO, 'must be 1-32 characters of 0-9 A-Z, exactly as CreateOrder returned it');
 export const eventId = matching(ids.EVENT_ID, 'must be an event id exactly as events carry it: a lowercase UUID');
 export const notifyTopic = matching(ids.NOTIFY_TOPIC, 'must be 1-255 characters of A-Z a-z 0-9 . _ - (a queue name)');

@@ -156,3 +156,17 @@ describe('Audit rows of a QueryRefund with sync', () => {
     ]);
   });
 });
+
+describe('refund numbers reserved for the service', () => {
+  it("When a caller's Refund names out_refund_no AUTO-<pay_no> of another order, then it is INVALID_ARGUMENT and that order's automatic refund stays free", async () => {
+    const tenant = await newTenant(h, 't-auto');
+    const paid = await paidOrder(h, tenant);
+    const other = await createOrder(h, tenant);
+    const err = await grpcError(
+      h.call('refund', { order: ref(paid), outRefundNo: `AUTO-${other.payNo}`, amount: 100n, reason: '' }),
+      status.INVALID_ARGUMENT,
+    );
+    expect(err.metadata.get('field')).toEqual(['out_refund_no']);
+    expect(await h.service.deps.db.refund.count({ where: { tenantId: tenant } })).toBe(0);
+  });
+});

@@ -42,7 +42,9 @@ describe('npm run caller -- new', () => {
     const config = loadConfig({ DATABASE_URL: 'mysql://u@h/db', REDIS_URL: 'redis://h', PAYSVC_CALLERS: `[${entryLine}]` });
     const auth = CallerAuth.fromConfig(config.callers);
     expect(auth.authenticate(callWith(token)).name).toBe('orders-svc');
-    expect(() => auth.authenticate(callWith(`${token.slice(0, -1)}A`))).toThrow('missing or invalid credentials');
+    // One character off (a different one whatever the token ends with: 1 in 64 tokens ends with 'A').
+    const tampered = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+    expect(() => auth.authenticate(callWith(tampered))).toThrow('missing or invalid credentials');
   }, 60_000);
 
   it('When --file is given, then the entry is added to that file (mode 0600) and a second caller is appended', async () => {

@@ -1,21 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { buildSignedHeaders } from '../../src/channels/mock/signature';
 import { PayWay } from '../../src/gen/payment/v1/types';
 import { eventually, freePort, MOCK_SECRET, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { startRedis, stopRedis } from '../support/redis-process';
 import { createOrder, ref } from '../support/orders';
 
 /** Redis only carries hints for notifies (dedupe, limits): its outage must never cost a genuine notify. */
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await eventually(async () => {
-    const res = await fetch(`http://127.0.0.1:${port}`).catch((e: { cause?: { code?: string } }) => e.cause?.code ?? 'x');
-    return res !== 'ECONNREFUSED';
-  });
-  return proc;
-}
-
-const stop = (proc: ChildProcess) => new Promise<void>((resolve) => (proc.exitCode !== null ? resolve() : proc.once('exit', () => resolve()) && proc.kill('SIGKILL')));
 
 describe('notifies while Redis is down', () => {
   let port: number;
@@ -29,14 +19,14 @@ describe('notifies while Redis is down', () => {
   afterAll(async () => {
     if (redis.exitCode !== null) redis = await startRedis(port); // let the service close cleanly
     await h.close();
-    await stop(redis);
+    await stopRedis(redis);
   }, 60_000);
 
   it('When Redis is down, then a genuine notify is still applied once, and its retry is still a duplicate', async () => {
     const tenant = await newTenant(h, 't-nro');
     const order = await createOrder(h, tenant, { amount: 2500n });
     const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
-    await stop(redis);
+    await stopRedis(redis);
 
     const body = JSON.stringify({
       notify_id: uniq('N'),

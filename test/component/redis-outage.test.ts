@@ -1,19 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { OrderStatus } from '../../src/gen/payment/v1/types';
 import { eventually, freePort, newTenant, startHarness, type Harness } from '../support/harness';
+import { startRedis, stopRedis } from '../support/redis-process';
 import { createOrder, ref } from '../support/orders';
-
-/** A Redis of this test's own, so it can be taken down without touching the other tests' one. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await eventually(async () => {
-    const res = await fetch(`http://127.0.0.1:${port}`).catch((e: { cause?: { code?: string } }) => e.cause?.code ?? 'x');
-    return res !== 'ECONNREFUSED';
-  });
-  return proc;
-}
-
-const stop = (proc: ChildProcess) => new Promise<void>((resolve) => (proc.exitCode !== null ? resolve() : proc.once('exit', () => resolve()) && proc.kill('SIGKILL')));
 
 describe('Redis outage', () => {
   let port: number;
@@ -27,12 +16,12 @@ describe('Redis outage', () => {
   afterAll(async () => {
     if (redis.exitCode !== null) redis = await startRedis(port); // let the service close cleanly
     await h.close();
-    await stop(redis);
+    await stopRedis(redis);
   });
 
   it('When Redis goes down, then CreateOrder still answers at once, and once it is back the sweep closes the order at its expiry', async () => {
     const tenant = await newTenant(h, 'toutage');
-    await stop(redis);
+    await stopRedis(redis);
     await eventually(async () => h.service.deps.queueProducerRedis.status !== 'ready'); // the service has seen it go
     const warn = jest.spyOn(h.service.deps.log, 'warn');
     const order = await createOrder(h, tenant);

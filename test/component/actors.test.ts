@@ -1,12 +1,11 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { PassThrough } from 'node:stream';
 import { expireOrder } from '../../src/app/expire-order';
 import { mintCaller } from '../../src/grpc/caller-token';
 import { ListOrdersRequest } from '../../src/gen/payment/v1/payment_service';
 import { OrderStatus, PayWay, TransitionCause, type OrderTransition } from '../../src/gen/payment/v1/types';
 import type { RequestOf, ResponseOf, UnaryMethod } from '../../src/client/unary-call';
-import { createLogger } from '../../src/infra/logger';
 import { bearer, eventually, newTenant, startHarness, TEST_CALLER, uniq, type Harness } from '../support/harness';
+import { captureLogs } from '../support/capture';
 import { orderRequest, ref } from '../support/orders';
 
 /*
@@ -128,11 +127,7 @@ describe('Actors on the audit trail', () => {
 
 describe('Log lines', () => {
   it('When calls are made, then each line names its caller; a refused call says why (and who, once known), and no token is logged', async () => {
-    const out = new PassThrough();
-    const lines: Record<string, unknown>[] = [];
-    out.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))));
-    const original = h.service.deps.log;
-    h.service.deps.log = createLogger('debug', out);
+    const { lines, restore } = captureLogs(h);
     try {
       const tenantId = await newTenant(h);
       await as(shop.token)('listPayWays', { tenantId });
@@ -156,7 +151,7 @@ describe('Log lines', () => {
       const text = JSON.stringify(lines);
       for (const token of [shop.token, ops.token, 'z'.repeat(43)]) expect(text).not.toContain(token);
     } finally {
-      h.service.deps.log = original;
+      restore();
     }
   });
 });

@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
-import { PayWay, PaymentClient, PaymentError } from '../../src/client';
+import { PayWay, PaymentClient } from '../../src/client';
 import { REASONS } from '../../src/domain/reasons';
 import { newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { rejection } from '../support/capture';
 
 /** The typed client reads the google.rpc details of a failed call: reason, metadata, violations, retry delay. */
 let h: Harness;
@@ -28,14 +29,6 @@ const newOrder = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-async function rejection(p: Promise<unknown>): Promise<PaymentError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof PaymentError)) throw new Error(`expected a PaymentError, got ${String(err)}`);
-  return err;
-}
 
 describe('PaymentError from the server’s google.rpc.Status', () => {
   it('When Prepay meets an expired order, then the error says ORDER_EXPIRED with the pay_no and expire time', async () => {

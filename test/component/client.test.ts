@@ -8,7 +8,7 @@ import {
   type sendUnaryData,
   type ServerUnaryCall,
 } from '@grpc/grpc-js';
-import { OrderStatus, orderRef, PayWay, PaymentClient, PaymentError, RefundStatus, type PayOrder } from '../../src/client';
+import { OrderStatus, orderRef, PayWay, PaymentClient, RefundStatus, type PayOrder } from '../../src/client';
 import { backoffMs, DEFAULT_RETRY } from '../../src/client/retry';
 import {
   PaymentServiceService,
@@ -17,6 +17,7 @@ import {
   type PaymentServiceServer,
 } from '../../src/gen/payment/v1/payment_service';
 import { newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { rejection } from '../support/capture';
 
 let TENANT: string;
 const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20 };
@@ -43,14 +44,6 @@ const newOrder = (over: Partial<CreateOrderRequest> = {}) => ({
   ...over,
 });
 
-async function rejection(p: Promise<unknown>): Promise<PaymentError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof PaymentError)) throw new Error(`expected a PaymentError, got ${String(err)}`);
-  return err;
-}
 
 type CreateOrderHandler = (
   call: ServerUnaryCall<CreateOrderRequest, CreateOrderResponse>,

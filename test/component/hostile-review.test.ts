@@ -1,10 +1,9 @@
 import { status } from '@grpc/grpc-js';
 import { OrderStatus, PayWay, RefundStatus, TransitionCause, type PayOrder } from '../../src/gen/payment/v1/types';
 import type { CloseResult, PayOrderHandler } from '../../src/channels/types';
-import { PassThrough } from 'node:stream';
-import { createLogger } from '../../src/infra/logger';
 import { wechatTenant } from '../support/channels';
 import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { captureLogs } from '../support/capture';
 import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
 
 /** Holes found by an adversarial review of issue 10, each pinned by the test that found it. */
@@ -80,17 +79,13 @@ describe('Cancel racing a Prepay that opens the current attempt', () => {
 describe('Log lines inside a call', () => {
   it('When a use case logs during a call (a refund the channel did not answer), then the line names the caller and the request id', async () => {
     const order = await paidOrder(h, await newTenant(h));
-    const out = new PassThrough();
-    const lines: Record<string, unknown>[] = [];
-    out.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))));
-    const original = h.service.deps.log;
-    h.service.deps.log = createLogger('debug', out);
+    const { lines, restore } = captureLogs(h);
     try {
       h.gateway.inject({ kind: 'serverError' }, 1);
       await h.call('refund', { order: ref(order), outRefundNo: 'RF-log-1', amount: 100n, reason: '' });
       await new Promise((r) => setImmediate(r));
     } finally {
-      h.service.deps.log = original;
+      restore();
     }
     const done = lines.find((l) => l.rpc === 'Refund');
     const inside = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('refund outcome unknown'));

@@ -1,8 +1,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { PassThrough } from 'node:stream';
-import { createLogger } from '../../src/infra/logger';
 import { PayWay } from '../../src/gen/payment/v1/types';
 import { newTenant, startHarness, type Harness } from '../support/harness';
+import { captureLogs } from '../support/capture';
 import { createOrder, ref } from '../support/orders';
 
 const USER = 'ops';
@@ -67,11 +66,7 @@ describe('Metrics', () => {
 
 describe('Logs', () => {
   it("When an RPC fails, then its log line names the rpc, the caller's request id, the caller, the tenant and the order, and no secret", async () => {
-    const out = new PassThrough();
-    const lines: Record<string, unknown>[] = [];
-    out.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))));
-    const original = h.service.deps.log;
-    h.service.deps.log = createLogger('debug', out);
+    const { lines, restore } = captureLogs(h);
     try {
       const tenantId = await newTenant(h, 't-obs');
       const md = new Metadata();
@@ -100,16 +95,12 @@ describe('Logs', () => {
       expect(typeof line!.ms).toBe('number');
       expect(JSON.stringify(lines)).not.toContain(h.token);
     } finally {
-      h.service.deps.log = original;
+      restore();
     }
   });
 
   it('When the caller sends no usable request id, then one is generated', async () => {
-    const out = new PassThrough();
-    const lines: Record<string, unknown>[] = [];
-    out.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))));
-    const original = h.service.deps.log;
-    h.service.deps.log = createLogger('debug', out);
+    const { lines, restore } = captureLogs(h);
     try {
       const tenantId = await newTenant(h, 't-obs');
       const md = new Metadata();
@@ -119,7 +110,7 @@ describe('Logs', () => {
       const line = lines.find((l) => l.rpc === 'ListPayWays');
       expect(line?.requestId).toMatch(/^[0-9a-f-]{36}$/);
     } finally {
-      h.service.deps.log = original;
+      restore();
     }
   });
 });

@@ -1,11 +1,12 @@
 import { Client, credentials, loadPackageDefinition, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { PaymentClient, PaymentError } from '../../src/client';
+import { PaymentClient } from '../../src/client';
 import { mintCaller } from '../../src/grpc/caller-token';
 import { OrderStatus, PayWay, TransitionCause } from '../../src/gen/payment/v1/types';
 import { makeTestPki, type TestPki } from '../support/certs';
 import { newTenant, startHarness, TEST_CALLER, uniq, type Harness } from '../support/harness';
+import { rejection } from '../support/capture';
 import { orderRequest } from '../support/orders';
 
 /** Over TLS the name checked is the certificate's (DNS:localhost), whatever address the test dials. */
@@ -18,14 +19,6 @@ beforeAll(() => {
 });
 afterAll(() => pki?.remove());
 
-async function rejection(p: Promise<unknown>): Promise<PaymentError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as PaymentError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** grpc.health.v1 Check of the whole server, over `creds`, without any caller credential. */
 function healthCheck(address: string): Promise<string> {

@@ -7,6 +7,8 @@ module.exports = {
     // Type checking is `npm run typecheck`; Jest only transpiles, which keeps the suite fast.
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
+  // A run that finished but cannot exit (a leaked handle) says why and ends instead of hanging CI.
+  reporters: ['default', '<rootDir>/test/support/exit-watch-reporter.js'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   // Component tests share one MariaDB and Redis; two cores do not gain from parallel workers.
   maxWorkers: 1,

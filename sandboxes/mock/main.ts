@@ -2,7 +2,7 @@ import pino from 'pino';
 import { createMockGateway } from './gateway';
 
 /**
- * `npm run sandbox`: the mock channel as a standalone provider for local development.
+ * `npx tsx sandboxes/mock/main.ts`: the mock channel as a standalone provider (the compose file's `sandbox` service).
  * MOCK_GATEWAY_PORT (default 9100), MOCK_GATEWAY_HOST (default 127.0.0.1), MOCK_CHANNEL_SECRET (required
  * in production; a fixed sandbox secret otherwise), MOCK_PUBLIC_BASE_URL (base of the pay_url handed out).
  */

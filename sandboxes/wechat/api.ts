@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
 import type { z } from 'zod';
-import { verifyAuthorization, type MerchantRegistry, type PlatformSigner, type SandboxMerchant } from './auth';
+import { verifyAuthorization, type MerchantRegistry, type PlatformSigner, type SandboxMerchant } from './protocol';
 import type { FaultBook } from './faults';
 import { closeRequest, prepayRequest, refundRequest } from './requests';
 import { SandboxRejection, type SandboxRefund, type SandboxTrade, type TradeBook, type TradeType } from './trade-book';

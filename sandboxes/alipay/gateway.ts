@@ -1,5 +1,5 @@
 import express, { type Express, type Request, type Response } from 'express';
-import { normalizePrivateKey, normalizePublicKey } from '../keys';
+import { normalizePrivateKey, normalizePublicKey } from '../../src/channels/alipay/keys';
 import { API_METHODS, PAGE_METHODS, type TradeEvents, tradeFromRequest } from './api';
 import { buyerRouter, cashierPage, errorPage } from './cashier';
 import { FaultBook, type AlipaySandboxFault } from './faults';
@@ -9,7 +9,7 @@ import { closedNotify, paymentNotify, refundNotify, syncReturnParams } from './n
 import { authenticate, bizContent, mergeParams, type SandboxApp, signedResponseText, signForm } from './protocol';
 import { AlipayRejection } from './rejection';
 import { type SandboxTrade, type SandboxTradeStatus, TradeBook } from './trade-book';
-import { SandboxServer } from '../../sandbox-server';
+import { SandboxServer } from '../kit/server';
 
 export interface AlipaySandboxOptions {
   /** The sandbox's own "Alipay" key pair; generated when absent. */

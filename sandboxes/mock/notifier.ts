@@ -1,5 +1,5 @@
 import type { FaultBook } from './faults';
-import { buildSignedHeaders } from './signature';
+import { buildSignedHeaders } from '../../src/channels/mock/signature';
 
 export const DEFAULT_NOTIFY_RETRY_DELAYS_MS = [0, 1000, 5000, 30000];
 const ATTEMPT_TIMEOUT_MS = 5000;

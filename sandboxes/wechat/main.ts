@@ -3,7 +3,7 @@ import pino from 'pino';
 import { createWechatSandbox, generateWechatSandboxKeys, type WechatSandboxKeys } from './index';
 
 /**
- * `npx tsx src/channels/wechat/sandbox/sandbox-main.ts`: the WeChat Pay sandbox for local development.
+ * `npx tsx sandboxes/wechat/main.ts`: the WeChat Pay sandbox for local development.
  * WECHAT_SANDBOX_PORT (default 9200), WECHAT_SANDBOX_HOST (127.0.0.1), WECHAT_SANDBOX_PUBLIC_BASE_URL,
  * WECHAT_SANDBOX_TIME_SCALE (notify retry schedule multiplier, default 1), WECHAT_SANDBOX_MCHID / _APPID,
  * WECHAT_SANDBOX_KEYS_FILE: JSON key material, read if it exists, otherwise generated and written there (0600),

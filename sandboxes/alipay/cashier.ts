@@ -1,5 +1,5 @@
 import express, { type ErrorRequestHandler, type Router } from 'express';
-import { fenToYuan } from '../amount';
+import { fenToYuan } from '../../src/channels/alipay/amount';
 import { AlipayRejection } from './rejection';
 import type { SandboxTrade, SandboxTradeStatus } from './trade-book';
 

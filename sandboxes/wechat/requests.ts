@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DESCRIPTION_MAX_CHARS, OUT_NO } from '../transformers';
+import { DESCRIPTION_MAX_CHARS, OUT_NO } from '../../src/channels/wechat/transformers';
 
 /** The request bodies the sandbox accepts, validated as strictly as WeChat Pay documents them. */
 const fen = z

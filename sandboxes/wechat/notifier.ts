@@ -1,4 +1,4 @@
-import type { PlatformSigner } from './auth';
+import type { PlatformSigner } from './protocol';
 import type { FaultBook } from './faults';
 
 /**

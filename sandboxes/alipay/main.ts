@@ -4,7 +4,7 @@ import { createAlipaySandbox } from './gateway';
 import type { AlipayKeyPair } from './keys';
 
 /**
- * `npx tsx src/channels/alipay/sandbox/main.ts`: the Alipay sandbox gateway for local development.
+ * `npx tsx sandboxes/alipay/main.ts`: the Alipay sandbox gateway for local development.
  * ALIPAY_SANDBOX_PORT (default 9200), ALIPAY_SANDBOX_HOST (default 127.0.0.1), ALIPAY_SANDBOX_PUBLIC_BASE_URL;
  * ALIPAY_SANDBOX_PRIVATE_KEY_FILE + ALIPAY_SANDBOX_PUBLIC_KEY_FILE (its "Alipay" pair; generated and logged if absent);
  * ALIPAY_SANDBOX_APP_ID + ALIPAY_SANDBOX_APP_PUBLIC_KEY_FILE (+ ALIPAY_SANDBOX_SELLER_ID): the merchant app to accept.

@@ -8,7 +8,7 @@ import type {
   MockTradeStatus,
   RefundJson,
   TradeJson,
-} from './wire';
+} from '../../src/channels/mock/wire';
 
 /** A request the mock channel refuses; the gateway turns it into `{code, message}` with this HTTP status. */
 export class GatewayRejection extends Error {

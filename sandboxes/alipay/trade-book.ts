@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { beijingTime } from '../time';
+import { beijingTime } from '../../src/channels/alipay/time';
 import { businessFailure } from './rejection';
 
 export type SandboxTradeKind = 'app' | 'wap' | 'page' | 'precreate';

@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { beijingTime } from '../transformers';
-import type { WechatRefundStatus, WechatTradeState } from '../wire';
+import { beijingTime } from '../../src/channels/wechat/transformers';
+import type { WechatRefundStatus, WechatTradeState } from '../../src/channels/wechat/wire';
 import type { PrepayRequest, RefundRequest } from './requests';
 
 /** A request WeChat refuses; the API answers `{code, message}` with this HTTP status. */

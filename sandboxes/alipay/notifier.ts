@@ -1,4 +1,4 @@
-import { beijingTime } from '../time';
+import { beijingTime } from '../../src/channels/alipay/time';
 import type { FaultBook } from './faults';
 import { signForm } from './protocol';
 

@@ -1,17 +1,12 @@
 import express, { type Express } from 'express';
 import { apiRouter } from './api';
-import { type MerchantRegistration, MerchantRegistry, PlatformSigner } from './auth';
+import { type MerchantRegistration, MerchantRegistry, PlatformSigner } from './protocol';
 import { cashierRouter } from './cashier';
-import { paymentEventBody, refundEventBody, type RefundEventStatus } from './events';
+import { paymentEventBody, refundEventBody, type RefundEventStatus } from './notifies';
 import { FaultBook, type WechatSandboxFault } from './faults';
 import { WechatNotifier } from './notifier';
 import { type SandboxRefund, type SandboxTrade, TradeBook } from './trade-book';
-import { SandboxServer } from '../../sandbox-server';
-
-export { generateWechatSandboxKeys, type WechatSandboxKeys } from './keys';
-export type { MerchantRegistration } from './auth';
-export type { WechatSandboxFault } from './faults';
-export { WECHAT_NOTIFY_SCHEDULE_MS } from './notifier';
+import { SandboxServer } from '../kit/server';
 
 export interface WechatSandboxOptions {
   /** The sandbox's "WeChat Pay public key" pair: it signs with the private half under this PUB_KEY_ID_… id. */

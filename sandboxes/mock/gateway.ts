@@ -4,10 +4,10 @@ import type { z } from 'zod';
 import { cashierRouter } from './cashier';
 import { FaultBook, type GatewayFault } from './faults';
 import { DEFAULT_NOTIFY_RETRY_DELAYS_MS, NotifyDispatcher } from './notifier';
-import { buildSignedHeaders, verifySignature } from './signature';
+import { buildSignedHeaders, verifySignature } from '../../src/channels/mock/signature';
 import { GatewayRejection, type MockTrade, TradeBook } from './trade-book';
-import { createRefundRequest, createTradeRequest, type NotifyJson, type TradeJson } from './wire';
-import { SandboxServer } from '../sandbox-server';
+import { createRefundRequest, createTradeRequest, type NotifyJson, type TradeJson } from '../../src/channels/mock/wire';
+import { SandboxServer } from '../kit/server';
 
 export interface MockGatewayOptions {
   secret: string;

@@ -8,7 +8,7 @@ import {
   SIGNTEST_PREFIX,
   TIMESTAMP_TOLERANCE_SECONDS,
   verify,
-} from '../signing';
+} from '../../src/channels/wechat/signing';
 
 /** What a merchant registers with the sandbox: its ids, its API public key and serial, its APIv3 key. */
 export interface MerchantRegistration {

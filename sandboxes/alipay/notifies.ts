@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { fenToYuan } from '../amount';
-import { beijingTime } from '../time';
+import { fenToYuan } from '../../src/channels/alipay/amount';
+import { beijingTime } from '../../src/channels/alipay/time';
 import type { SandboxRefund, SandboxTrade } from './trade-book';
 
 /**

@@ -1,5 +1,5 @@
-import { alipaySignContent, responseKey, rsa2Sign, rsa2Verify } from '../signing';
-import { parseBeijingTime } from '../time';
+import { alipaySignContent, responseKey, rsa2Sign, rsa2Verify } from '../../src/channels/alipay/signing';
+import { parseBeijingTime } from '../../src/channels/alipay/time';
 import { AlipayRejection } from './rejection';
 
 /** A merchant app registered with the sandbox: requests under its app_id must verify with its public key. */

@@ -1,5 +1,5 @@
-import { fenToYuan, isTradeAmount, isYuan, yuanToFen } from '../amount';
-import { beijingTime, parseBeijingTime } from '../time';
+import { fenToYuan, isTradeAmount, isYuan, yuanToFen } from '../../src/channels/alipay/amount';
+import { beijingTime, parseBeijingTime } from '../../src/channels/alipay/time';
 import type { SandboxApp } from './protocol';
 import { businessFailure } from './rejection';
 import type { NewTrade, SandboxRefund, SandboxTrade, SandboxTradeKind, TradeBook } from './trade-book';

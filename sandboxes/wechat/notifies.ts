@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { encryptResource, randomNonce } from '../signing';
-import { beijingTime } from '../transformers';
+import { encryptResource, randomNonce } from '../../src/channels/wechat/signing';
+import { beijingTime } from '../../src/channels/wechat/transformers';
 import type { SandboxRefund, SandboxTrade } from './trade-book';
 
 /**

@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import { fenToYuan } from '../../src/channels/alipay/amount';
+import { escapeHtml, htmlPage } from '../kit/html';
 import { AlipayRejection } from './rejection';
 import type { SandboxTrade, SandboxTradeStatus } from './trade-book';
 
@@ -58,7 +59,7 @@ export function buyerRouter(buyer: BuyerActions): Router {
 export function cashierPage(trade: SandboxTrade, status: SandboxTradeStatus): string {
   const action = `/cashier/${encodeURIComponent(trade.outTradeNo)}/pay`;
   const pay = status === 'WAIT_BUYER_PAY' ? `<form method="post" action="${action}"><button type="submit">Pay</button></form>` : '';
-  return page(
+  return htmlPage(
     'Alipay sandbox cashier',
     `<h1>${escapeHtml(trade.subject)}</h1><p>Order ${escapeHtml(trade.outTradeNo)}: <strong>¥${fenToYuan(trade.amount)}</strong></p>` +
       `<p>Status: ${status}</p>${pay}`,
@@ -66,13 +67,5 @@ export function cashierPage(trade: SandboxTrade, status: SandboxTradeStatus): st
 }
 
 export function errorPage(err: AlipayRejection): string {
-  return page('Alipay sandbox: error', `<h1>${escapeHtml(err.code)} ${escapeHtml(err.subCode)}</h1><p>${escapeHtml(err.subMsg)}</p>`);
-}
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body>${body}</body></html>`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return htmlPage('Alipay sandbox: error', `<h1>${escapeHtml(err.code)} ${escapeHtml(err.subCode)}</h1><p>${escapeHtml(err.subMsg)}</p>`);
 }

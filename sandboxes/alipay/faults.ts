@@ -1,3 +1,5 @@
+import type { FaultBook } from '../kit/faults';
+
 /**
  * Hostile behaviour the Alipay sandbox can be told to show, each for a number of occurrences. API faults apply
  * to gateway.do calls (not the cashier pages); notify faults to outgoing notifies.
@@ -26,25 +28,4 @@ export type AlipaySandboxFault =
   /** The next pay of a closed trade succeeds anyway, with its TRADE_SUCCESS notify. */
   | { kind: 'successAfterClose' };
 
-export type AlipayFaultKind = AlipaySandboxFault['kind'];
-
-export class FaultBook {
-  private readonly pending = new Map<AlipayFaultKind, { fault: AlipaySandboxFault; remaining: number }>();
-
-  inject(fault: AlipaySandboxFault, times = 1): void {
-    this.pending.set(fault.kind, { fault, remaining: times });
-  }
-
-  clear(): void {
-    this.pending.clear();
-  }
-
-  /** Consumes one occurrence of the fault if one is pending. */
-  take<K extends AlipayFaultKind>(kind: K): Extract<AlipaySandboxFault, { kind: K }> | undefined {
-    const entry = this.pending.get(kind);
-    if (!entry) return undefined;
-    entry.remaining -= 1;
-    if (entry.remaining <= 0) this.pending.delete(kind);
-    return entry.fault as Extract<AlipaySandboxFault, { kind: K }>;
-  }
-}
+export type Faults = FaultBook<AlipaySandboxFault>;

@@ -2,13 +2,14 @@ import express, { type Express, type Request, type Response } from 'express';
 import { normalizePrivateKey, normalizePublicKey } from '../../src/channels/alipay/keys';
 import { API_METHODS, PAGE_METHODS, type TradeEvents, tradeFromRequest } from './api';
 import { buyerRouter, cashierPage, errorPage } from './cashier';
-import { FaultBook, type AlipaySandboxFault } from './faults';
+import type { AlipaySandboxFault } from './faults';
 import { generateAlipaySandboxKeys, type AlipayKeyPair } from './keys';
-import { AlipayNotifier, type NotifyDelivery } from './notifier';
+import { alipayNotifier, type NotifyDelivery } from './notifier';
 import { closedNotify, paymentNotify, refundNotify, syncReturnParams } from './notifies';
 import { authenticate, bizContent, mergeParams, type SandboxApp, signedResponseText, signForm } from './protocol';
 import { AlipayRejection } from './rejection';
 import { type SandboxTrade, type SandboxTradeStatus, TradeBook } from './trade-book';
+import { FaultBook } from '../kit/faults';
 import { SandboxServer } from '../kit/server';
 
 export interface AlipaySandboxOptions {
@@ -67,11 +68,11 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
   const registerApp = (a: SandboxApp) => apps.set(a.appId, { ...a, appPublicKey: normalizePublicKey(a.appPublicKey) });
   for (const a of opts.apps ?? []) registerApp(a);
   const book = new TradeBook();
-  const faults = new FaultBook();
-  const notifier = new AlipayNotifier(alipayPrivateKey, opts.timeScale ?? 1, faults);
+  const faults = new FaultBook<AlipaySandboxFault>();
+  const deliveries: NotifyDelivery[] = [];
+  const notifier = alipayNotifier(alipayPrivateKey, opts.timeScale ?? 1, faults, deliveries);
   const held = new Map<string, Record<string, string>>(); // out-of-order: payment notifies held back
   const http = new SandboxServer();
-  const hangTimers = http.hangTimers;
 
   const notify = (trade: SandboxTrade, fields: Record<string, string>): void => {
     if (!trade.notifyUrl) return;
@@ -124,12 +125,7 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
     const broken = faults.take('serverError');
     if (broken) return void res.status(broken.status ?? 502).type('text/plain').send('Bad Gateway');
     const hang = faults.take('hang');
-    if (hang) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => (hangTimers.delete(timer), resolve()), hang.ms);
-        hangTimers.add(timer);
-      });
-    }
+    if (hang) await http.hold(hang.ms);
     try {
       const app = authenticate(params, apps);
       if (faults.take('unknownError')) throw new AlipayRejection('20000', 'isp.unknow-error', '系统繁忙');
@@ -201,7 +197,7 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
       const t = book.find(outTradeNo);
       return t ? book.refundedTotal(t) : 0n;
     },
-    deliveries: () => notifier.deliveries(),
+    deliveries: () => deliveries,
     notifiesPending: () => notifier.pending,
     inject: (fault, times) => faults.inject(fault, times),
     clearFaults: () => faults.clear(),

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
+import { portFromEnv, runSandbox } from '../kit/main';
 import { createAlipaySandbox } from './gateway';
 import type { AlipayKeyPair } from './keys';
 
@@ -10,13 +10,11 @@ import type { AlipayKeyPair } from './keys';
  * ALIPAY_SANDBOX_APP_ID + ALIPAY_SANDBOX_APP_PUBLIC_KEY_FILE (+ ALIPAY_SANDBOX_SELLER_ID): the merchant app to accept.
  * Never for production: it is a fake.
  */
-const log = pino({ name: 'alipay-sandbox' });
 const env = process.env;
 
-async function main(): Promise<void> {
+runSandbox('alipay-sandbox', 'Alipay sandbox', async (log) => {
   if (env.NODE_ENV === 'production') throw new Error('the Alipay sandbox does not run with NODE_ENV=production');
-  const port = Number(env.ALIPAY_SANDBOX_PORT ?? 9200);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad ALIPAY_SANDBOX_PORT: ${port}`);
+  const port = portFromEnv('ALIPAY_SANDBOX_PORT', 9200);
   const alipayKeys: AlipayKeyPair | undefined =
     env.ALIPAY_SANDBOX_PRIVATE_KEY_FILE && env.ALIPAY_SANDBOX_PUBLIC_KEY_FILE
       ? { privateKey: readFileSync(env.ALIPAY_SANDBOX_PRIVATE_KEY_FILE, 'utf8'), publicKey: readFileSync(env.ALIPAY_SANDBOX_PUBLIC_KEY_FILE, 'utf8') }
@@ -28,16 +26,5 @@ async function main(): Promise<void> {
   }
   const url = await sandbox.listen(port, env.ALIPAY_SANDBOX_HOST ?? '127.0.0.1');
   log.info({ url, gateway: `${url}/gateway.do`, alipayPublicKey: sandbox.alipayPublicKey }, 'Alipay sandbox listening');
-
-  const stop = (signal: NodeJS.Signals): void => {
-    log.info({ signal }, 'stopping Alipay sandbox');
-    void sandbox.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-main().catch((err: unknown) => {
-  log.fatal({ err }, 'Alipay sandbox failed to start');
-  process.exit(1);
+  return sandbox;
 });

@@ -1,5 +1,5 @@
-import { randomInt } from 'node:crypto';
 import { beijingTime } from '../../src/channels/alipay/time';
+import { randomDigits } from '../kit/keys';
 import { businessFailure } from './rejection';
 
 export type SandboxTradeKind = 'app' | 'wap' | 'page' | 'precreate';
@@ -60,11 +60,11 @@ export class TradeBook {
     }
     const trade: SandboxTrade = {
       ...n,
-      tradeNo: `${beijingTime(now).slice(0, 10).replaceAll('-', '')}2200${digits(16)}`,
+      tradeNo: `${beijingTime(now).slice(0, 10).replaceAll('-', '')}2200${randomDigits(16)}`,
       createdAt: now,
       scanned: n.kind !== 'precreate',
       closed: false,
-      buyerId: `2088${digits(12)}`,
+      buyerId: `2088${randomDigits(12)}`,
       buyerLogonId: `buy***@sandbox.test`,
       refunds: new Map(),
     };
@@ -153,10 +153,4 @@ export class TradeBook {
     if (!trade) throw businessFailure('ACQ.TRADE_NOT_EXIST', `the sandbox has no trade ${outTradeNo}`);
     return trade;
   }
-}
-
-function digits(n: number): string {
-  let out = '';
-  while (out.length < n) out += randomInt(0, 10).toString();
-  return out;
 }

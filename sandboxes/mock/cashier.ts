@@ -1,5 +1,7 @@
-import express, { type ErrorRequestHandler, type Router } from 'express';
-import { GatewayRejection, type MockTrade, type TradeBook } from './trade-book';
+import express, { type Router } from 'express';
+import { escapeHtml, formatMinorUnits, htmlPage } from '../kit/html';
+import { rejectionAsJson } from '../kit/http';
+import type { MockTrade, TradeBook } from './trade-book';
 
 /**
  * The mock channel's cashier: GET shows the trade with a "Pay" button, POST pays it (browsers get HTML,
@@ -23,30 +25,15 @@ export function cashierRouter(book: TradeBook, pay: (outTradeNo: string) => Mock
     });
   });
 
-  const onError: ErrorRequestHandler = (err, _req, res, next) => {
-    if (!(err instanceof GatewayRejection)) return next(err);
-    res.status(err.httpStatus).json({ code: err.code, message: err.message });
-  };
-  router.use(onError);
+  router.use(rejectionAsJson);
   return router;
 }
 
 function page(trade: MockTrade, content: string): string {
-  return [
-    '<!doctype html><html><head><meta charset="utf-8"><title>Mock cashier</title></head><body>',
-    `<h1>${escapeHtml(trade.subject)}</h1>`,
-    `<p>Order ${escapeHtml(trade.outTradeNo)}:`,
-    `<strong>${formatMinorUnits(trade.amount)} ${escapeHtml(trade.currency)}</strong></p>`,
-    content,
-    '</body></html>',
-  ].join('\n');
-}
-
-/** 1234n → "12.34"; the mock channel only deals in two-decimal currencies. */
-function formatMinorUnits(amount: bigint): string {
-  return `${amount / 100n}.${(amount % 100n).toString().padStart(2, '0')}`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return htmlPage(
+    'Mock cashier',
+    `<h1>${escapeHtml(trade.subject)}</h1>` +
+      `<p>Order ${escapeHtml(trade.outTradeNo)}: <strong>${formatMinorUnits(trade.amount)} ${escapeHtml(trade.currency)}</strong></p>` +
+      content,
+  );
 }

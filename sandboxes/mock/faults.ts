@@ -1,3 +1,5 @@
+import type { FaultBook } from '../kit/faults';
+
 /**
  * Hostile behaviour the mock gateway can be told to show, each for a number of occurrences.
  * API faults apply to /v1 calls, notify faults to outgoing notifies (per delivery attempt for a dropped
@@ -19,25 +21,4 @@ export type GatewayFault =
   /** The payment notify reports the paid amount shifted by `delta` minor units. */
   | { kind: 'notifyAmountMismatch'; delta: bigint };
 
-export type FaultKind = GatewayFault['kind'];
-
-export class FaultBook {
-  private readonly pending = new Map<FaultKind, { fault: GatewayFault; remaining: number }>();
-
-  inject(fault: GatewayFault, times = 1): void {
-    this.pending.set(fault.kind, { fault, remaining: times });
-  }
-
-  clear(): void {
-    this.pending.clear();
-  }
-
-  /** Consumes one occurrence of the fault if one is pending. */
-  take<K extends FaultKind>(kind: K): Extract<GatewayFault, { kind: K }> | undefined {
-    const entry = this.pending.get(kind);
-    if (!entry) return undefined;
-    entry.remaining -= 1;
-    if (entry.remaining <= 0) this.pending.delete(kind);
-    return entry.fault as Extract<GatewayFault, { kind: K }>;
-  }
-}
+export type Faults = FaultBook<GatewayFault>;

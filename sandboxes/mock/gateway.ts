@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
-import type { z } from 'zod';
-import { cashierRouter } from './cashier';
-import { FaultBook, type GatewayFault } from './faults';
-import { DEFAULT_NOTIFY_RETRY_DELAYS_MS, NotifyDispatcher } from './notifier';
+import express, { type ErrorRequestHandler, type Express, type Response } from 'express';
 import { buildSignedHeaders, verifySignature } from '../../src/channels/mock/signature';
-import { GatewayRejection, type MockTrade, TradeBook } from './trade-book';
 import { createRefundRequest, createTradeRequest, type NotifyJson, type TradeJson } from '../../src/channels/mock/wire';
+import { FaultBook } from '../kit/faults';
+import { jsonBody, rawBody, SandboxRejection } from '../kit/http';
 import { SandboxServer } from '../kit/server';
+import { cashierRouter } from './cashier';
+import type { GatewayFault } from './faults';
+import { DEFAULT_NOTIFY_RETRY_DELAYS_MS, mockNotifier } from './notifier';
+import { type MockTrade, TradeBook } from './trade-book';
 
 export interface MockGatewayOptions {
   secret: string;
@@ -38,14 +39,14 @@ export interface MockGateway {
   notifiesPending(): number;
 }
 
+const NOT_JSON = 'body is not JSON';
+
 /** A fake external payment provider speaking the mock channel's signed JSON API, with a cashier page. */
 export function createMockGateway(opts: MockGatewayOptions): MockGateway {
   const book = new TradeBook();
-  const faults = new FaultBook();
-  const retryDelaysMs = opts.notifyRetryDelaysMs ?? DEFAULT_NOTIFY_RETRY_DELAYS_MS;
-  const notifier = new NotifyDispatcher(opts.secret, retryDelaysMs, faults);
+  const faults = new FaultBook<GatewayFault>();
+  const notifier = mockNotifier(opts.secret, opts.notifyRetryDelaysMs ?? DEFAULT_NOTIFY_RETRY_DELAYS_MS, faults);
   const http = new SandboxServer();
-  const hangTimers = http.hangTimers;
   let refundsHeld = false;
 
   const payTrade = (outTradeNo: string): MockTrade => {
@@ -61,7 +62,7 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
         currency: trade.currency,
         paid_at: (trade.paidAt as Date).toISOString(),
       };
-      notifier.send(trade.notifyUrl, notify);
+      void notifier.send(trade.notifyUrl, notify);
     }
     return trade;
   };
@@ -77,7 +78,7 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
       refund_id: refund.refundId,
       amount: refund.amount.toString(),
     };
-    notifier.send(book.trade(refund.outTradeNo).notifyUrl, notify);
+    void notifier.send(book.trade(refund.outTradeNo).notifyUrl, notify);
   };
 
   const reply = (res: Response, status: number, payload: object): void => {
@@ -93,11 +94,7 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
     if (faults.take('serverError')) return reply(res, 500, { code: 'SYSTEM_ERROR', message: 'injected failure' });
     const hang = faults.take('hang');
     if (!hang) return next();
-    const timer = setTimeout(() => {
-      hangTimers.delete(timer);
-      next();
-    }, hang.ms);
-    hangTimers.add(timer);
+    void http.hold(hang.ms).then(() => next());
   });
   api.use((req, res, next) => {
     const check = verifySignature(opts.secret, req.headers, rawBody(req));
@@ -106,7 +103,7 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
   });
 
   api.post('/trades', (req, res) => {
-    const trade = book.createTrade(parseBody(createTradeRequest, req));
+    const trade = book.createTrade(jsonBody(createTradeRequest, req, NOT_JSON));
     const base = opts.publicBaseUrl ?? `${req.protocol}://${req.get('host')}`;
     reply(res, 200, { trade_no: trade.tradeNo, pay_url: `${base}/pay/${encodeURIComponent(trade.outTradeNo)}` });
   });
@@ -118,7 +115,7 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
     reply(res, 200, book.tradeJson(book.trade(req.params.outTradeNo)));
   });
   api.post('/refunds', (req, res) => {
-    const { refund, created } = book.createRefund(parseBody(createRefundRequest, req));
+    const { refund, created } = book.createRefund(jsonBody(createRefundRequest, req, NOT_JSON));
     if (created && !refundsHeld) settleRefund(refund.outRefundNo, 'SUCCESS');
     reply(res, 200, book.refundJson(refund));
   });
@@ -126,7 +123,7 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
     reply(res, 200, book.refundJson(book.refund(req.params.outRefundNo)));
   });
   api.use(((err, _req, res, _next) => {
-    if (err instanceof GatewayRejection) return reply(res, err.httpStatus, { code: err.code, message: err.message });
+    if (err instanceof SandboxRejection) return reply(res, err.httpStatus, { code: err.code, message: err.message });
     reply(res, 500, { code: 'SYSTEM_ERROR', message: err instanceof Error ? err.message : 'internal error' });
   }) as ErrorRequestHandler);
 
@@ -155,23 +152,4 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
     settleRefund,
     notifiesPending: () => notifier.pending,
   };
-}
-
-function rawBody(req: Request): Buffer {
-  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-}
-
-function parseBody<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse(rawBody(req).toString('utf8'));
-  } catch {
-    throw new GatewayRejection(400, 'PARAM_ERROR', 'body is not JSON');
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
-    throw new GatewayRejection(400, 'PARAM_ERROR', problems.join('; '));
-  }
-  return parsed.data;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
+import { SandboxRejection } from '../kit/http';
 import type {
   createRefundRequest,
   createTradeRequest,
@@ -11,15 +12,7 @@ import type {
 } from '../../src/channels/mock/wire';
 
 /** A request the mock channel refuses; the gateway turns it into `{code, message}` with this HTTP status. */
-export class GatewayRejection extends Error {
-  constructor(
-    readonly httpStatus: number,
-    readonly code: MockErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class GatewayRejection extends SandboxRejection<MockErrorCode> {}
 
 export interface MockTrade {
   outTradeNo: string;

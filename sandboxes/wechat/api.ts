@@ -1,21 +1,24 @@
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
-import type { z } from 'zod';
+import { jsonBody, rawBody, SandboxRejection } from '../kit/http';
+import type { Faults } from './faults';
 import { verifyAuthorization, type MerchantRegistry, type PlatformSigner, type SandboxMerchant } from './protocol';
-import type { FaultBook } from './faults';
 import { closeRequest, prepayRequest, refundRequest } from './requests';
-import { SandboxRejection, type SandboxRefund, type SandboxTrade, type TradeBook, type TradeType } from './trade-book';
+import type { SandboxRefund, SandboxTrade, TradeBook, TradeType } from './trade-book';
 
 /** What the /v3 API needs from the sandbox around it. */
 export interface ApiContext {
   book: TradeBook;
   merchants: MerchantRegistry;
-  faults: FaultBook;
+  faults: Faults;
   signer: PlatformSigner;
-  hangTimers: Set<NodeJS.Timeout>;
+  /** Holds a request (the `hang` fault). */
+  hold(ms: number): Promise<void>;
   /** A refund was just created: settle it at once unless refunds are held. */
   refundCreated(refund: SandboxRefund): void;
   publicBaseUrl(req: Request): string;
 }
+
+const NOT_JSON = '请求体不是合法的JSON';
 
 const TRADE_TYPES: Readonly<Record<string, TradeType>> = { app: 'APP', jsapi: 'JSAPI', native: 'NATIVE', h5: 'MWEB' };
 
@@ -38,11 +41,7 @@ export function apiRouter(ctx: ApiContext): Router {
     }
     const hang = faults.take('hang');
     if (!hang) return next();
-    const timer = setTimeout(() => {
-      ctx.hangTimers.delete(timer);
-      next();
-    }, hang.ms);
-    ctx.hangTimers.add(timer);
+    void ctx.hold(hang.ms).then(() => next());
   });
   api.use((req, res, next) => {
     const check = verifyAuthorization(ctx.merchants, {
@@ -67,7 +66,7 @@ export function apiRouter(ctx: ApiContext): Router {
   api.post('/pay/transactions/:type', (req, res) => {
     const tradeType = Object.hasOwn(TRADE_TYPES, req.params.type) ? TRADE_TYPES[req.params.type] : undefined;
     if (!tradeType) throw new SandboxRejection(404, 'NOT_FOUND', 'no such API');
-    const body = parseBody(prepayRequest, req);
+    const body = jsonBody(prepayRequest, req, NOT_JSON, 300);
     const merchant = merchantOf(res);
     if (body.mchid !== merchant.mchId) throw new SandboxRejection(400, 'PARAM_ERROR', 'mchid与请求签名的商户号不一致');
     if (body.appid !== merchant.appId) throw new SandboxRejection(400, 'PARAM_ERROR', 'appid和mch_id不匹配');
@@ -98,14 +97,14 @@ export function apiRouter(ctx: ApiContext): Router {
     reply(ctx, res, 200, book.transactionJson(trade));
   });
   api.post('/pay/transactions/out-trade-no/:outTradeNo/close', (req, res) => {
-    const body = parseBody(closeRequest, req);
+    const body = jsonBody(closeRequest, req, NOT_JSON, 300);
     if (body.mchid !== merchantOf(res).mchId) throw new SandboxRejection(400, 'PARAM_ERROR', 'mchid与请求签名的商户号不一致');
     book.close(body.mchid, req.params.outTradeNo);
     reply(ctx, res, 204);
   });
 
   api.post('/refund/domestic/refunds', (req, res) => {
-    const { refund, created } = book.createRefund(merchantOf(res).mchId, parseBody(refundRequest, req));
+    const { refund, created } = book.createRefund(merchantOf(res).mchId, jsonBody(refundRequest, req, NOT_JSON, 300));
     if (created) ctx.refundCreated(refund);
     reply(ctx, res, 200, book.refundJson(refund));
   });
@@ -141,23 +140,4 @@ function requireMchidQuery(req: Request, merchant: SandboxMerchant): string {
   if (typeof mchid !== 'string' || mchid === '') throw new SandboxRejection(400, 'PARAM_ERROR', '缺少参数 mchid');
   if (mchid !== merchant.mchId) throw new SandboxRejection(400, 'PARAM_ERROR', 'mchid与请求签名的商户号不一致');
   return mchid;
-}
-
-function rawBody(req: Request): Buffer {
-  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-}
-
-function parseBody<T extends z.ZodType>(schema: T, req: Request): z.output<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse(rawBody(req).toString('utf8'));
-  } catch {
-    throw new SandboxRejection(400, 'PARAM_ERROR', '请求体不是合法的JSON');
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
-    throw new SandboxRejection(400, 'PARAM_ERROR', problems.join('; ').slice(0, 300));
-  }
-  return parsed.data;
 }

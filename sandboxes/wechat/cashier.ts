@@ -1,5 +1,7 @@
-import express, { type ErrorRequestHandler, type Request, type Router } from 'express';
-import { SandboxRejection, type SandboxTrade, type TradeBook } from './trade-book';
+import express, { type Request, type Router } from 'express';
+import { escapeHtml, formatMinorUnits, htmlPage } from '../kit/html';
+import { rejectionAsJson, SandboxRejection } from '../kit/http';
+import type { SandboxTrade, TradeBook } from './trade-book';
 
 /**
  * Stand-ins for the buyer's side: the Native code_url (/wxpay/bizpayurl?pr=…) and the H5 h5_url
@@ -39,11 +41,7 @@ export function cashierRouter(book: TradeBook, pay: (trade: SandboxTrade) => San
     });
   }
 
-  const onError: ErrorRequestHandler = (err, _req, res, next) => {
-    if (!(err instanceof SandboxRejection)) return next(err);
-    res.status(err.httpStatus).json({ code: err.code, message: err.message });
-  };
-  router.use(onError);
+  router.use(rejectionAsJson);
   return router;
 }
 
@@ -54,16 +52,11 @@ function tradeByToken(book: TradeBook, token: unknown): SandboxTrade {
 }
 
 function page(trade: SandboxTrade, content: string): string {
-  return [
-    '<!doctype html><html><head><meta charset="utf-8"><title>WeChat Pay sandbox</title></head><body>',
-    `<h1>${escapeHtml(trade.description)}</h1>`,
-    `<p>Order ${escapeHtml(trade.outTradeNo)} (${trade.tradeType}, merchant ${escapeHtml(trade.mchId)}):`,
-    `<strong>¥${trade.total / 100n}.${(trade.total % 100n).toString().padStart(2, '0')}</strong></p>`,
-    content,
-    '</body></html>',
-  ].join('\n');
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return htmlPage(
+    'WeChat Pay sandbox',
+    `<h1>${escapeHtml(trade.description)}</h1>` +
+      `<p>Order ${escapeHtml(trade.outTradeNo)} (${trade.tradeType}, merchant ${escapeHtml(trade.mchId)}): ` +
+      `<strong>¥${formatMinorUnits(trade.total)}</strong></p>` +
+      content,
+  );
 }

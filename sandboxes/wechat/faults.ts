@@ -1,3 +1,5 @@
+import type { FaultBook } from '../kit/faults';
+
 /**
  * Hostile behaviour the WeChat sandbox can be told to show, each for a number of occurrences.
  * API faults apply to /v3 calls. Notify faults marked "per attempt" apply to one delivery attempt (the
@@ -31,25 +33,4 @@ export type WechatSandboxFault =
   /** The next pay of a CLOSED trade succeeds anyway (the buyer paid while the merchant closed). */
   | { kind: 'successAfterClose' };
 
-export type WechatFaultKind = WechatSandboxFault['kind'];
-
-export class FaultBook {
-  private readonly pending = new Map<WechatFaultKind, { fault: WechatSandboxFault; remaining: number }>();
-
-  inject(fault: WechatSandboxFault, times = 1): void {
-    this.pending.set(fault.kind, { fault, remaining: times });
-  }
-
-  clear(): void {
-    this.pending.clear();
-  }
-
-  /** Consumes one occurrence of the fault if one is pending. */
-  take<K extends WechatFaultKind>(kind: K): Extract<WechatSandboxFault, { kind: K }> | undefined {
-    const entry = this.pending.get(kind);
-    if (!entry) return undefined;
-    entry.remaining -= 1;
-    if (entry.remaining <= 0) this.pending.delete(kind);
-    return entry.fault as Extract<WechatSandboxFault, { kind: K }>;
-  }
-}
+export type Faults = FaultBook<WechatSandboxFault>;

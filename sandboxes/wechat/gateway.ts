@@ -3,9 +3,10 @@ import { apiRouter } from './api';
 import { type MerchantRegistration, MerchantRegistry, PlatformSigner } from './protocol';
 import { cashierRouter } from './cashier';
 import { paymentEventBody, refundEventBody, type RefundEventStatus } from './notifies';
-import { FaultBook, type WechatSandboxFault } from './faults';
-import { WechatNotifier } from './notifier';
+import type { WechatSandboxFault } from './faults';
+import { wechatNotifier } from './notifier';
 import { type SandboxRefund, type SandboxTrade, TradeBook } from './trade-book';
+import { FaultBook } from '../kit/faults';
 import { SandboxServer } from '../kit/server';
 
 export interface WechatSandboxOptions {
@@ -44,11 +45,12 @@ export interface WechatSandbox {
 export function createWechatSandbox(opts: WechatSandboxOptions): WechatSandbox {
   const book = new TradeBook();
   const merchants = new MerchantRegistry();
-  const faults = new FaultBook();
+  const faults = new FaultBook<WechatSandboxFault>();
   const signer = new PlatformSigner(opts.platformPrivateKey, opts.platformPublicKeyId);
-  const notifier = new WechatNotifier(signer, faults, opts.timeScale ?? 1);
+  const notifier = wechatNotifier(signer, faults, opts.timeScale ?? 1);
+  /** The `outOfOrderNotify` fault holds a notify back, so that the ones sent after it overtake it. */
+  const notify = (url: string, body: string): void => void notifier.send(url, body, faults.take('outOfOrderNotify')?.holdMs);
   const http = new SandboxServer();
-  const hangTimers = http.hangTimers;
   let refundsHeld = false;
   for (const m of opts.merchants ?? []) merchants.register(m);
 
@@ -61,7 +63,7 @@ export function createWechatSandbox(opts: WechatSandboxOptions): WechatSandbox {
   const payTrade = (trade: SandboxTrade): SandboxTrade => {
     if (book.pay(trade, () => faults.take('successAfterClose') !== undefined)) {
       const shift = faults.take('notifyAmountMismatch')?.delta ?? 0n;
-      notifier.send(trade.notifyUrl, paymentEventBody(book.transactionJson(trade, shift), apiV3Key(trade.mchId)));
+      notify(trade.notifyUrl, paymentEventBody(book.transactionJson(trade, shift), apiV3Key(trade.mchId)));
     }
     return trade;
   };
@@ -69,7 +71,7 @@ export function createWechatSandbox(opts: WechatSandboxOptions): WechatSandbox {
   const settle = (refund: SandboxRefund, status: RefundEventStatus): void => {
     if (!book.settleRefund(refund, status)) return;
     const body = refundEventBody(refund, book.tradeOf(refund), status, apiV3Key(refund.mchId));
-    notifier.send(refund.notifyUrl, body);
+    notify(refund.notifyUrl, body);
   };
 
   const app = express();
@@ -81,7 +83,7 @@ export function createWechatSandbox(opts: WechatSandboxOptions): WechatSandbox {
       merchants,
       faults,
       signer,
-      hangTimers,
+      hold: (ms) => http.hold(ms),
       refundCreated: (refund) => {
         if (!refundsHeld) settle(refund, 'SUCCESS');
       },

@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { randomDigits, rsaKeyPair } from '../kit/keys';
 
 /** Key material for a sandbox merchant and the sandbox platform. Test and dev only, never production. */
 export interface WechatSandboxKeys {
@@ -16,25 +17,17 @@ export interface WechatSandboxKeys {
   apiV3Key: string;
 }
 
-const rsaPair = () =>
-  generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
-
 /** Fresh RSA-2048 PEMs (PKCS#8 / SPKI), a merchant serial, a public key id and an APIv3 key. ~100–300 ms. */
 export function generateWechatSandboxKeys(): WechatSandboxKeys {
-  const merchant = rsaPair();
-  const platform = rsaPair();
-  const digits = Array.from({ length: 26 }, () => randomInt(10)).join('');
+  const merchant = rsaKeyPair();
+  const platform = rsaKeyPair();
   return {
     merchantPrivateKey: merchant.privateKey,
     merchantPublicKey: merchant.publicKey,
     merchantSerial: randomBytes(20).toString('hex').toUpperCase(),
     platformPrivateKey: platform.privateKey,
     platformPublicKey: platform.publicKey,
-    platformPublicKeyId: `PUB_KEY_ID_01${digits}`,
+    platformPublicKeyId: `PUB_KEY_ID_01${randomDigits(26)}`,
     apiV3Key: randomBytes(16).toString('hex'),
   };
 }

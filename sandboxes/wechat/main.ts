@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import pino from 'pino';
-import { createWechatSandbox, generateWechatSandboxKeys, type WechatSandboxKeys } from './index';
+import { portFromEnv, runSandbox } from '../kit/main';
+import { createWechatSandbox } from './gateway';
+import { generateWechatSandboxKeys, type WechatSandboxKeys } from './keys';
 
 /**
  * `npx tsx sandboxes/wechat/main.ts`: the WeChat Pay sandbox for local development.
@@ -9,12 +10,9 @@ import { createWechatSandbox, generateWechatSandboxKeys, type WechatSandboxKeys 
  * WECHAT_SANDBOX_KEYS_FILE: JSON key material, read if it exists, otherwise generated and written there (0600),
  * so that the tenant account registered with paysvc keeps working across restarts. Never for production.
  */
-const log = pino({ name: 'wechat-sandbox' });
-
-async function main(): Promise<void> {
+runSandbox('wechat-sandbox', 'WeChat Pay sandbox', async (log) => {
   if (process.env.NODE_ENV === 'production') throw new Error('the WeChat Pay sandbox is not for production');
-  const port = Number(process.env.WECHAT_SANDBOX_PORT ?? 9200);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad WECHAT_SANDBOX_PORT: ${port}`);
+  const port = portFromEnv('WECHAT_SANDBOX_PORT', 9200);
   const keysFile = process.env.WECHAT_SANDBOX_KEYS_FILE;
   const keys: WechatSandboxKeys =
     keysFile && existsSync(keysFile) ? JSON.parse(readFileSync(keysFile, 'utf8')) : generateWechatSandboxKeys();
@@ -33,20 +31,9 @@ async function main(): Promise<void> {
   const account = { mchId, appId, ...pick(keys, 'merchantSerial', 'platformPublicKeyId'), baseUrl: `${url}/` };
   const kept = keysFile ?? '(in memory only; set WECHAT_SANDBOX_KEYS_FILE to keep them)';
   log.info({ url, account, keysFile: kept }, 'WeChat Pay sandbox listening');
-
-  const stop = (signal: NodeJS.Signals): void => {
-    log.info({ signal }, 'stopping WeChat Pay sandbox');
-    void sandbox.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
+  return sandbox;
+});
 
 function pick<K extends keyof WechatSandboxKeys>(keys: WechatSandboxKeys, ...names: K[]): Pick<WechatSandboxKeys, K> {
   return Object.fromEntries(names.map((n) => [n, keys[n]])) as Pick<WechatSandboxKeys, K>;
 }
-
-main().catch((err: unknown) => {
-  log.fatal({ err }, 'WeChat Pay sandbox failed to start');
-  process.exit(1);
-});

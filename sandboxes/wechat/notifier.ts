@@ -1,5 +1,6 @@
+import { Notifier, postNotify } from '../kit/notifier';
+import type { Faults } from './faults';
 import type { PlatformSigner } from './protocol';
-import type { FaultBook } from './faults';
 
 /**
  * WeChat Pay's documented notify schedule: the first attempt at once, then retries after
@@ -9,66 +10,28 @@ export const WECHAT_NOTIFY_SCHEDULE_MS: readonly number[] = [
   0, 15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600,
 ].map((s) => s * 1000);
 
-const ATTEMPT_TIMEOUT_MS = 5000;
 const UNKNOWN_SERIAL = 'PUB_KEY_ID_0199999999999999999999999999';
 const STALE_SECONDS = 600;
 
 /**
- * Delivers notifies: POST the JSON body to the notify_url until the receiver answers 200 or 204, on the
+ * WeChat Pay's notifies: the JSON body POSTed to the notify_url until the receiver answers 200 or 204, on the
  * schedule scaled by `timeScale`. The body (hence the event id) is the same on every attempt; timestamp,
  * nonce and signature are fresh each time.
  */
-export class WechatNotifier {
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly stopping = new AbortController();
-
-  constructor(
-    private readonly signer: PlatformSigner,
-    private readonly faults: FaultBook,
-    private readonly timeScale: number,
-  ) {}
-
-  send(url: string, body: string): void {
-    const holdMs = this.faults.take('outOfOrderNotify')?.holdMs ?? 0;
-    this.schedule(url, body, 0, holdMs);
-    if (this.faults.take('duplicateNotify')) this.schedule(url, body, 0, holdMs);
-  }
-
-  close(): void {
-    this.stopping.abort();
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-  }
-
-  private schedule(url: string, body: string, attempt: number, extraMs = 0): void {
-    if (attempt >= WECHAT_NOTIFY_SCHEDULE_MS.length || this.stopping.signal.aborted) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      void this.attempt(url, body).then((acked) => {
-        if (!acked) this.schedule(url, body, attempt + 1);
+export function wechatNotifier(signer: PlatformSigner, faults: Faults, timeScale: number): Notifier<string> {
+  return new Notifier<string>({
+    scheduleMs: WECHAT_NOTIFY_SCHEDULE_MS.map((ms) => ms * timeScale),
+    faults,
+    deliver: async (url, body, _attempt, signal) => {
+      if (faults.take('dropNotify')) return false;
+      const signed = signer.headers(body, {
+        signTest: faults.take('signTestNotify') !== undefined,
+        ...(faults.take('staleNotifyTimestamp') && { timestamp: Math.floor(Date.now() / 1000) - STALE_SECONDS }),
+        ...(faults.take('unknownNotifySerial') && { serial: UNKNOWN_SERIAL }),
       });
-    }, WECHAT_NOTIFY_SCHEDULE_MS[attempt] * this.timeScale + extraMs);
-    this.timers.add(timer);
-  }
-
-  private async attempt(url: string, body: string): Promise<boolean> {
-    if (this.faults.take('dropNotify')) return false;
-    const headers = this.signer.headers(body, {
-      signTest: this.faults.take('signTestNotify') !== undefined,
-      ...(this.faults.take('staleNotifyTimestamp') && { timestamp: Math.floor(Date.now() / 1000) - STALE_SECONDS }),
-      ...(this.faults.take('unknownNotifySerial') && { serial: UNKNOWN_SERIAL }),
-    });
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'User-Agent': 'Mozilla/4.0 (wechatpay-sandbox)', ...headers },
-        body,
-        signal: AbortSignal.any([this.stopping.signal, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)]),
-      });
-      await res.arrayBuffer();
-      return res.status === 200 || res.status === 204;
-    } catch {
-      return false;
-    }
-  }
+      const headers = { 'Content-Type': 'application/json', 'User-Agent': 'Mozilla/4.0 (wechatpay-sandbox)', ...signed };
+      const answer = await postNotify(url, { headers, body }, signal);
+      return answer?.status === 200 || answer?.status === 204;
+    },
+  });
 }

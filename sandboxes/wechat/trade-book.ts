@@ -1,18 +1,9 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { SandboxRejection } from '../kit/http';
+import { randomDigits } from '../kit/keys';
 import { beijingTime } from '../../src/channels/wechat/transformers';
 import type { WechatRefundStatus, WechatTradeState } from '../../src/channels/wechat/wire';
 import type { PrepayRequest, RefundRequest } from './requests';
-
-/** A request WeChat refuses; the API answers `{code, message}` with this HTTP status. */
-export class SandboxRejection extends Error {
-  constructor(
-    readonly httpStatus: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export type TradeType = 'APP' | 'JSAPI' | 'NATIVE' | 'MWEB';
 
@@ -130,7 +121,7 @@ export class TradeBook {
       throw new SandboxRejection(400, 'ORDER_CLOSED', 'trade is closed');
     }
     trade.paidAt = new Date();
-    trade.transactionId = `4200${Array.from({ length: 24 }, () => randomInt(10)).join('')}`;
+    trade.transactionId = `4200${randomDigits(24)}`;
     trade.payerOpenid ??= `oSandbox${randomBytes(10).toString('base64url')}`;
     return true;
   }
@@ -155,7 +146,7 @@ export class TradeBook {
     }
     const refund: SandboxRefund = {
       mchId, outRefundNo: req.out_refund_no, outTradeNo: trade.outTradeNo,
-      refundId: `50${Array.from({ length: 30 }, () => randomInt(10)).join('')}`, amount: req.amount.refund,
+      refundId: `50${randomDigits(30)}`, amount: req.amount.refund,
       reason: req.reason ?? '', notifyUrl: req.notify_url ?? trade.notifyUrl, status: 'PROCESSING',
       createdAt: new Date(),
     };

@@ -1,4 +1,4 @@
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import { normalizePrivateKey, normalizePublicKey } from '../../src/channels/alipay/keys';
 import { API_METHODS, PAGE_METHODS, type TradeEvents, tradeFromRequest } from './api';
 import { buyerRouter, cashierPage, errorPage } from './cashier';
@@ -10,6 +10,7 @@ import { authenticate, bizContent, mergeParams, type SandboxApp, signedResponseT
 import { AlipayRejection } from './rejection';
 import { type SandboxTrade, type SandboxTradeStatus, TradeBook } from './trade-book';
 import { FaultBook } from '../kit/faults';
+import { type Sandbox, sandboxBasics } from '../kit/sandbox';
 import { SandboxServer } from '../kit/server';
 
 export interface AlipaySandboxOptions {
@@ -34,15 +35,12 @@ export interface SandboxTradeView {
   notifyUrl?: string;
 }
 
-export interface AlipaySandbox {
-  readonly app: Express;
+export interface AlipaySandbox extends Sandbox<AlipaySandboxFault> {
   /** What accounts configure as alipayPublicKey (SPKI PEM). */
   readonly alipayPublicKey: string;
   registerApp(app: SandboxApp): void;
   /** Starts an HTTP server (port 0 = ephemeral) and resolves with its base URL; the gateway is `${base}/gateway.do`. */
   listen(port: number, host?: string): Promise<string>;
-  /** Stops notify and hang timers and the server. */
-  close(): Promise<void>;
   /** The buyer pays a trade the sandbox knows (a precreate is scanned first); its notify follows. */
   pay(outTradeNo: string): void;
   /** The buyer scans a precreate QR code: the trade now exists (WAIT_BUYER_PAY). */
@@ -55,8 +53,6 @@ export interface AlipaySandbox {
   deliveries(): readonly NotifyDelivery[];
   /** Deliveries still to come or on the wire (a held out-of-order notify is not one); tests wait for 0. */
   notifiesPending(): number;
-  inject(fault: AlipaySandboxFault, times?: number): void;
-  clearFaults(): void;
 }
 
 /** A fake Alipay classic gateway (gateway.do) with cashier pages, signed notifies and hostile switches. */
@@ -176,14 +172,9 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
   );
 
   return {
-    app,
+    ...sandboxBasics(app, { http, faults, notifier }),
     alipayPublicKey,
     registerApp,
-    listen: (port, host) => http.listen(app, port, host),
-    close: async () => {
-      notifier.close();
-      await http.close();
-    },
     pay: (outTradeNo) => void payTrade(outTradeNo),
     scan: (outTradeNo) => void book.scan(outTradeNo),
     payOrderString: (orderString) => payOrderString(orderString).outTradeNo,
@@ -198,8 +189,5 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
       return t ? book.refundedTotal(t) : 0n;
     },
     deliveries: () => deliveries,
-    notifiesPending: () => notifier.pending,
-    inject: (fault, times) => faults.inject(fault, times),
-    clearFaults: () => faults.clear(),
   };
 }

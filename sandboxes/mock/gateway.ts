@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import express, { type ErrorRequestHandler, type Express, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Response } from 'express';
 import { buildSignedHeaders, verifySignature } from '../../src/channels/mock/signature';
 import { createRefundRequest, createTradeRequest, type NotifyJson, type TradeJson } from '../../src/channels/mock/wire';
 import { FaultBook } from '../kit/faults';
 import { jsonBody, rawBody, SandboxRejection } from '../kit/http';
+import { type Sandbox, sandboxBasics } from '../kit/sandbox';
 import { SandboxServer } from '../kit/server';
 import { cashierRouter } from './cashier';
 import type { GatewayFault } from './faults';
@@ -18,25 +19,16 @@ export interface MockGatewayOptions {
   publicBaseUrl?: string;
 }
 
-export interface MockGateway {
-  readonly app: Express;
-  /** Starts an HTTP server for `app` (port 0 = ephemeral) and resolves with its base URL. */
-  listen(port: number, host?: string): Promise<string>;
-  /** Stops notify and hang timers, and the server started by `listen`. */
-  close(): Promise<void>;
+export interface MockGateway extends Sandbox<GatewayFault> {
   /** Same as POST /pay/:outTradeNo: marks the trade paid and starts delivering its notify. */
   pay(outTradeNo: string): void;
   /** The trade as GET /v1/trades/:outTradeNo reports it, or undefined if the channel never saw it. */
   trade(outTradeNo: string): TradeJson | undefined;
   /** Sum of the trade's successful refunds, minor units. */
   refundedTotal(outTradeNo: string): bigint;
-  inject(fault: GatewayFault, times?: number): void;
-  clearFaults(): void;
   /** While held, new refunds stay PROCESSING until `settleRefund`; otherwise they succeed at once. */
   holdRefunds(hold: boolean): void;
   settleRefund(outRefundNo: string, status: 'SUCCESS' | 'FAIL'): void;
-  /** Notify deliveries still to come or on the wire; tests wait for 0 before asserting what was not sent. */
-  notifiesPending(): number;
 }
 
 const NOT_JSON = 'body is not JSON';
@@ -132,24 +124,16 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
   app.use('/pay', cashierRouter(book, payTrade));
 
   return {
-    app,
-    listen: (port, host) => http.listen(app, port, host),
-    close: async () => {
-      notifier.close();
-      await http.close();
-    },
+    ...sandboxBasics(app, { http, faults, notifier }),
     pay: (outTradeNo) => void payTrade(outTradeNo),
     trade: (outTradeNo) => {
       const trade = book.find(outTradeNo);
       return trade && book.tradeJson(trade);
     },
     refundedTotal: (outTradeNo) => book.refundedTotal(outTradeNo),
-    inject: (fault, times) => faults.inject(fault, times),
-    clearFaults: () => faults.clear(),
     holdRefunds: (hold) => {
       refundsHeld = hold;
     },
     settleRefund,
-    notifiesPending: () => notifier.pending,
   };
 }

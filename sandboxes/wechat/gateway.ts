@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express from 'express';
 import { apiRouter } from './api';
 import { type MerchantRegistration, MerchantRegistry, PlatformSigner } from './protocol';
 import { cashierRouter } from './cashier';
@@ -7,6 +7,7 @@ import type { WechatSandboxFault } from './faults';
 import { wechatNotifier } from './notifier';
 import { type SandboxRefund, type SandboxTrade, TradeBook } from './trade-book';
 import { FaultBook } from '../kit/faults';
+import { type Sandbox, sandboxBasics } from '../kit/sandbox';
 import { SandboxServer } from '../kit/server';
 
 export interface WechatSandboxOptions {
@@ -20,21 +21,14 @@ export interface WechatSandboxOptions {
   merchants?: MerchantRegistration[];
 }
 
-export interface WechatSandbox {
-  readonly app: Express;
+export interface WechatSandbox extends Sandbox<WechatSandboxFault> {
   registerMerchant(merchant: MerchantRegistration): void;
-  /** Starts an HTTP server for `app` (port 0 = ephemeral) and resolves with its base URL. */
-  listen(port: number, host?: string): Promise<string>;
-  /** Stops notify and hang timers, and the server started by `listen`. */
-  close(): Promise<void>;
   /** The buyer pays (as the cashier pages do): SUCCESS, then a TRANSACTION.SUCCESS notify. */
   pay(outTradeNo: string): void;
   /** The trade as a query reports it (Transaction JSON), or undefined if WeChat never saw it. */
   trade(outTradeNo: string): Record<string, unknown> | undefined;
   /** Sum of the trade's successful refunds, fen. */
   refundedTotal(outTradeNo: string): bigint;
-  inject(fault: WechatSandboxFault, times?: number): void;
-  clearFaults(): void;
   /** While held, new refunds stay PROCESSING until `settleRefund`; otherwise they succeed at once. */
   holdRefunds(hold: boolean): void;
   /** PROCESSING (or ABNORMAL) → status, with its REFUND.* notify. */
@@ -99,21 +93,14 @@ export function createWechatSandbox(opts: WechatSandboxOptions): WechatSandbox {
   };
 
   return {
-    app,
+    ...sandboxBasics(app, { http, faults, notifier }),
     registerMerchant: (m) => merchants.register(m),
-    listen: (port, host) => http.listen(app, port, host),
-    close: async () => {
-      notifier.close();
-      await http.close();
-    },
     pay: (outTradeNo) => void payTrade(anyTrade(outTradeNo)),
     trade: (outTradeNo) => {
       const trade = book.findAny(outTradeNo);
       return trade && book.transactionJson(trade);
     },
     refundedTotal: (outTradeNo) => book.refundedTotal(anyTrade(outTradeNo)),
-    inject: (fault, times) => faults.inject(fault, times),
-    clearFaults: () => faults.clear(),
     holdRefunds: (hold) => {
       refundsHeld = hold;
     },

@@ -1,5 +1,5 @@
 /** The mock channel's sandbox gateway in its own process (BENCH_GATEWAY=process). Prints its URL. */
-import { createMockGateway } from '../src/channels/mock/gateway';
+import { createMockGateway } from '../sandboxes/mock';
 import { BENCH_MOCK_SECRET } from './config';
 import { announceReady, failStartup } from './ready';
 

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { PlatformSigner } from '../src/channels/wechat/sandbox/auth';
-import { paymentEventBody } from '../src/channels/wechat/sandbox/events';
+import { PlatformSigner } from '../sandboxes/wechat/protocol';
+import { paymentEventBody } from '../sandboxes/wechat/notifies';
 import { beijingTime } from '../src/channels/wechat/transformers';
 
 /** What the orchestrator set up (notify-fixture.ts) and the load process needs to speak as WeChat Pay. */

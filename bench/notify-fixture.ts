@@ -1,6 +1,6 @@
 import { saveChannelAccount } from '../src/app/channel-accounts';
 import { registerTenant } from '../src/app/tenants';
-import { generateWechatSandboxKeys } from '../src/channels/wechat/sandbox';
+import { generateWechatSandboxKeys } from '../sandboxes/wechat';
 import { newAttemptNo, newPayNo } from '../src/domain/ids';
 import { createDb, type Db } from '../src/infra/db';
 import { SecretBox } from '../src/infra/secret-box';

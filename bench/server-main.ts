@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:net';
 import { startService } from '../src/bootstrap';
-import { createMockGateway, type MockGateway } from '../src/channels/mock/gateway';
+import { createMockGateway, type MockGateway } from '../sandboxes/mock';
 import { loadConfig } from '../src/config';
 import { BENCH_MOCK_SECRET, benchCallers } from './config';
 import { installSignalProfiler } from './profiler';

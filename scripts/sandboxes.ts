@@ -10,10 +10,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createAlipaySandbox, generateAlipaySandboxKeys, type AlipaySandbox } from '../src/channels/alipay/sandbox';
-import { createMockGateway, type MockGateway } from '../src/channels/mock/gateway';
+import { createAlipaySandbox, generateAlipaySandboxKeys, type AlipaySandbox } from '../sandboxes/alipay';
+import { createMockGateway, type MockGateway } from '../sandboxes/mock';
 import type { AlipayAccount, WechatAccount } from '../src/channels/types';
-import { createWechatSandbox, generateWechatSandboxKeys, type WechatSandbox } from '../src/channels/wechat/sandbox';
+import { createWechatSandbox, generateWechatSandboxKeys, type WechatSandbox } from '../sandboxes/wechat';
 import { stopOnSignalOrOrphan } from './lifecycle';
 
 /** Under the data directory, like MariaDB's and Redis's (scripts/services.sh): PAYSVC_DATA_DIR moves it. */

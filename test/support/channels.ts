@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { saveChannelAccount } from '../../src/app/channel-accounts';
-import { createAlipaySandbox, generateAlipaySandboxKeys, type AlipaySandbox } from '../../src/channels/alipay/sandbox';
-import { signForm } from '../../src/channels/alipay/sandbox/protocol';
+import { createAlipaySandbox, generateAlipaySandboxKeys, type AlipaySandbox } from '../../sandboxes/alipay';
+import { signForm } from '../../sandboxes/alipay/protocol';
 import { normalizePrivateKey } from '../../src/channels/alipay/keys';
-import { createWechatSandbox, generateWechatSandboxKeys, type WechatSandbox } from '../../src/channels/wechat/sandbox';
-import { PlatformSigner } from '../../src/channels/wechat/sandbox/auth';
+import { createWechatSandbox, generateWechatSandboxKeys, type WechatSandbox } from '../../sandboxes/wechat';
+import { PlatformSigner } from '../../sandboxes/wechat/protocol';
 import { encryptResource, randomNonce } from '../../src/channels/wechat/signing';
 import { SecretBox } from '../../src/infra/secret-box';
 import type { Harness } from './harness';

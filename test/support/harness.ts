@@ -2,7 +2,7 @@ import { credentials, InterceptingCall, Metadata, type Interceptor, type Service
 import { createServer } from 'node:net';
 import { registerTenant } from '../../src/app/tenants';
 import { startService, type RunningService } from '../../src/bootstrap';
-import { createMockGateway, type MockGateway } from '../../src/channels/mock/gateway';
+import { createMockGateway, type MockGateway } from '../../sandboxes/mock';
 import { loadConfig } from '../../src/config';
 import { mintCaller } from '../../src/grpc/caller-token';
 import type { RequestOf, ResponseOf, UnaryMethod } from '../../src/client/unary-call';

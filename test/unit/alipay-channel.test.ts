@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { alipayHandlers, AlipayQrPayHandler, type AlipayHandler } from '../../src/channels/alipay';
 import { verifyNotifyForm } from '../../src/channels/alipay/notify';
-import { createAlipaySandbox, type AlipaySandbox } from '../../src/channels/alipay/sandbox';
+import { createAlipaySandbox, type AlipaySandbox } from '../../sandboxes/alipay';
 import { alipaySignContent, rsa2Verify } from '../../src/channels/alipay/signing';
 import type { AlipayAccount, NotifyVerification, RawNotify, RefundSnapshot, TradeSnapshot, VerifiedNotify } from '../../src/channels/types';
 

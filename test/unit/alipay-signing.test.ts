@@ -5,7 +5,7 @@ import { AlipaySdk } from 'alipay-sdk';
 import { normalizePrivateKey, normalizePublicKey } from '../../src/channels/alipay/keys';
 import { parseNotifyBody, verifyNotifyForm } from '../../src/channels/alipay/notify';
 import { alipaySignContent, responseKey, responseSignContent, rsa2Sign, rsa2Verify } from '../../src/channels/alipay/signing';
-import { signedResponseText, signForm } from '../../src/channels/alipay/sandbox/protocol';
+import { signedResponseText, signForm } from '../../sandboxes/alipay/protocol';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '../fixtures/alipay', `${name}.pem`), 'utf8');
 const APP_PRIVATE = fixture('app_private_key');

@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createMockGateway, type MockGateway } from '../../src/channels/mock/gateway';
+import { createMockGateway, type MockGateway } from '../../sandboxes/mock';
 import { MockPayHandler, type MockPayHandlerOptions } from '../../src/channels/mock/mock-handler';
 import { buildSignedHeaders, verifySignature } from '../../src/channels/mock/signature';
 import { REFUND_STATUS_OUTCOMES, TRADE_STATUS_OUTCOMES, tradeOutcome } from '../../src/channels/mock/transformers';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createVerify } from 'node:crypto';
 import type { NotifyVerification, RefundSnapshot, TradeSnapshot, VerifiedNotify, WechatAccount } from '../../src/channels/types';
 import { wechatHandlers, WechatNativePayHandler } from '../../src/channels/wechat';
-import { createWechatSandbox, generateWechatSandboxKeys, type WechatSandbox } from '../../src/channels/wechat/sandbox';
+import { createWechatSandbox, generateWechatSandboxKeys, type WechatSandbox } from '../../sandboxes/wechat';
 import { responseMessage, verify } from '../../src/channels/wechat/signing';
 
 const keys = generateWechatSandboxKeys();

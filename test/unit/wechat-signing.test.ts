@@ -4,7 +4,7 @@ import { createVerify } from 'node:crypto';
 import { Decorator, Formatter } from 'wechatpay-axios-plugin';
 import type { TradeSnapshot, WechatAccount } from '../../src/channels/types';
 import { verifyWechatNotify } from '../../src/channels/wechat/notify';
-import { MerchantRegistry, verifyAuthorization } from '../../src/channels/wechat/sandbox/auth';
+import { MerchantRegistry, verifyAuthorization } from '../../sandboxes/wechat/protocol';
 import {
   appPayParams,
   authorizationHeader,

@@ -1,0 +1,24 @@
+import type { FaultBook } from '../kit/faults';
+
+/**
+ * Hostile behaviour the mock gateway can be told to show, each for a number of occurrences.
+ * API faults apply to /v1 calls, notify faults to outgoing notifies (per delivery attempt for a dropped
+ * or badly signed one, per notify for the others).
+ */
+export type GatewayFault =
+  /** The API call answers 500 SYSTEM_ERROR without touching any state. */
+  | { kind: 'serverError' }
+  /** The API call is held this long before being handled, so the caller times out first. */
+  | { kind: 'hang'; ms: number }
+  /** The API response carries a signature that does not match its body. */
+  | { kind: 'badResponseSignature' }
+  /** One notify delivery attempt is not sent at all, as if lost on the way; it counts as unacknowledged. */
+  | { kind: 'dropNotify' }
+  /** One notify delivery attempt is signed with the wrong key. */
+  | { kind: 'badNotifySignature' }
+  /** The notify is delivered twice, concurrently, with the same notify_id. */
+  | { kind: 'duplicateNotify' }
+  /** The payment notify reports the paid amount shifted by `delta` minor units. */
+  | { kind: 'notifyAmountMismatch'; delta: bigint };
+
+export type Faults = FaultBook<GatewayFault>;

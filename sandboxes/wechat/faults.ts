@@ -1,0 +1,36 @@
+import type { FaultBook } from '../kit/faults';
+
+/**
+ * Hostile behaviour the WeChat sandbox can be told to show, each for a number of occurrences.
+ * API faults apply to /v3 calls. Notify faults marked "per attempt" apply to one delivery attempt (the
+ * notifier retries on its schedule afterwards); the others to one notify.
+ */
+export type WechatSandboxFault =
+  /** The API call answers a signed 500 SYSTEM_ERROR without touching any state. */
+  | { kind: 'serverError' }
+  /** The API call answers a signed 429 FREQUENCY_LIMITED without touching any state. */
+  | { kind: 'rateLimited' }
+  /** The API call is held this long before being handled, so the caller times out first. */
+  | { kind: 'hang'; ms: number }
+  /** The API response carries a Wechatpay-Signature that does not match its body. */
+  | { kind: 'badResponseSignature' }
+  /** The API response carries no Wechatpay-* signature headers at all. */
+  | { kind: 'missingResponseSignature' }
+  /** Per attempt: the notify is signed `WECHATPAY/SIGNTEST/…`, a probe that must fail verification. */
+  | { kind: 'signTestNotify' }
+  /** Per attempt: the notify is validly signed over a timestamp ten minutes old. */
+  | { kind: 'staleNotifyTimestamp' }
+  /** Per attempt: the notify names a Wechatpay-Serial nobody knows. */
+  | { kind: 'unknownNotifySerial' }
+  /** Per attempt: the notify is not sent, as if lost; it counts as unacknowledged. */
+  | { kind: 'dropNotify' }
+  /** The payment notify reports amount.total shifted by `delta` fen. */
+  | { kind: 'notifyAmountMismatch'; delta: bigint }
+  /** The notify is delivered twice, concurrently, with the same event id. */
+  | { kind: 'duplicateNotify' }
+  /** The notify is held `holdMs` before its first attempt, so notifies sent after it overtake it. */
+  | { kind: 'outOfOrderNotify'; holdMs: number }
+  /** The next pay of a CLOSED trade succeeds anyway (the buyer paid while the merchant closed). */
+  | { kind: 'successAfterClose' };
+
+export type Faults = FaultBook<WechatSandboxFault>;

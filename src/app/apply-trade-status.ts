@@ -1,11 +1,10 @@
 import type { TradeStatus } from '../channels/types';
 import { isOpen, isPaid } from '../domain/order-status';
 import { casAttemptStatus, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
-import { addEvent } from '../repo/history';
-import { noteOrderChange, runTx, type Tx } from '../repo/tx';
+import { runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
 import { refundOrder } from './refund-order';
-import { transition, type Attribution } from './transition';
+import { amendOrder, transition, type Attribution } from './transition';
 
 export type ApplyResult =
   | { kind: 'applied'; order: PayOrder }
@@ -102,11 +101,8 @@ async function paid(
     if (!attemptWon) return { kind: 'unchanged', order, reason: 'already applied' };
     // The buyer paid twice. Never forgotten: the order side hears of it (the order's own status is unchanged).
     const reason = `attempt ${attempt.attemptNo} was paid too; the order was already paid by ${order.channelTradeNo}`;
-    const next = { ...order, version: order.version + 1n };
-    await tx.payOrder.update({ where: { payNo: order.payNo }, data: { version: next.version } });
     const second = { channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay, paidAt: status.paidAt ?? new Date() };
-    await addEvent(tx, 'DUPLICATE_PAYMENT', { ...next, ...second });
-    noteOrderChange(tx, { payNo: order.payNo, status: order.status, version: next.version });
+    const next = await amendOrder(tx, order, { event: 'DUPLICATE_PAYMENT', eventShows: second });
     return { kind: 'doublePayment', order: next, reason };
   }
   const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay };

@@ -6,6 +6,7 @@ import type { Deps } from '../app/deps';
 import { resendRefund } from '../app/refund-order';
 import { tradeSnapshot } from '../app/snapshots';
 import { findAttempt, findOrder } from '../repo/pay-orders';
+import { findRefundByNo } from '../repo/refunds';
 import { stampAttempts, stampRefunds } from '../repo/sweeps';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
 
@@ -99,7 +100,7 @@ export class StatusSync {
 
   /** One round for a pending refund: sent again (idempotent at the channel), which also tells us where it is. */
   async runRefund(deps: Deps, { refundNo, round }: SyncJob): Promise<string> {
-    const refund = refundNo ? await deps.db.refund.findUnique({ where: { refundNo } }) : null;
+    const refund = refundNo ? await findRefundByNo(deps.db, refundNo) : null;
     if (!refund || refund.status !== 'PENDING') return `refund is ${refund?.status ?? 'gone'}`;
     const after = await resendRefund(deps, refund);
     if (after.status === 'PENDING') {

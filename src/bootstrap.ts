@@ -82,6 +82,7 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
     jobs,
     statusSync: jobs.statusSync,
     timeouts: jobs.timeouts,
+    paidAfterCloseRefunds: jobs.paidAfterCloseRefunds,
     deliveries: jobs.deliveries,
     accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS),
     tenants: new Tenants(db, config.TENANT_CACHE_MS),

@@ -34,7 +34,14 @@ export async function recordTransition(
 ): Promise<void> {
   // createMany: one INSERT, no read-back of a row nobody reads here.
   await tx.orderTransition.createMany({
-    data: { payNo: t.payNo, fromStatus: t.from, toStatus: t.to, cause: t.cause, actor: t.actor.slice(0, 128), detail: t.detail.slice(0, 512) },
+    data: {
+      payNo: t.payNo,
+      fromStatus: t.from,
+      toStatus: t.to,
+      cause: t.cause,
+      actor: t.actor.slice(0, 128),
+      detail: t.detail.slice(0, 512),
+    },
   });
 }
 

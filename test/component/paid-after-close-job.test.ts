@@ -15,7 +15,12 @@ let ali: AlipayTenant;
 let queue: Queue;
 
 beforeAll(async () => {
-  h = await startHarness({ PAID_AFTER_CLOSE_POLICY: 'refund', STATUS_SYNC_DELAYS_MS: SYNC_SOON, QUEUE_PREFIX: prefix, SWEEP_GRACE_MS: '1000' });
+  h = await startHarness({
+    PAID_AFTER_CLOSE_POLICY: 'refund',
+    STATUS_SYNC_DELAYS_MS: SYNC_SOON,
+    QUEUE_PREFIX: prefix,
+    SWEEP_GRACE_MS: '1000',
+  });
   ali = await alipayTenant(h, await newTenant(h, 't-pacjob'));
   queue = new Queue(QUEUE.paidAfterClose, { connection: h.service.deps.queueRedis, prefix });
 });

@@ -25,7 +25,15 @@ describe('Prepay looks at the order a bounded number of times', () => {
     const attemptNo = newAttemptNo(new Date());
     await runTx(deps.db, async (tx) => {
       await transition(tx, order, 'PAYING', { cause: 'RPC', detail: 'prepay MOCK', set: { payWay: 'MOCK' }, checkVersion: true });
-      const attempt = await insertAttempt(tx, { attemptNo, payNo: order.payNo, tenantId, payWay: 'MOCK', channel: 'mock', payerId: '', clientIp: '' });
+      const attempt = await insertAttempt(tx, {
+        attemptNo,
+        payNo: order.payNo,
+        tenantId,
+        payWay: 'MOCK',
+        channel: 'mock',
+        payerId: '',
+        clientIp: '',
+      });
       expect(attempt.id).toBeGreaterThan(0n); // the row's real id, not a placeholder
     });
     const stuck = await deps.markers.take(`prepay-inflight:${attemptNo}`, 60_000);

@@ -7,14 +7,20 @@ import { INTERNAL_MESSAGE } from '../../src/grpc/errors';
 
 /** Just enough of a grpc-js unary call for callContext: metadata, a deadline, cancellation events. */
 function fakeCall(request: unknown): ServerUnaryCall<unknown, unknown> {
-  return Object.assign(new EventEmitter(), { request, metadata: new Metadata(), getDeadline: () => Infinity }) as unknown as ServerUnaryCall<
-    unknown,
-    unknown
-  >;
+  return Object.assign(new EventEmitter(), {
+    request,
+    metadata: new Metadata(),
+    getDeadline: () => Infinity,
+  }) as unknown as ServerUnaryCall<unknown, unknown>;
 }
 
-function invoke(interceptors: Interceptor[], handler: () => Promise<unknown>): Promise<{ err: Partial<ServiceError> | null; res: unknown }> {
-  return new Promise((resolve) => unaryHandler('Test', interceptors, handler)(fakeCall({}), (err, res) => resolve({ err: err as Partial<ServiceError> | null, res })));
+function invoke(
+  interceptors: Interceptor[],
+  handler: () => Promise<unknown>,
+): Promise<{ err: Partial<ServiceError> | null; res: unknown }> {
+  return new Promise((resolve) =>
+    unaryHandler('Test', interceptors, handler)(fakeCall({}), (err, res) => resolve({ err: err as Partial<ServiceError> | null, res })),
+  );
 }
 
 describe('Interceptor chain', () => {
@@ -47,7 +53,9 @@ describe('Interceptor chain', () => {
         throw e;
       }
     };
-    const { err } = await invoke([outer, mapErrors], () => Promise.reject(new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' })));
+    const { err } = await invoke([outer, mapErrors], () =>
+      Promise.reject(new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' })),
+    );
     expect(err?.code).toBe(status.NOT_FOUND);
     expect(err?.details).toBe('order not found');
     expect((outerSaw as { code: string }).code).toBe('NOT_FOUND');

@@ -30,8 +30,8 @@ export function unaryHandler<Req, Res>(
   handler: (req: Req, ctx: RequestContext) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    const ctx = callContext(call as ServerUnaryCall<unknown, unknown>);
-    const c: UnaryCall = { method, call: call as ServerUnaryCall<unknown, unknown>, ctx, logFields: { requestId: ctx.requestId } };
+    const ctx = callContext(call);
+    const c: UnaryCall = { method, call, ctx, logFields: { requestId: ctx.requestId } };
     const run = interceptors.reduceRight<() => Promise<unknown>>(
       (next, interceptor) => () => interceptor(c, next),
       () => handler(call.request, ctx),

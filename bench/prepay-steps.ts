@@ -17,7 +17,7 @@ import { tradeSnapshot } from '../src/app/snapshots';
 import { transition } from '../src/app/transition';
 import { loadConfig } from '../src/config';
 import { newAttemptNo } from '../src/domain/ids';
-import { casAttemptStatus, findOrder, insertAttempt, listAttempts, type PayAttempt, type PayOrder } from '../src/repo/pay-orders';
+import { casAttemptStatus, findOrder, insertAttempt, listAttempts, type CreatedOrder, type PayAttempt } from '../src/repo/pay-orders';
 import { runTx } from '../src/repo/tx';
 import { processCpuUs, startDaemon } from './children';
 import { BENCH_MOCK_SECRET, loadBenchConfig } from './config';
@@ -102,8 +102,8 @@ async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: n
   const handler = deps.channels.require('MOCK');
   const ctx = { signal: new AbortController().signal };
   const tag = Date.now().toString(36);
-  const orders: PayOrder[] = [];
-  const paying: PayOrder[] = [];
+  const orders: CreatedOrder[] = [];
+  const paying: CreatedOrder[] = [];
   const attempts: PayAttempt[] = [];
   const rows: StepRow[] = [];
   const run = async (name: string, fn: (i: number) => Promise<unknown>) => {

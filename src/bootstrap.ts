@@ -17,7 +17,8 @@ import { createRedis } from './infra/redis';
 import { throttled } from './infra/throttled';
 import { Jobs } from './jobs';
 import { OrderFeed } from './infra/order-feed';
-import { onOrderChanges } from './repo/tx';
+import { encodeEventsWith, onOrderChanges } from './repo/tx';
+import { paymentEventJson } from './grpc/event-mappers';
 import type { Redis } from 'ioredis';
 import { CallerAuth } from './grpc/auth';
 import { startGrpcServer, type GrpcServer } from './grpc/server';
@@ -73,6 +74,7 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
   }
   jobs.reportErrors(log);
   onOrderChanges(db, (changes) => orderFeed.publish(changes));
+  encodeEventsWith(db, paymentEventJson);
   return {
     db,
     queueRedis,
@@ -80,6 +82,7 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
     jobs,
     statusSync: jobs.statusSync,
     timeouts: jobs.timeouts,
+    paidAfterCloseRefunds: jobs.paidAfterCloseRefunds,
     deliveries: jobs.deliveries,
     accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS),
     tenants: new Tenants(db, config.TENANT_CACHE_MS),

@@ -1,12 +1,11 @@
 import type { TransitionCause } from '../generated/prisma/enums';
 import type { RefundStatusResult } from '../channels/types';
 import { statusAfterRefund } from '../domain/order-status';
-import { addEvent } from '../repo/history';
 import { lockOrder, type PayOrder } from '../repo/pay-orders';
 import { casRefundStatus, type Refund } from '../repo/refunds';
-import { noteOrderChange, runTx, type Tx } from '../repo/tx';
+import { runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
-import { transition, type Attribution } from './transition';
+import { amendOrder, transition, type Attribution } from './transition';
 
 /**
  * The single path by which a channel's word about a refund reaches the refund and its order: success moves
@@ -54,16 +53,10 @@ async function succeeded(tx: Tx, order: PayOrder, refund: Refund, status: Refund
 async function failed(tx: Tx, order: PayOrder, refund: Refund, status: RefundStatusResult) {
   const failureReason = (status.reason ?? status.channelStatus).slice(0, 512);
   if (!(await casRefundStatus(tx, refund.refundNo, 'PENDING', 'FAILED', { failureReason }))) return false;
-  const next: PayOrder = {
-    ...order,
-    refundPendingAmount: order.refundPendingAmount - refund.amount,
-    version: order.version + 1n,
-  };
-  await tx.payOrder.update({
-    where: { payNo: order.payNo },
-    data: { refundPendingAmount: next.refundPendingAmount, version: next.version },
+  await amendOrder(tx, order, {
+    set: { refundPendingAmount: order.refundPendingAmount - refund.amount },
+    event: 'REFUND_FAILED',
+    refund: { ...refund, status: 'FAILED', failureReason },
   });
-  await addEvent(tx, 'REFUND_FAILED', next, { ...refund, status: 'FAILED', failureReason });
-  noteOrderChange(tx, { payNo: order.payNo, status: order.status, version: next.version });
   return true;
 }

@@ -1,11 +1,10 @@
 import type { TradeStatus } from '../channels/types';
 import { isOpen, isPaid } from '../domain/order-status';
 import { casAttemptStatus, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
-import { addEvent } from '../repo/history';
-import { noteOrderChange, runTx, type Tx } from '../repo/tx';
+import { runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
-import { refundOrder } from './refund-order';
-import { transition, type Attribution } from './transition';
+import { schedulePaidAfterCloseRefund } from './schedule-sync';
+import { amendOrder, transition, type Attribution } from './transition';
 
 export type ApplyResult =
   | { kind: 'applied'; order: PayOrder }
@@ -47,7 +46,7 @@ export async function applyTradeStatus(
     deps.log.warn(at, 'paid, and a refund this service did not make is under way at the channel: do not ship, reconcile');
   }
   if (result.kind === 'applied' && result.order.status === 'PAID_AFTER_CLOSE' && deps.paidAfterClose === 'refund') {
-    await refundPaidAfterClose(deps, result.order);
+    await schedulePaidAfterCloseRefund(deps, result.order); // its own job refunds it, once
   }
   return result;
 }
@@ -102,11 +101,8 @@ async function paid(
     if (!attemptWon) return { kind: 'unchanged', order, reason: 'already applied' };
     // The buyer paid twice. Never forgotten: the order side hears of it (the order's own status is unchanged).
     const reason = `attempt ${attempt.attemptNo} was paid too; the order was already paid by ${order.channelTradeNo}`;
-    const next = { ...order, version: order.version + 1n };
-    await tx.payOrder.update({ where: { payNo: order.payNo }, data: { version: next.version } });
     const second = { channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay, paidAt: status.paidAt ?? new Date() };
-    await addEvent(tx, 'DUPLICATE_PAYMENT', { ...next, ...second });
-    noteOrderChange(tx, { payNo: order.payNo, status: order.status, version: next.version });
+    const next = await amendOrder(tx, order, { event: 'DUPLICATE_PAYMENT', eventShows: second });
     return { kind: 'doublePayment', order: next, reason };
   }
   const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay };
@@ -129,21 +125,4 @@ async function failed(tx: Tx, order: PayOrder, attempt: PayAttempt, by: Attribut
   const stillOpen = await listAttempts(tx, order.payNo, ['CREATED', 'OPEN']);
   if (stillOpen.length > 0) return { kind: 'unchanged', order, reason: 'another attempt is still open' };
   return { kind: 'applied', order: await transition(tx, order, 'FAILED', { ...by, detail, set: { closeReason: 'PAYMENT_FAILED' }, event: 'PAYMENT_FAILED' }) };
-}
-
-/**
- * The default policy for a payment that arrived after the order closed: give the money back. Idempotent on its
- * out_refund_no, so a second run (another notify, a sync) replays instead of refunding twice. A failure leaves
- * the order PAID_AFTER_CLOSE; Query with sync finishes it (and the overdue sweep is to, once it exists).
- */
-export async function refundPaidAfterClose(deps: Deps, order: Pick<PayOrder, 'tenantId' | 'payNo' | 'amount'>): Promise<void> {
-  try {
-    await refundOrder(
-      deps,
-      { ref: { tenantId: order.tenantId, payNo: order.payNo }, outRefundNo: `AUTO-${order.payNo}`, amount: order.amount, reason: 'paid after the order was closed' },
-      { actor: 'system:paid-after-close' },
-    );
-  } catch (err) {
-    deps.log.error({ err, payNo: order.payNo }, 'automatic refund of a payment after close failed');
-  }
 }

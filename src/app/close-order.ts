@@ -1,14 +1,13 @@
 import type { CloseReason } from '../generated/prisma/enums';
 import { ChannelUnavailableError, ConcurrencyError } from '../domain/errors';
 import { isOpen } from '../domain/order-status';
-import { casAttemptStatus, findAttempt, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
+import { findAttempt, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { runTx } from '../repo/tx';
-import { applyTradeStatus } from './apply-trade-status';
+import { closeAttemptAtChannel } from './close-attempt';
 import { isLive } from './open-attempt';
-import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { scheduleSync } from './schedule-sync';
-import { tradeSnapshot } from './snapshots';
+import { syncAttempt } from './sync-attempt';
 import { transition, type Attribution } from './transition';
 
 export interface CloseOptions extends Attribution {
@@ -38,41 +37,27 @@ async function closeAtChannels(deps: Deps, order: PayOrder, opts: CloseOptions, 
   for (const listed of await listAttempts(deps.db, order.payNo, ['CREATED', 'OPEN'])) {
     // Marked CLOSED only from the status it had when closed: a CREATED attempt that a racing Prepay opened
     // meanwhile may have had its trade created after this close, so it is closed at its channel once more.
+    const by = { cause: opts.cause, actor: opts.actor };
     let attempt: PayAttempt | null = listed;
     while (attempt && isLive(attempt)) {
-      if (await closeAtChannel(deps, order, attempt, opts, ctx)) return true;
-      if (await casAttemptStatus(deps.db, attempt.attemptNo, [attempt.status], 'CLOSED')) break;
+      const closed = await closeAttemptAtChannel(deps, order, attempt, by, ctx, [attempt.status]);
+      if (closed.outcome === 'unknown') {
+        throw new ChannelUnavailableError(`could not close the ${attempt.payWay} attempt: ${closed.reason}; the order is unchanged`, {
+          payNo: order.payNo,
+          payWay: attempt.payWay,
+        });
+      }
+      if (closed.outcome === 'paid') return true;
+      if (opts.queryAfterClose) {
+        const { status } = await syncAttempt(deps, order, attempt, by, ctx, { applyOnly: 'success' });
+        if (status.outcome === 'success') return true;
+      }
+      if (closed.marked) break;
       attempt = await findAttempt(deps.db, attempt.attemptNo);
     }
     // Asked on the PSync schedule even so: a payment that slipped in as it closed (or a locally signed Alipay
     // order string, which a close cannot revoke) is found without waiting for its notify.
     if (!opts.queryAfterClose) await scheduleSync(deps, listed.attemptNo);
-  }
-  return false;
-}
-
-/** Closes one attempt's trade; true when the channel revealed a payment (already applied). */
-async function closeAtChannel(deps: Deps, order: PayOrder, attempt: PayAttempt, opts: CloseOptions, ctx: RequestContext): Promise<boolean> {
-  const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
-  const trade = tradeSnapshot(order, attempt);
-  const result = await handler.close(trade, call);
-  if (result.outcome === 'unknown') {
-    await scheduleSync(deps, attempt.attemptNo);
-    throw new ChannelUnavailableError(`could not close the ${attempt.payWay} attempt: ${result.reason}; the order is unchanged`, {
-      payNo: order.payNo,
-      payWay: attempt.payWay,
-    });
-  }
-  if (result.outcome === 'paid') {
-    await applyTradeStatus(deps, attempt, result.status, { cause: opts.cause, actor: opts.actor });
-    return true;
-  }
-  if (opts.queryAfterClose) {
-    const status = await handler.query(trade, call);
-    if (status.outcome === 'success') {
-      await applyTradeStatus(deps, attempt, status, { cause: opts.cause, actor: opts.actor });
-      return true;
-    }
   }
   return false;
 }

@@ -1,6 +1,6 @@
 import { ConflictingReplayError } from '../domain/errors';
 import { newPayNo } from '../domain/ids';
-import { findOrder, insertOrder, type NewOrder, type PayOrder } from '../repo/pay-orders';
+import { findOrder, insertOrder, type CreatedOrder, type NewOrder, type PayOrder } from '../repo/pay-orders';
 import { isUniqueViolation } from '../repo/tx';
 import type { Deps } from './deps';
 import { scheduleTimeout } from './schedule-sync';
@@ -33,7 +33,7 @@ const BINDING_FIELDS = [
  * Creates a pay order, or replays the one created by an identical earlier request. A replay whose binding
  * fields differ is a conflict naming them.
  */
-export async function createOrder(deps: Deps, cmd: CreateOrderCommand): Promise<{ order: PayOrder; replayed: boolean }> {
+export async function createOrder(deps: Deps, cmd: CreateOrderCommand): Promise<{ order: CreatedOrder; replayed: boolean }> {
   await requireTenant(deps, cmd.tenantId);
   const now = deps.now();
   const row: NewOrder = {

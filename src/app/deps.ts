@@ -29,6 +29,8 @@ export interface Deps {
   keyPrefix: string;
   /** Schedules status queries of an attempt or refund whose outcome the channel has not told us yet. */
   statusSync: { schedule(attemptNo: string): Promise<void>; scheduleRefund(refundNo: string): Promise<void> };
+  /** Enqueues the policy refund of a payment after close (one job per order; duplicates collapse). */
+  paidAfterCloseRefunds: { schedule(order: { tenantId: string; payNo: string }): Promise<void> };
   /** Schedules an order's close at its expiry. */
   timeouts: { schedule(order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> };
   /** Event delivery: drops an event's queued job so a replay can queue it afresh (false while it runs). */

@@ -4,6 +4,7 @@ import type { NotifyResult } from '../generated/prisma/enums';
 import type { NotifyAck, NotifyVerification, PayOrderHandler, RawNotify, VerifiedNotify } from '../channels/types';
 import { findAttempt, type PayAttempt } from '../repo/pay-orders';
 import { insertReceipt, recordNotify, type NotifyLogEntry, type ReceiptKey } from '../repo/notifies';
+import { findRefundByNo } from '../repo/refunds';
 import { isUniqueViolation, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
 import { applyTradeStatus, type ApplyResult } from './apply-trade-status';
@@ -123,7 +124,7 @@ async function rejectUnverified(
 /** A signed notify that contradicts the order proves nothing; the channel's answer to a query settles it. */
 async function askTheChannel(deps: Deps, attempt: PayAttempt, n: VerifiedNotify): Promise<void> {
   if (n.kind === 'payment') return scheduleSync(deps, attempt.attemptNo);
-  const refund = await deps.db.refund.findUnique({ where: { refundNo: n.refundNo } });
+  const refund = await findRefundByNo(deps.db, n.refundNo);
   if (refund && refund.payNo === attempt.payNo && refund.status === 'PENDING') await scheduleRefundSync(deps, refund.refundNo);
 }
 
@@ -142,9 +143,8 @@ async function apply(
     if (r.kind === 'mismatch') return { ok: false, detail: r.reason };
     return { ok: true, result: r.kind === 'applied' ? 'PROCESSED' : 'IGNORED' };
   }
-  const refund = await deps.db.refund.findUnique({ where: { refundNo: n.refundNo } });
-  // refundNo compared again byte for byte: the channel sent it, and utf8mb4_bin ignores trailing spaces.
-  if (!refund || refund.refundNo !== n.refundNo || refund.payNo !== attempt.payNo) {
+  const refund = await findRefundByNo(deps.db, n.refundNo);
+  if (!refund || refund.payNo !== attempt.payNo) {
     return { ok: false, detail: `no refund ${n.refundNo} on this trade` };
   }
   // A final word about a refund must name its amount; one that proves no amount is only a reason to ask.

@@ -1,5 +1,5 @@
 import { NotFoundError } from '../domain/errors';
-import type { NotifyRecord } from '../generated/prisma/client';
+import { listNotifiesAfter, type NotifyRecord } from '../repo/notifies';
 import { findOrder, type OrderRef } from '../repo/pay-orders';
 import type { Deps } from './deps';
 import { ROW_ID, decodeKeyToken, encodeKeyToken, pageOf, type PageRequest } from './page-token';
@@ -12,10 +12,6 @@ export async function listNotifies(deps: Deps, ref: OrderRef, page: PageRequest)
   if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   const scope = [order.tenantId, order.payNo];
   const after = page.pageToken ? BigInt(decodeKeyToken('ListNotifies', scope, page.pageToken, [ROW_ID])[0]) : undefined;
-  const rows = await deps.db.notifyRecord.findMany({
-    where: { payNo: order.payNo, ...(after === undefined ? {} : { id: { gt: after } }) },
-    orderBy: { id: 'asc' },
-    take: page.pageSize + 1,
-  });
+  const rows = await listNotifiesAfter(deps.db, order.payNo, after, page.pageSize + 1);
   return pageOf(rows, page.pageSize, (last) => encodeKeyToken('ListNotifies', scope, [last.id.toString()]));
 }

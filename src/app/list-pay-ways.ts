@@ -3,6 +3,7 @@ import { FailedPreconditionError } from '../domain/errors';
 import { PAY_WAYS, type PayWayCode } from '../channels/types';
 import type { Deps } from './deps';
 import { requireTenant, type Tenant } from './tenants';
+import { findPayWayConfig, listPayWayConfigs } from '../repo/pay-way-configs';
 
 export interface PayWayView {
   payWay: PayWayCode;
@@ -21,7 +22,7 @@ export interface PayWayView {
 export async function listPayWays(deps: Deps, tenantId: string): Promise<PayWayView[]> {
   const tenant = await requireTenant(deps, tenantId);
   const overrides = new Map(
-    (await deps.db.payWayConfig.findMany({ where: { tenantId } })).map((c) => [c.payWay, c] as const),
+    (await listPayWayConfigs(deps.db, tenantId)).map((c) => [c.payWay, c] as const),
   );
   const usable = {
     mock: tenant.mockEnabled,
@@ -55,7 +56,7 @@ export async function assertPayWayEnabled(deps: Deps, tenant: Tenant, payWay: st
       metadata: { payWay, tenantId: tenant.id },
     });
   }
-  const own = handler ? await deps.db.payWayConfig.findUnique({ where: { tenantId_payWay: { tenantId: tenant.id, payWay } } }) : null;
+  const own = handler ? await findPayWayConfig(deps.db, tenant.id, payWay) : null;
   if (!handler || own?.enabled === false) {
     throw new FailedPreconditionError(`pay way ${payWay} is not enabled for tenant ${tenant.id}`, {
       reason: 'PAY_WAY_DISABLED',

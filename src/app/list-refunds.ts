@@ -1,6 +1,6 @@
 import { NotFoundError } from '../domain/errors';
 import { findOrder, type OrderRef } from '../repo/pay-orders';
-import type { Refund } from '../repo/refunds';
+import { listRefundsAfter, type Refund } from '../repo/refunds';
 import type { Deps } from './deps';
 import { ROW_ID, decodeKeyToken, encodeKeyToken, pageOf, type PageRequest } from './page-token';
 import { requireTenant } from './tenants';
@@ -22,10 +22,6 @@ export async function listRefunds(deps: Deps, scope: RefundScope, page: PageRequ
   }
   const pinned = [scope.tenantId, payNo ?? ''];
   const after = page.pageToken ? decodeKeyToken('ListRefunds', pinned, page.pageToken, [ROW_ID])[0] : undefined;
-  const rows = await deps.db.refund.findMany({
-    where: { tenantId: scope.tenantId, ...(payNo ? { payNo } : {}), ...(after === undefined ? {} : { id: { gt: BigInt(after) } }) },
-    orderBy: { id: 'asc' },
-    take: page.pageSize + 1,
-  });
+  const rows = await listRefundsAfter(deps.db, { tenantId: scope.tenantId, payNo }, after === undefined ? undefined : BigInt(after), page.pageSize + 1);
   return pageOf(rows, page.pageSize, (last) => encodeKeyToken('ListRefunds', pinned, [last.id.toString()]));
 }

@@ -4,8 +4,7 @@ import { isPaid } from '../domain/order-status';
 import type { Marker } from '../infra/markers';
 import { casAttemptStatus, findAttempt, findNewestAttempt, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { runTx } from '../repo/tx';
-import { applyTradeStatus } from './apply-trade-status';
-import { channelFor } from './channel-accounts';
+import { closeAttemptAtChannel } from './close-attempt';
 import type { Deps, RequestContext } from './deps';
 import { scheduleSync } from './schedule-sync';
 import { tradeSnapshot } from './snapshots';
@@ -56,19 +55,16 @@ async function closeSuperseded(deps: Deps, order: PayOrder, old: PayAttempt, cur
   await whileBeingOpened(deps, old, ctx.signal);
   const now = await findAttempt(deps.db, old.attemptNo);
   if (!now || !isLive(now)) return; // closed meanwhile (by the Prepay that was opening it, or a status sync)
-  const { handler, call } = await channelFor(deps, order.tenantId, old.payWay, ctx);
-  const result = await handler.close(tradeSnapshot(order, now), call);
-  if (result.outcome === 'unknown') {
-    await scheduleSync(deps, old.attemptNo);
+  const closed = await closeAttemptAtChannel(deps, order, now, { cause: 'RPC', actor: ctx.actor }, ctx);
+  if (closed.outcome === 'unknown') {
     throw new ChannelUnavailableError(
-      `could not close the ${old.payWay} attempt before opening ${current.payWay} (${result.reason}); ` +
+      `could not close the ${old.payWay} attempt before opening ${current.payWay} (${closed.reason}); ` +
         `the ${old.payWay} one stays payable until a retry of this Prepay closes it`,
       { payNo: order.payNo, payWay: old.payWay },
     );
   }
-  if (result.outcome === 'paid') {
-    const applied = await applyTradeStatus(deps, now, result.status, { cause: 'RPC', actor: ctx.actor });
-    if (!isPaid(applied.order.status)) {
+  if (closed.outcome === 'paid') {
+    if (!isPaid(closed.applied.order.status)) {
       throw new FailedPreconditionError(`${old.payWay} reports attempt ${old.attemptNo} paid, but its answer does not match the order`, {
         reason: 'ORDER_STATUS_CONFLICT',
         metadata: { payNo: order.payNo, attemptNo: old.attemptNo },
@@ -80,7 +76,6 @@ async function closeSuperseded(deps: Deps, order: PayOrder, old: PayAttempt, cur
       metadata: { payNo: order.payNo, payWay: old.payWay },
     });
   }
-  await casAttemptStatus(deps.db, old.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
   // Still asked on the PSync schedule: if the buyer pays the old attempt too, that is a double payment to report.
   await scheduleSync(deps, old.attemptNo);
 }
@@ -112,7 +107,7 @@ async function callChannel(deps: Deps, { handler, order, attempt, call, ctx }: O
   if (opened !== 'gone') return replayOf(order, opened);
   // A switch superseded the attempt, or a Cancel closed it, while the channel opened it: close what the channel
   // just opened rather than leave a trade open that nobody hands out.
-  await closeUnwanted(deps, handler, order, attempt, call, ctx.actor);
+  await closeUnwanted(deps, order, attempt, ctx);
   throw new ConcurrencyError(`attempt ${attempt.attemptNo} was superseded or closed while ${handler.payWay} opened it; query the order`, {
     payNo: order.payNo,
   });
@@ -140,18 +135,9 @@ async function markOpen(
   );
 }
 
-async function closeUnwanted(
-  deps: Deps,
-  handler: PayOrderHandler,
-  order: PayOrder,
-  attempt: PayAttempt,
-  call: ChannelCall,
-  actor: string | undefined,
-): Promise<void> {
-  const result = await handler.close(tradeSnapshot(order, attempt), call);
-  if (result.outcome === 'closed') await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
-  else if (result.outcome === 'paid') await applyTradeStatus(deps, attempt, result.status, { cause: 'RPC', actor });
-  else await scheduleSync(deps, attempt.attemptNo);
+/** Closes a trade the channel opened for an attempt nobody hands out any more (a payment it had is applied). */
+async function closeUnwanted(deps: Deps, order: PayOrder, attempt: PayAttempt, ctx: RequestContext): Promise<void> {
+  await closeAttemptAtChannel(deps, order, attempt, { cause: 'RPC', actor: ctx.actor }, ctx);
 }
 
 /** A marker lives through one close of a superseded attempt and one prepay; it is extended before the prepay. */

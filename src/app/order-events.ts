@@ -1,6 +1,6 @@
 import { ConcurrencyError, NotFoundError } from '../domain/errors';
 import { findOrder, type OrderRef } from '../repo/pay-orders';
-import { findEvent, listOrderEvents, listOrderEventsAfter, type EventDelivery, type OutboxEvent } from '../repo/outbox';
+import { findEvent, listOrderEvents, listOrderEventsAfter, resetEventForReplay, type EventDelivery, type OutboxEvent } from '../repo/outbox';
 import { runTx } from '../repo/tx';
 import type { Deps, RequestContext } from './deps';
 import { ROW_ID, decodeKeyToken, encodeKeyToken, pageOf, type PageRequest } from './page-token';
@@ -37,23 +37,8 @@ export async function replayEvent(deps: Deps, tenantId: string, eventId: string,
   if (!event || event.id !== eventId || event.tenantId !== tenantId) throw new NotFoundError('event not found', { reason: 'EVENT_NOT_FOUND' });
   const id = event.id;
   if (!(await deps.deliveries.forget(id, event.topic))) throw new ConcurrencyError(`event ${id} is being delivered right now; retry`, { eventId });
-  await runTx(deps.db, async (tx) => {
-    await tx.outboxEvent.updateMany({
-      where: { id },
-      data: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), deliveredAt: null },
-    });
-    await tx.eventDelivery.createMany({
-      data: {
-        eventId: id,
-        attempt: 0,
-        target: 'replay',
-        ok: true,
-        detail: `replayed from ${event.status} after ${event.attempts} attempts`,
-        durationMs: 0,
-        actor: ctx.actor ?? null,
-      },
-    });
-  });
+  const detail = `replayed from ${event.status} after ${event.attempts} attempts`;
+  await runTx(deps.db, (tx) => resetEventForReplay(tx, id, { detail, actor: ctx.actor ?? null }));
   const replayed = (await listOrderEvents(deps.db, event.payNo)).find((e) => e.id === id);
   if (!replayed) throw new NotFoundError('event not found', { reason: 'EVENT_NOT_FOUND' });
   return replayed;

@@ -1,10 +1,9 @@
 import { ChannelUnavailableError, NotFoundError } from '../domain/errors';
 import { listTransitions, type OrderTransition } from '../repo/history';
 import { findOrder, findOrderWithChildren, listAttempts, type OrderRef, type OrderWithChildren } from '../repo/pay-orders';
-import { applyTradeStatus, refundPaidAfterClose } from './apply-trade-status';
-import { channelFor } from './channel-accounts';
+import { schedulePaidAfterCloseRefund } from './schedule-sync';
 import type { Deps, RequestContext } from './deps';
-import { tradeSnapshot } from './snapshots';
+import { syncAttempt } from './sync-attempt';
 import { requireTenant } from './tenants';
 
 /**
@@ -29,7 +28,7 @@ async function syncOrder(deps: Deps, ref: OrderRef, ctx: RequestContext): Promis
   const order = await findOrder(deps.db, ref);
   if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   if (order.status === 'PAID_AFTER_CLOSE' && deps.paidAfterClose === 'refund') {
-    await refundPaidAfterClose(deps, order); // finishes a policy refund a crash or an outage interrupted
+    await schedulePaidAfterCloseRefund(deps, order); // finishes a policy refund a crash or an outage interrupted
     return;
   }
   // Closed and failed attempts of a closed or failed order are asked too: the buyer may have paid as we gave up.
@@ -37,10 +36,8 @@ async function syncOrder(deps: Deps, ref: OrderRef, ctx: RequestContext): Promis
   const attempts = await listAttempts(deps.db, order.payNo, settled ? ['CREATED', 'OPEN', 'CLOSED', 'FAILED'] : ['CREATED', 'OPEN']);
   const unanswered: string[] = [];
   for (const attempt of attempts) {
-    const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
-    const status = await handler.query(tradeSnapshot(order, attempt), call);
+    const { status } = await syncAttempt(deps, order, attempt, { cause: 'SYNC', actor: ctx.actor }, ctx);
     if (status.outcome === 'unknown') unanswered.push(`${attempt.payWay}: ${status.reason ?? status.channelStatus}`);
-    else await applyTradeStatus(deps, attempt, status, { cause: 'SYNC', actor: ctx.actor });
   }
   if (unanswered.length > 0) {
     throw new ChannelUnavailableError(`channel did not answer (${unanswered.join('; ')}); query without sync for the local status`, {

@@ -2,7 +2,7 @@ import type { TransitionCause } from '../generated/prisma/enums';
 import { ConflictingReplayError, FailedPreconditionError, NotFoundError } from '../domain/errors';
 import { newRefundNo } from '../domain/ids';
 import { REFUNDABLE_STATUSES, type OrderStatus } from '../domain/order-status';
-import { findAttempt, findOrder, listAttempts, type OrderRef, type PayOrder } from '../repo/pay-orders';
+import { findAttempt, findOrder, findOrderByPayNo, listAttempts, type OrderRef, type PayOrder } from '../repo/pay-orders';
 import { findRefund, insertRefund, reserveRefund, type Refund } from '../repo/refunds';
 import { isUniqueViolation, runTx, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
@@ -137,7 +137,7 @@ async function findReplay(deps: Deps, cmd: RefundCommand): Promise<RefundOutcome
 
 /** Why a reservation was refused, from the order as it is now. */
 async function refusal(tx: Tx, payNo: string, amount: bigint): Promise<Error> {
-  return refusalFor(await tx.payOrder.findUnique({ where: { payNo } }), payNo, amount);
+  return refusalFor(await findOrderByPayNo(tx, payNo), payNo, amount);
 }
 
 type Balance = { status: OrderStatus; amount: bigint; refundedAmount: bigint; refundPendingAmount: bigint };

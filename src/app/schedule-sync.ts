@@ -14,6 +14,11 @@ export async function scheduleRefundSync(deps: Deps, refundNo: string): Promise<
   await bestEffort(deps, () => deps.statusSync.scheduleRefund(refundNo), { refundNo }, 'could not schedule a refund sync');
 }
 
+/** The policy refund of a payment after close: only enqueued here; if Redis loses it, the sweep enqueues it again. */
+export async function schedulePaidAfterCloseRefund(deps: Deps, order: { tenantId: string; payNo: string }): Promise<void> {
+  await bestEffort(deps, () => deps.paidAfterCloseRefunds.schedule(order), { payNo: order.payNo }, 'could not enqueue the paid-after-close refund');
+}
+
 export async function scheduleTimeout(deps: Deps, order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> {
   await bestEffort(deps, () => deps.timeouts.schedule(order), { payNo: order.payNo }, 'could not schedule the order timeout');
 }

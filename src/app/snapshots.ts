@@ -2,7 +2,7 @@ import type { RefundSnapshot, TradeSnapshot } from '../channels/types';
 import type { PayAttempt, PayOrder, Refund } from '../repo/pay-orders';
 
 /** What a channel handler may know of a trade: a plain copy, never a database row it could write back. */
-export function tradeSnapshot(order: PayOrder, attempt: PayAttempt): TradeSnapshot {
+export function tradeSnapshot(order: Omit<PayOrder, 'id'>, attempt: PayAttempt): TradeSnapshot {
   return {
     tenantId: order.tenantId,
     payNo: order.payNo,

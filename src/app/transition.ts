@@ -2,7 +2,7 @@ import type { TransitionCause } from '../generated/prisma/enums';
 import { ConcurrencyError, FailedPreconditionError } from '../domain/errors';
 import { canTransition, type OrderStatus } from '../domain/order-status';
 import { addEvent, recordTransition, type EventType } from '../repo/history';
-import { casOrderStatus, type PayOrder, type Refund, type StatusChange } from '../repo/pay-orders';
+import { casOrderStatus, casOrderVersion, type CreatedOrder, type PayOrder, type Refund, type StatusChange } from '../repo/pay-orders';
 import { noteOrderChange, type Tx } from '../repo/tx';
 
 /** Who caused a change: what kind of thing, and who (see RequestContext.actor); by default the cause's system actor. */
@@ -35,7 +35,7 @@ export interface TransitionOptions extends Attribution {
  * The one way an order's status changes: checks the pure table, compare-and-sets the prior status, and writes
  * the audit row and the outbox event in the caller's transaction. Returns the order as it now is.
  */
-export async function transition(tx: Tx, order: PayOrder, to: OrderStatus, opts: TransitionOptions): Promise<PayOrder> {
+export async function transition<O extends CreatedOrder>(tx: Tx, order: O, to: OrderStatus, opts: TransitionOptions): Promise<O> {
   if (!canTransition(order.status, to)) {
     throw new FailedPreconditionError(`order ${order.payNo} is ${order.status} and cannot become ${to}`, {
       reason: 'ORDER_STATUS_CONFLICT',
@@ -50,9 +50,32 @@ export async function transition(tx: Tx, order: PayOrder, to: OrderStatus, opts:
     version: opts.checkVersion ? order.version : undefined,
   });
   if (!won) throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`, { payNo: order.payNo });
-  const next: PayOrder = { ...order, ...opts.set, status: to, version: order.version + 1n, updatedAt: new Date() };
+  const next: O = { ...order, ...opts.set, status: to, version: order.version + 1n, updatedAt: new Date() };
   await recordTransition(tx, { payNo: order.payNo, from: order.status, to, cause: opts.cause, actor: actorOf(opts), detail: opts.detail });
   if (opts.event) await addEvent(tx, opts.event, next, opts.refund);
   noteOrderChange(tx, { payNo: next.payNo, status: to, version: next.version });
+  return next;
+}
+
+export interface AmendOptions {
+  set?: { refundPendingAmount: bigint };
+  event: EventType;
+  refund?: Refund;
+  /** What the event tells of the order beyond its stored fields (a second payment's pay way, time, trade no). */
+  eventShows?: Partial<Pick<PayOrder, 'payWay' | 'paidAt' | 'channelTradeNo'>>;
+}
+
+/**
+ * The other door: a change the order side must hear of that moves no status (a failed refund releases its
+ * reservation; a paid order is paid a second time). Compare-and-sets the version of the locked order, bumps it,
+ * and writes the outbox event in the caller's transaction, as transition() does. Returns the order as it now is.
+ */
+export async function amendOrder(tx: Tx, order: PayOrder, opts: AmendOptions): Promise<PayOrder> {
+  if (!(await casOrderVersion(tx, order.payNo, order.version, opts.set))) {
+    throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`, { payNo: order.payNo });
+  }
+  const next: PayOrder = { ...order, ...opts.set, version: order.version + 1n, updatedAt: new Date() };
+  await addEvent(tx, opts.event, { ...next, ...opts.eventShows }, opts.refund);
+  noteOrderChange(tx, { payNo: next.payNo, status: next.status, version: next.version });
   return next;
 }

@@ -27,7 +27,7 @@ export function payWayFromProto(way: PayWay): string {
   return way === PayWay.PAY_WAY_UNSPECIFIED ? '' : PayWay[way].replace(/^PAY_WAY_/, '');
 }
 
-export function orderToProto(o: PayOrder, attempts: PayAttempt[] = [], refunds: Refund[] = [], transitions: OrderTransition[] = []): PbOrder {
+export function orderToProto(o: Omit<PayOrder, 'id'>, attempts: PayAttempt[] = [], refunds: Refund[] = [], transitions: OrderTransition[] = []): PbOrder {
   return {
     payNo: o.payNo,
     tenantId: o.tenantId,

@@ -1,4 +1,4 @@
-import { status, type handleUnaryCall, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status, type handleUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { z } from 'zod';
 import { cancelOrder } from '../app/cancel-order';
 import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../app/create-order';
@@ -17,9 +17,14 @@ import { refundOrder } from '../app/refund-order';
 import { InvalidArgumentError, ShuttingDownError } from '../domain/errors';
 import type { PaymentServiceServer } from '../gen/payment/v1/payment_service';
 import { PayWay } from '../gen/payment/v1/types';
-import { callLogFields, type CallLogFields } from '../infra/logger';
 import { authorize, tenantOf, type CallerAuth } from './auth';
-import { callContext } from './call-context';
+import { authenticate } from './interceptors/authenticate';
+import { unaryHandler, type Interceptor } from './interceptors/chain';
+import { logCalls } from './interceptors/log-calls';
+import { logScope } from './interceptors/log-scope';
+import { mapErrors } from './interceptors/map-errors';
+import { rpcMetrics } from './interceptors/rpc-metrics';
+import { trackInFlight } from './interceptors/track-in-flight';
 import { InFlight } from './in-flight';
 import { logSubject } from './log-subject';
 import { toServiceError } from './errors';
@@ -47,9 +52,6 @@ const createOrderRequest = z.object({
   returnUrl: v.returnUrl,
 });
 
-/** Calls refused for their caller: logged at info, for whoever watches for probing. */
-const refused = (code: status | undefined): boolean => code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED;
-
 /** A payable pay way: any defined value but UNSPECIFIED. */
 function requirePayWay(way: PayWay, field = 'pay_way'): string {
   if (way === PayWay.PAY_WAY_UNSPECIFIED || PayWay[way] === undefined) throw new InvalidArgumentError(field, 'is required');
@@ -65,46 +67,17 @@ export function paymentService(
   auth: CallerAuth,
   inFlight = new InFlight(),
 ): PaymentServiceServer & UntypedServiceImplementation {
+  // Outermost first: the log line and the metric see the mapped status; auth runs inside the log scope.
+  const interceptors: readonly Interceptor[] = [
+    logCalls(deps),
+    rpcMetrics(deps),
+    mapErrors,
+    trackInFlight(inFlight),
+    logScope,
+    authenticate(auth),
+  ];
   const unary = <Req, Res>(name: string, fn: (req: Req, ctx: RequestContext) => Promise<Res>): handleUnaryCall<Req, Res> =>
-    (call: ServerUnaryCall<Req, Res>, callback) => {
-      const ctx = callContext(call as ServerUnaryCall<unknown, unknown>);
-      const timer = deps.metrics.rpcDuration.startTimer({ method: name });
-      // Every line about this call names it, its request id, its caller and (when known) its tenant and order;
-      // never a payload or a credential.
-      const fields = (code: string, seconds: number, res?: unknown) => ({
-        rpc: name,
-        requestId: ctx.requestId,
-        actor: ctx.actor,
-        ...logSubject(call.request, res),
-        code,
-        ms: Math.round(seconds * 1000),
-      });
-      const scope: CallLogFields = { requestId: ctx.requestId };
-      const run = async (): Promise<Res> => {
-        const caller = auth.authenticate(call);
-        ctx.actor = caller.name;
-        scope.actor = caller.name;
-        authorize(caller, name, tenantOf(call.request));
-        return fn(call.request, ctx);
-      };
-      inFlight.track(callLogFields.run(scope, run)).then(
-        (res) => {
-          ctx.done();
-          deps.log.debug(fields('OK', timer({ code: 'OK' }), res), 'rpc done');
-          callback(null, res);
-        },
-        (err: unknown) => {
-          ctx.done();
-          const { error, reason, unexpected } = toServiceError(err, ctx.expired());
-          const code = status[error.code ?? status.UNKNOWN];
-          const line = { ...fields(code, timer({ code })), reason };
-          if (unexpected) deps.log.error({ err, ...line }, 'rpc failed');
-          else if (refused(error.code)) deps.log.info({ ...line, details: error.details }, 'rpc refused');
-          else deps.log.debug({ ...line, details: error.details }, 'rpc done');
-          callback(error, null);
-        },
-      );
-    };
+    unaryHandler(name, interceptors, fn);
 
   return {
     createOrder: unary('CreateOrder', async (req) => {

@@ -8,6 +8,7 @@ import { withTimeout } from '../infra/with-timeout';
 import { EventDeliveries } from './event-delivery';
 import { OrderTimeouts } from './order-timeout';
 import { OutboxRelay } from './outbox-relay';
+import { PaidAfterCloseRefunds } from './paid-after-close';
 import { StatusSync } from './status-sync';
 import { Sweeper } from './sweeper';
 
@@ -20,6 +21,7 @@ export class Jobs {
   readonly timeouts: OrderTimeouts;
   readonly deliveries: EventDeliveries;
   readonly sweeper: Sweeper;
+  readonly paidAfterCloseRefunds: PaidAfterCloseRefunds;
   private relay?: OutboxRelay;
   private workers: Worker[] = [];
 
@@ -33,6 +35,7 @@ export class Jobs {
     const prefix = config.QUEUE_PREFIX;
     this.statusSync = new StatusSync(producer, config.STATUS_SYNC_DELAYS_MS, prefix);
     this.timeouts = new OrderTimeouts(producer, prefix);
+    this.paidAfterCloseRefunds = new PaidAfterCloseRefunds(producer, prefix);
     const webhook = config.EVENT_WEBHOOK_URL
       ? { url: config.EVENT_WEBHOOK_URL, secret: config.EVENT_WEBHOOK_SECRET ?? '', timeoutMs: config.EVENT_WEBHOOK_TIMEOUT_MS }
       : undefined;
@@ -59,7 +62,7 @@ export class Jobs {
   }
 
   queues(): Queue[] {
-    return [this.statusSync.queue, this.timeouts.queue, this.deliveries.queue, this.sweeper.queue];
+    return [this.statusSync.queue, this.timeouts.queue, this.deliveries.queue, this.sweeper.queue, this.paidAfterCloseRefunds.queue];
   }
 
   async startWorkers(deps: Deps): Promise<void> {
@@ -69,6 +72,7 @@ export class Jobs {
       this.timeouts.worker(deps, ctx),
       this.deliveries.worker(deps, ctx),
       this.sweeper.worker(deps, ctx),
+      this.paidAfterCloseRefunds.worker(deps, ctx),
     ];
     await this.sweeper.start();
     this.relay = new OutboxRelay(deps.db, this.deliveries, deps.log, this.config.OUTBOX_POLL_MS);
@@ -91,7 +95,7 @@ export class Jobs {
       log?.warn({ graceMs }, 'jobs still running after the grace; closing the workers without them');
       await withTimeout(Promise.all(this.workers.map((w) => w.close(true))), graceMs, 'force-closing the workers').catch(() => undefined);
     }
-    const queues = Promise.all([this.statusSync.close(), this.timeouts.close(), this.deliveries.close(), this.sweeper.close()]);
+    const queues = Promise.all([this.statusSync.close(), this.timeouts.close(), this.deliveries.close(), this.sweeper.close(), this.paidAfterCloseRefunds.close()]);
     await withTimeout(queues, graceMs, 'closing the queues').catch((err: unknown) => log?.warn({ err }, 'queues did not close in time'));
   }
 }

@@ -10,6 +10,7 @@ export const QUEUE = {
   orderTimeout: 'order-timeout',
   eventDelivery: 'event-delivery',
   maintenance: 'maintenance',
+  paidAfterClose: 'paid-after-close',
 } as const;
 
 export interface WorkerContext {

@@ -1,12 +1,7 @@
 import { Queue, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { applyTradeStatus } from '../app/apply-trade-status';
-import { channelFor } from '../app/channel-accounts';
 import type { Deps } from '../app/deps';
-import { resendRefund } from '../app/refund-order';
-import { tradeSnapshot } from '../app/snapshots';
-import { findAttempt, findOrder } from '../repo/pay-orders';
-import { stampAttempts, stampRefunds } from '../repo/sweeps';
+import { syncAttemptByNo, syncRefundByNo } from '../app/sync-attempt';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
 
 export const STATUS_SYNC_QUEUE = QUEUE.statusSync;
@@ -78,35 +73,20 @@ export class StatusSync {
     );
   }
 
-  /** One round for an attempt: query the channel; if it still has no final answer, schedule the next round. */
+  /** One round for an attempt: ask the channel (a use case); if it still has no final answer, schedule the next round. */
   async run(deps: Deps, { attemptNo, round }: SyncJob): Promise<string> {
-    const attempt = attemptNo ? await findAttempt(deps.db, attemptNo) : null;
-    if (!attempt || attempt.status === 'SUCCESS') return 'attempt already settled';
-    const order = await findOrder(deps.db, { tenantId: attempt.tenantId, payNo: attempt.payNo });
-    if (!order) return 'order is gone';
-    // A closed attempt is still asked, even of a paid order: the buyer may have paid it as we closed it (or
-    // paid a locally signed Alipay order string, which a close at the channel cannot revoke), and a second
-    // payment must reach the order side as DUPLICATE_PAYMENT even if its notify never does.
-    const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, {});
-    const status = await handler.query(tradeSnapshot(order, attempt), call);
-    const result = await applyTradeStatus(deps, attempt, status, { cause: 'SYNC' });
-    if (result.kind === 'unchanged' && (status.outcome === 'pending' || status.outcome === 'unknown')) {
-      await stampAttempts(deps.db, [attempt.attemptNo]);
-      if (round + 1 < this.delaysMs.length) await this.schedule(attempt.attemptNo, round + 1);
-    }
-    return `${status.outcome}: ${result.kind}`;
+    if (!attemptNo) return 'attempt already settled';
+    const r = await syncAttemptByNo(deps, attemptNo);
+    if (r.askAgain && round + 1 < this.delaysMs.length) await this.schedule(attemptNo, round + 1);
+    return r.summary;
   }
 
-  /** One round for a pending refund: sent again (idempotent at the channel), which also tells us where it is. */
+  /** One round for a pending refund: sent again by the use case; if still pending, schedule the next round. */
   async runRefund(deps: Deps, { refundNo, round }: SyncJob): Promise<string> {
-    const refund = refundNo ? await deps.db.refund.findUnique({ where: { refundNo } }) : null;
-    if (!refund || refund.status !== 'PENDING') return `refund is ${refund?.status ?? 'gone'}`;
-    const after = await resendRefund(deps, refund);
-    if (after.status === 'PENDING') {
-      await stampRefunds(deps.db, [refund.refundNo]);
-      if (round + 1 < this.delaysMs.length) await this.scheduleRefund(refund.refundNo, round + 1);
-    }
-    return `refund is ${after.status}`;
+    if (!refundNo) return 'refund is gone';
+    const r = await syncRefundByNo(deps, refundNo);
+    if (r.askAgain && round + 1 < this.delaysMs.length) await this.scheduleRefund(refundNo, round + 1);
+    return r.summary;
   }
 
   close(): Promise<void> {

@@ -1,6 +1,5 @@
 import { Queue, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { refundPaidAfterClose } from '../app/apply-trade-status';
 import type { Deps } from '../app/deps';
 import { findStaleQueuedEvents, outboxBacklog, touchQueued } from '../repo/outbox';
 import {
@@ -13,6 +12,7 @@ import {
 } from '../repo/sweeps';
 import type { EventDeliveries } from './event-delivery';
 import type { OrderTimeouts } from './order-timeout';
+import type { PaidAfterCloseRefunds } from './paid-after-close';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
 import type { StatusSync } from './status-sync';
 
@@ -40,7 +40,7 @@ export interface SweepReport {
  * The seeds' fallback scan, as one repeatable BullMQ job (a job scheduler, so N instances run it once per
  * interval between them). It hands work whose job was lost back to the job that owns it: overdue unpaid
  * orders to the timeout, long-unasked attempts and refunds to status sync, stuck queued events to delivery,
- * and finishes the automatic refund of a payment after close. Everything it does is idempotent.
+ * and payments after close still without their automatic refund to that refund's job. Everything it does is idempotent.
  */
 export class Sweeper {
   /** Read by the operators' queue board; jobs are added through the methods below only. */
@@ -51,7 +51,7 @@ export class Sweeper {
     connection: Redis,
     private readonly prefix: string,
     private readonly settings: SweepSettings,
-    private readonly jobs: { timeouts: OrderTimeouts; statusSync: StatusSync; deliveries: EventDeliveries },
+    private readonly jobs: { timeouts: OrderTimeouts; statusSync: StatusSync; deliveries: EventDeliveries; paidAfterCloseRefunds: PaidAfterCloseRefunds },
   ) {
     this.queue = new Queue(QUEUE.maintenance, { connection, prefix });
   }
@@ -89,7 +89,7 @@ export class Sweeper {
     await stampRefunds(deps.db, refunds);
 
     const unrefunded = deps.paidAfterClose === 'refund' ? await findUnrefundedPaidAfterClose(deps.db, new Date(now - this.settings.graceMs), BATCH) : [];
-    for (const o of unrefunded) await refundPaidAfterClose(deps, o);
+    for (const o of unrefunded) await this.jobs.paidAfterCloseRefunds.schedule(o);
 
     const stale = await findStaleQueuedEvents(deps.db, new Date(now - this.settings.outboxStaleMs), BATCH);
     await deliveries.requeue(stale);

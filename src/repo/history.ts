@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderTransition, PayOrder, Refund } from '../generated/prisma/client';
 import type { TransitionCause } from '../generated/prisma/enums';
-import { PaymentEvent, PaymentEventType } from '../gen/payment/v1/events';
-import { CloseReason, OrderStatus as ProtoOrderStatus } from '../gen/payment/v1/types';
-import { payWayToProto, refundToProto } from '../grpc/mappers';
 import type { OrderStatus } from '../domain/order-status';
-import type { DbOrTx, Tx } from './tx';
+import { eventEncoderOf, type DbOrTx, type Tx } from './tx';
 
 export type EventType =
   | 'PAYMENT_SUCCEEDED'
@@ -17,6 +14,19 @@ export type EventType =
   | 'DUPLICATE_PAYMENT'
   | 'PAYMENT_REFUNDED_AT_CHANNEL';
 
+/**
+ * An event for the order side, as the domain sees it. `order` is the order as it is after the change (for a
+ * DUPLICATE_PAYMENT: with the second payment's pay way, time and channel trade no); `refund` the refund it is about.
+ * Its wire shape is the transport's (src/grpc/event-mappers.ts), given to the database client at start.
+ */
+export interface OrderEvent {
+  id: string;
+  type: EventType;
+  occurredAt: Date;
+  order: Omit<PayOrder, 'id'>;
+  refund?: Refund;
+}
+
 /** Audit trail: one row per status change, written in the change's own transaction. */
 export async function recordTransition(
   tx: Tx,
@@ -24,7 +34,14 @@ export async function recordTransition(
 ): Promise<void> {
   // createMany: one INSERT, no read-back of a row nobody reads here.
   await tx.orderTransition.createMany({
-    data: { payNo: t.payNo, fromStatus: t.from, toStatus: t.to, cause: t.cause, actor: t.actor.slice(0, 128), detail: t.detail.slice(0, 512) },
+    data: {
+      payNo: t.payNo,
+      fromStatus: t.from,
+      toStatus: t.to,
+      cause: t.cause,
+      actor: t.actor.slice(0, 128),
+      detail: t.detail.slice(0, 512),
+    },
   });
 }
 
@@ -37,48 +54,21 @@ export type { OrderTransition };
 
 /**
  * Outbox: the event for the order side, written in the same transaction as the change it describes, so a
- * crash between commit and delivery loses nothing. `order` is the order as it is after the change (for a
- * DUPLICATE_PAYMENT: with the second payment's pay way, time and channel trade no). The event carries what a
- * consumer needs without a Query: why it closed, when and how it was paid, and the refund itself.
+ * crash between commit and delivery loses nothing. The payload is the event in its wire shape, encoded by the
+ * encoder the transport gave this database client (see encodeEventsWith).
  */
-export async function addEvent(tx: Tx, type: EventType, order: PayOrder, refund?: Refund): Promise<string> {
-  const id = randomUUID();
-  const event: PaymentEvent = {
-    eventId: id,
-    type: PaymentEventType[`PAYMENT_EVENT_TYPE_${type}`],
-    tenantId: order.tenantId,
-    payNo: order.payNo,
-    outOrderNo: order.outOrderNo,
-    amount: order.amount,
-    currency: order.currency,
-    status: ProtoOrderStatus[`ORDER_STATUS_${order.status}`],
-    version: order.version,
-    occurredAt: new Date(),
-    channelTradeNo: order.channelTradeNo ?? '',
-    attach: order.attach,
-    refundedAmount: order.refundedAmount,
-    refundNo: refund?.refundNo ?? '',
-    outRefundNo: refund?.outRefundNo ?? '',
-    refundAmount: refund?.amount ?? 0n,
-    closeReason: order.closeReason ? CloseReason[`CLOSE_REASON_${order.closeReason}`] : CloseReason.CLOSE_REASON_UNSPECIFIED,
-    paidAt: order.paidAt ?? undefined,
-    payWay: payWayToProto(order.payWay),
-    channel: channelOf(order.payWay),
-    refund: refund ? refundToProto(refund) : undefined,
-  };
+export async function addEvent(tx: Tx, type: EventType, order: Omit<PayOrder, 'id'>, refund?: Refund): Promise<OrderEvent> {
+  const event: OrderEvent = { id: randomUUID(), type, occurredAt: new Date(), order, refund };
   await tx.outboxEvent.createMany({
     data: {
-      id,
+      id: event.id,
       tenantId: order.tenantId,
       payNo: order.payNo,
       type,
       orderVersion: order.version,
       topic: order.notifyTopic,
-      payload: PaymentEvent.toJSON(event) as object,
+      payload: eventEncoderOf(tx)(event),
     },
   });
-  return id;
+  return event;
 }
-
-/** The channel a pay way belongs to, as the channels name themselves: ALIPAY_QR is "alipay", MOCK_QR "mock". */
-const channelOf = (payWay: string): string => (payWay ? payWay.split('_')[0].toLowerCase() : '');

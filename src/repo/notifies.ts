@@ -1,3 +1,4 @@
+import type { NotifyRecord } from '../generated/prisma/client';
 import type { NotifyResult } from '../generated/prisma/enums';
 import type { DbOrTx } from './tx';
 
@@ -29,6 +30,17 @@ export interface ReceiptKey {
 export async function recordNotify(db: DbOrTx, e: NotifyLogEntry): Promise<void> {
   await db.notifyRecord.createMany({ data: { ...e, detail: e.detail.slice(0, 512) } });
 }
+
+/** The notifies recorded for an order, oldest first, after row id `afterId`, at most `take`. */
+export function listNotifiesAfter(db: DbOrTx, payNo: string, afterId: bigint | undefined, take: number): Promise<NotifyRecord[]> {
+  return db.notifyRecord.findMany({
+    where: { payNo, ...(afterId === undefined ? {} : { id: { gt: afterId } }) },
+    orderBy: { id: 'asc' },
+    take,
+  });
+}
+
+export type { NotifyRecord };
 
 /** The dedupe truth: inserting a second receipt for the same notify of the same trade is a unique violation. */
 export async function insertReceipt(db: DbOrTx, key: ReceiptKey, payNo: string): Promise<void> {

@@ -36,6 +36,20 @@ export async function findEvent(db: DbOrTx, id: string): Promise<DeliverableEven
 }
 
 /**
+ * Puts an event back to PENDING with a fresh retry schedule, and records the replay among its deliveries
+ * (attempt 0, target "replay"), in one transaction.
+ */
+export async function resetEventForReplay(tx: Tx, id: string, replay: { detail: string; actor: string | null }): Promise<void> {
+  await tx.outboxEvent.updateMany({
+    where: { id },
+    data: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), deliveredAt: null },
+  });
+  await tx.eventDelivery.createMany({
+    data: { eventId: id, attempt: 0, target: 'replay', ok: true, detail: replay.detail, durationMs: 0, actor: replay.actor },
+  });
+}
+
+/**
  * Records one delivery try per target, then the event's new state. Two statements and no transaction: this
  * runs once per delivered event, and a crash between them only means the event is delivered again (with the
  * same id, which consumers dedupe), never that a delivery is marked done without having happened.

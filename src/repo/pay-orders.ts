@@ -50,11 +50,16 @@ export async function lockOrder(tx: Tx, payNo: string): Promise<PayOrder> {
   return tx.payOrder.findUniqueOrThrow({ where: { payNo } });
 }
 
+/** An order as inserted: everything but its row id, which nobody reads (pay_no names it everywhere). */
+export type CreatedOrder = Omit<PayOrder, 'id'>;
+
 /**
  * One INSERT, no read-back: CreateOrder is the hottest write. Throws a unique violation when
- * (tenant_id, out_order_no) exists; the caller turns that into a replay or a conflict.
+ * (tenant_id, out_order_no) exists; the caller turns that into a replay or a conflict. The row id is not
+ * returned: outside a transaction LAST_INSERT_ID() may be another pooled connection's, and MySQL 8 has no
+ * INSERT … RETURNING.
  */
-export async function insertOrder(db: DbOrTx, o: NewOrder): Promise<PayOrder> {
+export async function insertOrder(db: DbOrTx, o: NewOrder): Promise<CreatedOrder> {
   const extra = JSON.stringify(o.extra);
   await db.$executeRaw`
     INSERT INTO pay_order (pay_no, tenant_id, out_order_no, amount, currency, subject, description, user_id, pay_way,
@@ -64,7 +69,6 @@ export async function insertOrder(db: DbOrTx, o: NewOrder): Promise<PayOrder> {
       ${o.expireSeconds}, ${o.expireAt}, ${o.createdAt}, ${o.createdAt})`;
   return {
     ...o,
-    id: 0n,
     status: 'WAIT_PAY',
     refundedAmount: 0n,
     refundPendingAmount: 0n,
@@ -93,6 +97,21 @@ export async function casOrderStatus(tx: Tx, c: StatusChange): Promise<boolean> 
     data: { ...c.set, status: c.to, version: { increment: 1 } },
   });
   return count === 1;
+}
+
+/**
+ * Compare-and-set of the order's version alone, for a change the order side must hear of that moves no status
+ * (a refund that failed releases its reservation; a second payment of a paid order). False when another writer
+ * changed the order first. Bumps the version.
+ */
+export async function casOrderVersion(tx: Tx, payNo: string, version: bigint, set: Partial<Pick<PayOrder, 'refundPendingAmount'>> = {}): Promise<boolean> {
+  const { count } = await tx.payOrder.updateMany({ where: { payNo, version }, data: { ...set, version: { increment: 1 } } });
+  return count === 1;
+}
+
+/** The order by its pay_no alone (inside a transaction that already knows it is the caller's). */
+export function findOrderByPayNo(db: DbOrTx, payNo: string): Promise<PayOrder | null> {
+  return db.payOrder.findUnique({ where: { payNo } });
 }
 
 /**
@@ -125,7 +144,10 @@ export async function findAttempt(db: DbOrTx, attemptNo: string): Promise<PayAtt
   return attempt?.attemptNo === attemptNo ? attempt : null;
 }
 
-/** One INSERT without Prisma's read-back; the row is returned as written. */
+/**
+ * One INSERT without Prisma's read-back; the row is returned as written, with the id the database gave it
+ * (LAST_INSERT_ID() is per connection, and a transaction holds one connection).
+ */
 export async function insertAttempt(
   tx: Tx,
   a: Pick<PayAttempt, 'attemptNo' | 'payNo' | 'tenantId' | 'payWay' | 'channel' | 'payerId' | 'clientIp'>,
@@ -133,7 +155,8 @@ export async function insertAttempt(
   const now = new Date();
   const row = { ...a, status: 'CREATED' as const, payload: null, channelTradeNo: null, createdAt: now, updatedAt: now };
   await tx.payAttempt.createMany({ data: { ...row, payload: undefined } });
-  return { ...row, id: 0n };
+  const [{ id }] = await tx.$queryRaw<{ id: bigint | number }[]>`SELECT LAST_INSERT_ID() AS id`;
+  return { ...row, id: BigInt(id) };
 }
 
 /** Compare-and-set of an attempt's status. */

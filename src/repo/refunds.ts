@@ -8,6 +8,21 @@ export function findRefund(db: DbOrTx, tenantId: string, outRefundNo: string): P
   return db.refund.findUnique({ where: { tenantId_outRefundNo: { tenantId, outRefundNo } } });
 }
 
+/** The refund numbered exactly `refundNo` (ours, sent back by the channel: compared again byte for byte). */
+export async function findRefundByNo(db: DbOrTx, refundNo: string): Promise<Refund | null> {
+  const refund = await db.refund.findUnique({ where: { refundNo } });
+  return refund?.refundNo === refundNo ? refund : null;
+}
+
+/** A tenant's refunds (or one order's), oldest first, after row id `afterId`, at most `take`. */
+export function listRefundsAfter(db: DbOrTx, scope: { tenantId: string; payNo?: string }, afterId: bigint | undefined, take: number): Promise<Refund[]> {
+  return db.refund.findMany({
+    where: { tenantId: scope.tenantId, ...(scope.payNo ? { payNo: scope.payNo } : {}), ...(afterId === undefined ? {} : { id: { gt: afterId } }) },
+    orderBy: { id: 'asc' },
+    take,
+  });
+}
+
 /**
  * Reserves `amount` of the order's refundable balance (paid − refunded − pending) in one conditional UPDATE,
  * so concurrent refunds can never together exceed what was paid. False when the balance is too small or the

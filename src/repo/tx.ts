@@ -1,5 +1,6 @@
 import type { Prisma } from '../generated/prisma/client';
 import type { Db } from '../infra/db';
+import type { OrderEvent } from './history';
 
 /** A Prisma transaction client; repository functions take it so use cases decide the transaction's shape. */
 export type Tx = Prisma.TransactionClient;
@@ -44,6 +45,26 @@ export interface OrderChange {
 const changesByTx = new WeakMap<Tx, OrderChange[]>();
 const commitListeners = new WeakMap<Db, (changes: OrderChange[]) => void>();
 
+/** An outbox event in its wire shape (JSON), as stored and delivered. */
+export type EventEncoder = (event: OrderEvent) => object;
+const encoders = new WeakMap<Db, EventEncoder>();
+const encoderByTx = new WeakMap<Tx, EventEncoder>();
+
+/**
+ * How events written through this client are encoded: the wire shape is the transport's, given once at start
+ * (bootstrap), so the repository stores what it is handed and never builds a protocol message itself.
+ */
+export function encodeEventsWith(db: Db, encode: EventEncoder): void {
+  encoders.set(db, encode);
+}
+
+/** The encoder of the client that runs this transaction (see runTx); loud when the composition root forgot it. */
+export function eventEncoderOf(tx: Tx): EventEncoder {
+  const encode = encoderByTx.get(tx);
+  if (!encode) throw new Error('no event encoder for this database client: call encodeEventsWith(db, …) at start');
+  return encode;
+}
+
 /** Called by transition(): the change is announced only if (and after) the transaction commits. */
 export function noteOrderChange(tx: Tx, change: OrderChange): void {
   changesByTx.get(tx)?.push(change);
@@ -66,6 +87,8 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
       result = await db.$transaction(
         (tx) => {
           changesByTx.set(tx, changes);
+          const encode = encoders.get(db);
+          if (encode) encoderByTx.set(tx, encode);
           return fn(tx);
         },
         { maxWait: 5000, timeout: 15000, ...(opts.readCommitted ? { isolationLevel: 'ReadCommitted' as const } : {}) },

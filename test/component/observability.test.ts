@@ -31,7 +31,7 @@ describe('Queue board', () => {
     }
   });
 
-  it('When the right credentials are sent, then the board and its API list the four internal queues', async () => {
+  it('When the right credentials are sent, then the board and its API list the five internal queues', async () => {
     const page = await board(h, '/', basic(USER, PASSWORD));
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
@@ -39,7 +39,7 @@ describe('Queue board', () => {
     const res = await board(h, '/api/queues', basic(USER, PASSWORD));
     expect(res.status).toBe(200);
     const body = (await res.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
-    expect(body.queues.map((q) => q.name).sort()).toEqual(['event-delivery', 'maintenance', 'order-timeout', 'status-sync']);
+    expect(body.queues.map((q) => q.name).sort()).toEqual(['event-delivery', 'maintenance', 'order-timeout', 'paid-after-close', 'status-sync']);
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
   });
 

@@ -6,7 +6,8 @@
  * Not part of `npm run bench`; a diagnostic for when the Prepay row looks slow.
  */
 import { createConnection, type Connection } from 'mariadb';
-import { buildDeps, buildHandlers } from '../src/bootstrap';
+import { channelCall } from '../src/app/channel-accounts';
+import { buildDeps } from '../src/bootstrap';
 import type { Deps } from '../src/app/deps';
 import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../src/app/create-order';
 import { assertPayWayEnabled } from '../src/app/list-pay-ways';
@@ -139,7 +140,7 @@ async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: n
   );
   await run('  (same transaction, empty: BEGIN; COMMIT)', () => runTx(deps.db, async () => {}));
   await run('Prepay 5: handler.prepay (signed HTTP POST to the gateway, fetch)', (i) =>
-    handler.prepay(tradeSnapshot(paying[i], attempts[i]), ctx),
+    channelCall(deps.accounts, TENANT, handler, ctx).then((call) => handler.prepay(tradeSnapshot(paying[i], attempts[i]), call)),
   );
   await run('Prepay 6: payAttempt.updateMany (casAttemptStatus CREATED -> OPEN)', (i) =>
     casAttemptStatus(deps.db, attempts[i].attemptNo, ['CREATED'], 'OPEN', {
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
     MOCK_CHANNEL_SECRET: BENCH_MOCK_SECRET,
     MOCK_GATEWAY_URL: gateway.info.gatewayUrl,
   });
-  const deps = buildDeps(config, buildHandlers(config));
+  const deps = buildDeps(config);
   const admin = await createConnection({ ...mysqlConnection(services.databaseUrl), database: undefined });
   try {
     await deps.db.$connect();

@@ -1,7 +1,8 @@
 import type { EventWithDeliveries } from '../app/order-events';
 import type { PrepayPayload } from '../channels/types';
 import { DeliveryStatus, PaymentEvent, type EventRecord } from '../gen/payment/v1/events';
-import { isPayWayCode } from '../channels/registry';
+import { knownPayWays } from '../channels/catalog';
+import { InvalidArgumentError } from '../domain/errors';
 import type { PrepayResponse } from '../gen/payment/v1/payment_service';
 import {
   AttemptStatus,
@@ -20,12 +21,22 @@ import {
 import type { NotifyRecord, OrderTransition } from '../generated/prisma/client';
 import type { PayAttempt, PayOrder, Refund } from '../repo/pay-orders';
 
-/** Rows to proto messages. Pay ways are stored as the enum name without its PAY_WAY_ prefix. */
-export const payWayToProto = (code: string): PayWay => (isPayWayCode(code) ? PayWay[`PAY_WAY_${code}`] : PayWay.PAY_WAY_UNSPECIFIED);
+/**
+ * Rows to proto messages. Pay ways are stored as their catalog code and travel as the catalog's number for it
+ * (the proto PayWay value; a pay way a deployment adds outside the proto travels as its own number).
+ */
+export const payWayToProto = (code: string): PayWay => (knownPayWays.get(code)?.protoNumber ?? PayWay.PAY_WAY_UNSPECIFIED) as PayWay;
 
-export function payWayFromProto(way: PayWay): string {
-  return way === PayWay.PAY_WAY_UNSPECIFIED ? '' : PayWay[way].replace(/^PAY_WAY_/, '');
+/** A pay way number from the wire: '' for UNSPECIFIED, its code if the catalog has it, INVALID_ARGUMENT otherwise. */
+export function payWayFromProto(way: PayWay | number, field = 'pay_way'): string {
+  if (way === PayWay.PAY_WAY_UNSPECIFIED) return '';
+  const entry = knownPayWays.byProtoNumber(way);
+  if (!entry) throw new InvalidArgumentError(field, `${way} is not a pay way this service knows`);
+  return entry.code;
 }
+
+/** A known pay way number, or 0 (UNSPECIFIED). */
+export const isPayWayNumber = (n: number): boolean => n === PayWay.PAY_WAY_UNSPECIFIED || knownPayWays.byProtoNumber(n) !== undefined;
 
 export function orderToProto(o: PayOrder, attempts: PayAttempt[] = [], refunds: Refund[] = [], transitions: OrderTransition[] = []): PbOrder {
   return {

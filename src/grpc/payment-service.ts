@@ -23,7 +23,7 @@ import { callContext } from './call-context';
 import { InFlight } from './in-flight';
 import { logSubject } from './log-subject';
 import { toServiceError } from './errors';
-import { eventToProto, notifyToProto, orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
+import { eventToProto, isPayWayNumber, notifyToProto, orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
 import { orderPageToProto, parseGetStatistics, parseListOrders, parsePage, parseRefundScope, statisticsToProto } from './order-queries';
 import * as v from './validation';
 
@@ -35,7 +35,7 @@ const createOrderRequest = z.object({
   subject: v.subject,
   description: v.description,
   userId: v.userId,
-  payWay: z.enum(PayWay),
+  payWay: z.number().int().refine(isPayWayNumber, 'is not a pay way this service knows'),
   expireSeconds: z
     .number()
     .int()
@@ -50,10 +50,10 @@ const createOrderRequest = z.object({
 /** Calls refused for their caller: logged at info, for whoever watches for probing. */
 const refused = (code: status | undefined): boolean => code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED;
 
-/** A payable pay way: any defined value but UNSPECIFIED. */
+/** A payable pay way: any value the catalog knows but UNSPECIFIED. */
 function requirePayWay(way: PayWay, field = 'pay_way'): string {
-  if (way === PayWay.PAY_WAY_UNSPECIFIED || PayWay[way] === undefined) throw new InvalidArgumentError(field, 'is required');
-  return payWayFromProto(way);
+  if (way === PayWay.PAY_WAY_UNSPECIFIED) throw new InvalidArgumentError(field, 'is required');
+  return payWayFromProto(way, field);
 }
 
 /**

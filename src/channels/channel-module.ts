@@ -49,7 +49,8 @@ export type ChannelNotify = { notify: VerifiedNotify; identity: TradeIdentity } 
 export interface ChannelAdapter<A extends ChannelAccount> {
   query(trade: TradeSnapshot, account: A, signal?: AbortSignal): Promise<ChannelTradeAnswer>;
   close(trade: TradeSnapshot, account: A, signal?: AbortSignal): Promise<ChannelCloseAnswer>;
-  refund(refund: RefundSnapshot, account: A, signal?: AbortSignal): Promise<RefundStatusResult>;
+  /** `payWay`: the pay way the trade was paid with, for a channel whose refund request names it (WeChat's notify URL). */
+  refund(refund: RefundSnapshot, account: A, signal?: AbortSignal, payWay?: PayWayCode): Promise<RefundStatusResult>;
   queryRefund(refund: RefundSnapshot, account: A, signal?: AbortSignal): Promise<RefundStatusResult>;
   /** Verify the signature over the raw bytes, then parse; a bad signature is `{ invalid }`. */
   verifyNotify(notify: RawNotify, account: A): Promise<ChannelNotify>;

@@ -64,9 +64,9 @@ export class GuardedChannel implements ChannelNotifyPort {
     return { outcome: 'unknown', reason: `close refused as paid, but the query said ${status.outcome}: ${status.reason ?? status.channelStatus}` };
   }
 
-  async refund(refund: RefundSnapshot, call: ChannelCall): Promise<RefundStatusResult> {
+  async refund(refund: RefundSnapshot, call: ChannelCall, payWay?: string): Promise<RefundStatusResult> {
     return guard(
-      () => this.adapter.refund(refund, this.account(call), call.signal),
+      () => this.adapter.refund(refund, this.account(call), call.signal, payWay),
       (reason) => ({ outcome: 'unknown', channelStatus: '', reason }),
     );
   }
@@ -182,7 +182,7 @@ export class PayWayHandler implements PayOrderHandler {
     return this.via.close(trade, call);
   }
   refund(refund: RefundSnapshot, call: ChannelCall): Promise<RefundStatusResult> {
-    return this.via.refund(refund, call);
+    return this.via.refund(refund, call, this.payWay);
   }
   queryRefund(refund: RefundSnapshot, call: ChannelCall): Promise<RefundStatusResult> {
     return this.via.queryRefund(refund, call);

@@ -136,9 +136,31 @@ export function notifyToProto(n: NotifyRecord): PbNotifyRecord {
   };
 }
 
+/** Is this a value the generated PayWay enum has (its JSON helpers throw on any other)? */
+const inProto = (way: number): boolean => PayWay[way] !== undefined;
+
+/**
+ * An event as stored and delivered (proto JSON). A pay way outside the proto enum is written as its number, as
+ * proto JSON writes an enum value it has no name for (ts-proto's helper would throw instead).
+ */
+export function eventToJson(event: PaymentEvent): object {
+  if (inProto(event.payWay)) return PaymentEvent.toJSON(event) as object;
+  return { ...(PaymentEvent.toJSON({ ...event, payWay: PayWay.PAY_WAY_UNSPECIFIED }) as object), payWay: event.payWay };
+}
+
+/** The inverse of eventToJson. */
+export function eventFromJson(payload: unknown): PaymentEvent {
+  const { payWay, ...rest } = (payload ?? {}) as { payWay?: unknown };
+  if (typeof payWay !== 'number' || inProto(payWay)) return PaymentEvent.fromJSON(payload);
+  return { ...PaymentEvent.fromJSON(rest), payWay: payWay as PayWay };
+}
+
+/** The channel a pay way belongs to, from the catalog ('' for none or an unknown one). */
+export const channelOfPayWay = (payWay: string): string => knownPayWays.get(payWay)?.channel ?? '';
+
 export function eventToProto(e: EventWithDeliveries): EventRecord {
   return {
-    event: PaymentEvent.fromJSON(e.payload),
+    event: eventFromJson(e.payload),
     topic: e.topic,
     deliveryStatus: DeliveryStatus[`DELIVERY_STATUS_${e.status}`],
     attempts: e.attempts,

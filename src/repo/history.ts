@@ -3,7 +3,7 @@ import type { OrderTransition, PayOrder, Refund } from '../generated/prisma/clie
 import type { TransitionCause } from '../generated/prisma/enums';
 import { PaymentEvent, PaymentEventType } from '../gen/payment/v1/events';
 import { CloseReason, OrderStatus as ProtoOrderStatus } from '../gen/payment/v1/types';
-import { payWayToProto, refundToProto } from '../grpc/mappers';
+import { channelOfPayWay, eventToJson, payWayToProto, refundToProto } from '../grpc/mappers';
 import type { OrderStatus } from '../domain/order-status';
 import type { DbOrTx, Tx } from './tx';
 
@@ -63,7 +63,7 @@ export async function addEvent(tx: Tx, type: EventType, order: PayOrder, refund?
     closeReason: order.closeReason ? CloseReason[`CLOSE_REASON_${order.closeReason}`] : CloseReason.CLOSE_REASON_UNSPECIFIED,
     paidAt: order.paidAt ?? undefined,
     payWay: payWayToProto(order.payWay),
-    channel: channelOf(order.payWay),
+    channel: channelOfPayWay(order.payWay),
     refund: refund ? refundToProto(refund) : undefined,
   };
   await tx.outboxEvent.createMany({
@@ -74,11 +74,8 @@ export async function addEvent(tx: Tx, type: EventType, order: PayOrder, refund?
       type,
       orderVersion: order.version,
       topic: order.notifyTopic,
-      payload: PaymentEvent.toJSON(event) as object,
+      payload: eventToJson(event),
     },
   });
   return id;
 }
-
-/** The channel a pay way belongs to, as the channels name themselves: ALIPAY_QR is "alipay", MOCK_QR "mock". */
-const channelOf = (payWay: string): string => (payWay ? payWay.split('_')[0].toLowerCase() : '');

@@ -5,7 +5,7 @@ import type { WechatAccount } from './account';
 import { errorOf, type WechatApi } from './client';
 import { verifyWechatNotify } from './notify';
 import { decryptResource } from './signing';
-import { buildRefundRequest, checkedRefundStatus, errorVerdict, OUT_NO, toTradeAnswer } from './transformers';
+import { buildRefundRequest, checkedRefundStatus, errorVerdict, OUT_NO, type TerminalType, toTradeAnswer } from './transformers';
 import { type NotifyResource, refund, transaction } from './wire';
 
 /**
@@ -38,8 +38,9 @@ export class WechatAdapter implements ChannelAdapter<WechatAccount> {
     return verdict === 'closed' || verdict === 'paid' ? { outcome: verdict } : { outcome: 'unknown', reason };
   }
 
-  async refund(r: RefundSnapshot, account: WechatAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
-    const built = buildRefundRequest(r, account);
+  /** The refund's notify URL names the terminal of the pay way the trade was paid with, as its prepay's did. */
+  async refund(r: RefundSnapshot, account: WechatAccount, signal?: AbortSignal, payWay?: string): Promise<RefundStatusResult> {
+    const built = buildRefundRequest(r, account, terminalOf(payWay));
     if (!built.ok) return { outcome: 'fail', channelStatus: '', reason: built.reason };
     const reply = await this.api.call(account, signal, (wx, cfg) => wx.v3.refund.domestic.refunds.post(built.body, cfg));
     if (reply.status === 200) return checkedRefundStatus(r, parse(refund, reply.data, 'refund'));
@@ -80,6 +81,9 @@ export class WechatAdapter implements ChannelAdapter<WechatAccount> {
     return { status: 500, contentType: 'application/json', body };
   }
 }
+
+const TERMINALS: Readonly<Record<string, TerminalType>> = { WECHAT_APP: 'app', WECHAT_JSAPI: 'jsapi', WECHAT_NATIVE: 'native', WECHAT_H5: 'h5' };
+const terminalOf = (payWay?: string): TerminalType | 'refund' => (payWay !== undefined && Object.hasOwn(TERMINALS, payWay) ? TERMINALS[payWay] : 'refund');
 
 /** Parses a 200 body; a body that does not fit is thrown, hence 'unknown'. */
 export function parse<S extends z.ZodType>(schema: S, data: unknown, what: string): z.output<S> {

@@ -15,6 +15,8 @@ export const MOCK_SECRET = 'component-test-mock-secret';
 
 export interface Harness {
   service: RunningService;
+  /** The mock gateway's shared secret (MOCK_CHANNEL_SECRET), which tenants' mock accounts carry. */
+  mockSecret: string;
   gateway: MockGateway;
   gatewayUrl: string;
   client: PaymentServiceClient;
@@ -122,6 +124,7 @@ export async function startHarness(
     });
   return {
     service,
+    mockSecret: config.MOCK_CHANNEL_SECRET ?? MOCK_SECRET,
     gateway,
     gatewayUrl,
     client,
@@ -176,11 +179,11 @@ export async function newTenant(h: Harness, prefix = 't', { mock = true }: { moc
 }
 
 /** The account a tenant has at the harness's mock gateway: its own merchant id, the gateway's shared secret. */
-export function mockAccount(h: Pick<Harness, 'gatewayUrl' | 'notifyBaseUrl'>, tenantId: string) {
+export function mockAccount(h: Pick<Harness, 'gatewayUrl' | 'notifyBaseUrl' | 'mockSecret'>, tenantId: string) {
   return {
     channel: 'mock' as const,
     merchantId: `M-${tenantId}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
-    secret: MOCK_SECRET,
+    secret: h.mockSecret,
     gatewayUrl: h.gatewayUrl,
     notifyBaseUrl: h.notifyBaseUrl,
   };

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { defaultChannels, KNOWN_CHANNELS } from '../../src/channels';
 import { PayWayCatalog } from '../../src/channels/catalog';
 import type { ChannelModule } from '../../src/channels/channel-module';
@@ -95,5 +97,29 @@ describe('the mock goes through the same guard as any channel', () => {
     const trade = { tenantId: 't', payNo: 'P', attemptNo: 'A1', amount: 1n, currency: 'CNY', subject: 's', description: '', attach: '', expireAt: new Date(), clientIp: '', payerId: '', returnUrl: '' };
     expect(await channel.query(trade, { account: { channel: 'alipay' } })).toEqual({ outcome: 'unknown', channelStatus: '', reason: 'no mock account for this tenant' });
     expect(await channel.verifyNotify(notify({ mch_id: 'M1' }), undefined)).toEqual({ valid: false, reason: 'tenant t has no mock account' });
+  });
+});
+
+describe('nothing outside a channel’s folder names it', () => {
+  it('When src/ is searched for channel names, then only the channel folders, the channel list and config’s MOCK_* settings have them', () => {
+    const root = path.join(__dirname, '../../src');
+    const files = (dir: string): string[] =>
+      readdirSync(dir).flatMap((name) => {
+        const full = path.join(dir, name);
+        return statSync(full).isDirectory() ? files(full) : full.endsWith('.ts') ? [full] : [];
+      });
+    const allowed = /^(channels\/(alipay|wechat|mock)\/|channels\/index\.ts$|gen\/|generated\/)/;
+    const named = /'alipay'|'wechat'|'mock'|ALIPAY_|WECHAT_|MOCK/;
+    const hits = files(root)
+      .map((f) => path.relative(root, f).split(path.sep).join('/'))
+      .filter((rel) => !allowed.test(rel))
+      .flatMap((rel) =>
+        readFileSync(path.join(root, rel), 'utf8')
+          .split('\n')
+          .map((line, i) => ({ at: `${rel}:${i + 1}`, line }))
+          .filter(({ line }) => named.test(line)),
+      )
+      .filter(({ at, line }) => !(at.startsWith('config.ts:') && /MOCK_(CHANNEL_ENABLED|CHANNEL_SECRET|GATEWAY_URL)/.test(line)));
+    expect(hits).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
  * Not part of `npm run bench`; a diagnostic for when the Prepay row looks slow.
  */
 import { createConnection, type Connection } from 'mariadb';
-import { channelCall } from '../src/app/channel-accounts';
+import { channelCall, saveChannelAccount } from '../src/app/channel-accounts';
 import { buildDeps } from '../src/bootstrap';
 import type { Deps } from '../src/app/deps';
 import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../src/app/create-order';
@@ -16,7 +16,7 @@ import { requireTenant } from '../src/app/tenants';
 import { queryOrder } from '../src/app/query-order';
 import { tradeSnapshot } from '../src/app/snapshots';
 import { transition } from '../src/app/transition';
-import { loadConfig } from '../src/config';
+import { loadConfig, secretBox } from '../src/config';
 import { newAttemptNo } from '../src/domain/ids';
 import { casAttemptStatus, findOrder, insertAttempt, listAttempts, type PayAttempt, type PayOrder } from '../src/repo/pay-orders';
 import { runTx } from '../src/repo/tx';
@@ -185,6 +185,8 @@ async function main(): Promise<void> {
     MOCK_GATEWAY_URL: gateway.info.gatewayUrl,
   });
   const deps = buildDeps(config);
+  const mock = { channel: 'mock', merchantId: 'M-bench', secret: BENCH_MOCK_SECRET, gatewayUrl: gateway.info.gatewayUrl, notifyBaseUrl: config.NOTIFY_BASE_URL };
+  await saveChannelAccount(deps.db, secretBox(config), TENANT, mock); // the mock needs an account like any channel
   const admin = await createConnection({ ...mysqlConnection(services.databaseUrl), database: undefined });
   try {
     await deps.db.$connect();

@@ -6,7 +6,8 @@
  * Not part of `npm run bench`; a diagnostic for when the Prepay row looks slow.
  */
 import { createConnection, type Connection } from 'mariadb';
-import { buildDeps, buildHandlers } from '../src/bootstrap';
+import { channelCall, saveChannelAccount } from '../src/app/channel-accounts';
+import { buildDeps } from '../src/bootstrap';
 import type { Deps } from '../src/app/deps';
 import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../src/app/create-order';
 import { assertPayWayEnabled } from '../src/app/list-pay-ways';
@@ -15,7 +16,7 @@ import { requireTenant } from '../src/app/tenants';
 import { queryOrder } from '../src/app/query-order';
 import { tradeSnapshot } from '../src/app/snapshots';
 import { transition } from '../src/app/transition';
-import { loadConfig } from '../src/config';
+import { loadConfig, secretBox } from '../src/config';
 import { newAttemptNo } from '../src/domain/ids';
 import { casAttemptStatus, findOrder, insertAttempt, listAttempts, type CreatedOrder, type PayAttempt } from '../src/repo/pay-orders';
 import { runTx } from '../src/repo/tx';
@@ -139,7 +140,7 @@ async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: n
   );
   await run('  (same transaction, empty: BEGIN; COMMIT)', () => runTx(deps.db, async () => {}));
   await run('Prepay 5: handler.prepay (signed HTTP POST to the gateway, fetch)', (i) =>
-    handler.prepay(tradeSnapshot(paying[i], attempts[i]), ctx),
+    channelCall(deps.accounts, TENANT, handler, ctx).then((call) => handler.prepay(tradeSnapshot(paying[i], attempts[i]), call)),
   );
   await run('Prepay 6: payAttempt.updateMany (casAttemptStatus CREATED -> OPEN)', (i) =>
     casAttemptStatus(deps.db, attempts[i].attemptNo, ['CREATED'], 'OPEN', {
@@ -183,7 +184,9 @@ async function main(): Promise<void> {
     MOCK_CHANNEL_SECRET: BENCH_MOCK_SECRET,
     MOCK_GATEWAY_URL: gateway.info.gatewayUrl,
   });
-  const deps = buildDeps(config, buildHandlers(config));
+  const deps = buildDeps(config);
+  const mock = { channel: 'mock', merchantId: 'M-bench', secret: BENCH_MOCK_SECRET, gatewayUrl: gateway.info.gatewayUrl, notifyBaseUrl: config.NOTIFY_BASE_URL };
+  await saveChannelAccount(deps.db, secretBox(config), TENANT, mock); // the mock needs an account like any channel
   const admin = await createConnection({ ...mysqlConnection(services.databaseUrl), database: undefined });
   try {
     await deps.db.$connect();

@@ -5,10 +5,12 @@
  * starts and stops a CPU profile (see profiler.ts).
  */
 import { createServer } from 'node:net';
+import { saveChannelAccount } from '../src/app/channel-accounts';
 import { startService } from '../src/bootstrap';
 import { createMockGateway, type MockGateway } from '../sandboxes/mock';
-import { loadConfig } from '../src/config';
+import { loadConfig, secretBox } from '../src/config';
 import { BENCH_MOCK_SECRET, benchCallers } from './config';
+import { TENANT } from './grpc-frames';
 import { installSignalProfiler } from './profiler';
 import { announceReady, failStartup } from './ready';
 
@@ -51,6 +53,9 @@ async function main(): Promise<void> {
     PAYSVC_CALLERS: benchCallers(),
   });
   const service = await startService(config);
+  // The bench tenant's account at this gateway: the mock needs one like any channel.
+  const mock = { channel: 'mock', merchantId: 'M-bench', secret: BENCH_MOCK_SECRET, gatewayUrl, notifyBaseUrl: config.NOTIFY_BASE_URL };
+  await saveChannelAccount(service.deps.db, secretBox(config), TENANT, mock);
   announceReady({ grpcPort: service.grpc.port, httpPort: service.httpPort, gatewayUrl, gatewayInProcess: !!gateway }, async () => {
     await profiler?.finish();
     await service.stop();

@@ -93,6 +93,7 @@ async function main(): Promise<void> {
   const { startSandboxes } = await import('./sandboxes');
   const { registerSandboxTenant } = await import('./sandbox-tenant');
   const { registerTenant } = await import('../src/app/tenants');
+  const { saveChannelAccount } = await import('../src/app/channel-accounts');
   const { loadConfig, secretBox } = await import('../src/config');
   const { startService } = await import('../src/bootstrap');
 
@@ -175,6 +176,8 @@ async function main(): Promise<void> {
   await step('registering tenant "demo" with the mock channel and the sandbox Alipay and WeChat Pay accounts', 'see the error above', async () => {
     // The mock is on for "demo" here; it is never offered in production, whatever the tenant row says.
     await registerTenant(service.deps.db, { id: 'demo', name: 'Demo shop', mockEnabled: true });
+    const mock = { channel: 'mock', merchantId: 'M-demo', secret: config.MOCK_CHANNEL_SECRET, gatewayUrl: sandboxes.urls.mock, notifyBaseUrl: `http://127.0.0.1:${service.httpPort}` };
+    if (config.MOCK_CHANNEL_SECRET) await saveChannelAccount(service.deps.db, secretBox(config), 'demo', mock); // the mock needs an account like any channel
     await registerSandboxTenant(service.deps.db, secretBox(config), 'demo', sandboxes, `http://127.0.0.1:${service.httpPort}`);
   });
 

@@ -1,8 +1,7 @@
 import type { Server } from 'node:http';
 import type { Deps } from './app/deps';
-import { alipayHandlers } from './channels/alipay';
-import { MockPayHandler } from './channels/mock/mock-handler';
-import { wechatHandlers } from './channels/wechat';
+import { defaultChannels } from './channels';
+import type { ChannelModule } from './channels/channel-module';
 import type { ChannelCallObserver } from './channels/observed-handler';
 import { ChannelRegistry } from './channels/registry';
 import type { PayOrderHandler } from './channels/types';
@@ -25,22 +24,9 @@ import { startGrpcServer, type GrpcServer } from './grpc/server';
 import { queueBoard } from './http/queue-board';
 import { createSidecar, listen } from './http/sidecar';
 
-/** The handlers this deployment offers; a pay way without one is listed as disabled. */
-export function buildHandlers(config: Config): PayOrderHandler[] {
-  // Real channels are always offered; a tenant uses one once its account there is registered.
-  const timeoutMs = config.CHANNEL_TIMEOUT_MS;
-  const handlers: PayOrderHandler[] = [...alipayHandlers({ timeoutMs }), ...wechatHandlers({ timeoutMs })];
-  // Never in production (loadConfig refuses MOCK_CHANNEL_ENABLED there too); elsewhere only for tenants with it on.
-  if (config.MOCK_CHANNEL_ENABLED && config.MOCK_CHANNEL_SECRET && config.NODE_ENV !== 'production') {
-    const mock = {
-      gatewayUrl: config.MOCK_GATEWAY_URL,
-      secret: config.MOCK_CHANNEL_SECRET,
-      notifyBaseUrl: config.NOTIFY_BASE_URL,
-      timeoutMs,
-    };
-    handlers.push(new MockPayHandler({ ...mock, payWay: 'MOCK' }), new MockPayHandler({ ...mock, payWay: 'MOCK_QR' }));
-  }
-  return handlers;
+/** The pay-way handlers of this deployment's channels (see defaultChannels); a pay way without one is listed as disabled. */
+export function buildHandlers(config: Config, channels: readonly ChannelModule[] = defaultChannels(config)): PayOrderHandler[] {
+  return new ChannelRegistry(channels, { timeoutMs: config.CHANNEL_TIMEOUT_MS }).handlers();
 }
 
 /** Every channel call, timed into paysvc_channel_call_duration_seconds. */
@@ -59,7 +45,13 @@ export interface ServiceDeps extends Deps {
   queueProducerRedis: Redis;
 }
 
-export function buildDeps(config: Config, handlers = buildHandlers(config)): ServiceDeps {
+/** What a deployment may choose beyond its config: the channel modules it offers (by default, defaultChannels). */
+export interface BuildOptions {
+  channels?: readonly ChannelModule[];
+}
+
+export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps {
+  const channels = opts.channels ?? defaultChannels(config);
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const queueRedis = createRedis(config.REDIS_URL, { forBullmq: true });
   const queueProducerRedis = createRedis(config.REDIS_URL, { failFast: true });
@@ -84,13 +76,13 @@ export function buildDeps(config: Config, handlers = buildHandlers(config)): Ser
     timeouts: jobs.timeouts,
     paidAfterCloseRefunds: jobs.paidAfterCloseRefunds,
     deliveries: jobs.deliveries,
-    accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS),
+    accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS, channels),
     tenants: new Tenants(db, config.TENANT_CACHE_MS),
     redis,
     markers: new Markers(redis, config.QUEUE_PREFIX),
     orderFeed,
     watchPollMs: config.WATCH_POLL_MS,
-    channels: new ChannelRegistry(handlers, channelCallMetrics(metrics)),
+    channels: new ChannelRegistry(channels, { timeoutMs: config.CHANNEL_TIMEOUT_MS }, channelCallMetrics(metrics)),
     log,
     metrics,
     paidAfterClose: config.PAID_AFTER_CLOSE_POLICY,

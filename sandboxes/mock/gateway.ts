@@ -48,6 +48,7 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
       const notify: NotifyJson = {
         notify_id: randomUUID(),
         event: 'TRADE.SUCCESS',
+        mch_id: trade.mchId,
         out_trade_no: trade.outTradeNo,
         trade_no: trade.tradeNo,
         amount: (trade.amount + shift).toString(),
@@ -65,6 +66,7 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
     const notify: NotifyJson = {
       notify_id: randomUUID(),
       event: status === 'SUCCESS' ? 'REFUND.SUCCESS' : 'REFUND.FAIL',
+      mch_id: book.trade(refund.outTradeNo).mchId,
       out_trade_no: refund.outTradeNo,
       out_refund_no: refund.outRefundNo,
       refund_id: refund.refundId,

@@ -15,6 +15,7 @@ import type {
 export class GatewayRejection extends SandboxRejection<MockErrorCode> {}
 
 export interface MockTrade {
+  mchId: string;
   outTradeNo: string;
   tradeNo: string;
   amount: bigint;
@@ -43,14 +44,15 @@ export class TradeBook {
   createTrade(req: z.infer<typeof createTradeRequest>): MockTrade {
     const existing = this.trades.get(req.out_trade_no);
     if (existing) {
-      if (existing.amount !== req.amount) {
-        throw new GatewayRejection(409, 'OUT_TRADE_NO_USED', 'out_trade_no already used with another amount');
+      if (existing.amount !== req.amount || existing.mchId !== req.mch_id) {
+        throw new GatewayRejection(409, 'OUT_TRADE_NO_USED', 'out_trade_no already used with another amount or merchant');
       }
       if (this.status(existing) === 'CLOSED') throw new GatewayRejection(409, 'TRADE_CLOSED', 'trade is closed');
       return existing;
     }
     if (req.amount <= 0n) throw new GatewayRejection(400, 'PARAM_ERROR', 'amount must be positive');
     const trade: MockTrade = {
+      mchId: req.mch_id,
       outTradeNo: req.out_trade_no,
       tradeNo: newId('MT'),
       amount: req.amount,
@@ -138,6 +140,7 @@ export class TradeBook {
 
   tradeJson(trade: MockTrade): TradeJson {
     return {
+      mch_id: trade.mchId,
       out_trade_no: trade.outTradeNo,
       trade_no: trade.tradeNo,
       status: this.status(trade),
@@ -149,6 +152,7 @@ export class TradeBook {
 
   refundJson(refund: MockRefund): RefundJson {
     return {
+      mch_id: this.trade(refund.outTradeNo).mchId,
       out_refund_no: refund.outRefundNo,
       out_trade_no: refund.outTradeNo,
       refund_id: refund.refundId,

@@ -47,7 +47,7 @@ export interface Deps {
 }
 
 /** Per-request context from the transport: the caller's deadline as an abort signal, and who is calling. */
-export interface RequestContext extends ChannelCall {
+export interface RequestContext extends Pick<ChannelCall, 'signal'> {
   requestId?: string;
   /**
    * Who acts: the authenticated caller's name for an RPC (never a request field), or a system actor (those

@@ -1,5 +1,4 @@
-import { isPayWayCode } from '../channels/registry';
-import { PAY_WAYS } from '../channels/types';
+import { isPayWayCode, knownPayWays } from '../channels/catalog';
 import { ORDER_STATUSES, type OrderStatus } from '../domain/order-status';
 import { offsetSpans } from '../domain/time-zones';
 import { statisticsCells, type StatisticsCell, type Tally } from '../repo/order-queries';
@@ -21,7 +20,7 @@ export interface Statistics {
   currency: string;
   timeZone: string;
   total: Tally;
-  /** Only groups with orders, in the order of ORDER_STATUSES, PAY_WAYS ('' first: no pay way chosen yet) and time. */
+  /** Only groups with orders, in the order of ORDER_STATUSES, the pay-way catalog ('' first: no pay way chosen yet) and time. */
   byStatus: [OrderStatus, Tally][];
   byPayWay: [string, Tally][];
   byDay: [string, Tally][];
@@ -40,7 +39,7 @@ export async function getStatistics(deps: Deps, q: StatisticsQuery): Promise<Sta
     timeZone: q.timeZone,
     total: cells.reduce(add, zero()),
     byStatus: groupBy(cells, (c) => c.status, ORDER_STATUSES),
-    byPayWay: groupBy(cells, (c) => (isPayWayCode(c.payWay) ? c.payWay : ''), ['', ...PAY_WAYS]),
+    byPayWay: groupBy(cells, (c) => (isPayWayCode(c.payWay) ? c.payWay : ''), ['', ...knownPayWays.codes()]),
     byDay: groupBy(cells, (c) => c.day).sort(([a], [b]) => (a < b ? -1 : 1)),
   };
 }

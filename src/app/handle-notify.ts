@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { NotifyResult } from '../generated/prisma/enums';
-import type { NotifyAck, NotifyVerification, PayOrderHandler, RawNotify, VerifiedNotify } from '../channels/types';
+import type { ChannelNotifyPort, NotifyAck, NotifyVerification, RawNotify, VerifiedNotify } from '../channels/types';
 import { findAttempt, type PayAttempt } from '../repo/pay-orders';
 import { insertReceipt, recordNotify, type NotifyLogEntry, type ReceiptKey } from '../repo/notifies';
 import { findRefundByNo } from '../repo/refunds';
@@ -12,7 +12,8 @@ import type { Deps } from './deps';
 import { seenBefore, spendUnverifiedBudget } from './notify-guards';
 import { scheduleRefundSync, scheduleSync } from './schedule-sync';
 
-const KEPT_HEADERS = /^(content-type|user-agent|x-mock-.*|wechatpay-.*)$/i;
+/** What every notify record keeps of the headers, besides the channel's own (its module's keptHeaders). */
+const ALWAYS_KEPT_HEADERS = /^(content-type|user-agent)$/i;
 /** What a rejected notify keeps of its body (with the full length and digest): enough to read, too little to abuse. */
 export const REJECTED_BODY_BYTES = 4096;
 const HEADER_VALUE_CHARS = 512;
@@ -24,7 +25,7 @@ const UNVERIFIED = 'signature verification failed';
  * order, deduplicate per trade, apply the change exactly once (with its receipt and record in the same
  * transaction), and answer in the channel's dialect. An unverified notify never changes anything.
  */
-export async function handleNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotify): Promise<NotifyAck> {
+export async function handleNotify(deps: Deps, handler: ChannelNotifyPort, raw: RawNotify): Promise<NotifyAck> {
   const { result, ack } = await processNotify(deps, handler, raw);
   deps.metrics.notifies.inc({ channel: handler.channel, result });
   return ack;
@@ -33,15 +34,15 @@ export async function handleNotify(deps: Deps, handler: PayOrderHandler, raw: Ra
 type Handled = { result: NotifyResult | 'RATE_LIMITED' | 'NO_ACCOUNT'; ack: NotifyAck };
 type Log = (result: NotifyResult, detail: string, n?: VerifiedNotify, payNo?: string | null) => NotifyLogEntry;
 
-async function processNotify(deps: Deps, handler: PayOrderHandler, raw: RawNotify): Promise<Handled> {
+async function processNotify(deps: Deps, handler: ChannelNotifyPort, raw: RawNotify): Promise<Handled> {
   const channel = handler.channel;
   const log: Log = (result, detail, n, payNo = null) =>
-    entry(channel, raw, { result, detail, notifyId: n?.notifyId ?? '', kind: n?.kind ?? 'unknown', payNo, signatureValid: !!n });
+    entry(handler, raw, { result, detail, notifyId: n?.notifyId ?? '', kind: n?.kind ?? 'unknown', payNo, signatureValid: !!n });
 
-  // An unregistered tenant has no account anywhere (the mock's one shared secret included): answered, never stored.
+  // An unregistered tenant has no account anywhere: answered, never stored.
   if (!(await deps.tenants.get(raw.tenantId))) return noAccount(deps, handler);
-  const account = channel === 'mock' ? undefined : await deps.accounts.get(raw.tenantId, channel);
-  if (channel !== 'mock' && !account) return noAccount(deps, handler);
+  const account = await deps.accounts.get(raw.tenantId, channel);
+  if (!account) return noAccount(deps, handler);
   const verification = refuseRepeats(handler, raw, await handler.verifyNotify(raw, account));
   if (!verification.valid) return rejectUnverified(deps, handler, raw, verification, log);
   const n = verification.notify;
@@ -79,7 +80,7 @@ type Recorder = (tx: Tx, result: NotifyResult, detail: string) => Promise<void>;
  * A signature header given twice is refused whatever the signature check said (Node would have joined or dropped
  * the repeat, so the check saw something the channel did not send). The trade it names is kept as a hint only.
  */
-function refuseRepeats(handler: PayOrderHandler, raw: RawNotify, v: NotifyVerification): NotifyVerification {
+function refuseRepeats(handler: ChannelNotifyPort, raw: RawNotify, v: NotifyVerification): NotifyVerification {
   const repeated = raw.repeatedHeaders?.find((name) => handler.notifySignatureHeaders.includes(name));
   if (!repeated) return v;
   return { valid: false, reason: `header ${repeated} given more than once`, attemptNo: v.valid ? v.notify.attemptNo : v.attemptNo };
@@ -90,7 +91,7 @@ function refuseRepeats(handler: PayOrderHandler, raw: RawNotify, v: NotifyVerifi
  * it (anyone can make up tenant ids). It is answered in the channel's failure dialect and counted against the
  * service-wide budget, past which it gets 429.
  */
-async function noAccount(deps: Deps, handler: PayOrderHandler): Promise<Handled> {
+async function noAccount(deps: Deps, handler: ChannelNotifyPort): Promise<Handled> {
   // The same words as for a bad signature: the answer must not tell a stranger which tenants have an account here.
   const ack = handler.ackNotify(false, UNVERIFIED);
   if ((await spendUnverifiedBudget(deps, handler.channel)) === 'exceeded') return { result: 'RATE_LIMITED', ack: { ...ack, status: 429 } };
@@ -104,7 +105,7 @@ async function noAccount(deps: Deps, handler: PayOrderHandler): Promise<Handled>
  */
 async function rejectUnverified(
   deps: Deps,
-  handler: PayOrderHandler,
+  handler: ChannelNotifyPort,
   raw: RawNotify,
   v: { reason: string; attemptNo?: string },
   log: Log,
@@ -163,13 +164,13 @@ async function apply(
 const detailOf = (r: ApplyResult) => (r.kind === 'applied' ? `order is now ${r.order.status}` : r.reason);
 
 function entry(
-  channel: string,
+  { channel, keptHeaders }: ChannelNotifyPort,
   raw: RawNotify,
   e: Pick<NotifyLogEntry, 'result' | 'detail' | 'notifyId' | 'kind' | 'payNo' | 'signatureValid'>,
 ): NotifyLogEntry {
   const headers = Object.fromEntries(
     Object.entries(raw.headers)
-      .filter((kv): kv is [string, string] => KEPT_HEADERS.test(kv[0]) && kv[1] !== undefined)
+      .filter((kv): kv is [string, string] => (ALWAYS_KEPT_HEADERS.test(kv[0]) || keptHeaders.test(kv[0])) && kv[1] !== undefined)
       .map(([k, v]) => [k, v.slice(0, HEADER_VALUE_CHARS)]),
   );
   const body = e.result === 'REJECTED' ? raw.rawBody.subarray(0, REJECTED_BODY_BYTES) : raw.rawBody;

@@ -1,40 +1,48 @@
 import { FailedPreconditionError } from '../domain/errors';
+import { knownPayWays, PayWayCatalog } from './catalog';
+import type { ChannelModule } from './channel-module';
+import { buildChannel, type GuardedChannel } from './guarded-channel';
 import { ObservedHandler, type ChannelCallObserver } from './observed-handler';
-import type { ChannelName, PayOrderHandler, PayWayCode } from './types';
-import { PAY_WAYS } from './types';
+import type { ChannelNotifyPort, PayOrderHandler } from './types';
 
-/** The static catalog: what each pay way is, whatever tenant uses it. Fees are defaults a tenant may override. */
-export const PAY_WAY_CATALOG: Readonly<Record<PayWayCode, { name: string; defaultFeeRateBps: number }>> = {
-  MOCK: { name: 'Mock channel (sandbox cashier page)', defaultFeeRateBps: 0 },
-  MOCK_QR: { name: 'Mock channel (sandbox QR code)', defaultFeeRateBps: 0 },
-  ALIPAY_APP: { name: 'Alipay App', defaultFeeRateBps: 60 },
-  ALIPAY_WAP: { name: 'Alipay mobile web (H5)', defaultFeeRateBps: 60 },
-  ALIPAY_PAGE: { name: 'Alipay PC web', defaultFeeRateBps: 60 },
-  ALIPAY_QR: { name: 'Alipay QR code (precreate)', defaultFeeRateBps: 60 },
-  WECHAT_APP: { name: 'WeChat Pay App', defaultFeeRateBps: 60 },
-  WECHAT_JSAPI: { name: 'WeChat Pay JSAPI (official account / mini program)', defaultFeeRateBps: 60 },
-  WECHAT_NATIVE: { name: 'WeChat Pay Native (QR code)', defaultFeeRateBps: 60 },
-  WECHAT_H5: { name: 'WeChat Pay H5', defaultFeeRateBps: 60 },
-};
+export { isPayWayCode, knownPayWays } from './catalog';
 
-export const isPayWayCode = (v: string): v is PayWayCode => (PAY_WAYS as readonly string[]).includes(v);
+/** A channel's notify route: where its notifies come in, in what body, through which guarded channel. */
+export interface NotifyRoute {
+  module: ChannelModule;
+  channel: ChannelNotifyPort;
+}
 
 /**
- * Maps each pay way to the handler that speaks its channel; a pay way without one is not available. With an
- * observer, every handler it hands out reports each channel call (the metrics), so no use case can forget to.
+ * The deployment's channels, built from their modules: one guarded channel each (account, integrity checks,
+ * error → unknown, close-then-confirm) and one handler per pay way. With an observer, every handler it hands out
+ * reports each channel call (the metrics), so no use case can forget to.
  */
 export class ChannelRegistry {
-  private readonly byWay = new Map<PayWayCode, PayOrderHandler>();
+  readonly catalog: PayWayCatalog;
+  private readonly byWay = new Map<string, PayOrderHandler>();
+  private readonly byName = new Map<string, GuardedChannel>();
+  private readonly bySegment = new Map<string, NotifyRoute>();
 
-  constructor(handlers: readonly PayOrderHandler[], observe?: ChannelCallObserver) {
-    for (const h of handlers) {
-      if (this.byWay.has(h.payWay)) throw new Error(`two handlers for pay way ${h.payWay}`);
-      this.byWay.set(h.payWay, observe ? new ObservedHandler(h, observe) : h);
+  constructor(
+    readonly modules: readonly ChannelModule[],
+    deps: { timeoutMs: number },
+    observe?: ChannelCallObserver,
+  ) {
+    this.catalog = new PayWayCatalog(modules); // refuses a pay way code or number claimed twice
+    knownPayWays.learn(modules);
+    for (const module of modules) {
+      if (this.byName.has(module.name)) throw new Error(`two channel modules named ${module.name}`);
+      if (this.bySegment.has(module.notify.pathSegment)) throw new Error(`two channels with notify path /notify/${module.notify.pathSegment}/`);
+      const { channel, handlers } = buildChannel(module, deps);
+      this.byName.set(module.name, channel);
+      this.bySegment.set(module.notify.pathSegment, { module, channel });
+      for (const h of handlers) this.byWay.set(h.payWay, observe ? new ObservedHandler(h, observe) : h);
     }
   }
 
   get(payWay: string): PayOrderHandler | undefined {
-    return isPayWayCode(payWay) ? this.byWay.get(payWay) : undefined;
+    return this.byWay.get(payWay);
   }
 
   /** The handler for a pay way an order already used; its absence is a deployment error, not bad input. */
@@ -49,9 +57,23 @@ export class ChannelRegistry {
     return h;
   }
 
-  /** Any handler of a channel: they share its notify verification and acknowledgement. */
-  forChannel(channel: ChannelName): PayOrderHandler | undefined {
-    for (const h of this.byWay.values()) if (h.channel === channel) return h;
-    return undefined;
+  /** Every handler, in catalog order. */
+  handlers(): PayOrderHandler[] {
+    return [...this.byWay.values()];
+  }
+
+  /** A channel's notify side (verification, answer, headers), by its name. */
+  channel(name: string): ChannelNotifyPort | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The module of a deployed channel, by its name. */
+  module(name: string): ChannelModule | undefined {
+    return this.byName.get(name)?.module;
+  }
+
+  /** The channel whose notifies come in under /notify/<segment>/. */
+  notifyRoute(segment: string): NotifyRoute | undefined {
+    return this.bySegment.get(segment);
   }
 }

@@ -7,22 +7,13 @@
 /** What a channel said about a trade or refund. Only an explicit channel answer is success or fail. */
 export type Outcome = 'success' | 'fail' | 'pending' | 'unknown';
 
-export type ChannelName = 'mock' | 'alipay' | 'wechat';
-
-/** Pay way codes as stored in the database and shown in the catalog (mirrors proto PayWay without the prefix). */
-export const PAY_WAYS = [
-  'MOCK',
-  'MOCK_QR',
-  'ALIPAY_APP',
-  'ALIPAY_WAP',
-  'ALIPAY_PAGE',
-  'ALIPAY_QR',
-  'WECHAT_APP',
-  'WECHAT_JSAPI',
-  'WECHAT_NATIVE',
-  'WECHAT_H5',
-] as const;
-export type PayWayCode = (typeof PAY_WAYS)[number];
+/**
+ * A channel's name (as stored on attempts, accounts and notify records) and a pay way's code (as stored on orders
+ * and shown in the catalog). Plain strings: which ones exist is what the channel modules in src/channels/index.ts
+ * (plus any a deployment adds) say, checked through the registry and catalog.
+ */
+export type ChannelName = string;
+export type PayWayCode = string;
 
 /** What the caller of Prepay receives; exactly one kind per pay way. */
 export type PrepayPayload =
@@ -61,47 +52,20 @@ export interface RefundSnapshot {
   reason: string;
 }
 
-/** A tenant's Alipay account (classic gateway, RSA2, public-key mode). Keys are PEM. */
-export interface AlipayAccount {
-  channel: 'alipay';
-  appId: string;
-  /** The merchant's Alipay user id (seller_id, 2088…); notifies must name it when given. */
-  sellerId: string;
-  appPrivateKey: string;
-  alipayPublicKey: string;
-  /** https://openapi.alipay.com/gateway.do in production; the sandbox gateway's URL in dev and tests. */
-  gatewayUrl: string;
-  /** Public base URL of our notify sidecar, as Alipay must call it. */
-  notifyBaseUrl: string;
-}
-
-/** A tenant's WeChat Pay API v3 account (direct merchant, WeChat Pay public-key mode). Keys are PEM. */
-export interface WechatAccount {
-  channel: 'wechat';
-  mchId: string;
-  appId: string;
-  merchantPrivateKey: string;
-  /** Serial of the merchant API certificate (hex), sent in Authorization. */
-  merchantSerial: string;
-  /** WeChat Pay public key and its id (PUB_KEY_ID_…), which responses and notifies are signed with. */
-  platformPublicKey: string;
-  platformPublicKeyId: string;
-  /** 32 ASCII characters: the AES-256-GCM key of notify resources. */
-  apiV3Key: string;
-  /** https://api.mch.weixin.qq.com/ in production; the sandbox's URL in dev and tests. */
-  baseUrl: string;
-  notifyBaseUrl: string;
-}
-
-export type ChannelAccount = AlipayAccount | WechatAccount;
-
 /**
- * Per-call context: the tenant's account at the channel (absent for the mock channel, whose one account comes
- * from the environment) and the caller's deadline as an abort signal.
+ * A tenant's account at one channel, as its module's schema describes it (each channel folder defines its own
+ * shape). `channel` names the module; the secret fields are sealed at rest by the account store.
  */
+export interface ChannelAccount {
+  channel: ChannelName;
+  /** The rest is the module's: its schema says which fields there are. */
+  readonly [field: string]: unknown;
+}
+
+/** Per-call context: the tenant's account at the channel and the caller's deadline as an abort signal. */
 export interface ChannelCall {
   signal?: AbortSignal;
-  account?: ChannelAccount;
+  account: ChannelAccount;
 }
 
 export type PrepayResult =
@@ -204,3 +168,18 @@ export interface PayOrderHandler {
   verifyNotify(notify: RawNotify, account?: ChannelAccount): Promise<NotifyVerification>;
   ackNotify(accepted: boolean, reason?: string): NotifyAck;
 }
+
+/** What notify handling needs of a channel: verification in its dialect, its answer, what the audit log keeps. */
+export interface ChannelNotifyPort {
+  readonly channel: ChannelName;
+  /** Lower-case names of the headers its notify verification reads; a notify repeating one is refused unread. */
+  readonly notifySignatureHeaders: readonly string[];
+  /** Headers a notify record keeps (beyond content-type and user-agent). */
+  readonly keptHeaders: RegExp;
+  verifyNotify(notify: RawNotify, account?: ChannelAccount): Promise<NotifyVerification>;
+  ackNotify(accepted: boolean, reason?: string): NotifyAck;
+}
+
+/** Kept for scripts/ that still import the account shapes from here; they live in their channel folders. */
+export type { AlipayAccount } from './alipay/account';
+export type { WechatAccount } from './wechat/account';

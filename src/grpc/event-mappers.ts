@@ -1,7 +1,7 @@
 import { PaymentEvent, PaymentEventType } from '../gen/payment/v1/events';
 import { CloseReason, OrderStatus } from '../gen/payment/v1/types';
 import type { OrderEvent } from '../repo/history';
-import { payWayToProto, refundToProto } from './mappers';
+import { channelOfPayWay, eventToJson, payWayToProto, refundToProto } from './mappers';
 
 /**
  * An outbox event in its wire shape: the PaymentEvent message as proto3 JSON, stored in the outbox and delivered
@@ -30,11 +30,9 @@ export function paymentEventJson(e: OrderEvent): object {
     closeReason: order.closeReason ? CloseReason[`CLOSE_REASON_${order.closeReason}`] : CloseReason.CLOSE_REASON_UNSPECIFIED,
     paidAt: order.paidAt ?? undefined,
     payWay: payWayToProto(order.payWay),
-    channel: channelOf(order.payWay),
+    channel: channelOfPayWay(order.payWay),
     refund: refund ? refundToProto(refund) : undefined,
   };
-  return PaymentEvent.toJSON(event) as object;
+  return eventToJson(event);
 }
 
-/** The channel a pay way belongs to, as the channels name themselves: ALIPAY_QR is "alipay", MOCK_QR "mock". */
-const channelOf = (payWay: string): string => (payWay ? payWay.split('_')[0].toLowerCase() : '');

@@ -1,7 +1,8 @@
 import type { EventWithDeliveries } from '../app/order-events';
 import type { PrepayPayload } from '../channels/types';
 import { DeliveryStatus, PaymentEvent, type EventRecord } from '../gen/payment/v1/events';
-import { isPayWayCode } from '../channels/registry';
+import { knownPayWays } from '../channels/catalog';
+import { InvalidArgumentError } from '../domain/errors';
 import type { PrepayResponse } from '../gen/payment/v1/payment_service';
 import {
   AttemptStatus,
@@ -20,12 +21,22 @@ import {
 import type { NotifyRecord, OrderTransition } from '../generated/prisma/client';
 import type { PayAttempt, PayOrder, Refund } from '../repo/pay-orders';
 
-/** Rows to proto messages. Pay ways are stored as the enum name without its PAY_WAY_ prefix. */
-export const payWayToProto = (code: string): PayWay => (isPayWayCode(code) ? PayWay[`PAY_WAY_${code}`] : PayWay.PAY_WAY_UNSPECIFIED);
+/**
+ * Rows to proto messages. Pay ways are stored as their catalog code and travel as the catalog's number for it
+ * (the proto PayWay value; a pay way a deployment adds outside the proto travels as its own number).
+ */
+export const payWayToProto = (code: string): PayWay => (knownPayWays.get(code)?.protoNumber ?? PayWay.PAY_WAY_UNSPECIFIED) as PayWay;
 
-export function payWayFromProto(way: PayWay): string {
-  return way === PayWay.PAY_WAY_UNSPECIFIED ? '' : PayWay[way].replace(/^PAY_WAY_/, '');
+/** A pay way number from the wire: '' for UNSPECIFIED, its code if the catalog has it, INVALID_ARGUMENT otherwise. */
+export function payWayFromProto(way: PayWay | number, field = 'pay_way'): string {
+  if (way === PayWay.PAY_WAY_UNSPECIFIED) return '';
+  const entry = knownPayWays.byProtoNumber(way);
+  if (!entry) throw new InvalidArgumentError(field, `${way} is not a pay way this service knows`);
+  return entry.code;
 }
+
+/** A known pay way number, or 0 (UNSPECIFIED). */
+export const isPayWayNumber = (n: number): boolean => n === PayWay.PAY_WAY_UNSPECIFIED || knownPayWays.byProtoNumber(n) !== undefined;
 
 export function orderToProto(o: Omit<PayOrder, 'id'>, attempts: PayAttempt[] = [], refunds: Refund[] = [], transitions: OrderTransition[] = []): PbOrder {
   return {
@@ -125,9 +136,31 @@ export function notifyToProto(n: NotifyRecord): PbNotifyRecord {
   };
 }
 
+/** Is this a value the generated PayWay enum has (its JSON helpers throw on any other)? */
+const inProto = (way: number): boolean => PayWay[way] !== undefined;
+
+/**
+ * An event as stored and delivered (proto JSON). A pay way outside the proto enum is written as its number, as
+ * proto JSON writes an enum value it has no name for (ts-proto's helper would throw instead).
+ */
+export function eventToJson(event: PaymentEvent): object {
+  if (inProto(event.payWay)) return PaymentEvent.toJSON(event) as object;
+  return { ...(PaymentEvent.toJSON({ ...event, payWay: PayWay.PAY_WAY_UNSPECIFIED }) as object), payWay: event.payWay };
+}
+
+/** The inverse of eventToJson. */
+export function eventFromJson(payload: unknown): PaymentEvent {
+  const { payWay, ...rest } = (payload ?? {}) as { payWay?: unknown };
+  if (typeof payWay !== 'number' || inProto(payWay)) return PaymentEvent.fromJSON(payload);
+  return { ...PaymentEvent.fromJSON(rest), payWay: payWay as PayWay };
+}
+
+/** The channel a pay way belongs to, from the catalog ('' for none or an unknown one). */
+export const channelOfPayWay = (payWay: string): string => knownPayWays.get(payWay)?.channel ?? '';
+
 export function eventToProto(e: EventWithDeliveries): EventRecord {
   return {
-    event: PaymentEvent.fromJSON(e.payload),
+    event: eventFromJson(e.payload),
     topic: e.topic,
     deliveryStatus: DeliveryStatus[`DELIVERY_STATUS_${e.status}`],
     attempts: e.attempts,

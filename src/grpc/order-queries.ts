@@ -15,7 +15,7 @@ import type {
   StatisticsBucket,
 } from '../gen/payment/v1/payment_service';
 import { OrderStatus, PayWay } from '../gen/payment/v1/types';
-import { orderToProto, payWayFromProto, payWayToProto } from './mappers';
+import { isPayWayNumber, orderToProto, payWayFromProto, payWayToProto } from './mappers';
 import * as v from './validation';
 
 /** ListOrders and GetStatistics at the transport: their requests checked and turned into queries, and back. */
@@ -59,7 +59,7 @@ const listOrdersRequest = z
     tenantId: v.tenantId,
     userId: v.userId,
     statuses: enumList(OrderStatus, 'ORDER_STATUS_UNSPECIFIED'),
-    payWays: enumList(PayWay, 'PAY_WAY_UNSPECIFIED'),
+    payWays: z.array(z.number()).refine((xs) => xs.every((x) => x !== 0 && isPayWayNumber(x)), 'must list known pay ways other than PAY_WAY_UNSPECIFIED'),
     createdFrom: z.date().optional(),
     createdTo: z.date().optional(),
     pageSize,
@@ -74,7 +74,7 @@ export function parseListOrders(req: ListOrdersRequest): ListOrdersQuery {
       tenantId: r.tenantId,
       userId: r.userId || undefined,
       statuses: r.statuses.map((s) => OrderStatus[s].replace(/^ORDER_STATUS_/, '') as DomainOrderStatus),
-      payWays: r.payWays.map(payWayFromProto),
+      payWays: r.payWays.map((way) => payWayFromProto(way, 'pay_ways')),
       createdFrom: r.createdFrom,
       createdTo: r.createdTo,
     },

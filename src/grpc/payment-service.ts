@@ -28,7 +28,7 @@ import { trackInFlight } from './interceptors/track-in-flight';
 import { InFlight } from './in-flight';
 import { logSubject } from './log-subject';
 import { toServiceError } from './errors';
-import { eventToProto, notifyToProto, orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
+import { eventToProto, isPayWayNumber, notifyToProto, orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
 import { orderPageToProto, parseGetStatistics, parseListOrders, parsePage, parseRefundScope, statisticsToProto } from './order-queries';
 import * as v from './validation';
 
@@ -40,7 +40,7 @@ const createOrderRequest = z.object({
   subject: v.subject,
   description: v.description,
   userId: v.userId,
-  payWay: z.enum(PayWay),
+  payWay: z.number().int().refine(isPayWayNumber, 'is not a pay way this service knows'),
   expireSeconds: z
     .number()
     .int()
@@ -52,10 +52,10 @@ const createOrderRequest = z.object({
   returnUrl: v.returnUrl,
 });
 
-/** A payable pay way: any defined value but UNSPECIFIED. */
+/** A payable pay way: any value the catalog knows but UNSPECIFIED. */
 function requirePayWay(way: PayWay, field = 'pay_way'): string {
-  if (way === PayWay.PAY_WAY_UNSPECIFIED || PayWay[way] === undefined) throw new InvalidArgumentError(field, 'is required');
-  return payWayFromProto(way);
+  if (way === PayWay.PAY_WAY_UNSPECIFIED) throw new InvalidArgumentError(field, 'is required');
+  return payWayFromProto(way, field);
 }
 
 /**

@@ -2,33 +2,8 @@ import express, { type ErrorRequestHandler, type NextFunction, type Request, typ
 import type { Server } from 'node:http';
 import type { Deps } from '../app/deps';
 import { handleNotify } from '../app/handle-notify';
-import type { ChannelName } from '../channels/types';
 import { TENANT_ID, TERMINAL_TYPE } from '../domain/identifiers';
 import { QUEUE_BOARD_PATH } from './queue-board';
-
-/** URL segment → channel. The paths are the ones the seeds give: /notify/alipay/…, /notify/wx/…. */
-const CHANNEL_PATHS: Readonly<Record<string, ChannelName>> = { alipay: 'alipay', wx: 'wechat', mock: 'mock' };
-const channelAt = (segment: string): ChannelName | undefined =>
-  Object.hasOwn(CHANNEL_PATHS, segment) ? CHANNEL_PATHS[segment] : undefined;
-/** The body each channel sends its notifies as; anything else is refused before it is read. */
-const CONTENT_TYPES: Readonly<Record<ChannelName, string>> = {
-  alipay: 'application/x-www-form-urlencoded',
-  wechat: 'application/json',
-  mock: 'application/json',
-};
-/**
- * The largest notify body each channel sends, with room to spare (an Alipay notify with fund and voucher lists is
- * a few KB; a WeChat Pay event about 1 KB; the mock's a few hundred bytes). Larger ones get 413 unread.
- */
-const MAX_NOTIFY_BYTES: Readonly<Record<ChannelName, number>> = {
-  alipay: 32 * 1024,
-  wechat: 32 * 1024,
-  mock: 16 * 1024,
-};
-/** The raw bytes are what the signature covers: one raw parser per channel, with that channel's limit. */
-const RAW_BODY = Object.fromEntries(
-  Object.entries(MAX_NOTIFY_BYTES).map(([channel, limit]) => [channel, express.raw({ type: () => true, limit })]),
-) as Readonly<Record<string, express.RequestHandler>>;
 
 /** What the sidecar mounts besides its own routes: the operators' queue board, when configured. */
 export interface SidecarOptions {
@@ -41,6 +16,10 @@ export interface SidecarOptions {
  */
 export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Express {
   const app = express();
+  // The raw bytes are what the signature covers: one raw parser per channel, with its module's size limit.
+  const rawParsers = new Map(
+    deps.channels.modules.map((m) => [m.notify.pathSegment, express.raw({ type: () => true, limit: m.notify.maxBodyBytes })] as const),
+  );
   app.disable('x-powered-by');
   if (opts.board) app.use(QUEUE_BOARD_PATH, opts.board);
 
@@ -63,20 +42,22 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
   app.post(
     '/notify/:channel/:tenantId/:terminalType',
     (req: Request<{ channel: string }>, res: Response, next: NextFunction) => {
-      const channel = channelAt(req.params.channel);
-      if (!channel) return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such channel' });
-      RAW_BODY[channel](req, res, next);
+      const parse = rawParsers.get(req.params.channel);
+      if (!parse) return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such channel' });
+      parse(req, res, next);
     },
     async (req: Request<{ channel: string; tenantId: string; terminalType: string }>, res: Response) => {
-      const channel = channelAt(req.params.channel);
-      const handler = channel && deps.channels.forChannel(channel);
-      if (!handler) return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such channel' });
+      const route = deps.channels.notifyRoute(req.params.channel);
+      if (!route) return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such channel' });
+      const { channel: handler, module } = route;
+      const channel = module.name;
+      const contentType = module.notify.contentType;
       // The same rules as tenant_id over gRPC: a URL this service never hands out names nothing here.
       if (!TENANT_ID.test(req.params.tenantId) || !TERMINAL_TYPE.test(req.params.terminalType)) {
         return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such tenant or terminal type' });
       }
-      if (!req.is(CONTENT_TYPES[channel])) {
-        return void res.status(415).json({ code: 'UNSUPPORTED_MEDIA_TYPE', message: `expected ${CONTENT_TYPES[channel]}` });
+      if (!req.is(contentType)) {
+        return void res.status(415).json({ code: 'UNSUPPORTED_MEDIA_TYPE', message: `expected ${contentType}` });
       }
       const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       try {

@@ -148,6 +148,7 @@ describe('ids a channel sends back', () => {
     const body = JSON.stringify({
       notify_id: uniq('N'),
       event: 'TRADE.SUCCESS',
+      mch_id: h.gateway.trade(attemptNo)?.mch_id,
       out_trade_no: `${attemptNo} `,
       trade_no: `MT${attemptNo}`,
       amount: '2500',

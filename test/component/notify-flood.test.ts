@@ -69,6 +69,7 @@ describe('notify flood', () => {
     const body = JSON.stringify({
       notify_id: uniq('N'),
       event: 'TRADE.SUCCESS',
+      mch_id: h.gateway.trade(pre.attemptNo)?.mch_id,
       out_trade_no: pre.attemptNo,
       trade_no: `MT${pre.attemptNo}`,
       amount: '2500',

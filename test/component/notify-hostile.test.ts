@@ -48,6 +48,7 @@ function mockNotify(attemptNo: string, over: Record<string, unknown> = {}): stri
   return JSON.stringify({
     notify_id: uniq('N'),
     event: 'TRADE.SUCCESS',
+    mch_id: h.gateway.trade(attemptNo)?.mch_id,
     out_trade_no: attemptNo,
     trade_no: `MT${attemptNo}`,
     amount: '2500',

@@ -31,6 +31,7 @@ describe('notifies while Redis is down', () => {
     const body = JSON.stringify({
       notify_id: uniq('N'),
       event: 'TRADE.SUCCESS',
+      mch_id: h.gateway.trade(pre.attemptNo)?.mch_id,
       out_trade_no: pre.attemptNo,
       trade_no: `MT${pre.attemptNo}`,
       amount: '2500',

@@ -1,6 +1,6 @@
 import { buildSignedHeaders } from '../../src/channels/mock/signature';
 import { PayWay } from '../../src/gen/payment/v1/types';
-import { MOCK_SECRET, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { MOCK_SECRET, mockAccount, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 let h: Harness;
@@ -23,6 +23,7 @@ function paymentNotify(attemptNo: string, over: Record<string, string> = {}) {
   return JSON.stringify({
     notify_id: uniq('N'),
     event: 'TRADE.SUCCESS',
+    mch_id: h.gateway.trade(attemptNo)?.mch_id ?? mockAccount(h, TENANT).merchantId, // a trade made in the database only
     out_trade_no: attemptNo,
     trade_no: `MT${attemptNo}`,
     amount: '2500',

@@ -6,7 +6,7 @@ import { openAttempt } from '../../src/app/open-attempt';
 import { MAX_PAY_WAY_SWITCHES } from '../../src/app/prepay';
 import { ConcurrencyError } from '../../src/domain/errors';
 import { tradeSnapshot } from '../../src/app/snapshots';
-import { eventually, grpcError, newTenant, startHarness, type Harness } from '../support/harness';
+import { eventually, grpcError, mockAccount, newTenant, startHarness, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
 let h: Harness;
@@ -211,8 +211,9 @@ describe('an attempt left behind by a crash', () => {
     // A Cancel opens and closes the trade at the channel, then dies before its local write.
     const handler = h.service.deps.channels.require('MOCK');
     const row = await orderRow(order);
-    expect((await handler.prepay(tradeSnapshot(row, attempt), {})).outcome).toBe('success');
-    expect(await handler.close(tradeSnapshot(row, attempt), {})).toEqual({ outcome: 'closed' });
+    const call = { account: mockAccount(h, row.tenantId) };
+    expect((await handler.prepay(tradeSnapshot(row, attempt), call)).outcome).toBe('success');
+    expect(await handler.close(tradeSnapshot(row, attempt), call)).toEqual({ outcome: 'closed' });
 
     const err = await grpcError(prepay(order, PayWay.PAY_WAY_MOCK), status.FAILED_PRECONDITION);
     expect(err.details).toContain('TRADE_CLOSED');
@@ -237,12 +238,13 @@ describe('a superseded attempt', () => {
 
     // The slow Prepay of the old attempt (no marker shared: another instance, or Redis lost it) now opens it.
     const deps = h.service.deps;
+    const row = await orderRow(order);
     const slow = openAttempt(deps, {
-      order: await orderRow(order),
+      order: row,
       attempt: old,
       superseded: [],
       handler: deps.channels.require('MOCK'),
-      call: {},
+      call: { account: mockAccount(h, row.tenantId) },
       marker: { extend: async () => true, release: async () => undefined },
       ctx: {},
     });

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { saveChannelAccount } from '../../src/app/channel-accounts';
 import { registerTenant } from '../../src/app/tenants';
+import { SecretBox } from '../../src/infra/secret-box';
 import { OrderStatus } from '../../src/gen/payment/v1/types';
-import { startHarness, type Harness } from '../support/harness';
+import { mockAccount, startHarness, type Harness } from '../support/harness';
 
 /**
  * The README's grpcurl block, run as written: bash executes it line by line (`set -e`, so the first failing line
@@ -34,6 +36,7 @@ let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
   await registerTenant(h.service.deps.db, { id: 'demo', name: 'Demo shop', mockEnabled: true });
+  await saveChannelAccount(h.service.deps.db, SecretBox.development(), 'demo', mockAccount(h, 'demo'));
 });
 afterAll(async () => {
   await h?.close();

@@ -1,7 +1,10 @@
 import { credentials, InterceptingCall, Metadata, type Interceptor, type ServiceError, type status } from '@grpc/grpc-js';
 import { createServer } from 'node:net';
 import { registerTenant } from '../../src/app/tenants';
-import { startService, type RunningService } from '../../src/bootstrap';
+import { saveChannelAccount } from '../../src/app/channel-accounts';
+import { buildDeps, startService, type RunningService } from '../../src/bootstrap';
+import type { ChannelModule } from '../../src/channels/channel-module';
+import { SecretBox } from '../../src/infra/secret-box';
 import { createMockGateway, type MockGateway } from '../../sandboxes/mock';
 import { loadConfig } from '../../src/config';
 import { mintCaller } from '../../src/grpc/caller-token';
@@ -12,6 +15,8 @@ export const MOCK_SECRET = 'component-test-mock-secret';
 
 export interface Harness {
   service: RunningService;
+  /** The mock gateway's shared secret (MOCK_CHANNEL_SECRET), which tenants' mock accounts carry. */
+  mockSecret: string;
   gateway: MockGateway;
   gatewayUrl: string;
   client: PaymentServiceClient;
@@ -68,6 +73,8 @@ export function freePort(): Promise<number> {
 export async function startHarness(
   env: Record<string, string> = {},
   shared?: { gateway: MockGateway; gatewayUrl: string },
+  /** The channel modules to build the service with, instead of the deployment default. */
+  opts: { channels?: readonly ChannelModule[] } = {},
 ): Promise<Harness> {
   const gateway = shared?.gateway ?? createMockGateway({ secret: MOCK_SECRET, notifyRetryDelaysMs: [0, 50, 200, 500] });
   const gatewayUrl = shared?.gatewayUrl ?? (await gateway.listen(0, '127.0.0.1'));
@@ -97,7 +104,7 @@ export async function startHarness(
     ...(env.PAYSVC_CALLERS_FILE || env.PAYSVC_AUTH_DISABLED ? {} : { PAYSVC_CALLERS: JSON.stringify([TEST_CALLER.entry]) }),
     ...env,
   });
-  const service = await startService(config);
+  const service = await startService(config, buildDeps(config, { channels: opts.channels }));
   const address = `127.0.0.1:${service.grpc.port}`;
   const token = TEST_CALLER.token;
   // The raw client carries the test caller's token too (a call may send its own authorization instead).
@@ -117,6 +124,7 @@ export async function startHarness(
     });
   return {
     service,
+    mockSecret: config.MOCK_CHANNEL_SECRET ?? MOCK_SECRET,
     gateway,
     gatewayUrl,
     client,
@@ -160,13 +168,25 @@ let seq = 0;
 export const uniq = (prefix: string): string => `${prefix}${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 /**
- * A fresh registered tenant for a test (every RPC for an unknown tenant is NOT_FOUND), with the mock channel
- * enabled unless `mock: false`. Tests get their tenants only through here.
+ * A fresh registered tenant for a test (every RPC for an unknown tenant is NOT_FOUND), with an account at the
+ * harness's mock gateway unless `mock: false`. Tests get their tenants only through here.
  */
 export async function newTenant(h: Harness, prefix = 't', { mock = true }: { mock?: boolean } = {}): Promise<string> {
   const id = uniq(prefix);
   await registerTenant(h.service.deps.db, { id, name: `test tenant ${id}`, mockEnabled: mock });
+  if (mock) await saveChannelAccount(h.service.deps.db, SecretBox.development(), id, mockAccount(h, id));
   return id;
+}
+
+/** The account a tenant has at the harness's mock gateway: its own merchant id, the gateway's shared secret. */
+export function mockAccount(h: Pick<Harness, 'gatewayUrl' | 'notifyBaseUrl' | 'mockSecret'>, tenantId: string) {
+  return {
+    channel: 'mock' as const,
+    merchantId: `M-${tenantId}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
+    secret: h.mockSecret,
+    gatewayUrl: h.gatewayUrl,
+    notifyBaseUrl: h.notifyBaseUrl,
+  };
 }
 
 /**

@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { alipayHandlers, AlipayQrPayHandler, type AlipayHandler } from '../../src/channels/alipay';
+import { type AlipayAccount, alipayHandlers } from '../../src/channels/alipay';
+import type { PayWayHandler } from '../../src/channels/guarded-channel';
 import { verifyNotifyForm } from '../../src/channels/alipay/notify';
 import { createAlipaySandbox, type AlipaySandbox } from '../../sandboxes/alipay';
 import { alipaySignContent, rsa2Verify } from '../../src/channels/alipay/signing';
-import type { AlipayAccount, NotifyVerification, RawNotify, RefundSnapshot, TradeSnapshot, VerifiedNotify } from '../../src/channels/types';
+import type { NotifyVerification, RawNotify, RefundSnapshot, TradeSnapshot, VerifiedNotify } from '../../src/channels/types';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '../fixtures/alipay', `${name}.pem`), 'utf8');
 const APP_ID = '2021000000000001';
@@ -18,7 +19,7 @@ let sandbox: AlipaySandbox;
 let baseUrl: string;
 let receiver: Server;
 let account: AlipayAccount;
-let app: AlipayHandler, wap: AlipayHandler, page: AlipayHandler, qr: AlipayHandler;
+let app: PayWayHandler, wap: PayWayHandler, page: PayWayHandler, qr: PayWayHandler;
 const receipts: Receipt[] = [];
 /** The receiver answers `fail` to this many more valid notifies per out_trade_no. */
 const refuse = new Map<string, number>();
@@ -245,7 +246,7 @@ describe('every pay way: prepay → buyer pays → verified notify → query suc
     const free = tradeSnapshot(0n);
     expect(await app.prepay(free, call())).toMatchObject({ outcome: 'fail', reason: expect.stringMatching(/outside/) });
     expect(sandbox.trade(usd.attemptNo)).toBeUndefined();
-    expect(await qr.query(tradeSnapshot(), {})).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/no alipay account/) });
+    expect(await qr.query(tradeSnapshot(), { account: { channel: 'wechat' } })).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/no alipay account/) });
   });
 });
 
@@ -352,7 +353,7 @@ describe('no trustworthy answer → unknown', () => {
 
   it('times out on a hung gateway (SDK timeout), and honours the caller’s signal sooner', async () => {
     const trade = await paidQr();
-    const quick = new AlipayQrPayHandler({ timeoutMs: 200 });
+    const quick = alipayHandlers({ timeoutMs: 200 })[3];
     // Hangs far longer than any timeout here (the sandbox's close clears them): only a timeout can end a call,
     // and the reason names which one did.
     sandbox.inject({ kind: 'hang', ms: 60_000 });

@@ -15,7 +15,8 @@ import {
   tradeProblem,
 } from '../../src/channels/alipay/transformers';
 import { queryAnswer, refundQueryAnswer } from '../../src/channels/alipay/wire';
-import type { AlipayAccount, RefundSnapshot, TradeSnapshot } from '../../src/channels/types';
+import type { AlipayAccount } from '../../src/channels/alipay';
+import type { RefundSnapshot, TradeSnapshot } from '../../src/channels/types';
 
 describe('fen ⇄ yuan', () => {
   it.each([

@@ -1,7 +1,9 @@
-import { AbstractPayOrderHandler, type CarriedIdentity, type ChannelNotify, type ChannelTradeAnswer } from '../../src/channels/base-handler';
+import type { ChannelAdapter, ChannelNotify, ChannelTradeAnswer } from '../../src/channels/channel-module';
+import { GuardedChannel } from '../../src/channels/guarded-channel';
+import { type WechatAccount, wechatChannel } from '../../src/channels/wechat';
 import { toChannelNotify } from '../../src/channels/alipay/notify';
 import { checkedRefundStatus as mockCheckedRefund, checkedTradeStatus as mockCheckedTrade } from '../../src/channels/mock/transformers';
-import type { NotifyAck, RefundSnapshot, TradeSnapshot, WechatAccount } from '../../src/channels/types';
+import type { NotifyAck, RefundSnapshot, TradeSnapshot } from '../../src/channels/types';
 import { checkedRefundStatus as wechatCheckedRefund, toTradeAnswer } from '../../src/channels/wechat/transformers';
 import type { Refund } from '../../src/channels/wechat/wire';
 
@@ -46,36 +48,24 @@ const refund: RefundSnapshot = {
   reason: '',
 };
 
-/** A channel whose answers and notifies the test writes by hand. */
-class ScriptedHandler extends AbstractPayOrderHandler<WechatAccount> {
-  readonly payWay = 'WECHAT_NATIVE' as const;
-  readonly channel = 'wechat' as const;
-  readonly supportsQr = true;
-  readonly notifySignatureHeaders: readonly string[] = [];
-  protected readonly carriedIdentity: CarriedIdentity = {
-    paymentNotify: ['outTradeNo', 'appId', 'merchantId'],
-    refundNotify: ['outTradeNo', 'merchantId'],
-    query: ['outTradeNo', 'appId', 'merchantId'],
-  };
+/** A channel whose answers and notifies the test writes by hand; the guard around it is the real one. */
+class ScriptedAdapter implements ChannelAdapter<WechatAccount> {
   answer: ChannelTradeAnswer = { outcome: 'pending', channelStatus: 'NOTPAY' };
   notify: ChannelNotify = { invalid: 'none' };
 
-  protected doPrepay(): never {
-    throw new Error('not used');
-  }
-  protected async doQuery(): Promise<ChannelTradeAnswer> {
+  async query(): Promise<ChannelTradeAnswer> {
     return this.answer;
   }
-  protected doClose(): never {
+  close(): never {
     throw new Error('not used');
   }
-  protected doRefund(): never {
+  refund(): never {
     throw new Error('not used');
   }
-  protected doQueryRefund(): never {
+  queryRefund(): never {
     throw new Error('not used');
   }
-  protected async doVerifyNotify(): Promise<ChannelNotify> {
+  async verifyNotify(): Promise<ChannelNotify> {
     return this.notify;
   }
   ackNotify(): NotifyAck {
@@ -99,9 +89,10 @@ const without = (field: keyof ChannelTradeAnswer): ChannelTradeAnswer => {
 };
 
 describe('channel answers to a query', () => {
-  const handler = new ScriptedHandler();
+  const adapter = new ScriptedAdapter();
+  const handler = new GuardedChannel(wechatChannel, adapter);
   const query = (answer: ChannelTradeAnswer) => {
-    handler.answer = answer;
+    adapter.answer = answer;
     return handler.query(trade, { account });
   };
 
@@ -127,14 +118,15 @@ describe('channel answers to a query', () => {
 });
 
 describe('notifies', () => {
-  const handler = new ScriptedHandler();
+  const adapter = new ScriptedAdapter();
+  const handler = new GuardedChannel(wechatChannel, adapter);
   const raw = { tenantId: 't', terminalType: 'native', headers: {}, rawBody: Buffer.from('{}') };
   const payment = { kind: 'payment' as const, notifyId: 'N1', attemptNo: 'A1000001', status: { outcome: 'success' as const, channelStatus: 'SUCCESS' } };
 
   it.each(['outTradeNo', 'appId', 'merchantId'] as const)('a payment notify without %s is refused, naming the trade as a hint', async (field) => {
     const identity: Record<string, string> = { outTradeNo: 'A1000001', appId: account.appId, merchantId: account.mchId };
     delete identity[field];
-    handler.notify = { notify: payment, identity };
+    adapter.notify = { notify: payment, identity };
     const v = await handler.verifyNotify(raw, account);
     expect(v).toMatchObject({ valid: false, attemptNo: 'A1000001' });
     expect(v.valid === false && v.reason).toContain('(missing)');
@@ -142,9 +134,9 @@ describe('notifies', () => {
 
   it('a refund notify need not name the app (WeChat refund resources have no appid), but must name the merchant', async () => {
     const notify = { kind: 'refund' as const, notifyId: 'N2', attemptNo: 'A1000001', refundNo: 'R1', status: { outcome: 'success' as const, channelStatus: 'SUCCESS' }, amount: 1000n };
-    handler.notify = { notify, identity: { outTradeNo: 'A1000001', merchantId: account.mchId } };
+    adapter.notify = { notify, identity: { outTradeNo: 'A1000001', merchantId: account.mchId } };
     expect((await handler.verifyNotify(raw, account)).valid).toBe(true);
-    handler.notify = { notify, identity: { outTradeNo: 'A1000001' } };
+    adapter.notify = { notify, identity: { outTradeNo: 'A1000001' } };
     expect((await handler.verifyNotify(raw, account)).valid).toBe(false);
   });
 
@@ -182,15 +174,16 @@ describe('refund answers', () => {
   });
 
   it('mock: an answer about another refund, trade or amount is unknown', () => {
-    const answer = { out_refund_no: 'R1000001', out_trade_no: 'A1000001', refund_id: 'X', status: 'SUCCESS', amount: 1000n };
-    expect(mockCheckedRefund(refund, answer).outcome).toBe('success');
-    expect(mockCheckedRefund(refund, { ...answer, out_refund_no: 'R2' }).outcome).toBe('unknown');
-    expect(mockCheckedRefund(refund, { ...answer, out_trade_no: 'A2' }).outcome).toBe('unknown');
-    expect(mockCheckedRefund(refund, { ...answer, amount: 999n }).outcome).toBe('unknown');
+    const answer = { mch_id: 'M1', out_refund_no: 'R1000001', out_trade_no: 'A1000001', refund_id: 'X', status: 'SUCCESS', amount: 1000n };
+    expect(mockCheckedRefund(refund, answer, 'M1').outcome).toBe('success');
+    expect(mockCheckedRefund(refund, { ...answer, out_refund_no: 'R2' }, 'M1').outcome).toBe('unknown');
+    expect(mockCheckedRefund(refund, { ...answer, out_trade_no: 'A2' }, 'M1').outcome).toBe('unknown');
+    expect(mockCheckedRefund(refund, { ...answer, amount: 999n }, 'M1').outcome).toBe('unknown');
+    expect(mockCheckedRefund(refund, { ...answer, mch_id: 'M2' }, 'M1').outcome).toBe('unknown');
   });
 
   it('mock: a query answer about another trade is unknown', () => {
-    const answer = { out_trade_no: 'A1000001', trade_no: 'T', status: 'SUCCESS', amount: 2500n, currency: 'CNY' };
+    const answer = { mch_id: 'M1', out_trade_no: 'A1000001', trade_no: 'T', status: 'SUCCESS', amount: 2500n, currency: 'CNY' };
     expect(mockCheckedTrade(trade, answer).outcome).toBe('success');
     expect(mockCheckedTrade(trade, { ...answer, out_trade_no: 'A2' }).outcome).toBe('unknown');
   });

@@ -1,21 +1,23 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMockGateway, type MockGateway } from '../../sandboxes/mock';
-import { MockPayHandler, type MockPayHandlerOptions } from '../../src/channels/mock/mock-handler';
+import type { PayWayHandler } from '../../src/channels/guarded-channel';
+import { type MockAccount, mockHandlers } from '../../src/channels/mock';
 import { buildSignedHeaders, verifySignature } from '../../src/channels/mock/signature';
 import { REFUND_STATUS_OUTCOMES, TRADE_STATUS_OUTCOMES, tradeOutcome } from '../../src/channels/mock/transformers';
 import type { NotifyVerification, RefundSnapshot, TradeSnapshot, VerifiedNotify } from '../../src/channels/types';
 
 const SECRET = 'unit-test-secret';
-const call = {};
 
 interface Receipt { path: string; headers: IncomingHttpHeaders; verification: NotifyVerification }
 
 let gateway: MockGateway;
 let gatewayUrl: string;
 let receiver: Server;
-let handler: MockPayHandler;
-let handlerOptions: MockPayHandlerOptions;
+let handler: PayWayHandler;
+let qr: PayWayHandler;
+let account: MockAccount;
+let call: { account: MockAccount };
 const receipts: Receipt[] = [];
 /** The receiver answers FAIL to this many more valid notifies. */
 let refuseValid = 0;
@@ -30,7 +32,7 @@ beforeAll(async () => {
       const [, , , tenantId, terminalType] = (req.url ?? '').split('/');
       const headers = req.headers as Record<string, string | undefined>;
       const rawBody = Buffer.concat(chunks);
-      const verification = await handler.verifyNotify({ tenantId, terminalType, headers, rawBody });
+      const verification = await handler.verifyNotify({ tenantId, terminalType, headers, rawBody }, account);
       receipts.push({ path: req.url ?? '', headers: req.headers, verification });
       const accepted = verification.valid && refuseValid-- <= 0;
       const ack = handler.ackNotify(accepted, verification.valid ? 'try again' : verification.reason);
@@ -40,8 +42,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const notifyBaseUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   // Generous: on a loaded machine a plain call must not time out. The timeout test uses a handler of its own.
-  handlerOptions = { gatewayUrl, secret: SECRET, notifyBaseUrl, timeoutMs: 10_000 };
-  handler = new MockPayHandler(handlerOptions);
+  account = { channel: 'mock', merchantId: 'M100001', gatewayUrl, secret: SECRET, notifyBaseUrl };
+  call = { account };
+  [handler, qr] = mockHandlers({ timeoutMs: 10_000 });
 });
 
 afterEach(() => {
@@ -122,7 +125,7 @@ describe('mock channel signature and status table', () => {
   });
 });
 
-describe('mock gateway and MockPayHandler over HTTP', () => {
+describe('mock gateway and the mock channel over HTTP', () => {
   it('prepays, pays at the cashier and delivers a signed notify that is acked once', async () => {
     const { trade, payUrl } = await prepaid(1234n);
     const page = await fetch(payUrl).then((r) => r.text());
@@ -163,7 +166,6 @@ describe('mock gateway and MockPayHandler over HTTP', () => {
     expect(await handler.prepay(trade, call)).toEqual(first);
     const conflict = { outcome: 'fail', reason: expect.stringContaining('OUT_TRADE_NO_USED') };
     expect(await handler.prepay({ ...trade, amount: 101n }, call)).toMatchObject(conflict);
-    const qr = new MockPayHandler({ ...handlerOptions, payWay: 'MOCK_QR' });
     expect([qr.payWay, qr.supportsQr, handler.payWay, handler.supportsQr]).toEqual(['MOCK_QR', true, 'MOCK', false]);
     const qrPayload = { outcome: 'success', payload: { kind: 'qrCodeUrl' } };
     expect(await qr.prepay(tradeSnapshot(), call)).toMatchObject(qrPayload);
@@ -197,15 +199,14 @@ describe('mock gateway and MockPayHandler over HTTP', () => {
     gateway.inject({ kind: 'serverError' });
     expect(await handler.query(trade, call)).toMatchObject(unknown('HTTP 500'));
     gateway.inject({ kind: 'hang', ms: 60_000 }); // the gateway's close clears it
-    const impatient = new MockPayHandler({ ...handlerOptions, timeoutMs: 300 });
+    const [impatient] = mockHandlers({ timeoutMs: 300 });
     expect(await impatient.prepay(tradeSnapshot(), call)).toMatchObject(unknown('timed out after 300 ms'));
     gateway.inject({ kind: 'badResponseSignature' }, 2);
     expect(await handler.close(trade, call)).toMatchObject(unknown('bad signature'));
     expect(await handler.refund(refundSnapshot(trade, 1n), call)).toMatchObject(unknown('bad signature'));
-    expect(await handler.query(trade, { signal: AbortSignal.abort() })).toMatchObject(unknown('aborted by caller'));
-    const unreachable = { gatewayUrl: 'http://127.0.0.1:1', secret: SECRET, notifyBaseUrl: '', timeoutMs: 10_000 };
-    const offline = new MockPayHandler(unreachable);
-    expect(await offline.query(trade, call)).toMatchObject(unknown('network error'));
+    expect(await handler.query(trade, { ...call, signal: AbortSignal.abort() })).toMatchObject(unknown('aborted by caller'));
+    const unreachable = { account: { ...account, gatewayUrl: 'http://127.0.0.1:1' } };
+    expect(await handler.query(trade, unreachable)).toMatchObject(unknown('network error'));
     // The tampered close did take effect: only its answer could not be trusted.
     expect(await handler.query(trade, call)).toMatchObject({ outcome: 'fail', channelStatus: 'CLOSED' });
   });

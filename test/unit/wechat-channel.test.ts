@@ -1,8 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createVerify } from 'node:crypto';
-import type { NotifyVerification, RefundSnapshot, TradeSnapshot, VerifiedNotify, WechatAccount } from '../../src/channels/types';
-import { wechatHandlers, WechatNativePayHandler } from '../../src/channels/wechat';
+import type { NotifyVerification, RefundSnapshot, TradeSnapshot, VerifiedNotify } from '../../src/channels/types';
+import { type WechatAccount, wechatHandlers } from '../../src/channels/wechat';
 import { createWechatSandbox, generateWechatSandboxKeys, type WechatSandbox } from '../../sandboxes/wechat';
 import { responseMessage, verify } from '../../src/channels/wechat/signing';
 
@@ -323,11 +323,11 @@ describe('anything but a signed, expected answer is unknown', () => {
     sandbox.inject({ kind: 'rateLimited' });
     expect(await native.refund(refundSnapshot(trade, 1n), call())).toMatchObject(unknown('HTTP 429 FREQUENCY_LIMITED'));
     sandbox.inject({ kind: 'hang', ms: 60_000 }); // the sandbox's close clears it
-    const impatient = new WechatNativePayHandler({ timeoutMs: 500 });
+    const impatient = wechatHandlers({ timeoutMs: 500 })[2];
     expect(await impatient.prepay(tradeSnapshot(), call())).toMatchObject(unknown('no answer within 500 ms'));
     expect(await native.query(trade, { account, signal: AbortSignal.abort() })).toMatchObject(unknown('aborted by the caller'));
     expect(await native.query(trade, { account: { ...account, baseUrl: 'http://127.0.0.1:1/' } })).toMatchObject(unknown('network error'));
-    expect(await native.query(trade, {})).toMatchObject(unknown('no wechat account'));
+    expect(await native.query(trade, { account: { channel: 'alipay' } })).toMatchObject(unknown('no wechat account'));
   });
 
   it('the sandbox refuses unsigned and wrongly signed calls with a signed 401 SIGN_ERROR (unknown, not fail)', async () => {
@@ -416,7 +416,7 @@ describe('notifies', () => {
     });
     // And with no account for the tenant at all:
     const raw = { tenantId: 't9', terminalType: 'native', headers: {}, rawBody: Buffer.alloc(0) };
-    const verification = await new WechatNativePayHandler({ timeoutMs: 100 }).verifyNotify(raw);
+    const verification = await wechatHandlers({ timeoutMs: 100 })[2].verifyNotify(raw);
     expect(verification).toEqual({ valid: false, reason: 'tenant t9 has no wechat account' });
   });
 });

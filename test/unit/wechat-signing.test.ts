@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createVerify } from 'node:crypto';
 import { Decorator, Formatter } from 'wechatpay-axios-plugin';
-import type { TradeSnapshot, WechatAccount } from '../../src/channels/types';
+import type { TradeSnapshot } from '../../src/channels/types';
+import type { WechatAccount } from '../../src/channels/wechat';
 import { verifyWechatNotify } from '../../src/channels/wechat/notify';
 import { MerchantRegistry, verifyAuthorization } from '../../sandboxes/wechat/protocol';
 import {

@@ -1,4 +1,5 @@
-import type { RefundSnapshot, TradeSnapshot, WechatAccount } from '../../src/channels/types';
+import type { RefundSnapshot, TradeSnapshot } from '../../src/channels/types';
+import type { WechatAccount } from '../../src/channels/wechat';
 import {
   beijingTime,
   buildPrepayRequest,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AlipaySdk } from 'alipay-sdk';
 import type { z } from 'zod';
-import type { AlipayAccount } from '../types';
+import type { AlipayAccount } from './account';
 import { AlipayNoAnswerError } from './errors';
 import { normalizePrivateKey, normalizePublicKey } from './keys';
 import { beijingTime } from './time';

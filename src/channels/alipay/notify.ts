@@ -1,4 +1,4 @@
-import type { ChannelNotify } from '../base-handler';
+import type { ChannelNotify } from '../channel-module';
 import type { NotifyAck, VerifiedNotify } from '../types';
 import { alipaySignContent, rsa2Verify } from './signing';
 import { parseBeijingTime } from './time';

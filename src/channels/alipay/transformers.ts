@@ -1,5 +1,6 @@
-import type { ChannelCloseAnswer, ChannelTradeAnswer } from '../base-handler';
-import type { AlipayAccount, Outcome, RefundSnapshot, RefundStatusResult, TradeSnapshot } from '../types';
+import type { ChannelCloseAnswer, ChannelTradeAnswer } from '../channel-module';
+import type { AlipayAccount } from './account';
+import type { Outcome, RefundSnapshot, RefundStatusResult, TradeSnapshot } from '../types';
 import { fenToYuan, isTradeAmount } from './amount';
 import { beijingTime, parseBeijingTime } from './time';
 import type { CommonAnswer, QueryAnswer, RefundQueryAnswer } from './wire';

@@ -1,3 +1,4 @@
+import type { ChannelNotify, ChannelTradeAnswer } from '../channel-module';
 import type { Outcome, RefundSnapshot, RefundStatusResult, TradeSnapshot, TradeStatus, VerifiedNotify } from '../types';
 import type { MockRefundStatus, MockTradeStatus, NotifyBody, RefundResponse, TradeResponse } from './wire';
 
@@ -49,6 +50,11 @@ export function toTradeStatus(trade: TradeResponse): TradeStatus {
   return status;
 }
 
+/** A trade answer with whose trade it is, for the guard's integrity check (merchant, trade, amount, currency). */
+export function toTradeAnswer(trade: TradeResponse): ChannelTradeAnswer {
+  return { ...toTradeStatus(trade), outTradeNo: trade.out_trade_no, merchantId: trade.mch_id };
+}
+
 /** A query answer about another trade is not an answer: 'unknown', with why (amount and currency are the core's check). */
 export function checkedTradeStatus(trade: TradeSnapshot, answer: TradeResponse): TradeStatus {
   const status = toTradeStatus(answer);
@@ -58,9 +64,10 @@ export function checkedTradeStatus(trade: TradeSnapshot, answer: TradeResponse):
 }
 
 /** A refund answer about another refund, trade or amount is not an answer: 'unknown', with why. */
-export function checkedRefundStatus(refund: RefundSnapshot, answer: RefundResponse): RefundStatusResult {
+export function checkedRefundStatus(refund: RefundSnapshot, answer: RefundResponse, merchantId: string): RefundStatusResult {
   const problems: string[] = [];
   if (answer.out_refund_no !== refund.refundNo) problems.push(`out_refund_no ${answer.out_refund_no} is not ${refund.refundNo}`);
+  if (answer.mch_id !== merchantId) problems.push(`merchant ${answer.mch_id} is not ${merchantId}`);
   if (answer.out_trade_no !== refund.attemptNo) problems.push(`out_trade_no ${answer.out_trade_no} is not ${refund.attemptNo}`);
   if (answer.amount !== refund.amount) problems.push(`refund amount ${answer.amount} is not ${refund.amount}`);
   const status = toRefundStatus(answer);
@@ -101,4 +108,9 @@ export function toVerifiedNotify(notify: NotifyBody): VerifiedNotify {
     status: { outcome: refundOutcome(channelStatus), channelStatus, channelRefundNo: notify.refund_id },
     amount: notify.amount,
   };
+}
+
+/** A verified notify with whose trade it is, for the guard's integrity check. */
+export function toChannelNotify(notify: NotifyBody): ChannelNotify {
+  return { notify: toVerifiedNotify(notify), identity: { outTradeNo: notify.out_trade_no, merchantId: notify.mch_id } };
 }

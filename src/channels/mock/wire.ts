@@ -30,6 +30,8 @@ export type MockErrorCode =
   | 'SYSTEM_ERROR';
 
 export const createTradeRequest = z.object({
+  /** The merchant the trade is for; every answer and notify about it names it back. */
+  mch_id: id,
   out_trade_no: id,
   amount: amountSchema,
   currency: z.string().length(3),
@@ -49,6 +51,7 @@ export const createTradeResponse = z.object({ trade_no: z.string(), pay_url: z.s
 
 /** Statuses stay plain strings here so that an unexpected one maps to 'unknown' instead of failing the parse. */
 export const tradeResponse = z.object({
+  mch_id: z.string(),
   out_trade_no: z.string(),
   trade_no: z.string(),
   status: z.string(),
@@ -58,6 +61,7 @@ export const tradeResponse = z.object({
 });
 
 export const refundResponse = z.object({
+  mch_id: z.string(),
   out_refund_no: z.string(),
   out_trade_no: z.string(),
   refund_id: z.string(),
@@ -70,6 +74,7 @@ export const errorResponse = z.object({ code: z.string(), message: z.string().op
 const paymentNotify = z.object({
   notify_id: z.string().min(1),
   event: z.literal('TRADE.SUCCESS'),
+  mch_id: z.string(),
   out_trade_no: z.string(),
   trade_no: z.string(),
   amount: amountSchema,
@@ -80,6 +85,7 @@ const paymentNotify = z.object({
 const refundNotify = z.object({
   notify_id: z.string().min(1),
   event: z.enum(['REFUND.SUCCESS', 'REFUND.FAIL']),
+  mch_id: z.string(),
   out_trade_no: z.string(),
   out_refund_no: z.string(),
   refund_id: z.string(),

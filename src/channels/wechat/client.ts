@@ -1,6 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { Rsa, Wechatpay } from 'wechatpay-axios-plugin';
-import type { WechatAccount } from '../types';
+import type { WechatAccount } from './account';
 import { errorBody } from './wire';
 
 /** A response whose signature wechatpay-axios-plugin verified (headers, ±300 s, serial, RSA), any status. */

@@ -1,5 +1,6 @@
-import type { ChannelNotify } from '../base-handler';
-import type { RawNotify, WechatAccount } from '../types';
+import type { ChannelNotify } from '../channel-module';
+import type { RawNotify } from '../types';
+import type { WechatAccount } from './account';
 import { decryptResource, responseMessage, SIGNTEST_PREFIX, TIMESTAMP_TOLERANCE_SECONDS, verify } from './signing';
 import { toPaymentNotify, toRefundNotify } from './transformers';
 import { notifyEnvelope, PAYMENT_EVENT, REFUND_EVENTS, refundResource, transaction } from './wire';

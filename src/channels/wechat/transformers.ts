@@ -1,5 +1,6 @@
-import type { ChannelNotify, ChannelTradeAnswer } from '../base-handler';
-import type { Outcome, RefundSnapshot, RefundStatusResult, TradeSnapshot, WechatAccount } from '../types';
+import type { ChannelNotify, ChannelTradeAnswer } from '../channel-module';
+import type { Outcome, RefundSnapshot, RefundStatusResult, TradeSnapshot } from '../types';
+import type { WechatAccount } from './account';
 import type {
   PrepayBody,
   Refund,
@@ -93,7 +94,8 @@ export function errorVerdict(op: WechatOperation, httpStatus: number, code: stri
 /** The notify URL's last segment, one per pay way. */
 export type TerminalType = 'app' | 'jsapi' | 'native' | 'h5';
 
-export function notifyUrl(account: WechatAccount, tenantId: string, terminal: TerminalType): string {
+/** The notify URL's last segment names the pay way's terminal; refund notifies, which no one pay way owns, say `refund`. */
+export function notifyUrl(account: WechatAccount, tenantId: string, terminal: TerminalType | 'refund'): string {
   return `${account.notifyBaseUrl.replace(/\/+$/, '')}/notify/wx/${encodeURIComponent(tenantId)}/${terminal}`;
 }
 
@@ -147,7 +149,7 @@ export function buildPrepayRequest(
 export function buildRefundRequest(
   r: RefundSnapshot,
   account: WechatAccount,
-  terminal: TerminalType,
+  terminal: TerminalType | 'refund' = 'refund',
 ): Built<RefundBody> {
   const refund = fenToNumber(r.amount);
   const total = fenToNumber(r.tradeAmount);

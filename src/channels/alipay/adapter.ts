@@ -1,18 +1,10 @@
-import { AbstractPayOrderHandler, type CarriedIdentity, type ChannelCloseAnswer, type ChannelNotify, type ChannelTradeAnswer } from '../base-handler';
-import type {
-  AlipayAccount,
-  NotifyAck,
-  PrepayResult,
-  RawNotify,
-  RefundSnapshot,
-  RefundStatusResult,
-  TradeSnapshot,
-} from '../types';
 import type { AlipaySdk } from 'alipay-sdk';
-import { AlipayClients, callAlipay } from './client';
+import type { ChannelAdapter, ChannelCloseAnswer, ChannelNotify, ChannelTradeAnswer } from '../channel-module';
+import type { NotifyAck, RawNotify, RefundSnapshot, RefundStatusResult, TradeSnapshot } from '../types';
+import type { AlipayAccount } from './account';
+import { type AlipayClients, callAlipay } from './client';
 import { alipayAck, parseNotifyBody, toChannelNotify, verifyNotifyForm } from './notify';
 import {
-  type AlipayTerminalType,
   closeErrorAnswer,
   createErrorOutcome,
   describeError,
@@ -20,59 +12,26 @@ import {
   refundBizContent,
   toRefundStatus,
   toTradeAnswer,
-  tradeProblem,
 } from './transformers';
 import { closeAnswer, type CommonAnswer, queryAnswer, refundAnswer, refundQueryAnswer } from './wire';
 
-export interface AlipayHandlerOptions {
-  /** Per-call limit handed to alipay-sdk; the call's own signal may end it sooner. */
-  timeoutMs: number;
-  /** SDK clients per account; alipayHandlers() shares one cache between the four handlers. */
-  clients?: AlipayClients;
-}
-
 /**
  * What every Alipay pay way shares: query, close, refund, refund query, notify verification and ack on the
- * classic gateway. Subclasses only start the payment. Accounts come per call; nothing secret is held here.
+ * classic gateway. Accounts come per call; nothing secret is held here.
  */
-export abstract class AlipayHandler extends AbstractPayOrderHandler<AlipayAccount> {
-  readonly channel = 'alipay' as const;
-  /** Alipay signs inside the form body; a repeated form field is refused by parseNotifyBody. */
-  readonly notifySignatureHeaders: readonly string[] = [];
-  /** Notifies name app, seller and trade; trade.query answers (to our own signed request) only the trade. */
-  protected readonly carriedIdentity: CarriedIdentity = {
-    paymentNotify: ['outTradeNo', 'appId', 'merchantId'],
-    refundNotify: ['outTradeNo', 'appId', 'merchantId'],
-    query: ['outTradeNo'],
-  };
-  protected abstract readonly terminalType: AlipayTerminalType;
-  protected readonly clients: AlipayClients;
+export class AlipayAdapter implements ChannelAdapter<AlipayAccount> {
+  constructor(private readonly clients: AlipayClients) {}
 
-  constructor(opts: AlipayHandlerOptions) {
-    super();
-    this.clients = opts.clients ?? new AlipayClients(opts.timeoutMs);
-  }
-
-  /** Starts the payment of a trade that passed tradeProblem(). */
-  protected abstract startPayment(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<PrepayResult>;
-
-  /** A trade Alipay would refuse is refused here, before anything is sent: nothing exists at the channel. */
-  protected async doPrepay(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<PrepayResult> {
-    const problem = tradeProblem(trade);
-    if (problem) return { outcome: 'fail', reason: problem };
-    return this.startPayment(trade, account, signal);
-  }
-
-  protected async doQuery(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<ChannelTradeAnswer> {
+  async query(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<ChannelTradeAnswer> {
     const biz = { out_trade_no: trade.attemptNo };
-    const r = await callAlipay(this.sdk(account), 'alipay.trade.query', biz, queryAnswer, signal);
+    const r = await callAlipay(this.clients.get(account), 'alipay.trade.query', biz, queryAnswer, signal);
     if (r.ok) return toTradeAnswer(r.data);
     return { outcome: queryErrorOutcome(r.error), channelStatus: errorStatus(r.error), reason: describeError(r.error), fromError: true };
   }
 
-  protected async doClose(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<ChannelCloseAnswer> {
+  async close(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<ChannelCloseAnswer> {
     const biz = { out_trade_no: trade.attemptNo };
-    const r = await callAlipay(this.sdk(account), 'alipay.trade.close', biz, closeAnswer, signal);
+    const r = await callAlipay(this.clients.get(account), 'alipay.trade.close', biz, closeAnswer, signal);
     if (!r.ok) return closeErrorAnswer(r.error);
     if (r.data.out_trade_no !== trade.attemptNo) {
       return { outcome: 'unknown', reason: `close answered for out_trade_no ${r.data.out_trade_no ?? '(missing)'}` };
@@ -85,20 +44,20 @@ export abstract class AlipayHandler extends AbstractPayOrderHandler<AlipayAccoun
    * (Alipay's idempotent answer), or one not settled yet. refund_fee is the trade's cumulative total and cannot
    * say which, so N is settled by fastpay.refund.query for this very out_request_no.
    */
-  protected async doRefund(refund: RefundSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
-    const r = await callAlipay(this.sdk(account), 'alipay.trade.refund', refundBizContent(refund), refundAnswer, signal);
+  async refund(refund: RefundSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
+    const r = await callAlipay(this.clients.get(account), 'alipay.trade.refund', refundBizContent(refund), refundAnswer, signal);
     if (!r.ok) return { outcome: createErrorOutcome(r.error), channelStatus: errorStatus(r.error), reason: describeError(r.error) };
     if (r.data.out_trade_no !== refund.attemptNo) {
       return { outcome: 'unknown', channelStatus: '', reason: `refund answered for out_trade_no ${r.data.out_trade_no ?? '(missing)'}` };
     }
     if (r.data.fund_change === 'Y') return { outcome: 'success', channelStatus: 'fund_change=Y' };
-    const confirmed = await this.doQueryRefund(refund, account, signal);
+    const confirmed = await this.queryRefund(refund, account, signal);
     return { ...confirmed, channelStatus: `fund_change=${r.data.fund_change}; ${confirmed.channelStatus}` };
   }
 
-  protected async doQueryRefund(refund: RefundSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
+  async queryRefund(refund: RefundSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
     const biz = { out_trade_no: refund.attemptNo, out_request_no: refund.refundNo };
-    const r = await callAlipay(this.sdk(account), 'alipay.trade.fastpay.refund.query', biz, refundQueryAnswer, signal);
+    const r = await callAlipay(this.clients.get(account), 'alipay.trade.fastpay.refund.query', biz, refundQueryAnswer, signal);
     if (!r.ok) return { outcome: 'unknown', channelStatus: errorStatus(r.error), reason: describeError(r.error) };
     const a = r.data;
     // Without refund_status the answer says "not refunded (yet)" and claims nothing; with it, it must name this
@@ -114,7 +73,7 @@ export abstract class AlipayHandler extends AbstractPayOrderHandler<AlipayAccoun
     return { outcome: 'unknown', channelStatus: status.channelStatus, reason: `integrity check failed: ${problems.join('; ')}` };
   }
 
-  protected async doVerifyNotify(notify: RawNotify, account: AlipayAccount): Promise<ChannelNotify> {
+  async verifyNotify(notify: RawNotify, account: AlipayAccount): Promise<ChannelNotify> {
     const parsed = parseNotifyBody(notify.rawBody);
     if ('invalid' in parsed) return parsed;
     const problem = verifyNotifyForm(parsed.form, this.sdk(account).config.alipayPublicKey);
@@ -123,7 +82,7 @@ export abstract class AlipayHandler extends AbstractPayOrderHandler<AlipayAccoun
   }
 
   /** An unverifiable notify's out_trade_no: only ever used to ask Alipay itself about that trade. */
-  protected override notifyHint(notify: RawNotify): string | undefined {
+  notifyHint(notify: RawNotify): string | undefined {
     const parsed = parseNotifyBody(notify.rawBody);
     return 'form' in parsed ? parsed.form.out_trade_no : undefined;
   }
@@ -133,7 +92,7 @@ export abstract class AlipayHandler extends AbstractPayOrderHandler<AlipayAccoun
     return alipayAck(accepted);
   }
 
-  protected sdk(account: AlipayAccount): AlipaySdk {
+  private sdk(account: AlipayAccount): AlipaySdk {
     return this.clients.get(account);
   }
 }

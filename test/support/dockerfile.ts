@@ -72,7 +72,7 @@ export function execForm(args: string): string[] {
   const json = args.replace(/^(?:--\S+\s+)*CMD\s+/i, '');
   const argv: unknown = JSON.parse(json);
   if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) throw new Error(`not an exec form: ${args}`);
-  return argv as string[];
+  return argv;
 }
 
 /** The one instruction of `keyword` in a stage (its own, not inherited). */

@@ -35,7 +35,10 @@ function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.Proc
 
 /** The prod-deps stage's `npm ci …`, run here; --prefer-offline uses the local npm cache where it has the package. */
 function prodDepsInstall(): string[] {
-  const install = only(stages.find((s) => s.name === 'prod-deps')!, 'RUN').args.replace(/^(--\S+\s+)*/, '');
+  const install = only(
+    stages.find((s) => s.name === 'prod-deps')!,
+    'RUN',
+  ).args.replace(/^(--\S+\s+)*/, '');
   const [npm, ...args] = install.split(/\s+/);
   expect(npm).toBe('npm');
   return [...args, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
@@ -129,7 +132,10 @@ describe('the production image', () => {
   });
 
   it('When migrate runs from dist, then it reads the shipped migrations and finds the test database up to date', async () => {
-    const { stdout } = await run('node', ['dist/scripts/migrate.js'], { cwd: app, env: imageEnv({ DATABASE_URL: process.env.DATABASE_URL! }) });
+    const { stdout } = await run('node', ['dist/scripts/migrate.js'], {
+      cwd: app,
+      env: imageEnv({ DATABASE_URL: process.env.DATABASE_URL! }),
+    });
     expect(stdout.trim()).toBe('database is up to date: no pending migrations');
   });
 
@@ -175,7 +181,8 @@ describe('the production image', () => {
 
     /** Fails at once, with the service's output, if it died. */
     const alive = (): void => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the service exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`the service exited (${child.exitCode ?? child.signalCode}):\n${output}`);
     };
 
     it('then the Dockerfile HEALTHCHECK passes once it is up', async () => {

@@ -15,9 +15,9 @@ const BASE_IMAGE = 'node:20-bookworm-slim';
 function sourceOf(distJs: string): string {
   return distJs.replace(/^dist\//, '').replace(/\.js$/, '.ts');
 }
-const buildConfig = JSON.parse(
-  readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, ''),
-) as { files: string[] };
+const buildConfig = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '')) as {
+  files: string[];
+};
 
 describe('Dockerfile', () => {
   it('When read, then every stage starts from node:20-bookworm-slim or an earlier stage, and the last is runtime', () => {

@@ -95,8 +95,10 @@ export async function startHarness(
     MOCK_GATEWAY_URL: gatewayUrl,
     CHANNEL_TIMEOUT_MS: '2500', // generous: a loaded CI machine must not turn a slow answer into 'unknown'
     SHUTDOWN_GRACE_MS: '2000',
-    // Long: a background status query would race the faults tests inject. Tests of sync set their own.
-    STATUS_SYNC_DELAYS_MS: '60000',
+    // Out of any test's reach: a background status query would take a fault a test injected for its own call
+    // (prepay-race.test.ts runs past a minute on a loaded machine, so 60 s was not enough). Tests of sync set
+    // their own.
+    STATUS_SYNC_DELAYS_MS: '3600000',
     QUEUE_PREFIX: `{${uniq('test')}}`,
     EVENT_QUEUE_PREFIX: `{${uniq('events')}}`,
     EVENT_RETRY_DELAYS_MS: '100,200,400',

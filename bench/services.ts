@@ -19,14 +19,15 @@ export interface BenchServices {
 
 /**
  * scripts/services.sh start (idempotent), then drops, recreates and migrates the scratch database and registers
- * the bench's tenant (grpc-frames.ts's TENANT, with the mock channel on: the scenarios prepay with it).
+ * the bench's tenant (grpc-frames.ts's TENANT; its mock account is saved where the service starts: the scenarios
+ * prepay with it).
  */
 export async function prepareServices(database: string): Promise<BenchServices> {
   const { databaseUrl: serverUrl, redisUrl } = startLocalServices();
   const databaseUrl = await recreateDatabase(serverUrl, database);
   const db = createDb(databaseUrl, 1);
   try {
-    await registerTenant(db, { id: TENANT, name: 'Bench', mockEnabled: true });
+    await registerTenant(db, { id: TENANT, name: 'Bench' });
   } finally {
     await db.$disconnect();
   }

@@ -94,6 +94,7 @@ async function main(): Promise<void> {
   const { registerSandboxTenant } = await import('./sandbox-tenant');
   const { registerTenant } = await import('../src/app/tenants');
   const { saveChannelAccount } = await import('../src/app/channel-accounts');
+  const { mockAccountFor } = await import('../src/channels/mock');
   const { loadConfig, secretBox } = await import('../src/config');
   const { startService } = await import('../src/bootstrap');
 
@@ -174,10 +175,10 @@ async function main(): Promise<void> {
 
   const sandboxes = gateway!;
   await step('registering tenant "demo" with the mock channel and the sandbox Alipay and WeChat Pay accounts', 'see the error above', async () => {
-    // The mock is on for "demo" here; it is never offered in production, whatever the tenant row says.
-    await registerTenant(service.deps.db, { id: 'demo', name: 'Demo shop', mockEnabled: true });
-    const mock = { channel: 'mock', merchantId: 'M-demo', secret: config.MOCK_CHANNEL_SECRET, gatewayUrl: sandboxes.urls.mock, notifyBaseUrl: `http://127.0.0.1:${service.httpPort}` };
-    if (config.MOCK_CHANNEL_SECRET) await saveChannelAccount(service.deps.db, secretBox(config), 'demo', mock); // the mock needs an account like any channel
+    await registerTenant(service.deps.db, { id: 'demo', name: 'Demo shop' });
+    // "demo" has the mock through its account, like any channel (as `npm run tenant -- add demo --mock` gives it).
+    const mock = mockAccountFor('demo', { ...config, NOTIFY_BASE_URL: `http://127.0.0.1:${service.httpPort}` });
+    await saveChannelAccount(service.deps.db, secretBox(config), 'demo', mock);
     await registerSandboxTenant(service.deps.db, secretBox(config), 'demo', sandboxes, `http://127.0.0.1:${service.httpPort}`);
   });
 

@@ -53,7 +53,7 @@ const schema = z
     /** Master keys sealing channel secrets at rest: `id:base64(32 bytes)[,id:base64…]`, newest first. */
     CHANNEL_SECRETS_KEYS: z.string().min(1).optional(),
     CHANNEL_ACCOUNT_CACHE_MS: z.coerce.number().int().min(0).max(600000).default(30000),
-    /** How long a registered tenant (and its mock switch) is cached per process; unknown tenants are never cached. */
+    /** How long a registered tenant is cached per process; unknown tenants are never cached. */
     TENANT_CACHE_MS: z.coerce.number().int().min(0).max(600000).default(30000),
     /** Delays of the status queries after an unknown outcome (Hyperswitch's PSync: 60 s, then 5 × 5 min). */
     STATUS_SYNC_DELAYS_MS: delays('60000,300000,300000,300000,300000,300000'),

@@ -4,7 +4,7 @@ import type { ChannelAccount, ChannelCall, PayOrderHandler } from '../channels/t
 import { FailedPreconditionError, InvalidArgumentError } from '../domain/errors';
 import type { Db } from '../infra/db';
 import type { SecretBox } from '../infra/secret-box';
-import { findChannelAccount, upsertChannelAccount, type ChannelAccountRow } from '../repo/channel-accounts';
+import { deleteChannelAccount, findChannelAccount, upsertChannelAccount, type ChannelAccountRow } from '../repo/channel-accounts';
 import type { Deps, RequestContext } from './deps';
 
 const aad = (tenantId: string, channel: string) => `channel_account/${tenantId}/${channel}`;
@@ -45,6 +45,14 @@ export async function saveChannelAccount<A extends ChannelAccount>(
   const { keyId, sealed } = box.seal(JSON.stringify(secrets), aad(tenantId, module.name));
   const row = await upsertChannelAccount(db, { tenantId, channel: module.name, appId, merchantId, settings, secrets: sealed, keyId });
   return row.version;
+}
+
+/**
+ * Removes a tenant's account at a channel (false when it had none). The tenant loses the channel: at once for a
+ * new process, within the cache's TTL for a running one (see ChannelAccounts).
+ */
+export function removeChannelAccount(db: Db, tenantId: string, channel: string): Promise<boolean> {
+  return deleteChannelAccount(db, tenantId, channel);
 }
 
 /**

@@ -10,8 +10,6 @@ export interface TenantRegistration {
   id: string;
   /** Shown to operators; 1-128 characters, no control characters. Defaults to the id for a new tenant. */
   name?: string;
-  /** Offer the mock channel to this tenant (never in production, whatever this says). */
-  mockEnabled?: boolean;
 }
 
 /** Registers a tenant or changes a registered one (what `npm run tenant -- add` does). */
@@ -25,7 +23,7 @@ export async function registerTenant(db: Db, reg: TenantRegistration): Promise<{
 
 /**
  * Reads registered tenants. Every RPC asks, so a short per-process cache keeps the hot paths off the database;
- * a change (the mock switched on or off) is seen everywhere within `ttlMs`. Misses are not cached, so a tenant
+ * a change (a new name) is seen everywhere within `ttlMs`. Misses are not cached, so a tenant
  * works as soon as it is registered.
  */
 export class Tenants {

@@ -7,6 +7,18 @@ export function findChannelAccount(db: DbOrTx, tenantId: string, channel: string
   return db.channelAccount.findUnique({ where: { tenantId_channel: { tenantId, channel } } });
 }
 
+/** The ids of the tenants with an account at `channel`. */
+export async function tenantsWithChannelAccount(db: DbOrTx, channel: string): Promise<Set<string>> {
+  const rows = await db.channelAccount.findMany({ where: { channel }, select: { tenantId: true } });
+  return new Set(rows.map((r) => r.tenantId));
+}
+
+/** Deletes the tenant's account at `channel`; false when it had none. */
+export async function deleteChannelAccount(db: DbOrTx, tenantId: string, channel: string): Promise<boolean> {
+  const { count } = await db.channelAccount.deleteMany({ where: { tenantId, channel } });
+  return count > 0;
+}
+
 /** Inserts the account, or replaces it (a rotation) and bumps its version. */
 export async function upsertChannelAccount(
   db: DbOrTx,

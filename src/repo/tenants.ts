@@ -12,18 +12,18 @@ export function listTenants(db: DbOrTx): Promise<Tenant[]> {
 }
 
 /**
- * Registers a tenant, or changes a registered one. On insert a missing name is the id and a missing mock flag
- * is off; on update what is not given stays as it was.
+ * Registers a tenant, or changes a registered one. On insert a missing name is the id; on update what is not
+ * given stays as it was.
  */
 export async function upsertTenant(
   db: DbOrTx,
-  row: { id: string; name?: string; mockEnabled?: boolean },
+  row: { id: string; name?: string },
 ): Promise<{ tenant: Tenant; created: boolean }> {
   const existing = await findTenant(db, row.id);
   const tenant = await db.tenant.upsert({
     where: { id: row.id },
-    create: { id: row.id, name: row.name ?? row.id, mockEnabled: row.mockEnabled ?? false },
-    update: { name: row.name, mockEnabled: row.mockEnabled },
+    create: { id: row.id, name: row.name ?? row.id },
+    update: { name: row.name },
   });
   return { tenant, created: existing === null };
 }

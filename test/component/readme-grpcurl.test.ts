@@ -35,7 +35,7 @@ function bash(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; s
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
-  await registerTenant(h.service.deps.db, { id: 'demo', name: 'Demo shop', mockEnabled: true });
+  await registerTenant(h.service.deps.db, { id: 'demo', name: 'Demo shop' });
   await saveChannelAccount(h.service.deps.db, SecretBox.development(), 'demo', mockAccount(h, 'demo'));
 });
 afterAll(async () => {

@@ -8,7 +8,8 @@ import { loadConfig } from '../../src/config';
 import type { RequestOf, UnaryMethod } from '../../src/client/unary-call';
 import { PaymentServiceService, type WatchOrderRequest } from '../../src/gen/payment/v1/payment_service';
 import { OrderStatus, PayWay, type OrderRef } from '../../src/gen/payment/v1/types';
-import { runTenantCommand } from '../../scripts/tenant';
+import { runTenantCommand, type TenantCommandContext } from '../../scripts/tenant';
+import { SecretBox } from '../../src/infra/secret-box';
 import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
 
@@ -19,6 +20,18 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const MOCK_WAYS = [PayWay.PAY_WAY_MOCK, PayWay.PAY_WAY_MOCK_QR];
+
+/** What `npm run tenant` works with, set up as the harness's service is (or as production, with `env`). */
+function commandContext(env: 'test' | 'production' = 'test'): TenantCommandContext {
+  const config = { NODE_ENV: env, MOCK_CHANNEL_SECRET: env === 'production' ? undefined : h.mockSecret, MOCK_GATEWAY_URL: h.gatewayUrl, NOTIFY_BASE_URL: h.notifyBaseUrl };
+  return { db: h.service.deps.db, box: SecretBox.development(), config };
+}
+
+/** The enabled flags of the mock pay ways ListPayWays shows the tenant. */
+async function mockWaysEnabled(tenantId: string): Promise<boolean[]> {
+  const { payWays } = await h.call('listPayWays', { tenantId });
+  return payWays.filter((w) => MOCK_WAYS.includes(w.payWay)).map((w) => w.enabled);
+}
 const DAY_MS = 86_400_000;
 
 /** A valid request of every RPC for `tenantId`, so only the tenant can be what is wrong with it. */
@@ -137,22 +150,62 @@ describe('The mock channel is offered per tenant', () => {
 
 describe('The tenant command and the cache', () => {
   it('When an operator adds tenants and lists them, then they are registered as given and the service serves them', async () => {
-    const db = h.service.deps.db;
+    const ctx = commandContext();
     const shop = uniq('shop');
-    expect(await runTenantCommand(db, ['add', shop, '--name', 'Demo shop', '--mock'])).toBe(`added tenant ${shop} ("Demo shop", mock channel on)\n`);
-    expect(await runTenantCommand(db, ['add', shop, '--no-mock'])).toBe(`updated tenant ${shop} ("Demo shop", mock channel off)\n`);
+    expect(await runTenantCommand(ctx, ['add', shop, '--name', 'Demo shop', '--mock'])).toBe(`added tenant ${shop} ("Demo shop", mock channel on)\n`);
+    const mocked = uniq('mocked');
+    expect(await runTenantCommand(ctx, ['add', mocked, '--mock'])).toBe(`added tenant ${mocked} ("${mocked}", mock channel on)\n`);
+    expect(await runTenantCommand(ctx, ['add', shop, '--no-mock'])).toBe(`updated tenant ${shop} ("Demo shop", mock channel off)\n`);
+    expect(await runTenantCommand(ctx, ['add', mocked, '--name', 'Renamed'])).toBe(`updated tenant ${mocked} ("Renamed", mock channel on)\n`);
     const plain = uniq('plain');
-    expect(await runTenantCommand(db, ['add', plain])).toBe(`added tenant ${plain} ("${plain}", mock channel off)\n`);
-    const list = await runTenantCommand(db, ['list']);
+    expect(await runTenantCommand(ctx, ['add', plain])).toBe(`added tenant ${plain} ("${plain}", mock channel off)\n`);
+    const list = await runTenantCommand(ctx, ['list']);
     expect(list.split('\n')[0]).toMatch(/^TENANT +MOCK +NAME$/);
     expect(list).toMatch(new RegExp(`^${shop} +off +Demo shop$`, 'm'));
+    expect(list).toMatch(new RegExp(`^${mocked} +on +Renamed$`, 'm'));
     expect(list).toMatch(new RegExp(`^${plain} +off +${plain}$`, 'm'));
     expect((await h.call('createOrder', orderRequest(shop))).replayed).toBe(false);
 
-    await expect(runTenantCommand(db, ['add', 'bad tenant'])).rejects.toThrow('tenant_id: must be 1-64 characters of A-Z a-z 0-9 _ -');
-    await expect(runTenantCommand(db, ['add', uniq('t'), '--name', 'a\u001bb'])).rejects.toThrow('name: must be 1-128 characters without control characters');
-    await expect(runTenantCommand(db, ['add', uniq('t'), '--bogus'])).rejects.toThrow('unexpected argument "--bogus"');
-    await expect(runTenantCommand(db, ['remove', shop])).rejects.toThrow(/^usage: npm run tenant -- add/);
+    await expect(runTenantCommand(ctx, ['add', 'bad tenant'])).rejects.toThrow('tenant_id: must be 1-64 characters of A-Z a-z 0-9 _ -');
+    await expect(runTenantCommand(ctx, ['add', uniq('t'), '--name', 'a\u001bb'])).rejects.toThrow('name: must be 1-128 characters without control characters');
+    await expect(runTenantCommand(ctx, ['add', uniq('t'), '--bogus'])).rejects.toThrow('unexpected argument "--bogus"');
+    await expect(runTenantCommand(ctx, ['remove', shop])).rejects.toThrow(/^usage: npm run tenant -- add/);
+  });
+
+  it('When an operator adds a tenant with --mock, then it has the mock channel: ListPayWays shows it enabled and an order is paid with it', async () => {
+    const tenant = uniq('t-addmock');
+    await runTenantCommand(commandContext(), ['add', tenant, '--mock']);
+    expect(await mockWaysEnabled(tenant)).toEqual([true, true]);
+    const order = await paidOrder(h, tenant, 1200n);
+    expect(order.status).toBe(OrderStatus.ORDER_STATUS_SUCCESS);
+    const attempt = await h.service.deps.db.payAttempt.findFirstOrThrow({ where: { payNo: order.payNo } });
+    expect(h.gateway.trade(attempt.attemptNo)?.mch_id).toBe(`M-${tenant}`);
+  });
+
+  it('When an operator runs add --no-mock for a tenant with the mock, then its mock account is gone: the mock pay ways are disabled and Prepay is FAILED_PRECONDITION', async () => {
+    const ctx = commandContext();
+    const tenant = uniq('t-nomock');
+    await runTenantCommand(ctx, ['add', tenant, '--mock']);
+    expect(await runTenantCommand(ctx, ['add', tenant, '--no-mock'])).toBe(`updated tenant ${tenant} ("${tenant}", mock channel off)\n`);
+    expect(await h.service.deps.db.channelAccount.count({ where: { tenantId: tenant } })).toBe(0);
+    expect(await mockWaysEnabled(tenant)).toEqual([false, false]);
+
+    const order = await createOrder(h, tenant);
+    const err = await grpcError(h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }), status.FAILED_PRECONDITION);
+    expect(err.details).toBe(`pay way MOCK is not enabled for tenant ${tenant}: the mock channel is off for it`);
+    expect(await runTenantCommand(ctx, ['add', tenant, '--no-mock'])).toBe(`updated tenant ${tenant} ("${tenant}", mock channel off)\n`);
+  });
+
+  it('When NODE_ENV is production, then add --mock is refused with a clear message and nothing is written; --no-mock still removes', async () => {
+    const tenant = uniq('t-prodmock');
+    const before = await rowCounts();
+    await expect(runTenantCommand(commandContext('production'), ['add', tenant, '--mock'])).rejects.toThrow(
+      'the mock channel is never offered in production (NODE_ENV=production): no mock account saved',
+    );
+    expect(await rowCounts()).toEqual(before);
+
+    await runTenantCommand(commandContext(), ['add', tenant, '--mock']);
+    expect(await runTenantCommand(commandContext('production'), ['add', tenant, '--no-mock'])).toBe(`updated tenant ${tenant} ("${tenant}", mock channel off)\n`);
   });
 
   it('When run as `npm run tenant`, then add and list work against DATABASE_URL', async () => {
@@ -170,10 +223,10 @@ describe('The tenant command and the cache', () => {
     const db = h.service.deps.db;
     const tenants = new Tenants(db, 60_000);
     const id = await newTenant(h, 't-cache');
-    expect((await tenants.get(id))?.mockEnabled).toBe(true);
-    await db.tenant.update({ where: { id }, data: { mockEnabled: false } });
-    expect((await tenants.get(id))?.mockEnabled).toBe(true); // cached
-    expect((await new Tenants(db, 0).get(id))?.mockEnabled).toBe(false);
+    expect((await tenants.get(id))?.name).toBe(`test tenant ${id}`);
+    await db.tenant.update({ where: { id }, data: { name: 'renamed' } });
+    expect((await tenants.get(id))?.name).toBe(`test tenant ${id}`); // cached
+    expect((await new Tenants(db, 0).get(id))?.name).toBe('renamed');
 
     const later = uniq('t-later');
     expect(await tenants.get(later)).toBeUndefined();

@@ -4,6 +4,7 @@ import { registerTenant } from '../../src/app/tenants';
 import { saveChannelAccount } from '../../src/app/channel-accounts';
 import { buildDeps, startService, type RunningService } from '../../src/bootstrap';
 import type { ChannelModule } from '../../src/channels/channel-module';
+import { mockAccountFor, type MockAccount } from '../../src/channels/mock';
 import { SecretBox } from '../../src/infra/secret-box';
 import { createMockGateway, type MockGateway } from '../../sandboxes/mock';
 import { loadConfig } from '../../src/config';
@@ -175,20 +176,17 @@ export const uniq = (prefix: string): string => `${prefix}${Date.now().toString(
  */
 export async function newTenant(h: Harness, prefix = 't', { mock = true }: { mock?: boolean } = {}): Promise<string> {
   const id = uniq(prefix);
-  await registerTenant(h.service.deps.db, { id, name: `test tenant ${id}`, mockEnabled: mock });
+  await registerTenant(h.service.deps.db, { id, name: `test tenant ${id}` });
   if (mock) await saveChannelAccount(h.service.deps.db, SecretBox.development(), id, mockAccount(h, id));
   return id;
 }
 
-/** The account a tenant has at the harness's mock gateway: its own merchant id, the gateway's shared secret. */
-export function mockAccount(h: Pick<Harness, 'gatewayUrl' | 'notifyBaseUrl' | 'mockSecret'>, tenantId: string) {
-  return {
-    channel: 'mock' as const,
-    merchantId: `M-${tenantId}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
-    secret: h.mockSecret,
-    gatewayUrl: h.gatewayUrl,
-    notifyBaseUrl: h.notifyBaseUrl,
-  };
+/**
+ * The account a tenant has at the harness's mock gateway: its own merchant id, the gateway's shared secret (as
+ * `npm run tenant -- add <id> --mock` makes it, from the harness's settings).
+ */
+export function mockAccount(h: Pick<Harness, 'gatewayUrl' | 'notifyBaseUrl' | 'mockSecret'>, tenantId: string): MockAccount {
+  return mockAccountFor(tenantId, { NODE_ENV: 'test', MOCK_CHANNEL_SECRET: h.mockSecret, MOCK_GATEWAY_URL: h.gatewayUrl, NOTIFY_BASE_URL: h.notifyBaseUrl });
 }
 
 /**

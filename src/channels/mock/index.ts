@@ -5,7 +5,7 @@ import { type MockAccount, mockAccountSchema } from './account';
 import { MockAdapter } from './adapter';
 import { NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './signature';
 
-export { type MockAccount, mockAccountSchema } from './account';
+export { type MockAccount, type MockAccountConfig, mockAccountFor, mockAccountSchema } from './account';
 export { MockAdapter } from './adapter';
 
 const payWay = { defaultFeeRateBps: 0, requiredInputs: [], supportsRefund: true } as const;

@@ -1,10 +1,10 @@
 import { Queue } from 'bullmq';
-import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
+import { OrderStatus, type PayOrder } from '../../src/gen/payment/v1/types';
 import { PaidAfterCloseRefunds } from '../../src/jobs/paid-after-close';
 import { QUEUE } from '../../src/jobs/queues';
 import { alipayTenant, type AlipayTenant } from '../support/channels';
 import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
-import { createOrder, ref } from '../support/orders';
+import { paidAfterCancel as paidAfterCancelAt, ref } from '../support/orders';
 
 /** The status query a close schedules runs at once too: a third path racing to the same payment. */
 const SYNC_SOON = '150,300,600';
@@ -30,16 +30,7 @@ afterAll(async () => {
   await h.close();
 });
 
-/** An Alipay QR order the buyer scanned, that we cancelled, and that the buyer then pays anyway (its notify leaves now). */
-async function paidAfterCancel(): Promise<{ order: PayOrder; attemptNo: string }> {
-  const order = await createOrder(h, ali.tenantId, { amount: 4100n });
-  const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_ALIPAY_QR, clientIp: '', payerId: '' });
-  ali.sandbox.scan(pre.attemptNo);
-  expect((await h.call('cancel', { order: ref(order), reason: 'timeout' })).order!.status).toBe(OrderStatus.ORDER_STATUS_CLOSED);
-  ali.sandbox.inject({ kind: 'successAfterClose' }, 1);
-  ali.sandbox.pay(pre.attemptNo);
-  return { order, attemptNo: pre.attemptNo };
-}
+const paidAfterCancel = () => paidAfterCancelAt(h, ali, 4100n);
 
 const statusOf = async (order: PayOrder) => (await h.call('query', { order: ref(order), sync: false })).order!;
 const refundsOf = (order: PayOrder) => h.service.deps.db.refund.findMany({ where: { payNo: order.payNo } });

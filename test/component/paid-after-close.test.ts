@@ -1,21 +1,12 @@
-import { OrderStatus, PayWay, NotifyResult, type PayOrder } from '../../src/gen/payment/v1/types';
+import { OrderStatus, NotifyResult, type PayOrder } from '../../src/gen/payment/v1/types';
 import { alipayTenant, type AlipayTenant } from '../support/channels';
 import { eventually, newTenant, startHarness, type Harness } from '../support/harness';
 
 /** These tests rely on the status query an unverifiable notify or a close schedules: let it run at once. */
 const SYNC_SOON = '150,300,600';
-import { createOrder, ref } from '../support/orders';
+import { paidAfterCancel as paidAfterCancelAt, ref } from '../support/orders';
 
-/** An Alipay QR order the buyer scanned, that we cancelled, and that the buyer then paid anyway. */
-async function paidAfterCancel(h: Harness, ali: AlipayTenant): Promise<PayOrder> {
-  const order = await createOrder(h, ali.tenantId, { amount: 3300n });
-  const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_ALIPAY_QR, clientIp: '', payerId: '' });
-  ali.sandbox.scan(pre.attemptNo);
-  expect((await h.call('cancel', { order: ref(order), reason: 'timeout' })).order!.status).toBe(OrderStatus.ORDER_STATUS_CLOSED);
-  ali.sandbox.inject({ kind: 'successAfterClose' }, 1);
-  ali.sandbox.pay(pre.attemptNo);
-  return order;
-}
+const paidAfterCancel = async (h: Harness, ali: AlipayTenant): Promise<PayOrder> => (await paidAfterCancelAt(h, ali, 3300n)).order;
 
 const events = (h: Harness, o: PayOrder) =>
   h.service.deps.db.outboxEvent.findMany({ where: { payNo: o.payNo }, orderBy: { orderVersion: 'asc' } }).then((e) => e.map((x) => x.type));

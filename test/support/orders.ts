@@ -1,5 +1,6 @@
 import type { CreateOrderRequest } from '../../src/gen/payment/v1/payment_service';
 import { OrderStatus, PayWay, type OrderRef, type PayOrder } from '../../src/gen/payment/v1/types';
+import type { AlipayTenant } from './channels';
 import { eventually, uniq, type Harness } from './harness';
 
 /** A valid CreateOrder request for a fresh out_order_no. */
@@ -39,4 +40,19 @@ export async function paidOrder(h: Harness, tenantId: string, amount = 10000n): 
     const { order: o } = await h.call('query', { order: ref(order), sync: false });
     return o!.status === OrderStatus.ORDER_STATUS_SUCCESS && o;
   });
+}
+
+/**
+ * An Alipay QR order the buyer scanned, that we cancelled, and that the buyer then pays anyway: the sandbox
+ * accepts the payment after the close, and its notify leaves now.
+ */
+export async function paidAfterCancel(h: Harness, ali: AlipayTenant, amount: bigint): Promise<{ order: PayOrder; attemptNo: string }> {
+  const order = await createOrder(h, ali.tenantId, { amount });
+  const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_ALIPAY_QR, clientIp: '', payerId: '' });
+  ali.sandbox.scan(pre.attemptNo);
+  const cancelled = await h.call('cancel', { order: ref(order), reason: 'timeout' });
+  if (cancelled.order?.status !== OrderStatus.ORDER_STATUS_CLOSED) throw new Error(`cancel left the order ${cancelled.order?.status}`);
+  ali.sandbox.inject({ kind: 'successAfterClose' }, 1);
+  ali.sandbox.pay(pre.attemptNo);
+  return { order, attemptNo: pre.attemptNo };
 }

@@ -25,7 +25,7 @@ import type { PayAttempt, PayOrder, Refund } from '../repo/pay-orders';
  * Rows to proto messages. Pay ways are stored as their catalog code and travel as the catalog's number for it
  * (the proto PayWay value; a pay way a deployment adds outside the proto travels as its own number).
  */
-export const payWayToProto = (code: string): PayWay => (knownPayWays.get(code)?.protoNumber ?? PayWay.PAY_WAY_UNSPECIFIED) as PayWay;
+export const payWayToProto = (code: string): PayWay => knownPayWays.get(code)?.protoNumber ?? PayWay.PAY_WAY_UNSPECIFIED;
 
 /** A pay way number from the wire: '' for UNSPECIFIED, its code if the catalog has it, INVALID_ARGUMENT otherwise. */
 export function payWayFromProto(way: PayWay | number, field = 'pay_way'): string {
@@ -152,7 +152,7 @@ export function eventToJson(event: PaymentEvent): object {
 export function eventFromJson(payload: unknown): PaymentEvent {
   const { payWay, ...rest } = (payload ?? {}) as { payWay?: unknown };
   if (typeof payWay !== 'number' || inProto(payWay)) return PaymentEvent.fromJSON(payload);
-  return { ...PaymentEvent.fromJSON(rest), payWay: payWay as PayWay };
+  return { ...PaymentEvent.fromJSON(rest), payWay };
 }
 
 /** The channel a pay way belongs to, from the catalog ('' for none or an unknown one). */

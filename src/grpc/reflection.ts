@@ -59,7 +59,7 @@ export function addReflection(
         const sent = new Set<string>();
         call.on('data', (req: ReflectionRequest) => {
           const messageResponse = answerSafely(image, services, req, sent, log);
-          call.write(create(response, { validHost: req.host, originalRequest: req, messageResponse } as never));
+          call.write(create(response, { validHost: req.host, originalRequest: req, messageResponse }));
         });
         call.on('end', () => call.end());
       },

@@ -27,16 +27,22 @@ import type { PayAttempt, PayOrder, Refund } from '../repo/pay-orders';
  */
 export const payWayToProto = (code: string): PayWay => knownPayWays.get(code)?.protoNumber ?? PayWay.PAY_WAY_UNSPECIFIED;
 
+/**
+ * PayWay.PAY_WAY_UNSPECIFIED as a plain number: pay way numbers are compared as numbers here, since the catalog
+ * may hold ones the proto's enum does not list.
+ */
+const UNSPECIFIED_PAY_WAY: number = PayWay.PAY_WAY_UNSPECIFIED;
+
 /** A pay way number from the wire: '' for UNSPECIFIED, its code if the catalog has it, INVALID_ARGUMENT otherwise. */
-export function payWayFromProto(way: PayWay | number, field = 'pay_way'): string {
-  if (way === PayWay.PAY_WAY_UNSPECIFIED) return '';
+export function payWayFromProto(way: number, field = 'pay_way'): string {
+  if (way === UNSPECIFIED_PAY_WAY) return '';
   const entry = knownPayWays.byProtoNumber(way);
   if (!entry) throw new InvalidArgumentError(field, `${way} is not a pay way this service knows`);
   return entry.code;
 }
 
 /** A known pay way number, or 0 (UNSPECIFIED). */
-export const isPayWayNumber = (n: number): boolean => n === PayWay.PAY_WAY_UNSPECIFIED || knownPayWays.byProtoNumber(n) !== undefined;
+export const isPayWayNumber = (n: number): boolean => n === UNSPECIFIED_PAY_WAY || knownPayWays.byProtoNumber(n) !== undefined;
 
 export function orderToProto(o: Omit<PayOrder, 'id'>, attempts: PayAttempt[] = [], refunds: Refund[] = [], transitions: OrderTransition[] = []): PbOrder {
   return {

@@ -1,4 +1,4 @@
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { ERROR_DOMAIN, REASONS, type Reason } from '../../src/domain/reasons';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';

@@ -80,6 +80,7 @@ function strictClientReady(): void {
       `the strict reflection client needs ${PYTHON} with Debian's python3-grpcio and python3-protobuf ` +
         `(scripts/services.sh installs them when run as root; otherwise: sudo apt-get install -y python3-grpcio ` +
         `python3-protobuf): ${(err as Error).message}`,
+      { cause: err },
     );
   }
 }

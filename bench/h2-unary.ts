@@ -1,4 +1,4 @@
-import { connect, constants, type ClientHttp2Session } from 'node:http2';
+import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 
 /** What one unary call came to: OK, or a short description of the failure for the error tally. */
 export type UnaryOutcome = { ok: true } | { ok: false; kind: string };
@@ -32,9 +32,11 @@ export function unary(session: ClientHttp2Session, path: string, frame: Buffer, 
       'grpc-timeout': '10S',
       ...(token && { authorization: `Bearer ${token}` }),
     });
-    const take = (h: Record<string, unknown>) => {
-      if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']);
-      if (h['grpc-message'] !== undefined) grpcMessage = decodeURIComponent(String(h['grpc-message']));
+    const take = (h: IncomingHttpHeaders) => {
+      const status = h['grpc-status'];
+      const message = h['grpc-message'];
+      if (status !== undefined) grpcStatus = String(status);
+      if (message !== undefined) grpcMessage = decodeURIComponent(String(message));
     };
     stream.on('response', (h) => {
       httpStatus = Number(h[HTTP2_HEADER_STATUS]);
@@ -42,7 +44,7 @@ export function unary(session: ClientHttp2Session, path: string, frame: Buffer, 
     });
     stream.on('trailers', take);
     stream.on('data', () => {});
-    stream.once('error', (err) => {
+    stream.once('error', (err: Error) => {
       grpcStatus = undefined;
       grpcMessage = `stream error: ${err.message}`;
     });

@@ -13,7 +13,7 @@ import { recreateDatabase, startLocalServices } from '../scripts/local-services'
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 5000);
-  const { databaseUrl, redisUrl } = await startLocalServices();
+  const { databaseUrl, redisUrl } = startLocalServices();
   const url = await recreateDatabase(databaseUrl, process.env.BENCH_DATABASE ?? 'paysvc_bench');
   await migrate(url, () => undefined);
   // The events are written before the service starts (as a backlog after an outage would be), so the figures

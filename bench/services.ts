@@ -13,7 +13,7 @@ export interface BenchServices {
   /** mariadbd's pid, for its CPU per operation; undefined when it cannot be found. */
   mariadbPid: number | undefined;
   /** MariaDB's server-wide count of statements clients have run (status Questions), for statements per op. */
-  statementsRun(): Promise<number>;
+  statementsRun: () => Promise<number>;
   close(): Promise<void>;
 }
 
@@ -33,13 +33,13 @@ export async function prepareServices(database: string): Promise<BenchServices> 
   }
   const admin = await createConnection({ ...mysqlConnection(databaseUrl), database: undefined });
   try {
-    const [row] = await admin.query('SELECT @@pid_file AS pidFile');
+    const [row] = await admin.query<{ pidFile: string | null }[]>('SELECT @@pid_file AS pidFile');
     return {
       databaseUrl,
       redisUrl,
       mariadbPid: readPid(String(row.pidFile)),
       statementsRun: async () => {
-        const [q] = await admin.query("SHOW GLOBAL STATUS LIKE 'Questions'");
+        const [q] = await admin.query<{ Variable_name: string; Value: string }[]>("SHOW GLOBAL STATUS LIKE 'Questions'");
         return Number(q.Value) - 1; // not counting this SHOW itself
       },
       close: () => admin.end(),

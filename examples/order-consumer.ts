@@ -75,7 +75,15 @@ export class InMemoryOrderSide {
       case PaymentEventType.PAYMENT_EVENT_TYPE_DUPLICATE_PAYMENT:
         this.duplicatePayments.push({ payNo: event.payNo, channelTradeNo: event.channelTradeNo, payWay: event.payWay, paidAt: event.paidAt });
         return true;
-      default:
+      // The order's own state: every event carries all of it, so apply() keeps the newest version and there is
+      // no fact of this one event to keep (PAYMENT_REFUNDED_AT_CHANNEL shows as the view's lastEvent). A type
+      // added to the proto must be placed here or above; PaymentEvent.fromJSON throws on one it does not know.
+      case PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_SUCCEEDED:
+      case PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_FAILED:
+      case PaymentEventType.PAYMENT_EVENT_TYPE_ORDER_CLOSED:
+      case PaymentEventType.PAYMENT_EVENT_TYPE_PAID_AFTER_CLOSE:
+      case PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_REFUNDED_AT_CHANNEL:
+      case PaymentEventType.PAYMENT_EVENT_TYPE_UNSPECIFIED: // never sent
         return false;
     }
   }

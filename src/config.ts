@@ -14,7 +14,7 @@ const delays = (dflt: string) =>
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 /** Hyperswitch's outgoing webhook retries: 60 s, 2 x 5 min, 5 x 10 min, 5 x 1 h, 3 x 6 h (about 24 h in all). */
-const EVENT_RETRY_DELAYS = [MINUTE, ...Array(2).fill(5 * MINUTE), ...Array(5).fill(10 * MINUTE), ...Array(5).fill(HOUR), ...Array(3).fill(6 * HOUR)];
+const EVENT_RETRY_DELAYS = [MINUTE, ...Array<number>(2).fill(5 * MINUTE), ...Array<number>(5).fill(10 * MINUTE), ...Array<number>(5).fill(HOUR), ...Array<number>(3).fill(6 * HOUR)];
 
 /** Every environment variable the service reads; the README's configuration table mirrors this. */
 const schema = z

@@ -73,14 +73,13 @@ interface SchemaWasm {
 function loadDatamodel(schema: string): Datamodel {
   const prismaDir = path.dirname(require.resolve('prisma/package.json'));
   const wasmModule = new WebAssembly.Module(readFileSync(path.join(prismaDir, 'build/prisma_schema_build_bg.wasm')));
-  let wasm: SchemaWasm | undefined;
-  const text = (ptr: number, len: number) => new TextDecoder().decode(new Uint8Array(wasm!.memory.buffer, ptr >>> 0, len));
+  const text = (ptr: number, len: number) => new TextDecoder().decode(new Uint8Array(wasm.memory.buffer, ptr >>> 0, len));
   const hostFunctions: Record<string, (ptr: number, len: number) => unknown> = {
     __wbg_Error: (ptr, len) => new Error(text(ptr, len)),
     __wbg___wbindgen_throw: (ptr, len) => fail(text(ptr, len)),
     __wbg_set_message: (ptr, len) => fail(`Prisma's schema parser panicked: ${text(ptr, len)}`),
     __wbindgen_init_externref_table: () => {
-      const table = wasm!.__wbindgen_externrefs;
+      const table = wasm.__wbindgen_externrefs;
       const at = table.grow(4);
       table.set(0, undefined);
       [undefined, null, true, false].forEach((value, i) => table.set(at + i, value));
@@ -92,7 +91,8 @@ function loadDatamodel(schema: string): Datamodel {
     if (!host) fail(`prisma_schema_build_bg.wasm imports ${name}, which loadDatamodel does not provide`);
     (imports[module] ??= {})[name] = host;
   }
-  wasm = new WebAssembly.Instance(wasmModule, imports).exports as SchemaWasm;
+  // Used above by the host functions, which the instance calls only after this line (from __wbindgen_start() on).
+  const wasm = new WebAssembly.Instance(wasmModule, imports).exports as SchemaWasm;
   wasm.__wbindgen_start();
 
   const input = new TextEncoder().encode(JSON.stringify({ prismaSchema: [['schema.prisma', schema]], noColor: true }));

@@ -36,7 +36,7 @@ export const PAGE_METHODS: Readonly<Record<string, SandboxTradeKind>> = {
 };
 
 const text = (biz: Record<string, unknown>, key: string): string | undefined =>
-  typeof biz[key] === 'string' && biz[key] !== '' ? (biz[key] as string) : undefined;
+  typeof biz[key] === 'string' && biz[key] !== '' ? biz[key] : undefined;
 
 const invalid = (what: string) => businessFailure('ACQ.INVALID_PARAMETER', what);
 

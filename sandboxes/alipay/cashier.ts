@@ -37,11 +37,12 @@ export function buyerRouter(buyer: BuyerActions): Router {
   });
 
   const hook = (act: (outTradeNo: string) => SandboxTrade) => (req: express.Request, res: express.Response) => {
-    const trade = act(String(req.query.out_trade_no ?? ''));
+    const outTradeNo = req.query.out_trade_no;
+    const trade = act(typeof outTradeNo === 'string' ? outTradeNo : '');
     res.json({ out_trade_no: trade.outTradeNo, trade_no: trade.tradeNo, trade_status: buyer.status(trade) });
   };
-  router.post('/__test__/scan', hook(buyer.scan));
-  router.post('/__test__/pay', hook(buyer.pay));
+  router.post('/__test__/scan', hook((outTradeNo) => buyer.scan(outTradeNo)));
+  router.post('/__test__/pay', hook((outTradeNo) => buyer.pay(outTradeNo)));
   router.post('/__test__/app-pay', (req, res) => {
     const trade = buyer.payOrderString(typeof req.body === 'string' ? req.body.trim() : '');
     res.json({ out_trade_no: trade.outTradeNo, trade_no: trade.tradeNo, trade_status: buyer.status(trade) });

@@ -12,9 +12,12 @@ export class SandboxRejection<C extends string = string> extends Error {
   }
 }
 
+/** `instanceof SandboxRejection`, typed: an error handler's `err` is `any`, and instanceof would narrow it to SandboxRejection<any>. */
+export const isSandboxRejection = (err: unknown): err is SandboxRejection => err instanceof SandboxRejection;
+
 /** For the unsigned buyer pages: a rejection answers `{code, message}` as JSON; anything else goes on. */
 export const rejectionAsJson: ErrorRequestHandler = (err, _req, res, next) => {
-  if (!(err instanceof SandboxRejection)) return next(err);
+  if (!isSandboxRejection(err)) return next(err);
   res.status(err.httpStatus).json({ code: err.code, message: err.message });
 };
 

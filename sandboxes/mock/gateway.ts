@@ -3,7 +3,7 @@ import express, { type ErrorRequestHandler, type Response } from 'express';
 import { buildSignedHeaders, verifySignature } from '../../src/channels/mock/signature';
 import { createRefundRequest, createTradeRequest, type NotifyJson, type TradeJson } from '../../src/channels/mock/wire';
 import { FaultBook } from '../kit/faults';
-import { jsonBody, rawBody, SandboxRejection } from '../kit/http';
+import { isSandboxRejection, jsonBody, rawBody } from '../kit/http';
 import { type Sandbox, sandboxBasics } from '../kit/sandbox';
 import { SandboxServer } from '../kit/server';
 import { cashierRouter } from './cashier';
@@ -117,7 +117,7 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
     reply(res, 200, book.refundJson(book.refund(req.params.outRefundNo)));
   });
   api.use(((err, _req, res, _next) => {
-    if (err instanceof SandboxRejection) return reply(res, err.httpStatus, { code: err.code, message: err.message });
+    if (isSandboxRejection(err)) return reply(res, err.httpStatus, { code: err.code, message: err.message });
     reply(res, 500, { code: 'SYSTEM_ERROR', message: err instanceof Error ? err.message : 'internal error' });
   }) as ErrorRequestHandler);
 

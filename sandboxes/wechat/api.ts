@@ -1,5 +1,5 @@
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
-import { jsonBody, rawBody, SandboxRejection } from '../kit/http';
+import { isSandboxRejection, jsonBody, rawBody, SandboxRejection } from '../kit/http';
 import type { Faults } from './faults';
 import { verifyAuthorization, type MerchantRegistry, type PlatformSigner, type SandboxMerchant } from './protocol';
 import { closeRequest, prepayRequest, refundRequest } from './requests';
@@ -114,7 +114,7 @@ export function apiRouter(ctx: ApiContext): Router {
 
   api.use((_req, res) => reply(ctx, res, 404, { code: 'NOT_FOUND', message: 'no such API' }));
   api.use(((err, _req, res, _next) => {
-    if (err instanceof SandboxRejection) {
+    if (isSandboxRejection(err)) {
       return reply(ctx, res, err.httpStatus, { code: err.code, message: err.message });
     }
     const status = (err as { status?: number }).status;

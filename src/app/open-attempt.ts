@@ -101,7 +101,7 @@ async function callChannel(deps: Deps, { handler, order, attempt, call, ctx }: O
   // Asked on PSync's schedule until a notify (or the timeout) settles it: the notify may never come. Scheduled
   // first, so the answer leaves as soon as the attempt is OPEN, ahead of any switch that comes after it.
   await scheduleSync(deps, attempt.attemptNo);
-  const opened = await markOpen(deps, attempt, { payload: result.payload as object, channelTradeNo: result.channelTradeNo ?? null });
+  const opened = await markOpen(deps, attempt, { payload: result.payload, channelTradeNo: result.channelTradeNo ?? null });
   if (opened === 'opened') return { order, attemptNo: attempt.attemptNo, payload: result.payload, replayed: false };
   // A concurrent Prepay of this same attempt opened it first (the channel dedupes on out_trade_no): replay it.
   if (opened !== 'gone') return replayOf(order, opened);

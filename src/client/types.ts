@@ -44,7 +44,7 @@ export function toOrderRef(ref: OrderRefInput): OrderRef {
 /** `req` with its flat `order` (if it has one) turned into the proto's `OrderRef`. */
 export function withOrderRef<T extends object>(req: T): WithOrderRef<T> {
   if (!('order' in req) || req.order === undefined) return req as WithOrderRef<T>;
-  return { ...req, order: toOrderRef(req.order as OrderRefInput) } as WithOrderRef<T>;
+  return { ...req, order: toOrderRef(req.order as OrderRefInput) };
 }
 
 type WithOrderRef<T> = 'order' extends keyof T ? Omit<T, 'order'> & { order: OrderRef } : T;

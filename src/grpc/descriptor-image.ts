@@ -33,7 +33,7 @@ export function loadDescriptorImage(file = DESCRIPTOR_IMAGE_PATH): DescriptorIma
   try {
     bytes = readFileSync(file);
   } catch (err) {
-    throw new Error(`no descriptor image at ${file}: run \`npm run generate\` (${(err as Error).message})`);
+    throw new Error(`no descriptor image at ${file}: run \`npm run generate\` (${(err as Error).message})`, { cause: err });
   }
   return descriptorImage(bytes);
 }
@@ -55,7 +55,7 @@ export function descriptorImage(set: Uint8Array): DescriptorImage {
     const addExtension: AddExtension = (scope, x) => {
       add(scope + x.name, 'extension');
       const extendee = x.extendee.replace(/^\./, '');
-      extensions.set(extendee, (extensions.get(extendee) ?? new Map()).set(x.number, proto.name));
+      extensions.set(extendee, (extensions.get(extendee) ?? new Map<number, string>()).set(x.number, proto.name));
     };
     const scope = proto.package ? `${proto.package}.` : '';
     proto.messageType.forEach((m) => indexMessage(m, scope, add, addExtension));

@@ -41,6 +41,9 @@ function reasonOf(err: DomainError): Reason {
   return (name && FALLBACK_REASONS[name]) || 'INTERNAL';
 }
 
+/** `instanceof DomainError`, typed: instanceof alone narrows `unknown` to DomainError<any>. */
+const isDomainError = (err: unknown): err is DomainError => err instanceof DomainError;
+
 export const INTERNAL_MESSAGE = 'internal error; the request may be retried with the same idempotency key';
 
 export interface MappedError {
@@ -68,7 +71,7 @@ export interface Failure {
  * trailers of earlier versions are still sent, for callers that have not moved to ErrorInfo yet.
  */
 export function toServiceError(err: unknown, deadlineExceeded: boolean): MappedError {
-  if (!(err instanceof DomainError)) {
+  if (!isDomainError(err)) {
     if (deadlineExceeded) return mapped({ reason: 'DEADLINE_EXCEEDED', message: 'deadline exceeded' }, false);
     if (isTransientDbError(err)) return mapped({ reason: 'DATABASE_BUSY', message: 'the database is busy; retry with the same idempotency key' }, true);
     return mapped({ reason: 'INTERNAL', message: INTERNAL_MESSAGE }, true);

@@ -25,18 +25,24 @@ import type { PayAttempt, PayOrder, Refund } from '../repo/pay-orders';
  * Rows to proto messages. Pay ways are stored as their catalog code and travel as the catalog's number for it
  * (the proto PayWay value; a pay way a deployment adds outside the proto travels as its own number).
  */
-export const payWayToProto = (code: string): PayWay => (knownPayWays.get(code)?.protoNumber ?? PayWay.PAY_WAY_UNSPECIFIED) as PayWay;
+export const payWayToProto = (code: string): PayWay => knownPayWays.get(code)?.protoNumber ?? PayWay.PAY_WAY_UNSPECIFIED;
+
+/**
+ * PayWay.PAY_WAY_UNSPECIFIED as a plain number: pay way numbers are compared as numbers here, since the catalog
+ * may hold ones the proto's enum does not list.
+ */
+const UNSPECIFIED_PAY_WAY: number = PayWay.PAY_WAY_UNSPECIFIED;
 
 /** A pay way number from the wire: '' for UNSPECIFIED, its code if the catalog has it, INVALID_ARGUMENT otherwise. */
-export function payWayFromProto(way: PayWay | number, field = 'pay_way'): string {
-  if (way === PayWay.PAY_WAY_UNSPECIFIED) return '';
+export function payWayFromProto(way: number, field = 'pay_way'): string {
+  if (way === UNSPECIFIED_PAY_WAY) return '';
   const entry = knownPayWays.byProtoNumber(way);
   if (!entry) throw new InvalidArgumentError(field, `${way} is not a pay way this service knows`);
   return entry.code;
 }
 
 /** A known pay way number, or 0 (UNSPECIFIED). */
-export const isPayWayNumber = (n: number): boolean => n === PayWay.PAY_WAY_UNSPECIFIED || knownPayWays.byProtoNumber(n) !== undefined;
+export const isPayWayNumber = (n: number): boolean => n === UNSPECIFIED_PAY_WAY || knownPayWays.byProtoNumber(n) !== undefined;
 
 export function orderToProto(o: Omit<PayOrder, 'id'>, attempts: PayAttempt[] = [], refunds: Refund[] = [], transitions: OrderTransition[] = []): PbOrder {
   return {
@@ -152,7 +158,7 @@ export function eventToJson(event: PaymentEvent): object {
 export function eventFromJson(payload: unknown): PaymentEvent {
   const { payWay, ...rest } = (payload ?? {}) as { payWay?: unknown };
   if (typeof payWay !== 'number' || inProto(payWay)) return PaymentEvent.fromJSON(payload);
-  return { ...PaymentEvent.fromJSON(rest), payWay: payWay as PayWay };
+  return { ...PaymentEvent.fromJSON(rest), payWay };
 }
 
 /** The channel a pay way belongs to, from the catalog ('' for none or an unknown one). */

@@ -59,7 +59,7 @@ export function addReflection(
         const sent = new Set<string>();
         call.on('data', (req: ReflectionRequest) => {
           const messageResponse = answerSafely(image, services, req, sent, log);
-          call.write(create(response, { validHost: req.host, originalRequest: req, messageResponse } as never));
+          call.write(create(response, { validHost: req.host, originalRequest: req, messageResponse }));
         });
         call.on('end', () => call.end());
       },
@@ -124,7 +124,7 @@ function answer(image: DescriptorImage, services: string[], req: ReflectionReque
       const numbers = [...(image.extensions.get(type)?.keys() ?? [])].sort((x, y) => x - y);
       return { case: 'allExtensionNumbersResponse', value: { baseTypeName: type, extensionNumber: numbers } };
     }
-    default:
+    case undefined: // no message_request set, or one this protocol version does not have
       return failure(status.INVALID_ARGUMENT, 'empty reflection request');
   }
 }

@@ -73,7 +73,7 @@ function connect(databaseUrl: string): Promise<Connection> {
 }
 
 async function acquireLock(conn: Connection): Promise<void> {
-  const [row] = await conn.query('SELECT GET_LOCK(?, ?) AS locked', [LOCK_NAME, LOCK_TIMEOUT_SECONDS]);
+  const [row] = await conn.query<{ locked: number | bigint | null }[]>('SELECT GET_LOCK(?, ?) AS locked', [LOCK_NAME, LOCK_TIMEOUT_SECONDS]);
   if (Number(row.locked) !== 1) {
     throw new Error(`another migration still holds the '${LOCK_NAME}' lock after ${LOCK_TIMEOUT_SECONDS}s; try again`);
   }

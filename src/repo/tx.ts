@@ -22,7 +22,7 @@ function isRetryableTxError(err: unknown): boolean {
   return (
     e?.code === 'P2034' ||
     ['1213', '1205'].includes(String(e?.meta?.code)) ||
-    /deadlock|lock wait timeout/i.test(String(e?.message ?? ''))
+    (typeof e?.message === 'string' && /deadlock|lock wait timeout/i.test(e.message))
   );
 }
 

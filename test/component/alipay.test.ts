@@ -48,7 +48,7 @@ describe('Alipay', () => {
     const order = await createOrder(h, ali.tenantId, { amount: 8888n, returnUrl: 'https://shop.example/done' });
     const pre = await prepay(order, payWay);
     expect(pre.payload?.$case).toBe(kind);
-    await buyerPays[kind](pre as never);
+    await buyerPays[kind](pre);
     const paid = await becomes(order, OrderStatus.ORDER_STATUS_SUCCESS);
     expect(paid.channelTradeNo).toBe(ali.sandbox.trade(pre.attemptNo)!.tradeNo);
     const notifies = await h.service.deps.db.notifyRecord.findMany({ where: { payNo: order.payNo } });
@@ -133,7 +133,7 @@ describe('Alipay', () => {
     const order = await createOrder(h, ali.tenantId);
     const first = await prepay(order, PayWay.PAY_WAY_ALIPAY_QR);
     const second = await prepay(order, PayWay.PAY_WAY_ALIPAY_PAGE); // closes the QR trade at Alipay
-    await buyerPays.redirectUrl(second as never);
+    await buyerPays.redirectUrl(second);
     await becomes(order, OrderStatus.ORDER_STATUS_SUCCESS);
     // The closed QR trade gets paid anyway, and every notify about it fails verification.
     ali.sandbox.inject({ kind: 'successAfterClose' }, 1);

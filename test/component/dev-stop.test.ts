@@ -67,8 +67,8 @@ async function start(command: string[], env: Record<string, string>, ports: numb
     detached: true, // its own process group: a stray Ctrl-C or group signal here reaches nothing else
   });
   let out = '';
-  root.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  root.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  root.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  root.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exited = new Promise<never>((_, reject) => root.once('exit', (code) => reject(new Error(`exited with ${code} before it was up:\n${out}`))));
   try {
     await Promise.race([eventually(async () => ready.test(out), STARTUP_MS), exited]);

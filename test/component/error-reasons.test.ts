@@ -1,4 +1,4 @@
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { ERROR_DOMAIN, REASONS, type Reason } from '../../src/domain/reasons';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
@@ -174,7 +174,7 @@ describe('Error reasons, one per scenario, as a program reads them', () => {
       ]);
       if (violations) expect(decoded.fieldViolations).toEqual(violations);
       expect(decoded.retryDelayMs).toBe(spec.retryDelayMs);
-      for (const [key, value] of Object.entries(scenario.legacy ?? {})) expect((err as ServiceError).metadata.get(key)).toEqual([value]);
+      for (const [key, value] of Object.entries(scenario.legacy ?? {})) expect(err.metadata.get(key)).toEqual([value]);
     },
   );
 

@@ -19,7 +19,7 @@ async function webhookEndpoint(failFirst = 0) {
   let failures = failFirst;
   const { app: receiver, store } = webhookApp(SECRET);
   const app = express();
-  app.use((req, res, next) => {
+  app.use((req, res) => {
     if (failures > 0) {
       failures -= 1;
       return void res.status(500).end();

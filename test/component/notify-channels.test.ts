@@ -93,8 +93,8 @@ describe('channel notifies', () => {
     // The limit counts per clock minute, so a flood that crosses a minute's end is two floods. Rather than
     // guess how long 63 notifies take on this machine, flood again with a fresh tenant until one fits a minute.
     const minute = () => Math.floor(Date.now() / 60_000);
-    let tenant = '';
-    let statuses: number[] = [];
+    let tenant: string;
+    let statuses: number[];
     for (let floods = 0; ; floods++) {
       if (floods === 3) throw new Error('three floods in a row crossed a minute boundary');
       tenant = await newTenant(h, 't-flood');

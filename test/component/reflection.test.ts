@@ -80,6 +80,7 @@ function strictClientReady(): void {
       `the strict reflection client needs ${PYTHON} with Debian's python3-grpcio and python3-protobuf ` +
         `(scripts/services.sh installs them when run as root; otherwise: sudo apt-get install -y python3-grpcio ` +
         `python3-protobuf): ${(err as Error).message}`,
+      { cause: err },
     );
   }
 }
@@ -94,10 +95,10 @@ function runStrictClient(address: string, tenant: string, headers: string[]): Pr
   );
 }
 
-const PAYMENT_METHODS = Object.values(PaymentServiceService).map((m) => m.path.split('/')[2]!);
+const PAYMENT_METHODS = Object.values(PaymentServiceService).map((m) => m.path.split('/')[2]);
 const UNARY_METHODS = Object.values(PaymentServiceService)
   .filter((m) => !m.requestStream && !m.responseStream)
-  .map((m) => m.path.split('/')[2]!);
+  .map((m) => m.path.split('/')[2]);
 
 /** Every JSON object key under `value`, except the keys of map fields (those are data, not field names). */
 function jsonKeys(value: unknown, mapFields = new Set(['extra', 'params'])): string[] {
@@ -137,7 +138,7 @@ describe.each(APIS)('Server reflection %s, through a strict client', (api) => {
     expect(failed).toEqual([]);
     const d = r().described;
     expect(d['payment.v1.PaymentService']).toMatchObject({ kind: 'service', file: 'payment/v1/payment_service.proto' });
-    expect(d['payment.v1.PaymentService']!.methods).toEqual(PAYMENT_METHODS);
+    expect(d['payment.v1.PaymentService'].methods).toEqual(PAYMENT_METHODS);
     for (const m of PAYMENT_METHODS) expect(d[`payment.v1.PaymentService.${m}`]).toMatchObject({ kind: 'method' });
     expect(d['grpc.health.v1.Health']).toMatchObject({ kind: 'service', methods: expect.arrayContaining(['Check', 'Watch']) });
     expect(d['google.protobuf.Timestamp']).toMatchObject({ kind: 'message', file: 'google/protobuf/timestamp.proto' });
@@ -160,7 +161,7 @@ describe.each(APIS)('Server reflection %s, through a strict client', (api) => {
   });
 
   it('When it reads the messages, then field names are the proto’s snake_case, JSON names lowerCamel, maps real map entries', () => {
-    const create = r().described['payment.v1.CreateOrderRequest']!;
+    const create = r().described['payment.v1.CreateOrderRequest'];
     expect(create.fields!.find((f) => f.name === 'tenant_id')).toMatchObject({ json_name: 'tenantId' });
     expect(create.fields!.find((f) => f.name === 'extra')).toMatchObject({
       map: true,
@@ -254,7 +255,7 @@ describe('Calls built from reflection alone, in the README’s snake_case JSON',
     });
     expect(step('Query-unknown').status_details).toMatchObject({ code: 5, details: [errorInfo('ORDER_NOT_FOUND')] });
     expect(step('QueryRefund-unknown').status_details).toMatchObject({ code: 5, details: [errorInfo('REFUND_NOT_FOUND')] });
-    const payNo = (step('CreateOrder').response!.order as Record<string, string>).pay_no!;
+    const payNo = (step('CreateOrder').response!.order as Record<string, string>).pay_no;
     expect(step('Refund-too-much').status_details).toMatchObject({
       code: 9,
       details: [errorInfo('REFUND_EXCEEDS_REFUNDABLE', { payNo, amount: '99999', refundable: '7888' })],

@@ -20,10 +20,12 @@ beforeAll(() => {
 afterAll(() => pki?.remove());
 
 
+type HealthCheck = (req: { service: string }, md: Metadata, done: (err: ServiceError | null, res: { status: string }) => void) => void;
+
 /** grpc.health.v1 Check of the whole server, over `creds`, without any caller credential. */
 function healthCheck(address: string): Promise<string> {
   const pkg = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as {
-    grpc: { health: { v1: { Health: new (a: string, c: unknown) => { check: Function; close(): void } } } };
+    grpc: { health: { v1: { Health: new (a: string, c: unknown) => { check: HealthCheck; close(): void } } } };
   };
   const client = new pkg.grpc.health.v1.Health(address, credentials.createInsecure());
   return new Promise((resolve, reject) =>

@@ -149,7 +149,7 @@ export async function grpcError(p: Promise<unknown>, code: status): Promise<Serv
     await p;
   } catch (err) {
     const e = err as ServiceError;
-    if (e.code !== code) throw new Error(`expected gRPC code ${code}, got ${e.code}: ${e.details}`);
+    if (e.code !== code) throw new Error(`expected gRPC code ${code}, got ${e.code}: ${e.details}`, { cause: err });
     return e;
   }
   throw new Error(`expected gRPC code ${code}, but the call succeeded`);

@@ -34,17 +34,21 @@ beforeAll(async () => {
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const [, , , tenantId, terminalType] = (req.url ?? '').split('/');
-      const raw: RawNotify = { tenantId, terminalType, headers: req.headers as Record<string, string>, rawBody: Buffer.concat(chunks) };
-      const verification = await qr.verifyNotify(raw, tenantId === 't1' ? account : undefined);
-      const form = new URLSearchParams(raw.rawBody.toString());
-      receipts.push({ tenantId, terminalType, raw, form, verification });
-      const outTradeNo = form.get('out_trade_no') ?? '';
-      const refusals = refuse.get(outTradeNo) ?? 0;
-      if (verification.valid && refusals > 0) refuse.set(outTradeNo, refusals - 1);
-      const ack = qr.ackNotify(verification.valid && refusals === 0);
-      res.writeHead(ack.status, { 'Content-Type': ack.contentType }).end(ack.body);
+    // A notify this receiver cannot handle is answered 500 (the gateway delivers it again), not left hanging.
+    const broken = (err: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(String(err));
+    req.on('end', () => {
+      void (async () => {
+        const [, , , tenantId, terminalType] = (req.url ?? '').split('/');
+        const raw: RawNotify = { tenantId, terminalType, headers: req.headers as Record<string, string>, rawBody: Buffer.concat(chunks) };
+        const verification = await qr.verifyNotify(raw, tenantId === 't1' ? account : undefined);
+        const form = new URLSearchParams(raw.rawBody.toString());
+        receipts.push({ tenantId, terminalType, raw, form, verification });
+        const outTradeNo = form.get('out_trade_no') ?? '';
+        const refusals = refuse.get(outTradeNo) ?? 0;
+        if (verification.valid && refusals > 0) refuse.set(outTradeNo, refusals - 1);
+        const ack = qr.ackNotify(verification.valid && refusals === 0);
+        res.writeHead(ack.status, { 'Content-Type': ack.contentType }).end(ack.body);
+      })().catch(broken);
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));

@@ -28,15 +28,19 @@ beforeAll(async () => {
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', async () => {
-      const [, , , tenantId, terminalType] = (req.url ?? '').split('/');
-      const headers = req.headers as Record<string, string | undefined>;
-      const rawBody = Buffer.concat(chunks);
-      const verification = await handler.verifyNotify({ tenantId, terminalType, headers, rawBody }, account);
-      receipts.push({ path: req.url ?? '', headers: req.headers, verification });
-      const accepted = verification.valid && refuseValid-- <= 0;
-      const ack = handler.ackNotify(accepted, verification.valid ? 'try again' : verification.reason);
-      res.writeHead(ack.status, { 'Content-Type': ack.contentType }).end(ack.body);
+    // A notify this receiver cannot handle is answered 500 (the gateway delivers it again), not left hanging.
+    const broken = (err: unknown) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(String(err));
+    req.on('end', () => {
+      void (async () => {
+        const [, , , tenantId, terminalType] = (req.url ?? '').split('/');
+        const headers = req.headers as Record<string, string | undefined>;
+        const rawBody = Buffer.concat(chunks);
+        const verification = await handler.verifyNotify({ tenantId, terminalType, headers, rawBody }, account);
+        receipts.push({ path: req.url ?? '', headers: req.headers, verification });
+        const accepted = verification.valid && refuseValid-- <= 0;
+        const ack = handler.ackNotify(accepted, verification.valid ? 'try again' : verification.reason);
+        res.writeHead(ack.status, { 'Content-Type': ack.contentType }).end(ack.body);
+      })().catch(broken);
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));

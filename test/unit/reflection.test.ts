@@ -58,7 +58,7 @@ function openStream(image: DescriptorImage, served: string[] = ['ext.Svc']) {
   addReflection(
     {
       addService: (d, i) => {
-        if (d.ServerReflectionInfo!.path === '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo') {
+        if (d.ServerReflectionInfo.path === '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo') {
           definition = d;
           impl = i as never;
         }
@@ -71,8 +71,8 @@ function openStream(image: DescriptorImage, served: string[] = ['ext.Svc']) {
   const req = image.registry.getMessage('grpc.reflection.v1.ServerReflectionRequest') as DescMessage;
   const res = image.registry.getMessage('grpc.reflection.v1.ServerReflectionResponse') as DescMessage;
   const call = Object.assign(new EventEmitter(), { written: [] as unknown[], write: (m: unknown) => call.written.push(m), end: () => {} });
-  impl!.ServerReflectionInfo!(call);
-  const m = definition!.ServerReflectionInfo!;
+  impl!.ServerReflectionInfo(call);
+  const m = definition!.ServerReflectionInfo;
   return (request: object): Answer => {
     call.emit('data', m.requestDeserialize(Buffer.from(toBinary(req, create(req, request as never)))));
     return fromBinary(res, m.responseSerialize(call.written.at(-1)) as Uint8Array) as unknown as Answer;

@@ -83,13 +83,28 @@ export async function callAlipay<S extends z.ZodType>(
 export function raceSignal<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return work;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
+    const onAbort = () => reject(asError(signal.reason ?? new DOMException('aborted', 'AbortError')));
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
-      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(asError(e))),
     );
   });
+}
+
+/**
+ * `reason` itself when it is an Error by its shape (an abort reason is a DOMException, maybe of another realm:
+ * not `instanceof` this realm's Error), so translate() still reads its name and message; anything else wrapped
+ * in an Error with its text as the message (what translate() reported for it before) and itself as the cause.
+ */
+function asError(reason: unknown): Error {
+  return isErrorLike(reason) ? reason : new Error(String(reason), { cause: reason });
+}
+
+function isErrorLike(value: unknown): value is Error {
+  if (typeof value !== 'object' || value === null) return false;
+  const { name, message } = value as { name?: unknown; message?: unknown };
+  return typeof name === 'string' && typeof message === 'string';
 }
 
 /**
@@ -107,7 +122,7 @@ function translate(err: unknown, timeoutMs: number): AlipayNoAnswerError {
     return new AlipayNoAnswerError(`no answer within ${timeoutMs} ms`, 'TimeoutError');
   }
   if (message.startsWith('HttpClient Request error')) {
-    return new AlipayNoAnswerError(`network error: ${String(cause.message ?? message).slice(0, 200)}`);
+    return new AlipayNoAnswerError(`network error: ${(typeof cause.message === 'string' ? cause.message : message).slice(0, 200)}`);
   }
   const status = /status: (\d+)/.exec(message);
   if (status) return new AlipayNoAnswerError(`gateway answered HTTP ${status[1]}`);

@@ -83,7 +83,7 @@ export class WechatApi {
       const res = await send(wx, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
       return { status: res.status, data: res.data };
     } catch (err) {
-      throw new Error(describeFailure(err, timeout, this.timeoutMs, signal));
+      throw new Error(describeFailure(err, timeout, this.timeoutMs, signal), { cause: err });
     }
   }
 }

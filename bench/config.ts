@@ -54,7 +54,10 @@ export function loadBenchConfig(): BenchConfig {
     dbPoolSize: Math.floor(num('BENCH_DB_POOL', 10, 1, 200)),
     gateway,
     notifyOrders: Math.floor(num('BENCH_NOTIFY_ORDERS', 0, 0, 500_000)),
-    only: (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    only: (process.env.BENCH_ONLY ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     cpuProfDir: process.env.BENCH_CPU_PROF || undefined,
     h2load: process.env.BENCH_H2LOAD !== '0',
     database,

@@ -54,7 +54,11 @@ export function prepayFrame(outOrderNo: string): Buffer {
 }
 
 export function queryFrame(outOrderNo: string): Buffer {
-  return grpcFrame(QueryRequest.encode(QueryRequest.fromPartial({ order: { tenantId: TENANT, key: { $case: 'outOrderNo', value: outOrderNo } }, sync: false })).finish());
+  return grpcFrame(
+    QueryRequest.encode(
+      QueryRequest.fromPartial({ order: { tenantId: TENANT, key: { $case: 'outOrderNo', value: outOrderNo } }, sync: false }),
+    ).finish(),
+  );
 }
 
 /** Fails loudly if the spliced CreateOrder body does not decode to what the service will see. */

@@ -50,8 +50,7 @@ export function unary(session: ClientHttp2Session, path: string, frame: Buffer, 
     });
     stream.once('close', () => {
       if (grpcStatus === '0') return resolve({ ok: true });
-      const kind =
-        grpcStatus === undefined ? grpcMessage || `no grpc-status (HTTP ${httpStatus})` : `grpc ${grpcStatus}: ${grpcMessage}`;
+      const kind = grpcStatus === undefined ? grpcMessage || `no grpc-status (HTTP ${httpStatus})` : `grpc ${grpcStatus}: ${grpcMessage}`;
       resolve({ ok: false, kind: kind.slice(0, 200) });
     });
     stream.end(frame);

@@ -40,15 +40,23 @@ async function runH2load(opts: H2loadOptions, onSpawn: (pid: number) => void): P
   const body = path.join(dir, 'echo.bin');
   writeFileSync(body, createOrderFrame('echo-payload-of-order-size'));
   const args = [
-    '-c', String(opts.connections),
-    '-m', String(Math.ceil(opts.concurrency / opts.connections)),
-    '-t', '1',
-    '-D', String(opts.seconds),
+    '-c',
+    String(opts.connections),
+    '-m',
+    String(Math.ceil(opts.concurrency / opts.connections)),
+    '-t',
+    '1',
+    '-D',
+    String(opts.seconds),
     `--warm-up-time=${opts.warmupSeconds}`,
-    '-d', body,
-    '-H', 'content-type: application/grpc',
-    '-H', 'te: trailers',
-    '-H', 'grpc-timeout: 10S',
+    '-d',
+    body,
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
+    '-H',
+    'grpc-timeout: 10S',
     `http://127.0.0.1:${opts.port}${PATHS.echo}`,
   ];
   try {
@@ -65,8 +73,9 @@ async function runH2load(opts: H2loadOptions, onSpawn: (pid: number) => void): P
 }
 
 function parseH2load(out: string, seconds: number): PhaseResult {
-  const requests =
-    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+  const requests = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
+    out,
+  );
   const reqPerSecond = /finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(out);
   const perRequest = /time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)/.exec(out);
   if (!requests) throw new Error(`unrecognised h2load output:\n${out}`);

@@ -41,10 +41,19 @@ export class NotifyBuilder {
     const { appId, mchId, amountFen: total } = this.f;
     const transactionId = `4200${Array.from({ length: 24 }, () => randomInt(10)).join('')}`;
     const transaction = {
-      appid: appId, mchid: mchId, out_trade_no: attemptNo, transaction_id: transactionId, trade_type: 'NATIVE',
-      bank_type: 'OTHERS', trade_state: 'SUCCESS', trade_state_desc: '支付成功', attach: '',
-      success_time: beijingTime(new Date()), payer: { openid: 'oBench0000000000000000000000' },
-      amount: { total, payer_total: total, currency: 'CNY', payer_currency: 'CNY' }, promotion_detail: [],
+      appid: appId,
+      mchid: mchId,
+      out_trade_no: attemptNo,
+      transaction_id: transactionId,
+      trade_type: 'NATIVE',
+      bank_type: 'OTHERS',
+      trade_state: 'SUCCESS',
+      trade_state_desc: '支付成功',
+      attach: '',
+      success_time: beijingTime(new Date()),
+      payer: { openid: 'oBench0000000000000000000000' },
+      amount: { total, payer_total: total, currency: 'CNY', payer_currency: 'CNY' },
+      promotion_detail: [],
     };
     return paymentEventBody(transaction, this.f.apiV3Key);
   }

@@ -82,7 +82,9 @@ async function scenarioOp(args: NotifyLoadArgs, f: NotifyFixture, post: (n: Sign
   process.stderr.write(`[notify-load] signed ${notifies.length} notifies in ${signedSeconds.toFixed(1)} s\n`);
   const oldestAtEnd = signedSeconds + args.warmupSeconds + args.seconds;
   if (oldestAtEnd > TIMESTAMP_TOLERANCE_SECONDS - 20) {
-    throw new Error(`notify-first: signatures would be ${Math.round(oldestAtEnd)} s old by the end (WeChat allows ${TIMESTAMP_TOLERANCE_SECONDS}); shorten BENCH_SECONDS`);
+    throw new Error(
+      `notify-first: signatures would be ${Math.round(oldestAtEnd)} s old by the end (WeChat allows ${TIMESTAMP_TOLERANCE_SECONDS}); shorten BENCH_SECONDS`,
+    );
   }
   let next = 0;
   return async (_w, sink) => {

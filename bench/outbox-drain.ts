@@ -31,7 +31,15 @@ async function main(): Promise<void> {
   for (let i = 0; i < rows.length; i += 1000) await writer.outboxEvent.createMany({ data: rows.slice(i, i + 1000) });
   await writer.$disconnect();
   const service = await startService(
-    loadConfig({ DATABASE_URL: url, REDIS_URL: redisUrl, GRPC_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench${Date.now()}}`, EVENT_QUEUE_PREFIX: `{benchev${Date.now()}}` }),
+    loadConfig({
+      DATABASE_URL: url,
+      REDIS_URL: redisUrl,
+      GRPC_PORT: '0',
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'warn',
+      QUEUE_PREFIX: `{bench${Date.now()}}`,
+      EVENT_QUEUE_PREFIX: `{benchev${Date.now()}}`,
+    }),
   );
   const db = service.deps.db;
   const cpu0 = process.cpuUsage();

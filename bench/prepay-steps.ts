@@ -115,7 +115,9 @@ async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: n
   await run('createOrder use case ($executeRaw INSERT)', async (i) => {
     orders[i] = (await createOrder(deps, orderCommand(`${tag}s${i}`))).order;
   });
-  await run('Prepay 1: payWayConfig.findUnique (assertPayWayEnabled)', async () => assertPayWayEnabled(deps, await requireTenant(deps, TENANT), 'MOCK'));
+  await run('Prepay 1: payWayConfig.findUnique (assertPayWayEnabled)', async () =>
+    assertPayWayEnabled(deps, await requireTenant(deps, TENANT), 'MOCK'),
+  );
   await run('Prepay 2: payOrder.findFirst (findOrder)', (i) => findOrder(deps.db, { tenantId: TENANT, outOrderNo: `${tag}s${i}` }));
   await run('Prepay 3: payAttempt.findMany (listAttempts)', (i) => listAttempts(deps.db, orders[i].payNo, ['CREATED', 'OPEN']));
   await run('Prepay 4: $transaction { updateMany CAS, orderTransition.create, payAttempt.create }', (i) =>
@@ -165,9 +167,9 @@ function render(rows: StepRow[]): string {
     '',
     '| Step | Node CPU µs/call | wall ms/call | statements/call | prepares/call | gateway CPU µs/call |',
     '|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) =>
-      [r.step, f(r.cpuUs), f(r.wallMs, 2), f(r.statements, 1), f(r.prepares, 1), f(r.gatewayCpuUs)].join(' | '),
-    ).map((cells) => `| ${cells} |`),
+    ...rows
+      .map((r) => [r.step, f(r.cpuUs), f(r.wallMs, 2), f(r.statements, 1), f(r.prepares, 1), f(r.gatewayCpuUs)].join(' | '))
+      .map((cells) => `| ${cells} |`),
   ].join('\n');
 }
 
@@ -185,7 +187,13 @@ async function main(): Promise<void> {
     MOCK_GATEWAY_URL: gateway.info.gatewayUrl,
   });
   const deps = buildDeps(config);
-  const mock = { channel: 'mock', merchantId: 'M-bench', secret: BENCH_MOCK_SECRET, gatewayUrl: gateway.info.gatewayUrl, notifyBaseUrl: config.NOTIFY_BASE_URL };
+  const mock = {
+    channel: 'mock',
+    merchantId: 'M-bench',
+    secret: BENCH_MOCK_SECRET,
+    gatewayUrl: gateway.info.gatewayUrl,
+    notifyBaseUrl: config.NOTIFY_BASE_URL,
+  };
   await saveChannelAccount(deps.db, secretBox(config), TENANT, mock); // the mock needs an account like any channel
   const admin = await createConnection({ ...mysqlConnection(services.databaseUrl), database: undefined });
   try {

@@ -48,7 +48,10 @@ export function bucketOf(frame: ProfileNode['callFrame']): string {
 const isOwner = (bucket: string): boolean => !bucket.startsWith('node:') && !bucket.startsWith('(') && !bucket.startsWith('wasm:');
 
 function where(frame: ProfileNode['callFrame']): string {
-  const file = frame.url.replace(/^file:\/\//, '').replace(`${ROOT}/`, '').replace(/^.*\/node_modules\//, '');
+  const file = frame.url
+    .replace(/^file:\/\//, '')
+    .replace(`${ROOT}/`, '')
+    .replace(/^.*\/node_modules\//, '');
   return file ? `${file}:${frame.lineNumber + 1}` : '';
 }
 

@@ -32,7 +32,7 @@ export interface Report {
 const NOTES = [
   'ops/s counts completions inside the measured window; for CreateOrder+Prepay one op is both calls in sequence.',
   'CPU columns are per op over the measured window: the serving process (service, or echo server) from /proc,',
-  'the load process from process.cpuUsage() (h2load: /proc), mariadbd from /proc. The raw-insert row\'s client is',
+  "the load process from process.cpuUsage() (h2load: /proc), mariadbd from /proc. The raw-insert row's client is",
   "the mariadb driver process itself. DB statements are MariaDB's Questions counter over the window (BEGIN and",
   'COMMIT count; a prepared statement counts once, its PREPARE does not). Ratios are ops/s over the',
   "baseline's ops/s from this same run.",
@@ -56,8 +56,7 @@ const rate = (r: PhaseResult): number => r.ops / r.seconds;
 /** Per call made, failed ones included: they cost too. */
 const calls = (r: PhaseResult): number => r.ops + r.errors;
 const perOp = (us: number | undefined, r: PhaseResult): string => (us === undefined || calls(r) === 0 ? '–' : fmt(us / calls(r)));
-const ratio = (r: PhaseResult, base: PhaseResult | undefined): string =>
-  base && base.ops > 0 ? `${fmt(rate(r) / rate(base), 2)}×` : '–';
+const ratio = (r: PhaseResult, base: PhaseResult | undefined): string => (base && base.ops > 0 ? `${fmt(rate(r) / rate(base), 2)}×` : '–');
 
 export function renderReport(rep: Report): string {
   const c = rep.config;
@@ -99,7 +98,9 @@ export function renderReport(rep: Report): string {
   if (errors.length === 0) lines.push('No errors.');
   for (const row of errors) {
     lines.push(`⚠ **${row.label}**: ${row.result.errors} error(s) — its figures are not trustworthy:`);
-    for (const [kind, n] of Object.entries(row.result.errorKinds).sort((a, b) => b[1] - a[1]).slice(0, 5)) {
+    for (const [kind, n] of Object.entries(row.result.errorKinds)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)) {
       lines.push(`  - ${n} × ${kind}`);
     }
   }

@@ -40,7 +40,10 @@ export class InMemoryOrderSide {
   readonly seen = new Set<string>();
   readonly orders = new Map<string, OrderView>();
   /** Refund outcomes by refund_no: applied even when the event is older than the order view. */
-  readonly refunds = new Map<string, { payNo: string; outRefundNo: string; amount: bigint; status: RefundStatus; reason: string; requestedBy: string }>();
+  readonly refunds = new Map<
+    string,
+    { payNo: string; outRefundNo: string; amount: bigint; status: RefundStatus; reason: string; requestedBy: string }
+  >();
   /** Second payments of paid orders (the buyer paid twice): each needs a refund or a human. */
   readonly duplicatePayments: { payNo: string; channelTradeNo: string; payWay: PayWay; paidAt?: Date }[] = [];
 
@@ -73,7 +76,12 @@ export class InMemoryOrderSide {
         }
         return true;
       case PaymentEventType.PAYMENT_EVENT_TYPE_DUPLICATE_PAYMENT:
-        this.duplicatePayments.push({ payNo: event.payNo, channelTradeNo: event.channelTradeNo, payWay: event.payWay, paidAt: event.paidAt });
+        this.duplicatePayments.push({
+          payNo: event.payNo,
+          channelTradeNo: event.channelTradeNo,
+          payWay: event.payWay,
+          paidAt: event.paidAt,
+        });
         return true;
       // The order's own state: every event carries all of it, so apply() keeps the newest version and there is
       // no fact of this one event to keep (PAYMENT_REFUNDED_AT_CHANNEL shows as the view's lastEvent). A type

@@ -15,7 +15,8 @@ import { parseArgs } from 'node:util';
 import { callerList, type CallerConfig } from '../src/config';
 import { mintCaller } from '../src/grpc/caller-token';
 
-const USAGE = 'usage: npm run caller -- new <name> --tenants <a,b|*> --perm <pay,operate> [--cn CN] [--san SAN] [--sha256 FP] [--no-token] [--file callers.json]';
+const USAGE =
+  'usage: npm run caller -- new <name> --tenants <a,b|*> --perm <pay,operate> [--cn CN] [--san SAN] [--sha256 FP] [--no-token] [--file callers.json]';
 
 function main(): void {
   const { positionals, values } = parseArgs({
@@ -32,7 +33,13 @@ function main(): void {
   });
   const [command, name] = positionals;
   if (command !== 'new' || !name || !values.tenants || !values.perm) throw new Error(USAGE);
-  const tenants = values.tenants === '*' ? '*' : values.tenants.split(',').map((t) => t.trim()).filter(Boolean);
+  const tenants =
+    values.tenants === '*'
+      ? '*'
+      : values.tenants
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean);
   const permissions = values.perm.split(',').map((p) => p.trim()) as CallerConfig['permissions'];
   const { token, entry } = mintCaller(name, { tenants, permissions });
   const certificate = values.cn || values.san || values.sha256 ? { cn: values.cn, san: values.san, sha256: values.sha256 } : undefined;

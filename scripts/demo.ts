@@ -19,7 +19,10 @@ export { runDemo, type DemoOptions, type DemoResult, type Print } from './demo/r
 /** The Redis `npm run dev` uses: scripts/services.sh prints it (without starting anything). */
 function localRedisUrl(): string {
   try {
-    const out = execFileSync('bash', [path.join(__dirname, 'services.sh'), 'env'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('bash', [path.join(__dirname, 'services.sh'), 'env'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return /^REDIS_URL=(.+)$/m.exec(out)?.[1].trim() ?? 'redis://127.0.0.1:6380';
   } catch {
     return 'redis://127.0.0.1:6380';

@@ -26,7 +26,10 @@ const SANDBOX_SECRET = 'mock-sandbox-secret';
 const say = (msg: string): void => console.log(`[dev] ${msg}`);
 
 class StepError extends Error {
-  constructor(message: string, readonly hint: string) {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
     super(message);
   }
 }
@@ -152,20 +155,13 @@ async function main(): Promise<void> {
       BULL_BOARD_PASSWORD: process.env.BULL_BOARD_PASSWORD ?? 'dev-board-password',
     });
     const ready = config;
-    service = await step(
-      `starting the service (gRPC ${ready.GRPC_PORT}, HTTP ${ready.HTTP_PORT})`,
-      'see the error above',
-      async () => {
-        try {
-          return await startService(ready);
-        } catch (err) {
-          throw new StepError(
-            `the service did not start: ${(err as Error).message}`,
-            portHint(err, 'gRPC or HTTP', 'GRPC_PORT / HTTP_PORT'),
-          );
-        }
-      },
-    );
+    service = await step(`starting the service (gRPC ${ready.GRPC_PORT}, HTTP ${ready.HTTP_PORT})`, 'see the error above', async () => {
+      try {
+        return await startService(ready);
+      } catch (err) {
+        throw new StepError(`the service did not start: ${(err as Error).message}`, portHint(err, 'gRPC or HTTP', 'GRPC_PORT / HTTP_PORT'));
+      }
+    });
   } catch (err) {
     await gateway?.close();
     throw err instanceof StepError || !(err instanceof Error) || err.name !== 'ConfigError'
@@ -174,13 +170,17 @@ async function main(): Promise<void> {
   }
 
   const sandboxes = gateway!;
-  await step('registering tenant "demo" with the mock channel and the sandbox Alipay and WeChat Pay accounts', 'see the error above', async () => {
-    await registerTenant(service.deps.db, { id: 'demo', name: 'Demo shop' });
-    // "demo" has the mock through its account, like any channel (as `npm run tenant -- add demo --mock` gives it).
-    const mock = mockAccountFor('demo', { ...config, NOTIFY_BASE_URL: `http://127.0.0.1:${service.httpPort}` });
-    await saveChannelAccount(service.deps.db, secretBox(config), 'demo', mock);
-    await registerSandboxTenant(service.deps.db, secretBox(config), 'demo', sandboxes, `http://127.0.0.1:${service.httpPort}`);
-  });
+  await step(
+    'registering tenant "demo" with the mock channel and the sandbox Alipay and WeChat Pay accounts',
+    'see the error above',
+    async () => {
+      await registerTenant(service.deps.db, { id: 'demo', name: 'Demo shop' });
+      // "demo" has the mock through its account, like any channel (as `npm run tenant -- add demo --mock` gives it).
+      const mock = mockAccountFor('demo', { ...config, NOTIFY_BASE_URL: `http://127.0.0.1:${service.httpPort}` });
+      await saveChannelAccount(service.deps.db, secretBox(config), 'demo', mock);
+      await registerSandboxTenant(service.deps.db, secretBox(config), 'demo', sandboxes, `http://127.0.0.1:${service.httpPort}`);
+    },
+  );
 
   printNextSteps(service.grpc.port, service.httpPort, gatewayUrl, devCaller.token);
 

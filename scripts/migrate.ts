@@ -11,9 +11,7 @@ async function main(): Promise<void> {
   }
   const { applied } = await migrate(databaseUrl, (msg) => console.log(msg));
   console.log(
-    applied.length > 0
-      ? `applied ${applied.length} migration(s): ${applied.join(', ')}`
-      : 'database is up to date: no pending migrations',
+    applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database is up to date: no pending migrations',
   );
 }
 

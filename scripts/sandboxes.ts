@@ -112,7 +112,11 @@ async function main(): Promise<void> {
   const env = process.env;
   const sandboxes = await startSandboxes({
     host: env.SANDBOX_HOST ?? '127.0.0.1',
-    ports: { mock: Number(env.MOCK_GATEWAY_PORT ?? 9100), alipay: Number(env.ALIPAY_SANDBOX_PORT ?? 9101), wechat: Number(env.WECHAT_SANDBOX_PORT ?? 9102) },
+    ports: {
+      mock: Number(env.MOCK_GATEWAY_PORT ?? 9100),
+      alipay: Number(env.ALIPAY_SANDBOX_PORT ?? 9101),
+      wechat: Number(env.WECHAT_SANDBOX_PORT ?? 9102),
+    },
     mockSecret: env.MOCK_CHANNEL_SECRET ?? 'mock-sandbox-secret',
   });
   const accounts = sandboxes.accounts(env.NOTIFY_BASE_URL ?? 'http://127.0.0.1:8080');

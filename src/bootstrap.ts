@@ -62,7 +62,10 @@ export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps 
   const subscriber = createRedis(config.REDIS_URL);
   const orderFeed = new OrderFeed(redis, subscriber, config.QUEUE_PREFIX, log);
   for (const [name, connection] of Object.entries({ redis, queueRedis, queueProducerRedis, subscriber })) {
-    connection.on('error', throttled((err: Error) => log.warn({ err, connection: name }, 'Redis connection error')));
+    connection.on(
+      'error',
+      throttled((err: Error) => log.warn({ err, connection: name }, 'Redis connection error')),
+    );
   }
   jobs.reportErrors(log);
   onOrderChanges(db, (changes) => orderFeed.publish(changes));

@@ -14,7 +14,13 @@ const delays = (dflt: string) =>
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 /** Hyperswitch's outgoing webhook retries: 60 s, 2 x 5 min, 5 x 10 min, 5 x 1 h, 3 x 6 h (about 24 h in all). */
-const EVENT_RETRY_DELAYS = [MINUTE, ...Array<number>(2).fill(5 * MINUTE), ...Array<number>(5).fill(10 * MINUTE), ...Array<number>(5).fill(HOUR), ...Array<number>(3).fill(6 * HOUR)];
+const EVENT_RETRY_DELAYS = [
+  MINUTE,
+  ...Array<number>(2).fill(5 * MINUTE),
+  ...Array<number>(5).fill(10 * MINUTE),
+  ...Array<number>(5).fill(HOUR),
+  ...Array<number>(3).fill(6 * HOUR),
+];
 
 /** Every environment variable the service reads; the README's configuration table mirrors this. */
 const schema = z
@@ -70,13 +76,19 @@ const schema = z
     /** Delays between deliveries of an event that failed; then it is dead-lettered. */
     EVENT_RETRY_DELAYS_MS: delays(EVENT_RETRY_DELAYS.join(',')),
     /** BullMQ prefix of the order side's queues (the orders' notify topics); consumers use the same. */
-    EVENT_QUEUE_PREFIX: z.string().regex(/^\{[A-Za-z0-9_-]{1,32}\}$/, 'must look like {name}').default('{paysvc-events}'),
+    EVENT_QUEUE_PREFIX: z
+      .string()
+      .regex(/^\{[A-Za-z0-9_-]{1,32}\}$/, 'must look like {name}')
+      .default('{paysvc-events}'),
     /** Optional webhook every event is also POSTed to, signed with EVENT_WEBHOOK_SECRET. */
     EVENT_WEBHOOK_URL: z.string().url().optional(),
     EVENT_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     EVENT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(MINUTE).default(5000),
     /** BullMQ key prefix; the braces hash-tag every queue key into one Redis Cluster slot. */
-    QUEUE_PREFIX: z.string().regex(/^\{[A-Za-z0-9_-]{1,32}\}$/, 'must look like {name}').default('{paysvc}'),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^\{[A-Za-z0-9_-]{1,32}\}$/, 'must look like {name}')
+      .default('{paysvc}'),
     /** A payment confirmed after the order closed: `refund` it automatically, or `reopen` the order as paid. */
     PAID_AFTER_CLOSE_POLICY: z.enum(['refund', 'reopen']).default('refund'),
     /** Unverifiable notifies one tenant may send per minute before the rest are refused unread. */
@@ -91,7 +103,10 @@ const schema = z
     /** Run the BullMQ workers in this process (turn off for gRPC-only replicas). */
     WORKERS_ENABLED: bool.default(true),
     /** HTTP basic auth of the queue board at /admin/queues on the sidecar; the board is off unless both are set. */
-    BULL_BOARD_USER: z.string().regex(/^[\x21-\x39\x3b-\x7e]{1,64}$/, 'must be 1-64 printable characters, no colon or space').optional(),
+    BULL_BOARD_USER: z
+      .string()
+      .regex(/^[\x21-\x39\x3b-\x7e]{1,64}$/, 'must be 1-64 printable characters, no colon or space')
+      .optional(),
     BULL_BOARD_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(256).optional(),
     /** The board only shows; set false to let operators retry, clean, pause or remove jobs from it. */
     BULL_BOARD_READ_ONLY: bool.default(true),
@@ -123,7 +138,11 @@ const schema = z
       ctx.addIssue({ code: 'custom', path: [missing], message: 'the queue board needs both BULL_BOARD_USER and BULL_BOARD_PASSWORD' });
     }
     if (env.QUEUE_PREFIX === env.EVENT_QUEUE_PREFIX) {
-      ctx.addIssue({ code: 'custom', path: ['EVENT_QUEUE_PREFIX'], message: 'must differ from QUEUE_PREFIX (a topic could shadow an internal queue)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EVENT_QUEUE_PREFIX'],
+        message: 'must differ from QUEUE_PREFIX (a topic could shadow an internal queue)',
+      });
     }
     if (env.NODE_ENV === 'production' && !env.grpcTls && !env.GRPC_PLAINTEXT_IN_PRODUCTION) {
       ctx.addIssue({
@@ -162,7 +181,11 @@ function readVar(file: string, name: string, ctx: Ctx): Buffer | undefined {
   try {
     return readFileSync(file);
   } catch (err) {
-    ctx.addIssue({ code: 'custom', path: [name], message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+    ctx.addIssue({
+      code: 'custom',
+      path: [name],
+      message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    });
     return undefined;
   }
 }
@@ -174,7 +197,11 @@ function grpcTls(
 ): GrpcTls | undefined {
   const { GRPC_TLS_CERT_FILE: certFile, GRPC_TLS_KEY_FILE: keyFile, GRPC_TLS_CLIENT_CA_FILE: caFile } = env;
   if (!certFile !== !keyFile) {
-    ctx.addIssue({ code: 'custom', path: [certFile ? 'GRPC_TLS_KEY_FILE' : 'GRPC_TLS_CERT_FILE'], message: 'TLS needs both GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE' });
+    ctx.addIssue({
+      code: 'custom',
+      path: [certFile ? 'GRPC_TLS_KEY_FILE' : 'GRPC_TLS_CERT_FILE'],
+      message: 'TLS needs both GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE',
+    });
     return undefined;
   }
   if (caFile && !certFile) {
@@ -213,7 +240,8 @@ function callers(env: { PAYSVC_CALLERS_FILE?: string; PAYSVC_CALLERS?: string },
   }
   const parsed = callerList.safeParse(json);
   if (!parsed.success) {
-    for (const i of parsed.error.issues) ctx.addIssue({ code: 'custom', path: [name], message: `${i.path.join('.') || '(list)'}: ${i.message}` });
+    for (const i of parsed.error.issues)
+      ctx.addIssue({ code: 'custom', path: [name], message: `${i.path.join('.') || '(list)'}: ${i.message}` });
     return [];
   }
   return parsed.data;
@@ -228,37 +256,48 @@ function callers(env: { PAYSVC_CALLERS_FILE?: string; PAYSVC_CALLERS?: string },
 const callerSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 of a-z 0-9 . _ - (no colon: system actors have one)'),
-    tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the token (npm run caller -- new)').optional(),
+    tokenSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the token (npm run caller -- new)')
+      .optional(),
     certificate: z
       .object({
         /** The certificate's subject CN. */
         cn: z.string().min(1).max(256).optional(),
         /** One subjectAltName entry, as Node prints it: `DNS:orders.internal`, `URI:spiffe://…`. */
-        san: z.string().regex(/^(DNS|URI|IP Address|email):\S+$/, 'must look like DNS:name or URI:spiffe://…').optional(),
+        san: z
+          .string()
+          .regex(/^(DNS|URI|IP Address|email):\S+$/, 'must look like DNS:name or URI:spiffe://…')
+          .optional(),
         /** The certificate's SHA-256 fingerprint, `AB:CD:…`. */
-        sha256: z.string().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, 'must be the SHA-256 fingerprint as AB:CD:… (upper case)').optional(),
+        sha256: z
+          .string()
+          .regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, 'must be the SHA-256 fingerprint as AB:CD:… (upper case)')
+          .optional(),
       })
       .strict()
       .refine((c) => c.cn || c.san || c.sha256, 'needs cn, san or sha256')
       .optional(),
     /** The tenants it may act for, or "*" for all. */
-    tenants: z.union([z.literal('*'), z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a tenant id (1-64 of A-Z a-z 0-9 _ -)')).min(1)]),
+    tenants: z.union([
+      z.literal('*'),
+      z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a tenant id (1-64 of A-Z a-z 0-9 _ -)')).min(1),
+    ]),
     permissions: z.array(z.enum(['pay', 'operate'])).min(1),
   })
   .strict()
   .refine((c) => c.tokenSha256 || c.certificate, 'needs tokenSha256 or certificate');
 
-export const callerList = z
-  .array(callerSchema)
-  .superRefine((list, ctx) => {
-    const seen = new Set<string>();
-    for (const c of list) {
-      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', message: `caller name ${c.name} is used twice` });
-      if (c.tokenSha256 && seen.has(c.tokenSha256)) ctx.addIssue({ code: 'custom', message: `caller ${c.name} reuses another caller's token` });
-      seen.add(c.name);
-      if (c.tokenSha256) seen.add(c.tokenSha256);
-    }
-  });
+export const callerList = z.array(callerSchema).superRefine((list, ctx) => {
+  const seen = new Set<string>();
+  for (const c of list) {
+    if (seen.has(c.name)) ctx.addIssue({ code: 'custom', message: `caller name ${c.name} is used twice` });
+    if (c.tokenSha256 && seen.has(c.tokenSha256))
+      ctx.addIssue({ code: 'custom', message: `caller ${c.name} reuses another caller's token` });
+    seen.add(c.name);
+    if (c.tokenSha256) seen.add(c.tokenSha256);
+  }
+});
 
 export type CallerConfig = z.output<typeof callerSchema>;
 

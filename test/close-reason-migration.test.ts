@@ -53,15 +53,29 @@ describe('the close_reason migration', () => {
       }
     };
     await order('P1', 'CLOSED', [['WAIT_PAY', 'CLOSED', 'RPC']]);
-    await order('P2', 'CLOSED', [['WAIT_PAY', 'PAYING', 'RPC'], ['PAYING', 'CLOSED', 'TIMEOUT']]);
-    await order('P3', 'FAILED', [['WAIT_PAY', 'PAYING', 'RPC'], ['PAYING', 'FAILED', 'NOTIFY']]);
-    await order('P4', 'PAID_AFTER_CLOSE', [['WAIT_PAY', 'CLOSED', 'TIMEOUT'], ['CLOSED', 'PAID_AFTER_CLOSE', 'NOTIFY']]);
-    await order('P5', 'SUCCESS', [['WAIT_PAY', 'PAYING', 'RPC'], ['PAYING', 'SUCCESS', 'NOTIFY']]);
+    await order('P2', 'CLOSED', [
+      ['WAIT_PAY', 'PAYING', 'RPC'],
+      ['PAYING', 'CLOSED', 'TIMEOUT'],
+    ]);
+    await order('P3', 'FAILED', [
+      ['WAIT_PAY', 'PAYING', 'RPC'],
+      ['PAYING', 'FAILED', 'NOTIFY'],
+    ]);
+    await order('P4', 'PAID_AFTER_CLOSE', [
+      ['WAIT_PAY', 'CLOSED', 'TIMEOUT'],
+      ['CLOSED', 'PAID_AFTER_CLOSE', 'NOTIFY'],
+    ]);
+    await order('P5', 'SUCCESS', [
+      ['WAIT_PAY', 'PAYING', 'RPC'],
+      ['PAYING', 'SUCCESS', 'NOTIFY'],
+    ]);
     await order('P6', 'WAIT_PAY', []);
 
     await conn.query(sql(MIGRATION));
 
-    const rows: Array<{ pay_no: string; close_reason: string | null }> = await conn.query('SELECT pay_no, close_reason FROM pay_order ORDER BY pay_no');
+    const rows: Array<{ pay_no: string; close_reason: string | null }> = await conn.query(
+      'SELECT pay_no, close_reason FROM pay_order ORDER BY pay_no',
+    );
     expect(rows.map((r) => [r.pay_no, r.close_reason])).toEqual([
       ['P1', 'CANCELLED'],
       ['P2', 'EXPIRED'],

@@ -140,9 +140,7 @@ function columnFacts(model: DmmfModel, field: DmmfField, enums: Map<string, stri
   const autoIncrement = typeof field.default === 'object' && field.default.name === 'autoincrement';
   const nullability = field.isRequired ? 'NOT NULL' : 'NULL';
   const facts = [
-    [column, columnType(field, enums), nullability, dflt && `DEFAULT ${dflt}`, autoIncrement && 'auto_increment']
-      .filter(Boolean)
-      .join(' '),
+    [column, columnType(field, enums), nullability, dflt && `DEFAULT ${dflt}`, autoIncrement && 'auto_increment'].filter(Boolean).join(' '),
   ];
   if (field.type === 'Json') facts.push(`${column} CHECK json_valid(\`${dbName(field)}\`)`);
   if (field.kind === 'enum' || CHARACTER_TYPES.has(field.type)) facts.push(`${column} COLLATE ${COLLATION}`);
@@ -150,7 +148,11 @@ function columnFacts(model: DmmfModel, field: DmmfField, enums: Map<string, stri
 }
 
 function columnType(field: DmmfField, enums: Map<string, string[]>): string {
-  if (field.kind === 'enum') return `enum(${enums.get(field.type)!.map((v) => `'${v}'`).join(',')})`;
+  if (field.kind === 'enum')
+    return `enum(${enums
+      .get(field.type)!
+      .map((v) => `'${v}'`)
+      .join(',')})`;
   if (field.nativeType) {
     const [name, args] = field.nativeType;
     return name.toLowerCase() + (args.length > 0 ? `(${args.join(',')})` : '');
@@ -257,7 +259,9 @@ function localMigrations(): { migration_name: string; checksum: string }[] {
     .sort()
     .map((name) => ({
       migration_name: name,
-      checksum: createHash('sha256').update(readFileSync(path.join(MIGRATIONS_DIR, name, 'migration.sql'))).digest('hex'),
+      checksum: createHash('sha256')
+        .update(readFileSync(path.join(MIGRATIONS_DIR, name, 'migration.sql')))
+        .digest('hex'),
     }));
 }
 
@@ -404,7 +408,9 @@ describe('a database written to before identifiers became binary', () => {
       `INSERT INTO refund (refund_no, tenant_id, out_refund_no, pay_no, attempt_no, amount, currency, reason, status)
        VALUES ('R1', 'demo', 'rf-x', 'P1', 'A1', 1, 'CNY', 'größe', 'PENDING')`,
     );
-    await conn.query(`INSERT INTO order_transition (pay_no, from_status, to_status, cause, detail) VALUES ('P1', 'WAIT_PAY', 'PAYING', 'RPC', 'ok')`);
+    await conn.query(
+      `INSERT INTO order_transition (pay_no, from_status, to_status, cause, detail) VALUES ('P1', 'WAIT_PAY', 'PAYING', 'RPC', 'ok')`,
+    );
     await conn.query(`INSERT INTO notify_receipt (channel, notify_id, pay_no) VALUES ('mock', 'n-1', 'P1')`);
     // Under the old collation the upper-cased key is the same key.
     await expect(insertOrder('P2', 'demo', 'CASE-1-ABC', 'x')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
@@ -419,9 +425,7 @@ describe('a database written to before identifiers became binary', () => {
 
     await insertOrder('P2', 'demo', 'CASE-1-ABC', 'x');
     await insertOrder('P3', 'DEMO', 'case-1-abc', 'x');
-    const [hits] = await conn.query(
-      `SELECT COUNT(*) AS n FROM pay_order WHERE tenant_id = 'demo' AND out_order_no = 'case-1-abc'`,
-    );
+    const [hits] = await conn.query(`SELECT COUNT(*) AS n FROM pay_order WHERE tenant_id = 'demo' AND out_order_no = 'case-1-abc'`);
     expect(Number(hits.n)).toBe(1);
     const [refunds] = await conn.query(`SELECT COUNT(*) AS n FROM refund WHERE tenant_id = 'demo' AND out_refund_no = 'RF-X'`);
     expect(Number(refunds.n)).toBe(0);

@@ -49,7 +49,12 @@ function amountOf(biz: Record<string, unknown>, key: string): bigint {
 }
 
 /** The order an app/wap/page/precreate request describes; validated as Alipay would. */
-export function tradeFromRequest(kind: SandboxTradeKind, app: SandboxApp, params: Record<string, string>, biz: Record<string, unknown>): NewTrade {
+export function tradeFromRequest(
+  kind: SandboxTradeKind,
+  app: SandboxApp,
+  params: Record<string, string>,
+  biz: Record<string, unknown>,
+): NewTrade {
   const outTradeNo = text(biz, 'out_trade_no');
   if (!outTradeNo || !/^[A-Za-z0-9_]{1,64}$/.test(outTradeNo)) throw invalid('out_trade_no must be 1-64 letters, digits or _');
   const subject = text(biz, 'subject');

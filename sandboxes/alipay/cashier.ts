@@ -41,8 +41,14 @@ export function buyerRouter(buyer: BuyerActions): Router {
     const trade = act(typeof outTradeNo === 'string' ? outTradeNo : '');
     res.json({ out_trade_no: trade.outTradeNo, trade_no: trade.tradeNo, trade_status: buyer.status(trade) });
   };
-  router.post('/__test__/scan', hook((outTradeNo) => buyer.scan(outTradeNo)));
-  router.post('/__test__/pay', hook((outTradeNo) => buyer.pay(outTradeNo)));
+  router.post(
+    '/__test__/scan',
+    hook((outTradeNo) => buyer.scan(outTradeNo)),
+  );
+  router.post(
+    '/__test__/pay',
+    hook((outTradeNo) => buyer.pay(outTradeNo)),
+  );
   router.post('/__test__/app-pay', (req, res) => {
     const trade = buyer.payOrderString(typeof req.body === 'string' ? req.body.trim() : '');
     res.json({ out_trade_no: trade.outTradeNo, trade_no: trade.tradeNo, trade_status: buyer.status(trade) });

@@ -113,13 +113,20 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
     const omit = 'code' in inner && inner.code === '10000' ? faults.take('omitAnswerField') : undefined;
     if (omit) inner = Object.fromEntries(Object.entries(inner).filter(([k]) => k !== omit.field));
     const key = /^[a-z][a-z0-9.]*$/.test(method) ? method : '';
-    res.status(200).type('application/json;charset=utf-8').send(signedResponseText(key, inner, alipayPrivateKey, tamper));
+    res
+      .status(200)
+      .type('application/json;charset=utf-8')
+      .send(signedResponseText(key, inner, alipayPrivateKey, tamper));
   };
 
   const api = async (req: Request, res: Response, params: Record<string, string>): Promise<void> => {
     const method = params.method ?? '';
     const broken = faults.take('serverError');
-    if (broken) return void res.status(broken.status ?? 502).type('text/plain').send('Bad Gateway');
+    if (broken)
+      return void res
+        .status(broken.status ?? 502)
+        .type('text/plain')
+        .send('Bad Gateway');
     const hang = faults.take('hang');
     if (hang) await http.hold(hang.ms);
     try {
@@ -182,7 +189,15 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
       const t = book.find(outTradeNo);
       if (!t) return undefined;
       const status = t.scanned ? book.status(t) : 'NOT_EXIST';
-      return { outTradeNo, tradeNo: t.tradeNo, kind: t.kind, status, amount: t.amount, refunded: book.refundedTotal(t), notifyUrl: t.notifyUrl };
+      return {
+        outTradeNo,
+        tradeNo: t.tradeNo,
+        kind: t.kind,
+        status,
+        amount: t.amount,
+        refunded: book.refundedTotal(t),
+        notifyUrl: t.notifyUrl,
+      };
     },
     refundedTotal: (outTradeNo) => {
       const t = book.find(outTradeNo);

@@ -17,7 +17,10 @@ runSandbox('alipay-sandbox', 'Alipay sandbox', async (log) => {
   const port = portFromEnv('ALIPAY_SANDBOX_PORT', 9200);
   const alipayKeys: AlipayKeyPair | undefined =
     env.ALIPAY_SANDBOX_PRIVATE_KEY_FILE && env.ALIPAY_SANDBOX_PUBLIC_KEY_FILE
-      ? { privateKey: readFileSync(env.ALIPAY_SANDBOX_PRIVATE_KEY_FILE, 'utf8'), publicKey: readFileSync(env.ALIPAY_SANDBOX_PUBLIC_KEY_FILE, 'utf8') }
+      ? {
+          privateKey: readFileSync(env.ALIPAY_SANDBOX_PRIVATE_KEY_FILE, 'utf8'),
+          publicKey: readFileSync(env.ALIPAY_SANDBOX_PUBLIC_KEY_FILE, 'utf8'),
+        }
       : undefined;
   const sandbox = createAlipaySandbox({ alipayKeys, publicBaseUrl: env.ALIPAY_SANDBOX_PUBLIC_BASE_URL });
   if (env.ALIPAY_SANDBOX_APP_ID && env.ALIPAY_SANDBOX_APP_PUBLIC_KEY_FILE) {

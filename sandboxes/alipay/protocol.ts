@@ -43,7 +43,8 @@ export function authenticate(params: Record<string, string>, apps: ReadonlyMap<s
   if (params.charset && params.charset.toLowerCase() !== 'utf-8') {
     throw new AlipayRejection('40002', 'isv.invalid-charset', `unsupported charset ${params.charset}`);
   }
-  if (!parseBeijingTime(params.timestamp)) throw new AlipayRejection('40002', 'isv.invalid-timestamp', 'timestamp is not yyyy-MM-dd HH:mm:ss');
+  if (!parseBeijingTime(params.timestamp))
+    throw new AlipayRejection('40002', 'isv.invalid-timestamp', 'timestamp is not yyyy-MM-dd HH:mm:ss');
   const content = alipaySignContent(params);
   if (!rsa2Verify(content, params.sign, app.appPublicKey)) {
     throw new AlipayRejection('40002', 'isv.invalid-signature', `signature does not verify; the gateway signed content is: ${content}`);

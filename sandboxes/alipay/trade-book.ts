@@ -79,9 +79,7 @@ export class TradeBook {
 
   /** The trade as the API sees it: existing, of this app, and (for precreate) scanned; else ACQ.TRADE_NOT_EXIST. */
   visible(appId: string, ref: { outTradeNo?: string; tradeNo?: string }): SandboxTrade {
-    const trade = ref.tradeNo
-      ? [...this.trades.values()].find((t) => t.tradeNo === ref.tradeNo)
-      : this.trades.get(ref.outTradeNo ?? '');
+    const trade = ref.tradeNo ? [...this.trades.values()].find((t) => t.tradeNo === ref.tradeNo) : this.trades.get(ref.outTradeNo ?? '');
     if (!trade || trade.appId !== appId || !trade.scanned) throw businessFailure('ACQ.TRADE_NOT_EXIST', 'trade does not exist');
     return trade;
   }
@@ -130,7 +128,8 @@ export class TradeBook {
   refund(trade: SandboxTrade, outRequestNo: string, amount: bigint, now = new Date()): { refund: SandboxRefund; created: boolean } {
     const existing = trade.refunds.get(outRequestNo);
     if (existing) {
-      if (existing.amount !== amount) throw businessFailure('ACQ.REFUND_AMT_NOT_EQUAL_TOTAL', 'out_request_no was used with another amount');
+      if (existing.amount !== amount)
+        throw businessFailure('ACQ.REFUND_AMT_NOT_EQUAL_TOTAL', 'out_request_no was used with another amount');
       return { refund: existing, created: false };
     }
     if (!trade.paidAt) throw businessFailure('ACQ.TRADE_STATUS_ERROR', 'trade is not paid');

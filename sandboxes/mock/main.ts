@@ -7,8 +7,7 @@ import { createMockGateway } from './gateway';
  * in production; a fixed sandbox secret otherwise), MOCK_PUBLIC_BASE_URL (base of the pay_url handed out).
  */
 runSandbox('mock-gateway', 'mock payment gateway', async (log) => {
-  const secret =
-    process.env.MOCK_CHANNEL_SECRET ?? (process.env.NODE_ENV === 'production' ? undefined : 'mock-sandbox-secret');
+  const secret = process.env.MOCK_CHANNEL_SECRET ?? (process.env.NODE_ENV === 'production' ? undefined : 'mock-sandbox-secret');
   if (!secret) throw new Error('MOCK_CHANNEL_SECRET is required when NODE_ENV=production');
   const port = portFromEnv('MOCK_GATEWAY_PORT', 9100);
 

@@ -14,12 +14,7 @@ export function paymentEventBody(transactionJson: object, apiV3Key: string): str
 
 export type RefundEventStatus = 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
 
-export function refundEventBody(
-  refund: SandboxRefund,
-  trade: SandboxTrade,
-  status: RefundEventStatus,
-  apiV3Key: string,
-): string {
+export function refundEventBody(refund: SandboxRefund, trade: SandboxTrade, status: RefundEventStatus, apiV3Key: string): string {
   const total = Number(trade.total);
   const amount = Number(refund.amount);
   const resource = {
@@ -42,13 +37,7 @@ const SUMMARIES: Readonly<Record<RefundEventStatus, string>> = {
   ABNORMAL: '退款异常',
 };
 
-function envelope(
-  eventType: string,
-  summary: string,
-  originalType: string,
-  resource: object,
-  apiV3Key: string,
-): string {
+function envelope(eventType: string, summary: string, originalType: string, resource: object, apiV3Key: string): string {
   const nonce = randomNonce(12);
   return JSON.stringify({
     id: randomUUID(),

@@ -27,7 +27,10 @@ export const prepayRequest = z.object({
     .object({
       payer_client_ip: z.string().min(1).max(45),
       device_id: z.string().optional(),
-      h5_info: z.object({ type: z.enum(['iOS', 'Android', 'Wap']) }).loose().optional(),
+      h5_info: z
+        .object({ type: z.enum(['iOS', 'Android', 'Wap']) })
+        .loose()
+        .optional(),
     })
     .loose()
     .optional(),
@@ -43,7 +46,10 @@ export const refundRequest = z
     out_trade_no: outNo.optional(),
     out_refund_no: z.string().regex(/^[0-9A-Za-z_\-|*@]{1,64}$/),
     reason: chars(80).optional(),
-    notify_url: z.url({ protocol: /^https?$/ }).max(256).optional(),
+    notify_url: z
+      .url({ protocol: /^https?$/ })
+      .max(256)
+      .optional(),
     funds_account: z.string().optional(),
     amount: z.object({ refund: fen, total: fen, currency: z.literal('CNY') }).loose(),
   })

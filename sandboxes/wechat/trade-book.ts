@@ -49,8 +49,14 @@ export class TradeBook {
 
   prepay(mchId: string, tradeType: TradeType, req: PrepayRequest): SandboxTrade {
     const fingerprint = JSON.stringify([
-      tradeType, req.appid, req.description, req.attach ?? '', req.notify_url, req.amount.total.toString(),
-      req.payer?.openid ?? '', req.time_expire ? Date.parse(req.time_expire) : '',
+      tradeType,
+      req.appid,
+      req.description,
+      req.attach ?? '',
+      req.notify_url,
+      req.amount.total.toString(),
+      req.payer?.openid ?? '',
+      req.time_expire ? Date.parse(req.time_expire) : '',
     ]);
     const existing = this.find(mchId, req.out_trade_no);
     if (existing) {
@@ -62,8 +68,14 @@ export class TradeBook {
       return existing;
     }
     const trade: SandboxTrade = {
-      mchId, appId: req.appid, outTradeNo: req.out_trade_no, tradeType, description: req.description,
-      attach: req.attach ?? '', notifyUrl: req.notify_url, total: req.amount.total,
+      mchId,
+      appId: req.appid,
+      outTradeNo: req.out_trade_no,
+      tradeType,
+      description: req.description,
+      attach: req.attach ?? '',
+      notifyUrl: req.notify_url,
+      total: req.amount.total,
       ...(req.time_expire && { timeExpire: new Date(req.time_expire) }),
       ...(req.payer && { payerOpenid: req.payer.openid }),
       fingerprint,
@@ -128,9 +140,7 @@ export class TradeBook {
 
   /** Idempotent on out_refund_no; `created` is false when the same refund already existed. */
   createRefund(mchId: string, req: RefundRequest): { refund: SandboxRefund; created: boolean } {
-    const trade = req.out_trade_no
-      ? this.find(mchId, req.out_trade_no)
-      : this.byTransactionId(mchId, req.transaction_id ?? '');
+    const trade = req.out_trade_no ? this.find(mchId, req.out_trade_no) : this.byTransactionId(mchId, req.transaction_id ?? '');
     const existing = this.refunds.get(key(mchId, req.out_refund_no));
     if (existing) {
       if (existing.outTradeNo !== trade?.outTradeNo || existing.amount !== req.amount.refund) {
@@ -145,9 +155,14 @@ export class TradeBook {
       throw new SandboxRejection(400, 'INVALID_REQUEST', '申请退款金额超过订单可退金额');
     }
     const refund: SandboxRefund = {
-      mchId, outRefundNo: req.out_refund_no, outTradeNo: trade.outTradeNo,
-      refundId: `50${randomDigits(30)}`, amount: req.amount.refund,
-      reason: req.reason ?? '', notifyUrl: req.notify_url ?? trade.notifyUrl, status: 'PROCESSING',
+      mchId,
+      outRefundNo: req.out_refund_no,
+      outTradeNo: trade.outTradeNo,
+      refundId: `50${randomDigits(30)}`,
+      amount: req.amount.refund,
+      reason: req.reason ?? '',
+      notifyUrl: req.notify_url ?? trade.notifyUrl,
+      status: 'PROCESSING',
       createdAt: new Date(),
     };
     this.refunds.set(key(mchId, refund.outRefundNo), refund);
@@ -183,9 +198,13 @@ export class TradeBook {
     const total = Number(trade.total + shift);
     const paid = trade.paidAt !== undefined;
     return {
-      appid: trade.appId, mchid: trade.mchId, out_trade_no: trade.outTradeNo,
+      appid: trade.appId,
+      mchid: trade.mchId,
+      out_trade_no: trade.outTradeNo,
       ...(paid && { transaction_id: trade.transactionId, trade_type: trade.tradeType, bank_type: 'OTHERS' }),
-      trade_state: state, trade_state_desc: STATE_DESC[state], attach: trade.attach,
+      trade_state: state,
+      trade_state_desc: STATE_DESC[state],
+      attach: trade.attach,
       ...(paid && { success_time: beijingTime(trade.paidAt as Date), payer: { openid: trade.payerOpenid } }),
       amount: paid ? { total, payer_total: total, currency: 'CNY', payer_currency: 'CNY' } : { total, currency: 'CNY' },
       promotion_detail: [],
@@ -196,13 +215,26 @@ export class TradeBook {
     const total = Number(this.tradeOf(r).total);
     const refund = Number(r.amount);
     return {
-      refund_id: r.refundId, out_refund_no: r.outRefundNo, transaction_id: this.tradeOf(r).transactionId,
-      out_trade_no: r.outTradeNo, channel: 'ORIGINAL', user_received_account: '支付用户零钱',
-      ...(r.successAt && { success_time: beijingTime(r.successAt) }), create_time: beijingTime(r.createdAt),
-      status: r.status, funds_account: 'AVAILABLE',
+      refund_id: r.refundId,
+      out_refund_no: r.outRefundNo,
+      transaction_id: this.tradeOf(r).transactionId,
+      out_trade_no: r.outTradeNo,
+      channel: 'ORIGINAL',
+      user_received_account: '支付用户零钱',
+      ...(r.successAt && { success_time: beijingTime(r.successAt) }),
+      create_time: beijingTime(r.createdAt),
+      status: r.status,
+      funds_account: 'AVAILABLE',
       amount: {
-        total, refund, payer_total: total, payer_refund: refund, settlement_total: total, settlement_refund: refund,
-        discount_refund: 0, currency: 'CNY', from: [],
+        total,
+        refund,
+        payer_total: total,
+        payer_refund: refund,
+        settlement_total: total,
+        settlement_refund: refund,
+        discount_refund: 0,
+        currency: 'CNY',
+        from: [],
       },
       promotion_detail: [],
     };
@@ -229,9 +261,18 @@ export class TradeBook {
 }
 
 const STATE_DESC: Readonly<Record<WechatTradeState, string>> = {
-  SUCCESS: '支付成功', REFUND: '转入退款', NOTPAY: '订单未支付', USERPAYING: '用户支付中', CLOSED: '订单已关闭',
-  REVOKED: '已撤销', PAYERROR: '支付失败',
+  SUCCESS: '支付成功',
+  REFUND: '转入退款',
+  NOTPAY: '订单未支付',
+  USERPAYING: '用户支付中',
+  CLOSED: '订单已关闭',
+  REVOKED: '已撤销',
+  PAYERROR: '支付失败',
 };
 
 const key = (mchId: string, no: string) => `${mchId}\u0000${no}`;
-const stamp = () => new Date().toISOString().replace(/[-:TZ.]/g, '').slice(0, 14);
+const stamp = () =>
+  new Date()
+    .toISOString()
+    .replace(/[-:TZ.]/g, '')
+    .slice(0, 14);

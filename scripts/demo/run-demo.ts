@@ -67,10 +67,15 @@ export async function runDemo(opts: DemoOptions, print: Print): Promise<DemoResu
   let inbox: EventInbox | undefined;
   try {
     await payWaysEnabled(client, tenantId, timeoutMs, hints.grpc);
-    await within(timeoutMs, `connecting to Redis at ${opts.redisUrl}`, `is \`npm run dev\` running? set REDIS_URL to the Redis it printed`, async () => {
-      await redis.connect().catch((err: Error) => Promise.reject(new Error(redisError || err.message)));
-      await redis.ping();
-    });
+    await within(
+      timeoutMs,
+      `connecting to Redis at ${opts.redisUrl}`,
+      `is \`npm run dev\` running? set REDIS_URL to the Redis it printed`,
+      async () => {
+        await redis.connect().catch((err: Error) => Promise.reject(new Error(redisError || err.message)));
+        await redis.ping();
+      },
+    );
     const consumer = new EventInbox(redis, opts.eventQueuePrefix, topic);
     inbox = consumer;
     await within(timeoutMs, 'starting the order-side consumer', hints.events, () => consumer.ready());
@@ -103,8 +108,11 @@ export async function runDemo(opts: DemoOptions, print: Print): Promise<DemoResu
 /** Each sandbox answers HTTP at all (any status): the buyer will need it. */
 async function sandboxesUp(urls: DemoOptions['sandboxUrls'], timeoutMs: number): Promise<void> {
   for (const [name, url] of Object.entries(urls)) {
-    await within(Math.min(timeoutMs, 5000), `reaching the ${name} sandbox at ${url}`, 'is `npm run dev` running? it starts the sandboxes on 9100/9101/9102', (signal) =>
-      fetch(url, { signal }).then((res) => res.arrayBuffer()),
+    await within(
+      Math.min(timeoutMs, 5000),
+      `reaching the ${name} sandbox at ${url}`,
+      'is `npm run dev` running? it starts the sandboxes on 9100/9101/9102',
+      (signal) => fetch(url, { signal }).then((res) => res.arrayBuffer()),
     );
   }
 }
@@ -122,9 +130,6 @@ async function payWaysEnabled(client: PaymentClient, tenantId: string, timeoutMs
   );
   const off = DEMO_CHANNELS.filter((ch) => !payWays.some((w) => w.payWay === ch.payWay && w.enabled)).map((ch) => payWayName(ch.payWay));
   if (off.length > 0) {
-    throw new DemoError(
-      `tenant ${tenantId} cannot pay with ${off.join(', ')}`,
-      register,
-    );
+    throw new DemoError(`tenant ${tenantId} cannot pay with ${off.join(', ')}`, register);
   }
 }

@@ -59,7 +59,15 @@ export async function walkOrder(ctx: WalkContext, ch: DemoChannel): Promise<Walk
 
   const created = await within(timeoutMs, `CreateOrder ${outOrderNo}`, hints.grpc, (signal) =>
     client.createOrder(
-      { tenantId: ctx.tenantId, outOrderNo, amount: ch.amount, currency: 'CNY', subject: ch.subject, notifyTopic: ctx.topic, userId: 'demo-buyer' },
+      {
+        tenantId: ctx.tenantId,
+        outOrderNo,
+        amount: ch.amount,
+        currency: 'CNY',
+        subject: ch.subject,
+        notifyTopic: ctx.topic,
+        userId: 'demo-buyer',
+      },
       { signal },
     ),
   );
@@ -76,8 +84,11 @@ export async function walkOrder(ctx: WalkContext, ch: DemoChannel): Promise<Walk
     const payUrl = payUrlOf(pre);
     say('Prepay', `${payWayName(ch.payWay)} → attempt ${pre.attemptNo}, pay at ${payUrl}`);
 
-    const posted = await within(timeoutMs, `the sandbox buyer paying at ${payUrl}`, `is the ${ch.label} sandbox up? is \`npm run dev\` running?`, (signal) =>
-      buyerPays(payUrl, signal),
+    const posted = await within(
+      timeoutMs,
+      `the sandbox buyer paying at ${payUrl}`,
+      `is the ${ch.label} sandbox up? is \`npm run dev\` running?`,
+      (signal) => buyerPays(payUrl, signal),
     );
     say('buyer pays', `opened the cashier, pressed Pay (POST ${posted})`);
 
@@ -95,12 +106,18 @@ export async function walkOrder(ctx: WalkContext, ch: DemoChannel): Promise<Walk
   const notify = await within(timeoutMs, `the ${ch.channel} payment notify in ListNotifies`, hints.grpc, (signal) =>
     poll(signal, async () => (await client.listNotifies({ order: ref }, { signal })).notifies.find((n) => n.kind === 'payment')),
   );
-  say('notify', `${notify.channel} payment notify at the sidecar: signature ${notify.signatureValid ? 'valid' : 'INVALID'}, ${notifyResultName(notify.result)}`);
+  say(
+    'notify',
+    `${notify.channel} payment notify at the sidecar: signature ${notify.signatureValid ? 'valid' : 'INVALID'}, ${notifyResultName(notify.result)}`,
+  );
 
   const paid = await within(timeoutMs, `PAYMENT_SUCCEEDED of ${order.payNo} at the order side`, hints.events, (signal) =>
     ctx.inbox.next(order.payNo, PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_SUCCEEDED, signal),
   );
-  say('event', `${eventTypeName(paid.event.type)} v${paid.event.version} ${statusName(paid.event.status)} ${yuan(paid.event.amount)} → order side: ${paid.verdict}`);
+  say(
+    'event',
+    `${eventTypeName(paid.event.type)} v${paid.event.version} ${statusName(paid.event.status)} ${yuan(paid.event.amount)} → order side: ${paid.verdict}`,
+  );
 
   const refund = await refundPart(ctx, ch, ref, say);
 
@@ -108,7 +125,10 @@ export async function walkOrder(ctx: WalkContext, ch: DemoChannel): Promise<Walk
     ctx.inbox.next(order.payNo, PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED, signal),
   );
   const e = refunded.event;
-  say('event', `${eventTypeName(e.type)} v${e.version} ${statusName(e.status)} ${yuan(e.refundAmount)} (${e.outRefundNo}), refunded ${yuan(e.refundedAmount)} → order side: ${refunded.verdict}`);
+  say(
+    'event',
+    `${eventTypeName(e.type)} v${e.version} ${statusName(e.status)} ${yuan(e.refundAmount)} (${e.outRefundNo}), refunded ${yuan(e.refundedAmount)} → order side: ${refunded.verdict}`,
+  );
 
   const expected = [PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_SUCCEEDED, PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED];
   const events = await within(timeoutMs, `ListEvents of ${order.payNo} showing every event DELIVERED`, hints.events, (signal) =>
@@ -123,20 +143,38 @@ export async function walkOrder(ctx: WalkContext, ch: DemoChannel): Promise<Walk
 
   const final = (await within(timeoutMs, `Query ${order.payNo}`, hints.grpc, (signal) => client.query({ order: ref }, { signal }))).order!;
   if (final.refundedAmount !== refund.amount) {
-    throw new DemoError(`order ${order.payNo} shows ${yuan(final.refundedAmount)} refunded, not ${yuan(refund.amount)}`, 'see the service log');
+    throw new DemoError(
+      `order ${order.payNo} shows ${yuan(final.refundedAmount)} refunded, not ${yuan(refund.amount)}`,
+      'see the service log',
+    );
   }
-  return { label: ch.label, payNo: order.payNo, status: final.status, amount: final.amount, refundedAmount: final.refundedAmount, eventsDelivered: events.length };
+  return {
+    label: ch.label,
+    payNo: order.payNo,
+    status: final.status,
+    amount: final.amount,
+    refundedAmount: final.refundedAmount,
+    eventsDelivered: events.length,
+  };
 }
 
 /** Refunds part of the order, then sees the refund settled: by the channel's answer or notify, else QueryRefund sync. */
-async function refundPart(ctx: WalkContext, ch: DemoChannel, ref: OrderRefInput, say: (step: string, text: string) => void): Promise<Refund> {
+async function refundPart(
+  ctx: WalkContext,
+  ch: DemoChannel,
+  ref: OrderRefInput,
+  say: (step: string, text: string) => void,
+): Promise<Refund> {
   const { client, timeoutMs, hints } = ctx;
   const outRefundNo = `demo-${ctx.runId}-${ch.label}-r1`;
   const answer = await within(timeoutMs, `Refund ${outRefundNo}`, hints.grpc, (signal) =>
     client.refund({ order: ref, outRefundNo, amount: ch.refund, reason: 'demo: one item returned' }, { signal }),
   );
   let refund = answer.refund!;
-  say('Refund', `${yuan(refund.amount)} of ${yuan(answer.order!.amount)} as ${outRefundNo} (${refund.refundNo}) → ${refundStatusName(refund.status)}; order ${describe(answer.order!)}`);
+  say(
+    'Refund',
+    `${yuan(refund.amount)} of ${yuan(answer.order!.amount)} as ${outRefundNo} (${refund.refundNo}) → ${refundStatusName(refund.status)}; order ${describe(answer.order!)}`,
+  );
 
   let settledBy = "the channel's answer";
   if (refund.status === RefundStatus.REFUND_STATUS_PENDING) {
@@ -155,7 +193,10 @@ async function refundPart(ctx: WalkContext, ch: DemoChannel, ref: OrderRefInput,
     });
   }
   if (refund.status !== RefundStatus.REFUND_STATUS_SUCCESS) {
-    throw new DemoError(`refund ${outRefundNo} ended ${refundStatusName(refund.status)}: ${refund.failureReason}`, `the ${ch.label} sandbox refused it; see the service log`);
+    throw new DemoError(
+      `refund ${outRefundNo} ended ${refundStatusName(refund.status)}: ${refund.failureReason}`,
+      `the ${ch.label} sandbox refused it; see the service log`,
+    );
   }
   const notify = await within(
     timeoutMs,
@@ -164,7 +205,10 @@ async function refundPart(ctx: WalkContext, ch: DemoChannel, ref: OrderRefInput,
     (signal) => poll(signal, async () => (await client.listNotifies({ order: ref }, { signal })).notifies.find((n) => n.kind === 'refund')),
   );
   const channelNo = refund.channelRefundNo ? ` (channel refund ${refund.channelRefundNo})` : '';
-  say('settled', `refund ${refundStatusName(refund.status)}, settled by ${settledBy}${channelNo}; ${notify.channel} refund notify: ${notifyResultName(notify.result)}`);
+  say(
+    'settled',
+    `refund ${refundStatusName(refund.status)}, settled by ${settledBy}${channelNo}; ${notify.channel} refund notify: ${notifyResultName(notify.result)}`,
+  );
   return refund;
 }
 

@@ -25,12 +25,7 @@ export interface ApplyOptions extends Attribution {
  * a status query, a close that found the trade paid, or a timeout. Only an explicit success or failure
  * changes anything; pending and unknown never do.
  */
-export async function applyTradeStatus(
-  deps: Deps,
-  attempt: PayAttempt,
-  status: TradeStatus,
-  opts: ApplyOptions,
-): Promise<ApplyResult> {
+export async function applyTradeStatus(deps: Deps, attempt: PayAttempt, status: TradeStatus, opts: ApplyOptions): Promise<ApplyResult> {
   const result = await runTx(deps.db, async (tx) => {
     const order = await lockOrder(tx, attempt.payNo);
     const r = await decide(tx, order, attempt, status, { cause: opts.cause, actor: opts.actor }, deps.paidAfterClose);
@@ -124,5 +119,8 @@ async function failed(tx: Tx, order: PayOrder, attempt: PayAttempt, by: Attribut
   if (order.status !== 'PAYING') return { kind: 'unchanged', order, reason: `order is ${order.status}` };
   const stillOpen = await listAttempts(tx, order.payNo, ['CREATED', 'OPEN']);
   if (stillOpen.length > 0) return { kind: 'unchanged', order, reason: 'another attempt is still open' };
-  return { kind: 'applied', order: await transition(tx, order, 'FAILED', { ...by, detail, set: { closeReason: 'PAYMENT_FAILED' }, event: 'PAYMENT_FAILED' }) };
+  return {
+    kind: 'applied',
+    order: await transition(tx, order, 'FAILED', { ...by, detail, set: { closeReason: 'PAYMENT_FAILED' }, event: 'PAYMENT_FAILED' }),
+  };
 }

@@ -17,7 +17,8 @@ export async function cancelOrder(deps: Deps, ref: OrderRef, reason: string, ctx
   await closeOrder(deps, order, { cause: 'RPC', actor: ctx.actor, closeReason: 'CANCELLED', reason: reason || 'cancelled' }, ctx);
   const now = await findOrderWithChildren(deps.db, ref);
   if (!now) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
-  if (isPaid(now.status)) throw new FailedPreconditionError(`order ${now.payNo} is paid (${now.status}) and cannot be cancelled`, {
+  if (isPaid(now.status))
+    throw new FailedPreconditionError(`order ${now.payNo} is paid (${now.status}) and cannot be cancelled`, {
       reason: 'ORDER_ALREADY_PAID',
       metadata: { payNo: now.payNo, status: now.status },
     });

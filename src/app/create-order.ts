@@ -52,7 +52,8 @@ export async function createOrder(deps: Deps, cmd: CreateOrderCommand): Promise<
   const existing = await findOrder(deps.db, { tenantId: cmd.tenantId, outOrderNo: cmd.outOrderNo });
   if (!existing) throw new Error(`unique violation on insert but no order ${cmd.tenantId}/${cmd.outOrderNo}`);
   const differing = BINDING_FIELDS.filter((f) => !sameValue(existing[f], cmd[f]));
-  if (differing.length > 0) throw new ConflictingReplayError(`out_order_no ${cmd.outOrderNo}`, differing.map(snake), { payNo: existing.payNo });
+  if (differing.length > 0)
+    throw new ConflictingReplayError(`out_order_no ${cmd.outOrderNo}`, differing.map(snake), { payNo: existing.payNo });
   return { order: existing, replayed: true };
 }
 
@@ -63,7 +64,11 @@ function sameValue(stored: unknown, requested: unknown): boolean {
 
 function canonicalJson(v: unknown): string {
   const o = (v ?? {}) as Record<string, unknown>;
-  return JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
+  return JSON.stringify(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }
 
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

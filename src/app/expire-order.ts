@@ -16,7 +16,12 @@ export async function expireOrder(deps: Deps, tenantId: string, payNo: string): 
   if (!order) return { kind: 'done', status: 'gone' };
   if (!isOpen(order.status)) return { kind: 'done', status: order.status };
   if (order.expireAt > deps.now()) return { kind: 'not-due', dueAt: order.expireAt };
-  await closeOrder(deps, order, { cause: 'TIMEOUT', closeReason: 'EXPIRED', reason: `expired at ${order.expireAt.toISOString()}`, queryAfterClose: true }, {});
+  await closeOrder(
+    deps,
+    order,
+    { cause: 'TIMEOUT', closeReason: 'EXPIRED', reason: `expired at ${order.expireAt.toISOString()}`, queryAfterClose: true },
+    {},
+  );
   const after = await findOrder(deps.db, { tenantId, payNo });
   return { kind: 'done', status: after?.status ?? 'gone' };
 }

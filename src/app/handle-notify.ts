@@ -117,7 +117,10 @@ async function rejectUnverified(
   const hinted = v.attemptNo ? await findAttempt(deps.db, v.attemptNo) : null;
   const attempt = hinted && hinted.tenantId === raw.tenantId && hinted.channel === handler.channel ? hinted : null;
   await recordNotify(deps.db, log('REJECTED', v.reason, undefined, attempt?.payNo ?? null));
-  deps.log.warn({ channel: handler.channel, tenantId: raw.tenantId, reason: v.reason, attemptNo: attempt?.attemptNo }, 'notify failed verification');
+  deps.log.warn(
+    { channel: handler.channel, tenantId: raw.tenantId, reason: v.reason, attemptNo: attempt?.attemptNo },
+    'notify failed verification',
+  );
   if (attempt) await scheduleSync(deps, attempt.attemptNo);
   return { result: 'REJECTED', ack };
 }

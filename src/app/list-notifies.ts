@@ -6,7 +6,11 @@ import { ROW_ID, decodeKeyToken, encodeKeyToken, pageOf, type PageRequest } from
 import { requireTenant } from './tenants';
 
 /** Every notify the channels sent about an order, oldest first, whatever became of it; a page at a time (keyset on id). */
-export async function listNotifies(deps: Deps, ref: OrderRef, page: PageRequest): Promise<{ items: NotifyRecord[]; nextPageToken: string }> {
+export async function listNotifies(
+  deps: Deps,
+  ref: OrderRef,
+  page: PageRequest,
+): Promise<{ items: NotifyRecord[]; nextPageToken: string }> {
   await requireTenant(deps, ref.tenantId);
   const order = await findOrder(deps.db, ref);
   if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });

@@ -21,9 +21,7 @@ export interface PayWayView {
  */
 export async function listPayWays(deps: Deps, tenantId: string): Promise<PayWayView[]> {
   const tenant = await requireTenant(deps, tenantId);
-  const overrides = new Map(
-    (await listPayWayConfigs(deps.db, tenantId)).map((c) => [c.payWay, c] as const),
-  );
+  const overrides = new Map((await listPayWayConfigs(deps.db, tenantId)).map((c) => [c.payWay, c] as const));
   const usable = new Map<string, boolean>();
   for (const m of deps.channels.modules) usable.set(m.name, (await deps.accounts.get(tenant.id, m.name)) !== undefined);
   return knownPayWays.entries().map((entry) => {
@@ -51,10 +49,13 @@ export async function assertPayWayEnabled(deps: Deps, tenant: Tenant, payWay: st
   const handler = deps.channels.get(payWay);
   const optIn = handler !== undefined && deps.channels.module(handler.channel)?.account.absentMeansOff === true;
   if (handler && optIn && !(await deps.accounts.get(tenant.id, handler.channel))) {
-    throw new FailedPreconditionError(`pay way ${payWay} is not enabled for tenant ${tenant.id}: the ${handler.channel} channel is off for it`, {
-      reason: 'PAY_WAY_DISABLED',
-      metadata: { payWay, tenantId: tenant.id },
-    });
+    throw new FailedPreconditionError(
+      `pay way ${payWay} is not enabled for tenant ${tenant.id}: the ${handler.channel} channel is off for it`,
+      {
+        reason: 'PAY_WAY_DISABLED',
+        metadata: { payWay, tenantId: tenant.id },
+      },
+    );
   }
   const own = handler ? await findPayWayConfig(deps.db, tenant.id, payWay) : null;
   if (!handler || own?.enabled === false) {

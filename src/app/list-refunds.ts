@@ -22,6 +22,11 @@ export async function listRefunds(deps: Deps, scope: RefundScope, page: PageRequ
   }
   const pinned = [scope.tenantId, payNo ?? ''];
   const after = page.pageToken ? decodeKeyToken('ListRefunds', pinned, page.pageToken, [ROW_ID])[0] : undefined;
-  const rows = await listRefundsAfter(deps.db, { tenantId: scope.tenantId, payNo }, after === undefined ? undefined : BigInt(after), page.pageSize + 1);
+  const rows = await listRefundsAfter(
+    deps.db,
+    { tenantId: scope.tenantId, payNo },
+    after === undefined ? undefined : BigInt(after),
+    page.pageSize + 1,
+  );
   return pageOf(rows, page.pageSize, (last) => encodeKeyToken('ListRefunds', pinned, [last.id.toString()]));
 }

@@ -1,6 +1,13 @@
 import { ConcurrencyError, NotFoundError } from '../domain/errors';
 import { findOrder, type OrderRef } from '../repo/pay-orders';
-import { findEvent, listOrderEvents, listOrderEventsAfter, resetEventForReplay, type EventDelivery, type OutboxEvent } from '../repo/outbox';
+import {
+  findEvent,
+  listOrderEvents,
+  listOrderEventsAfter,
+  resetEventForReplay,
+  type EventDelivery,
+  type OutboxEvent,
+} from '../repo/outbox';
 import { runTx } from '../repo/tx';
 import type { Deps, RequestContext } from './deps';
 import { ROW_ID, decodeKeyToken, encodeKeyToken, pageOf, type PageRequest } from './page-token';
@@ -14,7 +21,11 @@ export type EventWithDeliveries = OutboxEvent & { deliveries: EventDelivery[] };
  * Every event written for an order, oldest first (by order version, then id), with its delivery state and every
  * delivery try; a page at a time (keyset on order version and id).
  */
-export async function listEvents(deps: Deps, ref: OrderRef, page: PageRequest): Promise<{ items: EventWithDeliveries[]; nextPageToken: string }> {
+export async function listEvents(
+  deps: Deps,
+  ref: OrderRef,
+  page: PageRequest,
+): Promise<{ items: EventWithDeliveries[]; nextPageToken: string }> {
   await requireTenant(deps, ref.tenantId);
   const order = await findOrder(deps.db, ref);
   if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
@@ -34,9 +45,11 @@ export async function replayEvent(deps: Deps, tenantId: string, eventId: string,
   await requireTenant(deps, tenantId);
   const event = await findEvent(deps.db, eventId);
   // Byte for byte: the lookup's collation still ignores trailing spaces. From here on only the stored id is used.
-  if (!event || event.id !== eventId || event.tenantId !== tenantId) throw new NotFoundError('event not found', { reason: 'EVENT_NOT_FOUND' });
+  if (!event || event.id !== eventId || event.tenantId !== tenantId)
+    throw new NotFoundError('event not found', { reason: 'EVENT_NOT_FOUND' });
   const id = event.id;
-  if (!(await deps.deliveries.forget(id, event.topic))) throw new ConcurrencyError(`event ${id} is being delivered right now; retry`, { eventId });
+  if (!(await deps.deliveries.forget(id, event.topic)))
+    throw new ConcurrencyError(`event ${id} is being delivered right now; retry`, { eventId });
   const detail = `replayed from ${event.status} after ${event.attempts} attempts`;
   await runTx(deps.db, (tx) => resetEventForReplay(tx, id, { detail, actor: ctx.actor ?? null }));
   const replayed = (await listOrderEvents(deps.db, event.payNo)).find((e) => e.id === id);

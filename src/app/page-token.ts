@@ -69,13 +69,17 @@ export function decodeKeyToken(list: string, scope: readonly string[], token: st
     ? keyTokenBody.safeParse(parseJson(Buffer.from(token, 'base64url').toString('utf8')))
     : undefined;
   const key = body?.success ? body.data.k : [];
-  if (!body?.success || key.length !== shape.length || !shape.every((re, i) => re.test(key[i]))) throw new InvalidArgumentError('page_token', `is not a token ${list} returned`);
+  if (!body?.success || key.length !== shape.length || !shape.every((re, i) => re.test(key[i])))
+    throw new InvalidArgumentError('page_token', `is not a token ${list} returned`);
   if (body.data.f !== scopeDigest(list, scope)) throw new InvalidArgumentError('page_token', 'was returned for another order or tenant');
   return body.data.k;
 }
 
 const scopeDigest = (list: string, scope: readonly string[]) =>
-  createHash('sha256').update(JSON.stringify([list, ...scope])).digest('base64url').slice(0, 11);
+  createHash('sha256')
+    .update(JSON.stringify([list, ...scope]))
+    .digest('base64url')
+    .slice(0, 11);
 
 /** One page of a keyset list: `rows` holds up to size + 1 rows (one more tells if a page follows). */
 export function pageOf<T>(rows: T[], size: number, token: (last: T) => string): { items: T[]; nextPageToken: string } {

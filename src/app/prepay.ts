@@ -65,7 +65,16 @@ async function lookAtOrder(
   const newest = attempts.at(-1);
   const current = newest && isLive(newest) ? newest : undefined;
   if (current?.payWay === cmd.payWay) {
-    return join(deps, cmd, handler, call, ctx, order, current, attempts.filter((a) => isLive(a) && a !== current));
+    return join(
+      deps,
+      cmd,
+      handler,
+      call,
+      ctx,
+      order,
+      current,
+      attempts.filter((a) => isLive(a) && a !== current),
+    );
   }
 
   const switching = order.status === 'PAYING' && order.payWay !== cmd.payWay;
@@ -140,7 +149,10 @@ function assertPayable(order: PayOrder, now: Date): void {
   }
   if (order.expireAt <= now) {
     const expireAt = order.expireAt.toISOString();
-    throw new FailedPreconditionError(`order ${order.payNo} expired at ${expireAt}`, { reason: 'ORDER_EXPIRED', metadata: { ...metadata, expireAt } });
+    throw new FailedPreconditionError(`order ${order.payNo} expired at ${expireAt}`, {
+      reason: 'ORDER_EXPIRED',
+      metadata: { ...metadata, expireAt },
+    });
   }
 }
 

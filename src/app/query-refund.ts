@@ -9,13 +9,7 @@ import { refundSnapshot } from './snapshots';
 import { requireTenant } from './tenants';
 
 /** Reads a refund; with sync, a pending refund is first asked about at its channel. */
-export async function queryRefund(
-  deps: Deps,
-  tenantId: string,
-  outRefundNo: string,
-  sync: boolean,
-  ctx: RequestContext,
-): Promise<Refund> {
+export async function queryRefund(deps: Deps, tenantId: string, outRefundNo: string, sync: boolean, ctx: RequestContext): Promise<Refund> {
   await requireTenant(deps, tenantId);
   const refund = await findRefund(deps.db, tenantId, outRefundNo);
   if (!refund) throw new NotFoundError('refund not found', { reason: 'REFUND_NOT_FOUND' });

@@ -127,11 +127,18 @@ async function findReplay(deps: Deps, cmd: RefundCommand): Promise<RefundOutcome
   const order = await findOrder(deps.db, { tenantId: existing.tenantId, payNo: existing.payNo });
   if (!order) throw new Error(`refund ${existing.refundNo} has no order`);
   const differing = [
-    ...('payNo' in cmd.ref ? (cmd.ref.payNo === order.payNo ? [] : ['pay_no']) : cmd.ref.outOrderNo === order.outOrderNo ? [] : ['out_order_no']),
+    ...('payNo' in cmd.ref
+      ? cmd.ref.payNo === order.payNo
+        ? []
+        : ['pay_no']
+      : cmd.ref.outOrderNo === order.outOrderNo
+        ? []
+        : ['out_order_no']),
     ...(existing.amount === cmd.amount ? [] : ['amount']),
     ...(existing.reason === cmd.reason ? [] : ['reason']),
   ];
-  if (differing.length > 0) throw new ConflictingReplayError(`out_refund_no ${cmd.outRefundNo}`, differing, { refundNo: existing.refundNo });
+  if (differing.length > 0)
+    throw new ConflictingReplayError(`out_refund_no ${cmd.outRefundNo}`, differing, { refundNo: existing.refundNo });
   return { refund: existing, order, replayed: true };
 }
 
@@ -147,7 +154,10 @@ function refusalFor(order: Balance | null, payNo: string, amount: bigint): Faile
   const fullyRefunded = order?.status === 'REFUNDED';
   if (!order || (!fullyRefunded && !REFUNDABLE_STATUSES.includes(order.status))) {
     const status = order?.status ?? 'gone';
-    return new FailedPreconditionError(`order ${payNo} is ${status} and cannot be refunded`, { reason: 'ORDER_NOT_PAID', metadata: { payNo, status } });
+    return new FailedPreconditionError(`order ${payNo} is ${status} and cannot be refunded`, {
+      reason: 'ORDER_NOT_PAID',
+      metadata: { payNo, status },
+    });
   }
   const refundable = fullyRefunded ? 0n : order.amount - order.refundedAmount - order.refundPendingAmount;
   const why = fullyRefunded ? `order ${payNo} is fully refunded: ` : '';

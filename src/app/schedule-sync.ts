@@ -16,7 +16,12 @@ export async function scheduleRefundSync(deps: Deps, refundNo: string): Promise<
 
 /** The policy refund of a payment after close: only enqueued here; if Redis loses it, the sweep enqueues it again. */
 export async function schedulePaidAfterCloseRefund(deps: Deps, order: { tenantId: string; payNo: string }): Promise<void> {
-  await bestEffort(deps, () => deps.paidAfterCloseRefunds.schedule(order), { payNo: order.payNo }, 'could not enqueue the paid-after-close refund');
+  await bestEffort(
+    deps,
+    () => deps.paidAfterCloseRefunds.schedule(order),
+    { payNo: order.payNo },
+    'could not enqueue the paid-after-close refund',
+  );
 }
 
 export async function scheduleTimeout(deps: Deps, order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> {

@@ -1,4 +1,14 @@
-import type { ChannelAdapter, ChannelCloseAnswer, ChannelModule, ChannelNotify, ChannelTradeAnswer, IdentityField, PayWaySpec, PrepayStrategy, TradeIdentity } from './channel-module';
+import type {
+  ChannelAdapter,
+  ChannelCloseAnswer,
+  ChannelModule,
+  ChannelNotify,
+  ChannelTradeAnswer,
+  IdentityField,
+  PayWaySpec,
+  PrepayStrategy,
+  TradeIdentity,
+} from './channel-module';
 import type {
   ChannelAccount,
   ChannelCall,
@@ -61,7 +71,10 @@ export class GuardedChannel implements ChannelNotifyPort {
     if (answer.outcome !== 'paid') return answer;
     const status = await this.query(trade, call);
     if (status.outcome === 'success') return { outcome: 'paid', status };
-    return { outcome: 'unknown', reason: `close refused as paid, but the query said ${status.outcome}: ${status.reason ?? status.channelStatus}` };
+    return {
+      outcome: 'unknown',
+      reason: `close refused as paid, but the query said ${status.outcome}: ${status.reason ?? status.channelStatus}`,
+    };
   }
 
   async refund(refund: RefundSnapshot, call: ChannelCall, payWay?: string): Promise<RefundStatusResult> {

@@ -33,7 +33,8 @@ export class ChannelRegistry {
     knownPayWays.learn(modules);
     for (const module of modules) {
       if (this.byName.has(module.name)) throw new Error(`two channel modules named ${module.name}`);
-      if (this.bySegment.has(module.notify.pathSegment)) throw new Error(`two channels with notify path /notify/${module.notify.pathSegment}/`);
+      if (this.bySegment.has(module.notify.pathSegment))
+        throw new Error(`two channels with notify path /notify/${module.notify.pathSegment}/`);
       const { channel, handlers } = buildChannel(module, deps);
       this.byName.set(module.name, channel);
       this.bySegment.set(module.notify.pathSegment, { module, channel });

@@ -69,8 +69,7 @@ export interface ChannelCall {
 }
 
 export type PrepayResult =
-  | { outcome: 'success'; payload: PrepayPayload; channelTradeNo?: string }
-  | { outcome: 'fail' | 'unknown'; reason: string };
+  { outcome: 'success'; payload: PrepayPayload; channelTradeNo?: string } | { outcome: 'fail' | 'unknown'; reason: string };
 
 export interface TradeStatus {
   outcome: Outcome;

@@ -50,4 +50,3 @@ export function decodeErrorDetails(trailers: Metadata | undefined): ErrorDetails
   }
   return out;
 }
-

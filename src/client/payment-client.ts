@@ -127,7 +127,12 @@ export class PaymentClient {
   async waitForStatus(
     ref: OrderRefInput,
     statuses: readonly OrderStatus[],
-    { timeoutMs = 30_000, pollMs = 500, sync = false, signal }: { timeoutMs?: number; pollMs?: number; sync?: boolean; signal?: AbortSignal } = {},
+    {
+      timeoutMs = 30_000,
+      pollMs = 500,
+      sync = false,
+      signal,
+    }: { timeoutMs?: number; pollMs?: number; sync?: boolean; signal?: AbortSignal } = {},
   ): Promise<PayOrder> {
     const until = Date.now() + timeoutMs;
     const stuck = (order: PayOrder) =>

@@ -10,7 +10,10 @@ function randomPart(length: number): string {
 }
 
 function stamp(now: Date): string {
-  return now.toISOString().replace(/[-:TZ.]/g, '').slice(0, 14); // yyyyMMddHHmmss, UTC
+  return now
+    .toISOString()
+    .replace(/[-:TZ.]/g, '')
+    .slice(0, 14); // yyyyMMddHHmmss, UTC
 }
 
 /**

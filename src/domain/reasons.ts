@@ -51,21 +51,45 @@ export const REASONS = {
   ORDER_ALREADY_PAID: r('FAILED_PRECONDITION', 'The order is paid: it cannot be cancelled or prepaid again. Metadata: payNo, status.'),
   ORDER_CLOSED: r('FAILED_PRECONDITION', 'The order is closed or failed: it cannot be prepaid. Metadata: payNo, status.'),
   ORDER_EXPIRED: r('FAILED_PRECONDITION', 'The order passed its expire time: it cannot be prepaid. Metadata: payNo, expireAt.'),
-  ORDER_NOT_PAID: r('FAILED_PRECONDITION', 'The order is not paid (still open, closed or failed): it cannot be refunded. Metadata: payNo, status.'),
-  ORDER_STATUS_CONFLICT: r('FAILED_PRECONDITION', 'The order is in a status that cannot move to the one asked for. Metadata: payNo, status, to.'),
-  REFUND_EXCEEDS_REFUNDABLE: r('FAILED_PRECONDITION', 'The refund amount is more than what is left to refund (0 once fully refunded). Metadata: payNo, status, amount, refundable.'),
+  ORDER_NOT_PAID: r(
+    'FAILED_PRECONDITION',
+    'The order is not paid (still open, closed or failed): it cannot be refunded. Metadata: payNo, status.',
+  ),
+  ORDER_STATUS_CONFLICT: r(
+    'FAILED_PRECONDITION',
+    'The order is in a status that cannot move to the one asked for. Metadata: payNo, status, to.',
+  ),
+  REFUND_EXCEEDS_REFUNDABLE: r(
+    'FAILED_PRECONDITION',
+    'The refund amount is more than what is left to refund (0 once fully refunded). Metadata: payNo, status, amount, refundable.',
+  ),
   REFUND_NOT_SUPPORTED: r('FAILED_PRECONDITION', 'The pay way that paid the order cannot refund. Metadata: payNo, payWay.'),
   PAY_WAY_SWITCH_LIMIT: r('FAILED_PRECONDITION', 'The order switched pay way the maximum number of times. Metadata: payNo, limit.'),
-  PAY_WAY_DISABLED: r('FAILED_PRECONDITION', 'The pay way is not enabled for the tenant (or the mock channel is off for it). Metadata: payWay, tenantId.'),
+  PAY_WAY_DISABLED: r(
+    'FAILED_PRECONDITION',
+    'The pay way is not enabled for the tenant (or the mock channel is off for it). Metadata: payWay, tenantId.',
+  ),
   PAY_WAY_NOT_DEPLOYED: r('FAILED_PRECONDITION', 'This deployment has no handler for the pay way. Metadata: payWay.'),
-  CHANNEL_ACCOUNT_MISSING: r('FAILED_PRECONDITION', 'The tenant has no account on the pay way\'s channel. Metadata: tenantId, channel.'),
+  CHANNEL_ACCOUNT_MISSING: r('FAILED_PRECONDITION', "The tenant has no account on the pay way's channel. Metadata: tenantId, channel."),
   CHANNEL_REFUSED: r('FAILED_PRECONDITION', 'The channel answered the prepay with a refusal. Metadata: payNo, payWay.'),
   FAILED_PRECONDITION: r('FAILED_PRECONDITION', 'Fallback: the state of the order or the tenant refuses the request.'),
   // ABORTED: a concurrent change won; retry the same request
-  CONCURRENT_UPDATE: r('ABORTED', 'A concurrent change of the same order (or event) won; retry the same request. Metadata: payNo or eventId.', 100),
+  CONCURRENT_UPDATE: r(
+    'ABORTED',
+    'A concurrent change of the same order (or event) won; retry the same request. Metadata: payNo or eventId.',
+    100,
+  ),
   // UNAVAILABLE: retry the same request, with the same idempotency key
-  CHANNEL_UNAVAILABLE: r('UNAVAILABLE', 'The channel did not answer or gave no definite answer; nothing changed locally. Metadata: payNo, payWay.', 500),
-  DATABASE_BUSY: r('UNAVAILABLE', 'The database was busy (lock wait, deadlock, lost connection); retry with the same idempotency key.', 200),
+  CHANNEL_UNAVAILABLE: r(
+    'UNAVAILABLE',
+    'The channel did not answer or gave no definite answer; nothing changed locally. Metadata: payNo, payWay.',
+    500,
+  ),
+  DATABASE_BUSY: r(
+    'UNAVAILABLE',
+    'The database was busy (lock wait, deadlock, lost connection); retry with the same idempotency key.',
+    200,
+  ),
   SHUTTING_DOWN: r('UNAVAILABLE', 'This instance is stopping; retry (another instance answers).', 100),
   UNAVAILABLE: r('UNAVAILABLE', 'Fallback: the service cannot answer now; retry.', 500),
   // the rest

@@ -52,7 +52,11 @@ export const canonicalTimeZone = (name: string): string => formatter(name).resol
 
 /** The zone's offset from UTC at `at`, in whole seconds (28800 for Asia/Shanghai). */
 export function utcOffsetSeconds(timeZone: string, at: Date): number {
-  const parts = Object.fromEntries(formatter(timeZone).formatToParts(at).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatter(timeZone)
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
   const year = parts.era === 'BC' ? 1 - Number(parts.year) : Number(parts.year);
   const wall = Date.UTC(year, Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
   return Math.round((wall - Math.floor(at.getTime() / 1000) * 1000) / 1000);
@@ -65,7 +69,7 @@ const SAMPLE_MS = 86400_000;
 export function offsetSpans(timeZone: string, from: Date, to: Date): OffsetSpan[] {
   const offsetAt = (ms: number) => utcOffsetSeconds(timeZone, new Date(ms));
   const spans: OffsetSpan[] = [{ from, offsetSeconds: offsetAt(from.getTime()) }];
-  for (let lo = from.getTime(); lo < to.getTime(); ) {
+  for (let lo = from.getTime(); lo < to.getTime();) {
     const hi = Math.min(lo + SAMPLE_MS, to.getTime());
     const current = spans[spans.length - 1].offsetSeconds;
     if (offsetAt(hi) === current) {

@@ -73,7 +73,8 @@ export interface Failure {
 export function toServiceError(err: unknown, deadlineExceeded: boolean): MappedError {
   if (!isDomainError(err)) {
     if (deadlineExceeded) return mapped({ reason: 'DEADLINE_EXCEEDED', message: 'deadline exceeded' }, false);
-    if (isTransientDbError(err)) return mapped({ reason: 'DATABASE_BUSY', message: 'the database is busy; retry with the same idempotency key' }, true);
+    if (isTransientDbError(err))
+      return mapped({ reason: 'DATABASE_BUSY', message: 'the database is busy; retry with the same idempotency key' }, true);
     return mapped({ reason: 'INTERNAL', message: INTERNAL_MESSAGE }, true);
   }
   const reason = reasonOf(err);

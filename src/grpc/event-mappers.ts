@@ -35,4 +35,3 @@ export function paymentEventJson(e: OrderEvent): object {
   };
   return eventToJson(event);
 }
-

@@ -44,7 +44,12 @@ export function payWayFromProto(way: number, field = 'pay_way'): string {
 /** A known pay way number, or 0 (UNSPECIFIED). */
 export const isPayWayNumber = (n: number): boolean => n === UNSPECIFIED_PAY_WAY || knownPayWays.byProtoNumber(n) !== undefined;
 
-export function orderToProto(o: Omit<PayOrder, 'id'>, attempts: PayAttempt[] = [], refunds: Refund[] = [], transitions: OrderTransition[] = []): PbOrder {
+export function orderToProto(
+  o: Omit<PayOrder, 'id'>,
+  attempts: PayAttempt[] = [],
+  refunds: Refund[] = [],
+  transitions: OrderTransition[] = [],
+): PbOrder {
   return {
     payNo: o.payNo,
     tenantId: o.tenantId,

@@ -30,8 +30,7 @@ const MAX_STATISTICS_SPAN_MS = 366 * 86400_000;
 const enumList = (e: Record<number, string>, unspecified: string) =>
   z.array(z.number()).refine((xs) => xs.every((x) => x !== 0 && e[x] !== undefined), `must list defined values other than ${unspecified}`);
 
-const after = <T extends { createdFrom?: Date; createdTo?: Date }>(r: T) =>
-  !r.createdFrom || !r.createdTo || r.createdTo > r.createdFrom;
+const after = <T extends { createdFrom?: Date; createdTo?: Date }>(r: T) => !r.createdFrom || !r.createdTo || r.createdTo > r.createdFrom;
 const notAfterFrom = { path: ['createdTo'], message: 'must be after created_from' };
 
 const pageSize = z
@@ -59,7 +58,9 @@ const listOrdersRequest = z
     tenantId: v.tenantId,
     userId: v.userId,
     statuses: enumList(OrderStatus, 'ORDER_STATUS_UNSPECIFIED'),
-    payWays: z.array(z.number()).refine((xs) => xs.every((x) => x !== 0 && isPayWayNumber(x)), 'must list known pay ways other than PAY_WAY_UNSPECIFIED'),
+    payWays: z
+      .array(z.number())
+      .refine((xs) => xs.every((x) => x !== 0 && isPayWayNumber(x)), 'must list known pay ways other than PAY_WAY_UNSPECIFIED'),
     createdFrom: z.date().optional(),
     createdTo: z.date().optional(),
     pageSize,
@@ -93,7 +94,10 @@ const statisticsRequest = z
     tenantId: v.tenantId,
     createdFrom: z.date({ error: 'is required' }),
     createdTo: z.date({ error: 'is required' }),
-    currency: z.string().transform((c) => c || DEFAULT_CURRENCY).pipe(v.currency),
+    currency: z
+      .string()
+      .transform((c) => c || DEFAULT_CURRENCY)
+      .pipe(v.currency),
     timeZone: z
       .string()
       .transform((tz) => tz || DEFAULT_TIME_ZONE)

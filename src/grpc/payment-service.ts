@@ -28,7 +28,16 @@ import { trackInFlight } from './interceptors/track-in-flight';
 import { InFlight } from './in-flight';
 import { logSubject } from './log-subject';
 import { toServiceError } from './errors';
-import { eventToProto, isPayWayNumber, notifyToProto, orderToProto, payloadToProto, payWayFromProto, payWayToProto, refundToProto } from './mappers';
+import {
+  eventToProto,
+  isPayWayNumber,
+  notifyToProto,
+  orderToProto,
+  payloadToProto,
+  payWayFromProto,
+  payWayToProto,
+  refundToProto,
+} from './mappers';
 import { orderPageToProto, parseGetStatistics, parseListOrders, parsePage, parseRefundScope, statisticsToProto } from './order-queries';
 import * as v from './validation';
 

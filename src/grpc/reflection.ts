@@ -39,12 +39,7 @@ interface ErrorLog {
  * Adds both reflection services to the server. `served` names the other services the server runs (what
  * list_services answers, with reflection itself); each must be in the image, or the image is stale.
  */
-export function addReflection(
-  server: Pick<Server, 'addService'>,
-  served: string[],
-  log: ErrorLog,
-  image = loadDescriptorImage(),
-): void {
+export function addReflection(server: Pick<Server, 'addService'>, served: string[], log: ErrorLog, image = loadDescriptorImage()): void {
   const services = [...served, ...REFLECTION_SERVICES];
   const missing = services.filter((s) => image.symbols.get(s)?.kind !== 'service');
   if (missing.length > 0) {
@@ -82,13 +77,7 @@ function definition(service: string, request: DescMessage, response: DescMessage
 }
 
 /** A bug here must not take the process down with it (this runs in a stream's event handler). */
-function answerSafely(
-  image: DescriptorImage,
-  services: string[],
-  req: ReflectionRequest,
-  sent: Set<string>,
-  log: ErrorLog,
-): Answer {
+function answerSafely(image: DescriptorImage, services: string[], req: ReflectionRequest, sent: Set<string>, log: ErrorLog): Answer {
   try {
     return answer(image, services, req, sent);
   } catch (err) {

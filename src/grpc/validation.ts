@@ -21,14 +21,16 @@ const text = (max: number) =>
       const problem = ids.textProblem(s);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     });
-const bytesAtMost = (max: number) =>
-  z.string().refine((s) => Buffer.byteLength(s, 'utf8') <= max, `must be at most ${max} bytes`);
+const bytesAtMost = (max: number) => z.string().refine((s) => Buffer.byteLength(s, 'utf8') <= max, `must be at most ${max} bytes`);
 
 export const tenantId = matching(ids.TENANT_ID, 'must be 1-64 characters of A-Z a-z 0-9 _ - (case matters)');
 export const outOrderNo = matching(ids.CALLER_NO, 'must be 1-64 characters of A-Z a-z 0-9 _ - (case matters)');
 export const outRefundNo = outOrderNo;
 /** A caller's new refund: `AUTO-` numbers are the service's own (the paid-after-close refund of each order). */
-export const newOutRefundNo = outRefundNo.refine((s) => !s.startsWith('AUTO-'), 'must not start with AUTO- (reserved for automatic refunds)');
+export const newOutRefundNo = outRefundNo.refine(
+  (s) => !s.startsWith('AUTO-'),
+  'must not start with AUTO- (reserved for automatic refunds)',
+);
 export const payNo = matching(ids.SERVICE_NO, 'must be 1-32 characters of 0-9 A-Z, exactly as CreateOrder returned it');
 export const eventId = matching(ids.EVENT_ID, 'must be an event id exactly as events carry it: a lowercase UUID');
 export const notifyTopic = matching(ids.NOTIFY_TOPIC, 'must be 1-255 characters of A-Z a-z 0-9 . _ - (a queue name)');
@@ -46,7 +48,9 @@ export const extra = z
   .record(text(64).min(1, 'keys must not be empty'), text(1024))
   .refine((m) => Object.keys(m).length <= 32, 'must have at most 32 entries');
 /** Not blank: WeChat Pay's description is the trimmed subject, and an empty one is refused at Prepay. */
-export const subject = text(256).min(1, 'is required').refine((s) => s.trim() !== '', 'must not be blank');
+export const subject = text(256)
+  .min(1, 'is required')
+  .refine((s) => s.trim() !== '', 'must not be blank');
 export const description = text(1024);
 export const reason = text(256);
 

@@ -33,8 +33,14 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
 
   app.get('/readyz', async (_req, res) => {
     const [db, redis] = await Promise.all([
-      deps.db.$queryRaw`SELECT 1`.then(() => 'ok', (e: Error) => e.message),
-      deps.redis.ping().then(() => 'ok', (e: Error) => e.message),
+      deps.db.$queryRaw`SELECT 1`.then(
+        () => 'ok',
+        (e: Error) => e.message,
+      ),
+      deps.redis.ping().then(
+        () => 'ok',
+        (e: Error) => e.message,
+      ),
     ]);
     res.status(db === 'ok' && redis === 'ok' ? 200 : 503).json({ mysql: db, redis });
   });

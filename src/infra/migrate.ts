@@ -73,7 +73,10 @@ function connect(databaseUrl: string): Promise<Connection> {
 }
 
 async function acquireLock(conn: Connection): Promise<void> {
-  const [row] = await conn.query<{ locked: number | bigint | null }[]>('SELECT GET_LOCK(?, ?) AS locked', [LOCK_NAME, LOCK_TIMEOUT_SECONDS]);
+  const [row] = await conn.query<{ locked: number | bigint | null }[]>('SELECT GET_LOCK(?, ?) AS locked', [
+    LOCK_NAME,
+    LOCK_TIMEOUT_SECONDS,
+  ]);
   if (Number(row.locked) !== 1) {
     throw new Error(`another migration still holds the '${LOCK_NAME}' lock after ${LOCK_TIMEOUT_SECONDS}s; try again`);
   }
@@ -115,10 +118,11 @@ function pendingMigrations(local: LocalMigration[], recorded: RecordedMigration[
 /** Records the start, runs the script, then records the end; a failure leaves the row unfinished with its logs. */
 async function apply(conn: Connection, migration: LocalMigration): Promise<void> {
   const id = randomUUID();
-  await conn.query(
-    'INSERT INTO _prisma_migrations (id, checksum, started_at, migration_name) VALUES (?, ?, UTC_TIMESTAMP(3), ?)',
-    [id, migration.checksum, migration.name],
-  );
+  await conn.query('INSERT INTO _prisma_migrations (id, checksum, started_at, migration_name) VALUES (?, ?, UTC_TIMESTAMP(3), ?)', [
+    id,
+    migration.checksum,
+    migration.name,
+  ]);
   try {
     await conn.query(migration.script);
   } catch (err) {
@@ -126,8 +130,5 @@ async function apply(conn: Connection, migration: LocalMigration): Promise<void>
     await conn.query('UPDATE _prisma_migrations SET logs = ? WHERE id = ?', [message, id]);
     throw new Error(`migration ${migration.name} failed: ${message}`, { cause: err });
   }
-  await conn.query(
-    'UPDATE _prisma_migrations SET finished_at = UTC_TIMESTAMP(3), applied_steps_count = 1 WHERE id = ?',
-    [id],
-  );
+  await conn.query('UPDATE _prisma_migrations SET finished_at = UTC_TIMESTAMP(3), applied_steps_count = 1 WHERE id = ?', [id]);
 }

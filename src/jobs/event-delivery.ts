@@ -148,7 +148,8 @@ export class EventDeliveries {
     const attempt = event.attempts + 1;
     const tries = [await this.toQueue(event)];
     if (this.webhook) tries.push(await this.toWebhook(event, this.webhook));
-    for (const t of tries) deps.metrics.deliveries.inc({ target: t.target === 'webhook' ? 'webhook' : 'queue', result: t.ok ? 'ok' : 'failed' });
+    for (const t of tries)
+      deps.metrics.deliveries.inc({ target: t.target === 'webhook' ? 'webhook' : 'queue', result: t.ok ? 'ok' : 'failed' });
     const failed = tries.filter((t) => !t.ok);
     if (failed.length === 0) {
       await recordDelivery(deps.db, eventId, attempt, tries, { status: 'DELIVERED', lastError: null });

@@ -95,7 +95,13 @@ export class Jobs {
       log?.warn({ graceMs }, 'jobs still running after the grace; closing the workers without them');
       await withTimeout(Promise.all(this.workers.map((w) => w.close(true))), graceMs, 'force-closing the workers').catch(() => undefined);
     }
-    const queues = Promise.all([this.statusSync.close(), this.timeouts.close(), this.deliveries.close(), this.sweeper.close(), this.paidAfterCloseRefunds.close()]);
+    const queues = Promise.all([
+      this.statusSync.close(),
+      this.timeouts.close(),
+      this.deliveries.close(),
+      this.sweeper.close(),
+      this.paidAfterCloseRefunds.close(),
+    ]);
     await withTimeout(queues, graceMs, 'closing the queues').catch((err: unknown) => log?.warn({ err }, 'queues did not close in time'));
   }
 }

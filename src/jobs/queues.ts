@@ -47,6 +47,9 @@ export function startWorker<D, R>(
     { connection: ctx.connection, prefix: ctx.prefix, concurrency: 8, ...opts },
   );
   worker.on('failed', (job, err) => ctx.log.warn({ err, queue, job: job?.id, attempt: job?.attemptsMade }, 'job failed'));
-  worker.on('error', throttled((err: Error) => ctx.log.error({ err, queue }, 'worker error')));
+  worker.on(
+    'error',
+    throttled((err: Error) => ctx.log.error({ err, queue }, 'worker error')),
+  );
   return worker;
 }

@@ -51,7 +51,12 @@ export class Sweeper {
     connection: Redis,
     private readonly prefix: string,
     private readonly settings: SweepSettings,
-    private readonly jobs: { timeouts: OrderTimeouts; statusSync: StatusSync; deliveries: EventDeliveries; paidAfterCloseRefunds: PaidAfterCloseRefunds },
+    private readonly jobs: {
+      timeouts: OrderTimeouts;
+      statusSync: StatusSync;
+      deliveries: EventDeliveries;
+      paidAfterCloseRefunds: PaidAfterCloseRefunds;
+    },
   ) {
     this.queue = new Queue(QUEUE.maintenance, { connection, prefix });
   }
@@ -88,7 +93,8 @@ export class Sweeper {
     for (const r of refunds) await statusSync.scheduleRefund(r, statusSync.tailRound);
     await stampRefunds(deps.db, refunds);
 
-    const unrefunded = deps.paidAfterClose === 'refund' ? await findUnrefundedPaidAfterClose(deps.db, new Date(now - this.settings.graceMs), BATCH) : [];
+    const unrefunded =
+      deps.paidAfterClose === 'refund' ? await findUnrefundedPaidAfterClose(deps.db, new Date(now - this.settings.graceMs), BATCH) : [];
     for (const o of unrefunded) await this.jobs.paidAfterCloseRefunds.schedule(o);
 
     const stale = await findStaleQueuedEvents(deps.db, new Date(now - this.settings.outboxStaleMs), BATCH);

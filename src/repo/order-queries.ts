@@ -33,9 +33,7 @@ export function listOrdersAfter(db: DbOrTx, f: OrderFilter, cursor: OrderCursor 
       ...(f.statuses.length > 0 ? { status: { in: f.statuses } } : {}),
       ...(f.payWays.length > 0 ? { payWay: { in: f.payWays } } : {}),
       createdAt: { gte: f.createdFrom, lt: f.createdTo },
-      ...(cursor
-        ? { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] }
-        : {}),
+      ...(cursor ? { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] } : {}),
     },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit,

@@ -87,7 +87,9 @@ export interface StatusChange {
   to: OrderStatus;
   /** Also require this version, for writers that must not interleave with any other change. */
   version?: bigint;
-  set?: Partial<Pick<PayOrder, 'payWay' | 'channelTradeNo' | 'paidAt' | 'payWaySwitches' | 'refundedAmount' | 'refundPendingAmount' | 'closeReason'>>;
+  set?: Partial<
+    Pick<PayOrder, 'payWay' | 'channelTradeNo' | 'paidAt' | 'payWaySwitches' | 'refundedAmount' | 'refundPendingAmount' | 'closeReason'>
+  >;
 }
 
 /** Compare-and-set of the order's status; false means another writer changed it first. Bumps the version. */
@@ -104,7 +106,12 @@ export async function casOrderStatus(tx: Tx, c: StatusChange): Promise<boolean> 
  * (a refund that failed releases its reservation; a second payment of a paid order). False when another writer
  * changed the order first. Bumps the version.
  */
-export async function casOrderVersion(tx: Tx, payNo: string, version: bigint, set: Partial<Pick<PayOrder, 'refundPendingAmount'>> = {}): Promise<boolean> {
+export async function casOrderVersion(
+  tx: Tx,
+  payNo: string,
+  version: bigint,
+  set: Partial<Pick<PayOrder, 'refundPendingAmount'>> = {},
+): Promise<boolean> {
   const { count } = await tx.payOrder.updateMany({ where: { payNo, version }, data: { ...set, version: { increment: 1 } } });
   return count === 1;
 }

@@ -15,9 +15,18 @@ export async function findRefundByNo(db: DbOrTx, refundNo: string): Promise<Refu
 }
 
 /** A tenant's refunds (or one order's), oldest first, after row id `afterId`, at most `take`. */
-export function listRefundsAfter(db: DbOrTx, scope: { tenantId: string; payNo?: string }, afterId: bigint | undefined, take: number): Promise<Refund[]> {
+export function listRefundsAfter(
+  db: DbOrTx,
+  scope: { tenantId: string; payNo?: string },
+  afterId: bigint | undefined,
+  take: number,
+): Promise<Refund[]> {
   return db.refund.findMany({
-    where: { tenantId: scope.tenantId, ...(scope.payNo ? { payNo: scope.payNo } : {}), ...(afterId === undefined ? {} : { id: { gt: afterId } }) },
+    where: {
+      tenantId: scope.tenantId,
+      ...(scope.payNo ? { payNo: scope.payNo } : {}),
+      ...(afterId === undefined ? {} : { id: { gt: afterId } }),
+    },
     orderBy: { id: 'asc' },
     take,
   });

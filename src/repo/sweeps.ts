@@ -27,7 +27,10 @@ export async function findOverdueOrders(
 /** Marks attempts as just asked (updated_at is "last asked"), so one that keeps failing waits its turn. */
 export async function stampAttempts(db: DbOrTx, attemptNos: string[]): Promise<void> {
   if (attemptNos.length === 0) return;
-  await db.payAttempt.updateMany({ where: { attemptNo: { in: attemptNos }, status: { in: ['CREATED', 'OPEN'] } }, data: { updatedAt: new Date() } });
+  await db.payAttempt.updateMany({
+    where: { attemptNo: { in: attemptNos }, status: { in: ['CREATED', 'OPEN'] } },
+    data: { updatedAt: new Date() },
+  });
 }
 
 export async function stampRefunds(db: DbOrTx, refundNos: string[]): Promise<void> {

@@ -15,10 +15,7 @@ export function listTenants(db: DbOrTx): Promise<Tenant[]> {
  * Registers a tenant, or changes a registered one. On insert a missing name is the id; on update what is not
  * given stays as it was.
  */
-export async function upsertTenant(
-  db: DbOrTx,
-  row: { id: string; name?: string },
-): Promise<{ tenant: Tenant; created: boolean }> {
+export async function upsertTenant(db: DbOrTx, row: { id: string; name?: string }): Promise<{ tenant: Tenant; created: boolean }> {
   const existing = await findTenant(db, row.id);
   const tenant = await db.tenant.upsert({
     where: { id: row.id },

@@ -27,7 +27,12 @@ afterAll(() => h?.close());
 function as(token: string) {
   return <M extends UnaryMethod>(method: M, req: RequestOf<M>): Promise<ResponseOf<M>> =>
     new Promise((resolve, reject) => {
-      const fn = h.client[method] as unknown as (r: unknown, md: Metadata, o: object, cb: (e: ServiceError | null, r: unknown) => void) => void;
+      const fn = h.client[method] as unknown as (
+        r: unknown,
+        md: Metadata,
+        o: object,
+        cb: (e: ServiceError | null, r: unknown) => void,
+      ) => void;
       fn.call(h.client, req, bearer(token), { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res as never)));
     });
 }
@@ -40,7 +45,9 @@ describe('Actors on the audit trail', () => {
     const { order } = await asShop('createOrder', orderRequest(await newTenant(h), { amount: 3000n }));
     const pre = await asShop('prepay', { order: ref(order!), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
     h.gateway.pay(pre.attemptNo);
-    await eventually(async () => (await asShop('query', { order: ref(order!), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS);
+    await eventually(
+      async () => (await asShop('query', { order: ref(order!), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS,
+    );
 
     const refunded = await asShop('refund', { order: ref(order!), outRefundNo: uniq('RF'), amount: 1000n, reason: 'damaged' });
     expect(refunded.refund).toMatchObject({ requestedBy: 'shop-frontend' });
@@ -73,7 +80,7 @@ describe('Actors on the audit trail', () => {
     ]);
   });
 
-  it('When a lost payment is found by a scheduled status query, then by system:sync; by a caller\'s Query with sync, then by the caller', async () => {
+  it("When a lost payment is found by a scheduled status query, then by system:sync; by a caller's Query with sync, then by the caller", async () => {
     const asShop = as(shop.token);
     const tenantId = await newTenant(h);
     const paidUnseen = async () => {
@@ -132,9 +139,7 @@ describe('Log lines', () => {
       const tenantId = await newTenant(h);
       await as(shop.token)('listPayWays', { tenantId });
       await as(ops.token)('listOrders', ListOrdersRequest.fromPartial({ tenantId }));
-      const refused = await as(shop.token)('listOrders', ListOrdersRequest.fromPartial({ tenantId })).catch(
-        (e: ServiceError) => e,
-      );
+      const refused = await as(shop.token)('listOrders', ListOrdersRequest.fromPartial({ tenantId })).catch((e: ServiceError) => e);
       expect((refused as ServiceError).code).toBe(status.PERMISSION_DENIED);
       const stranger = await as(`paysvc_${'z'.repeat(43)}`)('listPayWays', { tenantId }).catch((e: ServiceError) => e);
       expect((stranger as ServiceError).code).toBe(status.UNAUTHENTICATED);

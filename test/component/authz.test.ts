@@ -51,10 +51,12 @@ let eventId: string;
 /** A request for `tenantId` that, if allowed, would do real work (and write, for the mutations). */
 const REQUESTS: Record<string, (tenantId: string) => unknown> = {
   CreateOrder: (tenantId) => CreateOrderRequest.fromPartial(orderRequest(tenantId)),
-  Prepay: (tenantId) => PrepayRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: waiting.payNo } }, payWay: PayWay.PAY_WAY_MOCK }),
+  Prepay: (tenantId) =>
+    PrepayRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: waiting.payNo } }, payWay: PayWay.PAY_WAY_MOCK }),
   Query: (tenantId) => QueryRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: paid.payNo } } }),
   Cancel: (tenantId) => CancelRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: waiting.payNo } } }),
-  Refund: (tenantId) => RefundRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: paid.payNo } }, outRefundNo: uniq('R'), amount: 1n }),
+  Refund: (tenantId) =>
+    RefundRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: paid.payNo } }, outRefundNo: uniq('R'), amount: 1n }),
   QueryRefund: (tenantId) => QueryRefundRequest.fromPartial({ tenantId, outRefundNo }),
   ListPayWays: (tenantId) => ListPayWaysRequest.fromPartial({ tenantId }),
   ListNotifies: (tenantId) => ListNotifiesRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: paid.payNo } } }),
@@ -63,7 +65,11 @@ const REQUESTS: Record<string, (tenantId: string) => unknown> = {
   ReplayEvent: (tenantId) => ReplayEventRequest.fromPartial({ tenantId, eventId }),
   ListOrders: (tenantId) => ListOrdersRequest.fromPartial({ tenantId }),
   GetStatistics: (tenantId) =>
-    GetStatisticsRequest.fromPartial({ tenantId, createdFrom: new Date(Date.now() - 86400_000), createdTo: new Date(Date.now() + 86400_000) }),
+    GetStatisticsRequest.fromPartial({
+      tenantId,
+      createdFrom: new Date(Date.now() - 86400_000),
+      createdTo: new Date(Date.now() + 86400_000),
+    }),
   WatchOrder: (tenantId) => WatchOrderRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: paid.payNo } } }),
 };
 
@@ -99,19 +105,21 @@ async function snapshot(): Promise<string> {
   );
   const out: Record<string, unknown> = {};
   for (const { t } of tables) {
-    const cols = (await db.$queryRawUnsafe<{ c: string }[]>(
-      `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`,
-      t,
-    )).map((r) => r.c);
+    const cols = (
+      await db.$queryRawUnsafe<{ c: string }[]>(
+        `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`,
+        t,
+      )
+    ).map((r) => r.c);
     const scope = cols.includes('tenant_id')
       ? 'tenant_id IN (?, ?)'
       : t === 'tenant'
         ? 'id IN (?, ?)'
         : cols.includes('pay_no')
-        ? 'pay_no IN (SELECT pay_no FROM pay_order WHERE tenant_id IN (?, ?))'
-        : cols.includes('event_id')
-          ? 'event_id IN (SELECT id FROM outbox_event WHERE tenant_id IN (?, ?))'
-          : undefined;
+          ? 'pay_no IN (SELECT pay_no FROM pay_order WHERE tenant_id IN (?, ?))'
+          : cols.includes('event_id')
+            ? 'event_id IN (SELECT id FROM outbox_event WHERE tenant_id IN (?, ?))'
+            : undefined;
     if (!scope) throw new Error(`table ${t} has no tenant_id, pay_no or event_id: teach this snapshot how to scope it`);
     out[t] = await db.$queryRawUnsafe(`SELECT * FROM \`${t}\` WHERE ${scope} ORDER BY 1`, tenantA, tenantB);
   }
@@ -122,7 +130,12 @@ beforeAll(async () => {
   h = await startHarness();
   tenantA = await newTenant(h, 'authA');
   tenantB = await newTenant(h, 'authB');
-  for (const [c, t] of [[payerA, tenantA], [operatorA, tenantA], [allB, tenantB]] as const) c.entry.tenants = [t];
+  for (const [c, t] of [
+    [payerA, tenantA],
+    [operatorA, tenantA],
+    [allB, tenantB],
+  ] as const)
+    c.entry.tenants = [t];
   g = await startHarness({ PAYSVC_CALLERS: JSON.stringify([TEST_CALLER.entry, payerA.entry, operatorA.entry, allB.entry]) }, h);
   paid = await paidOrder(h, tenantA);
   outRefundNo = uniq('R');

@@ -29,7 +29,6 @@ const newOrder = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-
 describe('PaymentError from the server’s google.rpc.Status', () => {
   it('When Prepay meets an expired order, then the error says ORDER_EXPIRED with the pay_no and expire time', async () => {
     const { order } = await client.createOrder(newOrder({ expireSeconds: 60 }));
@@ -48,7 +47,12 @@ describe('PaymentError from the server’s google.rpc.Status', () => {
 
   it('When a field is invalid, then the error lists the field violation (and still names the field as before)', async () => {
     const err = await rejection(client.createOrder(newOrder({ currency: 'XXX' })));
-    expect(err).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', field: 'currency', metadata: { field: 'currency' } });
+    expect(err).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      reason: 'INVALID_ARGUMENT',
+      field: 'currency',
+      metadata: { field: 'currency' },
+    });
     expect(err.fieldViolations).toEqual([{ field: 'currency', description: expect.stringContaining('must be one of') }]);
   });
 

@@ -44,7 +44,6 @@ const newOrder = (over: Partial<CreateOrderRequest> = {}) => ({
   ...over,
 });
 
-
 type CreateOrderHandler = (
   call: ServerUnaryCall<CreateOrderRequest, CreateOrderResponse>,
   callback: sendUnaryData<CreateOrderResponse>,
@@ -120,7 +119,9 @@ describe('PaymentClient', () => {
   it('When the order never reaches the status, then waitForStatus fails with DEADLINE_EXCEEDED naming the status it is in', async () => {
     const { order } = await client.createOrder(newOrder());
     // The budget must cover at least one answered poll, however slow the machine, or there is no status to name.
-    const err = await rejection(client.waitForStatus(orderRef(order!), [OrderStatus.ORDER_STATUS_SUCCESS], { timeoutMs: 2000, pollMs: 25 }));
+    const err = await rejection(
+      client.waitForStatus(orderRef(order!), [OrderStatus.ORDER_STATUS_SUCCESS], { timeoutMs: 2000, pollMs: 25 }),
+    );
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
     expect(err.details).toContain('ORDER_STATUS_WAIT_PAY');
   });
@@ -209,7 +210,9 @@ describe('PaymentClient', () => {
       const c = new PaymentClient(silent.address, { deadlineMs: 1000, channelOptions: recorder.channelOptions });
       try {
         // Connect first, with a deadline of its own: the default is then spent on the calls, not on set-up.
-        expect((await rejection(c.query({ order: { tenantId: TENANT, payNo: 'P1' } }, { deadlineMs: 30_000 }))).code).toBe(status.UNIMPLEMENTED);
+        expect((await rejection(c.query({ order: { tenantId: TENANT, payNo: 'P1' } }, { deadlineMs: 30_000 }))).code).toBe(
+          status.UNIMPLEMENTED,
+        );
         const started = Date.now();
         expect((await rejection(c.query({ order: { tenantId: TENANT, payNo: 'P1' } }))).code).toBe(status.UNIMPLEMENTED);
         expect((await rejection(c.createOrder(newOrder()))).code).toBe(status.DEADLINE_EXCEEDED);
@@ -240,7 +243,8 @@ describe('PaymentClient', () => {
   });
 
   it('watchOrder is typed as a stream of orders (the server side is not implemented yet)', () => {
-    const typed: (ref: { tenantId: string; payNo: string }, opts: { signal: AbortSignal }) => AsyncIterable<PayOrder> = client.watchOrder.bind(client);
+    const typed: (ref: { tenantId: string; payNo: string }, opts: { signal: AbortSignal }) => AsyncIterable<PayOrder> =
+      client.watchOrder.bind(client);
     expect(typeof typed).toBe('function');
   });
 });

@@ -16,18 +16,21 @@ describe('CreateOrder retried after the order moved on', () => {
     ['no pay way', PayWay.PAY_WAY_UNSPECIFIED],
     ['the pay way Prepay then used', PayWay.PAY_WAY_MOCK],
     ['a pay way Prepay did not use', PayWay.PAY_WAY_MOCK_QR],
-  ])('When an order created with %s is prepaid and the identical CreateOrder is retried, then it replays the order as it now is', async (_, payWay) => {
-    const req = orderRequest(await newTenant(h), { payWay });
-    const created = await h.call('createOrder', req);
-    await h.call('prepay', { order: ref(created.order!), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
-    const again = await h.call('createOrder', req);
-    expect(again.replayed).toBe(true);
-    expect(again.order).toMatchObject({
-      payNo: created.order!.payNo,
-      status: OrderStatus.ORDER_STATUS_PAYING,
-      payWay: PayWay.PAY_WAY_MOCK,
-    });
-  });
+  ])(
+    'When an order created with %s is prepaid and the identical CreateOrder is retried, then it replays the order as it now is',
+    async (_, payWay) => {
+      const req = orderRequest(await newTenant(h), { payWay });
+      const created = await h.call('createOrder', req);
+      await h.call('prepay', { order: ref(created.order!), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
+      const again = await h.call('createOrder', req);
+      expect(again.replayed).toBe(true);
+      expect(again.order).toMatchObject({
+        payNo: created.order!.payNo,
+        status: OrderStatus.ORDER_STATUS_PAYING,
+        payWay: PayWay.PAY_WAY_MOCK,
+      });
+    },
+  );
 
   it('When the retry names another pay way preference, then it replays too: pay_way on CreateOrder is only a preference', async () => {
     const req = orderRequest(await newTenant(h), { payWay: PayWay.PAY_WAY_MOCK });

@@ -31,8 +31,7 @@ function request(over: Partial<CreateOrderRequest> = {}): CreateOrderRequest {
   };
 }
 
-const countOrders = (tenantId: string, outOrderNo: string) =>
-  h.service.deps.db.payOrder.count({ where: { tenantId, outOrderNo } });
+const countOrders = (tenantId: string, outOrderNo: string) => h.service.deps.db.payOrder.count({ where: { tenantId, outOrderNo } });
 
 describe('CreateOrder', () => {
   it('When a new order is created, then it is WAIT_PAY with the default 30 minute expiry and every field kept', async () => {

@@ -44,12 +44,9 @@ const options = () => ({
 });
 
 describe('npm run demo', () => {
-  it('When the demo runs against a dev-like stack, then every channel\'s order is paid, partly refunded, and its events reach the order side', async () => {
+  it("When the demo runs against a dev-like stack, then every channel's order is paid, partly refunded, and its events reach the order side", async () => {
     const lines: string[] = [];
-    const result = await runDemo(
-      options(),
-      (line) => lines.push(line),
-    );
+    const result = await runDemo(options(), (line) => lines.push(line));
     expect(result.orders.map((o) => [o.label, o.status, o.eventsDelivered])).toEqual([
       ['mock', OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED, 2],
       ['alipay', OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED, 2],
@@ -82,11 +79,9 @@ describe('npm run demo', () => {
   });
 
   it('When the service is not there, then the demo fails fast, naming what to check', async () => {
-    await expect(
-      runDemo(
-        { ...options(), address: '127.0.0.1:1', timeoutMs: 3000 },
-        () => undefined,
-      ),
-    ).rejects.toMatchObject({ name: 'DemoError', hint: expect.stringContaining('npm run dev') });
+    await expect(runDemo({ ...options(), address: '127.0.0.1:1', timeoutMs: 3000 }, () => undefined)).rejects.toMatchObject({
+      name: 'DemoError',
+      hint: expect.stringContaining('npm run dev'),
+    });
   });
 });

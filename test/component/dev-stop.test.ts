@@ -69,7 +69,9 @@ async function start(command: string[], env: Record<string, string>, ports: numb
   let out = '';
   root.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   root.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const exited = new Promise<never>((_, reject) => root.once('exit', (code) => reject(new Error(`exited with ${code} before it was up:\n${out}`))));
+  const exited = new Promise<never>((_, reject) =>
+    root.once('exit', (code) => reject(new Error(`exited with ${code} before it was up:\n${out}`))),
+  );
   try {
     await Promise.race([eventually(async () => ready.test(out), STARTUP_MS), exited]);
   } catch (err) {
@@ -92,7 +94,9 @@ async function expectAllStopped(s: Started): Promise<void> {
     const left = s.tree.filter(running);
     const stillListening = (await Promise.all(s.ports.map(listening))).flatMap((on, i) => (on ? [s.ports[i]] : []));
     for (const pid of left) process.kill(pid, 'SIGKILL');
-    throw new Error(`still running: ${left.join(', ') || 'none'}; still listening: ${stillListening.join(', ') || 'none'}\n${s.output()}`, { cause: err });
+    throw new Error(`still running: ${left.join(', ') || 'none'}; still listening: ${stillListening.join(', ') || 'none'}\n${s.output()}`, {
+      cause: err,
+    });
   }
 }
 
@@ -143,7 +147,12 @@ describe('stopping the local stack', () => {
     const ports = await devPorts();
     const dataDir = mkdtempSync(path.join(tmpdir(), 'paysvc-sandbox-')); // its keys and account files
     try {
-      const sandbox = await start(['npm', 'run', 'sandbox'], { ...ports.env, PAYSVC_DATA_DIR: dataDir }, ports.list.slice(2), /sandboxes up/);
+      const sandbox = await start(
+        ['npm', 'run', 'sandbox'],
+        { ...ports.env, PAYSVC_DATA_DIR: dataDir },
+        ports.list.slice(2),
+        /sandboxes up/,
+      );
       process.kill(sandbox.root.pid!, 'SIGHUP');
       await expectAllStopped(sandbox);
     } finally {

@@ -29,7 +29,11 @@ const prepay = (o: PayOrder, payWay = PayWay.PAY_WAY_MOCK) => h.call('prepay', {
 
 interface Scenario {
   /** The call that fails, after whatever setup it needs. */
-  provoke: () => Promise<{ failing: Promise<unknown>; metadata?: Record<string, string>; violations?: { field: string; description: string }[] }>;
+  provoke: () => Promise<{
+    failing: Promise<unknown>;
+    metadata?: Record<string, string>;
+    violations?: { field: string; description: string }[];
+  }>;
   /** Trailers of earlier versions that must still come. */
   legacy?: Record<string, string>;
 }
@@ -50,7 +54,9 @@ const SCENARIOS: Partial<Record<Reason, Scenario>> = {
     },
   },
   ORDER_NOT_FOUND: {
-    provoke: async () => ({ failing: h.call('query', { order: { tenantId: tenant, key: { $case: 'outOrderNo', value: uniq('none') } }, sync: false }) }),
+    provoke: async () => ({
+      failing: h.call('query', { order: { tenantId: tenant, key: { $case: 'outOrderNo', value: uniq('none') } }, sync: false }),
+    }),
   },
   REFUND_NOT_FOUND: {
     provoke: async () => ({ failing: h.call('queryRefund', { tenantId: tenant, outRefundNo: uniq('none'), sync: false }) }),
@@ -110,7 +116,8 @@ const SCENARIOS: Partial<Record<Reason, Scenario>> = {
   PAY_WAY_SWITCH_LIMIT: {
     provoke: async () => {
       const order = await createOrder(h, tenant);
-      for (const way of [PayWay.PAY_WAY_MOCK, PayWay.PAY_WAY_MOCK_QR, PayWay.PAY_WAY_MOCK, PayWay.PAY_WAY_MOCK_QR]) await prepay(order, way);
+      for (const way of [PayWay.PAY_WAY_MOCK, PayWay.PAY_WAY_MOCK_QR, PayWay.PAY_WAY_MOCK, PayWay.PAY_WAY_MOCK_QR])
+        await prepay(order, way);
       return { failing: prepay(order, PayWay.PAY_WAY_MOCK), metadata: { payNo: order.payNo, limit: '3' } };
     },
   },
@@ -151,7 +158,10 @@ const SCENARIOS: Partial<Record<Reason, Scenario>> = {
       const paid = await paidOrder(h, tenant);
       const noMock = await startHarness({ MOCK_CHANNEL_ENABLED: 'false' }, { gateway: h.gateway, gatewayUrl: h.gatewayUrl });
       others.push(noMock);
-      return { failing: noMock.call('refund', { order: ref(paid), outRefundNo: uniq('R'), amount: 1n, reason: '' }), metadata: { payWay: 'MOCK' } };
+      return {
+        failing: noMock.call('refund', { order: ref(paid), outRefundNo: uniq('R'), amount: 1n, reason: '' }),
+        metadata: { payWay: 'MOCK' },
+      };
     },
   },
 };
@@ -181,7 +191,9 @@ describe('Error reasons, one per scenario, as a program reads them', () => {
   it('When a fully refunded order is refunded again, then REFUND_EXCEEDS_REFUNDABLE says nothing is left, not that it is unpaid', async () => {
     const paid = await paidOrder(h, tenant, 500n);
     await h.call('refund', { order: ref(paid), outRefundNo: uniq('R'), amount: 500n, reason: '' });
-    await eventually(async () => (await h.call('query', { order: ref(paid), sync: false })).order!.status === OrderStatus.ORDER_STATUS_REFUNDED);
+    await eventually(
+      async () => (await h.call('query', { order: ref(paid), sync: false })).order!.status === OrderStatus.ORDER_STATUS_REFUNDED,
+    );
     const err = await grpcError(
       h.call('refund', { order: ref(paid), outRefundNo: uniq('R'), amount: 1n, reason: '' }),
       status.FAILED_PRECONDITION,
@@ -199,4 +211,3 @@ describe('Error reasons, one per scenario, as a program reads them', () => {
     expect([...provoked, ...UNIT_TESTED_REASONS].sort()).toEqual(Object.keys(REASONS).sort());
   });
 });
-

@@ -43,7 +43,10 @@ describe('why an order closed', () => {
     expect(await query(o)).toMatchObject({ status: OrderStatus.ORDER_STATUS_CLOSED, closeReason: CloseReason.CLOSE_REASON_CANCELLED });
     const event = await received(o, PaymentEventType.PAYMENT_EVENT_TYPE_ORDER_CLOSED);
     expect(event.closeReason).toBe(CloseReason.CLOSE_REASON_CANCELLED);
-    expect(consumer.store.orders.get(o.payNo)).toMatchObject({ status: OrderStatus.ORDER_STATUS_CLOSED, closeReason: CloseReason.CLOSE_REASON_CANCELLED });
+    expect(consumer.store.orders.get(o.payNo)).toMatchObject({
+      status: OrderStatus.ORDER_STATUS_CLOSED,
+      closeReason: CloseReason.CLOSE_REASON_CANCELLED,
+    });
   });
 
   it('When an unpaid order expires, then Query and ORDER_CLOSED say EXPIRED', async () => {
@@ -124,7 +127,11 @@ describe('events say what happened', () => {
     expect(failed.refund).toMatchObject({ amount: 800n, status: RefundStatus.REFUND_STATUS_FAILED, reason: 'late' });
     expect(failed.refund!.failureReason).not.toBe('');
     // The example consumer keeps each refund's outcome from the event alone.
-    expect(consumer.store.refunds.get(held.refundNo)).toMatchObject({ amount: 800n, status: RefundStatus.REFUND_STATUS_FAILED, reason: 'late' });
+    expect(consumer.store.refunds.get(held.refundNo)).toMatchObject({
+      amount: 800n,
+      status: RefundStatus.REFUND_STATUS_FAILED,
+      reason: 'late',
+    });
     expect(consumer.store.refunds.get(ok.refundNo)).toMatchObject({ amount: 1200n, status: RefundStatus.REFUND_STATUS_SUCCESS });
     // The order's own facts still ride along: the paid order's time, pay way and channel.
     expect(failed).toMatchObject({ payWay: PayWay.PAY_WAY_MOCK, channel: 'mock', refundNo: held.refundNo, refundAmount: 800n });

@@ -46,7 +46,8 @@ async function webhookEndpoint(failFirst = 0) {
   };
 }
 
-const eventsOf = async (h: Harness, order: Parameters<typeof ref>[0]) => (await h.call('listEvents', { pageSize: 0, pageToken: '', order: ref(order) })).events;
+const eventsOf = async (h: Harness, order: Parameters<typeof ref>[0]) =>
+  (await h.call('listEvents', { pageSize: 0, pageToken: '', order: ref(order) })).events;
 
 describe('event fan-out to the order side', () => {
   let h: Harness;
@@ -100,10 +101,14 @@ describe('event fan-out to the order side', () => {
     const order = await createOrder(h, tenant, { notifyTopic: topic, amount: 3000n });
     const pre = await h.call('prepay', { order: ref(order), payWay: 1, clientIp: '', payerId: '' });
     h.gateway.pay(pre.attemptNo);
-    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS);
+    await eventually(
+      async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS,
+    );
     await h.call('refund', { order: ref(order), outRefundNo: uniq('R'), amount: 1000n, reason: '' });
     await h.call('refund', { order: ref(order), outRefundNo: uniq('R'), amount: 2000n, reason: '' });
-    const mine = await eventually(() => Promise.resolve(seen.filter((s) => s.event.payNo === order.payNo).length === 3 && seen.filter((s) => s.event.payNo === order.payNo)));
+    const mine = await eventually(() =>
+      Promise.resolve(seen.filter((s) => s.event.payNo === order.payNo).length === 3 && seen.filter((s) => s.event.payNo === order.payNo)),
+    );
     const byVersion = [...mine].sort((a, b) => Number(a.event.version - b.event.version));
     expect(byVersion.map((s) => s.event.type)).toEqual([
       PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_SUCCEEDED,
@@ -112,7 +117,11 @@ describe('event fan-out to the order side', () => {
     ]);
     const versions = byVersion.map((s) => s.event.version);
     expect(new Set(versions).size).toBe(3);
-    expect(consumer.store.orders.get(order.payNo)).toMatchObject({ version: versions[2], status: OrderStatus.ORDER_STATUS_REFUNDED, refundedAmount: 3000n });
+    expect(consumer.store.orders.get(order.payNo)).toMatchObject({
+      version: versions[2],
+      status: OrderStatus.ORDER_STATUS_REFUNDED,
+      refundedAmount: 3000n,
+    });
 
     // Delivered out of order, an older event is ignorable: the consumer keeps the newest state.
     const side = new InMemoryOrderSide();
@@ -157,7 +166,10 @@ describe('event fan-out to the order side', () => {
   });
 
   it('When ListEvents or ReplayEvent is asked about something unknown or malformed, then it says so and changes nothing', async () => {
-    await grpcError(h.call('listEvents', { pageSize: 0, pageToken: '', order: { tenantId: await newTenant(h), key: { $case: 'payNo', value: 'P0' } } }), status.NOT_FOUND);
+    await grpcError(
+      h.call('listEvents', { pageSize: 0, pageToken: '', order: { tenantId: await newTenant(h), key: { $case: 'payNo', value: 'P0' } } }),
+      status.NOT_FOUND,
+    );
     const tenant = await newTenant(h);
     const bad = await grpcError(h.call('replayEvent', { tenantId: tenant, eventId: 'not-a-uuid' }), status.INVALID_ARGUMENT);
     expect(bad.metadata.get('field')).toEqual(['event_id']);
@@ -188,7 +200,9 @@ describe('events committed but never queued', () => {
         const events = await eventsOf(second, order);
         return events[0]?.deliveryStatus === DeliveryStatus.DELIVERY_STATUS_DELIVERED && events;
       }, 10000);
-      const job = await new Queue(order.notifyTopic, { connection: second.service.deps.queueRedis, prefix }).getJob(delivered.event!.eventId);
+      const job = await new Queue(order.notifyTopic, { connection: second.service.deps.queueRedis, prefix }).getJob(
+        delivered.event!.eventId,
+      );
       expect(PaymentEvent.fromJSON(job!.data).type).toBe(PaymentEventType.PAYMENT_EVENT_TYPE_ORDER_CLOSED);
     } finally {
       await second.close();
@@ -198,7 +212,7 @@ describe('events committed but never queued', () => {
 });
 
 describe('delivery jobs that ended without settling their event', () => {
-  it('When an event\'s job failed on unexpected errors, then the sweep queues it again and it is delivered', async () => {
+  it("When an event's job failed on unexpected errors, then the sweep queues it again and it is delivered", async () => {
     const QUEUE_PREFIX = `{${uniq('lost')}}`;
     const EVENT_QUEUE_PREFIX = `{${uniq('ev')}}`;
     const first = await startHarness({ WORKERS_ENABLED: 'false', QUEUE_PREFIX, EVENT_QUEUE_PREFIX });
@@ -208,14 +222,21 @@ describe('delivery jobs that ended without settling their event', () => {
     const eventId = event!.eventId;
     // Its delivery job runs on a worker whose every run throws (say, the database was unreachable): it fails.
     await first.service.deps.jobs.deliveries.enqueue([eventId]);
-    const broken = new Worker(QUEUE.eventDelivery, async () => { throw new UnrecoverableError('database unreachable'); }, {
-      connection: first.service.deps.queueRedis,
-      prefix: QUEUE_PREFIX,
-    });
+    const broken = new Worker(
+      QUEUE.eventDelivery,
+      async () => {
+        throw new UnrecoverableError('database unreachable');
+      },
+      {
+        connection: first.service.deps.queueRedis,
+        prefix: QUEUE_PREFIX,
+      },
+    );
     const queue = new Queue(QUEUE.eventDelivery, { connection: first.service.deps.queueRedis, prefix: QUEUE_PREFIX });
     await eventually(async () => (await queue.getJob(eventId))?.isFailed());
     await broken.close();
-    await first.service.deps.db.$executeRaw`UPDATE outbox_event SET status = 'QUEUED', next_attempt_at = NOW(3) - INTERVAL 1 HOUR WHERE id = ${eventId}`;
+    await first.service.deps.db
+      .$executeRaw`UPDATE outbox_event SET status = 'QUEUED', next_attempt_at = NOW(3) - INTERVAL 1 HOUR WHERE id = ${eventId}`;
     await first.close();
 
     const second = await startHarness({ QUEUE_PREFIX, EVENT_QUEUE_PREFIX }, { gateway: first.gateway, gatewayUrl: first.gatewayUrl });
@@ -300,7 +321,11 @@ describe('webhook delivery', () => {
     });
     try {
       const post = (signature: string) =>
-        fetch(`http://127.0.0.1:${port}/paysvc/events`, { method: 'POST', headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature }, body });
+        fetch(`http://127.0.0.1:${port}/paysvc/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature },
+          body,
+        });
       expect((await post(signWebhook('another-secret-another-secret-12345', body))).status).toBe(400);
       expect(store.orders.size).toBe(0);
       const ok = await post(signWebhook(SECRET, body));

@@ -36,9 +36,14 @@ afterAll(async () => {
 });
 
 const prepay = (order: Parameters<typeof ref>[0]) => h.call('prepay', { order: ref(order), payWay: way, clientIp: '', payerId: '' });
-const statusOf = async (order: Parameters<typeof ref>[0], sync = false) => (await h.call('query', { order: ref(order), sync })).order!.status;
+const statusOf = async (order: Parameters<typeof ref>[0], sync = false) =>
+  (await h.call('query', { order: ref(order), sync })).order!.status;
 const postNotify = (segment: string, body: string, headers: Record<string, string>) =>
-  fetch(`${h.notifyBaseUrl}/notify/${segment}/${tenant}/link`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  fetch(`${h.notifyBaseUrl}/notify/${segment}/${tenant}/link`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
 
 describe('A fourth channel defined outside src/', () => {
   it('When a tenant has an account at it, then ListPayWays offers its pay way under its own number, with its catalog facts', async () => {
@@ -60,7 +65,13 @@ describe('A fourth channel defined outside src/', () => {
     expect(order.payWay).toBe(LANTERN_LINK);
     const pre = await prepay(order);
     expect(pre.payload).toEqual({ $case: 'redirectUrl', value: `https://lantern.example/pay/${pre.attemptNo}` });
-    expect(gw.trade(pre.attemptNo)).toEqual({ merchant: MERCHANT, out_trade_no: pre.attemptNo, status: 'WAITING', amount: '8800', currency: 'CNY' });
+    expect(gw.trade(pre.attemptNo)).toEqual({
+      merchant: MERCHANT,
+      out_trade_no: pre.attemptNo,
+      status: 'WAITING',
+      amount: '8800',
+      currency: 'CNY',
+    });
 
     const queries = gw.seen('GET /trades');
     expect(await statusOf(order, true)).toBe(OrderStatus.ORDER_STATUS_PAYING); // asked the gateway: WAITING
@@ -104,7 +115,15 @@ describe('A fourth channel defined outside src/', () => {
   it('When a notify is not validly signed, then it is refused in the channel’s dialect and changes nothing', async () => {
     const order = await createOrder(h, tenant, { payWay: way, amount: 500n });
     const pre = await prepay(order);
-    const body = JSON.stringify({ notify_id: 'n-forged', event: 'PAID', merchant: MERCHANT, out_trade_no: pre.attemptNo, amount: '500', currency: 'CNY', paid_at: new Date().toISOString() });
+    const body = JSON.stringify({
+      notify_id: 'n-forged',
+      event: 'PAID',
+      merchant: MERCHANT,
+      out_trade_no: pre.attemptNo,
+      amount: '500',
+      currency: 'CNY',
+      paid_at: new Date().toISOString(),
+    });
     const res = await postNotify('lantern', body, { [SIGNATURE_HEADER]: sign('another-key-0123456789', 'notify', body) });
     expect([res.status, await res.text()]).toEqual([400, 'RETRY']);
     expect(await statusOf(order)).toBe(OrderStatus.ORDER_STATUS_PAYING);

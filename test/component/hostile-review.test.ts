@@ -95,7 +95,11 @@ describe('Log lines inside a call', () => {
 });
 
 describe('Values the channels cannot take', () => {
-  it.each([['spaces', '   '], ['an ideographic space', '\u3000'], ['a no-break space', '\u00a0']])(
+  it.each([
+    ['spaces', '   '],
+    ['an ideographic space', '\u3000'],
+    ['a no-break space', '\u00a0'],
+  ])(
     'When CreateOrder has a subject of only %s, then INVALID_ARGUMENT naming subject and no order (WeChat would refuse its empty description at Prepay)',
     async (_what, subject) => {
       const tenantId = await newTenant(h);
@@ -130,7 +134,7 @@ describe('Notify answers to strangers', () => {
 });
 
 describe('Audit rows of a QueryRefund with sync', () => {
-  it('When a caller\'s QueryRefund with sync finds the refund settled at the channel, then the order\'s transition names that caller', async () => {
+  it("When a caller's QueryRefund with sync finds the refund settled at the channel, then the order's transition names that caller", async () => {
     const order = await paidOrder(h, await newTenant(h));
     h.gateway.holdRefunds(true);
     try {

@@ -23,7 +23,16 @@ afterAll(() => h.close());
 const DAY_MS = 86400_000;
 const db = () => h.service.deps.db;
 const listOrders = (tenantId: string, userId = '') =>
-  h.call('listOrders', { tenantId, userId, statuses: [], payWays: [], createdFrom: undefined, createdTo: undefined, pageSize: 0, pageToken: '' });
+  h.call('listOrders', {
+    tenantId,
+    userId,
+    statuses: [],
+    payWays: [],
+    createdFrom: undefined,
+    createdTo: undefined,
+    pageSize: 0,
+    pageToken: '',
+  });
 
 /**
  * A read under a tenant id that names no tenant finds nothing. Today any tenant id is accepted and the answer is
@@ -88,14 +97,14 @@ describe('identifiers compare byte for byte', () => {
       h.call('refund', { order: { ...ref(order), tenantId: other }, outRefundNo: uniq('RF'), amount: 100n, reason: '' }),
       status.NOT_FOUND,
     );
-    await grpcError(h.call('refund', { order: { ...ref(order), tenantId: other }, outRefundNo, amount: 100n, reason: '' }), status.NOT_FOUND);
+    await grpcError(
+      h.call('refund', { order: { ...ref(order), tenantId: other }, outRefundNo, amount: 100n, reason: '' }),
+      status.NOT_FOUND,
+    );
     await grpcError(h.call('cancel', { order: { ...ref(order), tenantId: other }, reason: '' }), status.NOT_FOUND);
     expect(await db().refund.count({ where: { payNo: order.payNo } })).toBe(1);
 
-    await findsNothing(
-      listOrders(other),
-      (r) => r.orders.length === 0,
-    );
+    await findsNothing(listOrders(other), (r) => r.orders.length === 0);
     const stats: GetStatisticsRequest = {
       tenantId: other,
       createdFrom: new Date(Date.now() - DAY_MS),
@@ -171,20 +180,26 @@ describe('ids a channel sends back', () => {
 describe('identifiers have one character set, checked at the edge', () => {
   const BAD_KEYS = ['abc ', ' abc', 'a b', 'ä', 'a\u0000', 'a.b', 'x'.repeat(65), ''];
 
-  it.each(BAD_KEYS)('When tenant_id or out_order_no is %j, then CreateOrder is INVALID_ARGUMENT naming it and writes nothing', async (bad) => {
-    const tenant = await newTenant(h);
-    const e1 = await grpcError(h.call('createOrder', orderRequest(bad)), status.INVALID_ARGUMENT);
-    expect(e1.metadata.get('field')).toEqual(['tenant_id']);
-    const e2 = await grpcError(h.call('createOrder', orderRequest(tenant, { outOrderNo: bad })), status.INVALID_ARGUMENT);
-    expect(e2.metadata.get('field')).toEqual(['out_order_no']);
-    expect(await db().payOrder.count({ where: { tenantId: tenant } })).toBe(0);
-  });
+  it.each(BAD_KEYS)(
+    'When tenant_id or out_order_no is %j, then CreateOrder is INVALID_ARGUMENT naming it and writes nothing',
+    async (bad) => {
+      const tenant = await newTenant(h);
+      const e1 = await grpcError(h.call('createOrder', orderRequest(bad)), status.INVALID_ARGUMENT);
+      expect(e1.metadata.get('field')).toEqual(['tenant_id']);
+      const e2 = await grpcError(h.call('createOrder', orderRequest(tenant, { outOrderNo: bad })), status.INVALID_ARGUMENT);
+      expect(e2.metadata.get('field')).toEqual(['out_order_no']);
+      expect(await db().payOrder.count({ where: { tenantId: tenant } })).toBe(0);
+    },
+  );
 
   it('When out_refund_no is not 1-64 of A-Z a-z 0-9 _ -, then Refund is INVALID_ARGUMENT naming it and refunds nothing', async () => {
     const tenant = await newTenant(h);
     const order = await paidOrder(h, tenant, 1000n);
     for (const bad of ['rf-1 ', 'rf 1', 'rf-é', '']) {
-      const err = await grpcError(h.call('refund', { order: ref(order), outRefundNo: bad, amount: 100n, reason: '' }), status.INVALID_ARGUMENT);
+      const err = await grpcError(
+        h.call('refund', { order: ref(order), outRefundNo: bad, amount: 100n, reason: '' }),
+        status.INVALID_ARGUMENT,
+      );
       expect(err.metadata.get('field')).toEqual(['out_refund_no']);
     }
     expect(await db().refund.count({ where: { payNo: order.payNo } })).toBe(0);
@@ -194,7 +209,10 @@ describe('identifiers have one character set, checked at the edge', () => {
     const tenant = await newTenant(h);
     const order = await createOrder(h, tenant);
     for (const bad of [order.payNo.toLowerCase(), `${order.payNo} `, `${order.payNo}-1`]) {
-      const err = await grpcError(h.call('query', { order: { tenantId: tenant, key: { $case: 'payNo', value: bad } }, sync: false }), status.INVALID_ARGUMENT);
+      const err = await grpcError(
+        h.call('query', { order: { tenantId: tenant, key: { $case: 'payNo', value: bad } }, sync: false }),
+        status.INVALID_ARGUMENT,
+      );
       expect(err.metadata.get('field')).toEqual(['order.pay_no']);
     }
   });
@@ -203,7 +221,10 @@ describe('identifiers have one character set, checked at the edge', () => {
     const tenant = await newTenant(h);
     const order = await createOrder(h, tenant);
     for (const bad of ['o-1 ', 'o 1', 'o\u00001', 'oé']) {
-      const err = await grpcError(h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: bad }), status.INVALID_ARGUMENT);
+      const err = await grpcError(
+        h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: bad }),
+        status.INVALID_ARGUMENT,
+      );
       expect(err.metadata.get('field')).toEqual(['payer_id']);
       const e2 = await grpcError(h.call('createOrder', orderRequest(tenant, { userId: bad })), status.INVALID_ARGUMENT);
       expect(e2.metadata.get('field')).toEqual(['user_id']);
@@ -249,26 +270,35 @@ describe('free text carries no control characters', () => {
     ['extra', (t, x) => create({ extra: [[`k${x}`, 'v']].reduce((m, [k, v]) => ({ ...m, [k]: v }), {}) })(t)],
   ];
 
-  it.each(CONTROLS)('When a CreateOrder free-text field holds %s, then it is INVALID_ARGUMENT naming the field and nothing is written', async (_name, ch) => {
-    const tenant = await newTenant(h);
-    for (const [field, send] of CREATE_FIELDS) {
-      const err = await grpcError(send(tenant, ch), status.INVALID_ARGUMENT);
-      expect([field, err.metadata.get('field')]).toEqual([field, [field]]);
-    }
-    expect(await db().payOrder.count({ where: { tenantId: tenant } })).toBe(0);
-  });
+  it.each(CONTROLS)(
+    'When a CreateOrder free-text field holds %s, then it is INVALID_ARGUMENT naming the field and nothing is written',
+    async (_name, ch) => {
+      const tenant = await newTenant(h);
+      for (const [field, send] of CREATE_FIELDS) {
+        const err = await grpcError(send(tenant, ch), status.INVALID_ARGUMENT);
+        expect([field, err.metadata.get('field')]).toEqual([field, [field]]);
+      }
+      expect(await db().payOrder.count({ where: { tenantId: tenant } })).toBe(0);
+    },
+  );
 
-  it.each(CONTROLS)('When a Cancel or Refund reason holds %s, then it is INVALID_ARGUMENT naming reason and nothing changes', async (_name, ch) => {
-    const tenant = await newTenant(h);
-    const paid = await paidOrder(h, tenant, 1000n);
-    const err = await grpcError(h.call('refund', { order: ref(paid), outRefundNo: uniq('RF'), amount: 100n, reason: `r${ch}` }), status.INVALID_ARGUMENT);
-    expect(err.metadata.get('field')).toEqual(['reason']);
-    expect(await db().refund.count({ where: { payNo: paid.payNo } })).toBe(0);
-    const open = await createOrder(h, tenant);
-    const e2 = await grpcError(h.call('cancel', { order: ref(open), reason: `r${ch}` }), status.INVALID_ARGUMENT);
-    expect(e2.metadata.get('field')).toEqual(['reason']);
-    expect((await db().payOrder.findUniqueOrThrow({ where: { payNo: open.payNo } })).status).toBe('WAIT_PAY');
-  });
+  it.each(CONTROLS)(
+    'When a Cancel or Refund reason holds %s, then it is INVALID_ARGUMENT naming reason and nothing changes',
+    async (_name, ch) => {
+      const tenant = await newTenant(h);
+      const paid = await paidOrder(h, tenant, 1000n);
+      const err = await grpcError(
+        h.call('refund', { order: ref(paid), outRefundNo: uniq('RF'), amount: 100n, reason: `r${ch}` }),
+        status.INVALID_ARGUMENT,
+      );
+      expect(err.metadata.get('field')).toEqual(['reason']);
+      expect(await db().refund.count({ where: { payNo: paid.payNo } })).toBe(0);
+      const open = await createOrder(h, tenant);
+      const e2 = await grpcError(h.call('cancel', { order: ref(open), reason: `r${ch}` }), status.INVALID_ARGUMENT);
+      expect(e2.metadata.get('field')).toEqual(['reason']);
+      expect((await db().payOrder.findUniqueOrThrow({ where: { payNo: open.payNo } })).status).toBe('WAIT_PAY');
+    },
+  );
 
   it('When free text is ordinary Unicode (CJK, accents, emoji, spaces), then it is stored exactly as sent', async () => {
     const tenant = await newTenant(h);
@@ -284,7 +314,11 @@ describe('free text carries no control characters', () => {
     const marker = 'ZZZZ';
     const bytes = Buffer.from(CreateOrderRequest.encode(orderRequest(tenant, { subject: `a${marker}b` })).finish());
     const at = bytes.indexOf(marker);
-    for (const invalid of [[0xff, 0xfe, 0x41, 0x41], [0xed, 0xa0, 0x80, 0x41], [0xc3, 0x28, 0x41, 0x41]]) {
+    for (const invalid of [
+      [0xff, 0xfe, 0x41, 0x41],
+      [0xed, 0xa0, 0x80, 0x41],
+      [0xc3, 0x28, 0x41, 0x41],
+    ]) {
       const body = Buffer.from(bytes);
       body.set(invalid, at);
       const err = await rawCall('/payment.v1.PaymentService/CreateOrder', body);

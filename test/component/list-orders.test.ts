@@ -94,9 +94,7 @@ describe('ListOrders', () => {
 
     expect(await listed({})).toEqual(expected(...all));
     expect(await listed({ statuses: [OrderStatus.ORDER_STATUS_WAIT_PAY] })).toEqual(expected(unpaid, qr, old));
-    expect(await listed({ statuses: [OrderStatus.ORDER_STATUS_SUCCESS, OrderStatus.ORDER_STATUS_CLOSED] })).toEqual(
-      expected(paid, closed),
-    );
+    expect(await listed({ statuses: [OrderStatus.ORDER_STATUS_SUCCESS, OrderStatus.ORDER_STATUS_CLOSED] })).toEqual(expected(paid, closed));
     expect(await listed({ payWays: [PayWay.PAY_WAY_MOCK, PayWay.PAY_WAY_MOCK_QR] })).toEqual(expected(qr, paid));
     expect(await listed({ userId: 'alice', statuses: [OrderStatus.ORDER_STATUS_WAIT_PAY] })).toEqual(expected(unpaid, old));
     expect(await listed({ createdTo: new Date('2026-01-01T00:00:00Z') })).toEqual([]); // exclusive
@@ -129,7 +127,11 @@ describe('ListOrders', () => {
     expect(rows.map((r) => r.payNo).sort()).toEqual(payNos([...mine, paid]).sort());
     expect(payNos(pages.flat())).toEqual(rows.map((r) => r.payNo));
     const listedPaid = pages.flat().find((o) => o.payNo === paid.payNo)!;
-    expect(listedPaid).toMatchObject({ status: OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED, refundedAmount: 100n, payWay: PayWay.PAY_WAY_MOCK });
+    expect(listedPaid).toMatchObject({
+      status: OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED,
+      refundedAmount: 100n,
+      payWay: PayWay.PAY_WAY_MOCK,
+    });
     expect(listedPaid.attempts).toEqual([]);
     expect(listedPaid.refunds).toEqual([]);
   });

@@ -15,7 +15,11 @@ beforeAll(async () => {
   tenant = await newTenant(h, 'tpage');
   first = await paidOrder(h, tenant, 9000n);
   second = await paidOrder(h, tenant, 5000n);
-  for (const [o, amount] of [[first, 1000n], [second, 500n], [first, 2000n]] as const) {
+  for (const [o, amount] of [
+    [first, 1000n],
+    [second, 500n],
+    [first, 2000n],
+  ] as const) {
     const { refund } = await h.call('refund', { order: ref(o), outRefundNo: uniq('RF'), amount, reason: 'paging' });
     refundNos.push(refund!.refundNo);
   }
@@ -86,9 +90,13 @@ describe('ListRefunds', () => {
 
   it('When the token was for the tenant and is used for one order, then INVALID_ARGUMENT; an unknown order is NOT_FOUND', async () => {
     const { nextPageToken } = await refunds({ pageSize: 1 });
-    expect((await grpcError(refunds({ payNo: first.payNo, pageToken: nextPageToken }), status.INVALID_ARGUMENT)).details).toContain('page_token');
+    expect((await grpcError(refunds({ payNo: first.payNo, pageToken: nextPageToken }), status.INVALID_ARGUMENT)).details).toContain(
+      'page_token',
+    );
     await grpcError(refunds({ outOrderNo: uniq('none') }), status.NOT_FOUND);
-    expect((await grpcError(refunds({ payNo: first.payNo, outOrderNo: first.outOrderNo }), status.INVALID_ARGUMENT)).details).toContain('out_order_no');
+    expect((await grpcError(refunds({ payNo: first.payNo, outOrderNo: first.outOrderNo }), status.INVALID_ARGUMENT)).details).toContain(
+      'out_order_no',
+    );
   });
 
   it("When another tenant lists refunds, then it sees none of this tenant's, and cannot name its order", async () => {

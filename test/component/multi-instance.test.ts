@@ -23,7 +23,9 @@ describe('two instances on one MySQL and Redis', () => {
     // Prepay on A, pay at the sandbox; the notify reaches A's sidecar; B sees the result.
     const pre = await a.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
     a.gateway.pay(pre.attemptNo);
-    await eventually(async () => (await b.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS);
+    await eventually(
+      async () => (await b.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS,
+    );
 
     const refunds = await Promise.allSettled(
       [...Array(6)].flatMap(() => [

@@ -72,7 +72,7 @@ describe('channel notifies', () => {
     await eventually(async () => (await results(order)).filter((r) => r.kind === 'refund').length >= 2);
     const refundRecords = (await results(order)).filter((r) => r.kind === 'refund');
     expect(refundRecords.every((r) => r.signatureValid && r.result !== 'REJECTED')).toBe(true);
-    expect((await statusOf(order))).toMatchObject({ status: OrderStatus.ORDER_STATUS_REFUNDED, refundedAmount: 6000n });
+    expect(await statusOf(order)).toMatchObject({ status: OrderStatus.ORDER_STATUS_REFUNDED, refundedAmount: 6000n });
     const events = await db().outboxEvent.findMany({ where: { payNo: order.payNo } });
     expect(events.map((e) => e.type).sort()).toEqual(['PAYMENT_SUCCEEDED', 'REFUND_SUCCEEDED', 'REFUND_SUCCEEDED']);
   });
@@ -89,7 +89,11 @@ describe('channel notifies', () => {
 
   it('When one tenant floods unverifiable notifies, then past the per-minute limit they are refused unread with 429', async () => {
     const send = (tenant: string) =>
-      fetch(`${h.notifyBaseUrl}/notify/mock/${tenant}/web`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      fetch(`${h.notifyBaseUrl}/notify/mock/${tenant}/web`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
     // The limit counts per clock minute, so a flood that crosses a minute's end is two floods. Rather than
     // guess how long 63 notifies take on this machine, flood again with a fresh tenant until one fits a minute.
     const minute = () => Math.floor(Date.now() / 60_000);

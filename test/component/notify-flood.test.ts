@@ -37,7 +37,13 @@ describe('notify flood', () => {
     const statuses: number[] = [];
     // Tenants without an account at the channel: answered in its dialect, counted, never stored.
     for (let i = 0; i < 100; i++) {
-      const res = await post('alipay', `${run}-a${i}`, 'qr', 'application/x-www-form-urlencoded', `out_trade_no=A${i}&sign=x&pad=${filler}`);
+      const res = await post(
+        'alipay',
+        `${run}-a${i}`,
+        'qr',
+        'application/x-www-form-urlencoded',
+        `out_trade_no=A${i}&sign=x&pad=${filler}`,
+      );
       statuses.push(res.status);
       if (i === 0) expect(await res.text()).toBe('fail');
     }

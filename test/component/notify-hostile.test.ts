@@ -69,8 +69,7 @@ const postMock = (tenantId: string, body: string, headers: HeaderList = buildSig
   post('mock', tenantId, 'web', body, headers, 'application/json');
 const postWechat = (body: string, headers: HeaderList, tenantId = wx.tenantId) =>
   post('wx', tenantId, 'native', body, headers, 'application/json');
-const postAlipay = (body: string, tenantId = ali.tenantId) =>
-  post('alipay', tenantId, 'qr', body, {}, 'application/x-www-form-urlencoded');
+const postAlipay = (body: string, tenantId = ali.tenantId) => post('alipay', tenantId, 'qr', body, {}, 'application/x-www-form-urlencoded');
 
 /** A POST with exactly these header lines, repeats included (fetch would join a repeated name into one line). */
 function postRaw(path: string, body: string, lines: [string, string][]): Promise<number> {
@@ -261,22 +260,28 @@ describe('a payment the channel reports as being refunded, found by a query', ()
 
 describe('duplicated signature fields are refused, not joined', () => {
   const WECHAT_SIGNATURE_HEADERS = ['Wechatpay-Signature', 'Wechatpay-Serial', 'Wechatpay-Timestamp', 'Wechatpay-Nonce'];
-  it.each(WECHAT_SIGNATURE_HEADERS)('When a WeChat notify carries %s twice, as two lines or joined into one, then it is rejected', async (name) => {
-    for (const joined of [false, true]) {
-      const { order, attemptNo } = await paying(wx.tenantId, PayWay.PAY_WAY_WECHAT_NATIVE);
-      const { body, headers } = wx.signedNotify('TRANSACTION.SUCCESS', transaction(attemptNo, order.amount));
-      const lines: [string, string][] = [['Content-Type', 'application/json'], ...Object.entries(headers).filter(([k]) => !joined || k !== name)];
-      lines.push([name, joined ? `${headers[name]}, ${headers[name]}` : headers[name]]);
-      const status = await postRaw(`/notify/wx/${wx.tenantId}/native`, body, lines);
-      expect([name, joined, status]).toEqual([name, joined, 500]);
-      expect((await orderRow(order.payNo)).status).toBe('PAYING');
-      const record = await db().notifyRecord.findFirst({ where: { tenantId: wx.tenantId, rawPayload: body } });
-      expect(record).toMatchObject({ result: 'REJECTED', signatureValid: false });
-      if (!joined) expect(record!.detail).toContain('more than once');
-      expect(record!.payNo).toBe(order.payNo); // the trade it names is still queried
-      expect(scheduled).toContain(attemptNo);
-    }
-  });
+  it.each(WECHAT_SIGNATURE_HEADERS)(
+    'When a WeChat notify carries %s twice, as two lines or joined into one, then it is rejected',
+    async (name) => {
+      for (const joined of [false, true]) {
+        const { order, attemptNo } = await paying(wx.tenantId, PayWay.PAY_WAY_WECHAT_NATIVE);
+        const { body, headers } = wx.signedNotify('TRANSACTION.SUCCESS', transaction(attemptNo, order.amount));
+        const lines: [string, string][] = [
+          ['Content-Type', 'application/json'],
+          ...Object.entries(headers).filter(([k]) => !joined || k !== name),
+        ];
+        lines.push([name, joined ? `${headers[name]}, ${headers[name]}` : headers[name]]);
+        const status = await postRaw(`/notify/wx/${wx.tenantId}/native`, body, lines);
+        expect([name, joined, status]).toEqual([name, joined, 500]);
+        expect((await orderRow(order.payNo)).status).toBe('PAYING');
+        const record = await db().notifyRecord.findFirst({ where: { tenantId: wx.tenantId, rawPayload: body } });
+        expect(record).toMatchObject({ result: 'REJECTED', signatureValid: false });
+        if (!joined) expect(record!.detail).toContain('more than once');
+        expect(record!.payNo).toBe(order.payNo); // the trade it names is still queried
+        expect(scheduled).toContain(attemptNo);
+      }
+    },
+  );
 
   it('When a mock notify carries X-Mock-Signature twice, as two lines or joined into one, then it is rejected', async () => {
     const tenant = await newTenant(h, 't-dup');
@@ -285,7 +290,10 @@ describe('duplicated signature fields are refused, not joined', () => {
       const body = mockNotify(attemptNo);
       const headers = buildSignedHeaders(MOCK_SECRET, body);
       const sig = headers['X-Mock-Signature'];
-      const lines: [string, string][] = [['Content-Type', 'application/json'], ...Object.entries(headers).filter(([k]) => !joined || k !== 'X-Mock-Signature')];
+      const lines: [string, string][] = [
+        ['Content-Type', 'application/json'],
+        ...Object.entries(headers).filter(([k]) => !joined || k !== 'X-Mock-Signature'),
+      ];
       lines.push(['X-Mock-Signature', joined ? `${sig}, ${sig}` : sig]);
       expect(await postRaw(`/notify/mock/${tenant}/web`, body, lines)).toBe(500);
       expect((await orderRow(order.payNo)).status).toBe('PAYING');

@@ -73,7 +73,16 @@ describe('mock channel notify', () => {
     // An earlier attempt the buyer still had open in another app (closed locally, paid anyway at the channel).
     const second = `A${Date.now()}DUP${Math.floor(Math.random() * 1e6)}`.slice(0, 27);
     await h.service.deps.db.payAttempt.create({
-      data: { attemptNo: second, payNo: order.payNo, tenantId: TENANT, payWay: 'MOCK', channel: 'mock', status: 'CLOSED', payerId: '', clientIp: '' },
+      data: {
+        attemptNo: second,
+        payNo: order.payNo,
+        tenantId: TENANT,
+        payWay: 'MOCK',
+        channel: 'mock',
+        status: 'CLOSED',
+        payerId: '',
+        clientIp: '',
+      },
     });
     expect((await post(paymentNotify(second))).status).toBe(200);
     const events = await h.service.deps.db.outboxEvent.findMany({ where: { payNo: order.payNo }, orderBy: { orderVersion: 'asc' } });

@@ -39,7 +39,13 @@ describe('Queue board', () => {
     const res = await board(h, '/api/queues', basic(USER, PASSWORD));
     expect(res.status).toBe(200);
     const body = (await res.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
-    expect(body.queues.map((q) => q.name).sort()).toEqual(['event-delivery', 'maintenance', 'order-timeout', 'paid-after-close', 'status-sync']);
+    expect(body.queues.map((q) => q.name).sort()).toEqual([
+      'event-delivery',
+      'maintenance',
+      'order-timeout',
+      'paid-after-close',
+      'status-sync',
+    ]);
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
   });
 
@@ -58,7 +64,12 @@ describe('Metrics', () => {
     expect(text).toMatch(
       /^paysvc_channel_call_duration_seconds_count\{channel="mock",pay_way="MOCK",operation="prepay",outcome="success"\} [1-9]/m,
     );
-    for (const name of ['paysvc_job_duration_seconds', 'paysvc_outbox_lag_seconds', 'paysvc_event_delivery_total', 'paysvc_rpc_duration_seconds']) {
+    for (const name of [
+      'paysvc_job_duration_seconds',
+      'paysvc_outbox_lag_seconds',
+      'paysvc_event_delivery_total',
+      'paysvc_rpc_duration_seconds',
+    ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
   });

@@ -21,7 +21,10 @@ afterAll(() => h.close());
 
 /** A Query request's bytes whose OrderRef carries tenant_id, then `first`, then `second`, in that wire order. */
 function queryWithBothKeys(tenantId: string, first: OrderRef['key'], second: OrderRef['key']): Uint8Array {
-  const order = Buffer.concat([OrderRef.encode({ tenantId, key: first }).finish(), OrderRef.encode({ tenantId: '', key: second }).finish()]);
+  const order = Buffer.concat([
+    OrderRef.encode({ tenantId, key: first }).finish(),
+    OrderRef.encode({ tenantId: '', key: second }).finish(),
+  ]);
   return new BinaryWriter().uint32(10).bytes(order).finish();
 }
 

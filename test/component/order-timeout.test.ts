@@ -182,7 +182,9 @@ describe('sweeper', () => {
     // The sweep only enqueues the refund; its own job makes it.
     await eventually(async () => (await statusOf(order)).status === OrderStatus.ORDER_STATUS_REFUNDED);
     expect(h.gateway.refundedTotal(pre.attemptNo)).toBe(order.amount);
-    expect((await h.call('queryRefund', { tenantId: order.tenantId, outRefundNo: `AUTO-${order.payNo}`, sync: false })).refund!.amount).toBe(order.amount);
+    expect(
+      (await h.call('queryRefund', { tenantId: order.tenantId, outRefundNo: `AUTO-${order.payNo}`, sync: false })).refund!.amount,
+    ).toBe(order.amount);
     expect(await eventTypes(order)).toContain('REFUND_SUCCEEDED');
   });
 });

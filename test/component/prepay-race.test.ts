@@ -35,12 +35,10 @@ async function race(callers: Harness[], orders: number): Promise<void> {
     let firstOk!: () => void;
     const someOk = new Promise<void>((resolve) => (firstOk = resolve));
     const fire = (i: number): Promise<Answer> =>
-      callers[i % callers.length]
-        .call('prepay', { order: ref(order), payWay: WAYS[i % 2], clientIp: '127.0.0.1', payerId: '' })
-        .then(
-          (ok): Answer => (firstOk(), { seq: seq++, ok }),
-          (err: ServiceError): Answer => ({ seq: seq++, err }),
-        );
+      callers[i % callers.length].call('prepay', { order: ref(order), payWay: WAYS[i % 2], clientIp: '127.0.0.1', payerId: '' }).then(
+        (ok): Answer => (firstOk(), { seq: seq++, ok }),
+        (err: ServiceError): Answer => ({ seq: seq++, err }),
+      );
     // Odd rounds fire half at once and half once an attempt is open, so switches also find an OPEN attempt.
     const wave = round % 2 === 0 ? CONCURRENT : CONCURRENT / 2;
     const first = Array.from({ length: wave }, (_, i) => fire(i));
@@ -179,7 +177,11 @@ describe('a pay way switch whose close of the previous attempt does not simply s
       const order = await createOrder(h, tenant);
       await prepay(order, PayWay.PAY_WAY_MOCK);
       let seq = 0;
-      const stamp = <T>(p: Promise<T>) => p.then((ok) => ({ seq: seq++, ok }), (err: ServiceError) => ({ seq: seq++, err }));
+      const stamp = <T>(p: Promise<T>) =>
+        p.then(
+          (ok) => ({ seq: seq++, ok }),
+          (err: ServiceError) => ({ seq: seq++, err }),
+        );
       const [switched, cancelled] = await Promise.all([
         stamp(prepay(order, PayWay.PAY_WAY_MOCK_QR)),
         stamp(h.call('cancel', { order: ref(order), reason: 'race' })),

@@ -101,7 +101,7 @@ describe('Prepay', () => {
     expect(e2.details).toContain('CLOSED');
   });
 
-  it('When the tenant has no account at the pay way\'s channel, then Prepay is FAILED_PRECONDITION and nothing changes', async () => {
+  it("When the tenant has no account at the pay way's channel, then Prepay is FAILED_PRECONDITION and nothing changes", async () => {
     const order = await createOrder(h, TENANT);
     const err = await grpcError(prepay(order, PayWay.PAY_WAY_ALIPAY_APP), status.FAILED_PRECONDITION);
     expect(err.details).toContain('no alipay account');
@@ -137,7 +137,12 @@ describe('Prepay', () => {
     );
     expect(e2.metadata.get('field')).toEqual(['order']);
     await grpcError(
-      h.call('prepay', { order: { tenantId: TENANT, key: { $case: 'outOrderNo', value: uniq('none') } }, payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }),
+      h.call('prepay', {
+        order: { tenantId: TENANT, key: { $case: 'outOrderNo', value: uniq('none') } },
+        payWay: PayWay.PAY_WAY_MOCK,
+        clientIp: '',
+        payerId: '',
+      }),
       status.NOT_FOUND,
     );
   });

@@ -18,7 +18,10 @@ describe('Query', () => {
     const order = await paidOrder(h, TENANT, 3000n);
     await h.call('refund', { order: ref(order), outRefundNo: uniq('RF'), amount: 1000n, reason: '' });
     const byPayNo = await h.call('query', { order: ref(order), sync: false });
-    const byOut = await h.call('query', { order: { tenantId: TENANT, key: { $case: 'outOrderNo', value: order.outOrderNo } }, sync: false });
+    const byOut = await h.call('query', {
+      order: { tenantId: TENANT, key: { $case: 'outOrderNo', value: order.outOrderNo } },
+      sync: false,
+    });
     expect(byOut).toEqual(byPayNo);
     expect(byPayNo.order!.attempts).toHaveLength(1);
     expect(byPayNo.order!.refunds.map((r) => [r.amount, r.status])).toEqual([[1000n, RefundStatus.REFUND_STATUS_SUCCESS]]);

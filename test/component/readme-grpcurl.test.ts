@@ -48,13 +48,16 @@ describe("the README's grpcurl lines", () => {
     expect(block).toContain('localhost:50051');
     const script = `set -euo pipefail\n${block.replaceAll('localhost:50051', `127.0.0.1:${h.service.grpc.port}`)}`;
     const run = await bash(script, { ...process.env, PATH: `${SHIM_DIR}:${process.env.PATH}`, PAYSVC_TOKEN: h.token });
-    if (run.code !== 0) throw new Error(`the README block failed (exit ${run.code}):\n${run.stderr}\n--- stdout ---\n${run.stdout.slice(-4000)}`);
+    if (run.code !== 0)
+      throw new Error(`the README block failed (exit ${run.code}):\n${run.stderr}\n--- stdout ---\n${run.stdout.slice(-4000)}`);
 
     // What the lines did, read back through the typed client: SO-1001 paid and refunded 10 yuan, SO-1002 cancelled.
-    const paid = (await h.call('query', { order: { tenantId: 'demo', key: { $case: 'outOrderNo', value: 'SO-1001' } }, sync: false })).order!;
+    const paid = (await h.call('query', { order: { tenantId: 'demo', key: { $case: 'outOrderNo', value: 'SO-1001' } }, sync: false }))
+      .order!;
     expect([OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED, OrderStatus.ORDER_STATUS_SUCCESS]).toContain(paid.status);
     expect(paid.refunds.map((r) => [r.outRefundNo, r.amount])).toEqual([['RF-1', 1000n]]);
-    const cancelled = (await h.call('query', { order: { tenantId: 'demo', key: { $case: 'outOrderNo', value: 'SO-1002' } }, sync: false })).order!;
+    const cancelled = (await h.call('query', { order: { tenantId: 'demo', key: { $case: 'outOrderNo', value: 'SO-1002' } }, sync: false }))
+      .order!;
     expect(cancelled.status).toBe(OrderStatus.ORDER_STATUS_CLOSED);
     // The output is grpcurl's: lowerCamel JSON names, int64 as strings.
     expect(run.stdout).toContain('"payNo": "');

@@ -37,6 +37,8 @@ describe('Redis outage', () => {
     await eventually(async () => h.service.deps.queueProducerRedis.status === 'ready');
     await h.service.deps.db.payOrder.update({ where: { payNo: order.payNo }, data: { expireAt: new Date(Date.now() - 120_000) } });
     await h.service.deps.jobs.sweeper.run(h.service.deps);
-    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_CLOSED);
+    await eventually(
+      async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_CLOSED,
+    );
   });
 });

@@ -152,9 +152,7 @@ describe.each(APIS)('Server reflection %s, through a strict client', (api) => {
   it('When it has fetched everything, then it holds every file buf built, byte for byte, under the same names', () => {
     const built = fromBinary(FileDescriptorSetSchema, readFileSync(DESCRIPTOR_IMAGE_PATH)).file;
     const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-    expect(r().received_sha256).toEqual(
-      Object.fromEntries(built.map((f) => [f.name, sha256(toBinary(FileDescriptorProtoSchema, f))])),
-    );
+    expect(r().received_sha256).toEqual(Object.fromEntries(built.map((f) => [f.name, sha256(toBinary(FileDescriptorProtoSchema, f))])));
     expect(Object.keys(r().received_sha256)).toEqual(
       expect.arrayContaining(['payment/v1/payment_service.proto', 'google/protobuf/timestamp.proto', 'health/v1/health.proto']),
     );
@@ -236,7 +234,10 @@ describe('Calls built from reflection alone, in the README’s snake_case JSON',
 
   it('When a call fails, then the client decodes grpc-status-details-bin as google.rpc.Status with the google/rpc files reflection serves', () => {
     for (const api of APIS) {
-      expect(report.apis[api].error_model).toEqual({ 'google/rpc/status.proto': { ok: true }, 'google/rpc/error_details.proto': { ok: true } });
+      expect(report.apis[api].error_model).toEqual({
+        'google/rpc/status.proto': { ok: true },
+        'google/rpc/error_details.proto': { ok: true },
+      });
     }
     const errorInfo = (reason: string, metadata: Record<string, string> = {}) => ({
       type: 'google.rpc.ErrorInfo',
@@ -271,7 +272,9 @@ describe('Calls built from reflection alone, in the README’s snake_case JSON',
     expect(step('ListRefunds').response).toMatchObject({ refunds: [{ out_refund_no: expect.stringMatching(/^RF-/), amount: '1000' }] });
     expect(step('Cancel').response).toMatchObject({ order: { close_reason: 'CLOSE_REASON_CANCELLED' } });
     expect(step('Cancel').response).toMatchObject({ order: { status: 'ORDER_STATUS_CLOSED' } });
-    expect(step('WatchOrder').responses).toEqual([expect.objectContaining({ order: expect.objectContaining({ status: 'ORDER_STATUS_CLOSED' }) })]);
+    expect(step('WatchOrder').responses).toEqual([
+      expect.objectContaining({ order: expect.objectContaining({ status: 'ORDER_STATUS_CLOSED' }) }),
+    ]);
     expect(step('GetStatistics').response).toMatchObject({ total: { order_count: '2' } });
     const keys = report.calls.flatMap((c) => jsonKeys([c.response, c.responses]));
     expect(keys.length).toBeGreaterThan(50);

@@ -61,7 +61,10 @@ describe('Refund', () => {
     expect(first.refund!.status).toBe(RefundStatus.REFUND_STATUS_PENDING);
     expect(first.order!.refundPendingAmount).toBe(3000n);
     const again = await refund(order, 3000n, no);
-    expect(again).toMatchObject({ replayed: true, refund: { refundNo: first.refund!.refundNo, status: RefundStatus.REFUND_STATUS_SUCCESS } });
+    expect(again).toMatchObject({
+      replayed: true,
+      refund: { refundNo: first.refund!.refundNo, status: RefundStatus.REFUND_STATUS_SUCCESS },
+    });
     expect(again.order).toMatchObject({ status: OrderStatus.ORDER_STATUS_REFUNDED, refundPendingAmount: 0n, refundedAmount: 3000n });
   });
 

@@ -20,7 +20,8 @@ afterAll(async () => {
 afterEach(() => h.gateway.clearFaults());
 
 let TENANT: string;
-const prepay = (o: Parameters<typeof ref>[0]) => h.call('prepay', { order: ref(o), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
+const prepay = (o: Parameters<typeof ref>[0]) =>
+  h.call('prepay', { order: ref(o), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
 
 describe('status sync', () => {
   it('When the channel times out on prepay, then the order stays PAYING and a status query is scheduled for the attempt', async () => {
@@ -40,7 +41,9 @@ describe('status sync', () => {
     expect(await queue.getJob(`psync-${pre.attemptNo}-0`)).toBeDefined();
     h.gateway.inject({ kind: 'dropNotify' }, 10);
     h.gateway.pay(pre.attemptNo);
-    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS);
+    await eventually(
+      async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS,
+    );
     const trail = await h.service.deps.db.orderTransition.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } });
     expect(trail.map((t) => [t.toStatus, t.cause])).toEqual([
       ['PAYING', 'RPC'],
@@ -66,7 +69,9 @@ describe('status sync', () => {
     const order = await createOrder(h, TENANT);
     const pre = await prepay(order);
     h.gateway.pay(pre.attemptNo);
-    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS);
+    await eventually(
+      async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS,
+    );
     h.gateway.holdRefunds(true);
     try {
       const { refund } = await h.call('refund', { order: ref(order), outRefundNo: uniq('R'), amount: 4000n, reason: '' });
@@ -74,26 +79,34 @@ describe('status sync', () => {
       expect(await queue.getJob(`rsync-${refund!.refundNo}-0`)).toBeDefined();
       h.gateway.inject({ kind: 'dropNotify' }, 10);
       h.gateway.settleRefund(refund!.refundNo, 'SUCCESS');
-      await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED);
+      await eventually(
+        async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED,
+      );
       const last = await h.service.deps.db.orderTransition.findFirst({ where: { payNo: order.payNo }, orderBy: { id: 'desc' } });
       expect([last?.toStatus, last?.cause]).toEqual(['PARTIAL_REFUNDED', 'SYNC']);
       // Running the refund round again changes nothing.
-      expect(await h.service.deps.jobs.statusSync.runRefund(h.service.deps, { refundNo: refund!.refundNo, round: 0 })).toBe('refund is SUCCESS');
+      expect(await h.service.deps.jobs.statusSync.runRefund(h.service.deps, { refundNo: refund!.refundNo, round: 0 })).toBe(
+        'refund is SUCCESS',
+      );
     } finally {
       h.gateway.holdRefunds(false);
     }
   });
 
-  it('When a refund\'s send never reached the channel, then the refund sync sends it again and it settles', async () => {
+  it("When a refund's send never reached the channel, then the refund sync sends it again and it settles", async () => {
     const order = await createOrder(h, TENANT);
     const pre = await prepay(order);
     h.gateway.pay(pre.attemptNo);
-    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS);
+    await eventually(
+      async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS,
+    );
     h.gateway.inject({ kind: 'serverError' }, 1); // the refund call fails before the channel records anything
     const { refund } = await h.call('refund', { order: ref(order), outRefundNo: uniq('R'), amount: 2500n, reason: '' });
     expect(refund!.status).toBe(RefundStatus.REFUND_STATUS_PENDING);
     expect(h.gateway.refundedTotal(pre.attemptNo)).toBe(0n); // the channel never heard of it
-    await eventually(async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED);
+    await eventually(
+      async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_PARTIAL_REFUNDED,
+    );
     expect(h.gateway.refundedTotal(pre.attemptNo)).toBe(2500n);
   });
 
@@ -107,7 +120,11 @@ describe('status sync', () => {
     expect(report.staleAttempts).toBeGreaterThanOrEqual(1);
     // The tail round (scheduled with no delay) asks once and stamps the attempt, so the next sweeps leave it
     // alone for another interval; it schedules nothing after itself.
-    await eventually(async () => (await h.service.deps.db.payAttempt.findUniqueOrThrow({ where: { attemptNo: pre.attemptNo } })).updatedAt > new Date(Date.now() - 60_000));
+    await eventually(
+      async () =>
+        (await h.service.deps.db.payAttempt.findUniqueOrThrow({ where: { attemptNo: pre.attemptNo } })).updatedAt >
+        new Date(Date.now() - 60_000),
+    );
     expect(await queue.getJob(`psync-${pre.attemptNo}-${sync.tailRound + 1}`)).toBeUndefined();
   });
 });

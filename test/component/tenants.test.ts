@@ -23,7 +23,12 @@ const MOCK_WAYS = [PayWay.PAY_WAY_MOCK, PayWay.PAY_WAY_MOCK_QR];
 
 /** What `npm run tenant` works with, set up as the harness's service is (or as production, with `env`). */
 function commandContext(env: 'test' | 'production' = 'test'): TenantCommandContext {
-  const config = { NODE_ENV: env, MOCK_CHANNEL_SECRET: env === 'production' ? undefined : h.mockSecret, MOCK_GATEWAY_URL: h.gatewayUrl, NOTIFY_BASE_URL: h.notifyBaseUrl };
+  const config = {
+    NODE_ENV: env,
+    MOCK_CHANNEL_SECRET: env === 'production' ? undefined : h.mockSecret,
+    MOCK_GATEWAY_URL: h.gatewayUrl,
+    NOTIFY_BASE_URL: h.notifyBaseUrl,
+  };
   return { db: h.service.deps.db, box: SecretBox.development(), config };
 }
 
@@ -50,8 +55,23 @@ function requests(tenantId: string): { unary: { [M in UnaryMethod]: RequestOf<M>
       listEvents: { order, pageSize: 0, pageToken: '' },
       listRefunds: { tenantId, payNo: '', outOrderNo: '', pageSize: 0, pageToken: '' },
       replayEvent: { tenantId, eventId: '00000000-0000-4000-8000-000000000000' },
-      listOrders: { tenantId, userId: '', statuses: [], payWays: [], createdFrom: undefined, createdTo: undefined, pageSize: 10, pageToken: '' },
-      getStatistics: { tenantId, createdFrom: new Date(Date.now() - DAY_MS), createdTo: new Date(), currency: 'CNY', timeZone: 'Asia/Shanghai' },
+      listOrders: {
+        tenantId,
+        userId: '',
+        statuses: [],
+        payWays: [],
+        createdFrom: undefined,
+        createdTo: undefined,
+        pageSize: 10,
+        pageToken: '',
+      },
+      getStatistics: {
+        tenantId,
+        createdFrom: new Date(Date.now() - DAY_MS),
+        createdTo: new Date(),
+        currency: 'CNY',
+        timeZone: 'Asia/Shanghai',
+      },
     },
     watchOrder: { order },
   };
@@ -139,10 +159,12 @@ describe('The mock channel is offered per tenant', () => {
   });
 
   it('When NODE_ENV is production, then the mock channel is refused at startup and never has a handler', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://x@h/db', REDIS_URL: 'redis://h', MOCK_CHANNEL_ENABLED: 'true' })).toThrow(
-      /MOCK_CHANNEL_ENABLED: the mock channel never runs in production/,
-    );
-    const config = { ...loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'mysql://x@h/db', REDIS_URL: 'redis://h', MOCK_CHANNEL_ENABLED: 'true' }) };
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'mysql://x@h/db', REDIS_URL: 'redis://h', MOCK_CHANNEL_ENABLED: 'true' }),
+    ).toThrow(/MOCK_CHANNEL_ENABLED: the mock channel never runs in production/);
+    const config = {
+      ...loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'mysql://x@h/db', REDIS_URL: 'redis://h', MOCK_CHANNEL_ENABLED: 'true' }),
+    };
     expect(buildHandlers(config).filter((handler) => handler.channel === 'mock')).toHaveLength(2);
     expect(buildHandlers({ ...config, NODE_ENV: 'production' }).filter((handler) => handler.channel === 'mock')).toEqual([]);
   });
@@ -152,11 +174,15 @@ describe('The tenant command and the cache', () => {
   it('When an operator adds tenants and lists them, then they are registered as given and the service serves them', async () => {
     const ctx = commandContext();
     const shop = uniq('shop');
-    expect(await runTenantCommand(ctx, ['add', shop, '--name', 'Demo shop', '--mock'])).toBe(`added tenant ${shop} ("Demo shop", mock channel on)\n`);
+    expect(await runTenantCommand(ctx, ['add', shop, '--name', 'Demo shop', '--mock'])).toBe(
+      `added tenant ${shop} ("Demo shop", mock channel on)\n`,
+    );
     const mocked = uniq('mocked');
     expect(await runTenantCommand(ctx, ['add', mocked, '--mock'])).toBe(`added tenant ${mocked} ("${mocked}", mock channel on)\n`);
     expect(await runTenantCommand(ctx, ['add', shop, '--no-mock'])).toBe(`updated tenant ${shop} ("Demo shop", mock channel off)\n`);
-    expect(await runTenantCommand(ctx, ['add', mocked, '--name', 'Renamed'])).toBe(`updated tenant ${mocked} ("Renamed", mock channel on)\n`);
+    expect(await runTenantCommand(ctx, ['add', mocked, '--name', 'Renamed'])).toBe(
+      `updated tenant ${mocked} ("Renamed", mock channel on)\n`,
+    );
     const plain = uniq('plain');
     expect(await runTenantCommand(ctx, ['add', plain])).toBe(`added tenant ${plain} ("${plain}", mock channel off)\n`);
     const list = await runTenantCommand(ctx, ['list']);
@@ -167,7 +193,9 @@ describe('The tenant command and the cache', () => {
     expect((await h.call('createOrder', orderRequest(shop))).replayed).toBe(false);
 
     await expect(runTenantCommand(ctx, ['add', 'bad tenant'])).rejects.toThrow('tenant_id: must be 1-64 characters of A-Z a-z 0-9 _ -');
-    await expect(runTenantCommand(ctx, ['add', uniq('t'), '--name', 'a\u001bb'])).rejects.toThrow('name: must be 1-128 characters without control characters');
+    await expect(runTenantCommand(ctx, ['add', uniq('t'), '--name', 'a\u001bb'])).rejects.toThrow(
+      'name: must be 1-128 characters without control characters',
+    );
     await expect(runTenantCommand(ctx, ['add', uniq('t'), '--bogus'])).rejects.toThrow('unexpected argument "--bogus"');
     await expect(runTenantCommand(ctx, ['remove', shop])).rejects.toThrow(/^usage: npm run tenant -- add/);
   });
@@ -191,7 +219,10 @@ describe('The tenant command and the cache', () => {
     expect(await mockWaysEnabled(tenant)).toEqual([false, false]);
 
     const order = await createOrder(h, tenant);
-    const err = await grpcError(h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }), status.FAILED_PRECONDITION);
+    const err = await grpcError(
+      h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' }),
+      status.FAILED_PRECONDITION,
+    );
     expect(err.details).toBe(`pay way MOCK is not enabled for tenant ${tenant}: the mock channel is off for it`);
     expect(await runTenantCommand(ctx, ['add', tenant, '--no-mock'])).toBe(`updated tenant ${tenant} ("${tenant}", mock channel off)\n`);
   });
@@ -205,7 +236,9 @@ describe('The tenant command and the cache', () => {
     expect(await rowCounts()).toEqual(before);
 
     await runTenantCommand(commandContext(), ['add', tenant, '--mock']);
-    expect(await runTenantCommand(commandContext('production'), ['add', tenant, '--no-mock'])).toBe(`updated tenant ${tenant} ("${tenant}", mock channel off)\n`);
+    expect(await runTenantCommand(commandContext('production'), ['add', tenant, '--no-mock'])).toBe(
+      `updated tenant ${tenant} ("${tenant}", mock channel off)\n`,
+    );
   });
 
   it('When run as `npm run tenant`, then add and list work against DATABASE_URL', async () => {

@@ -19,7 +19,6 @@ beforeAll(() => {
 });
 afterAll(() => pki?.remove());
 
-
 type HealthCheck = (req: { service: string }, md: Metadata, done: (err: ServiceError | null, res: { status: string }) => void) => void;
 
 /** grpc.health.v1 Check of the whole server, over `creds`, without any caller credential. */
@@ -86,11 +85,7 @@ describe('mTLS', () => {
       GRPC_TLS_CERT_FILE: pki.server.certFile,
       GRPC_TLS_KEY_FILE: pki.server.keyFile,
       GRPC_TLS_CLIENT_CA_FILE: pki.ca.certFile,
-      PAYSVC_CALLERS: JSON.stringify([
-        TEST_CALLER.entry,
-        ordersSvc,
-        { ...bound.entry, certificate: { cn: 'someone-else' } },
-      ]),
+      PAYSVC_CALLERS: JSON.stringify([TEST_CALLER.entry, ordersSvc, { ...bound.entry, certificate: { cn: 'someone-else' } }]),
     });
   });
   afterAll(() => h?.close());
@@ -105,7 +100,11 @@ describe('mTLS', () => {
       await client.prepay({ order: { tenantId, payNo: order!.payNo }, payWay: PayWay.PAY_WAY_MOCK });
       const { order: queried } = await client.query({ order: { tenantId, payNo: order!.payNo } });
       expect(queried!.transitions).toEqual([
-        expect.objectContaining({ toStatus: OrderStatus.ORDER_STATUS_PAYING, cause: TransitionCause.TRANSITION_CAUSE_RPC, actor: 'orders-svc' }),
+        expect.objectContaining({
+          toStatus: OrderStatus.ORDER_STATUS_PAYING,
+          cause: TransitionCause.TRANSITION_CAUSE_RPC,
+          actor: 'orders-svc',
+        }),
       ]);
       // Its grant is pay only.
       expect((await rejection(client.listOrders({ tenantId }))).code).toBe(status.PERMISSION_DENIED);
@@ -181,9 +180,11 @@ describe('Without TLS (development)', () => {
       expect((await rejection(anonymous.createOrder(orderRequest(tenantId)))).code).toBe(status.UNAUTHENTICATED);
       const { order } = await client.createOrder(orderRequest(tenantId));
       const ref = { tenantId, payNo: order!.payNo };
-      const refused = await rejection((async () => {
-        for await (const o of anonymous.watchOrder(ref)) return o;
-      })());
+      const refused = await rejection(
+        (async () => {
+          for await (const o of anonymous.watchOrder(ref)) return o;
+        })(),
+      );
       expect(refused.code).toBe(status.UNAUTHENTICATED);
       for await (const o of client.watchOrder(ref)) {
         expect(o.payNo).toBe(order!.payNo);

@@ -40,7 +40,11 @@ describe('WatchOrder', () => {
 
     a.gateway.pay(pre.attemptNo); // the notify goes to B's sidecar
     await done; // ends by itself once the order is paid
-    expect(seen.map((o) => o.status)).toEqual([OrderStatus.ORDER_STATUS_WAIT_PAY, OrderStatus.ORDER_STATUS_PAYING, OrderStatus.ORDER_STATUS_SUCCESS]);
+    expect(seen.map((o) => o.status)).toEqual([
+      OrderStatus.ORDER_STATUS_WAIT_PAY,
+      OrderStatus.ORDER_STATUS_PAYING,
+      OrderStatus.ORDER_STATUS_SUCCESS,
+    ]);
     expect(seen.map((o) => o.version)).toEqual([1n, 2n, 3n]);
   });
 

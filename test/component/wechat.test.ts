@@ -20,8 +20,7 @@ afterEach(() => {
   wx.sandbox.holdRefunds(false);
 });
 
-const prepay = (o: PayOrder, payWay: PayWay, payerId = '') =>
-  h.call('prepay', { order: ref(o), payWay, clientIp: '203.0.113.7', payerId });
+const prepay = (o: PayOrder, payWay: PayWay, payerId = '') => h.call('prepay', { order: ref(o), payWay, clientIp: '203.0.113.7', payerId });
 const statusOf = async (o: PayOrder) => (await h.call('query', { order: ref(o), sync: false })).order!;
 const becomes = (o: PayOrder, s: OrderStatus) => eventually(async () => ((await statusOf(o)).status === s ? statusOf(o) : undefined));
 const verifies = (message: string, signature: string) =>
@@ -64,7 +63,7 @@ describe('WeChat Pay v3', () => {
     await becomes(order, OrderStatus.ORDER_STATUS_SUCCESS);
   });
 
-  it('When a JSAPI prepay is replayed for another payer, then ALREADY_EXISTS: one payer\'s prepay_id is never handed to another', async () => {
+  it("When a JSAPI prepay is replayed for another payer, then ALREADY_EXISTS: one payer's prepay_id is never handed to another", async () => {
     const order = await createOrder(h, wx.tenantId);
     await prepay(order, PayWay.PAY_WAY_WECHAT_JSAPI, 'oUpF8uMuAJO_first');
     const err = await grpcError(prepay(order, PayWay.PAY_WAY_WECHAT_JSAPI, 'oUpF8uMuAJO_other'), status.ALREADY_EXISTS);
@@ -87,7 +86,7 @@ describe('WeChat Pay v3', () => {
     expect([row.status, row.version]).toEqual(['WAIT_PAY', 1n]);
   });
 
-  it('When H5 gets no client IP but the order has one, then Prepay uses the order\'s', async () => {
+  it("When H5 gets no client IP but the order has one, then Prepay uses the order's", async () => {
     const order = await createOrder(h, wx.tenantId, { clientIp: '198.51.100.4' });
     const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_WECHAT_H5, clientIp: '', payerId: '' });
     expect(pre.payload?.$case).toBe('redirectUrl');
@@ -98,8 +97,9 @@ describe('WeChat Pay v3', () => {
     const pre = await prepay(order, PayWay.PAY_WAY_WECHAT_NATIVE);
     wx.sandbox.inject({ kind: 'signTestNotify' }, 100);
     wx.sandbox.pay(pre.attemptNo);
-    await eventually(async () =>
-      (await h.service.deps.db.notifyRecord.count({ where: { channel: 'wechat', tenantId: wx.tenantId, result: 'REJECTED' } })) > 0,
+    await eventually(
+      async () =>
+        (await h.service.deps.db.notifyRecord.count({ where: { channel: 'wechat', tenantId: wx.tenantId, result: 'REJECTED' } })) > 0,
     );
     expect((await statusOf(order)).status).toBe(OrderStatus.ORDER_STATUS_PAYING);
     expect((await h.call('query', { order: ref(order), sync: true })).order!.status).toBe(OrderStatus.ORDER_STATUS_SUCCESS);

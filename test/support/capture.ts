@@ -10,7 +10,13 @@ import type { Harness } from './harness';
 export function captureLogs(h: Harness): { lines: Record<string, unknown>[]; restore: () => void } {
   const out = new PassThrough();
   const lines: Record<string, unknown>[] = [];
-  out.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l))));
+  out.on('data', (chunk: Buffer) =>
+    chunk
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .forEach((l) => lines.push(JSON.parse(l))),
+  );
   const original = h.service.deps.log;
   h.service.deps.log = createLogger('debug', out);
   return { lines, restore: () => void (h.service.deps.log = original) };

@@ -48,8 +48,23 @@ export function makeTestPki(): TestPki {
     key(name);
     openssl('req', '-new', '-key', file(`${name}.key`), '-subj', `/CN=${cn}`, '-out', file(`${name}.csr`));
     writeFileSync(file(`${name}.ext`), `${ext}\n`);
-    openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file(`${ca}.crt`), '-CAkey', file(`${ca}.key`), '-CAcreateserial',
-      '-days', '1', '-extfile', file(`${name}.ext`), '-out', file(`${name}.crt`));
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file(`${ca}.crt`),
+      '-CAkey',
+      file(`${ca}.key`),
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      file(`${name}.ext`),
+      '-out',
+      file(`${name}.crt`),
+    );
     return pem(name);
   };
   const ca = selfSigned('ca', 'paysvc test CA');

@@ -78,7 +78,13 @@ export async function wechatTenant(h: Harness, tenantId: string): Promise<Wechat
   const base = await sandbox.listen(0, '127.0.0.1');
   const mchId = '1900000001';
   const appId = 'wxd678efh567hg6787';
-  sandbox.registerMerchant({ mchId, appId, merchantSerial: keys.merchantSerial, merchantPublicKey: keys.merchantPublicKey, apiV3Key: keys.apiV3Key });
+  sandbox.registerMerchant({
+    mchId,
+    appId,
+    merchantSerial: keys.merchantSerial,
+    merchantPublicKey: keys.merchantPublicKey,
+    apiV3Key: keys.apiV3Key,
+  });
   await saveChannelAccount(h.service.deps.db, SecretBox.development(), tenantId, {
     channel: 'wechat',
     mchId,

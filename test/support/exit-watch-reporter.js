@@ -22,7 +22,7 @@ function describeHandle(h) {
 class ExitWatchReporter {
   onRunComplete() {
     setTimeout(() => {
-      const handles = (process._getActiveHandles?.() ?? []).filter((h) => !(h?._isStdio));
+      const handles = (process._getActiveHandles?.() ?? []).filter((h) => !h?._isStdio);
       process.stderr.write(
         `\n[exit-watch] Jest is still running ${EXIT_WATCH_MS} ms after the last test: a test left something open.\n` +
           `[exit-watch] resources: ${JSON.stringify(process.getActiveResourcesInfo?.() ?? [])}\n` +

@@ -168,7 +168,8 @@ export async function eventually<T>(probe: () => Promise<T | undefined | null | 
 
 let seq = 0;
 /** A fresh tenant/out_order_no per test, so tests never see each other's rows. */
-export const uniq = (prefix: string): string => `${prefix}${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+export const uniq = (prefix: string): string =>
+  `${prefix}${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 /**
  * A fresh registered tenant for a test (every RPC for an unknown tenant is NOT_FOUND), with an account at the
@@ -186,7 +187,12 @@ export async function newTenant(h: Harness, prefix = 't', { mock = true }: { moc
  * `npm run tenant -- add <id> --mock` makes it, from the harness's settings).
  */
 export function mockAccount(h: Pick<Harness, 'gatewayUrl' | 'notifyBaseUrl' | 'mockSecret'>, tenantId: string): MockAccount {
-  return mockAccountFor(tenantId, { NODE_ENV: 'test', MOCK_CHANNEL_SECRET: h.mockSecret, MOCK_GATEWAY_URL: h.gatewayUrl, NOTIFY_BASE_URL: h.notifyBaseUrl });
+  return mockAccountFor(tenantId, {
+    NODE_ENV: 'test',
+    MOCK_CHANNEL_SECRET: h.mockSecret,
+    MOCK_GATEWAY_URL: h.gatewayUrl,
+    NOTIFY_BASE_URL: h.notifyBaseUrl,
+  });
 }
 
 /**

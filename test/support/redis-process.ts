@@ -3,7 +3,9 @@ import { eventually } from './harness';
 
 /** A Redis of a test's own (no persistence), so it can be taken down without touching the other tests' one. */
 export async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   await eventually(async () => {
     const res = await fetch(`http://127.0.0.1:${port}`).catch((e: { cause?: { code?: string } }) => e.cause?.code ?? 'x');
     return res !== 'ECONNREFUSED';

@@ -9,8 +9,7 @@ import { DESCRIPTOR_IMAGE_PATH } from '../../src/grpc/descriptor-image';
  * code that encodes it), from the descriptors buf built: the same files reflection serves.
  */
 let registry: Registry | undefined;
-const types = (): Registry =>
-  (registry ??= createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(DESCRIPTOR_IMAGE_PATH))));
+const types = (): Registry => (registry ??= createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(DESCRIPTOR_IMAGE_PATH))));
 
 export interface DecodedStatus {
   code: number;
@@ -40,9 +39,16 @@ export function decodeStatus(err: Pick<ServiceError, 'metadata'>): DecodedStatus
     const type = any.typeUrl.replace('type.googleapis.com/', '');
     out.types.push(type);
     if (type === 'google.rpc.ErrorInfo') {
-      out.errorInfo = { reason: msg.reason as string, domain: msg.domain as string, metadata: { ...(msg.metadata as Record<string, string>) } };
+      out.errorInfo = {
+        reason: msg.reason as string,
+        domain: msg.domain as string,
+        metadata: { ...(msg.metadata as Record<string, string>) },
+      };
     } else if (type === 'google.rpc.BadRequest') {
-      out.fieldViolations = (msg.fieldViolations as Fields[]).map((v) => ({ field: v.field as string, description: v.description as string }));
+      out.fieldViolations = (msg.fieldViolations as Fields[]).map((v) => ({
+        field: v.field as string,
+        description: v.description as string,
+      }));
     } else if (type === 'google.rpc.RetryInfo') {
       const d = msg.retryDelay as { seconds: bigint; nanos: number };
       out.retryDelayMs = Number(d.seconds) * 1000 + d.nanos / 1e6;

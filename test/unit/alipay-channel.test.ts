@@ -13,7 +13,13 @@ const fixture = (name: string) => readFileSync(path.join(__dirname, '../fixtures
 const APP_ID = '2021000000000001';
 const SELLER_ID = '2088000000000001';
 
-interface Receipt { tenantId: string; terminalType: string; raw: RawNotify; form: URLSearchParams; verification: NotifyVerification }
+interface Receipt {
+  tenantId: string;
+  terminalType: string;
+  raw: RawNotify;
+  form: URLSearchParams;
+  verification: NotifyVerification;
+}
 
 let sandbox: AlipaySandbox;
 let baseUrl: string;
@@ -250,7 +256,10 @@ describe('every pay way: prepay → buyer pays → verified notify → query suc
     const free = tradeSnapshot(0n);
     expect(await app.prepay(free, call())).toMatchObject({ outcome: 'fail', reason: expect.stringMatching(/outside/) });
     expect(sandbox.trade(usd.attemptNo)).toBeUndefined();
-    expect(await qr.query(tradeSnapshot(), { account: { channel: 'wechat' } })).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/no alipay account/) });
+    expect(await qr.query(tradeSnapshot(), { account: { channel: 'wechat' } })).toMatchObject({
+      outcome: 'unknown',
+      reason: expect.stringMatching(/no alipay account/),
+    });
   });
 });
 
@@ -318,7 +327,10 @@ describe('refund', () => {
   it('a refund of an unpaid trade is refused: fail', async () => {
     const trade = await prepaidQr();
     sandbox.scan(trade.attemptNo);
-    expect(await qr.refund(refundSnapshot(trade, 100n), call())).toMatchObject({ outcome: 'fail', channelStatus: 'ACQ.TRADE_STATUS_ERROR' });
+    expect(await qr.refund(refundSnapshot(trade, 100n), call())).toMatchObject({
+      outcome: 'fail',
+      channelStatus: 'ACQ.TRADE_STATUS_ERROR',
+    });
   });
 });
 
@@ -389,14 +401,20 @@ describe('hostile notifies', () => {
       const entries = sandbox.deliveries().filter((d) => d.outTradeNo === trade.attemptNo);
       return entries.length >= 2 ? entries : undefined;
     }, 'two deliveries');
-    expect(log.map((d) => [d.attempt, d.status, d.acked])).toEqual([[0, 500, false], [1, 200, true]]);
+    expect(log.map((d) => [d.attempt, d.status, d.acked])).toEqual([
+      [0, 500, false],
+      [1, 200, true],
+    ]);
   });
 
   it('is delivered 8 times on the scaled 4m,10m,10m,1h,2h,6h,15h schedule until `success`, then stops', async () => {
     const trade = await prepaidQr();
     refuse.set(trade.attemptNo, 100);
     sandbox.pay(trade.attemptNo);
-    await until(() => (sandbox.deliveries().filter((d) => d.outTradeNo === trade.attemptNo).length >= 8 ? true : undefined), '8 deliveries');
+    await until(
+      () => (sandbox.deliveries().filter((d) => d.outTradeNo === trade.attemptNo).length >= 8 ? true : undefined),
+      '8 deliveries',
+    );
     await deliveriesSettled();
     const log = sandbox.deliveries().filter((d) => d.outTradeNo === trade.attemptNo);
     expect(log.map((d) => d.attempt)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
@@ -412,7 +430,12 @@ describe('hostile notifies', () => {
     sandbox.pay(trade.attemptNo);
     await validNotifies(trade.attemptNo, 3); // the receiver has answered; the sandbox logs it once it reads the answer
     await deliveriesSettled();
-    expect(sandbox.deliveries().filter((d) => d.outTradeNo === trade.attemptNo).map((d) => d.acked)).toEqual([false, false, true]);
+    expect(
+      sandbox
+        .deliveries()
+        .filter((d) => d.outTradeNo === trade.attemptNo)
+        .map((d) => d.acked),
+    ).toEqual([false, false, true]);
   });
 
   it('reports a misreported amount as signed (the core’s cross-check rejects it)', async () => {
@@ -514,7 +537,10 @@ describe('missing is not matching: validly signed answers that leave out a check
   it('a refund answer without out_trade_no is unknown', async () => {
     const trade = await paidQr();
     sandbox.inject({ kind: 'omitAnswerField', field: 'out_trade_no' });
-    expect(await qr.refund(refundSnapshot(trade, 100n), call())).toMatchObject({ outcome: 'unknown', reason: expect.stringMatching(/missing/) });
+    expect(await qr.refund(refundSnapshot(trade, 100n), call())).toMatchObject({
+      outcome: 'unknown',
+      reason: expect.stringMatching(/missing/),
+    });
   });
 
   it.each(['out_trade_no', 'out_request_no', 'refund_amount'])('a refund query answer without %s is unknown', async (field) => {

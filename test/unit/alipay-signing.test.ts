@@ -31,8 +31,7 @@ const REQUEST_CONTENT =
 const REQUEST_SIGN =
   'O7qB91V3YZYO0cxLI2hBZ8LWFHKh4J9nX1f5Nzip/NhTit6FbMCE4RwARzBpfwNYDVpmK4vecq5tuylJzQQpNkjOCy7yISJB08Fh6WtOetXOdAiXjTH9g68igdAHG/Hjd5xghn3l8sM8Jvf9Tc0FHNJS956bQkm+bqQmNGO/mt4rXZI4YkR+fJXOt/I4AZS5EeofOWU9gVSzy86x4p4chcJYr7xgZlpko1nbJ1vPZNMnpDFvsRT/ojLB/Ukv4UxItuCuMC2nxfchVMECpIEMIBoSw/Mq3mJqRAHrigLLYlkuLDBBWJpyv250WRTiaR0H73LdTZv8429mPkf1AI0K+Q==';
 
-const RESPONSE_INNER =
-  '{"code":"10000","msg":"Success","out_trade_no":"T20240101001","qr_code":"https:\\/\\/qr.alipay.com\\/bax01234"}';
+const RESPONSE_INNER = '{"code":"10000","msg":"Success","out_trade_no":"T20240101001","qr_code":"https:\\/\\/qr.alipay.com\\/bax01234"}';
 const RESPONSE_SIGN =
   'Pi4mL1DpMdhkCL343Wgxp60O2ePq+hh+wSL+4Brd4yXis9qNdtZXBHcUqUAjLPOV2d4bfscerxDBnQoUjBKvzzG6LU2I0uZWpcVsVpPYC8t2IPGtSv8HB1Tc2nBN6e/1SZNryNL/9I/0jgzU9CFswiM1J4QvKIEJqTRsYUMy8FWPBMx/wX3qtVMuhHN/9EGsSbg2Qe659MgZpr2j9ixoFoMkN/h4YHUfM2C//QMZpUV+nDyOVHIrZB46BXdhut67pZy829GAJKecI67sn4LTc3nS202UNoN1VLeE4fUvbeG6yhMrbZ2U3BFrZ121SXNUUvWegv4sM4Z3EOgnM/Lk1Q==';
 
@@ -76,7 +75,9 @@ describe('request signing (sign_type kept, empty values dropped)', () => {
 
   it('matches what alipay-sdk signs for the same request (PKCS#8, PKCS#1 and bare base64 keys alike)', () => {
     const pkcs1 = createPrivateKey(APP_PRIVATE).export({ type: 'pkcs1', format: 'pem' }).toString();
-    const bare = APP_PRIVATE.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+    const bare = APP_PRIVATE.split('\n')
+      .filter((l) => l && !l.startsWith('-----'))
+      .join('');
     for (const key of [APP_PRIVATE, pkcs1, bare]) {
       const sdk = new AlipaySdk({ appId: REQUEST.app_id, privateKey: normalizePrivateKey(key), keyType: 'PKCS8' });
       const orderString = sdk.sdkExecute(
@@ -86,7 +87,13 @@ describe('request signing (sign_type kept, empty values dropped)', () => {
       );
       expect(new URLSearchParams(orderString).get('sign')).toBe(REQUEST_SIGN);
     }
-    expect(normalizePublicKey(APP_PUBLIC.split('\n').filter((l) => l && !l.startsWith('-----')).join(''))).toBe(APP_PUBLIC);
+    expect(
+      normalizePublicKey(
+        APP_PUBLIC.split('\n')
+          .filter((l) => l && !l.startsWith('-----'))
+          .join(''),
+      ),
+    ).toBe(APP_PUBLIC);
   });
 
   it('fails for any change in content and for malformed signatures', () => {

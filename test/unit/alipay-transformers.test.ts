@@ -40,8 +40,32 @@ describe('fen ⇄ yuan', () => {
   });
 
   it.each([
-    '', ' ', ' 1', '1 ', '-1', '+1', '1.', '.5', '1.234', '1.001', '1e2', '1E2', '0x10', '1,000', '1_000',
-    'NaN', 'Infinity', '1.5.5', '１', '٣', '¥1', '1元', '1.-1', '--1', '\n1', '1\n',
+    '',
+    ' ',
+    ' 1',
+    '1 ',
+    '-1',
+    '+1',
+    '1.',
+    '.5',
+    '1.234',
+    '1.001',
+    '1e2',
+    '1E2',
+    '0x10',
+    '1,000',
+    '1_000',
+    'NaN',
+    'Infinity',
+    '1.5.5',
+    '１',
+    '٣',
+    '¥1',
+    '1元',
+    '1.-1',
+    '--1',
+    '\n1',
+    '1\n',
   ])('yuanToFen(%j) is refused', (bad) => {
     expect(() => yuanToFen(bad)).toThrow(RangeError);
   });
@@ -112,7 +136,9 @@ describe('trade_status → outcome', () => {
   });
 
   const answer = (fields: Record<string, string>) =>
-    toTradeAnswer(queryAnswer.parse({ code: '10000', msg: 'Success', trade_no: 'T1', out_trade_no: 'A1', total_amount: '88.88', ...fields }));
+    toTradeAnswer(
+      queryAnswer.parse({ code: '10000', msg: 'Success', trade_no: 'T1', out_trade_no: 'A1', total_amount: '88.88', ...fields }),
+    );
 
   it.each([
     [{ trade_status: 'WAIT_BUYER_PAY' }, { outcome: 'pending', channelStatus: 'WAIT_BUYER_PAY' }],
@@ -120,9 +146,15 @@ describe('trade_status → outcome', () => {
       { trade_status: 'TRADE_SUCCESS', send_pay_date: '2024-01-01 10:00:00' },
       { outcome: 'success', paidAmount: 8888n, paidAt: new Date('2024-01-01T02:00:00Z') },
     ],
-    [{ trade_status: 'TRADE_FINISHED', send_pay_date: '2024-01-01 10:00:00' }, { outcome: 'success', paidAmount: 8888n }],
+    [
+      { trade_status: 'TRADE_FINISHED', send_pay_date: '2024-01-01 10:00:00' },
+      { outcome: 'success', paidAmount: 8888n },
+    ],
     [{ trade_status: 'TRADE_CLOSED' }, { outcome: 'fail', channelStatus: 'TRADE_CLOSED' }],
-    [{ trade_status: 'TRADE_CLOSED', send_pay_date: '2024-01-01 10:00:00' }, { outcome: 'unknown', reason: expect.stringMatching(/refunded/) }],
+    [
+      { trade_status: 'TRADE_CLOSED', send_pay_date: '2024-01-01 10:00:00' },
+      { outcome: 'unknown', reason: expect.stringMatching(/refunded/) },
+    ],
     [{ trade_status: 'SOMETHING_NEW' }, { outcome: 'unknown' }],
   ])('query answer %j → %j', (fields, expected) => {
     const a = answer(fields);
@@ -223,14 +255,25 @@ describe('request builders', () => {
   it('never sends empty optional fields', () => {
     const bare = payBizContent({ ...trade, attach: '', returnUrl: '' }, 'wap');
     expect(Object.keys(bare)).toEqual(['out_trade_no', 'total_amount', 'subject', 'product_code', 'time_expire']);
-    const refund: RefundSnapshot = { tenantId: 't', payNo: 'P1', attemptNo: 'A1', refundNo: 'R1', tradeAmount: 8888n, amount: 150n, currency: 'CNY', reason: '' };
+    const refund: RefundSnapshot = {
+      tenantId: 't',
+      payNo: 'P1',
+      attemptNo: 'A1',
+      refundNo: 'R1',
+      tradeAmount: 8888n,
+      amount: 150n,
+      currency: 'CNY',
+      reason: '',
+    };
     expect(refundBizContent(refund)).toEqual({ out_trade_no: 'A1', refund_amount: '1.50', out_request_no: 'R1' });
     expect(refundBizContent({ ...refund, reason: 'damaged' }).refund_reason).toBe('damaged');
   });
 
   it('builds the notify URL per terminal type', () => {
     expect(notifyUrl(account, 'tenant/1', 'qr')).toBe('https://pay.example/notify/alipay/tenant%2F1/qr');
-    expect(notifyUrl({ notifyBaseUrl: 'http://127.0.0.1:9' } as AlipayAccount, 't1', 'app')).toBe('http://127.0.0.1:9/notify/alipay/t1/app');
+    expect(notifyUrl({ notifyBaseUrl: 'http://127.0.0.1:9' } as AlipayAccount, 't1', 'app')).toBe(
+      'http://127.0.0.1:9/notify/alipay/t1/app',
+    );
   });
 
   it.each([
@@ -264,9 +307,15 @@ describe('notify → verified notify', () => {
   it.each([
     [{ trade_status: 'TRADE_SUCCESS' }, { kind: 'payment', status: { outcome: 'success', paidAmount: 8888n, channelTradeNo: 'T1' } }],
     [{ trade_status: 'TRADE_FINISHED' }, { kind: 'payment', status: { outcome: 'success', paidAmount: 8888n } }],
-    [{ trade_status: 'TRADE_CLOSED', gmt_payment: '' }, { kind: 'payment', status: { outcome: 'fail', channelStatus: 'TRADE_CLOSED' } }],
+    [
+      { trade_status: 'TRADE_CLOSED', gmt_payment: '' },
+      { kind: 'payment', status: { outcome: 'fail', channelStatus: 'TRADE_CLOSED' } },
+    ],
     [{ trade_status: 'TRADE_CLOSED' }, { kind: 'payment', status: { outcome: 'unknown' } }],
-    [{ trade_status: 'WAIT_BUYER_PAY', gmt_payment: '' }, { kind: 'payment', status: { outcome: 'pending' } }],
+    [
+      { trade_status: 'WAIT_BUYER_PAY', gmt_payment: '' },
+      { kind: 'payment', status: { outcome: 'pending' } },
+    ],
     [
       { trade_status: 'TRADE_SUCCESS', out_biz_no: 'R1', refund_fee: '10.00', gmt_refund: '2024-01-02 10:00:00.123' },
       { kind: 'refund', refundNo: 'R1', status: { outcome: 'unknown', channelStatus: 'REFUND_NOTIFY' } },

@@ -11,8 +11,11 @@ const ROOT = path.resolve(__dirname, '../..');
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
-    execFile(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'scripts/caller.ts'), ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (err as unknown as { code: number }).code : 0, stdout, stderr }),
+    execFile(
+      path.join(ROOT, 'node_modules/.bin/tsx'),
+      [path.join(ROOT, 'scripts/caller.ts'), ...args],
+      { timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (err as unknown as { code: number }).code : 0, stdout, stderr }),
     ),
   );
 }

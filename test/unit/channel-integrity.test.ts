@@ -121,19 +121,34 @@ describe('notifies', () => {
   const adapter = new ScriptedAdapter();
   const handler = new GuardedChannel(wechatChannel, adapter);
   const raw = { tenantId: 't', terminalType: 'native', headers: {}, rawBody: Buffer.from('{}') };
-  const payment = { kind: 'payment' as const, notifyId: 'N1', attemptNo: 'A1000001', status: { outcome: 'success' as const, channelStatus: 'SUCCESS' } };
+  const payment = {
+    kind: 'payment' as const,
+    notifyId: 'N1',
+    attemptNo: 'A1000001',
+    status: { outcome: 'success' as const, channelStatus: 'SUCCESS' },
+  };
 
-  it.each(['outTradeNo', 'appId', 'merchantId'] as const)('a payment notify without %s is refused, naming the trade as a hint', async (field) => {
-    const identity: Record<string, string> = { outTradeNo: 'A1000001', appId: account.appId, merchantId: account.mchId };
-    delete identity[field];
-    adapter.notify = { notify: payment, identity };
-    const v = await handler.verifyNotify(raw, account);
-    expect(v).toMatchObject({ valid: false, attemptNo: 'A1000001' });
-    expect(v.valid === false && v.reason).toContain('(missing)');
-  });
+  it.each(['outTradeNo', 'appId', 'merchantId'] as const)(
+    'a payment notify without %s is refused, naming the trade as a hint',
+    async (field) => {
+      const identity: Record<string, string> = { outTradeNo: 'A1000001', appId: account.appId, merchantId: account.mchId };
+      delete identity[field];
+      adapter.notify = { notify: payment, identity };
+      const v = await handler.verifyNotify(raw, account);
+      expect(v).toMatchObject({ valid: false, attemptNo: 'A1000001' });
+      expect(v.valid === false && v.reason).toContain('(missing)');
+    },
+  );
 
   it('a refund notify need not name the app (WeChat refund resources have no appid), but must name the merchant', async () => {
-    const notify = { kind: 'refund' as const, notifyId: 'N2', attemptNo: 'A1000001', refundNo: 'R1', status: { outcome: 'success' as const, channelStatus: 'SUCCESS' }, amount: 1000n };
+    const notify = {
+      kind: 'refund' as const,
+      notifyId: 'N2',
+      attemptNo: 'A1000001',
+      refundNo: 'R1',
+      status: { outcome: 'success' as const, channelStatus: 'SUCCESS' },
+      amount: 1000n,
+    };
     adapter.notify = { notify, identity: { outTradeNo: 'A1000001', merchantId: account.mchId } };
     expect((await handler.verifyNotify(raw, account)).valid).toBe(true);
     adapter.notify = { notify, identity: { outTradeNo: 'A1000001' } };
@@ -191,7 +206,13 @@ describe('refund answers', () => {
 
 describe('a trade the channel reports as refunded', () => {
   it('WeChat trade_state REFUND is a success flagged refundedAtChannel; SUCCESS is not flagged', () => {
-    const tx = { appid: account.appId, mchid: account.mchId, out_trade_no: 'A1000001', trade_state: 'REFUND', amount: { total: 2500n, currency: 'CNY' } };
+    const tx = {
+      appid: account.appId,
+      mchid: account.mchId,
+      out_trade_no: 'A1000001',
+      trade_state: 'REFUND',
+      amount: { total: 2500n, currency: 'CNY' },
+    };
     expect(toTradeAnswer(tx)).toMatchObject({ outcome: 'success', refundedAtChannel: true, paidAmount: 2500n });
     expect(toTradeAnswer({ ...tx, trade_state: 'SUCCESS' }).refundedAtChannel).toBeUndefined();
   });

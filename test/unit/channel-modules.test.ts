@@ -29,7 +29,8 @@ describe('the channel list and the catalog derived from it', () => {
       ['alipay', 'alipay'],
       ['wechat', 'wx'],
     ]);
-    for (const m of KNOWN_CHANNELS) expect(buildChannel(m, { timeoutMs: 1000 }).handlers.map((h) => h.payWay)).toEqual(m.payWays.map((w) => w.code));
+    for (const m of KNOWN_CHANNELS)
+      expect(buildChannel(m, { timeoutMs: 1000 }).handlers.map((h) => h.payWay)).toEqual(m.payWays.map((w) => w.code));
   });
 
   it('refuses a module that claims a pay way code or number another has, a second module of a name or notify path, or a pay way without a strategy', () => {
@@ -46,8 +47,15 @@ describe('the channel list and the catalog derived from it', () => {
 
   it('offers the mock only outside production, and only when it is enabled', () => {
     const names = (c: Parameters<typeof defaultChannels>[0]) => defaultChannels(c).map((m) => m.name);
-    expect(names({ MOCK_CHANNEL_ENABLED: true, MOCK_CHANNEL_SECRET: 'x'.repeat(16), NODE_ENV: 'test' })).toEqual(['mock', 'alipay', 'wechat']);
-    expect(names({ MOCK_CHANNEL_ENABLED: true, MOCK_CHANNEL_SECRET: 'x'.repeat(16), NODE_ENV: 'production' })).toEqual(['alipay', 'wechat']);
+    expect(names({ MOCK_CHANNEL_ENABLED: true, MOCK_CHANNEL_SECRET: 'x'.repeat(16), NODE_ENV: 'test' })).toEqual([
+      'mock',
+      'alipay',
+      'wechat',
+    ]);
+    expect(names({ MOCK_CHANNEL_ENABLED: true, MOCK_CHANNEL_SECRET: 'x'.repeat(16), NODE_ENV: 'production' })).toEqual([
+      'alipay',
+      'wechat',
+    ]);
     expect(names({ MOCK_CHANNEL_ENABLED: false, MOCK_CHANNEL_SECRET: undefined, NODE_ENV: 'development' })).toEqual(['alipay', 'wechat']);
   });
 });
@@ -76,10 +84,25 @@ describe('pay ways on the wire', () => {
 });
 
 describe('the mock goes through the same guard as any channel', () => {
-  const account: MockAccount = { channel: 'mock', merchantId: 'M1', secret: 'unit-test-secret-0001', gatewayUrl: 'http://127.0.0.1:1', notifyBaseUrl: 'http://127.0.0.1:2' };
+  const account: MockAccount = {
+    channel: 'mock',
+    merchantId: 'M1',
+    secret: 'unit-test-secret-0001',
+    gatewayUrl: 'http://127.0.0.1:1',
+    notifyBaseUrl: 'http://127.0.0.1:2',
+  };
   const { channel } = buildChannel(mockChannel, { timeoutMs: 1000 });
   const notify = (fields: Record<string, string>) => {
-    const body = JSON.stringify({ notify_id: 'N1', event: 'TRADE.SUCCESS', out_trade_no: 'A1', trade_no: 'T1', amount: '100', currency: 'CNY', paid_at: new Date().toISOString(), ...fields });
+    const body = JSON.stringify({
+      notify_id: 'N1',
+      event: 'TRADE.SUCCESS',
+      out_trade_no: 'A1',
+      trade_no: 'T1',
+      amount: '100',
+      currency: 'CNY',
+      paid_at: new Date().toISOString(),
+      ...fields,
+    });
     return { tenantId: 't', terminalType: 'web', headers: buildSignedHeaders(account.secret, body), rawBody: Buffer.from(body) };
   };
 
@@ -90,13 +113,36 @@ describe('the mock goes through the same guard as any channel', () => {
       reason: 'notify for another merchant: merchant M2 is not M1',
       attemptNo: 'A1',
     });
-    expect(await channel.verifyNotify(notify({}), account)).toMatchObject({ valid: false, reason: expect.stringContaining('unrecognised notify') });
+    expect(await channel.verifyNotify(notify({}), account)).toMatchObject({
+      valid: false,
+      reason: expect.stringContaining('unrecognised notify'),
+    });
   });
 
   it('When a mock call has no mock account, then it is unknown, never fail', async () => {
-    const trade = { tenantId: 't', payNo: 'P', attemptNo: 'A1', amount: 1n, currency: 'CNY', subject: 's', description: '', attach: '', expireAt: new Date(), clientIp: '', payerId: '', returnUrl: '' };
-    expect(await channel.query(trade, { account: { channel: 'alipay' } })).toEqual({ outcome: 'unknown', channelStatus: '', reason: 'no mock account for this tenant' });
-    expect(await channel.verifyNotify(notify({ mch_id: 'M1' }), undefined)).toEqual({ valid: false, reason: 'tenant t has no mock account' });
+    const trade = {
+      tenantId: 't',
+      payNo: 'P',
+      attemptNo: 'A1',
+      amount: 1n,
+      currency: 'CNY',
+      subject: 's',
+      description: '',
+      attach: '',
+      expireAt: new Date(),
+      clientIp: '',
+      payerId: '',
+      returnUrl: '',
+    };
+    expect(await channel.query(trade, { account: { channel: 'alipay' } })).toEqual({
+      outcome: 'unknown',
+      channelStatus: '',
+      reason: 'no mock account for this tenant',
+    });
+    expect(await channel.verifyNotify(notify({ mch_id: 'M1' }), undefined)).toEqual({
+      valid: false,
+      reason: 'tenant t has no mock account',
+    });
   });
 });
 

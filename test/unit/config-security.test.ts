@@ -57,8 +57,16 @@ describe('Transport and caller configuration', () => {
 
   it.each([
     ['not JSON', '[{', /PAYSVC_CALLERS: not JSON/],
-    ['a name with a colon (a system actor)', JSON.stringify([{ ...CALLER.entry, name: 'system:timeout' }]), /PAYSVC_CALLERS: 0\.name: must be/],
-    ['a token in clear instead of its hash', JSON.stringify([{ ...CALLER.entry, tokenSha256: CALLER.token }]), /0\.tokenSha256: must be the hex SHA-256/],
+    [
+      'a name with a colon (a system actor)',
+      JSON.stringify([{ ...CALLER.entry, name: 'system:timeout' }]),
+      /PAYSVC_CALLERS: 0\.name: must be/,
+    ],
+    [
+      'a token in clear instead of its hash',
+      JSON.stringify([{ ...CALLER.entry, tokenSha256: CALLER.token }]),
+      /0\.tokenSha256: must be the hex SHA-256/,
+    ],
     ['no credential', JSON.stringify([{ name: 'x', tenants: '*', permissions: ['pay'] }]), /needs tokenSha256 or certificate/],
     ['an unknown permission', JSON.stringify([{ ...CALLER.entry, permissions: ['admin'] }]), /0\.permissions\.0/],
     ['no tenants', JSON.stringify([{ ...CALLER.entry, tenants: [] }]), /0\.tenants/],
@@ -71,7 +79,9 @@ describe('Transport and caller configuration', () => {
 
   it('When both PAYSVC_CALLERS and PAYSVC_CALLERS_FILE are set, or auth is disabled while callers exist, then the start is refused', () => {
     expect(problems({ ...BASE, PAYSVC_CALLERS: '[]', PAYSVC_CALLERS_FILE: '/x' })).toMatch(/not both/);
-    expect(problems({ ...BASE, PAYSVC_CALLERS: JSON.stringify([CALLER.entry]), PAYSVC_AUTH_DISABLED: 'true' })).toMatch(/PAYSVC_AUTH_DISABLED/);
+    expect(problems({ ...BASE, PAYSVC_CALLERS: JSON.stringify([CALLER.entry]), PAYSVC_AUTH_DISABLED: 'true' })).toMatch(
+      /PAYSVC_AUTH_DISABLED/,
+    );
   });
 
   it('When TLS is half configured or its files are missing, then the start is refused naming the variable', () => {

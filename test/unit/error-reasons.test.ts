@@ -22,32 +22,39 @@ function mapped(err: unknown, deadlineExceeded = false) {
 }
 
 /** How each reason no request can provoke on demand arises: the error its throw site raises. */
-const RAISED: Record<(typeof UNIT_TESTED_REASONS)[number], () => { err: unknown; deadline?: boolean; metadata?: Record<string, string> }> = {
-  ORDER_STATUS_CONFLICT: () => ({
-    err: new FailedPreconditionError('order P1 is CLOSED and cannot become PAYING', {
-      reason: 'ORDER_STATUS_CONFLICT',
+const RAISED: Record<(typeof UNIT_TESTED_REASONS)[number], () => { err: unknown; deadline?: boolean; metadata?: Record<string, string> }> =
+  {
+    ORDER_STATUS_CONFLICT: () => ({
+      err: new FailedPreconditionError('order P1 is CLOSED and cannot become PAYING', {
+        reason: 'ORDER_STATUS_CONFLICT',
+        metadata: { payNo: 'P1', status: 'CLOSED', to: 'PAYING' },
+      }),
       metadata: { payNo: 'P1', status: 'CLOSED', to: 'PAYING' },
     }),
-    metadata: { payNo: 'P1', status: 'CLOSED', to: 'PAYING' },
-  }),
-  REFUND_NOT_SUPPORTED: () => ({
-    err: new FailedPreconditionError('pay way X does not support refunds', { reason: 'REFUND_NOT_SUPPORTED', metadata: { payNo: 'P1', payWay: 'X' } }),
-    metadata: { payNo: 'P1', payWay: 'X' },
-  }),
-  CONCURRENT_UPDATE: () => ({ err: new ConcurrencyError('order P1 was changed concurrently; retry', { payNo: 'P1' }), metadata: { payNo: 'P1' } }),
-  DATABASE_BUSY: () => ({ err: Object.assign(new Error('Transaction API error'), { code: 'P2028' }) }),
-  SHUTTING_DOWN: () => ({ err: new ShuttingDownError('the server is shutting down; watch again') }),
-  DEADLINE_EXCEEDED: () => ({ err: new Error('aborted'), deadline: true }),
-  INTERNAL: () => ({ err: new TypeError('cannot read x of undefined at /src/app/secret.ts:12') }),
-  // the fallbacks: an error of a class that names no reason
-  NOT_FOUND: () => ({ err: new NotFoundError('thing not found') }),
-  FAILED_PRECONDITION: () => ({ err: new FailedPreconditionError('not now') }),
-  // no class falls back to these yet: their statuses are built directly, below
-  UNAVAILABLE: () => ({ err: undefined }),
-  UNAUTHENTICATED: () => ({ err: undefined }),
-  PERMISSION_DENIED: () => ({ err: undefined }),
-  RESOURCE_EXHAUSTED: () => ({ err: undefined }),
-};
+    REFUND_NOT_SUPPORTED: () => ({
+      err: new FailedPreconditionError('pay way X does not support refunds', {
+        reason: 'REFUND_NOT_SUPPORTED',
+        metadata: { payNo: 'P1', payWay: 'X' },
+      }),
+      metadata: { payNo: 'P1', payWay: 'X' },
+    }),
+    CONCURRENT_UPDATE: () => ({
+      err: new ConcurrencyError('order P1 was changed concurrently; retry', { payNo: 'P1' }),
+      metadata: { payNo: 'P1' },
+    }),
+    DATABASE_BUSY: () => ({ err: Object.assign(new Error('Transaction API error'), { code: 'P2028' }) }),
+    SHUTTING_DOWN: () => ({ err: new ShuttingDownError('the server is shutting down; watch again') }),
+    DEADLINE_EXCEEDED: () => ({ err: new Error('aborted'), deadline: true }),
+    INTERNAL: () => ({ err: new TypeError('cannot read x of undefined at /src/app/secret.ts:12') }),
+    // the fallbacks: an error of a class that names no reason
+    NOT_FOUND: () => ({ err: new NotFoundError('thing not found') }),
+    FAILED_PRECONDITION: () => ({ err: new FailedPreconditionError('not now') }),
+    // no class falls back to these yet: their statuses are built directly, below
+    UNAVAILABLE: () => ({ err: undefined }),
+    UNAUTHENTICATED: () => ({ err: undefined }),
+    PERMISSION_DENIED: () => ({ err: undefined }),
+    RESOURCE_EXHAUSTED: () => ({ err: undefined }),
+  };
 
 describe('The reason table', () => {
   it('When a reason is listed, then it is UPPER_SNAKE_CASE with a code and a one-line meaning; RetryInfo only for UNAVAILABLE and ABORTED', () => {
@@ -124,7 +131,12 @@ describe('Reasons no request provokes on demand, through the mapping the server 
 
 describe('The typed client reads the same details', () => {
   it('When a PaymentError is made from a status, then it exposes reason, domain, metadata, violations and retry delay', () => {
-    const invalid = failure({ reason: 'INVALID_ARGUMENT', message: 'amount: bad', metadata: { field: 'amount' }, violations: [['amount', 'bad']] });
+    const invalid = failure({
+      reason: 'INVALID_ARGUMENT',
+      message: 'amount: bad',
+      metadata: { field: 'amount' },
+      violations: [['amount', 'bad']],
+    });
     const e1 = PaymentError.from({ ...invalid, name: 'x', message: '' } as never, 'req-1');
     expect(e1).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', domain: 'payment.v1', field: 'amount' });
     expect(e1.fieldViolations).toEqual([{ field: 'amount', description: 'bad' }]);
@@ -135,4 +147,3 @@ describe('The typed client reads the same details', () => {
     expect(e2).toMatchObject({ code: status.ABORTED, reason: 'CONCURRENT_UPDATE', metadata: { payNo: 'P9' }, retryDelayMs: 100 });
   });
 });
-

@@ -5,7 +5,12 @@ import * as ids from '../../src/domain/identifiers';
 const RULES: [name: string, rule: RegExp, accepted: string[], refused: string[]][] = [
   ['tenant_id', ids.TENANT_ID, ['demo', 'DEMO', 'a_b-1', 'x'.repeat(64)], ['', 'a b', 'demo ', 'a.b', 'dé', 'x'.repeat(65)]],
   ['out_order_no', ids.CALLER_NO, ['case-1-abc', 'CASE-1-ABC'], ['', 'a ', 'a/b', 'a\u0000']],
-  ['pay_no', ids.SERVICE_NO, [newPayNo(), newAttemptNo(), newRefundNo(), 'P0'], ['', newPayNo().toLowerCase(), 'P-1', `${newPayNo()} `, 'P'.repeat(33)]],
+  [
+    'pay_no',
+    ids.SERVICE_NO,
+    [newPayNo(), newAttemptNo(), newRefundNo(), 'P0'],
+    ['', newPayNo().toLowerCase(), 'P-1', `${newPayNo()} `, 'P'.repeat(33)],
+  ],
   [
     'event_id',
     ids.EVENT_ID,

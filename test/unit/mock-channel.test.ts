@@ -9,7 +9,11 @@ import type { NotifyVerification, RefundSnapshot, TradeSnapshot, VerifiedNotify 
 
 const SECRET = 'unit-test-secret';
 
-interface Receipt { path: string; headers: IncomingHttpHeaders; verification: NotifyVerification }
+interface Receipt {
+  path: string;
+  headers: IncomingHttpHeaders;
+  verification: NotifyVerification;
+}
 
 let gateway: MockGateway;
 let gatewayUrl: string;

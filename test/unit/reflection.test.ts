@@ -91,9 +91,7 @@ describe('Reflection answers', () => {
       'ext/more.proto',
       'ext/base.proto',
     ]);
-    expect(files(send(ask('fileContainingExtension', { containingType: 'ext.Base', extensionNumber: 100 })))).toEqual([
-      'ext/more.proto',
-    ]);
+    expect(files(send(ask('fileContainingExtension', { containingType: 'ext.Base', extensionNumber: 100 })))).toEqual(['ext/more.proto']);
     expect(error(send(ask('fileContainingExtension', { containingType: 'ext.Base', extensionNumber: 150 })))).toBe(status.NOT_FOUND);
   });
 

@@ -11,7 +11,11 @@ const MCH_A = '1900000001';
 const MCH_B = '1900000002';
 const APP_ID = 'wxd678efh567hg6787';
 
-interface Receipt { path: string; headers: IncomingHttpHeaders; verification: NotifyVerification }
+interface Receipt {
+  path: string;
+  headers: IncomingHttpHeaders;
+  verification: NotifyVerification;
+}
 
 let sandbox: WechatSandbox;
 let sandboxUrl: string;
@@ -32,7 +36,10 @@ beforeAll(async () => {
     platformPrivateKey: keys.platformPrivateKey,
     platformPublicKeyId: keys.platformPublicKeyId,
     timeScale: 0.001,
-    merchants: [{ mchId: MCH_A, ...merchant }, { mchId: MCH_B, ...merchant }],
+    merchants: [
+      { mchId: MCH_A, ...merchant },
+      { mchId: MCH_B, ...merchant },
+    ],
   });
   sandboxUrl = await sandbox.listen(0);
   receiver = createServer((req, res) => {
@@ -55,10 +62,16 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   account = {
-    channel: 'wechat', mchId: MCH_A, appId: APP_ID,
-    merchantPrivateKey: keys.merchantPrivateKey, merchantSerial: keys.merchantSerial,
-    platformPublicKey: keys.platformPublicKey, platformPublicKeyId: keys.platformPublicKeyId, apiV3Key: keys.apiV3Key,
-    baseUrl: `${sandboxUrl}/`, notifyBaseUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
+    channel: 'wechat',
+    mchId: MCH_A,
+    appId: APP_ID,
+    merchantPrivateKey: keys.merchantPrivateKey,
+    merchantSerial: keys.merchantSerial,
+    platformPublicKey: keys.platformPublicKey,
+    platformPublicKeyId: keys.platformPublicKeyId,
+    apiV3Key: keys.apiV3Key,
+    baseUrl: `${sandboxUrl}/`,
+    notifyBaseUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
   };
   accountB = { ...account, mchId: MCH_B };
 });
@@ -79,9 +92,19 @@ let seq = 0;
 function tradeSnapshot(change: Partial<TradeSnapshot> = {}): TradeSnapshot {
   seq += 1;
   return {
-    tenantId: 't1', payNo: `P${seq}`, attemptNo: `A${Date.now()}X${seq}`, amount: 1234n, currency: 'CNY', subject: '绿茶 Green tea',
-    description: '', attach: '', expireAt: new Date(Date.now() + 15 * 60_000), clientIp: '203.0.113.7',
-    payerId: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o', returnUrl: '', ...change,
+    tenantId: 't1',
+    payNo: `P${seq}`,
+    attemptNo: `A${Date.now()}X${seq}`,
+    amount: 1234n,
+    currency: 'CNY',
+    subject: '绿茶 Green tea',
+    description: '',
+    attach: '',
+    expireAt: new Date(Date.now() + 15 * 60_000),
+    clientIp: '203.0.113.7',
+    payerId: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+    returnUrl: '',
+    ...change,
   };
 }
 
@@ -376,7 +399,9 @@ describe('notifies', () => {
     const trade = await paid();
     const [valid] = await notifiesFor(trade.attemptNo);
     const invalid = since(mark).filter((r) => !r.verification.valid);
-    expect(invalid.map((r) => r.verification)).toEqual([{ valid: false, reason: expect.stringContaining(reason), attemptNo: trade.attemptNo }]);
+    expect(invalid.map((r) => r.verification)).toEqual([
+      { valid: false, reason: expect.stringContaining(reason), attemptNo: trade.attemptNo },
+    ]);
     expect(valid.notify).toEqual(paymentOf(trade));
   });
 
@@ -412,7 +437,7 @@ describe('notifies', () => {
     const trade = tradeSnapshot(); // tenant t1, whose account is merchant A
     expect(await native.prepay(trade, { account: accountB })).toMatchObject({ outcome: 'success' });
     sandbox.pay(trade.attemptNo);
-    for (const deadline = Date.now() + 10_000; since(mark).length === 0 && Date.now() < deadline; ) await sleep(10);
+    for (const deadline = Date.now() + 10_000; since(mark).length === 0 && Date.now() < deadline;) await sleep(10);
     expect(since(mark)[0].verification).toEqual({
       valid: false,
       reason: `notify for another merchant: merchant ${MCH_B} is not ${MCH_A}`,

@@ -184,7 +184,11 @@ describe('responses and notifies (WeChat → merchant)', () => {
 
     jest.spyOn(Formatter, 'timestamp').mockReturnValue(Number(TS) + 5);
     const verifier = Decorator.responseVerifier({ [fixture.platformPublicKeyId]: platformPublicKey }) as (
-      this: object, data: string, headers: Record<string, string>, status: number) => unknown;
+      this: object,
+      data: string,
+      headers: Record<string, string>,
+      status: number,
+    ) => unknown;
     const headers = {
       'Wechatpay-Timestamp': TS,
       'Wechatpay-Nonce': nonce,

@@ -189,8 +189,14 @@ describe('request builders', () => {
 
   it('builds the refund body and refuses impossible refunds', () => {
     const refund: RefundSnapshot = {
-      tenantId: 'tenant-1', payNo: 'P1', attemptNo: trade.attemptNo, refundNo: 'R20240101020000ABCDEFGHJKMN',
-      tradeAmount: 8888n, amount: 888n, currency: 'CNY', reason: 'damaged',
+      tenantId: 'tenant-1',
+      payNo: 'P1',
+      attemptNo: trade.attemptNo,
+      refundNo: 'R20240101020000ABCDEFGHJKMN',
+      tradeAmount: 8888n,
+      amount: 888n,
+      currency: 'CNY',
+      reason: 'damaged',
     };
     expect(buildRefundRequest(refund, account, 'native')).toEqual({
       ok: true,
@@ -213,18 +219,36 @@ describe('request builders', () => {
 describe('answers and notifies → domain', () => {
   it('maps a paid Transaction with its identity, amount as bigint and paid time', () => {
     const paid = transaction.parse({
-      appid: 'wxd678efh567hg6787', mchid: '1900000001', out_trade_no: 'A1', transaction_id: '4200000985202401011234567890',
-      trade_type: 'NATIVE', trade_state: 'SUCCESS', trade_state_desc: '支付成功', success_time: '2024-01-01T10:01:02+08:00',
+      appid: 'wxd678efh567hg6787',
+      mchid: '1900000001',
+      out_trade_no: 'A1',
+      transaction_id: '4200000985202401011234567890',
+      trade_type: 'NATIVE',
+      trade_state: 'SUCCESS',
+      trade_state_desc: '支付成功',
+      success_time: '2024-01-01T10:01:02+08:00',
       amount: { total: 8888, payer_total: 8800, currency: 'CNY', payer_currency: 'CNY' },
     });
     expect(toTradeAnswer(paid)).toEqual({
-      outcome: 'success', channelStatus: 'SUCCESS', outTradeNo: 'A1', appId: 'wxd678efh567hg6787', merchantId: '1900000001',
-      channelTradeNo: '4200000985202401011234567890', currency: 'CNY', paidAmount: 8888n, paidAt: new Date('2024-01-01T02:01:02Z'),
+      outcome: 'success',
+      channelStatus: 'SUCCESS',
+      outTradeNo: 'A1',
+      appId: 'wxd678efh567hg6787',
+      merchantId: '1900000001',
+      channelTradeNo: '4200000985202401011234567890',
+      currency: 'CNY',
+      paidAmount: 8888n,
+      paidAt: new Date('2024-01-01T02:01:02Z'),
     });
   });
 
   it('reports no paid amount for an unpaid Transaction, and refuses inexact amounts', () => {
-    const unpaid = transaction.parse({ out_trade_no: 'A1', trade_state: 'NOTPAY', trade_state_desc: '订单未支付', amount: { total: 8888 } });
+    const unpaid = transaction.parse({
+      out_trade_no: 'A1',
+      trade_state: 'NOTPAY',
+      trade_state_desc: '订单未支付',
+      amount: { total: 8888 },
+    });
     expect(toTradeAnswer(unpaid)).toEqual({ outcome: 'pending', channelStatus: 'NOTPAY', outTradeNo: 'A1', reason: '订单未支付' });
     expect(transaction.safeParse({ out_trade_no: 'A1', trade_state: 'SUCCESS', amount: { total: 88.5 } }).success).toBe(false);
     expect(transaction.safeParse({ out_trade_no: 'A1', trade_state: 'SUCCESS', amount: { total: 2 ** 53 } }).success).toBe(false);
@@ -232,11 +256,20 @@ describe('answers and notifies → domain', () => {
 
   it('trusts a Refund answer only about this refund, trade and amount', () => {
     const snapshot: RefundSnapshot = {
-      tenantId: 't1', payNo: 'P1', attemptNo: 'A000001', refundNo: 'R000001',
-      tradeAmount: 100n, amount: 40n, currency: 'CNY', reason: '',
+      tenantId: 't1',
+      payNo: 'P1',
+      attemptNo: 'A000001',
+      refundNo: 'R000001',
+      tradeAmount: 100n,
+      amount: 40n,
+      currency: 'CNY',
+      reason: '',
     };
     const answer = refundSchema.parse({
-      refund_id: '50R', out_refund_no: 'R000001', out_trade_no: 'A000001', status: 'SUCCESS',
+      refund_id: '50R',
+      out_refund_no: 'R000001',
+      out_trade_no: 'A000001',
+      status: 'SUCCESS',
       amount: { total: 100, refund: 40 },
     });
     expect(checkedRefundStatus(snapshot, answer)).toEqual({ outcome: 'success', channelStatus: 'SUCCESS', channelRefundNo: '50R' });
@@ -256,12 +289,21 @@ describe('answers and notifies → domain', () => {
     ['ABNORMAL', 'pending'],
   ])('maps a REFUND.%s resource to a refund notify (%s)', (status, outcome) => {
     const resource = refundResource.parse({
-      mchid: '1900000001', out_trade_no: 'A1', transaction_id: '42', out_refund_no: 'R1', refund_id: '50R',
-      refund_status: status, amount: { total: 100, refund: 40, payer_total: 100, payer_refund: 40 },
+      mchid: '1900000001',
+      out_trade_no: 'A1',
+      transaction_id: '42',
+      out_refund_no: 'R1',
+      refund_id: '50R',
+      refund_status: status,
+      amount: { total: 100, refund: 40, payer_total: 100, payer_refund: 40 },
     });
     expect(toRefundNotify('EV-1', resource)).toEqual({
       notify: {
-        kind: 'refund', notifyId: 'EV-1', attemptNo: 'A1', refundNo: 'R1', amount: 40n,
+        kind: 'refund',
+        notifyId: 'EV-1',
+        attemptNo: 'A1',
+        refundNo: 'R1',
+        amount: 40n,
         status: expect.objectContaining({ outcome, channelStatus: status, channelRefundNo: '50R' }),
       },
       identity: { outTradeNo: 'A1', merchantId: '1900000001' },

@@ -5,18 +5,12 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
  * normalised to PKCS#8 / SPKI PEM here, so alipay-sdk always gets `keyType: 'PKCS8'` and a key it can read.
  */
 export function normalizePrivateKey(key: string): string {
-  const k = readKey(key, (der, type) => createPrivateKey({ key: der, format: 'der', type }), createPrivateKey, [
-    'pkcs8',
-    'pkcs1',
-  ]);
+  const k = readKey(key, (der, type) => createPrivateKey({ key: der, format: 'der', type }), createPrivateKey, ['pkcs8', 'pkcs1']);
   return k.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
 export function normalizePublicKey(key: string): string {
-  const k = readKey(key, (der, type) => createPublicKey({ key: der, format: 'der', type }), createPublicKey, [
-    'spki',
-    'pkcs1',
-  ]);
+  const k = readKey(key, (der, type) => createPublicKey({ key: der, format: 'der', type }), createPublicKey, ['spki', 'pkcs1']);
   return k.export({ type: 'spki', format: 'pem' }).toString();
 }
 
@@ -27,7 +21,9 @@ function readKey<T extends string>(
   derTypes: readonly T[],
 ): KeyObject {
   const text = key.trim();
-  const k = text.startsWith('-----BEGIN') ? fromPem(text) : firstReadable(Buffer.from(text.replace(/\s+/g, ''), 'base64'), fromDer, derTypes);
+  const k = text.startsWith('-----BEGIN')
+    ? fromPem(text)
+    : firstReadable(Buffer.from(text.replace(/\s+/g, ''), 'base64'), fromDer, derTypes);
   if (k.asymmetricKeyType !== 'rsa') throw new Error(`an Alipay key must be RSA, not ${k.asymmetricKeyType}`);
   return k;
 }

@@ -81,7 +81,5 @@ export function toVerifiedNotify(n: NotifyForm): VerifiedNotify {
 
 /** Alipay stops retrying only on HTTP 200 with the exact body `success`; anything else is retried. */
 export function alipayAck(accepted: boolean): NotifyAck {
-  return accepted
-    ? { status: 200, contentType: 'text/plain', body: 'success' }
-    : { status: 500, contentType: 'text/plain', body: 'fail' };
+  return accepted ? { status: 200, contentType: 'text/plain', body: 'success' } : { status: 500, contentType: 'text/plain', body: 'fail' };
 }

@@ -5,10 +5,7 @@ import { createSign, createVerify } from 'node:crypto';
  * Requests sign every param but `sign` (keeping `sign_type`); notifies and sync returns also drop `sign_type`
  * (`dropSignType`). Empty values are left out, keys are sorted by code unit, values are raw (not URL-encoded).
  */
-export function alipaySignContent(
-  params: Readonly<Record<string, string | undefined>>,
-  opts: { dropSignType?: boolean } = {},
-): string {
+export function alipaySignContent(params: Readonly<Record<string, string | undefined>>, opts: { dropSignType?: boolean } = {}): string {
   return Object.keys(params)
     .filter((k) => k !== 'sign' && !(opts.dropSignType && k === 'sign_type'))
     .filter((k) => k !== '' && params[k] !== undefined && params[k] !== '')

@@ -14,9 +14,7 @@ export interface MockGatewayClientOptions {
  * error, bad signature, 5xx, unexpected body) is `unknown`: the call may or may not have taken effect.
  */
 export type GatewayResult<T> =
-  | { kind: 'ok'; data: T }
-  | { kind: 'rejected'; code: string; reason: string }
-  | { kind: 'unknown'; reason: string };
+  { kind: 'ok'; data: T } | { kind: 'rejected'; code: string; reason: string } | { kind: 'unknown'; reason: string };
 
 type GatewayReply = { kind: 'answer'; httpStatus: number; body: unknown } | { kind: 'unknown'; reason: string };
 

@@ -17,11 +17,7 @@ export type HeaderSource = Headers | Record<string, string | string[] | undefine
 export type SignatureCheck = { valid: true } | { valid: false; reason: string };
 
 export function computeSignature(secret: string, timestamp: string, nonce: string, body: string | Buffer): string {
-  return createHmac('sha256', secret)
-    .update(`${timestamp}\n${nonce}\n`)
-    .update(body)
-    .update('\n')
-    .digest('base64');
+  return createHmac('sha256', secret).update(`${timestamp}\n${nonce}\n`).update(body).update('\n').digest('base64');
 }
 
 /** Headers that make `body` validly signed with `secret`; fresh nonce, current time unless given. */

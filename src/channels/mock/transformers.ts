@@ -21,15 +21,11 @@ export const REFUND_STATUS_OUTCOMES: Readonly<Record<MockRefundStatus, Outcome>>
 
 /** A status the table does not know is not something we can act on. */
 export function tradeOutcome(channelStatus: string): Outcome {
-  return Object.hasOwn(TRADE_STATUS_OUTCOMES, channelStatus)
-    ? TRADE_STATUS_OUTCOMES[channelStatus as MockTradeStatus]
-    : 'unknown';
+  return Object.hasOwn(TRADE_STATUS_OUTCOMES, channelStatus) ? TRADE_STATUS_OUTCOMES[channelStatus as MockTradeStatus] : 'unknown';
 }
 
 export function refundOutcome(channelStatus: string): Outcome {
-  return Object.hasOwn(REFUND_STATUS_OUTCOMES, channelStatus)
-    ? REFUND_STATUS_OUTCOMES[channelStatus as MockRefundStatus]
-    : 'unknown';
+  return Object.hasOwn(REFUND_STATUS_OUTCOMES, channelStatus) ? REFUND_STATUS_OUTCOMES[channelStatus as MockRefundStatus] : 'unknown';
 }
 
 /** Only a paid trade reports a paid amount and time. */

@@ -18,7 +18,9 @@ export class WechatAdapter implements ChannelAdapter<WechatAccount> {
   /** An order WeChat has never seen (ORDER_NOT_EXIST) is not paid yet: 'pending'. */
   async query(trade: TradeSnapshot, account: WechatAccount, signal?: AbortSignal): Promise<ChannelTradeAnswer> {
     const config = { params: { mchid: account.mchId }, out_trade_no: pathSegment(trade.attemptNo) };
-    const reply = await this.api.call(account, signal, (wx, cfg) => wx.v3.pay.transactions.outTradeNo._out_trade_no_.get({ ...cfg, ...config }));
+    const reply = await this.api.call(account, signal, (wx, cfg) =>
+      wx.v3.pay.transactions.outTradeNo._out_trade_no_.get({ ...cfg, ...config }),
+    );
     if (reply.status === 200) return toTradeAnswer(parse(transaction, reply.data, 'transaction'));
     const { code, reason } = errorOf(reply);
     const outcome = errorVerdict('query', reply.status, code) === 'pending' ? 'pending' : 'unknown';
@@ -52,7 +54,9 @@ export class WechatAdapter implements ChannelAdapter<WechatAccount> {
   /** A refund WeChat has never seen (RESOURCE_NOT_EXISTS) has not happened yet: 'pending', so it can be sent again. */
   async queryRefund(r: RefundSnapshot, account: WechatAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
     const config = { out_refund_no: pathSegment(r.refundNo) };
-    const reply = await this.api.call(account, signal, (wx, cfg) => wx.v3.refund.domestic.refunds._out_refund_no_.get({ ...cfg, ...config }));
+    const reply = await this.api.call(account, signal, (wx, cfg) =>
+      wx.v3.refund.domestic.refunds._out_refund_no_.get({ ...cfg, ...config }),
+    );
     if (reply.status === 200) return checkedRefundStatus(r, parse(refund, reply.data, 'refund'));
     const { code, reason } = errorOf(reply);
     const outcome = errorVerdict('queryRefund', reply.status, code) === 'pending' ? 'pending' : 'unknown';
@@ -82,8 +86,14 @@ export class WechatAdapter implements ChannelAdapter<WechatAccount> {
   }
 }
 
-const TERMINALS: Readonly<Record<string, TerminalType>> = { WECHAT_APP: 'app', WECHAT_JSAPI: 'jsapi', WECHAT_NATIVE: 'native', WECHAT_H5: 'h5' };
-const terminalOf = (payWay?: string): TerminalType | 'refund' => (payWay !== undefined && Object.hasOwn(TERMINALS, payWay) ? TERMINALS[payWay] : 'refund');
+const TERMINALS: Readonly<Record<string, TerminalType>> = {
+  WECHAT_APP: 'app',
+  WECHAT_JSAPI: 'jsapi',
+  WECHAT_NATIVE: 'native',
+  WECHAT_H5: 'h5',
+};
+const terminalOf = (payWay?: string): TerminalType | 'refund' =>
+  payWay !== undefined && Object.hasOwn(TERMINALS, payWay) ? TERMINALS[payWay] : 'refund';
 
 /** Parses a 200 body; a body that does not fit is thrown, hence 'unknown'. */
 export function parse<S extends z.ZodType>(schema: S, data: unknown, what: string): z.output<S> {

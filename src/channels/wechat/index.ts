@@ -36,7 +36,14 @@ export const wechatChannel = defineChannel<WechatAccount>({
     query: ['outTradeNo', 'appId', 'merchantId'],
   },
   payWays: [
-    { code: 'WECHAT_APP', name: 'WeChat Pay App', protoNumber: PayWay.PAY_WAY_WECHAT_APP, supportsQr: false, requiredInputs: [], ...payWay },
+    {
+      code: 'WECHAT_APP',
+      name: 'WeChat Pay App',
+      protoNumber: PayWay.PAY_WAY_WECHAT_APP,
+      supportsQr: false,
+      requiredInputs: [],
+      ...payWay,
+    },
     {
       code: 'WECHAT_JSAPI',
       name: 'WeChat Pay JSAPI (official account / mini program)',
@@ -45,8 +52,22 @@ export const wechatChannel = defineChannel<WechatAccount>({
       requiredInputs: ['payerId'],
       ...payWay,
     },
-    { code: 'WECHAT_NATIVE', name: 'WeChat Pay Native (QR code)', protoNumber: PayWay.PAY_WAY_WECHAT_NATIVE, supportsQr: true, requiredInputs: [], ...payWay },
-    { code: 'WECHAT_H5', name: 'WeChat Pay H5', protoNumber: PayWay.PAY_WAY_WECHAT_H5, supportsQr: false, requiredInputs: ['clientIp'], ...payWay },
+    {
+      code: 'WECHAT_NATIVE',
+      name: 'WeChat Pay Native (QR code)',
+      protoNumber: PayWay.PAY_WAY_WECHAT_NATIVE,
+      supportsQr: true,
+      requiredInputs: [],
+      ...payWay,
+    },
+    {
+      code: 'WECHAT_H5',
+      name: 'WeChat Pay H5',
+      protoNumber: PayWay.PAY_WAY_WECHAT_H5,
+      supportsQr: false,
+      requiredInputs: ['clientIp'],
+      ...payWay,
+    },
   ],
   create: ({ timeoutMs }: ChannelDeps) => wechatParts(timeoutMs),
 });

@@ -20,11 +20,7 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  * timestamp within 300 s, the signature valid over `ts\nnonce\nrawBody\n`; only then is the JSON read and
  * the resource decrypted with the APIv3 key. Every failure is `{ invalid }` with a short reason.
  */
-export function verifyWechatNotify(
-  raw: RawNotify,
-  account: WechatAccount,
-  nowSeconds = Math.floor(Date.now() / 1000),
-): ChannelNotify {
+export function verifyWechatNotify(raw: RawNotify, account: WechatAccount, nowSeconds = Math.floor(Date.now() / 1000)): ChannelNotify {
   const [serial, signature, timestamp, nonce] = [
     header(raw.headers, NOTIFY_HEADERS.serial),
     header(raw.headers, NOTIFY_HEADERS.signature),

@@ -85,7 +85,11 @@ export function parseAuthorization(header: string | undefined): AuthorizationPar
   }
   const get = (k: keyof AuthorizationParams) => pairs.get(k);
   const [mchid, serial_no, timestamp, nonce_str, signature] = [
-    get('mchid'), get('serial_no'), get('timestamp'), get('nonce_str'), get('signature'),
+    get('mchid'),
+    get('serial_no'),
+    get('timestamp'),
+    get('nonce_str'),
+    get('signature'),
   ];
   if (!mchid || !serial_no || !timestamp || !nonce_str || !signature) return undefined;
   return { mchid, serial_no, timestamp, nonce_str, signature };
@@ -134,10 +138,7 @@ function aesKey(apiV3Key: string): Buffer {
 }
 
 /** AEAD_AES_256_GCM: key = the APIv3 key's bytes, iv = utf8(nonce), aad = utf8(associated_data), tag appended. */
-export function decryptResource(
-  r: Pick<NotifyResource, 'ciphertext' | 'nonce' | 'associated_data'>,
-  apiV3Key: string,
-): string {
+export function decryptResource(r: Pick<NotifyResource, 'ciphertext' | 'nonce' | 'associated_data'>, apiV3Key: string): string {
   const buf = Buffer.from(r.ciphertext, 'base64');
   if (buf.length <= GCM_TAG_BYTES) throw new Error('ciphertext too short');
   const decipher = createDecipheriv('aes-256-gcm', aesKey(apiV3Key), Buffer.from(r.nonce, 'utf8'));

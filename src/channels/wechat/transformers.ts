@@ -1,15 +1,7 @@
 import type { ChannelNotify, ChannelTradeAnswer } from '../channel-module';
 import type { Outcome, RefundSnapshot, RefundStatusResult, TradeSnapshot } from '../types';
 import type { WechatAccount } from './account';
-import type {
-  PrepayBody,
-  Refund,
-  RefundBody,
-  RefundResource,
-  Transaction,
-  WechatRefundStatus,
-  WechatTradeState,
-} from './wire';
+import type { PrepayBody, Refund, RefundBody, RefundResource, Transaction, WechatRefundStatus, WechatTradeState } from './wire';
 
 /**
  * Pure WeChat Pay v3 ⇄ domain transformations: the status → outcome tables, the error-code table and the
@@ -47,15 +39,11 @@ export const REFUND_STATUS_REASONS: Readonly<Partial<Record<WechatRefundStatus, 
 
 /** A status the table does not know is not something we can act on. */
 export function tradeOutcome(tradeState: string): Outcome {
-  return Object.hasOwn(TRADE_STATE_OUTCOMES, tradeState)
-    ? TRADE_STATE_OUTCOMES[tradeState as WechatTradeState]
-    : 'unknown';
+  return Object.hasOwn(TRADE_STATE_OUTCOMES, tradeState) ? TRADE_STATE_OUTCOMES[tradeState as WechatTradeState] : 'unknown';
 }
 
 export function refundOutcome(status: string): Outcome {
-  return Object.hasOwn(REFUND_STATUS_OUTCOMES, status)
-    ? REFUND_STATUS_OUTCOMES[status as WechatRefundStatus]
-    : 'unknown';
+  return Object.hasOwn(REFUND_STATUS_OUTCOMES, status) ? REFUND_STATUS_OUTCOMES[status as WechatRefundStatus] : 'unknown';
 }
 
 export type WechatOperation = 'prepay' | 'query' | 'close' | 'refund' | 'queryRefund';
@@ -117,11 +105,7 @@ const REFUND_REASON_MAX_CHARS = 80;
 export type Built<T> = { ok: true; body: T } | { ok: false; reason: string };
 
 /** The prepay body, or why none can be sent: a local refusal the channel never sees. */
-export function buildPrepayRequest(
-  trade: TradeSnapshot,
-  account: WechatAccount,
-  terminal: TerminalType,
-): Built<PrepayBody> {
+export function buildPrepayRequest(trade: TradeSnapshot, account: WechatAccount, terminal: TerminalType): Built<PrepayBody> {
   const total = fenToNumber(trade.amount);
   const refuse = (reason: string): Built<PrepayBody> => ({ ok: false, reason });
   if (total === undefined) return refuse(`amount ${trade.amount} fen is not a positive safe integer`);

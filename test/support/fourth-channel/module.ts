@@ -1,7 +1,22 @@
 import { z } from 'zod';
-import type { ChannelAdapter, ChannelCloseAnswer, ChannelModule, ChannelNotify, ChannelTradeAnswer, PrepayStrategy } from '../../../src/channels/channel-module';
+import type {
+  ChannelAdapter,
+  ChannelCloseAnswer,
+  ChannelModule,
+  ChannelNotify,
+  ChannelTradeAnswer,
+  PrepayStrategy,
+} from '../../../src/channels/channel-module';
 import { defineChannel } from '../../../src/channels/channel-module';
-import type { ChannelAccount, NotifyAck, PrepayResult, RawNotify, RefundSnapshot, RefundStatusResult, TradeSnapshot } from '../../../src/channels/types';
+import type {
+  ChannelAccount,
+  NotifyAck,
+  PrepayResult,
+  RawNotify,
+  RefundSnapshot,
+  RefundStatusResult,
+  TradeSnapshot,
+} from '../../../src/channels/types';
 import { type LanternNotify, type LanternRefund, type LanternTrade, SIGNATURE_HEADER, sign, signatureValid } from './protocol';
 
 /** A tenant's Lantern Pay account. */
@@ -98,7 +113,13 @@ class LanternAdapter implements ChannelAdapter<LanternAccount> {
         kind: 'payment',
         notifyId: n.notify_id,
         attemptNo: n.out_trade_no,
-        status: { outcome: 'success', channelStatus: 'PAID', paidAmount: BigInt(n.amount), currency: n.currency, paidAt: new Date(n.paid_at) },
+        status: {
+          outcome: 'success',
+          channelStatus: 'PAID',
+          paidAmount: BigInt(n.amount),
+          currency: n.currency,
+          paidAt: new Date(n.paid_at),
+        },
       },
       identity: { outTradeNo: n.out_trade_no, merchantId: n.merchant },
     };
@@ -113,10 +134,18 @@ class LanternAdapter implements ChannelAdapter<LanternAccount> {
     return accepted ? { status: 200, contentType: 'text/plain', body: 'OK' } : { status: 400, contentType: 'text/plain', body: 'RETRY' };
   }
 
-  private refundAnswer(refund: RefundSnapshot, account: LanternAccount, r: { status: number; body: Record<string, unknown> }): RefundStatusResult {
+  private refundAnswer(
+    refund: RefundSnapshot,
+    account: LanternAccount,
+    r: { status: number; body: Record<string, unknown> },
+  ): RefundStatusResult {
     if (r.status !== 200) return { outcome: 'unknown', channelStatus: String(r.body.error), reason: `HTTP ${r.status}` };
     const a = r.body as unknown as LanternRefund;
-    const same = a.merchant === account.merchant && a.out_trade_no === refund.attemptNo && a.out_refund_no === refund.refundNo && a.amount === refund.amount.toString();
+    const same =
+      a.merchant === account.merchant &&
+      a.out_trade_no === refund.attemptNo &&
+      a.out_refund_no === refund.refundNo &&
+      a.amount === refund.amount.toString();
     if (!same) return { outcome: 'unknown', channelStatus: a.status, reason: 'integrity check failed: another refund' };
     return { outcome: 'success', channelStatus: a.status };
   }
@@ -127,7 +156,13 @@ function linkPay(timeoutMs: number): PrepayStrategy<LanternAccount> {
   return {
     async prepay(trade, account, signal): Promise<PrepayResult> {
       const notifyUrl = `${account.notifyBaseUrl}/notify/lantern/${encodeURIComponent(trade.tenantId)}/link`;
-      const request = { merchant: account.merchant, out_trade_no: trade.attemptNo, amount: trade.amount.toString(), currency: trade.currency, notify_url: notifyUrl };
+      const request = {
+        merchant: account.merchant,
+        out_trade_no: trade.attemptNo,
+        amount: trade.amount.toString(),
+        currency: trade.currency,
+        notify_url: notifyUrl,
+      };
       const r = await call(account, timeoutMs, 'POST', '/trades', request, signal);
       if (r.status === 200) return { outcome: 'success', payload: { kind: 'redirectUrl', value: String(r.body.pay_url) } };
       return { outcome: r.status === 409 ? 'fail' : 'unknown', reason: String(r.body.error) };
@@ -149,9 +184,21 @@ export const lanternChannel: ChannelModule = defineChannel<LanternAccount>({
     secretFields: ['key'],
     identity: (a) => ({ appId: '', merchantId: a.merchant }),
   },
-  carriedIdentity: { paymentNotify: ['outTradeNo', 'merchantId'], refundNotify: ['outTradeNo', 'merchantId'], query: ['outTradeNo', 'merchantId'] },
+  carriedIdentity: {
+    paymentNotify: ['outTradeNo', 'merchantId'],
+    refundNotify: ['outTradeNo', 'merchantId'],
+    query: ['outTradeNo', 'merchantId'],
+  },
   payWays: [
-    { code: 'LANTERN_LINK', name: 'Lantern Pay (pay link)', protoNumber: LANTERN_LINK, defaultFeeRateBps: 25, requiredInputs: [], supportsQr: false, supportsRefund: true },
+    {
+      code: 'LANTERN_LINK',
+      name: 'Lantern Pay (pay link)',
+      protoNumber: LANTERN_LINK,
+      defaultFeeRateBps: 25,
+      requiredInputs: [],
+      supportsQr: false,
+      supportsRefund: true,
+    },
   ],
   create: ({ timeoutMs }) => ({ adapter: new LanternAdapter(timeoutMs), prepay: { LANTERN_LINK: linkPay(timeoutMs) } }),
 });

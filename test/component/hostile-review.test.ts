@@ -4,7 +4,7 @@ import type { CloseResult, PayOrderHandler } from '../../src/channels/types';
 import { wechatTenant } from '../support/channels';
 import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { captureLogs } from '../support/capture';
-import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
+import { createOrder, mockAttempts, orderRequest, orderRow as orderRowOf, paidOrder, prepayOn, ref } from '../support/orders';
 
 /** Holes found by an adversarial review of issue 10, each pinned by the test that found it. */
 
@@ -18,14 +18,9 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-const prepay = (order: PayOrder, payWay: PayWay) => h.call('prepay', { order: ref(order), payWay, clientIp: '127.0.0.1', payerId: '' });
-const attemptsOf = async (order: PayOrder) =>
-  (await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } })).map((a) => ({
-    attemptNo: a.attemptNo,
-    status: a.status,
-    atChannel: h.gateway.trade(a.attemptNo)?.status ?? 'never sent',
-  }));
-const orderRow = (order: PayOrder) => h.service.deps.db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } });
+const prepay = (order: PayOrder, payWay: PayWay) => prepayOn(h, order, payWay);
+const attemptsOf = (order: PayOrder) => mockAttempts(h, order);
+const orderRow = (order: PayOrder) => orderRowOf(h, order);
 
 /** The next close through `handler` reaches the channel, then waits for `release` before its answer is used. */
 function holdNextCloseAnswer(handler: PayOrderHandler): { closedAtChannel: Promise<void>; release: () => void } {

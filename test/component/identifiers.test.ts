@@ -2,7 +2,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { replayEvent } from '../../src/app/order-events';
 import { NotFoundError } from '../../src/domain/errors';
 import { DeliveryStatus } from '../../src/gen/payment/v1/events';
-import { CreateOrderRequest, type GetStatisticsRequest } from '../../src/gen/payment/v1/payment_service';
+import { CreateOrderRequest, ListOrdersRequest, type GetStatisticsRequest } from '../../src/gen/payment/v1/payment_service';
 import { PayWay, RefundStatus } from '../../src/gen/payment/v1/types';
 import { buildSignedHeaders } from '../../src/channels/mock/signature';
 import { eventually, grpcError, MOCK_SECRET, newTenant, startHarness, uniq, type Harness } from '../support/harness';
@@ -22,17 +22,7 @@ afterAll(() => h.close());
 
 const DAY_MS = 86400_000;
 const db = () => h.service.deps.db;
-const listOrders = (tenantId: string, userId = '') =>
-  h.call('listOrders', {
-    tenantId,
-    userId,
-    statuses: [],
-    payWays: [],
-    createdFrom: undefined,
-    createdTo: undefined,
-    pageSize: 0,
-    pageToken: '',
-  });
+const listOrders = (tenantId: string, userId = '') => h.call('listOrders', ListOrdersRequest.fromPartial({ tenantId, userId }));
 
 /**
  * A read under a tenant id that names no tenant finds nothing. Today any tenant id is accepted and the answer is

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import type { ListOrdersRequest } from '../../src/gen/payment/v1/payment_service';
+import { ListOrdersRequest } from '../../src/gen/payment/v1/payment_service';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, paidOrder, ref } from '../support/orders';
@@ -11,17 +11,7 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const list = (tenantId: string, over: Partial<ListOrdersRequest> = {}) =>
-  h.call('listOrders', {
-    tenantId,
-    userId: '',
-    statuses: [],
-    payWays: [],
-    createdFrom: undefined,
-    createdTo: undefined,
-    pageSize: 0,
-    pageToken: '',
-    ...over,
-  });
+  h.call('listOrders', ListOrdersRequest.fromPartial({ tenantId, ...over }));
 
 /** Every page of a listing, following next_page_token; `between` runs before each page after the first. */
 async function listAll(tenantId: string, over: Partial<ListOrdersRequest> = {}, between = async () => {}): Promise<PayOrder[][]> {

@@ -7,7 +7,7 @@ import { MAX_PAY_WAY_SWITCHES } from '../../src/app/prepay';
 import { ConcurrencyError } from '../../src/domain/errors';
 import { tradeSnapshot } from '../../src/app/snapshots';
 import { eventually, grpcError, mockAccount, newTenant, startHarness, type Harness } from '../support/harness';
-import { createOrder, ref } from '../support/orders';
+import { createOrder, mockAttempts, orderRow as orderRowOf, prepayOn, ref } from '../support/orders';
 
 let h: Harness;
 beforeAll(async () => {
@@ -99,14 +99,9 @@ describe('Prepay under concurrency', () => {
   }, 240_000);
 });
 
-const prepay = (order: PayOrder, payWay: PayWay) => h.call('prepay', { order: ref(order), payWay, clientIp: '127.0.0.1', payerId: '' });
-const attemptsOf = async (order: PayOrder) =>
-  (await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } })).map((a) => ({
-    attemptNo: a.attemptNo,
-    status: a.status,
-    atChannel: h.gateway.trade(a.attemptNo)?.status ?? 'never sent',
-  }));
-const orderRow = (order: PayOrder) => h.service.deps.db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } });
+const prepay = (order: PayOrder, payWay: PayWay) => prepayOn(h, order, payWay);
+const attemptsOf = (order: PayOrder) => mockAttempts(h, order);
+const orderRow = (order: PayOrder) => orderRowOf(h, order);
 
 describe('a pay way switch whose close of the previous attempt does not simply succeed', () => {
   /** An order with an OPEN MOCK attempt whose switch to MOCK_QR could not close it (the channel answered 500). */

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import type { GetStatisticsRequest, StatisticsBucket } from '../../src/gen/payment/v1/payment_service';
+import { ListOrdersRequest, type GetStatisticsRequest, type StatisticsBucket } from '../../src/gen/payment/v1/payment_service';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, paidOrder, ref } from '../support/orders';
@@ -46,16 +46,7 @@ async function summed(orders: PayOrder[]): Promise<Counted> {
 
 /** The tenant's orders as they are now, read through ListOrders. */
 async function allOrders(tenantId: string): Promise<PayOrder[]> {
-  const r = await h.call('listOrders', {
-    tenantId,
-    userId: '',
-    statuses: [],
-    payWays: [],
-    createdFrom: undefined,
-    createdTo: undefined,
-    pageSize: 200,
-    pageToken: '',
-  });
+  const r = await h.call('listOrders', ListOrdersRequest.fromPartial({ tenantId, pageSize: 200 }));
   expect(r.nextPageToken).toBe('');
   return r.orders;
 }

@@ -56,3 +56,18 @@ export async function paidAfterCancel(h: Harness, ali: AlipayTenant, amount: big
   ali.sandbox.pay(pre.attemptNo);
   return { order, attemptNo: pre.attemptNo };
 }
+
+/** Prepay on `payWay` with a client IP (as a buyer's browser would give one). */
+export const prepayOn = (h: Harness, order: PayOrder, payWay: PayWay) =>
+  h.call('prepay', { order: ref(order), payWay, clientIp: '127.0.0.1', payerId: '' });
+
+/** The order's mock-channel attempts, oldest first: our status and what the mock gateway says of each. */
+export const mockAttempts = async (h: Harness, order: PayOrder) =>
+  (await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } })).map((a) => ({
+    attemptNo: a.attemptNo,
+    status: a.status,
+    atChannel: h.gateway.trade(a.attemptNo)?.status ?? 'never sent',
+  }));
+
+/** The order's row as the database has it now. */
+export const orderRow = (h: Harness, order: PayOrder) => h.service.deps.db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } });

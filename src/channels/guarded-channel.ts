@@ -17,7 +17,6 @@ import type {
   NotifyAck,
   NotifyVerification,
   PayOrderHandler,
-  PrepayInput,
   PrepayResult,
   RawNotify,
   RefundSnapshot,
@@ -25,6 +24,7 @@ import type {
   TradeSnapshot,
   TradeStatus,
 } from './types';
+import { HandlerFacts } from './pay-way-facts';
 
 /**
  * The template every channel goes through, by composition, so no channel can skip it: it resolves the tenant's
@@ -164,25 +164,13 @@ export class GuardedChannel implements ChannelNotifyPort {
 }
 
 /** One pay way as the use cases see it: its catalog facts, its prepay strategy, and its channel for the rest. */
-export class PayWayHandler implements PayOrderHandler {
-  readonly payWay: string;
-  readonly channel: string;
-  readonly supportsQr: boolean;
-  readonly supportsRefund: boolean;
-  readonly requiredInputs: readonly PrepayInput[];
-  readonly notifySignatureHeaders: readonly string[];
-
+export class PayWayHandler extends HandlerFacts implements PayOrderHandler {
   constructor(
     spec: PayWaySpec,
     private readonly strategy: PrepayStrategy<ChannelAccount>,
     private readonly via: GuardedChannel,
   ) {
-    this.payWay = spec.code;
-    this.channel = via.channel;
-    this.supportsQr = spec.supportsQr;
-    this.supportsRefund = spec.supportsRefund;
-    this.requiredInputs = spec.requiredInputs;
-    this.notifySignatureHeaders = via.notifySignatureHeaders;
+    super({ ...spec, payWay: spec.code, channel: via.channel, notifySignatureHeaders: via.notifySignatureHeaders });
   }
 
   prepay(trade: TradeSnapshot, call: ChannelCall): Promise<PrepayResult> {

@@ -7,7 +7,6 @@ import type {
   NotifyVerification,
   PayOrderHandler,
   PayWayCode,
-  PrepayInput,
   PrepayResult,
   RawNotify,
   RefundSnapshot,
@@ -15,6 +14,7 @@ import type {
   TradeSnapshot,
   TradeStatus,
 } from './types';
+import { HandlerFacts } from './pay-way-facts';
 
 export type ChannelOperation = 'prepay' | 'query' | 'close' | 'refund' | 'query_refund';
 
@@ -34,24 +34,12 @@ export type ChannelCallObserver = (record: ChannelCallRecord) => void;
  * It wraps the public methods only, so it sees exactly what the core sees; notify verification is local work
  * and passes straight through. A handler that throws despite its contract is reported as 'error' and rethrown.
  */
-export class ObservedHandler implements PayOrderHandler {
-  readonly payWay: PayWayCode;
-  readonly channel: ChannelName;
-  readonly supportsQr: boolean;
-  readonly supportsRefund: boolean;
-  readonly requiredInputs: readonly PrepayInput[];
-  readonly notifySignatureHeaders: readonly string[];
-
+export class ObservedHandler extends HandlerFacts implements PayOrderHandler {
   constructor(
     private readonly inner: PayOrderHandler,
     private readonly observe: ChannelCallObserver,
   ) {
-    this.payWay = inner.payWay;
-    this.channel = inner.channel;
-    this.supportsQr = inner.supportsQr;
-    this.supportsRefund = inner.supportsRefund;
-    this.requiredInputs = inner.requiredInputs;
-    this.notifySignatureHeaders = inner.notifySignatureHeaders;
+    super(inner);
   }
 
   prepay(trade: TradeSnapshot, call: ChannelCall): Promise<PrepayResult> {

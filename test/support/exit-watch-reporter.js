@@ -19,6 +19,34 @@ function describeHandle(h) {
   return name;
 }
 
+/** Every live process below this one (from /proc), so a child a test left running is named and stopped too. */
+function descendants() {
+  const fs = require('node:fs');
+  const children = new Map();
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state === 'Z') continue;
+      const list = children.get(Number(ppid)) ?? [];
+      list.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
+      children.set(Number(ppid), list);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found = [];
+  const queue = [process.pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()) ?? []) {
+      found.push(child);
+      queue.push(child.pid);
+    }
+  }
+  return found;
+}
+
 class ExitWatchReporter {
   onRunComplete() {
     setTimeout(() => {
@@ -29,6 +57,21 @@ class ExitWatchReporter {
           handles.map((h) => `[exit-watch]   ${describeHandle(h)}\n`).join('') +
           '[exit-watch] ending the process so CI does not hang; fix the test that leaked it.\n',
       );
+      // A child left running would outlive Jest and could hold CI's output open: stop it too.
+      let left = [];
+      try {
+        left = descendants();
+      } catch {
+        // no /proc: nothing to list
+      }
+      for (const { pid, comm } of left) {
+        process.stderr.write(`[exit-watch]   child process ${pid} (${comm}): killed\n`);
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
       process.exit();
     }, EXIT_WATCH_MS).unref();
   }

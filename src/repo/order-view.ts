@@ -7,18 +7,12 @@ import type { DbOrTx } from './tx';
 export type OrderView = OrderWithChildren & { transitions: OrderTransition[] };
 
 /** DATETIME(3) as ISO text (stored as UTC wall time), so it parses to the same Date Prisma reads. */
-const iso = (col: string) => Prisma.raw(`CONCAT(LEFT(DATE_FORMAT(${col}, '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')`);
+const iso = (col: string) => `CONCAT(LEFT(DATE_FORMAT(${col}, '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')`;
 /** BIGINT as text: a JSON number above 2^53 would lose digits in JSON.parse. */
-const big = (col: string) => Prisma.raw(`CAST(${col} AS CHAR)`);
+const big = (col: string) => `CAST(${col} AS CHAR)`;
 
-/**
- * The order with everything Query shows, in one statement (one round trip): the row, plus each child table as a
- * JSON array built by an index-backed sub-select (idx_pay_attempt_pay_no, idx_refund_pay_no,
- * idx_order_transition_pay_no). Null when the tenant has no such order.
- */
-export async function findOrderView(db: DbOrTx, ref: OrderRef): Promise<OrderView | null> {
-  const key = 'payNo' in ref ? Prisma.sql`o.pay_no = ${ref.payNo}` : Prisma.sql`o.out_order_no = ${ref.outOrderNo}`;
-  const rows = await db.$queryRaw<ViewRow[]>`
+/** Everything but the key, built once: the statement's text is the same for every call. */
+const SELECT_VIEW = Prisma.raw(`
     SELECT o.id, o.pay_no AS payNo, o.tenant_id AS tenantId, o.out_order_no AS outOrderNo, o.amount, o.currency,
            o.subject, o.description, o.user_id AS userId, o.pay_way AS payWay, o.status, o.notify_topic AS notifyTopic,
            o.attach, o.extra, o.client_ip AS clientIp, o.return_url AS returnUrl, o.expire_seconds AS expireSeconds,
@@ -42,8 +36,18 @@ export async function findOrderView(db: DbOrTx, ref: OrderRef): Promise<OrderVie
                      'id', ${big('t.id')}, 'payNo', t.pay_no, 'fromStatus', t.from_status, 'toStatus', t.to_status,
                      'cause', t.cause, 'detail', t.detail, 'actor', t.actor, 'createdAt', ${iso('t.created_at')}) ORDER BY t.id)
               FROM order_transition t WHERE t.pay_no = o.pay_no) AS transitions
-      FROM pay_order o
-     WHERE o.tenant_id = ${ref.tenantId} AND ${key}`;
+      FROM pay_order o`);
+const BY_PAY_NO = Prisma.raw('o.pay_no');
+const BY_OUT_ORDER_NO = Prisma.raw('o.out_order_no');
+
+/**
+ * The order with everything Query shows, in one statement (one round trip): the row, plus each child table as a
+ * JSON array built by an index-backed sub-select (idx_pay_attempt_pay_no, idx_refund_pay_no,
+ * idx_order_transition_pay_no). Null when the tenant has no such order.
+ */
+export async function findOrderView(db: DbOrTx, ref: OrderRef): Promise<OrderView | null> {
+  const [column, value] = 'payNo' in ref ? [BY_PAY_NO, ref.payNo] : [BY_OUT_ORDER_NO, ref.outOrderNo];
+  const rows = await db.$queryRaw<ViewRow[]>`${SELECT_VIEW} WHERE o.tenant_id = ${ref.tenantId} AND ${column} = ${value}`;
   if (rows.length === 0) return null;
   const { attempts, refunds, transitions, ...order } = rows[0];
   return {

@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config';
 import { createDb } from '../src/infra/db';
 import { migrate } from '../src/infra/migrate';
 import { recreateDatabase, startLocalServices } from '../scripts/local-services';
+import { benchQueuePrefixes, removeBenchQueues } from './queues';
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 5000);
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   }));
   for (let i = 0; i < rows.length; i += 1000) await writer.outboxEvent.createMany({ data: rows.slice(i, i + 1000) });
   await writer.$disconnect();
+  const queues = benchQueuePrefixes();
   const service = await startService(
     loadConfig({
       DATABASE_URL: url,
@@ -37,8 +39,7 @@ async function main(): Promise<void> {
       GRPC_PORT: '0',
       HTTP_PORT: '0',
       LOG_LEVEL: 'warn',
-      QUEUE_PREFIX: `{bench${Date.now()}}`,
-      EVENT_QUEUE_PREFIX: `{benchev${Date.now()}}`,
+      ...queues,
     }),
   );
   const db = service.deps.db;
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
       `${((cpu.user + cpu.system) / n).toFixed(0)} µs service CPU/event (relay + delivery worker, concurrency 16)`,
   );
   await service.stop();
+  await removeBenchQueues(redisUrl, queues);
 }
 
 main().catch((err) => {

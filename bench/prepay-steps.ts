@@ -25,6 +25,7 @@ import { BENCH_MOCK_SECRET, loadBenchConfig } from './config';
 import { TENANT } from './grpc-frames';
 import { prepareServices } from './services';
 import { mysqlConnection } from '../src/infra/mysql-url';
+import { benchQueuePrefixes, removeBenchQueues } from './queues';
 
 const CALLS = Number(process.env.BENCH_STEP_CALLS ?? 1500);
 /** A first pass of this many calls per step warms the JIT up; its figures are dropped. */
@@ -177,7 +178,9 @@ async function main(): Promise<void> {
   const cfg = loadBenchConfig();
   const services = await prepareServices(cfg.database);
   const gateway = await startDaemon<{ gatewayUrl: string }>('gateway-main.ts', {});
+  const queues = benchQueuePrefixes();
   const config = loadConfig({
+    ...queues,
     LOG_LEVEL: 'silent',
     DATABASE_URL: services.databaseUrl,
     DATABASE_POOL_SIZE: String(cfg.dbPoolSize),
@@ -205,6 +208,7 @@ async function main(): Promise<void> {
     await deps.db.$disconnect();
     deps.redis.disconnect();
     await gateway.stop();
+    await removeBenchQueues(services.redisUrl, queues);
   }
 }
 

@@ -46,6 +46,7 @@ import { prepareNotifyFixture } from './notify-fixture';
 import { summarizeProfile } from './profile-top';
 import type { RawInsertArgs } from './raw-insert';
 import { renderReport, type Row } from './report';
+import { benchQueuePrefixes, removeBenchQueues, type BenchQueuePrefixes } from './queues';
 import { prepareServices, type BenchServices } from './services';
 import type { WindowEdge } from './stats';
 
@@ -73,6 +74,7 @@ class Bench {
   constructor(
     private readonly cfg: BenchConfig,
     private readonly services: BenchServices,
+    private readonly queues: BenchQueuePrefixes,
   ) {}
 
   private want(name: string): boolean {
@@ -134,6 +136,7 @@ class Bench {
       DATABASE_URL: this.services.databaseUrl,
       REDIS_URL: this.services.redisUrl,
       DATABASE_POOL_SIZE: String(this.cfg.dbPoolSize),
+      ...this.queues,
       ...(gatewayUrl ? { BENCH_GATEWAY_URL: gatewayUrl } : {}),
       ...(profileFile ? { BENCH_PROFILE_FILE: profileFile } : {}),
     });
@@ -218,7 +221,8 @@ async function main(): Promise<void> {
   const loadAvgAtStart = loadavg();
   if (cfg.cpuProfDir) mkdirSync(cfg.cpuProfDir, { recursive: true });
   const services = await prepareServices(cfg.database);
-  const bench = new Bench(cfg, services);
+  const queues = benchQueuePrefixes();
+  const bench = new Bench(cfg, services, queues);
   try {
     await bench.echo();
     await bench.rawInsert();
@@ -226,6 +230,9 @@ async function main(): Promise<void> {
   } finally {
     bench.close();
     await services.close();
+    // The services are gone; their orders' timeout jobs and any events must not outlive the run.
+    const removed = await removeBenchQueues(services.redisUrl, queues);
+    process.stderr.write(`[bench] removed ${removed} Redis keys under ${queues.QUEUE_PREFIX} and ${queues.EVENT_QUEUE_PREFIX}\n`);
   }
   const byLabel = (prefix: string) => bench.rows.find((r) => r.label.startsWith(prefix))?.result;
   const table = renderReport({

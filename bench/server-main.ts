@@ -41,6 +41,9 @@ async function main(): Promise<void> {
     DATABASE_URL: process.env.DATABASE_URL,
     DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE,
     REDIS_URL: process.env.REDIS_URL,
+    // run.ts gives every run its own prefixes (queues.ts) and removes their keys at the end.
+    QUEUE_PREFIX: process.env.QUEUE_PREFIX,
+    EVENT_QUEUE_PREFIX: process.env.EVENT_QUEUE_PREFIX,
     GRPC_HOST: '127.0.0.1',
     GRPC_PORT: '0',
     HTTP_HOST: '127.0.0.1',

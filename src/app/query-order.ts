@@ -1,6 +1,6 @@
 import { ChannelUnavailableError, NotFoundError } from '../domain/errors';
-import { listTransitions, type OrderTransition } from '../repo/history';
-import { findOrder, findOrderWithChildren, listAttempts, type OrderRef, type OrderWithChildren } from '../repo/pay-orders';
+import { findOrderView, type OrderView } from '../repo/order-view';
+import { findOrder, listAttempts, type OrderRef } from '../repo/pay-orders';
 import { schedulePaidAfterCloseRefund } from './schedule-sync';
 import type { Deps, RequestContext } from './deps';
 import { syncAttempt } from './sync-attempt';
@@ -9,19 +9,14 @@ import { requireTenant } from './tenants';
 /**
  * Reads an order with its attempts, refunds and transitions (who changed it, and why). With sync, first asks
  * the channel about every attempt that could still turn into a payment and applies the answers through the
- * notify's transition path, as the caller's doing.
+ * notify's transition path, as the caller's doing. The read itself is one statement (src/repo/order-view.ts).
  */
-export async function queryOrder(
-  deps: Deps,
-  ref: OrderRef,
-  sync: boolean,
-  ctx: RequestContext,
-): Promise<OrderWithChildren & { transitions: OrderTransition[] }> {
+export async function queryOrder(deps: Deps, ref: OrderRef, sync: boolean, ctx: RequestContext): Promise<OrderView> {
   await requireTenant(deps, ref.tenantId);
   if (sync) await syncOrder(deps, ref, ctx);
-  const order = await findOrderWithChildren(deps.db, ref);
+  const order = await findOrderView(deps.db, ref); // one statement: the row, its attempts, refunds and transitions
   if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
-  return { ...order, transitions: await listTransitions(deps.db, order.payNo) };
+  return order;
 }
 
 async function syncOrder(deps: Deps, ref: OrderRef, ctx: RequestContext): Promise<void> {

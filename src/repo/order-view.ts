@@ -1,0 +1,89 @@
+import { Prisma } from '../generated/prisma/client';
+import type { OrderTransition } from '../generated/prisma/client';
+import type { OrderRef, OrderWithChildren, PayAttempt, Refund } from './pay-orders';
+import type { DbOrTx } from './tx';
+
+/** An order as Query shows it: the row, its attempts and refunds (oldest first) and its audit trail. */
+export type OrderView = OrderWithChildren & { transitions: OrderTransition[] };
+
+/** DATETIME(3) as ISO text (stored as UTC wall time), so it parses to the same Date Prisma reads. */
+const iso = (col: string) => `CONCAT(LEFT(DATE_FORMAT(${col}, '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')`;
+/** BIGINT as text: a JSON number above 2^53 would lose digits in JSON.parse. */
+const big = (col: string) => `CAST(${col} AS CHAR)`;
+
+/** Everything but the key, built once: the statement's text is the same for every call. */
+const SELECT_VIEW = Prisma.raw(`
+    SELECT o.id, o.pay_no AS payNo, o.tenant_id AS tenantId, o.out_order_no AS outOrderNo, o.amount, o.currency,
+           o.subject, o.description, o.user_id AS userId, o.pay_way AS payWay, o.status, o.notify_topic AS notifyTopic,
+           o.attach, o.extra, o.client_ip AS clientIp, o.return_url AS returnUrl, o.expire_seconds AS expireSeconds,
+           o.expire_at AS expireAt, o.refunded_amount AS refundedAmount, o.refund_pending_amount AS refundPendingAmount,
+           o.channel_trade_no AS channelTradeNo, o.paid_at AS paidAt, o.close_reason AS closeReason, o.version,
+           o.pay_way_switches AS payWaySwitches, o.created_at AS createdAt, o.updated_at AS updatedAt,
+           (SELECT JSON_ARRAYAGG(JSON_OBJECT(
+                     'id', ${big('a.id')}, 'attemptNo', a.attempt_no, 'payNo', a.pay_no, 'tenantId', a.tenant_id,
+                     'payWay', a.pay_way, 'channel', a.channel, 'status', a.status, 'payload', a.payload,
+                     'payerId', a.payer_id, 'clientIp', a.client_ip, 'channelTradeNo', a.channel_trade_no,
+                     'createdAt', ${iso('a.created_at')}, 'updatedAt', ${iso('a.updated_at')}) ORDER BY a.id)
+              FROM pay_attempt a WHERE a.pay_no = o.pay_no) AS attempts,
+           (SELECT JSON_ARRAYAGG(JSON_OBJECT(
+                     'id', ${big('r.id')}, 'refundNo', r.refund_no, 'tenantId', r.tenant_id, 'outRefundNo', r.out_refund_no,
+                     'payNo', r.pay_no, 'attemptNo', r.attempt_no, 'amount', ${big('r.amount')}, 'currency', r.currency,
+                     'reason', r.reason, 'status', r.status, 'channelRefundNo', r.channel_refund_no,
+                     'failureReason', r.failure_reason, 'requestedBy', r.requested_by, 'createdAt', ${iso('r.created_at')},
+                     'updatedAt', ${iso('r.updated_at')}, 'succeededAt', ${iso('r.succeeded_at')}) ORDER BY r.id)
+              FROM refund r WHERE r.pay_no = o.pay_no) AS refunds,
+           (SELECT JSON_ARRAYAGG(JSON_OBJECT(
+                     'id', ${big('t.id')}, 'payNo', t.pay_no, 'fromStatus', t.from_status, 'toStatus', t.to_status,
+                     'cause', t.cause, 'detail', t.detail, 'actor', t.actor, 'createdAt', ${iso('t.created_at')}) ORDER BY t.id)
+              FROM order_transition t WHERE t.pay_no = o.pay_no) AS transitions
+      FROM pay_order o`);
+const BY_PAY_NO = Prisma.raw('o.pay_no');
+const BY_OUT_ORDER_NO = Prisma.raw('o.out_order_no');
+
+/**
+ * The order with everything Query shows, in one statement (one round trip): the row, plus each child table as a
+ * JSON array built by an index-backed sub-select (idx_pay_attempt_pay_no, idx_refund_pay_no,
+ * idx_order_transition_pay_no). Null when the tenant has no such order.
+ */
+export async function findOrderView(db: DbOrTx, ref: OrderRef): Promise<OrderView | null> {
+  const [column, value] = 'payNo' in ref ? [BY_PAY_NO, ref.payNo] : [BY_OUT_ORDER_NO, ref.outOrderNo];
+  const rows = await db.$queryRaw<ViewRow[]>`${SELECT_VIEW} WHERE o.tenant_id = ${ref.tenantId} AND ${column} = ${value}`;
+  if (rows.length === 0) return null;
+  const { attempts, refunds, transitions, ...order } = rows[0];
+  return {
+    ...order,
+    attempts: children<AttemptJson>(attempts).map((a) => ({
+      ...a,
+      id: BigInt(a.id),
+      createdAt: date(a.createdAt),
+      updatedAt: date(a.updatedAt),
+    })),
+    refunds: children<RefundJson>(refunds).map((r) => ({
+      ...r,
+      id: BigInt(r.id),
+      amount: BigInt(r.amount),
+      createdAt: date(r.createdAt),
+      updatedAt: date(r.updatedAt),
+      succeededAt: r.succeededAt === null ? null : date(r.succeededAt),
+    })),
+    transitions: children<TransitionJson>(transitions).map((t) => ({ ...t, id: BigInt(t.id), createdAt: date(t.createdAt) })),
+  };
+}
+
+/** Each child row as the JSON carries it: BIGINTs and DATETIMEs as text, everything else as the column's own value. */
+type AsJson<T, Big extends keyof T, Time extends keyof T> = Omit<T, Big | Time> & { [K in Big]: string } & {
+  [K in Time]: null extends T[K] ? string | null : string;
+};
+type AttemptJson = AsJson<PayAttempt, 'id', 'createdAt' | 'updatedAt'>;
+type RefundJson = AsJson<Refund, 'id' | 'amount', 'createdAt' | 'updatedAt' | 'succeededAt'>;
+type TransitionJson = AsJson<OrderTransition, 'id', 'createdAt'>;
+type ViewRow = PayOrderRow & { attempts: unknown; refunds: unknown; transitions: unknown };
+type PayOrderRow = Omit<OrderWithChildren, 'attempts' | 'refunds'>;
+
+/** A JSON_ARRAYAGG column: NULL when there are no rows; the driver hands back text or the parsed array. */
+function children<T>(value: unknown): T[] {
+  if (value === null || value === undefined) return [];
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T[];
+}
+
+const date = (text: string): Date => new Date(text);

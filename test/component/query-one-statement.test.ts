@@ -1,0 +1,142 @@
+import { status } from '@grpc/grpc-js';
+import { PrismaMariaDb } from '@prisma/adapter-mariadb';
+import { queryOrder } from '../../src/app/query-order';
+import { PrismaClient } from '../../src/generated/prisma/client';
+import { orderToProto } from '../../src/grpc/mappers';
+import { mysqlConnection } from '../../src/infra/mysql-url';
+import { listTransitions } from '../../src/repo/history';
+import { findOrderView } from '../../src/repo/order-view';
+import { findOrderWithChildren, type OrderRef } from '../../src/repo/pay-orders';
+import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { createOrder, paidOrder, ref } from '../support/orders';
+
+let h: Harness;
+let TENANT: string;
+beforeAll(async () => {
+  h = await startHarness();
+  TENANT = await newTenant(h, 't-query1');
+});
+afterAll(() => h.close());
+
+/** The reader Query used before: the order with its attempts and refunds (Prisma include), then its transitions. */
+async function oldReader(r: OrderRef) {
+  const order = await findOrderWithChildren(h.service.deps.db, r);
+  return order && { ...order, transitions: await listTransitions(h.service.deps.db, order.payNo) };
+}
+
+const BIG = 2n ** 53n + 7n; // a JS double would turn it into 2^53 + 8
+
+/** A paid order with a partial refund, then a second attempt, amounts above 2^53 and millisecond timestamps. */
+async function busyOrder() {
+  const order = await paidOrder(h, TENANT, 3000n);
+  await h.call('refund', { order: ref(order), outRefundNo: uniq('RF'), amount: 1000n, reason: 'part' });
+  const db = h.service.deps.db;
+  const first = await db.payAttempt.findFirstOrThrow({ where: { payNo: order.payNo } });
+  const second = uniq('AT');
+  await db.payAttempt.create({
+    data: {
+      ...first,
+      id: undefined,
+      attemptNo: second,
+      payload: undefined,
+      status: 'CLOSED',
+      channelTradeNo: null,
+      createdAt: new Date('2026-01-02T03:04:05.678Z'),
+      updatedAt: new Date('2026-01-02T03:04:05.009Z'),
+    },
+  });
+  // The payload as text, so a number wider than a double reaches the database as written.
+  await db.$executeRaw`UPDATE pay_attempt SET payload = ${'{"kind": "qr", "big": 12345678901234567890, "nested": {"a": [1, "x", null]}, "text": "é\\"\\\\\\n"}'} WHERE attempt_no = ${second}`;
+  await db.payOrder.update({ where: { payNo: order.payNo }, data: { amount: BIG, refundedAmount: BIG - 1n, version: BIG + 2n } });
+  await db.refund.updateMany({ where: { payNo: order.payNo }, data: { amount: BIG - 1n, failureReason: 'tab\there' } });
+  await db.orderTransition.create({
+    data: {
+      payNo: order.payNo,
+      fromStatus: 'SUCCESS',
+      toStatus: 'SUCCESS',
+      cause: 'RPC',
+      actor: 'x',
+      detail: '',
+      createdAt: new Date('2026-01-02T03:04:05.001Z'),
+    },
+  });
+  return order;
+}
+
+describe('Query (sync=false) reads the order in one statement', () => {
+  it('When an order has 2 attempts, a partial refund and several transitions, then the answer equals the old reader exactly', async () => {
+    const order = await busyOrder();
+    for (const r of [
+      { tenantId: TENANT, payNo: order.payNo },
+      { tenantId: TENANT, outOrderNo: order.outOrderNo },
+    ]) {
+      const old = await oldReader(r);
+      const now = await findOrderView(h.service.deps.db, r);
+      expect(old!.attempts).toHaveLength(2);
+      expect(old!.attempts[1].payload).toMatchObject({ text: 'é"\\\n', nested: { a: [1, 'x', null] } });
+      expect(old!.refunds).toHaveLength(1);
+      expect(old!.transitions.length).toBeGreaterThanOrEqual(3);
+      expect(now).toEqual(old);
+    }
+  });
+
+  it('When such an order is queried over gRPC by pay_no or out_order_no, then the answer is the old records mapped', async () => {
+    const order = await busyOrder();
+    const old = (await oldReader({ tenantId: TENANT, payNo: order.payNo }))!;
+    const expected = { order: orderToProto(old, old.attempts, old.refunds, old.transitions) };
+    expect(expected.order.amount).toBe(BIG);
+    expect(await h.call('query', { order: ref(order), sync: false })).toEqual(expected);
+    const byOut = { tenantId: TENANT, key: { $case: 'outOrderNo' as const, value: order.outOrderNo } };
+    expect(await h.call('query', { order: byOut, sync: false })).toEqual(expected);
+  });
+
+  it('When an order has no attempts, refunds or transitions, then they are empty lists, as before', async () => {
+    const order = await createOrder(h, TENANT);
+    const r = { tenantId: TENANT, payNo: order.payNo };
+    const now = await findOrderView(h.service.deps.db, r);
+    expect(now).toEqual(await oldReader(r));
+    expect([now!.attempts, now!.refunds, now!.transitions]).toEqual([[], [], []]);
+  });
+
+  it('When another tenant names the order by pay_no or out_order_no, then NOT_FOUND (ORDER_NOT_FOUND)', async () => {
+    const order = await createOrder(h, TENANT);
+    const other = await newTenant(h, 't-query1-other');
+    for (const key of [
+      { $case: 'payNo' as const, value: order.payNo },
+      { $case: 'outOrderNo' as const, value: order.outOrderNo },
+    ]) {
+      const e = await grpcError(h.call('query', { order: { tenantId: other, key }, sync: false }), status.NOT_FOUND);
+      expect(e.details).toContain('order not found');
+    }
+  });
+
+  it('When Query (sync=false) runs, then it sends exactly one SQL statement (the old reader sent four)', async () => {
+    const order = await busyOrder();
+    const adapter = new PrismaMariaDb(
+      { ...mysqlConnection(process.env.DATABASE_URL!), connectionLimit: 1, bigIntAsNumber: false, insertIdAsNumber: false },
+      { useTextProtocol: true },
+    );
+    const db = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+    const sql: string[] = [];
+    db.$on('query', (e) => sql.push(e.query));
+    try {
+      const deps = { ...h.service.deps, db };
+      await db.$queryRaw`SELECT 1`; // connects first, so the count below is the call's alone
+      sql.length = 0;
+      await findOrderWithChildren(db, { tenantId: TENANT, payNo: order.payNo });
+      await listTransitions(db, order.payNo);
+      expect(sql.length).toBeGreaterThanOrEqual(3); // the counter sees every statement of the old path
+      for (const r of [
+        { tenantId: TENANT, payNo: order.payNo },
+        { tenantId: TENANT, outOrderNo: order.outOrderNo },
+      ]) {
+        sql.length = 0;
+        const answer = await queryOrder(deps, r, false, { actor: 'test' });
+        expect(sql).toHaveLength(1);
+        expect(answer.attempts).toHaveLength(2);
+      }
+    } finally {
+      await db.$disconnect();
+    }
+  });
+});

@@ -47,6 +47,24 @@ function descendants() {
   return found;
 }
 
+/**
+ * JEST_EXIT_WATCH_TRACE=1: remember where each timer was made, so a timer that keeps the process alive is named
+ * by its stack (timers are not handles in Node 20). Off by default: the hook costs time on every timer.
+ */
+const timerStacks = new Map();
+if (process.env.JEST_EXIT_WATCH_TRACE === '1') {
+  require('node:async_hooks')
+    .createHook({
+      init(id, type, _trigger, resource) {
+        if (type === 'Timeout') timerStacks.set(id, { resource, stack: new Error().stack.split('\n').slice(2, 14).join('\n') });
+      },
+      destroy(id) {
+        timerStacks.delete(id);
+      },
+    })
+    .enable();
+}
+
 class ExitWatchReporter {
   onRunComplete() {
     setTimeout(() => {
@@ -55,6 +73,10 @@ class ExitWatchReporter {
         `\n[exit-watch] Jest is still running ${EXIT_WATCH_MS} ms after the last test: a test left something open.\n` +
           `[exit-watch] resources: ${JSON.stringify(process.getActiveResourcesInfo?.() ?? [])}\n` +
           handles.map((h) => `[exit-watch]   ${describeHandle(h)}\n`).join('') +
+          [...timerStacks.values()]
+            .filter(({ resource }) => !resource._destroyed && resource.hasRef?.())
+            .map(({ resource, stack }) => `[exit-watch]   timer of ${resource._idleTimeout} ms made at\n${stack}\n`)
+            .join('') +
           '[exit-watch] ending the process so CI does not hang; fix the test that leaked it.\n',
       );
       // A child left running would outlive Jest and could hold CI's output open: stop it too.

@@ -87,14 +87,14 @@ export class Jobs {
   async close(log?: Logger): Promise<void> {
     await this.relay?.stop();
     const graceMs = this.config.SHUTDOWN_GRACE_MS;
-    const finished = await withTimeout(Promise.all(this.workers.map((w) => w.close())), graceMs, 'closing the workers').then(
+    // pause(), not close(): BullMQ's close() waits for running jobs and a later close(true) returns that same
+    // pending close, so a job that never ends would keep its lock-renewal timer alive and the process with it.
+    const finished = await withTimeout(Promise.all(this.workers.map((w) => w.pause())), graceMs, 'pausing the workers').then(
       () => true,
       () => false,
     );
-    if (!finished) {
-      log?.warn({ graceMs }, 'jobs still running after the grace; closing the workers without them');
-      await withTimeout(Promise.all(this.workers.map((w) => w.close(true))), graceMs, 'force-closing the workers').catch(() => undefined);
-    }
+    if (!finished) log?.warn({ graceMs }, 'jobs still running after the grace; closing the workers without them');
+    await withTimeout(Promise.all(this.workers.map((w) => w.close(!finished))), graceMs, 'closing the workers').catch(() => undefined);
     const queues = Promise.all([
       this.statusSync.close(),
       this.timeouts.close(),

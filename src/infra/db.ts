@@ -1,24 +1,39 @@
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
+import { createPool, type Pool } from 'mariadb';
 import { PrismaClient } from '../generated/prisma/client';
 import { mysqlConnection } from './mysql-url';
 
 export type Db = PrismaClient;
 
-/** A Prisma 7 client over the mariadb driver; the pool is the adapter's own. */
+const pools = new WeakMap<Db, Pool>();
+
+/**
+ * A Prisma 7 client over a mariadb driver pool that the service also uses directly: Prisma keeps the schema, the
+ * types and the cold paths, while the hot statements run on the same connections without Prisma's per-query layer
+ * (see sqlPool). Prisma ends the pool on $disconnect.
+ */
 export function createDb(databaseUrl: string, poolSize: number): Db {
-  const adapter = new PrismaMariaDb(
-    {
-      ...mysqlConnection(databaseUrl),
-      connectionLimit: poolSize,
-      // BIGINT columns come back as bigint: money never passes through a float.
-      bigIntAsNumber: false,
-      insertIdAsNumber: false,
-    },
-    {
-      // The adapter turns the driver's prepared-statement cache off, so the binary protocol costs a PREPARE,
-      // EXECUTE and CLOSE per query; the text protocol is one round trip (npm run bench shows the difference).
-      useTextProtocol: true,
-    },
-  );
-  return new PrismaClient({ adapter });
+  const pool = createPool({
+    ...mysqlConnection(databaseUrl),
+    connectionLimit: poolSize,
+    // BIGINT columns come back as bigint: money never passes through a float.
+    bigIntAsNumber: false,
+    insertIdAsNumber: false,
+  });
+  const adapter = new PrismaMariaDb(pool, {
+    // The binary protocol costs Prisma a PREPARE, EXECUTE and CLOSE per query (it does not reuse the driver's
+    // prepared-statement cache); the text protocol is one round trip (npm run bench shows the difference).
+    useTextProtocol: true,
+    disposeExternalPool: true,
+  });
+  const db = new PrismaClient({ adapter });
+  pools.set(db, pool);
+  return db;
+}
+
+/** The driver pool under this client, for statements on the hot paths (the same connections Prisma uses). */
+export function sqlPool(db: Db): Pool {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('this Prisma client was not made by createDb, so it has no shared pool');
+  return pool;
 }

@@ -9,6 +9,7 @@ import { EventDeliveries } from './event-delivery';
 import { OrderTimeouts } from './order-timeout';
 import { OutboxRelay } from './outbox-relay';
 import { PaidAfterCloseRefunds } from './paid-after-close';
+import { stopWorkers } from './queues';
 import { StatusSync } from './status-sync';
 import { Sweeper } from './sweeper';
 
@@ -87,14 +88,8 @@ export class Jobs {
   async close(log?: Logger): Promise<void> {
     await this.relay?.stop();
     const graceMs = this.config.SHUTDOWN_GRACE_MS;
-    // pause(), not close(): BullMQ's close() waits for running jobs and a later close(true) returns that same
-    // pending close, so a job that never ends would keep its lock-renewal timer alive and the process with it.
-    const finished = await withTimeout(Promise.all(this.workers.map((w) => w.pause())), graceMs, 'pausing the workers').then(
-      () => true,
-      () => false,
-    );
-    if (!finished) log?.warn({ graceMs }, 'jobs still running after the grace; closing the workers without them');
-    await withTimeout(Promise.all(this.workers.map((w) => w.close(!finished))), graceMs, 'closing the workers').catch(() => undefined);
+    const finished = await stopWorkers(this.workers, graceMs);
+    if (!finished) log?.warn({ graceMs }, 'jobs still running after the grace; the workers closed without them');
     const queues = Promise.all([
       this.statusSync.close(),
       this.timeouts.close(),

@@ -1,6 +1,7 @@
 import { DelayedError, Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../infra/logger';
+import { withTimeout } from '../infra/with-timeout';
 import { throttled } from '../infra/throttled';
 import type { Metrics } from '../infra/metrics';
 
@@ -20,6 +21,9 @@ export interface WorkerContext {
   metrics: Metrics;
 }
 
+/** How many jobs each worker is running now (counted around the processor: BullMQ has no public count). */
+const running = new WeakMap<Worker, { jobs: number; idle?: () => void }>();
+
 /**
  * A worker whose runs are timed and counted by queue and result, and whose failures are logged with the job id
  * (BullMQ retries them by the job's own attempts and backoff).
@@ -30,10 +34,12 @@ export function startWorker<D, R>(
   run: Processor<D, R>,
   opts: Partial<WorkerOptions> = {},
 ): Worker<D, R> {
+  const count: { jobs: number; idle?: () => void } = { jobs: 0 };
   const worker = new Worker<D, R>(
     queue,
     async (job: Job<D, R>, token?: string) => {
       const timer = ctx.metrics.jobs.startTimer({ queue });
+      count.jobs++;
       try {
         const result = await run(job, token);
         timer({ result: 'completed' });
@@ -42,14 +48,46 @@ export function startWorker<D, R>(
       } catch (err) {
         timer({ result: err instanceof DelayedError ? 'delayed' : 'failed' });
         throw err;
+      } finally {
+        if (--count.jobs === 0) count.idle?.();
       }
     },
     { connection: ctx.connection, prefix: ctx.prefix, concurrency: 8, ...opts },
   );
+  running.set(worker, count);
   worker.on('failed', (job, err) => ctx.log.warn({ err, queue, job: job?.id, attempt: job?.attemptsMade }, 'job failed'));
   worker.on(
     'error',
     throttled((err: Error) => ctx.log.error({ err, queue }, 'worker error')),
   );
   return worker;
+}
+
+/** Jobs this worker's processor is running now. */
+export const runningJobs = (worker: Worker): number => running.get(worker)?.jobs ?? 0;
+
+/**
+ * Stops workers: they take no new job at once, their running jobs get up to `graceMs` to finish, then the workers
+ * close (forced if a job still runs: every job is idempotent, and BullMQ's stalled-job check hands it to another
+ * worker). Resolves false if a job was cut. Not BullMQ's pause(): waiting for running jobs there ends with a
+ * reconnect of the blocking connection, which, if the grace ran out first, reopens it after close() closed it
+ * (the connection then outlives the service). Not close() then close(true): a second close returns the first,
+ * still-pending one.
+ */
+export async function stopWorkers(workers: Worker[], graceMs: number): Promise<boolean> {
+  await Promise.all(workers.map((w) => w.pause(true)));
+  const idle = (w: Worker) =>
+    new Promise<void>((resolve) => {
+      const count = running.get(w);
+      if (!count || count.jobs === 0) return resolve();
+      count.idle = resolve;
+    });
+  const finished = await withTimeout(Promise.all(workers.map(idle)), graceMs, 'waiting for running jobs').then(
+    () => true,
+    () => false,
+  );
+  await withTimeout(Promise.all(workers.map((w) => w.close(!finished))), Math.max(graceMs, 5000), 'closing the workers').catch(
+    () => undefined,
+  );
+  return finished;
 }

@@ -1,6 +1,10 @@
 import type { Worker } from 'bullmq';
 import { PayWay } from '../../src/gen/payment/v1/types';
-import { eventually, newTenant, startHarness } from '../support/harness';
+import { Redis } from 'ioredis';
+import { runningJobs } from '../../src/jobs/queues';
+import { eventually, newTenant, startHarness, uniq } from '../support/harness';
+
+const realConnect = Redis.prototype.connect;
 import { createOrder, ref } from '../support/orders';
 
 describe('stopping the workers', () => {
@@ -19,5 +23,38 @@ describe('stopping the workers', () => {
     // Before the fix the force-close returned BullMQ's first, pending close: the worker never closed, and its
     // lock-renewal timer kept the process alive after the last test (CI hung to its limit).
     expect(closed.size).toBe(workers.length);
+  });
+});
+
+describe('stopping the workers leaves no connection behind', () => {
+  it('When the grace runs out with a job waiting on the channel, then no Redis connection of the workers is open once that job ends', async () => {
+    const prefix = `{${uniq('jclose')}}`;
+    const opened: Redis[] = [];
+    const connect = jest.spyOn(Redis.prototype, 'connect').mockImplementation(function (this: Redis, ...args) {
+      if (String(this.options.connectionName ?? '').startsWith(prefix)) opened.push(this);
+      return realConnect.apply(this, args);
+    });
+    const h = await startHarness({
+      SHUTDOWN_GRACE_MS: '100',
+      QUEUE_PREFIX: prefix,
+      CHANNEL_TIMEOUT_MS: '60000',
+      STATUS_SYNC_DELAYS_MS: '0',
+    });
+    try {
+      const order = await createOrder(h, await newTenant(h));
+      const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
+      h.gateway.inject({ kind: 'hang', ms: 55_000 }, 100);
+      await h.service.deps.jobs.statusSync.schedule(pre.attemptNo);
+      await eventually(async () => (await h.service.deps.jobs.statusSync.queue.getActiveCount()) > 0);
+      const workers = (h.service.deps.jobs as unknown as { workers: Worker[] }).workers;
+      await h.close(); // also closes the gateway, which ends the hung channel call
+      // Before the fix, pause() waited for the hung job and then reconnected the worker's blocking connection,
+      // after the forced close() had closed it: the connection stayed open for good.
+      await eventually(async () => workers.every((w) => runningJobs(w) === 0));
+      await eventually(async () => opened.every((r) => r.status === 'end'), 5000).catch(() => undefined);
+      expect(opened.filter((r) => r.status !== 'end').map((r) => `${r.options.connectionName} ${r.status}`)).toEqual([]);
+    } finally {
+      connect.mockRestore();
+    }
   });
 });

@@ -1,5 +1,7 @@
 import type { NotifyRecord } from '../generated/prisma/client';
 import type { NotifyResult } from '../generated/prisma/enums';
+import type { PayAttempt } from '../generated/prisma/client';
+import { PAY_ATTEMPT_COLUMNS, toPayAttempt, type PayAttemptRow } from './rows';
 import { sqlFor, type DbOrTx, type Queryable } from './tx';
 
 export interface NotifyLogEntry {
@@ -60,3 +62,30 @@ export async function hasReceipt(db: Queryable, key: ReceiptKey): Promise<boolea
      WHERE channel = ${key.channel} AND tenant_id = ${key.tenantId} AND attempt_no = ${key.attemptNo} AND notify_id = ${key.notifyId}`;
   return receipt !== undefined && receipt.notify_id === key.notifyId;
 }
+
+/**
+ * The trade a verified notify names, and whether this very notify was already applied to it, in one statement:
+ * the attempt numbered exactly `attemptNo` (compared again byte for byte: utf8mb4_bin ignores trailing spaces) and
+ * its receipt for (channel, tenant, notify id), if any. Null when there is no such attempt.
+ */
+export async function findNotifiedAttempt(
+  db: Queryable,
+  attemptNo: string,
+  key: Omit<ReceiptKey, 'attemptNo'>,
+): Promise<{ attempt: PayAttempt; applied: boolean } | null> {
+  const [row] = await sqlFor(db).query<(PayAttemptRow & { receipt_notify_id: string | null })[]>(NOTIFIED_ATTEMPT, [
+    key.channel,
+    key.tenantId,
+    key.notifyId,
+    attemptNo,
+  ]);
+  if (row?.attempt_no !== attemptNo) return null;
+  return { attempt: toPayAttempt(row), applied: row.receipt_notify_id === key.notifyId };
+}
+
+const NOTIFIED_ATTEMPT = `SELECT ${PAY_ATTEMPT_COLUMNS.split(', ')
+  .map((c) => `a.${c}`)
+  .join(', ')},
+    (SELECT r.notify_id FROM notify_receipt r
+      WHERE r.channel = ? AND r.tenant_id = ? AND r.attempt_no = a.attempt_no AND r.notify_id = ?) AS receipt_notify_id
+  FROM pay_attempt a WHERE a.attempt_no = ?`;

@@ -3,13 +3,13 @@ import { StringDecoder } from 'node:string_decoder';
 import type { NotifyResult } from '../generated/prisma/enums';
 import type { ChannelNotifyPort, NotifyAck, NotifyVerification, RawNotify, VerifiedNotify } from '../channels/types';
 import { findAttempt, type PayAttempt } from '../repo/pay-orders';
-import { insertReceipt, recordNotify, type NotifyLogEntry, type ReceiptKey } from '../repo/notifies';
+import { findNotifiedAttempt, insertReceipt, recordNotify, type NotifyLogEntry, type ReceiptKey } from '../repo/notifies';
 import { findRefundByNo } from '../repo/refunds';
 import { isUniqueViolation, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
 import { applyTradeStatus, type ApplyResult } from './apply-trade-status';
 import type { Deps } from './deps';
-import { seenBefore, spendUnverifiedBudget } from './notify-guards';
+import { spendUnverifiedBudget } from './notify-guards';
 import { scheduleRefundSync, scheduleSync } from './schedule-sync';
 
 /** What every notify record keeps of the headers, besides the channel's own (its module's keptHeaders). */
@@ -46,16 +46,20 @@ async function processNotify(deps: Deps, handler: ChannelNotifyPort, raw: RawNot
   const verification = refuseRepeats(handler, raw, await handler.verifyNotify(raw, account));
   if (!verification.valid) return rejectUnverified(deps, handler, raw, verification, log);
   const n = verification.notify;
-  const attempt = await findAttempt(deps.db, n.attemptNo);
-  if (!attempt || attempt.tenantId !== raw.tenantId || attempt.channel !== channel) {
+  // The trade and this notify's receipt on it in one read: a re-delivery is answered without a transaction.
+  const found = await findNotifiedAttempt(deps.db, n.attemptNo, { channel, tenantId: raw.tenantId, notifyId: n.notifyId });
+  if (!found || found.attempt.tenantId !== raw.tenantId || found.attempt.channel !== channel) {
     await recordNotify(deps.db, log('REJECTED', `no ${channel} trade ${n.attemptNo} for tenant ${raw.tenantId}`, n));
     return { result: 'REJECTED', ack: handler.ackNotify(false, 'unknown trade') };
   }
-  const key: ReceiptKey = { channel, tenantId: raw.tenantId, attemptNo: attempt.attemptNo, notifyId: n.notifyId };
-  if (await seenBefore(deps, key)) {
+  const { attempt } = found;
+  if (found.applied) {
     await recordNotify(deps.db, log('DUPLICATE', 'already applied', n, attempt.payNo));
     return { result: 'DUPLICATE', ack: handler.ackNotify(true) };
   }
+  // Not applied when read: the receipt, written in the applying transaction, is the dedupe truth (a concurrent
+  // delivery of the same notify loses on its unique key and is answered DUPLICATE below).
+  const key: ReceiptKey = { channel, tenantId: raw.tenantId, attemptNo: attempt.attemptNo, notifyId: n.notifyId };
   const record: Recorder = async (tx, result, detail) => {
     await insertReceipt(tx, key, attempt.payNo); // a second one for this trade is a unique violation
     await recordNotify(tx, log(result, detail, n, attempt.payNo));

@@ -1,29 +1,13 @@
 import { withTimeout } from '../infra/with-timeout';
-import { hasReceipt, type ReceiptKey } from '../repo/notifies';
 import type { Deps } from './deps';
 
 /**
- * Redis helpers of the notify pipeline. Both are hints: the receipt in MySQL is the dedupe truth, and the
- * limits only bound what unverifiable traffic may cost. Redis down or slow never fails a notify: the dedupe
- * hint falls back to the database, and the limits let the notify through (whose stored body is capped anyway).
+ * The notify pipeline's limits, in Redis: they only bound what unverifiable traffic may cost, so Redis down or
+ * slow never fails a notify (the limits let it through; its stored body is capped anyway). Deduplication needs no
+ * Redis: the receipt in MySQL is read with the trade (findNotifiedAttempt) and written in the applying transaction.
  */
 
-const SEEN_TTL_SECONDS = 48 * 3600;
 const REDIS_TIMEOUT_MS = 1000;
-
-/** Keys live under QUEUE_PREFIX, like every other key of this service. */
-const seenKey = (deps: Deps, k: ReceiptKey) => `${deps.keyPrefix}:notify-seen:${k.channel}:${k.tenantId}:${k.attemptNo}:${k.notifyId}`;
-
-/** Whether this notify was already applied to this very trade. Redis answers "first time" fast; only a receipt says "seen". */
-export async function seenBefore(deps: Deps, key: ReceiptKey): Promise<boolean> {
-  try {
-    const first = await withTimeout(deps.redis.set(seenKey(deps, key), '1', 'EX', SEEN_TTL_SECONDS, 'NX'), REDIS_TIMEOUT_MS, 'Redis');
-    if (first !== null) return false;
-  } catch (err) {
-    deps.log.warn({ err, channel: key.channel }, 'notify dedupe hint unavailable; asking the database');
-  }
-  return hasReceipt(deps.db, key);
-}
 
 export type Budget = 'within' | 'exceeded';
 

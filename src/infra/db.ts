@@ -7,6 +7,9 @@ export type Db = PrismaClient;
 
 const pools = new WeakMap<Db, Pool>();
 
+/** How long a statement waits for a row lock (the longest any payment transaction should hold one is milliseconds). */
+export const LOCK_WAIT_SECONDS = 5;
+
 /**
  * A Prisma 7 client over a mariadb driver pool that the service also uses directly: Prisma keeps the schema, the
  * types and the cold paths, while the hot statements run on the same connections without Prisma's per-query layer
@@ -19,6 +22,10 @@ export function createDb(databaseUrl: string, poolSize: number): Db {
     // BIGINT columns come back as bigint: money never passes through a float.
     bigIntAsNumber: false,
     insertIdAsNumber: false,
+    // DATETIME(3) columns hold UTC (Prisma writes them so): raw statements read and write Dates in UTC too.
+    timezone: 'Z',
+    // A transaction waits at most this long for a row lock, then fails with 1205 (runTx retries it).
+    initSql: `SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_SECONDS}`,
   });
   const adapter = new PrismaMariaDb(pool, {
     // The binary protocol costs Prisma a PREPARE, EXECUTE and CLOSE per query (it does not reuse the driver's

@@ -32,17 +32,10 @@ export async function recordTransition(
   tx: Tx,
   t: { payNo: string; from: OrderStatus; to: OrderStatus; cause: TransitionCause; actor: string; detail: string },
 ): Promise<void> {
-  // createMany: one INSERT, no read-back of a row nobody reads here.
-  await tx.orderTransition.createMany({
-    data: {
-      payNo: t.payNo,
-      fromStatus: t.from,
-      toStatus: t.to,
-      cause: t.cause,
-      actor: t.actor.slice(0, 128),
-      detail: t.detail.slice(0, 512),
-    },
-  });
+  // One INSERT, no read-back of a row nobody reads here.
+  await tx.$executeRaw`
+    INSERT INTO order_transition (pay_no, from_status, to_status, cause, actor, detail, created_at)
+    VALUES (${t.payNo}, ${t.from}, ${t.to}, ${t.cause}, ${t.actor.slice(0, 128)}, ${t.detail.slice(0, 512)}, ${new Date()})`;
 }
 
 /** An order's audit trail, oldest first. */
@@ -59,16 +52,10 @@ export type { OrderTransition };
  */
 export async function addEvent(tx: Tx, type: EventType, order: Omit<PayOrder, 'id'>, refund?: Refund): Promise<OrderEvent> {
   const event: OrderEvent = { id: randomUUID(), type, occurredAt: new Date(), order, refund };
-  await tx.outboxEvent.createMany({
-    data: {
-      id: event.id,
-      tenantId: order.tenantId,
-      payNo: order.payNo,
-      type,
-      orderVersion: order.version,
-      topic: order.notifyTopic,
-      payload: eventEncoderOf(tx)(event),
-    },
-  });
+  const payload = JSON.stringify(eventEncoderOf(tx)(event));
+  await tx.$executeRaw`
+    INSERT INTO outbox_event (id, tenant_id, pay_no, type, order_version, topic, payload, next_attempt_at, created_at)
+    VALUES (${event.id}, ${order.tenantId}, ${order.payNo}, ${type}, ${order.version}, ${order.notifyTopic}, ${payload},
+      ${event.occurredAt}, ${event.occurredAt})`;
   return event;
 }

@@ -1,6 +1,8 @@
 import type { NotifyRecord } from '../generated/prisma/client';
 import type { NotifyResult } from '../generated/prisma/enums';
-import type { DbOrTx } from './tx';
+import type { PayAttempt } from '../generated/prisma/client';
+import { PAY_ATTEMPT_COLUMNS, toPayAttempt, type PayAttemptRow } from './rows';
+import { sqlFor, type DbOrTx, type Queryable } from './tx';
 
 export interface NotifyLogEntry {
   channel: string;
@@ -27,8 +29,12 @@ export interface ReceiptKey {
 }
 
 /** Keeps every notify that reached a tenant's account, whatever became of it. */
-export async function recordNotify(db: DbOrTx, e: NotifyLogEntry): Promise<void> {
-  await db.notifyRecord.createMany({ data: { ...e, detail: e.detail.slice(0, 512) } });
+export async function recordNotify(db: Queryable, e: NotifyLogEntry): Promise<void> {
+  await sqlFor(db).$executeRaw`
+    INSERT INTO notify_record (channel, tenant_id, notify_id, pay_no, kind, raw_payload, payload_bytes, payload_sha256, headers,
+      signature_valid, result, detail, created_at)
+    VALUES (${e.channel}, ${e.tenantId}, ${e.notifyId}, ${e.payNo}, ${e.kind}, ${e.rawPayload}, ${e.payloadBytes},
+      ${e.payloadSha256}, ${JSON.stringify(e.headers)}, ${e.signatureValid ? 1 : 0}, ${e.result}, ${e.detail.slice(0, 512)}, ${new Date()})`;
 }
 
 /** The notifies recorded for an order, oldest first, after row id `afterId`, at most `take`. */
@@ -43,12 +49,43 @@ export function listNotifiesAfter(db: DbOrTx, payNo: string, afterId: bigint | u
 export type { NotifyRecord };
 
 /** The dedupe truth: inserting a second receipt for the same notify of the same trade is a unique violation. */
-export async function insertReceipt(db: DbOrTx, key: ReceiptKey, payNo: string): Promise<void> {
-  await db.notifyReceipt.createMany({ data: { ...key, payNo } });
+export async function insertReceipt(db: Queryable, key: ReceiptKey, payNo: string): Promise<void> {
+  await sqlFor(db).$executeRaw`
+    INSERT INTO notify_receipt (channel, tenant_id, attempt_no, notify_id, pay_no, created_at)
+    VALUES (${key.channel}, ${key.tenantId}, ${key.attemptNo}, ${key.notifyId}, ${payNo}, ${new Date()})`;
 }
 
 /** Whether this notify was already applied to this trade (the channel's id matched byte for byte, trailing spaces too). */
-export async function hasReceipt(db: DbOrTx, key: ReceiptKey): Promise<boolean> {
-  const receipt = await db.notifyReceipt.findUnique({ where: { channel_tenantId_attemptNo_notifyId: key } });
-  return receipt !== null && receipt.notifyId === key.notifyId;
+export async function hasReceipt(db: Queryable, key: ReceiptKey): Promise<boolean> {
+  const [receipt] = await sqlFor(db).$queryRaw<{ notify_id: string }[]>`
+    SELECT notify_id FROM notify_receipt
+     WHERE channel = ${key.channel} AND tenant_id = ${key.tenantId} AND attempt_no = ${key.attemptNo} AND notify_id = ${key.notifyId}`;
+  return receipt !== undefined && receipt.notify_id === key.notifyId;
 }
+
+/**
+ * The trade a verified notify names, and whether this very notify was already applied to it, in one statement:
+ * the attempt numbered exactly `attemptNo` (compared again byte for byte: utf8mb4_bin ignores trailing spaces) and
+ * its receipt for (channel, tenant, notify id), if any. Null when there is no such attempt.
+ */
+export async function findNotifiedAttempt(
+  db: Queryable,
+  attemptNo: string,
+  key: Omit<ReceiptKey, 'attemptNo'>,
+): Promise<{ attempt: PayAttempt; applied: boolean } | null> {
+  const [row] = await sqlFor(db).query<(PayAttemptRow & { receipt_notify_id: string | null })[]>(NOTIFIED_ATTEMPT, [
+    key.channel,
+    key.tenantId,
+    key.notifyId,
+    attemptNo,
+  ]);
+  if (row?.attempt_no !== attemptNo) return null;
+  return { attempt: toPayAttempt(row), applied: row.receipt_notify_id === key.notifyId };
+}
+
+const NOTIFIED_ATTEMPT = `SELECT ${PAY_ATTEMPT_COLUMNS.split(', ')
+  .map((c) => `a.${c}`)
+  .join(', ')},
+    (SELECT r.notify_id FROM notify_receipt r
+      WHERE r.channel = ? AND r.tenant_id = ? AND r.attempt_no = a.attempt_no AND r.notify_id = ?) AS receipt_notify_id
+  FROM pay_attempt a WHERE a.attempt_no = ?`;

@@ -40,13 +40,12 @@ export async function findEvent(db: DbOrTx, id: string): Promise<DeliverableEven
  * (attempt 0, target "replay"), in one transaction.
  */
 export async function resetEventForReplay(tx: Tx, id: string, replay: { detail: string; actor: string | null }): Promise<void> {
-  await tx.outboxEvent.updateMany({
-    where: { id },
-    data: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), deliveredAt: null },
-  });
-  await tx.eventDelivery.createMany({
-    data: { eventId: id, attempt: 0, target: 'replay', ok: true, detail: replay.detail, durationMs: 0, actor: replay.actor },
-  });
+  const now = new Date();
+  await tx.$executeRaw`
+    UPDATE outbox_event SET status = 'PENDING', attempts = 0, next_attempt_at = ${now}, delivered_at = NULL WHERE id = ${id}`;
+  await tx.$executeRaw`
+    INSERT INTO event_delivery (event_id, attempt, target, ok, detail, duration_ms, actor, created_at)
+    VALUES (${id}, 0, 'replay', 1, ${replay.detail.slice(0, 512)}, 0, ${replay.actor}, ${now})`;
 }
 
 /**

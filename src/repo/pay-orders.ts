@@ -2,7 +2,9 @@ import type { PayAttempt, PayOrder, Refund } from '../generated/prisma/client';
 import type { AttemptStatus } from '../generated/prisma/enums';
 import type { OrderStatus } from '../domain/order-status';
 import type { Db } from '../infra/db';
-import type { DbOrTx, Tx } from './tx';
+import { PAY_ATTEMPT_COLUMNS, PAY_ORDER_COLUMNS, toPayAttempt, toPayOrder, type PayAttemptRow, type PayOrderRow } from './rows';
+import { assignments, sqlOf, type Written } from './sql';
+import { sqlFor, type DbOrTx, type Queryable, type Tx } from './tx';
 
 export type { PayAttempt, PayOrder, Refund };
 export type OrderWithChildren = PayOrder & { attempts: PayAttempt[]; refunds: Refund[] };
@@ -44,11 +46,17 @@ export function findOrderWithChildren(db: DbOrTx, ref: OrderRef): Promise<OrderW
   });
 }
 
-/** Locks the order row for the rest of the transaction. */
+/**
+ * Locks the order row for the rest of the transaction and returns it as locked: one statement. Throws when there is
+ * no such order (callers lock orders they already found).
+ */
 export async function lockOrder(tx: Tx, payNo: string): Promise<PayOrder> {
-  await tx.$executeRaw`SELECT id FROM pay_order WHERE pay_no = ${payNo} FOR UPDATE`;
-  return tx.payOrder.findUniqueOrThrow({ where: { payNo } });
+  const [row] = await tx.query<PayOrderRow[]>(LOCK_ORDER, [payNo]);
+  if (!row) throw new Error(`order ${payNo} not found`);
+  return toPayOrder(row);
 }
+
+const LOCK_ORDER = `SELECT ${PAY_ORDER_COLUMNS} FROM pay_order WHERE pay_no = ? FOR UPDATE`;
 
 /** An order as inserted: everything but its row id, which nobody reads (pay_no names it everywhere). */
 export type CreatedOrder = Omit<PayOrder, 'id'>;
@@ -94,11 +102,13 @@ export interface StatusChange {
 
 /** Compare-and-set of the order's status; false means another writer changed it first. Bumps the version. */
 export async function casOrderStatus(tx: Tx, c: StatusChange): Promise<boolean> {
-  const { count } = await tx.payOrder.updateMany({
-    where: { payNo: c.payNo, status: c.from, ...(c.version === undefined ? {} : { version: c.version }) },
-    data: { ...c.set, status: c.to, version: { increment: 1 } },
-  });
-  return count === 1;
+  const { sql, args } = assignments(ORDER_COLUMNS, c.set ?? {});
+  const byVersion = c.version === undefined ? '' : ' AND version = ?';
+  const n = await tx.query<Written>(
+    `UPDATE pay_order SET ${sql}status = ?, version = version + 1, updated_at = ? WHERE pay_no = ? AND status = ?${byVersion}`,
+    [...args, c.to, new Date(), c.payNo, c.from, ...(c.version === undefined ? [] : [c.version])],
+  );
+  return n.affectedRows === 1;
 }
 
 /**
@@ -112,71 +122,131 @@ export async function casOrderVersion(
   version: bigint,
   set: Partial<Pick<PayOrder, 'refundPendingAmount'>> = {},
 ): Promise<boolean> {
-  const { count } = await tx.payOrder.updateMany({ where: { payNo, version }, data: { ...set, version: { increment: 1 } } });
-  return count === 1;
+  const { sql, args } = assignments(ORDER_COLUMNS, set);
+  const n = await tx.query<Written>(`UPDATE pay_order SET ${sql}version = version + 1, updated_at = ? WHERE pay_no = ? AND version = ?`, [
+    ...args,
+    new Date(),
+    payNo,
+    version,
+  ]);
+  return n.affectedRows === 1;
 }
+
+/** The columns a compare-and-set may write, by field name. */
+const ORDER_COLUMNS: Readonly<Record<string, string>> = {
+  payWay: 'pay_way',
+  channelTradeNo: 'channel_trade_no',
+  paidAt: 'paid_at',
+  payWaySwitches: 'pay_way_switches',
+  refundedAmount: 'refunded_amount',
+  refundPendingAmount: 'refund_pending_amount',
+  closeReason: 'close_reason',
+};
 
 /** The order by its pay_no alone (inside a transaction that already knows it is the caller's). */
-export function findOrderByPayNo(db: DbOrTx, payNo: string): Promise<PayOrder | null> {
-  return db.payOrder.findUnique({ where: { payNo } });
+export async function findOrderByPayNo(db: Queryable, payNo: string): Promise<PayOrder | null> {
+  const [row] = await sqlFor(db).query<PayOrderRow[]>(ORDER_BY_PAY_NO, [payNo]);
+  return row ? toPayOrder(row) : null;
 }
+
+const ORDER_BY_PAY_NO = `SELECT ${PAY_ORDER_COLUMNS} FROM pay_order WHERE pay_no = ?`;
 
 /**
- * The order and every attempt of it (oldest first) as of one moment: both reads run in one transaction, so the
- * attempts are the ones of this version of the order. Null when there is no such order.
+ * The order and every attempt of it (oldest first) as of one moment: one statement (the order LEFT JOIN its
+ * attempts), so the attempts are the ones of this version of the order. Null when there is no such order.
  */
 export async function findOrderAndAttempts(db: Db, ref: OrderRef): Promise<{ order: PayOrder; attempts: PayAttempt[] } | null> {
-  const [order, attempts] = await db.$transaction([
-    db.payOrder.findFirst({ where: whereRef(ref) }),
-    db.payAttempt.findMany({ where: { order: whereRef(ref) }, orderBy: { id: 'asc' } }),
-  ]);
-  return order && { order, attempts };
+  const [sql, key] = 'payNo' in ref ? [ORDER_AND_ATTEMPTS_BY_PAY_NO, ref.payNo] : [ORDER_AND_ATTEMPTS_BY_OUT_ORDER_NO, ref.outOrderNo];
+  const rows = await sqlOf(db).query<(PayOrderRow & AttemptColumns)[]>(sql, [ref.tenantId, key]);
+  if (rows.length === 0) return null;
+  const order = toPayOrder(rows[0]);
+  const attempts = rows.filter((r) => r.a_id !== null).map((r) => toPayAttempt(unprefixed(r)));
+  return { order, attempts };
 }
+
+/** The attempt's columns as the join names them (a_ + column), all null when the order has no attempt. */
+type AttemptColumns = { [K in keyof PayAttemptRow as `a_${K}`]: PayAttemptRow[K] };
+
+const unprefixed = (r: AttemptColumns): PayAttemptRow => ({
+  id: r.a_id,
+  attempt_no: r.a_attempt_no,
+  pay_no: r.a_pay_no,
+  tenant_id: r.a_tenant_id,
+  pay_way: r.a_pay_way,
+  channel: r.a_channel,
+  status: r.a_status,
+  payload: r.a_payload,
+  payer_id: r.a_payer_id,
+  client_ip: r.a_client_ip,
+  channel_trade_no: r.a_channel_trade_no,
+  created_at: r.a_created_at,
+  updated_at: r.a_updated_at,
+});
+
+const ORDER_AND_ATTEMPTS = `SELECT ${PAY_ORDER_COLUMNS.split(', ')
+  .map((c) => `o.${c}`)
+  .join(', ')}, ${PAY_ATTEMPT_COLUMNS.split(', ')
+  .map((c) => `a.${c} AS a_${c}`)
+  .join(', ')}
+  FROM pay_order o LEFT JOIN pay_attempt a ON a.pay_no = o.pay_no`;
+const ORDER_AND_ATTEMPTS_BY_PAY_NO = `${ORDER_AND_ATTEMPTS} WHERE o.tenant_id = ? AND o.pay_no = ? ORDER BY a.id`;
+const ORDER_AND_ATTEMPTS_BY_OUT_ORDER_NO = `${ORDER_AND_ATTEMPTS} WHERE o.tenant_id = ? AND o.out_order_no = ? ORDER BY a.id`;
 
 /** The order's newest attempt: the only one a Prepay may open (a newer one supersedes the older ones). */
-export function findNewestAttempt(db: DbOrTx, payNo: string): Promise<PayAttempt | null> {
-  return db.payAttempt.findFirst({ where: { payNo }, orderBy: { id: 'desc' } });
+export async function findNewestAttempt(db: Queryable, payNo: string): Promise<PayAttempt | null> {
+  const [row] = await sqlFor(db).query<PayAttemptRow[]>(NEWEST_ATTEMPT, [payNo]);
+  return row ? toPayAttempt(row) : null;
 }
 
-export function listAttempts(db: DbOrTx, payNo: string, statuses: AttemptStatus[]): Promise<PayAttempt[]> {
-  return db.payAttempt.findMany({ where: { payNo, status: { in: statuses } }, orderBy: { id: 'asc' } });
+const NEWEST_ATTEMPT = `SELECT ${PAY_ATTEMPT_COLUMNS} FROM pay_attempt WHERE pay_no = ? ORDER BY id DESC LIMIT 1`;
+
+export async function listAttempts(db: Queryable, payNo: string, statuses: AttemptStatus[]): Promise<PayAttempt[]> {
+  if (statuses.length === 0) return [];
+  const rows = await sqlFor(db).query<PayAttemptRow[]>(
+    `SELECT ${PAY_ATTEMPT_COLUMNS} FROM pay_attempt WHERE pay_no = ? AND status IN (${statuses.map(() => '?').join(', ')}) ORDER BY id`,
+    [payNo, ...statuses],
+  );
+  return rows.map(toPayAttempt);
 }
 
 /**
  * The attempt numbered exactly `attemptNo`. Channels send it back (out_trade_no), and utf8mb4_bin still ignores
  * trailing spaces, so the match is checked again byte for byte.
  */
-export async function findAttempt(db: DbOrTx, attemptNo: string): Promise<PayAttempt | null> {
-  const attempt = await db.payAttempt.findUnique({ where: { attemptNo } });
-  return attempt?.attemptNo === attemptNo ? attempt : null;
+export async function findAttempt(db: Queryable, attemptNo: string): Promise<PayAttempt | null> {
+  const [row] = await sqlFor(db).query<PayAttemptRow[]>(ATTEMPT_BY_NO, [attemptNo]);
+  return row?.attempt_no === attemptNo ? toPayAttempt(row) : null;
 }
 
-/**
- * One INSERT without Prisma's read-back; the row is returned as written, with the id the database gave it
- * (LAST_INSERT_ID() is per connection, and a transaction holds one connection).
- */
+const ATTEMPT_BY_NO = `SELECT ${PAY_ATTEMPT_COLUMNS} FROM pay_attempt WHERE attempt_no = ?`;
+
+/** One INSERT; the row is returned as written, with the id the database gave it (from the same statement's answer). */
 export async function insertAttempt(
   tx: Tx,
   a: Pick<PayAttempt, 'attemptNo' | 'payNo' | 'tenantId' | 'payWay' | 'channel' | 'payerId' | 'clientIp'>,
 ): Promise<PayAttempt> {
   const now = new Date();
   const row = { ...a, status: 'CREATED' as const, payload: null, channelTradeNo: null, createdAt: now, updatedAt: now };
-  await tx.payAttempt.createMany({ data: { ...row, payload: undefined } });
-  const [{ id }] = await tx.$queryRaw<{ id: bigint | number }[]>`SELECT LAST_INSERT_ID() AS id`;
-  return { ...row, id: BigInt(id) };
+  const { insertId } = await tx.write`
+    INSERT INTO pay_attempt (attempt_no, pay_no, tenant_id, pay_way, channel, status, payer_id, client_ip, created_at, updated_at)
+    VALUES (${a.attemptNo}, ${a.payNo}, ${a.tenantId}, ${a.payWay}, ${a.channel}, 'CREATED', ${a.payerId}, ${a.clientIp}, ${now}, ${now})`;
+  return { ...row, id: insertId };
 }
 
 /** Compare-and-set of an attempt's status. */
 export async function casAttemptStatus(
-  db: DbOrTx,
+  db: Queryable,
   attemptNo: string,
   from: AttemptStatus[],
   to: AttemptStatus,
   set: Partial<Pick<PayAttempt, 'payload' | 'channelTradeNo'>> = {},
 ): Promise<boolean> {
-  const { count } = await db.payAttempt.updateMany({
-    where: { attemptNo, status: { in: from } },
-    data: { ...set, payload: set.payload ?? undefined, status: to },
-  });
-  return count === 1;
+  const { sql, args } = assignments(ATTEMPT_COLUMNS, { ...set, payload: set.payload == null ? undefined : JSON.stringify(set.payload) });
+  const n = await sqlFor(db).query<Written>(
+    `UPDATE pay_attempt SET ${sql}status = ?, updated_at = ? WHERE attempt_no = ? AND status IN (${from.map(() => '?').join(', ')})`,
+    [...args, to, new Date(), attemptNo, ...from],
+  );
+  return n.affectedRows === 1;
 }
+
+const ATTEMPT_COLUMNS: Readonly<Record<string, string>> = { payload: 'payload', channelTradeNo: 'channel_trade_no' };

@@ -1,38 +1,66 @@
-import type { Prisma } from '../generated/prisma/client';
-import type { Db } from '../infra/db';
+import type { PoolConnection } from 'mariadb';
+import { sqlPool, type Db } from '../infra/db';
 import type { OrderEvent } from './history';
+import { DriverSql, sqlOf } from './sql';
 
-/** A Prisma transaction client; repository functions take it so use cases decide the transaction's shape. */
-export type Tx = Prisma.TransactionClient;
-export type DbOrTx = Db | Tx;
+/**
+ * A transaction on one driver connection: raw statements only (Prisma's call shape, see Sql), no ORM layer.
+ * Repository functions take it so use cases decide the transaction's shape.
+ */
+export class Tx extends DriverSql {
+  constructor(readonly connection: PoolConnection) {
+    super(connection);
+  }
+}
 
-/** True when a Prisma error is a unique-key violation (model API P2002, or MySQL 1062 from a raw query). */
+/** Kept for the cold paths that take a Prisma client: a transaction is a Tx, never a Prisma client. */
+export type DbOrTx = Db;
+
+/** Where a raw statement may run: in a transaction, or on the client's pool (autocommit). */
+export type Queryable = Db | Tx;
+
+/** The driver runner for either: the transaction itself, or the pool under the Prisma client. */
+export const sqlFor = (q: Queryable): DriverSql => (q instanceof Tx ? q : sqlOf(q));
+
+/** MySQL error numbers the driver reports (SqlError.errno); Prisma wraps them in meta.code. */
+const ER_DUP_ENTRY = 1062;
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+const ER_LOCK_DEADLOCK = 1213;
+/** The driver's own: no pool connection within acquireTimeout. */
+const ER_GET_CONNECTION_TIMEOUT = 45028;
+
+const errnoOf = (err: unknown): number | undefined => {
+  const e = err as { errno?: unknown; meta?: { code?: unknown } } | null;
+  if (typeof e?.errno === 'number') return e.errno;
+  const code = Number(e?.meta?.code);
+  return Number.isFinite(code) ? code : undefined;
+};
+
+/** True for a unique-key violation: from the driver (1062), Prisma's model API (P2002) or a Prisma raw query. */
 export function isUniqueViolation(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
-  const e = err as { code?: unknown; meta?: { code?: unknown; driverAdapterError?: { cause?: { kind?: unknown } } } };
-  return (
-    e.code === 'P2002' ||
-    (e.code === 'P2010' && String(e.meta?.code) === '1062') ||
-    e.meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation'
-  );
+  const e = err as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } };
+  return errnoOf(err) === ER_DUP_ENTRY || e.code === 'P2002' || e.meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation';
 }
 
 function isRetryableTxError(err: unknown): boolean {
-  const e = err as { code?: unknown; meta?: { code?: unknown }; message?: unknown };
+  const e = err as { code?: unknown; message?: unknown };
+  const errno = errnoOf(err);
   return (
     e?.code === 'P2034' ||
-    ['1213', '1205'].includes(String(e?.meta?.code)) ||
+    errno === ER_LOCK_DEADLOCK ||
+    errno === ER_LOCK_WAIT_TIMEOUT ||
     (typeof e?.message === 'string' && /deadlock|lock wait timeout/i.test(e.message))
   );
 }
 
 /**
- * The database was busy rather than wrong: a lock wait or transaction timeout (P2028, MySQL 1205), no pool
- * connection in time (P2024), or a deadlock that outlived runTx's retries. The caller may retry the same request.
+ * The database was busy rather than wrong: a lock wait timeout (1205), no pool connection in time (the driver's
+ * 45028, Prisma's P2024/P2028), or a deadlock that outlived runTx's retries. The caller may retry the request.
  */
 export function isTransientDbError(err: unknown): boolean {
   const e = err as { code?: unknown };
-  return isRetryableTxError(err) || e?.code === 'P2028' || e?.code === 'P2024';
+  return isRetryableTxError(err) || errnoOf(err) === ER_GET_CONNECTION_TIMEOUT || e?.code === 'P2028' || e?.code === 'P2024';
 }
 
 /** An order's status or amounts changed; announced once the transaction that changed it commits. */
@@ -75,27 +103,41 @@ export function onOrderChanges(db: Db, listener: (changes: OrderChange[]) => voi
   commitListeners.set(db, listener);
 }
 
+/** Tries of one transaction that MySQL picks as a deadlock victim (or times out on a lock) before giving up. */
+const MAX_TRIES = 3;
+
 /**
- * Runs fn in an interactive transaction, retrying a few times when MySQL picks it as a deadlock victim.
- * Every writer locks the pay_order row first, so deadlocks are rare; this is the safety net.
+ * Runs fn in a transaction on one connection of the client's driver pool (BEGIN … COMMIT, ROLLBACK when fn throws),
+ * retrying a few times when MySQL picks it as a deadlock victim or a lock wait times out (innodb_lock_wait_timeout
+ * bounds every wait, see createDb). Every writer locks the pay_order row first, so deadlocks are rare; this is the
+ * safety net. READ COMMITTED on request (for claims that must not lock gaps), REPEATABLE READ otherwise.
  */
 export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readCommitted?: boolean } = {}): Promise<T> {
+  const pool = sqlPool(db);
   for (let attempt = 1; ; attempt++) {
+    const conn = await pool.getConnection();
+    const tx = new Tx(conn);
     const changes: OrderChange[] = [];
+    changesByTx.set(tx, changes);
+    const encode = encoders.get(db);
+    if (encode) encoderByTx.set(tx, encode);
     let result: T;
     try {
-      result = await db.$transaction(
-        (tx) => {
-          changesByTx.set(tx, changes);
-          const encode = encoders.get(db);
-          if (encode) encoderByTx.set(tx, encode);
-          return fn(tx);
-        },
-        { maxWait: 5000, timeout: 15000, ...(opts.readCommitted ? { isolationLevel: 'ReadCommitted' as const } : {}) },
-      );
-    } catch (err) {
-      if (attempt >= 3 || !isRetryableTxError(err)) throw err;
-      continue;
+      try {
+        // Sent back to back (the driver pipelines them): one wait, not two.
+        const began = opts.readCommitted
+          ? Promise.all([conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED'), conn.query('BEGIN')])
+          : conn.query('BEGIN');
+        await began;
+        result = await fn(tx);
+        await conn.query('COMMIT');
+      } catch (err) {
+        await rollback(conn);
+        if (attempt >= MAX_TRIES || !isRetryableTxError(err)) throw err;
+        continue;
+      }
+    } finally {
+      await release(conn);
     }
     // Outside the try: the transaction committed, whatever a listener does.
     if (changes.length > 0) {
@@ -106,5 +148,22 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
       }
     }
     return result;
+  }
+}
+
+/** A connection whose ROLLBACK failed is in an unknown state: it is closed, never handed to the next caller. */
+async function rollback(conn: PoolConnection): Promise<void> {
+  try {
+    await conn.query('ROLLBACK');
+  } catch {
+    conn.destroy();
+  }
+}
+
+async function release(conn: PoolConnection): Promise<void> {
+  try {
+    await conn.release();
+  } catch {
+    /* destroyed after a failed rollback */
   }
 }

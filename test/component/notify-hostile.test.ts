@@ -141,18 +141,15 @@ describe('a receipt belongs to the trade it deduplicates', () => {
     expect((await records(second.order.payNo)).map((r) => r.result)).toEqual(['PROCESSED', 'DUPLICATE']);
   });
 
-  it('When a notify is applied, then its dedupe hint lives under QUEUE_PREFIX, scoped to tenant and trade', async () => {
+  it('When a notify is applied, then Redis holds no dedupe key for it: the receipt in MySQL is the only dedupe truth', async () => {
     const tenant = await newTenant(h, 't-rk');
     const { attemptNo } = await paying(tenant, PayWay.PAY_WAY_MOCK);
     const notifyId = uniq('K');
     expect((await postMock(tenant, mockNotify(attemptNo, { notify_id: notifyId }))).status).toBe(200);
-    const redis = h.service.deps.redis;
-    expect(await redis.keys(`paysvc:notify:*${notifyId}*`)).toEqual([]);
-    const keys = await redis.keys(`*${notifyId}*`);
-    expect(keys).toHaveLength(1);
-    expect(keys[0].startsWith(`${PREFIX}:`)).toBe(true);
-    expect(keys[0]).toContain(tenant);
-    expect(keys[0]).toContain(attemptNo);
+    expect((await postMock(tenant, mockNotify(attemptNo, { notify_id: notifyId }))).status).toBe(200);
+    expect(await h.service.deps.redis.keys(`*${notifyId}*`)).toEqual([]);
+    const receipts = await h.service.deps.db.notifyReceipt.findMany({ where: { notifyId } });
+    expect(receipts.map((r) => [r.tenantId, r.attemptNo])).toEqual([[tenant, attemptNo]]);
   });
 });
 

@@ -1,0 +1,190 @@
+import type { Pool, PoolConnection, QueryOptions } from 'mariadb';
+import { buildSignedHeaders } from '../../src/channels/mock/signature';
+import { PayWay } from '../../src/gen/payment/v1/types';
+import { createDb, sqlPool, type Db } from '../../src/infra/db';
+import { listTransitions, recordTransition } from '../../src/repo/history';
+import { lockOrder } from '../../src/repo/pay-orders';
+import { noteOrderChange, onOrderChanges, runTx, type OrderChange } from '../../src/repo/tx';
+import { MOCK_SECRET, mockAccount, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { createOrder, ref } from '../support/orders';
+
+let h: Harness;
+let TENANT: string;
+/** A client of its own for the transaction tests, so its commit listener is the test's. */
+let db: Db;
+beforeAll(async () => {
+  // Background passes (relay, sweeps) far apart, so the statements counted below are the request's own.
+  h = await startHarness({ OUTBOX_POLL_MS: '60000', SWEEP_INTERVAL_MS: '3600000' });
+  TENANT = await newTenant(h, 't-sqltx');
+  db = createDb(process.env.DATABASE_URL!, 4);
+});
+afterAll(async () => {
+  await db.$disconnect();
+  await h.close();
+});
+
+const audit = (payNo: string, detail: string) =>
+  ({ payNo, from: 'WAIT_PAY', to: 'WAIT_PAY', cause: 'RPC', actor: 'test:sql-tx', detail }) as const;
+const details = async (payNo: string) => (await listTransitions(db, payNo)).map((t) => t.detail);
+
+describe('runTx on a driver connection', () => {
+  it('When fn resolves, then its writes are committed and the locked row equals what Prisma reads', async () => {
+    const order = await createOrder(h, TENANT, { amount: 9_999_999_999n });
+    const locked = await runTx(db, async (tx) => {
+      const row = await lockOrder(tx, order.payNo);
+      await recordTransition(tx, audit(order.payNo, 'committed'));
+      return row;
+    });
+    expect(locked).toEqual(await db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } }));
+    expect(locked.amount).toBe(9_999_999_999n);
+    expect(await details(order.payNo)).toContain('committed');
+  });
+
+  it('When fn throws, then nothing it wrote stays, the error reaches the caller and the connection is back in the pool', async () => {
+    const order = await createOrder(h, TENANT);
+    const failing = runTx(db, async (tx) => {
+      await recordTransition(tx, audit(order.payNo, 'rolled back'));
+      throw new Error('boom');
+    });
+    await expect(failing).rejects.toThrow('boom');
+    expect(await details(order.payNo)).not.toContain('rolled back');
+    expect(sqlPool(db).activeConnections()).toBe(0);
+  });
+
+  it('When two transactions lock two orders in opposite order, then MySQL picks a deadlock victim, it is retried and both finish', async () => {
+    const [a, b] = [await createOrder(h, TENANT), await createOrder(h, TENANT)];
+    let runs = 0;
+    let holding = 0;
+    let bothHold!: () => void;
+    const crossed = new Promise<void>((resolve) => (bothHold = resolve));
+    const crosswise = (first: string, second: string) =>
+      runTx(db, async (tx) => {
+        runs++;
+        await lockOrder(tx, first);
+        if (++holding === 2) bothHold();
+        await crossed; // each holds its first row before asking for the other's
+        await lockOrder(tx, second);
+        await recordTransition(tx, audit(first, `crossed ${second}`));
+        return first;
+      });
+    expect(await Promise.all([crosswise(a.payNo, b.payNo), crosswise(b.payNo, a.payNo)])).toEqual([a.payNo, b.payNo]);
+    expect(runs).toBe(3); // one of the two ran twice
+    expect(await details(a.payNo)).toEqual([`crossed ${b.payNo}`]);
+    expect(await details(b.payNo)).toEqual([`crossed ${a.payNo}`]);
+  });
+
+  it('When a transaction notes an order change, then listeners hear it only after COMMIT, and never when it rolled back', async () => {
+    const heard: OrderChange[] = [];
+    onOrderChanges(db, (changes) => heard.push(...changes));
+    const order = await createOrder(h, TENANT);
+    const change = { payNo: order.payNo, status: 'WAIT_PAY', version: 1n };
+    await expect(
+      runTx(db, async (tx) => {
+        noteOrderChange(tx, change);
+        await recordTransition(tx, audit(order.payNo, 'noted, then failed'));
+        throw new Error('no commit');
+      }),
+    ).rejects.toThrow('no commit');
+    expect(heard).toEqual([]);
+    await runTx(db, async (tx) => {
+      noteOrderChange(tx, change);
+      await recordTransition(tx, audit(order.payNo, 'noted'));
+      expect(heard).toEqual([]); // not before COMMIT
+    });
+    expect(heard).toEqual([change]);
+  });
+});
+
+/** Every statement the service's pool sends (Prisma's and the driver's own), by its first word. */
+function countStatements(pool: Pool): { take(): string[]; stop(): void } {
+  let seen: string[] = [];
+  const undo: (() => void)[] = [];
+  const wrap = (target: Pick<Pool, 'query' | 'execute'>) => {
+    for (const method of ['query', 'execute'] as const) {
+      const original = target[method];
+      target[method] = ((sql: string | QueryOptions, values?: unknown) => {
+        seen.push((typeof sql === 'string' ? sql : sql.sql).trim().split(/\s+/)[0].toUpperCase());
+        return original.call(target, sql, values);
+      }) as never;
+      undo.push(() => (target[method] = original));
+    }
+  };
+  wrap(pool);
+  const getConnection = pool.getConnection;
+  const wrapped = new WeakSet<PoolConnection>();
+  pool.getConnection = async () => {
+    const conn = await getConnection.call(pool);
+    if (!wrapped.has(conn)) {
+      wrapped.add(conn);
+      wrap(conn);
+    }
+    return conn;
+  };
+  undo.push(() => (pool.getConnection = getConnection));
+  return {
+    take: () => {
+      const taken = seen;
+      seen = [];
+      return taken;
+    },
+    stop: () => undo.reverse().forEach((u) => u()),
+  };
+}
+
+describe('statements per request on the hot paths', () => {
+  const notify = (attemptNo: string, notifyId: string) => {
+    const body = JSON.stringify({
+      notify_id: notifyId,
+      event: 'TRADE.SUCCESS',
+      mch_id: h.gateway.trade(attemptNo)?.mch_id ?? mockAccount(h, TENANT).merchantId,
+      out_trade_no: attemptNo,
+      trade_no: `MT${attemptNo}`,
+      amount: '2500',
+      currency: 'CNY',
+      paid_at: new Date().toISOString(),
+    });
+    return fetch(`${h.notifyBaseUrl}/notify/mock/${TENANT}/web`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...buildSignedHeaders(MOCK_SECRET, body) },
+      body,
+    });
+  };
+  const payment = async () => {
+    const order = await createOrder(h, TENANT, { amount: 2500n });
+    const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
+    return { order, attemptNo: pre.attemptNo };
+  };
+
+  it('When an order is prepaid and its first notify applied, then each costs the statements claimed, and a duplicate two', async () => {
+    const warm = await payment(); // tenant, account and pay-way caches filled
+    expect((await notify(warm.attemptNo, uniq('N'))).status).toBe(200);
+    const counter = countStatements(sqlPool(h.service.deps.db));
+    try {
+      const order = await createOrder(h, TENANT, { amount: 2500n });
+      counter.take();
+      const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
+      expect(counter.take()).toEqual([
+        'SELECT', // the pay way's tenant settings
+        'SELECT', // the order and its attempts, one join
+        ...['BEGIN', 'UPDATE', 'INSERT', 'INSERT', 'COMMIT'], // claim: CAS to PAYING, audit row, the attempt
+        ...['SET', 'BEGIN', 'SELECT', 'SELECT', 'UPDATE', 'COMMIT'], // open: lock, newest attempt, CAS to OPEN
+      ]);
+      const notifyId = uniq('N');
+      expect((await notify(pre.attemptNo, notifyId)).status).toBe(200);
+      expect(counter.take()).toEqual([
+        'SELECT', // the attempt and this notify's receipt, one read
+        'BEGIN',
+        'SELECT', // the order, locked and read (FOR UPDATE)
+        ...['UPDATE', 'UPDATE'], // CAS of the attempt, CAS of the order
+        ...['INSERT', 'INSERT', 'INSERT', 'INSERT'], // audit row, outbox event, receipt, notify record
+        'COMMIT',
+      ]);
+      expect((await notify(pre.attemptNo, notifyId)).status).toBe(200);
+      expect(counter.take()).toEqual(['SELECT', 'INSERT']); // no transaction: read the receipt, record the duplicate
+      const row = await h.service.deps.db.payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } });
+      expect([row.status, row.version]).toEqual(['SUCCESS', 3n]);
+    } finally {
+      counter.stop();
+    }
+  });
+});

@@ -51,7 +51,7 @@ export class OrderTimeouts {
   /** Read by the operators' queue board; jobs are added through the methods below only. */
   readonly queue: Queue<TimeoutJob>;
   /** Seconds whose job this process added lately (a second's orders come in a burst): skips the Redis call. */
-  private readonly added = new Map<number, number>();
+  private readonly added = new Map<number, { at: number; done: Promise<void> }>();
 
   constructor(
     connection: Redis,
@@ -70,20 +70,32 @@ export class OrderTimeouts {
   async schedule({ expireAt }: ExpiringOrder): Promise<void> {
     const second = OrderTimeouts.secondOf(expireAt);
     const now = this.now().getTime();
-    if (this.addedLately(second, now)) return;
-    await this.queue.add(
-      'second',
-      { after: (second - 1) * 1000, upTo: second * 1000 },
-      {
-        jobId: OrderTimeouts.jobId(second),
-        delay: Math.max(0, second * 1000 - now),
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 10_000 },
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
-    );
-    this.remember(second, now);
+    const lately = this.added.get(second);
+    if (lately && now - lately.at < REMEMBER_MS && second * 1000 - now > REMEMBER_AHEAD_MS) return lately.done;
+    const done = this.add(second, now);
+    // Remembered while in flight too: a burst of orders due in one second waits on one add, not one each.
+    if (second * 1000 - now > REMEMBER_AHEAD_MS) this.remember(second, { at: now, done });
+    await done;
+  }
+
+  private async add(second: number, now: number): Promise<void> {
+    try {
+      await this.queue.add(
+        'second',
+        { after: (second - 1) * 1000, upTo: second * 1000 },
+        {
+          jobId: OrderTimeouts.jobId(second),
+          delay: Math.max(0, second * 1000 - now),
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 10_000 },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      );
+    } catch (err) {
+      this.added.delete(second); // the next order of this second tries again
+      throw err;
+    }
   }
 
   /** The sweep's hand-back: one job (across instances) closes every unpaid order expired before `before`, in steps. */
@@ -136,18 +148,13 @@ export class OrderTimeouts {
     return `${report.done} orders expired, ${failedSoFar} left to retry`;
   }
 
-  private addedLately(second: number, now: number): boolean {
-    const at = this.added.get(second);
-    return at !== undefined && now - at < REMEMBER_MS && second * 1000 - now > REMEMBER_AHEAD_MS;
-  }
-
-  private remember(second: number, now: number): void {
-    if (second * 1000 - now <= REMEMBER_AHEAD_MS) return;
+  private remember(second: number, entry: { at: number; done: Promise<void> }): void {
     if (this.added.size >= REMEMBER_MAX) {
-      for (const [s, at] of this.added) if (now - at >= REMEMBER_MS || s * 1000 - now <= REMEMBER_AHEAD_MS) this.added.delete(s);
+      for (const [s, { at }] of this.added)
+        if (entry.at - at >= REMEMBER_MS || s * 1000 - entry.at <= REMEMBER_AHEAD_MS) this.added.delete(s);
       if (this.added.size >= REMEMBER_MAX) this.added.clear();
     }
-    this.added.set(second, now);
+    this.added.set(second, entry);
   }
 }
 

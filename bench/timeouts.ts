@@ -16,6 +16,7 @@
  *    and one sweep hands them to the backlog job; time until every one is CLOSED, and service CPU per order.
  */
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { startService } from '../src/bootstrap';
@@ -44,8 +45,11 @@ async function main(): Promise<void> {
     stdio: 'ignore',
   });
   const redisUrl = `redis://127.0.0.1:${port}`;
+  for (let i = 0; !(await listening(port)); i++) {
+    if (i > 100) throw new Error(`redis-server did not start on port ${port}`);
+    await sleep(50);
+  }
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  await redis.ping();
   const queues = benchQueuePrefixes();
   const service = await startService(
     loadConfig({
@@ -103,7 +107,7 @@ async function main(): Promise<void> {
     );
 
     // 2. Lateness: orders expiring within the next few seconds, closed by their seconds' jobs.
-    const lateStart = Date.now() + 3000;
+    const lateStart = Date.now() + 15_000; // room to insert and schedule them on a busy machine
     const lateExpiries = Array.from(
       { length: lateOrders },
       (_, i) => new Date(lateStart + Math.floor((i * lateWindowS * 1000) / lateOrders)),
@@ -219,6 +223,11 @@ async function prefixBytes(redis: Redis, prefix: string): Promise<{ keys: number
   } while (cursor !== '0');
   return { keys, bytes };
 }
+
+const listening = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket.end() && true)).on('error', () => resolve(false));
+  });
 
 const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(2)} MB`;
 

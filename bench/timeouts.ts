@@ -7,12 +7,13 @@
  * paysvc_bench), dropped and recreated.
  *
  * 1. Pending: BENCH_TIMEOUT_ORDERS (100,000) WAIT_PAY rows, their expiries spread evenly over the next 30 minutes
- *    (a steady CreateOrder rate with the default expiry), starting 10 minutes out, each scheduled through scheduleTimeout, CreateOrder's
+ *    (a steady CreateOrder rate with the default expiry), starting 2 hours out (past the bench's end), each scheduled through scheduleTimeout, CreateOrder's
  *    own call. Reports Redis used_memory and the sum of MEMORY USAGE over every key of the run's prefix, per
  *    pending order, and Redis and service CPU per schedule.
  * 2. Lateness: BENCH_TIMEOUT_LATE_ORDERS (2,000) orders expiring within the next BENCH_TIMEOUT_LATE_WINDOW_S
  *    (10) seconds, scheduled the same way; expiry → CLOSED from their order_transition rows, p50/p99/max.
- * 3. Backlog: the pending orders' Redis keys are deleted (a Redis loss), their expiries moved into the past,
+ * 3. Backlog: the pending orders' Redis keys are deleted (a Redis loss), the expiries of BENCH_TIMEOUT_BACKLOG
+ *    of them (default all) moved into the past,
  *    and one sweep hands them to the backlog job; time until every one is CLOSED, and service CPU per order.
  */
 import { spawn } from 'node:child_process';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   const pending = num('BENCH_TIMEOUT_ORDERS', 100_000);
   const lateOrders = num('BENCH_TIMEOUT_LATE_ORDERS', 2000);
   const lateWindowS = num('BENCH_TIMEOUT_LATE_WINDOW_S', 10);
+  const backlog = Math.min(pending, num('BENCH_TIMEOUT_BACKLOG', pending));
   const { databaseUrl } = startLocalServices();
   const url = await recreateDatabase(databaseUrl, process.env.BENCH_DATABASE ?? 'paysvc_bench');
   await migrate(url, () => undefined);
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
     // 1. Pending orders: Redis bytes and CPU per schedule.
     const start = Date.now();
     const spanMs = 30 * 60_000;
-    const expiries = Array.from({ length: pending }, (_, i) => new Date(start + 10 * 60_000 + Math.floor((i * spanMs) / pending)));
+    const expiries = Array.from({ length: pending }, (_, i) => new Date(start + 2 * 3_600_000 + Math.floor((i * spanMs) / pending)));
     const pendingNos = await insertOrders(deps.db, 'pend', expiries);
     const mem0 = await usedMemory(redis);
     const rcpu0 = await redisCpuMs(redis);
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
     // 3. Backlog: a Redis loss, then every pending order overdue at once.
     await removeBenchQueues(redisUrl, { QUEUE_PREFIX: queues.QUEUE_PREFIX, EVENT_QUEUE_PREFIX: '{none}' });
     await deps.db.$executeRaw`UPDATE pay_order SET expire_at = NOW(3) - INTERVAL 1 HOUR + INTERVAL (id % 3000) SECOND
-      WHERE tenant_id = ${TENANT} AND out_order_no LIKE 'pend-%'`;
+      WHERE tenant_id = ${TENANT} AND out_order_no LIKE 'pend-%' ORDER BY id LIMIT ${backlog}`;
     const bcpu0 = process.cpuUsage();
     const b0 = performance.now();
     const report = await deps.jobs.sweeper.run(deps);
@@ -137,8 +139,8 @@ async function main(): Promise<void> {
     const backlogS = (performance.now() - b0) / 1000;
     const bcpu = process.cpuUsage(bcpu0);
     say(
-      `backlog: ${pending.toLocaleString('en-US')} overdue orders (sweep saw ${report.overdueOrders}+) closed in ${backlogS.toFixed(1)} s ` +
-        `(${Math.round(pending / backlogS)} orders/s; the old sweep: 200/min); service CPU ${((bcpu.user + bcpu.system) / pending / 1000).toFixed(2)} ms/order`,
+      `backlog: ${backlog.toLocaleString('en-US')} overdue orders (sweep saw ${report.overdueOrders}+) closed in ${backlogS.toFixed(1)} s ` +
+        `(${Math.round(backlog / backlogS)} orders/s; the old sweep: 200/min); service CPU ${((bcpu.user + bcpu.system) / backlog / 1000).toFixed(2)} ms/order`,
     );
     say(
       `load average after: ${loadavg()

@@ -126,6 +126,7 @@ export class OrderTimeouts {
   }
 
   private async process(deps: Deps, job: Job<TimeoutJob>, token?: string): Promise<string> {
+    if (job.name === 'timeout') return this.runLegacy(deps, job as unknown as Job<{ tenantId: string; payNo: string }>, token);
     const { upTo, after, cursor, failed = 0 } = job.data;
     if (deps.now().getTime() < upTo && job.name === 'second') {
       // Fired early (clock skew between instances): wait for the second to end rather than close payable orders.
@@ -146,6 +147,14 @@ export class OrderTimeouts {
       throw new Error(`${failedSoFar} orders due by ${new Date(upTo).toISOString()} could not be closed`);
     }
     return `${report.done} orders expired, ${failedSoFar} left to retry`;
+  }
+
+  /** A per-order job queued before the per-second ones (still in Redis at deploy): the order alone, as it was. */
+  private async runLegacy(deps: Deps, job: Job<{ tenantId: string; payNo: string }>, token?: string): Promise<string> {
+    const result = await this.run(deps, job.data);
+    if (result.kind === 'done') return `order is ${result.status}`;
+    await job.moveToDelayed(result.dueAt.getTime(), token);
+    throw new DelayedError();
   }
 
   private remember(second: number, entry: { at: number; done: Promise<void> }): void {

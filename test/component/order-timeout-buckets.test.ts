@@ -109,6 +109,17 @@ describe('order timeouts by expiry second', () => {
     await eventually(isClosed(h, stuck));
   });
 
+  it('When a per-order timeout job from before the upgrade is still queued, then it still closes its order', async () => {
+    const order = await createOrder(h, await newTenant(h, 'tmb'));
+    await h.service.deps.db.payOrder.update({ where: { payNo: order.payNo }, data: { expireAt: new Date(Date.now() - 10) } });
+    await queue.add(
+      'timeout',
+      { tenantId: order.tenantId, payNo: order.payNo },
+      { jobId: `timeout-${order.payNo}`, removeOnComplete: true },
+    );
+    await eventually(isClosed(h, order));
+  });
+
   it('When a batch covers orders not yet expired, then only the expired ones are closed', async () => {
     const tenant = await newTenant(h, 'tmb');
     const [expired, live] = await Promise.all([createOrder(h, tenant), createOrder(h, tenant)]);

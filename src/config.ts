@@ -69,6 +69,12 @@ const schema = z
     SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(HOUR).default(MINUTE),
     /** How late an order's own timeout job may be before the sweeper closes the order instead. */
     SWEEP_GRACE_MS: ms(HOUR).default(MINUTE),
+    /** Expired orders one timeout job reads per query, closes at once, and works through before yielding its worker. */
+    TIMEOUT_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
+    TIMEOUT_CLOSE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    TIMEOUT_STEP_MS: z.coerce.number().int().min(100).max(MINUTE).default(5000),
+    /** Timeout jobs (expiry seconds, the overdue backlog) each worker process runs at once. */
+    TIMEOUT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     /** How often each worker process polls the outbox for events to hand to the delivery queue. */
     OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(MINUTE).default(250),
     /** A queued event whose (re)try is this overdue lost its job; the sweeper queues it again. */

@@ -35,7 +35,12 @@ export class Jobs {
   ) {
     const prefix = config.QUEUE_PREFIX;
     this.statusSync = new StatusSync(producer, config.STATUS_SYNC_DELAYS_MS, prefix);
-    this.timeouts = new OrderTimeouts(producer, prefix);
+    this.timeouts = new OrderTimeouts(producer, prefix, {
+      batch: config.TIMEOUT_BATCH_SIZE,
+      parallel: config.TIMEOUT_CLOSE_CONCURRENCY,
+      budgetMs: config.TIMEOUT_STEP_MS,
+      workerConcurrency: config.TIMEOUT_WORKER_CONCURRENCY,
+    });
     this.paidAfterCloseRefunds = new PaidAfterCloseRefunds(producer, prefix);
     const webhook = config.EVENT_WEBHOOK_URL
       ? { url: config.EVENT_WEBHOOK_URL, secret: config.EVENT_WEBHOOK_SECRET ?? '', timeoutMs: config.EVENT_WEBHOOK_TIMEOUT_MS }

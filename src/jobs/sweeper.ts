@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Deps } from '../app/deps';
 import { findStaleQueuedEvents, outboxBacklog, touchQueued } from '../repo/outbox';
 import {
-  findOverdueOrders,
+  countOverdueOrders,
   findStaleAttempts,
   findStalePendingRefunds,
   findUnrefundedPaidAfterClose,
@@ -29,6 +29,7 @@ export interface SweepSettings {
 }
 
 export interface SweepReport {
+  /** Unpaid orders found past their expiry and grace (counted up to 200), handed to the backlog job. */
   overdueOrders: number;
   staleAttempts: number;
   staleRefunds: number;
@@ -39,13 +40,12 @@ export interface SweepReport {
 /**
  * The seeds' fallback scan, as one repeatable BullMQ job (a job scheduler, so N instances run it once per
  * interval between them). It hands work whose job was lost back to the job that owns it: overdue unpaid
- * orders to the timeout, long-unasked attempts and refunds to status sync, stuck queued events to delivery,
+ * orders to the timeouts' backlog job, long-unasked attempts and refunds to status sync, stuck queued events to delivery,
  * and payments after close still without their automatic refund to that refund's job. Everything it does is idempotent.
  */
 export class Sweeper {
   /** Read by the operators' queue board; jobs are added through the methods below only. */
   readonly queue: Queue;
-  private overdueCursor?: { expireAt: Date; payNo: string };
 
   constructor(
     connection: Redis,
@@ -79,10 +79,10 @@ export class Sweeper {
     const now = deps.now().getTime();
     const { timeouts, statusSync, deliveries } = this.jobs;
 
-    const overdue = await findOverdueOrders(deps.db, new Date(now - this.settings.graceMs), BATCH, this.overdueCursor);
-    for (const o of overdue) await timeouts.runNow(o);
-    // Next sweep goes on after the last one seen, and starts over once it reaches the end.
-    this.overdueCursor = overdue.length === BATCH ? overdue[overdue.length - 1] : undefined;
+    // Overdue orders go to one backlog job that closes them in batches (a Redis loss leaves them all at once).
+    const overdueBefore = new Date(now - this.settings.graceMs);
+    const overdue = await countOverdueOrders(deps.db, overdueBefore, BATCH);
+    if (overdue > 0) await timeouts.expireOverdue(overdueBefore);
 
     // Stamped as asked when scheduled, so one whose query keeps failing waits a tail interval, not every sweep.
     const attempts = await findStaleAttempts(deps.db, new Date(now - this.settings.syncTailMs), BATCH);
@@ -106,7 +106,7 @@ export class Sweeper {
     deps.metrics.outboxLag.set(backlog.oldest ? Math.max(0, (now - backlog.oldest.getTime()) / 1000) : 0);
 
     const report = {
-      overdueOrders: overdue.length,
+      overdueOrders: overdue,
       staleAttempts: attempts.length,
       staleRefunds: refunds.length,
       paidAfterClose: unrefunded.length,

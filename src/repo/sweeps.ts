@@ -1,27 +1,60 @@
+import type { PayOrder } from './pay-orders';
 import type { DbOrTx } from './tx';
 
 /** The sweeper's reads: work whose job may have been lost. Each is bounded and served by an index. */
 
+/** Where a scan of due orders stands: after this row, in (expire_at, id) order, of this status. */
+export interface DueCursor {
+  status: OpenStatus;
+  expireAt: Date;
+  id: bigint;
+}
+
+export type OpenStatus = 'WAIT_PAY' | 'PAYING';
+export const OPEN_STATUSES: readonly OpenStatus[] = ['WAIT_PAY', 'PAYING'];
+
 /**
- * Unpaid orders past their expiry (plus the grace their own timeout job had), in (expire_at, pay_no) order
- * after `after`, so orders whose close keeps failing cannot hide the ones behind them from the sweep.
+ * The next `limit` unpaid orders with expire_at in (after, upTo], one status at a time, in (expire_at, id) order
+ * after `cursor`: an equality on status, a range on expire_at and the primary key the index carries, so each
+ * batch reads `limit` rows of idx_pay_order_status_expire_at and sorts nothing, however long the backlog.
+ * Orders whose close keeps failing stay behind the cursor and cannot hide the ones after them.
  */
-export async function findOverdueOrders(
+export async function findDueOrders(
   db: DbOrTx,
-  expiredBefore: Date,
+  range: { after?: Date; upTo: Date },
   limit: number,
-  after?: { expireAt: Date; payNo: string },
-): Promise<{ tenantId: string; payNo: string; expireAt: Date }[]> {
-  return db.payOrder.findMany({
-    where: {
-      status: { in: ['WAIT_PAY', 'PAYING'] },
-      expireAt: { lt: expiredBefore },
-      ...(after ? { OR: [{ expireAt: { gt: after.expireAt } }, { expireAt: after.expireAt, payNo: { gt: after.payNo } }] } : {}),
-    },
-    select: { tenantId: true, payNo: true, expireAt: true },
-    orderBy: [{ expireAt: 'asc' }, { payNo: 'asc' }],
-    take: limit,
-  });
+  cursor?: DueCursor,
+): Promise<PayOrder[]> {
+  const statuses = cursor ? OPEN_STATUSES.slice(OPEN_STATUSES.indexOf(cursor.status)) : OPEN_STATUSES;
+  for (const status of statuses) {
+    const from = cursor?.status === status ? cursor : undefined;
+    const rows = await db.payOrder.findMany({
+      where: {
+        status,
+        expireAt: { ...(range.after ? { gt: range.after } : {}), lte: range.upTo, ...(from ? { gte: from.expireAt } : {}) },
+        ...(from ? { OR: [{ expireAt: { gt: from.expireAt } }, { id: { gt: from.id } }] } : {}),
+      },
+      orderBy: [{ expireAt: 'asc' }, { id: 'asc' }],
+      take: limit,
+    });
+    if (rows.length > 0) return rows;
+  }
+  return [];
+}
+
+/** How many unpaid orders expired before `before`, counted up to `cap` (a bounded index range per status). */
+export async function countOverdueOrders(db: DbOrTx, before: Date, cap: number): Promise<number> {
+  let n = 0;
+  for (const status of OPEN_STATUSES) {
+    const rows = await db.payOrder.findMany({
+      where: { status, expireAt: { lt: before } },
+      select: { id: true },
+      take: cap - n,
+    });
+    n += rows.length;
+    if (n >= cap) break;
+  }
+  return n;
 }
 
 /** Marks attempts as just asked (updated_at is "last asked"), so one that keeps failing waits its turn. */

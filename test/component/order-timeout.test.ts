@@ -30,20 +30,23 @@ const eventTypes = async (o: PayOrder) =>
   (await db().outboxEvent.findMany({ where: { payNo: o.payNo }, orderBy: { orderVersion: 'asc' } })).map((e) => e.type);
 
 describe('order timeout', () => {
-  it('When CreateOrder succeeds, then a timeout job is due at the order expiry under an id from the pay no', async () => {
+  it('When CreateOrder succeeds, then the job of its expiry second is due at the end of that second', async () => {
     const order = await createOrder(h, await newTenant(h, 'ttmo'), { expireSeconds: 600 });
-    const job = await timeoutQueue.getJob(OrderTimeouts.jobId(order.payNo));
-    expect(job?.data).toEqual({ tenantId: order.tenantId, payNo: order.payNo });
-    expect(job!.timestamp + job!.opts.delay!).toBeGreaterThanOrEqual(order.expireTime!.getTime() - 50);
-    expect(job!.timestamp + job!.opts.delay!).toBeLessThanOrEqual(order.expireTime!.getTime() + 50);
+    const second = OrderTimeouts.secondOf(order.expireTime!);
+    const job = await timeoutQueue.getJob(OrderTimeouts.jobId(second));
+    expect(job?.name).toBe('second');
+    expect(job?.data).toEqual({ after: (second - 1) * 1000, upTo: second * 1000 });
+    expect(job!.timestamp + job!.opts.delay!).toBeGreaterThanOrEqual(second * 1000 - 50);
+    expect(job!.timestamp + job!.opts.delay!).toBeLessThanOrEqual(second * 1000 + 50);
     expect(await job!.isDelayed()).toBe(true);
   });
 
   it('When an unpaid order times out, then it is closed at the channel and locally with cause TIMEOUT and ORDER_CLOSED goes out', async () => {
     const order = await createOrder(h, await newTenant(h, 'ttmo'));
     const pre = await prepay(order);
-    await expire(order);
-    await (await timeoutQueue.getJob(OrderTimeouts.jobId(order.payNo)))!.promote(); // its time has come
+    const expireAt = new Date(Date.now());
+    await db().payOrder.update({ where: { payNo: order.payNo }, data: { expireAt } });
+    await h.service.deps.jobs.timeouts.schedule({ ...order, expireAt }); // its time has come: this second's job
     await eventually(async () => (await statusOf(order)).status === OrderStatus.ORDER_STATUS_CLOSED);
     expect(h.gateway.trade(pre.attemptNo)?.status).toBe('CLOSED');
     expect(await trail(order)).toEqual([
@@ -141,8 +144,7 @@ describe('sweeper', () => {
   it('When an order timeout job is lost, then the sweep finds the overdue order and it is closed', async () => {
     const order = await createOrder(h, await newTenant(h, 'tswp'));
     await prepay(order);
-    await timeoutQueue.remove(OrderTimeouts.jobId(order.payNo)); // as if Redis lost it
-    await expire(order, 5000); // past the 1 s grace
+    await expire(order, 5000); // past the 1 s grace, and no job of its new second: as if Redis lost it
     const report = await h.service.deps.jobs.sweeper.run(h.service.deps);
     expect(report.overdueOrders).toBeGreaterThanOrEqual(1);
     await eventually(async () => (await statusOf(order)).status === OrderStatus.ORDER_STATUS_CLOSED);

@@ -66,16 +66,84 @@ export interface StatisticsRange {
   spans: OffsetSpan[];
 }
 
+/** The orders of one (status, pay way) over a whole range. */
+export type StatusWayCell = Omit<StatisticsCell, 'day'>;
+/** The orders of one local day. */
+export type DayCell = Tally & { day: string };
+
+/** A range's statistics as the two views GetStatistics shows: per (status, pay way), and per local day. */
+export interface StatisticsCells {
+  cells: StatusWayCell[];
+  days: DayCell[];
+}
+
+const QUARTER_MS = 900_000;
+const DAY_MS = 86400_000;
+const floorTo = (t: Date, ms: number) => new Date(Math.floor(t.getTime() / ms) * ms);
+const ceilTo = (t: Date, ms: number) => new Date(Math.ceil(t.getTime() / ms) * ms);
+
 /**
- * Orders created in [from, to) in one currency, summed per (status, pay way, local day) by the database: at most
- * a few thousand cells whatever the number of orders. Refunds are the order's SUCCESS rows in the refund table,
- * looked up per order through idx_refund_pay_no, so the work follows the orders in the range, not the tenant's history.
+ * Orders created in [from, to) in one currency, summed per (status, pay way) and per local day. The whole
+ * 15-minute buckets inside the range come from the rollup the triggers keep (order_stats_cell: UTC days, plus
+ * quarters at the edges; order_stats_quarter for the days), the few minutes before the first and after the last
+ * bucket from the orders themselves: a 90-day range reads ~90 day rows per cell, ~8,640 quarter rows and at most
+ * 30 minutes of orders, whatever the number of orders. The rollup answers exactly when every local midnight falls
+ * on a quarter: the zone's offsets are multiples of 15 minutes and it changes them on a quarter (every zone today);
+ * otherwise (a pre-1970 offset such as LMT) the whole range is summed from the orders.
  */
-export function statisticsCells(db: DbOrTx, r: StatisticsRange): Promise<StatisticsCell[]> {
+export async function statisticsCells(db: DbOrTx, r: StatisticsRange): Promise<StatisticsCells> {
+  const [qFrom, qTo] = [ceilTo(r.from, QUARTER_MS), floorTo(r.to, QUARTER_MS)];
+  const quarterZone = r.spans.every((s, i) => s.offsetSeconds % 900 === 0 && (i === 0 || s.from.getTime() % QUARTER_MS === 0));
+  if (!quarterZone || qFrom >= qTo) return fromOrders(await rawCells(db, r));
+  const [dFrom, dTo] = [ceilTo(qFrom, DAY_MS), floorTo(qTo, DAY_MS)];
+  const edges = [
+    ...(r.from < qFrom ? await rawCells(db, { ...r, to: qFrom }) : []),
+    ...(qTo < r.to ? await rawCells(db, { ...r, from: qTo }) : []),
+  ];
+  const rolled = await db.$queryRaw<StatusWayCell[]>`
+    SELECT status, pay_way AS payWay, CAST(SUM(order_count) AS SIGNED) AS orderCount,
+           CAST(SUM(order_amount) AS SIGNED) AS orderAmount,
+           CAST(SUM(IF(status IN (${Prisma.join(PAID_STATUSES)}), order_count, 0)) AS SIGNED) AS paidCount,
+           CAST(SUM(IF(status IN (${Prisma.join(PAID_STATUSES)}), order_amount, 0)) AS SIGNED) AS paidAmount,
+           CAST(SUM(refund_count) AS SIGNED) AS refundCount, CAST(SUM(refunded_amount) AS SIGNED) AS refundedAmount
+      FROM order_stats_cell
+     WHERE tenant_id = ${r.tenantId} AND currency = ${r.currency}
+       AND ${
+         dFrom < dTo
+           ? Prisma.sql`((grain = 'DAY' AND bucket >= ${dFrom} AND bucket < ${dTo})
+                 OR (grain = 'QUARTER' AND ((bucket >= ${qFrom} AND bucket < ${dFrom}) OR (bucket >= ${dTo} AND bucket < ${qTo}))))`
+           : Prisma.sql`grain = 'QUARTER' AND bucket >= ${qFrom} AND bucket < ${qTo}`
+       }
+     GROUP BY status, pay_way
+    HAVING SUM(order_count) <> 0`;
+  const days = await db.$queryRaw<DayCell[]>`
+    SELECT DATE_FORMAT(bucket + INTERVAL ${offsetSql(r.spans, Prisma.raw('bucket'))} SECOND, '%Y-%m-%d') AS \`day\`,
+           CAST(SUM(order_count) AS SIGNED) AS orderCount, CAST(SUM(order_amount) AS SIGNED) AS orderAmount,
+           CAST(SUM(paid_count) AS SIGNED) AS paidCount, CAST(SUM(paid_amount) AS SIGNED) AS paidAmount,
+           CAST(SUM(refund_count) AS SIGNED) AS refundCount, CAST(SUM(refunded_amount) AS SIGNED) AS refundedAmount
+      FROM order_stats_quarter
+     WHERE tenant_id = ${r.tenantId} AND currency = ${r.currency} AND bucket >= ${qFrom} AND bucket < ${qTo}
+     GROUP BY \`day\`
+    HAVING SUM(order_count) <> 0`;
+  const raw = fromOrders(edges);
+  return { cells: [...rolled, ...raw.cells], days: [...days, ...raw.days] };
+}
+
+/** Cells summed from the orders themselves, as the two views. */
+function fromOrders(cells: StatisticsCell[]): StatisticsCells {
+  return { cells: cells.map(({ day: _day, ...c }) => c), days: cells.map(({ status: _s, payWay: _w, ...c }) => c) };
+}
+
+/**
+ * Orders created in [from, to) summed per (status, pay way, local day) from pay_order itself, through
+ * idx_pay_order_tenant_created_at, with each order's SUCCESS refunds through idx_refund_pay_no: the edges of a
+ * range, or a range in a zone the rollup cannot cut.
+ */
+function rawCells(db: DbOrTx, r: StatisticsRange): Promise<StatisticsCell[]> {
   const paid = Prisma.join(PAID_STATUSES);
   return db.$queryRaw<StatisticsCell[]>`
     SELECT o.status, o.pay_way AS payWay,
-           DATE_FORMAT(o.created_at + INTERVAL ${offsetSql(r.spans)} SECOND, '%Y-%m-%d') AS \`day\`,
+           DATE_FORMAT(o.created_at + INTERVAL ${offsetSql(r.spans, Prisma.raw('o.created_at'))} SECOND, '%Y-%m-%d') AS \`day\`,
            COUNT(*) AS orderCount,
            CAST(SUM(o.amount) AS SIGNED) AS orderAmount,
            CAST(SUM(o.status IN (${paid})) AS SIGNED) AS paidCount,
@@ -92,9 +160,9 @@ export function statisticsCells(db: DbOrTx, r: StatisticsRange): Promise<Statist
      GROUP BY o.status, o.pay_way, \`day\``;
 }
 
-/** The UTC offset at o.created_at: a constant, or a CASE over the spans when the zone changed offset in the range. */
-function offsetSql(spans: OffsetSpan[]): Prisma.Sql {
+/** The UTC offset at `at`: a constant, or a CASE over the spans when the zone changed offset in the range. */
+function offsetSql(spans: OffsetSpan[], at: Prisma.Sql): Prisma.Sql {
   if (spans.length === 1) return Prisma.sql`${spans[0].offsetSeconds}`;
-  const whens = spans.slice(1).map((next, i) => Prisma.sql`WHEN o.created_at < ${next.from} THEN ${spans[i].offsetSeconds}`);
+  const whens = spans.slice(1).map((next, i) => Prisma.sql`WHEN ${at} < ${next.from} THEN ${spans[i].offsetSeconds}`);
   return Prisma.sql`(CASE ${Prisma.join(whens, ' ')} ELSE ${spans[spans.length - 1].offsetSeconds} END)`;
 }

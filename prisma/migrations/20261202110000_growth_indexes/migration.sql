@@ -16,11 +16,15 @@ CREATE INDEX `idx_pay_order_tenant_pay_way_status_created_at` ON `pay_order`(`te
 -- The paid-after-close sweep (status, then oldest change first).
 CREATE INDEX `idx_pay_order_status_updated_at` ON `pay_order`(`status`, `updated_at`);
 
--- The order's successful refunds, kept by the refund triggers: the pay_order triggers move them with the order
--- from one statistics cell to another without reading the refund table.
-ALTER TABLE `pay_order`
-  ADD COLUMN `refund_success_count` INTEGER NOT NULL DEFAULT 0,
-  ADD COLUMN `refund_success_amount` BIGINT NOT NULL DEFAULT 0;
+-- Each order's SUCCESS refunds (count and sum), kept by the refund triggers: the pay_order triggers move them with
+-- the order from one statistics cell to another without summing the refund table.
+CREATE TABLE `order_refund_tally` (
+    `pay_no` VARCHAR(32) NOT NULL,
+    `refund_count` BIGINT NOT NULL DEFAULT 0,
+    `refunded_amount` BIGINT NOT NULL DEFAULT 0,
+
+    PRIMARY KEY (`pay_no`)
+) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
 
 -- Orders summed per (tenant, currency, UTC bucket, status, pay way), by the order's created_at. QUARTER buckets
 -- (15 minutes: every zone's midnight falls on one) serve the edges of a range, DAY buckets (UTC days) the rest.
@@ -55,79 +59,102 @@ CREATE TABLE `order_stats_quarter` (
     PRIMARY KEY (`tenant_id`, `currency`, `bucket`)
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
 
--- Backfill: the refund counters, then both rollups from the orders as they are.
-UPDATE `pay_order` o
-  JOIN (SELECT `pay_no`, COUNT(*) AS n, SUM(`amount`) AS total FROM `refund` WHERE `status` = 'SUCCESS' GROUP BY `pay_no`) r
-    ON r.`pay_no` = o.`pay_no`
-   SET o.`refund_success_count` = r.n, o.`refund_success_amount` = r.total;
+-- Backfill: the refund tallies, then both rollups from the orders as they are.
+INSERT INTO `order_refund_tally`
+  SELECT `pay_no`, COUNT(*), SUM(`amount`) FROM `refund` WHERE `status` = 'SUCCESS' GROUP BY `pay_no`;
 
 INSERT INTO `order_stats_cell`
-  SELECT `tenant_id`, `currency`, 'QUARTER', TIMESTAMPADD(MINUTE, (HOUR(`created_at`) * 60 + MINUTE(`created_at`)) DIV 15 * 15, DATE(`created_at`)) AS q,
-         `status`, `pay_way`, COUNT(*), SUM(`amount`), SUM(`refund_success_count`), SUM(`refund_success_amount`)
-    FROM `pay_order` GROUP BY `tenant_id`, `currency`, q, `status`, `pay_way`;
+  SELECT o.`tenant_id`, o.`currency`, 'QUARTER', TIMESTAMPADD(MINUTE, (HOUR(o.`created_at`) * 60 + MINUTE(o.`created_at`)) DIV 15 * 15, DATE(o.`created_at`)) AS q,
+         o.`status`, o.`pay_way`, COUNT(*), SUM(o.`amount`), COALESCE(SUM(t.`refund_count`), 0), COALESCE(SUM(t.`refunded_amount`), 0)
+    FROM `pay_order` o LEFT JOIN `order_refund_tally` t ON t.`pay_no` = o.`pay_no`
+   GROUP BY o.`tenant_id`, o.`currency`, q, o.`status`, o.`pay_way`;
 
 INSERT INTO `order_stats_cell`
-  SELECT `tenant_id`, `currency`, 'DAY', CAST(DATE(`created_at`) AS DATETIME) AS d,
-         `status`, `pay_way`, COUNT(*), SUM(`amount`), SUM(`refund_success_count`), SUM(`refund_success_amount`)
-    FROM `pay_order` GROUP BY `tenant_id`, `currency`, d, `status`, `pay_way`;
+  SELECT o.`tenant_id`, o.`currency`, 'DAY', CAST(DATE(o.`created_at`) AS DATETIME) AS d,
+         o.`status`, o.`pay_way`, COUNT(*), SUM(o.`amount`), COALESCE(SUM(t.`refund_count`), 0), COALESCE(SUM(t.`refunded_amount`), 0)
+    FROM `pay_order` o LEFT JOIN `order_refund_tally` t ON t.`pay_no` = o.`pay_no`
+   GROUP BY o.`tenant_id`, o.`currency`, d, o.`status`, o.`pay_way`;
 
 INSERT INTO `order_stats_quarter`
-  SELECT `tenant_id`, `currency`, TIMESTAMPADD(MINUTE, (HOUR(`created_at`) * 60 + MINUTE(`created_at`)) DIV 15 * 15, DATE(`created_at`)) AS q,
-         COUNT(*), SUM(`amount`),
-         SUM(`status` IN ('SUCCESS', 'PARTIAL_REFUNDED', 'REFUNDED', 'PAID_AFTER_CLOSE')),
-         SUM(IF(`status` IN ('SUCCESS', 'PARTIAL_REFUNDED', 'REFUNDED', 'PAID_AFTER_CLOSE'), `amount`, 0)),
-         SUM(`refund_success_count`), SUM(`refund_success_amount`)
-    FROM `pay_order` GROUP BY `tenant_id`, `currency`, q;
+  SELECT o.`tenant_id`, o.`currency`, TIMESTAMPADD(MINUTE, (HOUR(o.`created_at`) * 60 + MINUTE(o.`created_at`)) DIV 15 * 15, DATE(o.`created_at`)) AS q,
+         COUNT(*), SUM(o.`amount`),
+         SUM(o.`status` IN ('SUCCESS', 'PARTIAL_REFUNDED', 'REFUNDED', 'PAID_AFTER_CLOSE')),
+         SUM(IF(o.`status` IN ('SUCCESS', 'PARTIAL_REFUNDED', 'REFUNDED', 'PAID_AFTER_CLOSE'), o.`amount`, 0)),
+         COALESCE(SUM(t.`refund_count`), 0), COALESCE(SUM(t.`refunded_amount`), 0)
+    FROM `pay_order` o LEFT JOIN `order_refund_tally` t ON t.`pay_no` = o.`pay_no`
+   GROUP BY o.`tenant_id`, o.`currency`, q;
 
--- Adds n (+1 or -1) orders with these facts to their three rollup rows. Paid statuses: src/domain/order-status.ts.
+-- Adds signed deltas (orders, their amount, their SUCCESS refunds and refunded amount) to the three rollup rows of
+-- orders with these facts. Paid statuses: src/domain/order-status.ts.
 CREATE PROCEDURE `order_stats_add`(
   IN p_tenant VARCHAR(64), IN p_currency CHAR(3), IN p_created DATETIME(3), IN p_status VARCHAR(32), IN p_pay_way VARCHAR(32),
-  IN n INT, IN p_amount BIGINT, IN p_refunds BIGINT, IN p_refunded BIGINT)
+  IN d_orders BIGINT, IN d_amount BIGINT, IN d_refunds BIGINT, IN d_refunded BIGINT)
 BEGIN
   DECLARE q DATETIME DEFAULT TIMESTAMPADD(MINUTE, (HOUR(p_created) * 60 + MINUTE(p_created)) DIV 15 * 15, DATE(p_created));
-  DECLARE paid INT DEFAULT IF(p_status IN ('SUCCESS', 'PARTIAL_REFUNDED', 'REFUNDED', 'PAID_AFTER_CLOSE'), n, 0);
+  DECLARE paid BOOLEAN DEFAULT p_status IN ('SUCCESS', 'PARTIAL_REFUNDED', 'REFUNDED', 'PAID_AFTER_CLOSE');
   INSERT INTO `order_stats_cell`
       (`tenant_id`, `currency`, `grain`, `bucket`, `status`, `pay_way`, `order_count`, `order_amount`, `refund_count`, `refunded_amount`)
-    VALUES (p_tenant, p_currency, 'QUARTER', q, p_status, p_pay_way, n, n * p_amount, n * p_refunds, n * p_refunded),
-           (p_tenant, p_currency, 'DAY', DATE(p_created), p_status, p_pay_way, n, n * p_amount, n * p_refunds, n * p_refunded)
-    ON DUPLICATE KEY UPDATE `order_count` = `order_count` + n, `order_amount` = `order_amount` + n * p_amount,
-      `refund_count` = `refund_count` + n * p_refunds, `refunded_amount` = `refunded_amount` + n * p_refunded;
+    VALUES (p_tenant, p_currency, 'QUARTER', q, p_status, p_pay_way, d_orders, d_amount, d_refunds, d_refunded),
+           (p_tenant, p_currency, 'DAY', DATE(p_created), p_status, p_pay_way, d_orders, d_amount, d_refunds, d_refunded)
+    ON DUPLICATE KEY UPDATE `order_count` = `order_count` + d_orders, `order_amount` = `order_amount` + d_amount,
+      `refund_count` = `refund_count` + d_refunds, `refunded_amount` = `refunded_amount` + d_refunded;
   INSERT INTO `order_stats_quarter`
       (`tenant_id`, `currency`, `bucket`, `order_count`, `order_amount`, `paid_count`, `paid_amount`, `refund_count`, `refunded_amount`)
-    VALUES (p_tenant, p_currency, q, n, n * p_amount, paid, paid * p_amount, n * p_refunds, n * p_refunded)
-    ON DUPLICATE KEY UPDATE `order_count` = `order_count` + n, `order_amount` = `order_amount` + n * p_amount,
-      `paid_count` = `paid_count` + paid, `paid_amount` = `paid_amount` + paid * p_amount,
-      `refund_count` = `refund_count` + n * p_refunds, `refunded_amount` = `refunded_amount` + n * p_refunded;
+    VALUES (p_tenant, p_currency, q, d_orders, d_amount, IF(paid, d_orders, 0), IF(paid, d_amount, 0), d_refunds, d_refunded)
+    ON DUPLICATE KEY UPDATE `order_count` = `order_count` + d_orders, `order_amount` = `order_amount` + d_amount,
+      `paid_count` = `paid_count` + IF(paid, d_orders, 0), `paid_amount` = `paid_amount` + IF(paid, d_amount, 0),
+      `refund_count` = `refund_count` + d_refunds, `refunded_amount` = `refunded_amount` + d_refunded;
+END;
+
+-- Moves an order's SUCCESS refunds by (d_refunds, d_refunded): its tally, and its current statistics cell. The order
+-- row is locked first (as pay_order's update trigger has it locked), then the tally: one lock order, and the cell
+-- read is the order's latest.
+CREATE PROCEDURE `order_stats_refund`(IN p_pay_no VARCHAR(32), IN d_refunds BIGINT, IN d_refunded BIGINT)
+BEGIN
+  DECLARE v_tenant VARCHAR(64);
+  DECLARE v_currency CHAR(3);
+  DECLARE v_created DATETIME(3);
+  DECLARE v_status VARCHAR(32);
+  DECLARE v_pay_way VARCHAR(32);
+  SELECT `tenant_id`, `currency`, `created_at`, `status`, `pay_way` INTO v_tenant, v_currency, v_created, v_status, v_pay_way
+    FROM `pay_order` WHERE `pay_no` = p_pay_no FOR UPDATE;
+  INSERT INTO `order_refund_tally` (`pay_no`, `refund_count`, `refunded_amount`) VALUES (p_pay_no, d_refunds, d_refunded)
+    ON DUPLICATE KEY UPDATE `refund_count` = `refund_count` + d_refunds, `refunded_amount` = `refunded_amount` + d_refunded;
+  CALL order_stats_add(v_tenant, v_currency, v_created, v_status, v_pay_way, 0, 0, d_refunds, d_refunded);
 END;
 
 CREATE TRIGGER `pay_order_stats_insert` AFTER INSERT ON `pay_order` FOR EACH ROW
-  CALL order_stats_add(NEW.tenant_id, NEW.currency, NEW.created_at, NEW.status, NEW.pay_way,
-                       1, NEW.amount, NEW.refund_success_count, NEW.refund_success_amount);
+  CALL order_stats_add(NEW.tenant_id, NEW.currency, NEW.created_at, NEW.status, NEW.pay_way, 1, NEW.amount, 0, 0);
 
--- Most updates (a version bump, an expiry) change none of the facts and cost one comparison.
+-- Most updates (a version bump, an expiry) change none of the facts and cost one comparison. The tally is read
+-- with a lock (latest committed, as the refund triggers write it under the order's lock).
 CREATE TRIGGER `pay_order_stats_update` AFTER UPDATE ON `pay_order` FOR EACH ROW
 BEGIN
+  DECLARE refunds BIGINT;
+  DECLARE refunded BIGINT;
   IF NOT (OLD.tenant_id <=> NEW.tenant_id AND OLD.currency <=> NEW.currency AND OLD.created_at <=> NEW.created_at
-          AND OLD.status <=> NEW.status AND OLD.pay_way <=> NEW.pay_way AND OLD.amount <=> NEW.amount
-          AND OLD.refund_success_count <=> NEW.refund_success_count AND OLD.refund_success_amount <=> NEW.refund_success_amount) THEN
-    CALL order_stats_add(OLD.tenant_id, OLD.currency, OLD.created_at, OLD.status, OLD.pay_way,
-                         -1, OLD.amount, OLD.refund_success_count, OLD.refund_success_amount);
-    CALL order_stats_add(NEW.tenant_id, NEW.currency, NEW.created_at, NEW.status, NEW.pay_way,
-                         1, NEW.amount, NEW.refund_success_count, NEW.refund_success_amount);
+          AND OLD.status <=> NEW.status AND OLD.pay_way <=> NEW.pay_way AND OLD.amount <=> NEW.amount) THEN
+    SELECT COALESCE(SUM(`refund_count`), 0), COALESCE(SUM(`refunded_amount`), 0) INTO refunds, refunded
+      FROM `order_refund_tally` WHERE `pay_no` = OLD.pay_no FOR UPDATE;
+    CALL order_stats_add(OLD.tenant_id, OLD.currency, OLD.created_at, OLD.status, OLD.pay_way, -1, -OLD.amount, -refunds, -refunded);
+    CALL order_stats_add(NEW.tenant_id, NEW.currency, NEW.created_at, NEW.status, NEW.pay_way, 1, NEW.amount, refunds, refunded);
   END IF;
 END;
 
 CREATE TRIGGER `pay_order_stats_delete` AFTER DELETE ON `pay_order` FOR EACH ROW
-  CALL order_stats_add(OLD.tenant_id, OLD.currency, OLD.created_at, OLD.status, OLD.pay_way,
-                       -1, OLD.amount, OLD.refund_success_count, OLD.refund_success_amount);
+BEGIN
+  DECLARE refunds BIGINT;
+  DECLARE refunded BIGINT;
+  SELECT COALESCE(SUM(`refund_count`), 0), COALESCE(SUM(`refunded_amount`), 0) INTO refunds, refunded
+    FROM `order_refund_tally` WHERE `pay_no` = OLD.pay_no FOR UPDATE;
+  CALL order_stats_add(OLD.tenant_id, OLD.currency, OLD.created_at, OLD.status, OLD.pay_way, -1, -OLD.amount, -refunds, -refunded);
+END;
 
--- A refund counts once it is SUCCESS; its order's counters move, and with them (pay_order's update trigger) the
--- order's statistics cell. The order row is locked by that UPDATE, so concurrent refunds of one order add up.
+-- A refund counts once it is SUCCESS.
 CREATE TRIGGER `refund_stats_insert` AFTER INSERT ON `refund` FOR EACH ROW
 BEGIN
   IF NEW.status = 'SUCCESS' THEN
-    UPDATE `pay_order` SET `refund_success_count` = `refund_success_count` + 1, `refund_success_amount` = `refund_success_amount` + NEW.amount
-     WHERE `pay_no` = NEW.pay_no;
+    CALL order_stats_refund(NEW.pay_no, 1, NEW.amount);
   END IF;
 END;
 
@@ -135,12 +162,10 @@ CREATE TRIGGER `refund_stats_update` AFTER UPDATE ON `refund` FOR EACH ROW
 BEGIN
   IF NOT (OLD.status <=> NEW.status AND OLD.amount <=> NEW.amount AND OLD.pay_no <=> NEW.pay_no) THEN
     IF OLD.status = 'SUCCESS' THEN
-      UPDATE `pay_order` SET `refund_success_count` = `refund_success_count` - 1, `refund_success_amount` = `refund_success_amount` - OLD.amount
-       WHERE `pay_no` = OLD.pay_no;
+      CALL order_stats_refund(OLD.pay_no, -1, -OLD.amount);
     END IF;
     IF NEW.status = 'SUCCESS' THEN
-      UPDATE `pay_order` SET `refund_success_count` = `refund_success_count` + 1, `refund_success_amount` = `refund_success_amount` + NEW.amount
-       WHERE `pay_no` = NEW.pay_no;
+      CALL order_stats_refund(NEW.pay_no, 1, NEW.amount);
     END IF;
   END IF;
 END;
@@ -148,7 +173,6 @@ END;
 CREATE TRIGGER `refund_stats_delete` AFTER DELETE ON `refund` FOR EACH ROW
 BEGIN
   IF OLD.status = 'SUCCESS' THEN
-    UPDATE `pay_order` SET `refund_success_count` = `refund_success_count` - 1, `refund_success_amount` = `refund_success_amount` - OLD.amount
-     WHERE `pay_no` = OLD.pay_no;
+    CALL order_stats_refund(OLD.pay_no, -1, -OLD.amount);
   END IF;
 END;

@@ -1,5 +1,5 @@
 import { Prisma } from '../generated/prisma/client';
-import { PAID_STATUSES, type OrderStatus } from '../domain/order-status';
+import { ORDER_STATUSES, PAID_STATUSES, type OrderStatus } from '../domain/order-status';
 import type { OffsetSpan } from '../domain/time-zones';
 import type { PayOrder } from './pay-orders';
 import type { DbOrTx } from './tx';
@@ -22,22 +22,73 @@ export interface OrderCursor {
 
 /**
  * Up to `limit` orders, newest first, after `cursor`. Keyset, not offset: orders inserted meanwhile sort before
- * the cursor (or after it, if backdated) and never shift what follows it. Served by idx_pay_order_tenant_created_at,
- * or idx_pay_order_tenant_user_created_at with user_id; InnoDB appends id to both.
+ * the cursor (or after it, if backdated) and never shift what follows it, and page 50 costs what page 1 does.
+ * Every filter is an index range read newest first and stopped after `limit` rows (orderIdsAfter), then the rows
+ * are read by primary key.
  */
-export function listOrdersAfter(db: DbOrTx, f: OrderFilter, cursor: OrderCursor | undefined, limit: number): Promise<PayOrder[]> {
-  return db.payOrder.findMany({
-    where: {
-      tenantId: f.tenantId,
-      ...(f.userId ? { userId: f.userId } : {}),
-      ...(f.statuses.length > 0 ? { status: { in: f.statuses } } : {}),
-      ...(f.payWays.length > 0 ? { payWay: { in: f.payWays } } : {}),
-      createdAt: { gte: f.createdFrom, lt: f.createdTo },
-      ...(cursor ? { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] } : {}),
-    },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: limit,
-  });
+export async function listOrdersAfter(db: DbOrTx, f: OrderFilter, cursor: OrderCursor | undefined, limit: number): Promise<PayOrder[]> {
+  const ids = await orderIdsAfter(db, f, cursor, limit);
+  if (ids.length === 0) return [];
+  const rows = await db.payOrder.findMany({ where: { id: { in: ids } } });
+  const byId = new Map(rows.map((o) => [o.id, o]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+/** A status list that covers every status: a pay way filter alone is read one (pay way, status) range at a time. */
+const EVERY_STATUS: readonly OrderStatus[] = ORDER_STATUSES;
+
+/**
+ * The ids of the page. A caller's user id narrows to idx_pay_order_tenant_user_created_at (a user's orders are few;
+ * other filters apply on top). Otherwise each listed status, or (pay way, status) pair, is its own range of
+ * idx_pay_order_tenant_status_created_at or idx_pay_order_tenant_pay_way_status_created_at, already in
+ * (created_at, id) order: MariaDB reads at most `limit` rows from each and merges them (UNION ALL, then a sort of
+ * those few). An IN list over one index would instead read every row of the listed statuses and sort them all.
+ */
+async function orderIdsAfter(db: DbOrTx, f: OrderFilter, cursor: OrderCursor | undefined, limit: number): Promise<bigint[]> {
+  const common = [
+    Prisma.sql`tenant_id = ${f.tenantId}`,
+    ...(f.createdFrom ? [Prisma.sql`created_at >= ${f.createdFrom}`] : []),
+    ...(f.createdTo ? [Prisma.sql`created_at < ${f.createdTo}`] : []),
+    // The first term is the index range; the second only sorts out rows of the cursor's own millisecond.
+    ...(cursor ? [Prisma.sql`created_at <= ${cursor.createdAt} AND (created_at < ${cursor.createdAt} OR id < ${cursor.id})`] : []),
+  ];
+  const branch = (index: string, more: Prisma.Sql[]) => Prisma.sql`
+    SELECT id, created_at FROM pay_order FORCE INDEX (${Prisma.raw(index)})
+     WHERE ${Prisma.join([...common, ...more], ' AND ')}
+     ORDER BY created_at DESC, id DESC LIMIT ${limit}`;
+  const inList = (column: string, values: readonly string[]) =>
+    values.length > 0 ? [Prisma.sql`${Prisma.raw(column)} IN (${Prisma.join(values)})`] : [];
+
+  let branches: Prisma.Sql[];
+  if (f.userId) {
+    branches = [
+      branch('idx_pay_order_tenant_user_created_at', [
+        Prisma.sql`user_id = ${f.userId}`,
+        ...inList('status', f.statuses),
+        ...inList('pay_way', f.payWays),
+      ]),
+    ];
+  } else if (f.payWays.length > 0) {
+    const statuses = f.statuses.length > 0 ? f.statuses : EVERY_STATUS;
+    branches = f.payWays.flatMap((way) =>
+      statuses.map((status) =>
+        branch('idx_pay_order_tenant_pay_way_status_created_at', [Prisma.sql`pay_way = ${way}`, Prisma.sql`status = ${status}`]),
+      ),
+    );
+  } else if (f.statuses.length > 0) {
+    branches = f.statuses.map((status) => branch('idx_pay_order_tenant_status_created_at', [Prisma.sql`status = ${status}`]));
+  } else {
+    branches = [branch('idx_pay_order_tenant_created_at', [])];
+  }
+  const rows =
+    branches.length === 1
+      ? await db.$queryRaw<{ id: bigint }[]>(branches[0])
+      : await db.$queryRaw<{ id: bigint }[]>`
+          SELECT id FROM (${Prisma.join(
+            branches.map((b) => Prisma.sql`(${b})`),
+            ' UNION ALL ',
+          )}) page ORDER BY created_at DESC, id DESC LIMIT ${limit}`;
+  return rows.map((r) => BigInt(r.id));
 }
 
 /** Sums over a group of orders, in minor units. */

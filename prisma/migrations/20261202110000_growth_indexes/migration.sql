@@ -136,8 +136,15 @@ BEGIN
           AND OLD.status <=> NEW.status AND OLD.pay_way <=> NEW.pay_way AND OLD.amount <=> NEW.amount) THEN
     SELECT COALESCE(SUM(`refund_count`), 0), COALESCE(SUM(`refunded_amount`), 0) INTO refunds, refunded
       FROM `order_refund_tally` WHERE `pay_no` = OLD.pay_no FOR UPDATE;
-    CALL order_stats_add(OLD.tenant_id, OLD.currency, OLD.created_at, OLD.status, OLD.pay_way, -1, -OLD.amount, -refunds, -refunded);
-    CALL order_stats_add(NEW.tenant_id, NEW.currency, NEW.created_at, NEW.status, NEW.pay_way, 1, NEW.amount, refunds, refunded);
+    -- Both rows in one order whichever way the order moves (by status, then pay way), so two transactions moving
+    -- orders in opposite directions (a pay way switch each way) lock them in the same order and cannot deadlock.
+    IF (OLD.status + 0, OLD.pay_way) <= (NEW.status + 0, NEW.pay_way) THEN
+      CALL order_stats_add(OLD.tenant_id, OLD.currency, OLD.created_at, OLD.status, OLD.pay_way, -1, -OLD.amount, -refunds, -refunded);
+      CALL order_stats_add(NEW.tenant_id, NEW.currency, NEW.created_at, NEW.status, NEW.pay_way, 1, NEW.amount, refunds, refunded);
+    ELSE
+      CALL order_stats_add(NEW.tenant_id, NEW.currency, NEW.created_at, NEW.status, NEW.pay_way, 1, NEW.amount, refunds, refunded);
+      CALL order_stats_add(OLD.tenant_id, OLD.currency, OLD.created_at, OLD.status, OLD.pay_way, -1, -OLD.amount, -refunds, -refunded);
+    END IF;
   END IF;
 END;
 

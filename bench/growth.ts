@@ -18,6 +18,7 @@ import { listOrders } from '../src/app/list-orders';
 import { registerTenant, Tenants } from '../src/app/tenants';
 import type { Deps } from '../src/app/deps';
 import type { OrderStatus } from '../src/domain/order-status';
+import { canonicalTimeZone } from '../src/domain/time-zones';
 import { PrismaClient } from '../src/generated/prisma/client';
 import { mysqlConnection } from '../src/infra/mysql-url';
 import { findOrderView } from '../src/repo/order-view';
@@ -92,7 +93,13 @@ function probes(db: PrismaClient, now: Date): Probe[] {
     };
   };
   const stats = (days: number, timeZone: string) => () =>
-    getStatistics(deps, { tenantId: BIG, from: new Date(now.getTime() - days * DAY_MS), to: now, currency: 'CNY', timeZone });
+    getStatistics(deps, {
+      tenantId: BIG,
+      from: new Date(now.getTime() - days * DAY_MS),
+      to: now,
+      currency: 'CNY',
+      timeZone: canonicalTimeZone(timeZone),
+    });
   const old = new Date(now.getTime() - 60_000);
   return [
     { label: 'Query by key (findOrderView)', run: () => findOrderView(db, { tenantId: BIG, payNo: 'G0000001234' }) },

@@ -48,6 +48,7 @@ import type { RawInsertArgs } from './raw-insert';
 import { renderReport, type Row } from './report';
 import { benchQueuePrefixes, removeBenchQueues, type BenchQueuePrefixes } from './queues';
 import { prepareServices, type BenchServices } from './services';
+import { writeGrowthReport } from './growth';
 import type { WindowEdge } from './stats';
 
 type Ready = { grpcPort: number; httpPort: number; gatewayUrl?: string };
@@ -227,6 +228,8 @@ async function main(): Promise<void> {
     await bench.echo();
     await bench.rawInsert();
     await bench.serviceScenarios();
+    // Minutes of loading: only when asked for by name (BENCH_ONLY=growth, npm run bench:growth); see growth.ts.
+    if (cfg.only.includes('growth')) await writeGrowthReport(services.databaseUrl);
   } finally {
     bench.close();
     await services.close();
@@ -234,6 +237,7 @@ async function main(): Promise<void> {
     const removed = await removeBenchQueues(services.redisUrl, queues);
     process.stderr.write(`[bench] removed ${removed} Redis keys under ${queues.QUEUE_PREFIX} and ${queues.EVENT_QUEUE_PREFIX}\n`);
   }
+  if (bench.rows.length === 0) return; // growth alone: its own report, bench/results/growth.md
   const byLabel = (prefix: string) => bench.rows.find((r) => r.label.startsWith(prefix))?.result;
   const table = renderReport({
     config: cfg,

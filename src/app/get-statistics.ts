@@ -1,7 +1,7 @@
 import { isPayWayCode, knownPayWays } from '../channels/catalog';
 import { ORDER_STATUSES, type OrderStatus } from '../domain/order-status';
 import { offsetSpans } from '../domain/time-zones';
-import { statisticsCells, type StatisticsCell, type Tally } from '../repo/order-queries';
+import { statisticsCells, type Tally } from '../repo/order-queries';
 import type { Deps } from './deps';
 import { requireTenant } from './tenants';
 
@@ -28,19 +28,19 @@ export interface Statistics {
 
 /**
  * What a tenant's orders created in [from, to) add up to, in total and by status, pay way and local day. The
- * database sums per (status, pay way, day) cell, with days cut by the zone's UTC offset spans
- * (src/domain/time-zones.ts); the few cells are added up here.
+ * database sums per (status, pay way) cell and per local day, with days cut by the zone's UTC offset spans
+ * (src/domain/time-zones.ts), mostly from the rollup the triggers keep; the few cells are added up here.
  */
 export async function getStatistics(deps: Deps, q: StatisticsQuery): Promise<Statistics> {
   await requireTenant(deps, q.tenantId);
-  const cells = await statisticsCells(deps.db, { ...q, spans: offsetSpans(q.timeZone, q.from, q.to) });
+  const { cells, days } = await statisticsCells(deps.db, { ...q, spans: offsetSpans(q.timeZone, q.from, q.to) });
   return {
     currency: q.currency,
     timeZone: q.timeZone,
     total: cells.reduce(add, zero()),
     byStatus: groupBy(cells, (c) => c.status, ORDER_STATUSES),
     byPayWay: groupBy(cells, (c) => (isPayWayCode(c.payWay) ? c.payWay : ''), ['', ...knownPayWays.codes()]),
-    byDay: groupBy(cells, (c) => c.day).sort(([a], [b]) => (a < b ? -1 : 1)),
+    byDay: groupBy(days, (c) => c.day).sort(([a], [b]) => (a < b ? -1 : 1)),
   };
 }
 
@@ -57,7 +57,7 @@ function add(t: Tally, c: Tally): Tally {
   };
 }
 
-function groupBy<K extends string>(cells: StatisticsCell[], key: (c: StatisticsCell) => K, order?: readonly K[]): [K, Tally][] {
+function groupBy<C extends Tally, K extends string>(cells: C[], key: (c: C) => K, order?: readonly K[]): [K, Tally][] {
   const groups = new Map<K, Tally>();
   for (const c of cells) groups.set(key(c), add(groups.get(key(c)) ?? zero(), c));
   const entries = [...groups];

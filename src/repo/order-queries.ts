@@ -1,5 +1,5 @@
 import { Prisma } from '../generated/prisma/client';
-import { PAID_STATUSES, type OrderStatus } from '../domain/order-status';
+import { ORDER_STATUSES, PAID_STATUSES, type OrderStatus } from '../domain/order-status';
 import type { OffsetSpan } from '../domain/time-zones';
 import type { PayOrder } from './pay-orders';
 import type { DbOrTx } from './tx';
@@ -22,22 +22,73 @@ export interface OrderCursor {
 
 /**
  * Up to `limit` orders, newest first, after `cursor`. Keyset, not offset: orders inserted meanwhile sort before
- * the cursor (or after it, if backdated) and never shift what follows it. Served by idx_pay_order_tenant_created_at,
- * or idx_pay_order_tenant_user_created_at with user_id; InnoDB appends id to both.
+ * the cursor (or after it, if backdated) and never shift what follows it, and page 50 costs what page 1 does.
+ * Every filter is an index range read newest first and stopped after `limit` rows (orderIdsAfter), then the rows
+ * are read by primary key.
  */
-export function listOrdersAfter(db: DbOrTx, f: OrderFilter, cursor: OrderCursor | undefined, limit: number): Promise<PayOrder[]> {
-  return db.payOrder.findMany({
-    where: {
-      tenantId: f.tenantId,
-      ...(f.userId ? { userId: f.userId } : {}),
-      ...(f.statuses.length > 0 ? { status: { in: f.statuses } } : {}),
-      ...(f.payWays.length > 0 ? { payWay: { in: f.payWays } } : {}),
-      createdAt: { gte: f.createdFrom, lt: f.createdTo },
-      ...(cursor ? { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }] } : {}),
-    },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: limit,
-  });
+export async function listOrdersAfter(db: DbOrTx, f: OrderFilter, cursor: OrderCursor | undefined, limit: number): Promise<PayOrder[]> {
+  const ids = await orderIdsAfter(db, f, cursor, limit);
+  if (ids.length === 0) return [];
+  const rows = await db.payOrder.findMany({ where: { id: { in: ids } } });
+  const byId = new Map(rows.map((o) => [o.id, o]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+/** A status list that covers every status: a pay way filter alone is read one (pay way, status) range at a time. */
+const EVERY_STATUS: readonly OrderStatus[] = ORDER_STATUSES;
+
+/**
+ * The ids of the page. A caller's user id narrows to idx_pay_order_tenant_user_created_at (a user's orders are few;
+ * other filters apply on top). Otherwise each listed status, or (pay way, status) pair, is its own range of
+ * idx_pay_order_tenant_status_created_at or idx_pay_order_tenant_pay_way_status_created_at, already in
+ * (created_at, id) order: MariaDB reads at most `limit` rows from each and merges them (UNION ALL, then a sort of
+ * those few). An IN list over one index would instead read every row of the listed statuses and sort them all.
+ */
+async function orderIdsAfter(db: DbOrTx, f: OrderFilter, cursor: OrderCursor | undefined, limit: number): Promise<bigint[]> {
+  const common = [
+    Prisma.sql`tenant_id = ${f.tenantId}`,
+    ...(f.createdFrom ? [Prisma.sql`created_at >= ${f.createdFrom}`] : []),
+    ...(f.createdTo ? [Prisma.sql`created_at < ${f.createdTo}`] : []),
+    // The first term is the index range; the second only sorts out rows of the cursor's own millisecond.
+    ...(cursor ? [Prisma.sql`created_at <= ${cursor.createdAt} AND (created_at < ${cursor.createdAt} OR id < ${cursor.id})`] : []),
+  ];
+  const branch = (index: string, more: Prisma.Sql[]) => Prisma.sql`
+    SELECT id, created_at FROM pay_order FORCE INDEX (${Prisma.raw(index)})
+     WHERE ${Prisma.join([...common, ...more], ' AND ')}
+     ORDER BY created_at DESC, id DESC LIMIT ${limit}`;
+  const inList = (column: string, values: readonly string[]) =>
+    values.length > 0 ? [Prisma.sql`${Prisma.raw(column)} IN (${Prisma.join(values)})`] : [];
+
+  let branches: Prisma.Sql[];
+  if (f.userId) {
+    branches = [
+      branch('idx_pay_order_tenant_user_created_at', [
+        Prisma.sql`user_id = ${f.userId}`,
+        ...inList('status', f.statuses),
+        ...inList('pay_way', f.payWays),
+      ]),
+    ];
+  } else if (f.payWays.length > 0) {
+    const statuses = f.statuses.length > 0 ? f.statuses : EVERY_STATUS;
+    branches = f.payWays.flatMap((way) =>
+      statuses.map((status) =>
+        branch('idx_pay_order_tenant_pay_way_status_created_at', [Prisma.sql`pay_way = ${way}`, Prisma.sql`status = ${status}`]),
+      ),
+    );
+  } else if (f.statuses.length > 0) {
+    branches = f.statuses.map((status) => branch('idx_pay_order_tenant_status_created_at', [Prisma.sql`status = ${status}`]));
+  } else {
+    branches = [branch('idx_pay_order_tenant_created_at', [])];
+  }
+  const rows =
+    branches.length === 1
+      ? await db.$queryRaw<{ id: bigint }[]>(branches[0])
+      : await db.$queryRaw<{ id: bigint }[]>`
+          SELECT id FROM (${Prisma.join(
+            branches.map((b) => Prisma.sql`(${b})`),
+            ' UNION ALL ',
+          )}) page ORDER BY created_at DESC, id DESC LIMIT ${limit}`;
+  return rows.map((r) => BigInt(r.id));
 }
 
 /** Sums over a group of orders, in minor units. */
@@ -66,16 +117,90 @@ export interface StatisticsRange {
   spans: OffsetSpan[];
 }
 
+/** The orders of one (status, pay way) over a whole range. */
+export type StatusWayCell = Omit<StatisticsCell, 'day'>;
+/** The orders of one local day. */
+export type DayCell = Tally & { day: string };
+
+/** A range's statistics as the two views GetStatistics shows: per (status, pay way), and per local day. */
+export interface StatisticsCells {
+  cells: StatusWayCell[];
+  days: DayCell[];
+}
+
+const QUARTER_MS = 900_000;
+const DAY_MS = 86400_000;
+const floorTo = (t: Date, ms: number) => new Date(Math.floor(t.getTime() / ms) * ms);
+const ceilTo = (t: Date, ms: number) => new Date(Math.ceil(t.getTime() / ms) * ms);
+
 /**
- * Orders created in [from, to) in one currency, summed per (status, pay way, local day) by the database: at most
- * a few thousand cells whatever the number of orders. Refunds are the order's SUCCESS rows in the refund table,
- * looked up per order through idx_refund_pay_no, so the work follows the orders in the range, not the tenant's history.
+ * Orders created in [from, to) in one currency, summed per (status, pay way) and per local day. The whole
+ * 15-minute buckets inside the range come from the rollup the triggers keep (order_stats_cell: UTC days, plus
+ * quarters at the edges; order_stats_quarter for the days), the few minutes before the first and after the last
+ * bucket from the orders themselves: a 90-day range reads ~90 day rows per cell, ~8,640 quarter rows and at most
+ * 30 minutes of orders, whatever the number of orders. The rollup answers exactly when every local midnight falls
+ * on a quarter: the zone's offsets are multiples of 15 minutes and it changes them on a quarter (every zone today);
+ * otherwise (a pre-1970 offset such as LMT) the whole range is summed from the orders.
  */
-export function statisticsCells(db: DbOrTx, r: StatisticsRange): Promise<StatisticsCell[]> {
+export async function statisticsCells(db: DbOrTx, r: StatisticsRange): Promise<StatisticsCells> {
+  const [qFrom, qTo] = [ceilTo(r.from, QUARTER_MS), floorTo(r.to, QUARTER_MS)];
+  const quarterZone = r.spans.every((s, i) => s.offsetSeconds % 900 === 0 && (i === 0 || s.from.getTime() % QUARTER_MS === 0));
+  if (!quarterZone || qFrom >= qTo) return fromOrders(await rawCells(db, r, [[r.from, r.to]]));
+  const [dFrom, dTo] = [ceilTo(qFrom, DAY_MS), floorTo(qTo, DAY_MS)];
+  const edges: [Date, Date][] = [
+    ...(r.from < qFrom ? [[r.from, qFrom] as [Date, Date]] : []),
+    ...(qTo < r.to ? [[qTo, r.to] as [Date, Date]] : []),
+  ];
+  const cells = db.$queryRaw<StatusWayCell[]>`
+    SELECT status, pay_way AS payWay, CAST(SUM(order_count) AS SIGNED) AS orderCount,
+           CAST(SUM(order_amount) AS SIGNED) AS orderAmount,
+           CAST(SUM(IF(status IN (${Prisma.join(PAID_STATUSES)}), order_count, 0)) AS SIGNED) AS paidCount,
+           CAST(SUM(IF(status IN (${Prisma.join(PAID_STATUSES)}), order_amount, 0)) AS SIGNED) AS paidAmount,
+           CAST(SUM(refund_count) AS SIGNED) AS refundCount, CAST(SUM(refunded_amount) AS SIGNED) AS refundedAmount
+      FROM order_stats_cell
+     WHERE tenant_id = ${r.tenantId} AND currency = ${r.currency}
+       AND ${
+         dFrom < dTo
+           ? Prisma.sql`((grain = 'DAY' AND bucket >= ${dFrom} AND bucket < ${dTo})
+                 OR (grain = 'QUARTER' AND ((bucket >= ${qFrom} AND bucket < ${dFrom}) OR (bucket >= ${dTo} AND bucket < ${qTo}))))`
+           : Prisma.sql`grain = 'QUARTER' AND bucket >= ${qFrom} AND bucket < ${qTo}`
+       }
+     GROUP BY status, pay_way
+    HAVING SUM(order_count) <> 0`;
+  const days = db.$queryRaw<DayCell[]>`
+    SELECT DATE_FORMAT(bucket + INTERVAL ${offsetSql(r.spans, Prisma.raw('bucket'))} SECOND, '%Y-%m-%d') AS \`day\`,
+           CAST(SUM(order_count) AS SIGNED) AS orderCount, CAST(SUM(order_amount) AS SIGNED) AS orderAmount,
+           CAST(SUM(paid_count) AS SIGNED) AS paidCount, CAST(SUM(paid_amount) AS SIGNED) AS paidAmount,
+           CAST(SUM(refund_count) AS SIGNED) AS refundCount, CAST(SUM(refunded_amount) AS SIGNED) AS refundedAmount
+      FROM order_stats_quarter
+     WHERE tenant_id = ${r.tenantId} AND currency = ${r.currency} AND bucket >= ${qFrom} AND bucket < ${qTo}
+     GROUP BY \`day\`
+    HAVING SUM(order_count) <> 0`;
+  // Three independent reads, on up to three pooled connections at once.
+  const [rolled, byDay, raw] = await Promise.all([cells, days, edges.length > 0 ? rawCells(db, r, edges) : []]);
+  const fromEdges = fromOrders(raw);
+  return { cells: [...rolled, ...fromEdges.cells], days: [...byDay, ...fromEdges.days] };
+}
+
+/** Cells summed from the orders themselves, as the two views. */
+function fromOrders(cells: StatisticsCell[]): StatisticsCells {
+  return { cells: cells.map(({ day: _day, ...c }) => c), days: cells.map(({ status: _s, payWay: _w, ...c }) => c) };
+}
+
+/**
+ * Orders created in the given ranges summed per (status, pay way, local day) from pay_order itself, through
+ * idx_pay_order_tenant_created_at, with each order's SUCCESS refunds through idx_refund_pay_no: the edges of a
+ * range, or a range in a zone the rollup cannot cut.
+ */
+function rawCells(db: DbOrTx, r: StatisticsRange, ranges: [Date, Date][]): Promise<StatisticsCell[]> {
   const paid = Prisma.join(PAID_STATUSES);
+  const inRanges = Prisma.join(
+    ranges.map(([from, to]) => Prisma.sql`(o.created_at >= ${from} AND o.created_at < ${to})`),
+    ' OR ',
+  );
   return db.$queryRaw<StatisticsCell[]>`
     SELECT o.status, o.pay_way AS payWay,
-           DATE_FORMAT(o.created_at + INTERVAL ${offsetSql(r.spans)} SECOND, '%Y-%m-%d') AS \`day\`,
+           DATE_FORMAT(o.created_at + INTERVAL ${offsetSql(r.spans, Prisma.raw('o.created_at'))} SECOND, '%Y-%m-%d') AS \`day\`,
            COUNT(*) AS orderCount,
            CAST(SUM(o.amount) AS SIGNED) AS orderAmount,
            CAST(SUM(o.status IN (${paid})) AS SIGNED) AS paidCount,
@@ -87,14 +212,14 @@ export function statisticsCells(db: DbOrTx, r: StatisticsRange): Promise<Statist
                (SELECT COUNT(*) FROM refund r WHERE r.pay_no = o.pay_no AND r.status = 'SUCCESS') AS refund_count,
                (SELECT COALESCE(SUM(r.amount), 0) FROM refund r WHERE r.pay_no = o.pay_no AND r.status = 'SUCCESS') AS refunded_amount
           FROM pay_order o
-         WHERE o.tenant_id = ${r.tenantId} AND o.currency = ${r.currency} AND o.created_at >= ${r.from} AND o.created_at < ${r.to}
+         WHERE o.tenant_id = ${r.tenantId} AND o.currency = ${r.currency} AND (${inRanges})
       ) o
      GROUP BY o.status, o.pay_way, \`day\``;
 }
 
-/** The UTC offset at o.created_at: a constant, or a CASE over the spans when the zone changed offset in the range. */
-function offsetSql(spans: OffsetSpan[]): Prisma.Sql {
+/** The UTC offset at `at`: a constant, or a CASE over the spans when the zone changed offset in the range. */
+function offsetSql(spans: OffsetSpan[], at: Prisma.Sql): Prisma.Sql {
   if (spans.length === 1) return Prisma.sql`${spans[0].offsetSeconds}`;
-  const whens = spans.slice(1).map((next, i) => Prisma.sql`WHEN o.created_at < ${next.from} THEN ${spans[i].offsetSeconds}`);
+  const whens = spans.slice(1).map((next, i) => Prisma.sql`WHEN ${at} < ${next.from} THEN ${spans[i].offsetSeconds}`);
   return Prisma.sql`(CASE ${Prisma.join(whens, ' ')} ELSE ${spans[spans.length - 1].offsetSeconds} END)`;
 }

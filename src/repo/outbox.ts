@@ -1,28 +1,72 @@
 import { Prisma } from '../generated/prisma/client';
 import type { EventDelivery, OutboxEvent } from '../generated/prisma/client';
-import type { Db } from '../infra/db';
+import { sqlPool, type Db } from '../infra/db';
 import type { DbOrTx, Tx } from './tx';
 
 export type { EventDelivery, OutboxEvent };
 
-/**
- * Claims up to `limit` events not yet handed to the delivery queue. SKIP LOCKED lets every worker process run
- * a relay without two of them claiming the same row; the lock lasts until the caller's transaction ends.
- */
-export async function claimPendingEvents(tx: Tx, limit: number): Promise<string[]> {
-  const rows = await tx.$queryRaw<{ id: string }[]>`
-    SELECT id FROM outbox_event WHERE status = 'PENDING' ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
-  return rows.map((r) => r.id);
+/** An event claimed by the relay: what delivering it to its topic needs. */
+export interface ClaimedEvent {
+  id: string;
+  topic: string;
+  attempts: number;
+  payload: object;
 }
 
-export async function hasPendingEvents(db: DbOrTx): Promise<boolean> {
-  const rows = await db.$queryRaw<unknown[]>`SELECT 1 FROM outbox_event WHERE status = 'PENDING' LIMIT 1`;
+/**
+ * Claims up to `limit` events not yet handed to the delivery queue, oldest first (and, among events written at
+ * the same instant, in order version). SKIP LOCKED lets every worker process run a relay without two of them
+ * claiming the same row; the lock lasts until the caller's transaction ends. One statement for the batch.
+ */
+export async function claimPendingEvents(tx: Tx, limit: number): Promise<ClaimedEvent[]> {
+  const rows = await tx.$queryRaw<{ id: string; topic: string; attempts: number; payload: string | object; at: Date; v: bigint }[]>`
+    SELECT id, topic, attempts, payload, next_attempt_at AS at, order_version AS v
+    FROM outbox_event WHERE status = 'PENDING' ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+  // The index orders ties on next_attempt_at by id (a random UUID): two events of one transaction go out in
+  // version order instead. A stable sort of an already sorted batch.
+  rows.sort((a, b) => a.at.getTime() - b.at.getTime() || (a.v < b.v ? -1 : a.v > b.v ? 1 : 0));
+  return rows.map((r) => ({
+    id: r.id,
+    topic: r.topic,
+    attempts: Number(r.attempts),
+    payload: typeof r.payload === 'string' ? (JSON.parse(r.payload) as object) : r.payload,
+  }));
+}
+
+/** Whether any event waits for the relay: one index probe, straight on the driver pool (runs every idle poll). */
+export async function hasPendingEvents(db: Db): Promise<boolean> {
+  const rows = await sqlPool(db).query<unknown[]>(`SELECT 1 FROM outbox_event WHERE status = 'PENDING' LIMIT 1`);
   return rows.length > 0;
 }
 
 export async function markQueued(tx: Tx, ids: string[]): Promise<void> {
   await tx.$executeRaw`
     UPDATE outbox_event SET status = 'QUEUED', next_attempt_at = NOW(3) WHERE id IN (${Prisma.join(ids)}) AND status = 'PENDING'`;
+}
+
+/**
+ * Records one try of delivering claimed events to their topic queue (one row per event, its target the event's
+ * topic) and the events' new state, in the relay's transaction: two statements for any number of events, all
+ * with the same attempt number and outcome. Only rows still PENDING (the claimed ones) change.
+ */
+export async function recordQueueTries(
+  tx: Tx,
+  ids: string[],
+  attempt: number,
+  t: { ok: boolean; detail: string; durationMs: number },
+  next: { status: 'QUEUED' | 'DELIVERED' | 'DEAD'; lastError: string | null; nextAttemptAt?: Date },
+): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.$executeRaw`
+    INSERT INTO event_delivery (event_id, attempt, target, ok, detail, duration_ms)
+    SELECT id, ${attempt}, CONCAT('queue:', topic), ${t.ok}, ${t.detail.slice(0, 512)}, ${t.durationMs}
+    FROM outbox_event WHERE id IN (${Prisma.join(ids)}) AND status = 'PENDING'`;
+  const lastError = next.lastError?.slice(0, 512) ?? null;
+  await tx.$executeRaw`
+    UPDATE outbox_event SET status = ${next.status}, attempts = ${attempt}, last_error = ${lastError},
+      next_attempt_at = COALESCE(${next.nextAttemptAt ?? null}, next_attempt_at),
+      delivered_at = IF(${next.status} = 'DELIVERED', NOW(3), delivered_at)
+    WHERE id IN (${Prisma.join(ids)}) AND status = 'PENDING'`;
 }
 
 /** What a delivery needs of an event: one raw read (this runs once per delivery). */
@@ -40,13 +84,11 @@ export async function findEvent(db: DbOrTx, id: string): Promise<DeliverableEven
  * (attempt 0, target "replay"), in one transaction.
  */
 export async function resetEventForReplay(tx: Tx, id: string, replay: { detail: string; actor: string | null }): Promise<void> {
-  await tx.outboxEvent.updateMany({
-    where: { id },
-    data: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), deliveredAt: null },
-  });
-  await tx.eventDelivery.createMany({
-    data: { eventId: id, attempt: 0, target: 'replay', ok: true, detail: replay.detail, durationMs: 0, actor: replay.actor },
-  });
+  await tx.$executeRaw`
+    UPDATE outbox_event SET status = 'PENDING', attempts = 0, next_attempt_at = NOW(3), delivered_at = NULL WHERE id = ${id}`;
+  await tx.$executeRaw`
+    INSERT INTO event_delivery (event_id, attempt, target, ok, detail, duration_ms, actor)
+    VALUES (${id}, 0, 'replay', TRUE, ${replay.detail.slice(0, 512)}, 0, ${replay.actor})`;
 }
 
 /**

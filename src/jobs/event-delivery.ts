@@ -80,7 +80,7 @@ export class EventDeliveries {
 
   /**
    * True when an event's topic queue is its only target: then the relay delivers the events it claims itself
-   * (deliverClaimed), and a delivery job exists only for an event whose first try failed. With a webhook every
+   * (queueClaimed, recordClaimed), and a delivery job exists only for an event whose first try failed. With a webhook every
    * event gets a delivery job, as an HTTP call per event has no place in the claim's transaction.
    */
   get deliversOnClaim(): boolean {
@@ -88,15 +88,15 @@ export class EventDeliveries {
   }
 
   /**
-   * The first delivery of events the relay claimed, inside its claim transaction. Each topic's events go in one
-   * pipelined addBulk, all topics at once (one round trip), under the event ids, so adding an event again after
-   * a rollback is a no-op. A topic whose add failed does not hold back the others: its events take the retry
-   * schedule as delivery jobs, queued here before the commit (so a QUEUED event always has its job), or are
-   * dead-lettered on their last attempt. Then the tries and the new states are written, two statements per
-   * outcome, for the whole batch. Throws only when Redis cannot take the retries either (it is down, or slower
-   * than `redisTimeoutMs`); the caller rolls back and every event stays PENDING for the next pass.
+   * The first delivery of events the relay claimed, inside its claim transaction (recordClaimed then writes the
+   * outcome in it). Each topic's events go in one pipelined addBulk, all topics at once (one round trip), under
+   * the event ids, so adding an event again after a rollback is a no-op. A topic whose add failed does not hold
+   * back the others: its events take the retry schedule as delivery jobs, queued here before the commit (so a
+   * QUEUED event always has its job), or are dead-lettered on their last attempt. Throws only when Redis cannot
+   * take the retries either (it is down, or slower than `redisTimeoutMs`); the caller rolls back and every
+   * event stays PENDING for the next pass.
    */
-  async deliverClaimed(tx: Tx, events: ClaimedEvent[], redisTimeoutMs: number): Promise<ClaimedBatch> {
+  async queueClaimed(events: ClaimedEvent[], redisTimeoutMs: number): Promise<ClaimedBatch> {
     const byTopic = new Map<string, ClaimedEvent[]>();
     for (const e of events) {
       const list = byTopic.get(e.topic);
@@ -118,7 +118,7 @@ export class EventDeliveries {
     const now = Date.now();
     for (const { list, t } of tried) {
       for (const [attempt, ids] of groupByAttempt(list)) {
-        if (t.ok) batch.delivered.push({ attempt, ids });
+        if (t.ok) batch.delivered.push({ attempt, ids, try: { ...t, durationMs } });
         else if (attempt >= this.maxAttempts) batch.dead.push({ attempt, ids, error: `${t.target}: ${t.detail}`, try: t });
         else batch.retries.push({ attempt, ids, error: `${t.target}: ${t.detail}`, try: t, at: new Date(now + this.delayAfter(attempt)) });
       }
@@ -131,16 +131,22 @@ export class EventDeliveries {
       })),
     );
     if (retries.length > 0) await withTimeout(this.queue.addBulk(retries), redisTimeoutMs, 'queuing event retries');
-
-    const ok = { ok: true, detail: 'queued', durationMs };
-    for (const d of batch.delivered) await recordQueueTries(tx, d.ids, d.attempt, ok, { status: 'DELIVERED', lastError: null });
-    for (const r of batch.retries)
-      await recordQueueTries(tx, r.ids, r.attempt, r.try, { status: 'QUEUED', lastError: r.error, nextAttemptAt: r.at });
-    for (const d of batch.dead) await recordQueueTries(tx, d.ids, d.attempt, d.try, { status: 'DEAD', lastError: d.error });
     return batch;
   }
 
-  /** Metrics and logs for a batch from deliverClaimed, once its transaction committed: per batch, not per event. */
+  /**
+   * Writes what queueClaimed did, in the claim's transaction: the tries (one row per event) and the events' new
+   * state, two statements per outcome and attempt number, whatever the batch's size. A delivered event's try
+   * takes the whole batch's Redis time (its topic's add ran alongside the others).
+   */
+  async recordClaimed(tx: Tx, batch: ClaimedBatch): Promise<void> {
+    for (const d of batch.delivered) await recordQueueTries(tx, d.ids, d.attempt, d.try, { status: 'DELIVERED', lastError: null });
+    for (const r of batch.retries)
+      await recordQueueTries(tx, r.ids, r.attempt, r.try, { status: 'QUEUED', lastError: r.error, nextAttemptAt: r.at });
+    for (const d of batch.dead) await recordQueueTries(tx, d.ids, d.attempt, d.try, { status: 'DEAD', lastError: d.error });
+  }
+
+  /** Metrics and logs for a batch from queueClaimed, once its transaction committed: per batch, not per event. */
   reportClaimed(batch: ClaimedBatch, metrics: Metrics, log: Logger): void {
     const count = (groups: { ids: string[] }[]) => groups.reduce((n, g) => n + g.ids.length, 0);
     const delivered = count(batch.delivered);
@@ -304,9 +310,9 @@ export class EventDeliveries {
   }
 }
 
-/** What deliverClaimed did with a batch, by outcome; each group shares its attempt number (and target). */
+/** What queueClaimed did with a batch, by outcome; each group shares its attempt number and try. */
 export interface ClaimedBatch {
-  delivered: { attempt: number; ids: string[] }[];
+  delivered: { attempt: number; ids: string[]; try: Try }[];
   retries: { attempt: number; ids: string[]; try: Try; error: string; at: Date }[];
   dead: { attempt: number; ids: string[]; try: Try; error: string }[];
 }

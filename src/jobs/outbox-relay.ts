@@ -12,6 +12,11 @@ import type { ClaimedBatch, EventDeliveries } from './event-delivery';
  * insert new events, and the claim locks no gaps under READ COMMITTED), a replay of a claimed event does.
  */
 export const RELAY_BATCH = 500;
+/**
+ * Passes in flight in one process while a backlog drains: a pass's writes and commit overlap the next pass's
+ * claim and Redis round trip. Their claims and adds take turns, so batches reach the topics in claim order.
+ */
+const RELAY_PASSES = 2;
 /** The claim holds row locks; Redis must answer well within the transaction's life. */
 const REDIS_TIMEOUT_MS = 5000;
 
@@ -26,8 +31,10 @@ const REDIS_TIMEOUT_MS = 5000;
  */
 export class OutboxRelay {
   private running = false;
-  private loop?: Promise<void>;
-  private wake?: () => void;
+  private loop?: Promise<unknown>;
+  private readonly wakers = new Set<() => void>();
+  /** The claim-and-add turn of this process's passes: resolves when the pass holding it has queued its batch. */
+  private turn: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
@@ -41,7 +48,7 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    this.loop = Promise.all(Array.from({ length: RELAY_PASSES }, () => this.run()));
   }
 
   /** One pass: delivers (or queues) up to a batch of pending events; returns how many. */
@@ -52,20 +59,38 @@ export class OutboxRelay {
     const done = await runTx(
       this.db,
       async (tx): Promise<{ claimed: number; batch?: ClaimedBatch }> => {
-        const events = await claimPendingEvents(tx, this.batchSize);
-        if (events.length === 0) return { claimed: 0 };
-        if (this.deliveries.deliversOnClaim) {
-          return { claimed: events.length, batch: await this.deliveries.deliverClaimed(tx, events, REDIS_TIMEOUT_MS) };
-        }
-        const ids = events.map((e) => e.id);
-        await withTimeout(this.deliveries.enqueue(ids), REDIS_TIMEOUT_MS, 'queuing events in Redis');
-        await markQueued(tx, ids);
-        return { claimed: ids.length };
+        const queued = await this.inTurn(async () => {
+          // The other pass's batch is queued by now and its rows still locked (SKIP LOCKED passes them) or
+          // committed: this claim takes the events after them.
+          const events = await claimPendingEvents(tx, this.batchSize);
+          if (events.length === 0) return { claimed: 0 };
+          if (this.deliveries.deliversOnClaim) {
+            return { claimed: events.length, batch: await this.deliveries.queueClaimed(events, REDIS_TIMEOUT_MS) };
+          }
+          const ids = events.map((e) => e.id);
+          await withTimeout(this.deliveries.enqueue(ids), REDIS_TIMEOUT_MS, 'queuing events in Redis');
+          return { claimed: ids.length, ids };
+        });
+        if (queued.batch) await this.deliveries.recordClaimed(tx, queued.batch);
+        if (queued.ids) await markQueued(tx, queued.ids);
+        return queued;
       },
       { readCommitted: true },
     );
     if (done.batch) this.deliveries.reportClaimed(done.batch, this.metrics, this.log);
     return done.claimed;
+  }
+
+  private async inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const before = this.turn;
+    let release!: () => void;
+    this.turn = new Promise<void>((resolve) => (release = resolve));
+    await before;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
   }
 
   private async run(): Promise<void> {
@@ -82,17 +107,19 @@ export class OutboxRelay {
 
   private sleep(): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.pollMs);
-      this.wake = () => {
+      const wake = () => {
         clearTimeout(timer);
+        this.wakers.delete(wake);
         resolve();
       };
+      const timer = setTimeout(wake, this.pollMs);
+      this.wakers.add(wake);
     });
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    for (const wake of [...this.wakers]) wake();
     await this.loop;
   }
 }

@@ -47,7 +47,8 @@ export async function markQueued(tx: Tx, ids: string[]): Promise<void> {
 /**
  * Records one try of delivering claimed events to their topic queue (one row per event, its target the event's
  * topic) and the events' new state, in the relay's transaction: two statements for any number of events, all
- * with the same attempt number and outcome. Only rows still PENDING (the claimed ones) change.
+ * with the same attempt number and outcome. Only rows still PENDING (the claimed ones) change. Times go as epoch
+ * milliseconds, read by the database in its own zone (as NOW(3)), whichever driver carries the statement.
  */
 export async function recordQueueTries(
   tx: Tx,
@@ -64,17 +65,19 @@ export async function recordQueueTries(
   const lastError = next.lastError?.slice(0, 512) ?? null;
   await tx.$executeRaw`
     UPDATE outbox_event SET status = ${next.status}, attempts = ${attempt}, last_error = ${lastError},
-      next_attempt_at = COALESCE(${next.nextAttemptAt ?? null}, next_attempt_at),
+      next_attempt_at = COALESCE(FROM_UNIXTIME(${next.nextAttemptAt?.getTime() ?? null} / 1000), next_attempt_at),
       delivered_at = IF(${next.status} = 'DELIVERED', NOW(3), delivered_at)
     WHERE id IN (${Prisma.join(ids)}) AND status = 'PENDING'`;
 }
 
-/** What a delivery needs of an event: one raw read (this runs once per delivery). */
+/** What a delivery needs of an event: one read, straight on the driver pool (this runs once per delivery job). */
 export type DeliverableEvent = Pick<OutboxEvent, 'id' | 'tenantId' | 'payNo' | 'topic' | 'status' | 'attempts'> & { payload: object };
 
-export async function findEvent(db: DbOrTx, id: string): Promise<DeliverableEvent | null> {
-  const [row] = await db.$queryRaw<(Omit<DeliverableEvent, 'payload'> & { payload: string | object })[]>`
-    SELECT id, tenant_id AS tenantId, pay_no AS payNo, topic, status, attempts, payload FROM outbox_event WHERE id = ${id}`;
+export async function findEvent(db: Db, id: string): Promise<DeliverableEvent | null> {
+  const [row] = await sqlPool(db).query<(Omit<DeliverableEvent, 'payload'> & { payload: string | object })[]>(
+    'SELECT id, tenant_id AS tenantId, pay_no AS payNo, topic, status, attempts, payload FROM outbox_event WHERE id = ?',
+    [id],
+  );
   if (!row) return null;
   return { ...row, payload: typeof row.payload === 'string' ? (JSON.parse(row.payload) as object) : row.payload };
 }
@@ -92,9 +95,9 @@ export async function resetEventForReplay(tx: Tx, id: string, replay: { detail: 
 }
 
 /**
- * Records one delivery try per target, then the event's new state. Two statements and no transaction: this
- * runs once per delivered event, and a crash between them only means the event is delivered again (with the
- * same id, which consumers dedupe), never that a delivery is marked done without having happened.
+ * Records one delivery try per target, then the event's new state. Two statements on the driver pool and no
+ * transaction: this runs once per delivery job, and a crash between them only means the event is delivered again
+ * (with the same id, which consumers dedupe), never that a delivery is marked done without having happened.
  */
 export async function recordDelivery(
   db: Db,
@@ -103,15 +106,19 @@ export async function recordDelivery(
   tries: Omit<EventDelivery, 'id' | 'eventId' | 'attempt' | 'createdAt' | 'actor'>[],
   next: { status: 'QUEUED' | 'DELIVERED' | 'DEAD'; lastError: string | null; nextAttemptAt?: Date },
 ): Promise<boolean> {
-  const rows = tries.map((t) => Prisma.sql`(${eventId}, ${attempt}, ${t.target}, ${t.ok}, ${t.detail.slice(0, 512)}, ${t.durationMs})`);
-  await db.$executeRaw`INSERT INTO event_delivery (event_id, attempt, target, ok, detail, duration_ms) VALUES ${Prisma.join(rows)}`;
+  const pool = sqlPool(db);
+  await pool.query(
+    `INSERT INTO event_delivery (event_id, attempt, target, ok, detail, duration_ms) VALUES ${tries.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+    tries.flatMap((t) => [eventId, attempt, t.target, t.ok, t.detail.slice(0, 512), t.durationMs]),
+  );
   const lastError = next.lastError?.slice(0, 512) ?? null;
-  const updated = await db.$executeRaw`
-    UPDATE outbox_event SET status = ${next.status}, attempts = ${attempt}, last_error = ${lastError},
-      next_attempt_at = COALESCE(${next.nextAttemptAt ?? null}, next_attempt_at),
-      delivered_at = IF(${next.status} = 'DELIVERED', NOW(3), delivered_at)
-    WHERE id = ${eventId} AND status IN ('PENDING', 'QUEUED')`;
-  return updated === 1;
+  const updated = await pool.query<{ affectedRows: number }>(
+    `UPDATE outbox_event SET status = ?, attempts = ?, last_error = ?, next_attempt_at = COALESCE(FROM_UNIXTIME(? / 1000), next_attempt_at),
+       delivered_at = IF(? = 'DELIVERED', NOW(3), delivered_at)
+     WHERE id = ? AND status IN ('PENDING', 'QUEUED')`,
+    [next.status, attempt, lastError, next.nextAttemptAt?.getTime() ?? null, next.status, eventId],
+  );
+  return updated.affectedRows === 1;
 }
 
 /** Queued events whose (re)try is long overdue: their job was lost (a Redis flush, a removed job). */

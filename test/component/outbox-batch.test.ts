@@ -130,6 +130,8 @@ describe('outbox relay, a batch at a time', () => {
     const failed = await events(badIds);
     for (const e of failed) {
       expect(e).toMatchObject({ status: 'QUEUED', attempts: 1 });
+      // Due after the first retry delay (100 ms), in the same clock as the rest of the row.
+      expect(Math.abs(e.nextAttemptAt.getTime() - (Date.now() + 100))).toBeLessThan(5000);
       expect(e.lastError).toMatch(new RegExp(`^queue:${bad.replace(/\./g, '\\.')}: .*not an integer`));
       expect(e.deliveries).toEqual([expect.objectContaining({ attempt: 1, target: `queue:${bad}`, ok: false })]);
     }

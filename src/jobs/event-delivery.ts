@@ -43,9 +43,10 @@ const MAX_TOPIC_QUEUES = 256;
 
 /**
  * Delivers outbox events to the order side: to the BullMQ queue each order names (its notify topic, under
- * EVENT_QUEUE_PREFIX) and, when configured, to a signed webhook. One job per event, its id the event id; a
- * failed delivery is retried on `retryDelaysMs` (about 24 h by default), then the event is dead-lettered.
- * Every try is recorded. The database row is the truth: a run for an event already delivered or dead does
+ * EVENT_QUEUE_PREFIX) and, when configured, to a signed webhook. Without a webhook the relay makes the first
+ * try itself, a claimed batch at a time (queueClaimed, recordClaimed); a delivery job per event, its id the event
+ * id, carries the retries of a failed try (and every try when a webhook is configured). A failed delivery is
+ * retried on `retryDelaysMs` (about 24 h by default), then the event is dead-lettered. Every try is recorded. The database row is the truth: a run for an event already delivered or dead does
  * nothing, so running a job twice, or re-queuing a lost one, is harmless. Consumers dedupe on the event id.
  */
 export class EventDeliveries {

@@ -81,7 +81,7 @@ export class Jobs {
       this.paidAfterCloseRefunds.worker(deps, ctx),
     ];
     await this.sweeper.start();
-    this.relay = new OutboxRelay(deps.db, this.deliveries, deps.log, this.config.OUTBOX_POLL_MS);
+    this.relay = new OutboxRelay(deps.db, this.deliveries, deps.log, deps.metrics, this.config.OUTBOX_POLL_MS);
     this.relay.start();
   }
 

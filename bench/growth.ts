@@ -11,7 +11,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { createConnection, createPool, type Connection } from 'mariadb';
 import { getStatistics } from '../src/app/get-statistics';
 import { listOrders } from '../src/app/list-orders';
@@ -19,11 +18,18 @@ import { registerTenant, Tenants } from '../src/app/tenants';
 import type { Deps } from '../src/app/deps';
 import type { OrderStatus } from '../src/domain/order-status';
 import { canonicalTimeZone } from '../src/domain/time-zones';
-import { PrismaClient } from '../src/generated/prisma/client';
+import { createDbOnPool, dbPoolConfig, type Db } from '../src/infra/db';
 import { mysqlConnection } from '../src/infra/mysql-url';
 import { findOrderView } from '../src/repo/order-view';
 import { claimPendingEvents, findStaleQueuedEvents, hasPendingEvents, outboxBacklog } from '../src/repo/outbox';
-import { findOverdueOrders, findStaleAttempts, findStalePendingRefunds, findUnrefundedPaidAfterClose } from '../src/repo/sweeps';
+import {
+  countOverdueOrders,
+  findDueOrders,
+  findStaleAttempts,
+  findStalePendingRefunds,
+  findUnrefundedPaidAfterClose,
+} from '../src/repo/sweeps';
+import { runTx } from '../src/repo/tx';
 import { ROOT } from './children';
 import { loadOrders, LOAD_PAY_WAYS } from './growth-load';
 import { triggerCost, type TriggerCost } from './growth-writes';
@@ -44,21 +50,35 @@ interface Statement {
   params: string;
 }
 
-/** A Prisma client like the service's (createDb), that also tells which statements it ran. */
-function tracedDb(databaseUrl: string): { db: PrismaClient; ran: Statement[] } {
-  const pool = createPool({ ...mysqlConnection(databaseUrl), connectionLimit: 2, bigIntAsNumber: false, insertIdAsNumber: false });
-  const db = new PrismaClient({
-    adapter: new PrismaMariaDb(pool, { useTextProtocol: true, disposeExternalPool: true }),
-    log: [{ emit: 'event', level: 'query' }],
-  });
+/**
+ * A client like the service's (createDb, same pool settings) whose driver pool tells which statements it ran: Prisma's
+ * and the raw ones (the hot paths and transactions run on the driver directly), pooled or on a held connection.
+ */
+function tracedDb(databaseUrl: string): { db: Db; ran: Statement[] } {
   const ran: Statement[] = [];
-  db.$on('query', (e) => ran.push({ query: e.query, params: e.params }));
-  return { db, ran };
+  const note = (sql: unknown, values: unknown) => {
+    const text = typeof sql === 'string' ? sql : (sql as { sql: string }).sql;
+    const params = Array.isArray(values) ? values : [];
+    ran.push({ query: text, params: JSON.stringify(params, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) });
+  };
+  const trace = <T extends { query: (...args: never[]) => unknown; execute: (...args: never[]) => unknown }>(target: T): T => {
+    const query = target.query.bind(target) as (sql: unknown, values?: unknown) => unknown;
+    const execute = target.execute.bind(target) as (sql: unknown, values?: unknown) => unknown;
+    Object.assign(target, {
+      query: (sql: unknown, values?: unknown) => (note(sql, values), query(sql, values)),
+      execute: (sql: unknown, values?: unknown) => (note(sql, values), execute(sql, values)),
+    });
+    return target;
+  };
+  const pool = trace(createPool(dbPoolConfig(databaseUrl, 2)));
+  const getConnection = pool.getConnection.bind(pool);
+  pool.getConnection = async () => trace(await getConnection());
+  return { db: createDbOnPool(pool), ran };
 }
 
 type Probe = { label: string; run: () => Promise<unknown> };
 
-function probes(db: PrismaClient, now: Date): Probe[] {
+function probes(db: Db, now: Date): Probe[] {
   // Only what getStatistics and listOrders use of Deps.
   const deps = { db, tenants: new Tenants(db) } as unknown as Deps;
   const statuses = (...s: OrderStatus[]) => s;
@@ -111,11 +131,12 @@ function probes(db: PrismaClient, now: Date): Probe[] {
     { label: 'GetStatistics 90 days, Asia/Shanghai', run: stats(90, 'Asia/Shanghai') },
     { label: 'GetStatistics 90 days, Asia/Kathmandu', run: stats(90, 'Asia/Kathmandu') },
     { label: 'GetStatistics 90 days, America/New_York (DST)', run: stats(90, 'America/New_York') },
-    { label: 'sweep: findOverdueOrders', run: () => findOverdueOrders(db, old, 200) },
+    { label: 'timeouts: findDueOrders (overdue backlog, one batch)', run: () => findDueOrders(db, { upTo: old }, 200) },
+    { label: 'sweep: countOverdueOrders', run: () => countOverdueOrders(db, old, 200) },
     { label: 'sweep: findStaleAttempts', run: () => findStaleAttempts(db, old, 200) },
     { label: 'sweep: findStalePendingRefunds', run: () => findStalePendingRefunds(db, old, 200) },
     { label: 'sweep: findUnrefundedPaidAfterClose', run: () => findUnrefundedPaidAfterClose(db, old, 100) },
-    { label: 'outbox: claimPendingEvents', run: () => db.$transaction((tx) => claimPendingEvents(tx, 100)) },
+    { label: 'outbox: claimPendingEvents', run: () => runTx(db, (tx) => claimPendingEvents(tx, 100), { readCommitted: true }) },
     { label: 'outbox: hasPendingEvents', run: () => hasPendingEvents(db) },
     { label: 'outbox: findStaleQueuedEvents', run: () => findStaleQueuedEvents(db, old, 100) },
     { label: 'outbox: outboxBacklog', run: () => outboxBacklog(db) },

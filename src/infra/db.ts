@@ -1,5 +1,5 @@
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
-import { createPool, type Pool } from 'mariadb';
+import { createPool, type Pool, type PoolConfig } from 'mariadb';
 import { PrismaClient } from '../generated/prisma/client';
 import { mysqlConnection } from './mysql-url';
 
@@ -16,17 +16,27 @@ export const LOCK_WAIT_SECONDS = 5;
  * (see sqlPool). Prisma ends the pool on $disconnect.
  */
 export function createDb(databaseUrl: string, poolSize: number): Db {
-  const pool = createPool({
+  return createDbOnPool(createPool(dbPoolConfig(databaseUrl, poolSize)));
+}
+
+/** The driver settings of the service's pool (a tool that builds its own pool, e.g. a traced one, starts here). */
+export function dbPoolConfig(databaseUrl: string, poolSize: number): PoolConfig {
+  return {
     ...mysqlConnection(databaseUrl),
     connectionLimit: poolSize,
     // BIGINT columns come back as bigint: money never passes through a float.
     bigIntAsNumber: false,
     insertIdAsNumber: false,
-    // DATETIME(3) columns hold UTC (Prisma writes them so): raw statements read and write Dates in UTC too.
+    // DATETIME(3) columns hold UTC (Prisma writes them so): the session's time zone is UTC too (the driver sets
+    // time_zone), so raw statements read and write Dates in UTC, and NOW(3) and FROM_UNIXTIME agree with them.
     timezone: 'Z',
     // A transaction waits at most this long for a row lock, then fails with 1205 (runTx retries it).
     initSql: `SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_SECONDS}`,
-  });
+  };
+}
+
+/** A Prisma client on a driver pool made with dbPoolConfig; Prisma ends the pool on $disconnect. */
+export function createDbOnPool(pool: Pool): Db {
   const adapter = new PrismaMariaDb(pool, {
     // The binary protocol costs Prisma a PREPARE, EXECUTE and CLOSE per query (it does not reuse the driver's
     // prepared-statement cache); the text protocol is one round trip (npm run bench shows the difference).

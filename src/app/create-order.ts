@@ -1,7 +1,7 @@
 import { ConflictingReplayError } from '../domain/errors';
 import { newPayNo } from '../domain/ids';
 import { findOrder, insertOrder, type CreatedOrder, type NewOrder, type PayOrder } from '../repo/pay-orders';
-import { isUniqueViolation } from '../repo/tx';
+import { isDuplicateKey } from '../repo/sql';
 import type { Deps } from './deps';
 import { scheduleTimeout } from './schedule-sync';
 import { requireTenant } from './tenants';
@@ -47,7 +47,7 @@ export async function createOrder(deps: Deps, cmd: CreateOrderCommand): Promise<
     await scheduleTimeout(deps, order);
     return { order, replayed: false };
   } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
+    if (!isDuplicateKey(err)) throw err;
   }
   const existing = await findOrder(deps.db, { tenantId: cmd.tenantId, outOrderNo: cmd.outOrderNo });
   if (!existing) throw new Error(`unique violation on insert but no order ${cmd.tenantId}/${cmd.outOrderNo}`);

@@ -1,7 +1,8 @@
 import type { PayAttempt, PayOrder, Refund } from '../generated/prisma/client';
 import type { AttemptStatus } from '../generated/prisma/enums';
 import type { OrderStatus } from '../domain/order-status';
-import type { Db } from '../infra/db';
+import { sqlPool, type Db } from '../infra/db';
+import { PAY_ORDER_COLUMNS, run, toDateTime, toPayOrder, type PayOrderRow } from './sql';
 import type { DbOrTx, Tx } from './tx';
 
 export type { PayAttempt, PayOrder, Refund };
@@ -33,8 +34,20 @@ export interface NewOrder {
 const whereRef = (ref: OrderRef) =>
   'payNo' in ref ? { payNo: ref.payNo, tenantId: ref.tenantId } : { tenantId: ref.tenantId, outOrderNo: ref.outOrderNo };
 
-export function findOrder(db: DbOrTx, ref: OrderRef): Promise<PayOrder | null> {
-  return db.payOrder.findFirst({ where: whereRef(ref) });
+const FIND_BY_PAY_NO = `SELECT ${PAY_ORDER_COLUMNS} FROM pay_order o WHERE o.pay_no = ? AND o.tenant_id = ?`;
+const FIND_BY_OUT_ORDER_NO = `SELECT ${PAY_ORDER_COLUMNS} FROM pay_order o WHERE o.tenant_id = ? AND o.out_order_no = ?`;
+
+/**
+ * The tenant's order by pay_no or out_order_no: one prepared statement on the driver pool (no Prisma layer).
+ * utf8mb4_bin ignores trailing spaces ('a' = 'a '), so the keys are checked again byte for byte: an order is
+ * only ever the one its caller named exactly.
+ */
+export async function findOrder(db: Db, ref: OrderRef): Promise<PayOrder | null> {
+  const [sql, key] = 'payNo' in ref ? [FIND_BY_PAY_NO, ref.payNo] : [FIND_BY_OUT_ORDER_NO, ref.outOrderNo];
+  const values = 'payNo' in ref ? [key, ref.tenantId] : [ref.tenantId, key];
+  const [row] = await run<PayOrderRow[]>(sqlPool(db), sql, values);
+  if (!row || row.tenantId !== ref.tenantId || ('payNo' in ref ? row.payNo : row.outOrderNo) !== key) return null;
+  return toPayOrder(row);
 }
 
 export function findOrderWithChildren(db: DbOrTx, ref: OrderRef): Promise<OrderWithChildren | null> {
@@ -53,20 +66,38 @@ export async function lockOrder(tx: Tx, payNo: string): Promise<PayOrder> {
 /** An order as inserted: everything but its row id, which nobody reads (pay_no names it everywhere). */
 export type CreatedOrder = Omit<PayOrder, 'id'>;
 
+const INSERT_ORDER = `INSERT INTO pay_order (pay_no, tenant_id, out_order_no, amount, currency, subject, description, user_id,
+    pay_way, status, notify_topic, attach, extra, client_ip, return_url, expire_seconds, expire_at, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'WAIT_PAY', ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 /**
- * One INSERT, no read-back: CreateOrder is the hottest write. Throws a unique violation when
- * (tenant_id, out_order_no) exists; the caller turns that into a replay or a conflict. The row id is not
- * returned: outside a transaction LAST_INSERT_ID() may be another pooled connection's, and MySQL 8 has no
- * INSERT … RETURNING.
+ * One INSERT, no read-back: CreateOrder is the hottest write, so it is one prepared statement on the driver pool
+ * (no Prisma layer; autocommit, no transaction around one row). Throws a duplicate-key error (isDuplicateKey)
+ * when (tenant_id, out_order_no) exists; the caller turns that into a replay or a conflict. The row id is not
+ * returned: nobody reads it (pay_no names the order everywhere).
  */
-export async function insertOrder(db: DbOrTx, o: NewOrder): Promise<CreatedOrder> {
-  const extra = JSON.stringify(o.extra);
-  await db.$executeRaw`
-    INSERT INTO pay_order (pay_no, tenant_id, out_order_no, amount, currency, subject, description, user_id, pay_way,
-      status, notify_topic, attach, extra, client_ip, return_url, expire_seconds, expire_at, created_at, updated_at)
-    VALUES (${o.payNo}, ${o.tenantId}, ${o.outOrderNo}, ${o.amount}, ${o.currency}, ${o.subject}, ${o.description},
-      ${o.userId}, ${o.payWay}, 'WAIT_PAY', ${o.notifyTopic}, ${o.attach}, ${extra}, ${o.clientIp}, ${o.returnUrl},
-      ${o.expireSeconds}, ${o.expireAt}, ${o.createdAt}, ${o.createdAt})`;
+export async function insertOrder(db: Db, o: NewOrder): Promise<CreatedOrder> {
+  const created = toDateTime(o.createdAt);
+  await run(sqlPool(db), INSERT_ORDER, [
+    o.payNo,
+    o.tenantId,
+    o.outOrderNo,
+    o.amount,
+    o.currency,
+    o.subject,
+    o.description,
+    o.userId,
+    o.payWay,
+    o.notifyTopic,
+    o.attach,
+    JSON.stringify(o.extra),
+    o.clientIp,
+    o.returnUrl,
+    o.expireSeconds,
+    toDateTime(o.expireAt),
+    created,
+    created,
+  ]);
   return {
     ...o,
     status: 'WAIT_PAY',

@@ -18,7 +18,10 @@ export interface BenchConfig {
   dbPoolSize: number;
   /** BENCH_GATEWAY (inproc | process): the mock channel's sandbox gateway inside the service process or its own. */
   gateway: 'inproc' | 'process';
-  /** BENCH_ONLY: comma list of echo, h2load, raw-insert, create, create-prepay, query, notify; empty = all. */
+  /**
+   * BENCH_ONLY: comma list of echo, h2load, raw-insert, create, create-no-timeout, create-prepay, query, notify;
+   * empty = all.
+   */
   only: string[];
   /**
    * BENCH_NOTIFY_ORDERS (0 = 500 per warm-up and measured second): PAYING orders made for the "notify, first

@@ -19,8 +19,9 @@ export interface BenchConfig {
   /** BENCH_GATEWAY (inproc | process): the mock channel's sandbox gateway inside the service process or its own. */
   gateway: 'inproc' | 'process';
   /**
-   * BENCH_ONLY: comma list of echo, h2load, raw-insert, create, create-prepay, query, notify; empty = all. Also
-   * growth (growth.ts: 1 M orders loaded; BENCH_GROWTH_ORDERS, BENCH_GROWTH_BASE, BENCH_GROWTH_RUNS), only when named.
+   * BENCH_ONLY: comma list of echo, h2load, raw-insert, create, create-no-timeout, create-prepay, query, notify;
+   * empty = all. Also growth (growth.ts: 1 M orders loaded; BENCH_GROWTH_ORDERS, BENCH_GROWTH_BASE,
+   * BENCH_GROWTH_RUNS), only when named.
    */
   only: string[];
   /**

@@ -26,6 +26,8 @@
  * (CreateOrder, then Prepay with PAY_WAY_MOCK on that order), with each leg's latency shown too. Query
  * (sync=false) reads, round robin, the orders that CreateOrder+Prepay left behind (each with one attempt).
  * Each service scenario gets a fresh service process, so a CPU profile (BENCH_CPU_PROF) covers one scenario.
+ * create-no-timeout is CreateOrder once more with the order-timeout scheduling switched off, so the two rows
+ * tell the INSERT path from the timeout's Redis job.
  *
  * Notify (BENCH_ONLY=notify). The sidecar's answer path for real WeChat Pay v3 notifies, which WeChat gives
  * 5 s: a tenant's WeChat account (fresh sandbox keys) and PAYING orders are written to the scratch database
@@ -130,10 +132,17 @@ class Bench {
   }
 
   /** One fresh service process per scenario, so each gets its own CPU profile and no carried-over heap. */
-  private async withService(key: string, label: string, gatewayUrl: string | undefined, driver: (s: Ready) => Driver): Promise<Row> {
+  private async withService(
+    key: string,
+    label: string,
+    gatewayUrl: string | undefined,
+    driver: (s: Ready) => Driver,
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<Row> {
     this.step(label);
     const profileFile = this.cfg.cpuProfDir && path.resolve(this.cfg.cpuProfDir, `service-${key}.cpuprofile`);
     const service = await startDaemon<Ready>('server-main.ts', {
+      ...env,
       DATABASE_URL: this.services.databaseUrl,
       REDIS_URL: this.services.redisUrl,
       DATABASE_POOL_SIZE: String(this.cfg.dbPoolSize),
@@ -165,6 +174,21 @@ class Bench {
     // create-prepay leaves its orders' ids behind; query reads them.
     const ids = scenario === 'create-prepay' ? { idsOut: this.queryIds } : scenario === 'query' ? { idsIn: this.queryIds } : {};
     await this.withService(scenario, label, gatewayUrl, (s) => this.loadClient(this.load(scenario, s.grpcPort, ids)));
+  }
+
+  /**
+   * CreateOrder again, in a service whose order-timeout scheduling is a no-op (server-main.ts,
+   * BENCH_NO_TIMEOUT_JOBS): the difference to the CreateOrder row is what the timeout's BullMQ job costs per order.
+   */
+  async createWithoutTimeoutJobs(gatewayUrl: string | undefined): Promise<void> {
+    if (!this.want('create-no-timeout')) return;
+    await this.withService(
+      'create-no-timeout',
+      'CreateOrder, no timeout job (BENCH_NO_TIMEOUT_JOBS)',
+      gatewayUrl,
+      (s) => this.loadClient(this.load('create', s.grpcPort)),
+      { BENCH_NO_TIMEOUT_JOBS: '1' },
+    );
   }
 
   /**
@@ -203,6 +227,7 @@ class Bench {
     try {
       const url = gateway?.info.gatewayUrl;
       await this.serviceScenario('create', 'CreateOrder', url);
+      await this.createWithoutTimeoutJobs(url);
       await this.serviceScenario('create-prepay', 'CreateOrder + Prepay (PAY_WAY_MOCK)', url);
       await this.serviceScenario('query', 'Query (sync=false)', url);
       await this.notifyScenarios(url);

@@ -56,6 +56,8 @@ async function main(): Promise<void> {
     PAYSVC_CALLERS: benchCallers(),
   });
   const service = await startService(config);
+  // The create-no-timeout scenario: CreateOrder without its order-timeout job, to tell the two costs apart.
+  if (process.env.BENCH_NO_TIMEOUT_JOBS === '1') service.deps.timeouts = { schedule: () => Promise.resolve() };
   // The bench tenant's account at this gateway: the mock needs one like any channel.
   const mock = { channel: 'mock', merchantId: 'M-bench', secret: BENCH_MOCK_SECRET, gatewayUrl, notifyBaseUrl: config.NOTIFY_BASE_URL };
   await saveChannelAccount(service.deps.db, secretBox(config), TENANT, mock);

@@ -56,6 +56,13 @@ const REFUSED = 'missing or invalid credentials';
  * callers file does not leak credentials. Hashes are compared with timingSafeEqual, against every caller.
  */
 export class CallerAuth {
+  /**
+   * Tokens already verified, so a caller's calls after its first skip the hash and the comparisons. Only a
+   * token that matched is kept, and each caller has one, so this holds at most one entry per configured caller;
+   * callers are fixed for the life of the process, so an entry never goes stale.
+   */
+  private readonly verified = new Map<string, Known>();
+
   private constructor(
     private readonly callers: readonly Known[],
     readonly disabled: boolean,
@@ -85,14 +92,18 @@ export class CallerAuth {
   authenticate(call: CallerPeer): Caller {
     if (this.disabled) return ANONYMOUS;
     const sent = call.metadata.get('authorization');
-    const cert = peerCertificate(call);
     if (sent.length > 1) throw new UnauthenticatedError(REFUSED);
     if (sent.length === 1) {
       const token = BEARER.exec(String(sent[0]))?.[1];
-      const caller = token ? this.byToken(token) : undefined;
-      if (!caller || (caller.certificate && !(cert && matches(caller.certificate, cert)))) throw new UnauthenticatedError(REFUSED);
+      const caller = token ? (this.verified.get(token) ?? this.byToken(token)) : undefined;
+      if (!caller) throw new UnauthenticatedError(REFUSED);
+      if (caller.certificate) {
+        const cert = peerCertificate(call);
+        if (!(cert && matches(caller.certificate, cert))) throw new UnauthenticatedError(REFUSED);
+      }
       return caller;
     }
+    const cert = peerCertificate(call);
     // Exactly one: a certificate that two callers' identities describe names neither (never the first listed).
     const found = cert ? this.callers.filter((c) => !c.tokenSha256 && c.certificate && matches(c.certificate, cert)) : [];
     if (found.length !== 1) throw new UnauthenticatedError(REFUSED);
@@ -106,6 +117,7 @@ export class CallerAuth {
     for (const c of this.callers) {
       if (c.tokenSha256 && timingSafeEqual(hash, c.tokenSha256) && !found) found = c;
     }
+    if (found) this.verified.set(token, found);
     return found;
   }
 }

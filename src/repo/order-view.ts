@@ -1,7 +1,8 @@
-import { Prisma } from '../generated/prisma/client';
 import type { OrderTransition } from '../generated/prisma/client';
+import type { Db } from '../infra/db';
 import type { OrderRef, OrderWithChildren, PayAttempt, Refund } from './pay-orders';
-import type { DbOrTx } from './tx';
+import { PAY_ORDER_COLUMNS, toPayOrder, type PayOrderRow } from './rows';
+import { sqlOf } from './sql';
 
 /** An order as Query shows it: the row, its attempts and refunds (oldest first) and its audit trail. */
 export type OrderView = OrderWithChildren & { transitions: OrderTransition[] };
@@ -11,14 +12,9 @@ const iso = (col: string) => `CONCAT(LEFT(DATE_FORMAT(${col}, '%Y-%m-%dT%H:%i:%s
 /** BIGINT as text: a JSON number above 2^53 would lose digits in JSON.parse. */
 const big = (col: string) => `CAST(${col} AS CHAR)`;
 
-/** Everything but the key, built once: the statement's text is the same for every call. */
-const SELECT_VIEW = Prisma.raw(`
-    SELECT o.id, o.pay_no AS payNo, o.tenant_id AS tenantId, o.out_order_no AS outOrderNo, o.amount, o.currency,
-           o.subject, o.description, o.user_id AS userId, o.pay_way AS payWay, o.status, o.notify_topic AS notifyTopic,
-           o.attach, o.extra, o.client_ip AS clientIp, o.return_url AS returnUrl, o.expire_seconds AS expireSeconds,
-           o.expire_at AS expireAt, o.refunded_amount AS refundedAmount, o.refund_pending_amount AS refundPendingAmount,
-           o.channel_trade_no AS channelTradeNo, o.paid_at AS paidAt, o.close_reason AS closeReason, o.version,
-           o.pay_way_switches AS payWaySwitches, o.created_at AS createdAt, o.updated_at AS updatedAt,
+/** Everything but the key: the statement's text is the same for every call, so the driver keeps it prepared. */
+const SELECT_VIEW = `
+    SELECT ${PAY_ORDER_COLUMNS},
            (SELECT JSON_ARRAYAGG(JSON_OBJECT(
                      'id', ${big('a.id')}, 'attemptNo', a.attempt_no, 'payNo', a.pay_no, 'tenantId', a.tenant_id,
                      'payWay', a.pay_way, 'channel', a.channel, 'status', a.status, 'payload', a.payload,
@@ -36,22 +32,24 @@ const SELECT_VIEW = Prisma.raw(`
                      'id', ${big('t.id')}, 'payNo', t.pay_no, 'fromStatus', t.from_status, 'toStatus', t.to_status,
                      'cause', t.cause, 'detail', t.detail, 'actor', t.actor, 'createdAt', ${iso('t.created_at')}) ORDER BY t.id)
               FROM order_transition t WHERE t.pay_no = o.pay_no) AS transitions
-      FROM pay_order o`);
-const BY_PAY_NO = Prisma.raw('o.pay_no');
-const BY_OUT_ORDER_NO = Prisma.raw('o.out_order_no');
+      FROM pay_order o`;
+const BY_PAY_NO = `${SELECT_VIEW} WHERE o.pay_no = ? AND o.tenant_id = ?`;
+const BY_OUT_ORDER_NO = `${SELECT_VIEW} WHERE o.tenant_id = ? AND o.out_order_no = ?`;
 
 /**
- * The order with everything Query shows, in one statement (one round trip): the row, plus each child table as a
- * JSON array built by an index-backed sub-select (idx_pay_attempt_pay_no, idx_refund_pay_no,
- * idx_order_transition_pay_no). Null when the tenant has no such order.
+ * The order with everything Query shows, in one statement (one round trip, prepared once per connection): the
+ * row, plus each child table as a JSON array built by an index-backed sub-select (idx_pay_attempt_pay_no,
+ * idx_refund_pay_no, idx_order_transition_pay_no). Null when the tenant has no order keyed exactly so (the keys
+ * are checked again byte for byte: utf8mb4_bin ignores trailing spaces).
  */
-export async function findOrderView(db: DbOrTx, ref: OrderRef): Promise<OrderView | null> {
-  const [column, value] = 'payNo' in ref ? [BY_PAY_NO, ref.payNo] : [BY_OUT_ORDER_NO, ref.outOrderNo];
-  const rows = await db.$queryRaw<ViewRow[]>`${SELECT_VIEW} WHERE o.tenant_id = ${ref.tenantId} AND ${column} = ${value}`;
-  if (rows.length === 0) return null;
-  const { attempts, refunds, transitions, ...order } = rows[0];
+export async function findOrderView(db: Db, ref: OrderRef): Promise<OrderView | null> {
+  const [sql, key] = 'payNo' in ref ? [BY_PAY_NO, ref.payNo] : [BY_OUT_ORDER_NO, ref.outOrderNo];
+  const values = 'payNo' in ref ? [key, ref.tenantId] : [ref.tenantId, key];
+  const [row] = await sqlOf(db).query<ViewRow[]>(sql, values);
+  if (!row || row.tenant_id !== ref.tenantId || ('payNo' in ref ? row.pay_no : row.out_order_no) !== key) return null;
+  const { attempts, refunds, transitions, ...order } = row;
   return {
-    ...order,
+    ...toPayOrder(order),
     attempts: children<AttemptJson>(attempts).map((a) => ({
       ...a,
       id: BigInt(a.id),
@@ -78,7 +76,6 @@ type AttemptJson = AsJson<PayAttempt, 'id', 'createdAt' | 'updatedAt'>;
 type RefundJson = AsJson<Refund, 'id' | 'amount', 'createdAt' | 'updatedAt' | 'succeededAt'>;
 type TransitionJson = AsJson<OrderTransition, 'id', 'createdAt'>;
 type ViewRow = PayOrderRow & { attempts: unknown; refunds: unknown; transitions: unknown };
-type PayOrderRow = Omit<OrderWithChildren, 'attempts' | 'refunds'>;
 
 /** A JSON_ARRAYAGG column: NULL when there are no rows; the driver hands back text or the parsed array. */
 function children<T>(value: unknown): T[] {

@@ -35,8 +35,20 @@ export interface NewOrder {
 const whereRef = (ref: OrderRef) =>
   'payNo' in ref ? { payNo: ref.payNo, tenantId: ref.tenantId } : { tenantId: ref.tenantId, outOrderNo: ref.outOrderNo };
 
-export function findOrder(db: DbOrTx, ref: OrderRef): Promise<PayOrder | null> {
-  return db.payOrder.findFirst({ where: whereRef(ref) });
+const FIND_BY_PAY_NO = `SELECT ${PAY_ORDER_COLUMNS} FROM pay_order WHERE pay_no = ? AND tenant_id = ?`;
+const FIND_BY_OUT_ORDER_NO = `SELECT ${PAY_ORDER_COLUMNS} FROM pay_order WHERE tenant_id = ? AND out_order_no = ?`;
+
+/**
+ * The tenant's order by pay_no or out_order_no: one prepared statement on the driver pool (no Prisma layer).
+ * utf8mb4_bin ignores trailing spaces ('a' = 'a '), so the keys are checked again byte for byte: an order is
+ * only ever the one its caller named exactly.
+ */
+export async function findOrder(db: Db, ref: OrderRef): Promise<PayOrder | null> {
+  const [sql, key] = 'payNo' in ref ? [FIND_BY_PAY_NO, ref.payNo] : [FIND_BY_OUT_ORDER_NO, ref.outOrderNo];
+  const values = 'payNo' in ref ? [key, ref.tenantId] : [ref.tenantId, key];
+  const [row] = await sqlOf(db).query<PayOrderRow[]>(sql, values);
+  if (!row || row.tenant_id !== ref.tenantId || ('payNo' in ref ? row.pay_no : row.out_order_no) !== key) return null;
+  return toPayOrder(row);
 }
 
 export function findOrderWithChildren(db: DbOrTx, ref: OrderRef): Promise<OrderWithChildren | null> {
@@ -61,20 +73,37 @@ const LOCK_ORDER = `SELECT ${PAY_ORDER_COLUMNS} FROM pay_order WHERE pay_no = ? 
 /** An order as inserted: everything but its row id, which nobody reads (pay_no names it everywhere). */
 export type CreatedOrder = Omit<PayOrder, 'id'>;
 
+const INSERT_ORDER = `INSERT INTO pay_order (pay_no, tenant_id, out_order_no, amount, currency, subject, description, user_id,
+    pay_way, status, notify_topic, attach, extra, client_ip, return_url, expire_seconds, expire_at, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'WAIT_PAY', ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 /**
- * One INSERT, no read-back: CreateOrder is the hottest write. Throws a unique violation when
- * (tenant_id, out_order_no) exists; the caller turns that into a replay or a conflict. The row id is not
- * returned: outside a transaction LAST_INSERT_ID() may be another pooled connection's, and MySQL 8 has no
- * INSERT … RETURNING.
+ * One INSERT, no read-back: CreateOrder is the hottest write, so it is one prepared statement on the driver pool
+ * (no Prisma layer; autocommit, no transaction around one row). Throws a unique violation (isUniqueViolation)
+ * when (tenant_id, out_order_no) exists; the caller turns that into a replay or a conflict. The row id is not
+ * returned: nobody reads it (pay_no names the order everywhere).
  */
-export async function insertOrder(db: DbOrTx, o: NewOrder): Promise<CreatedOrder> {
-  const extra = JSON.stringify(o.extra);
-  await db.$executeRaw`
-    INSERT INTO pay_order (pay_no, tenant_id, out_order_no, amount, currency, subject, description, user_id, pay_way,
-      status, notify_topic, attach, extra, client_ip, return_url, expire_seconds, expire_at, created_at, updated_at)
-    VALUES (${o.payNo}, ${o.tenantId}, ${o.outOrderNo}, ${o.amount}, ${o.currency}, ${o.subject}, ${o.description},
-      ${o.userId}, ${o.payWay}, 'WAIT_PAY', ${o.notifyTopic}, ${o.attach}, ${extra}, ${o.clientIp}, ${o.returnUrl},
-      ${o.expireSeconds}, ${o.expireAt}, ${o.createdAt}, ${o.createdAt})`;
+export async function insertOrder(db: Db, o: NewOrder): Promise<CreatedOrder> {
+  await sqlOf(db).query(INSERT_ORDER, [
+    o.payNo,
+    o.tenantId,
+    o.outOrderNo,
+    o.amount,
+    o.currency,
+    o.subject,
+    o.description,
+    o.userId,
+    o.payWay,
+    o.notifyTopic,
+    o.attach,
+    JSON.stringify(o.extra),
+    o.clientIp,
+    o.returnUrl,
+    o.expireSeconds,
+    o.expireAt,
+    o.createdAt,
+    o.createdAt,
+  ]);
   return {
     ...o,
     status: 'WAIT_PAY',

@@ -26,7 +26,8 @@ export const logCalls =
     });
     try {
       const res = await next();
-      log.debug(fields('OK', res), 'rpc done');
+      // Built only when written: most deployments log above debug, and the fields cost more than the check.
+      if (log.isLevelEnabled('debug')) log.debug(fields('OK', res), 'rpc done');
       return res;
     } catch (err) {
       logFailure(log, c, CallFailure.of(err, c.ctx.expired()), fields);

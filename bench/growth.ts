@@ -18,7 +18,7 @@ import { registerTenant, Tenants } from '../src/app/tenants';
 import type { Deps } from '../src/app/deps';
 import type { OrderStatus } from '../src/domain/order-status';
 import { canonicalTimeZone } from '../src/domain/time-zones';
-import { createDbOnPool, dbPoolConfig, type Db } from '../src/infra/db';
+import { closeDb, createDbOnPool, dbPoolConfig, type Db } from '../src/infra/db';
 import { mysqlConnection } from '../src/infra/mysql-url';
 import { findOrderView } from '../src/repo/order-view';
 import { claimPendingEvents, findStaleQueuedEvents, hasPendingEvents, outboxBacklog } from '../src/repo/outbox';
@@ -264,7 +264,7 @@ export async function growthBench(databaseUrl: string): Promise<string> {
     ].join('\n');
     return report;
   } finally {
-    await db.$disconnect();
+    await closeDb(db);
     await conn.end();
   }
 }

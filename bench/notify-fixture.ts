@@ -2,7 +2,7 @@ import { saveChannelAccount } from '../src/app/channel-accounts';
 import { registerTenant } from '../src/app/tenants';
 import { generateWechatSandboxKeys } from '../sandboxes/wechat';
 import { newAttemptNo, newPayNo } from '../src/domain/ids';
-import { createDb, type Db } from '../src/infra/db';
+import { closeDb, createDb, type Db } from '../src/infra/db';
 import { SecretBox } from '../src/infra/secret-box';
 import type { NotifyFixture } from './notify-bodies';
 
@@ -60,10 +60,10 @@ export async function prepareNotifyFixture(databaseUrl: string, freshOrders: num
         const rows = await db.notifyRecord.groupBy({ by: ['result'], where: { tenantId: TENANT }, _count: { _all: true } });
         return Object.fromEntries(rows.map((r) => [r.result, r._count._all]));
       },
-      close: () => db.$disconnect(),
+      close: () => closeDb(db),
     };
   } catch (err) {
-    await db.$disconnect();
+    await closeDb(db);
     throw err;
   }
 }

@@ -19,7 +19,7 @@ import { startService } from '../src/bootstrap';
 import { loadConfig } from '../src/config';
 import { PaymentEvent, PaymentEventType } from '../src/gen/payment/v1/events';
 import { OrderStatus } from '../src/gen/payment/v1/types';
-import { createDb, sqlPool } from '../src/infra/db';
+import { closeDb, createDb, sqlPool } from '../src/infra/db';
 import { migrate } from '../src/infra/migrate';
 import { recreateDatabase, startLocalServices } from '../scripts/local-services';
 import { summarizeProfile } from './profile-top';
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     profile = path.join(profDir, `outbox-drain-${Date.now()}.cpuprofile`);
     await profiler.stop(profile);
   }
-  await writer.$disconnect();
+  await closeDb(writer);
 
   // Every event reached its topic queue exactly once (the job id is the event id) and none is dead.
   const [{ dead }] = await pool.query<{ dead: bigint }[]>(`SELECT COUNT(*) AS dead FROM outbox_event WHERE status = 'DEAD'`);

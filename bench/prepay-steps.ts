@@ -5,6 +5,7 @@
  * process spent, wall time, the statements and prepares MariaDB saw, and the gateway process's CPU.
  * Not part of `npm run bench`; a diagnostic for when the Prepay row looks slow.
  */
+import { closeDb } from '../src/infra/db';
 import { createConnection, type Connection } from 'mariadb';
 import { channelCall, saveChannelAccount } from '../src/app/channel-accounts';
 import { buildDeps } from '../src/bootstrap';
@@ -205,7 +206,7 @@ async function main(): Promise<void> {
     console.log(render(await steps(deps, admin, gateway.pid, CALLS)));
   } finally {
     await admin.end();
-    await deps.db.$disconnect();
+    await closeDb(deps.db);
     deps.redis.disconnect();
     await gateway.stop();
     await removeBenchQueues(services.redisUrl, queues);

@@ -3,7 +3,7 @@ import { createConnection } from 'mariadb';
 import { recreateDatabase, startLocalServices } from '../scripts/local-services';
 import { mysqlConnection } from '../src/infra/mysql-url';
 import { registerTenant } from '../src/app/tenants';
-import { createDb } from '../src/infra/db';
+import { closeDb, createDb } from '../src/infra/db';
 import { TENANT } from './grpc-frames';
 
 export interface BenchServices {
@@ -29,7 +29,7 @@ export async function prepareServices(database: string): Promise<BenchServices> 
   try {
     await registerTenant(db, { id: TENANT, name: 'Bench' });
   } finally {
-    await db.$disconnect();
+    await closeDb(db);
   }
   const admin = await createConnection({ ...mysqlConnection(databaseUrl), database: undefined });
   try {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { saveChannelAccount } from '../src/app/channel-accounts';
 import { loadConfig, secretBox } from '../src/config';
 import { TENANT_ID } from '../src/domain/identifiers';
-import { createDb } from '../src/infra/db';
+import { closeDb, createDb } from '../src/infra/db';
 
 export function readAccountFile(file: string): unknown {
   const dir = path.dirname(path.resolve(file));
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     const version = await saveChannelAccount(db, secretBox(config), tenantId, account);
     process.stdout.write(`saved the ${account.channel} account of tenant ${tenantId} (version ${version})\n`);
   } finally {
-    await db.$disconnect();
+    await closeDb(db);
   }
 }
 

@@ -15,7 +15,7 @@ import { removeChannelAccount, saveChannelAccount } from '../src/app/channel-acc
 import { registerTenant, type TenantRegistration } from '../src/app/tenants';
 import { mockAccountFor, type MockAccountConfig } from '../src/channels/mock';
 import { loadConfig, secretBox } from '../src/config';
-import { createDb, type Db } from '../src/infra/db';
+import { closeDb, createDb, type Db } from '../src/infra/db';
 import type { SecretBox } from '../src/infra/secret-box';
 import { findChannelAccount, tenantsWithChannelAccount } from '../src/repo/channel-accounts';
 import { listTenants } from '../src/repo/tenants';
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(await runTenantCommand({ db, box: secretBox(config), config }, process.argv.slice(2)));
   } finally {
-    await db.$disconnect();
+    await closeDb(db);
   }
 }
 

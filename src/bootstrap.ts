@@ -8,7 +8,7 @@ import type { PayOrderHandler } from './channels/types';
 import { secretBox, type Config } from './config';
 import { ChannelAccounts } from './app/channel-accounts';
 import { Tenants } from './app/tenants';
-import { createDb } from './infra/db';
+import { closeDb, createDb } from './infra/db';
 import { createLogger } from './infra/logger';
 import { Markers } from './infra/markers';
 import { createMetrics, type Metrics } from './infra/metrics';
@@ -137,7 +137,7 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
       await grpc.shutdown(config.SHUTDOWN_GRACE_MS, 4 * config.CHANNEL_TIMEOUT_MS);
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await deps.jobs.close(deps.log);
-      await deps.db.$disconnect();
+      await closeDb(deps.db);
       deps.redis.disconnect();
       deps.queueRedis.disconnect();
       deps.queueProducerRedis.disconnect();

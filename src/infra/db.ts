@@ -54,3 +54,13 @@ export function sqlPool(db: Db): Pool {
   if (!pool) throw new Error('this Prisma client was not made by createDb, so it has no shared pool');
   return pool;
 }
+
+/**
+ * Closes the client and its driver pool. Prisma ends the pool only if Prisma itself ever connected, and the hot
+ * paths use the pool without Prisma, so a process that never ran a Prisma query would keep its connections open.
+ */
+export async function closeDb(db: Db): Promise<void> {
+  await db.$disconnect();
+  const pool = pools.get(db);
+  if (pool && !pool.closed) await pool.end();
+}

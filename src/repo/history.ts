@@ -1,8 +1,9 @@
+import type { Db } from '../infra/db';
 import { randomUUID } from 'node:crypto';
 import type { OrderTransition, PayOrder, Refund } from '../generated/prisma/client';
 import type { TransitionCause } from '../generated/prisma/enums';
 import type { OrderStatus } from '../domain/order-status';
-import { eventEncoderOf, type DbOrTx, type Tx } from './tx';
+import { eventEncoderOf, type Tx } from './tx';
 
 export type EventType =
   | 'PAYMENT_SUCCEEDED'
@@ -39,7 +40,7 @@ export async function recordTransition(
 }
 
 /** An order's audit trail, oldest first. */
-export function listTransitions(db: DbOrTx, payNo: string): Promise<OrderTransition[]> {
+export function listTransitions(db: Db, payNo: string): Promise<OrderTransition[]> {
   return db.orderTransition.findMany({ where: { payNo }, orderBy: { id: 'asc' } });
 }
 

@@ -1,8 +1,9 @@
+import type { Db } from '../infra/db';
 import type { NotifyRecord } from '../generated/prisma/client';
 import type { NotifyResult } from '../generated/prisma/enums';
 import type { PayAttempt } from '../generated/prisma/client';
 import { PAY_ATTEMPT_COLUMNS, toPayAttempt, type PayAttemptRow } from './rows';
-import { sqlFor, type DbOrTx, type Queryable } from './tx';
+import { sqlFor, type Queryable } from './tx';
 
 export interface NotifyLogEntry {
   channel: string;
@@ -38,7 +39,7 @@ export async function recordNotify(db: Queryable, e: NotifyLogEntry): Promise<vo
 }
 
 /** The notifies recorded for an order, oldest first, after row id `afterId`, at most `take`. */
-export function listNotifiesAfter(db: DbOrTx, payNo: string, afterId: bigint | undefined, take: number): Promise<NotifyRecord[]> {
+export function listNotifiesAfter(db: Db, payNo: string, afterId: bigint | undefined, take: number): Promise<NotifyRecord[]> {
   return db.notifyRecord.findMany({
     where: { payNo, ...(afterId === undefined ? {} : { id: { gt: afterId } }) },
     orderBy: { id: 'asc' },

@@ -1,8 +1,8 @@
+import type { Db } from '../infra/db';
 import { Prisma } from '../generated/prisma/client';
 import { ORDER_STATUSES, PAID_STATUSES, type OrderStatus } from '../domain/order-status';
 import type { OffsetSpan } from '../domain/time-zones';
 import type { PayOrder } from './pay-orders';
-import type { DbOrTx } from './tx';
 
 /** Which of a tenant's orders to list; an empty list or an absent value does not filter. */
 export interface OrderFilter {
@@ -26,7 +26,7 @@ export interface OrderCursor {
  * Every filter is an index range read newest first and stopped after `limit` rows (orderIdsAfter), then the rows
  * are read by primary key.
  */
-export async function listOrdersAfter(db: DbOrTx, f: OrderFilter, cursor: OrderCursor | undefined, limit: number): Promise<PayOrder[]> {
+export async function listOrdersAfter(db: Db, f: OrderFilter, cursor: OrderCursor | undefined, limit: number): Promise<PayOrder[]> {
   const ids = await orderIdsAfter(db, f, cursor, limit);
   if (ids.length === 0) return [];
   const rows = await db.payOrder.findMany({ where: { id: { in: ids } } });
@@ -44,7 +44,7 @@ const EVERY_STATUS: readonly OrderStatus[] = ORDER_STATUSES;
  * (created_at, id) order: MariaDB reads at most `limit` rows from each and merges them (UNION ALL, then a sort of
  * those few). An IN list over one index would instead read every row of the listed statuses and sort them all.
  */
-async function orderIdsAfter(db: DbOrTx, f: OrderFilter, cursor: OrderCursor | undefined, limit: number): Promise<bigint[]> {
+async function orderIdsAfter(db: Db, f: OrderFilter, cursor: OrderCursor | undefined, limit: number): Promise<bigint[]> {
   const common = [
     Prisma.sql`tenant_id = ${f.tenantId}`,
     ...(f.createdFrom ? [Prisma.sql`created_at >= ${f.createdFrom}`] : []),
@@ -142,7 +142,7 @@ const ceilTo = (t: Date, ms: number) => new Date(Math.ceil(t.getTime() / ms) * m
  * on a quarter: the zone's offsets are multiples of 15 minutes and it changes them on a quarter (every zone today);
  * otherwise (a pre-1970 offset such as LMT) the whole range is summed from the orders.
  */
-export async function statisticsCells(db: DbOrTx, r: StatisticsRange): Promise<StatisticsCells> {
+export async function statisticsCells(db: Db, r: StatisticsRange): Promise<StatisticsCells> {
   const [qFrom, qTo] = [ceilTo(r.from, QUARTER_MS), floorTo(r.to, QUARTER_MS)];
   const quarterZone = r.spans.every((s, i) => s.offsetSeconds % 900 === 0 && (i === 0 || s.from.getTime() % QUARTER_MS === 0));
   if (!quarterZone || qFrom >= qTo) return fromOrders(await rawCells(db, r, [[r.from, r.to]]));
@@ -192,7 +192,7 @@ function fromOrders(cells: StatisticsCell[]): StatisticsCells {
  * idx_pay_order_tenant_created_at, with each order's SUCCESS refunds through idx_refund_pay_no: the edges of a
  * range, or a range in a zone the rollup cannot cut.
  */
-function rawCells(db: DbOrTx, r: StatisticsRange, ranges: [Date, Date][]): Promise<StatisticsCell[]> {
+function rawCells(db: Db, r: StatisticsRange, ranges: [Date, Date][]): Promise<StatisticsCell[]> {
   const paid = Prisma.join(PAID_STATUSES);
   const inRanges = Prisma.join(
     ranges.map(([from, to]) => Prisma.sql`(o.created_at >= ${from} AND o.created_at < ${to})`),

@@ -1,7 +1,7 @@
 import { Prisma } from '../generated/prisma/client';
 import type { EventDelivery, OutboxEvent } from '../generated/prisma/client';
 import { sqlPool, type Db } from '../infra/db';
-import type { DbOrTx, Tx } from './tx';
+import type { Tx } from './tx';
 
 export type { EventDelivery, OutboxEvent };
 
@@ -123,19 +123,19 @@ export async function recordDelivery(
 }
 
 /** Queued events whose (re)try is long overdue: their job was lost (a Redis flush, a removed job). */
-export async function findStaleQueuedEvents(db: DbOrTx, olderThan: Date, limit: number): Promise<string[]> {
+export async function findStaleQueuedEvents(db: Db, olderThan: Date, limit: number): Promise<string[]> {
   const rows = await db.$queryRaw<{ id: string }[]>`
     SELECT id FROM outbox_event WHERE status = 'QUEUED' AND next_attempt_at < ${olderThan} ORDER BY next_attempt_at LIMIT ${limit}`;
   return rows.map((r) => r.id);
 }
 
-export async function touchQueued(db: DbOrTx, ids: string[]): Promise<void> {
+export async function touchQueued(db: Db, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
   await db.$executeRaw`UPDATE outbox_event SET next_attempt_at = NOW(3) WHERE id IN (${Prisma.join(ids)}) AND status = 'QUEUED'`;
 }
 
 /** Counts by status and the age of the oldest undelivered event, for the metrics. */
-export async function outboxBacklog(db: DbOrTx): Promise<{ counts: Record<string, number>; oldest: Date | null }> {
+export async function outboxBacklog(db: Db): Promise<{ counts: Record<string, number>; oldest: Date | null }> {
   const counts = await db.$queryRaw<{ status: string; n: bigint }[]>`
     SELECT status, COUNT(*) AS n FROM outbox_event WHERE status IN ('PENDING', 'QUEUED', 'DEAD') GROUP BY status`;
   const [oldest] = await db.$queryRaw<{ t: Date | null }[]>`
@@ -143,14 +143,14 @@ export async function outboxBacklog(db: DbOrTx): Promise<{ counts: Record<string
   return { counts: Object.fromEntries(counts.map((c) => [c.status, Number(c.n)])), oldest: oldest?.t ?? null };
 }
 
-export async function listOrderEvents(db: DbOrTx, payNo: string): Promise<(OutboxEvent & { deliveries: EventDelivery[] })[]> {
+export async function listOrderEvents(db: Db, payNo: string): Promise<(OutboxEvent & { deliveries: EventDelivery[] })[]> {
   const events = await db.outboxEvent.findMany({ where: { payNo }, orderBy: [{ orderVersion: 'asc' }, { id: 'asc' }] });
   return withDeliveries(db, events);
 }
 
 /** Up to `take` events of an order after the given (order version, id), in that order, with their deliveries. */
 export async function listOrderEventsAfter(
-  db: DbOrTx,
+  db: Db,
   payNo: string,
   after: { orderVersion: bigint; id: string } | undefined,
   take: number,
@@ -162,7 +162,7 @@ export async function listOrderEventsAfter(
   return withDeliveries(db, events);
 }
 
-async function withDeliveries(db: DbOrTx, events: OutboxEvent[]): Promise<(OutboxEvent & { deliveries: EventDelivery[] })[]> {
+async function withDeliveries(db: Db, events: OutboxEvent[]): Promise<(OutboxEvent & { deliveries: EventDelivery[] })[]> {
   const deliveries = events.length
     ? await db.eventDelivery.findMany({ where: { eventId: { in: events.map((e) => e.id) } }, orderBy: { id: 'asc' } })
     : [];

@@ -4,7 +4,7 @@ import type { OrderStatus } from '../domain/order-status';
 import type { Db } from '../infra/db';
 import { PAY_ATTEMPT_COLUMNS, PAY_ORDER_COLUMNS, toPayAttempt, toPayOrder, type PayAttemptRow, type PayOrderRow } from './rows';
 import { assignments, sqlOf, type Written } from './sql';
-import { sqlFor, type DbOrTx, type Queryable, type Tx } from './tx';
+import { sqlFor, type Queryable, type Tx } from './tx';
 
 export type { PayAttempt, PayOrder, Refund };
 export type OrderWithChildren = PayOrder & { attempts: PayAttempt[]; refunds: Refund[] };
@@ -51,7 +51,7 @@ export async function findOrder(db: Db, ref: OrderRef): Promise<PayOrder | null>
   return toPayOrder(row);
 }
 
-export function findOrderWithChildren(db: DbOrTx, ref: OrderRef): Promise<OrderWithChildren | null> {
+export function findOrderWithChildren(db: Db, ref: OrderRef): Promise<OrderWithChildren | null> {
   return db.payOrder.findFirst({
     where: whereRef(ref),
     include: { attempts: { orderBy: { id: 'asc' } }, refunds: { orderBy: { id: 'asc' } } },

@@ -1,16 +1,16 @@
+import type { Db } from '../infra/db';
 import type { PayWayConfig } from '../generated/prisma/client';
 import { sqlOf } from './sql';
-import type { DbOrTx } from './tx';
 
 export type { PayWayConfig };
 
 /** A tenant's own settings per pay way (switched off, its own fee); pay ways it never set have none. */
-export function listPayWayConfigs(db: DbOrTx, tenantId: string): Promise<PayWayConfig[]> {
+export function listPayWayConfigs(db: Db, tenantId: string): Promise<PayWayConfig[]> {
   return db.payWayConfig.findMany({ where: { tenantId } });
 }
 
 /** One raw read on the driver pool: every Prepay asks (and pay_way is compared again byte for byte). */
-export async function findPayWayConfig(db: DbOrTx, tenantId: string, payWay: string): Promise<PayWayConfig | null> {
+export async function findPayWayConfig(db: Db, tenantId: string, payWay: string): Promise<PayWayConfig | null> {
   const [row] = await sqlOf(db).$queryRaw<
     { tenant_id: string; pay_way: string; enabled: number; fee_rate_bps: number; updated_at: Date }[]
   >`

@@ -1,12 +1,13 @@
+import type { Db } from '../infra/db';
 import type { Refund } from '../generated/prisma/client';
 import type { RefundStatus } from '../generated/prisma/enums';
 import { REFUND_COLUMNS, toRefund, type RefundRow } from './rows';
 import { assignments, type Written } from './sql';
-import { sqlFor, type DbOrTx, type Queryable, type Tx } from './tx';
+import { sqlFor, type Queryable, type Tx } from './tx';
 
 export type { Refund };
 
-export function findRefund(db: DbOrTx, tenantId: string, outRefundNo: string): Promise<Refund | null> {
+export function findRefund(db: Db, tenantId: string, outRefundNo: string): Promise<Refund | null> {
   return db.refund.findUnique({ where: { tenantId_outRefundNo: { tenantId, outRefundNo } } });
 }
 
@@ -20,7 +21,7 @@ const REFUND_BY_NO = `SELECT ${REFUND_COLUMNS} FROM refund WHERE refund_no = ?`;
 
 /** A tenant's refunds (or one order's), oldest first, after row id `afterId`, at most `take`. */
 export function listRefundsAfter(
-  db: DbOrTx,
+  db: Db,
   scope: { tenantId: string; payNo?: string },
   afterId: bigint | undefined,
   take: number,

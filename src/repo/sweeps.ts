@@ -1,5 +1,5 @@
+import type { Db } from '../infra/db';
 import type { PayOrder } from './pay-orders';
-import type { DbOrTx } from './tx';
 
 /** The sweeper's reads: work whose job may have been lost. Each is bounded and served by an index. */
 
@@ -19,12 +19,7 @@ export const OPEN_STATUSES: readonly OpenStatus[] = ['WAIT_PAY', 'PAYING'];
  * batch reads `limit` rows of idx_pay_order_status_expire_at and sorts nothing, however long the backlog.
  * Orders whose close keeps failing stay behind the cursor and cannot hide the ones after them.
  */
-export async function findDueOrders(
-  db: DbOrTx,
-  range: { after?: Date; upTo: Date },
-  limit: number,
-  cursor?: DueCursor,
-): Promise<PayOrder[]> {
+export async function findDueOrders(db: Db, range: { after?: Date; upTo: Date }, limit: number, cursor?: DueCursor): Promise<PayOrder[]> {
   const statuses = cursor ? OPEN_STATUSES.slice(OPEN_STATUSES.indexOf(cursor.status)) : OPEN_STATUSES;
   for (const status of statuses) {
     const from = cursor?.status === status ? cursor : undefined;
@@ -43,7 +38,7 @@ export async function findDueOrders(
 }
 
 /** How many unpaid orders expired before `before`, counted up to `cap` (a bounded index range per status). */
-export async function countOverdueOrders(db: DbOrTx, before: Date, cap: number): Promise<number> {
+export async function countOverdueOrders(db: Db, before: Date, cap: number): Promise<number> {
   let n = 0;
   for (const status of OPEN_STATUSES) {
     const rows = await db.payOrder.findMany({
@@ -58,7 +53,7 @@ export async function countOverdueOrders(db: DbOrTx, before: Date, cap: number):
 }
 
 /** Marks attempts as just asked (updated_at is "last asked"), so one that keeps failing waits its turn. */
-export async function stampAttempts(db: DbOrTx, attemptNos: string[]): Promise<void> {
+export async function stampAttempts(db: Db, attemptNos: string[]): Promise<void> {
   if (attemptNos.length === 0) return;
   await db.payAttempt.updateMany({
     where: { attemptNo: { in: attemptNos }, status: { in: ['CREATED', 'OPEN'] } },
@@ -66,13 +61,13 @@ export async function stampAttempts(db: DbOrTx, attemptNos: string[]): Promise<v
   });
 }
 
-export async function stampRefunds(db: DbOrTx, refundNos: string[]): Promise<void> {
+export async function stampRefunds(db: Db, refundNos: string[]): Promise<void> {
   if (refundNos.length === 0) return;
   await db.refund.updateMany({ where: { refundNo: { in: refundNos }, status: 'PENDING' }, data: { updatedAt: new Date() } });
 }
 
 /** Open attempts of live (unexpired) PAYING orders nobody asked the channel about since `askedBefore`. */
-export async function findStaleAttempts(db: DbOrTx, askedBefore: Date, limit: number): Promise<string[]> {
+export async function findStaleAttempts(db: Db, askedBefore: Date, limit: number): Promise<string[]> {
   const rows = await db.$queryRaw<{ attempt_no: string }[]>`
     SELECT a.attempt_no FROM pay_attempt a JOIN pay_order o ON o.pay_no = a.pay_no
     WHERE a.status IN ('CREATED', 'OPEN') AND a.updated_at < ${askedBefore}
@@ -81,7 +76,7 @@ export async function findStaleAttempts(db: DbOrTx, askedBefore: Date, limit: nu
   return rows.map((r) => r.attempt_no);
 }
 
-export async function findStalePendingRefunds(db: DbOrTx, askedBefore: Date, limit: number): Promise<string[]> {
+export async function findStalePendingRefunds(db: Db, askedBefore: Date, limit: number): Promise<string[]> {
   const rows = await db.refund.findMany({
     where: { status: 'PENDING', updatedAt: { lt: askedBefore } },
     select: { refundNo: true },
@@ -93,7 +88,7 @@ export async function findStalePendingRefunds(db: DbOrTx, askedBefore: Date, lim
 
 /** Orders paid after close whose automatic refund never started (a crash right after the payment landed). */
 export async function findUnrefundedPaidAfterClose(
-  db: DbOrTx,
+  db: Db,
   changedBefore: Date,
   limit: number,
 ): Promise<{ tenantId: string; payNo: string; amount: bigint }[]> {

@@ -13,9 +13,6 @@ export class Tx extends DriverSql {
   }
 }
 
-/** Kept for the cold paths that take a Prisma client: a transaction is a Tx, never a Prisma client. */
-export type DbOrTx = Db;
-
 /** Where a raw statement may run: in a transaction, or on the client's pool (autocommit). */
 export type Queryable = Db | Tx;
 

@@ -1,10 +1,11 @@
 import { status } from '@grpc/grpc-js';
 import { createOrder as createOrderUseCase, type CreateOrderCommand } from '../../src/app/create-order';
-import { createDb, sqlPool, type Db } from '../../src/infra/db';
+import { closeDb, createDb } from '../../src/infra/db';
 import { findOrderView } from '../../src/repo/order-view';
 import { findOrder } from '../../src/repo/pay-orders';
 import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { orderRequest, paidOrder, ref } from '../support/orders';
+import { sessionStatements } from '../support/session-statements';
 
 /**
  * CreateOrder and Query run their statements on the mariadb driver pool (src/repo/sql.ts), not through Prisma.
@@ -38,25 +39,6 @@ async function insertRaw(outOrderNo: string): Promise<string> {
 function command(over: Partial<CreateOrderCommand> = {}): CreateOrderCommand {
   const { payWay: _, expireSeconds: __, ...req } = orderRequest(TENANT);
   return { ...req, payWay: '', expireSeconds: 1800, ...over };
-}
-
-/** Statements the server ran on the client's one connection since the last reading (the reading's own SHOW left out). */
-async function statementCounter(client: Db): Promise<() => Promise<{ questions: number; prepares: number }>> {
-  const pool = sqlPool(client);
-  const read = async () => {
-    const rows = await pool.query<{ Variable_name: string; Value: string }[]>(
-      "SHOW SESSION STATUS WHERE Variable_name IN ('Questions', 'Com_stmt_prepare')",
-    );
-    const value = (name: string) => Number(rows.find((r) => r.Variable_name === name)!.Value);
-    return { questions: value('Questions'), prepares: value('Com_stmt_prepare') };
-  };
-  let last = await read();
-  return async () => {
-    const now = await read();
-    const delta = { questions: now.questions - last.questions - 1, prepares: now.prepares - last.prepares };
-    last = now;
-    return delta;
-  };
 }
 
 describe('CreateOrder and Query on the driver pool', () => {
@@ -117,7 +99,7 @@ describe('CreateOrder and Query on the driver pool', () => {
     const client = createDb(process.env.DATABASE_URL!, 1);
     try {
       const deps = { ...h.service.deps, db: client, timeouts: { schedule: async () => {} } };
-      const count = await statementCounter(client);
+      const count = await sessionStatements(client);
       const cmd = command();
       await createOrderUseCase(deps, command()); // prepares the INSERT on this connection
       await createOrderUseCase(deps, cmd).then(() => createOrderUseCase(deps, cmd)); // and the SELECT
@@ -129,10 +111,7 @@ describe('CreateOrder and Query on the driver pool', () => {
       const conflict = createOrderUseCase(deps, { ...cmd, amount: cmd.amount + 1n });
       await expect(conflict).rejects.toMatchObject({ fields: ['amount'] });
     } finally {
-      await client.$disconnect();
-      await sqlPool(client)
-        .end()
-        .catch(() => {}); // Prisma ends the pool only if it ever connected itself
+      await closeDb(client);
     }
   });
 

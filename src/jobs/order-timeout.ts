@@ -85,6 +85,9 @@ export class OrderTimeouts {
         { after: (second - 1) * 1000, upTo: second * 1000 },
         {
           jobId: OrderTimeouts.jobId(second),
+          // The job's own timestamp is the same instant its delay was computed from, so it is due exactly when the
+          // second ends (BullMQ would otherwise read the clock again, a millisecond or more later).
+          timestamp: now,
           delay: Math.max(0, second * 1000 - now),
           attempts: 5,
           backoff: { type: 'exponential', delay: 10_000 },

@@ -2,8 +2,7 @@ import type { ChannelCall, PayOrderHandler, PrepayPayload } from '../channels/ty
 import { ChannelUnavailableError, ConcurrencyError, FailedPreconditionError } from '../domain/errors';
 import { isPaid } from '../domain/order-status';
 import type { Marker } from '../infra/markers';
-import { casAttemptStatus, findAttempt, findNewestAttempt, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
-import { runTx } from '../repo/tx';
+import { casAttemptStatus, findAttempt, findOrderByPayNo, openIfCurrent, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { closeAttemptAtChannel } from './close-attempt';
 import type { Deps, RequestContext } from './deps';
 import { scheduleSync } from './schedule-sync';
@@ -45,8 +44,10 @@ export const replayOf = (order: PayOrder, a: PayAttempt): PrepayOutcome => ({
  * until a retry of this Prepay closes the old one: never two payable, at worst the old one a little longer.
  */
 export async function openAttempt(deps: Deps, r: OpenRequest): Promise<PrepayOutcome> {
-  for (const old of r.superseded) await closeSuperseded(deps, r.order, old, r.attempt, r.ctx);
-  await r.marker.extend(markerTtlMs(deps));
+  if (r.superseded.length > 0) {
+    for (const old of r.superseded) await closeSuperseded(deps, r.order, old, r.attempt, r.ctx);
+    await r.marker.extend(markerTtlMs(deps)); // the closes used some of its lifetime; the prepay gets all of it
+  }
   return callChannel(deps, r);
 }
 
@@ -114,25 +115,19 @@ async function callChannel(deps: Deps, { handler, order, attempt, call, ctx }: O
 }
 
 /**
- * OPEN only while the attempt is still the order's newest, checked under the order's row lock, which a claim of
- * a newer attempt also takes: once a switch has committed, the attempt it superseded can never become OPEN.
+ * OPEN only while the attempt is still its order's current one (openIfCurrent: one UPDATE, which waits for a claim
+ * of a newer attempt in flight): once a switch has committed, the attempt it superseded can never become OPEN. When
+ * it did not open, the attempt as it now is tells why: opened by a concurrent Prepay of this same attempt (replay
+ * it), or superseded or closed ('gone').
  */
-async function markOpen(
+export async function markOpen(
   deps: Deps,
   attempt: PayAttempt,
   set: { payload: object; channelTradeNo: string | null },
 ): Promise<'opened' | 'gone' | PayAttempt> {
-  return runTx(
-    deps.db,
-    async (tx) => {
-      await lockOrder(tx, attempt.payNo);
-      const newest = await findNewestAttempt(tx, attempt.payNo);
-      if (newest?.attemptNo !== attempt.attemptNo) return 'gone';
-      if (await casAttemptStatus(tx, attempt.attemptNo, ['CREATED'], 'OPEN', set)) return 'opened';
-      return newest.status === 'OPEN' ? newest : 'gone';
-    },
-    { readCommitted: true },
-  );
+  if (await openIfCurrent(deps.db, attempt.attemptNo, set)) return 'opened';
+  const [now, order] = await Promise.all([findAttempt(deps.db, attempt.attemptNo), findOrderByPayNo(deps.db, attempt.payNo)]);
+  return now?.status === 'OPEN' && order?.currentAttemptNo === now.attemptNo ? now : 'gone';
 }
 
 /** Closes a trade the channel opened for an attempt nobody hands out any more (a payment it had is applied). */

@@ -176,7 +176,7 @@ async function claimAttempt(
         cause: 'RPC',
         actor,
         detail: switching ? `switch ${order.payWay} -> ${cmd.payWay}` : `prepay ${cmd.payWay}`,
-        set: { payWay: cmd.payWay, payWaySwitches: order.payWaySwitches + (switching ? 1 : 0) },
+        set: { payWay: cmd.payWay, payWaySwitches: order.payWaySwitches + (switching ? 1 : 0), currentAttemptNo: attemptNo },
         checkVersion: true,
       });
       const attempt = await insertAttempt(tx, {

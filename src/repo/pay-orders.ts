@@ -114,6 +114,7 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<CreatedOrder> {
     closeReason: null,
     version: 1n,
     payWaySwitches: 0,
+    currentAttemptNo: null,
     updatedAt: o.createdAt,
   };
 }
@@ -125,7 +126,17 @@ export interface StatusChange {
   /** Also require this version, for writers that must not interleave with any other change. */
   version?: bigint;
   set?: Partial<
-    Pick<PayOrder, 'payWay' | 'channelTradeNo' | 'paidAt' | 'payWaySwitches' | 'refundedAmount' | 'refundPendingAmount' | 'closeReason'>
+    Pick<
+      PayOrder,
+      | 'payWay'
+      | 'channelTradeNo'
+      | 'paidAt'
+      | 'payWaySwitches'
+      | 'refundedAmount'
+      | 'refundPendingAmount'
+      | 'closeReason'
+      | 'currentAttemptNo'
+    >
   >;
 }
 
@@ -170,6 +181,7 @@ const ORDER_COLUMNS: Readonly<Record<string, string>> = {
   refundedAmount: 'refunded_amount',
   refundPendingAmount: 'refund_pending_amount',
   closeReason: 'close_reason',
+  currentAttemptNo: 'current_attempt_no',
 };
 
 /** The order by its pay_no alone (inside a transaction that already knows it is the caller's). */
@@ -221,13 +233,24 @@ const ORDER_AND_ATTEMPTS = `SELECT ${PAY_ORDER_COLUMNS.split(', ')
 const ORDER_AND_ATTEMPTS_BY_PAY_NO = `${ORDER_AND_ATTEMPTS} WHERE o.tenant_id = ? AND o.pay_no = ? ORDER BY a.id`;
 const ORDER_AND_ATTEMPTS_BY_OUT_ORDER_NO = `${ORDER_AND_ATTEMPTS} WHERE o.tenant_id = ? AND o.out_order_no = ? ORDER BY a.id`;
 
-/** The order's newest attempt: the only one a Prepay may open (a newer one supersedes the older ones). */
-export async function findNewestAttempt(db: Queryable, payNo: string): Promise<PayAttempt | null> {
-  const [row] = await sqlFor(db).query<PayAttemptRow[]>(NEWEST_ATTEMPT, [payNo]);
-  return row ? toPayAttempt(row) : null;
+/**
+ * CREATED -> OPEN, with what the channel answered, only while the attempt is still its order's current one: one
+ * UPDATE joining the order. The join reads the order row with a shared lock (a multi-table UPDATE locks the rows it
+ * reads), so it waits for a claim of a newer attempt that is in flight and then sees it: once a claim has
+ * committed, the attempt it superseded can never become OPEN. False when the attempt is not CREATED or not current.
+ */
+export async function openIfCurrent(
+  db: Queryable,
+  attemptNo: string,
+  set: { payload: object; channelTradeNo: string | null },
+): Promise<boolean> {
+  const n = await sqlFor(db).query<Written>(OPEN_IF_CURRENT, [JSON.stringify(set.payload), set.channelTradeNo, new Date(), attemptNo]);
+  return n.affectedRows === 1;
 }
 
-const NEWEST_ATTEMPT = `SELECT ${PAY_ATTEMPT_COLUMNS} FROM pay_attempt WHERE pay_no = ? ORDER BY id DESC LIMIT 1`;
+const OPEN_IF_CURRENT = `UPDATE pay_attempt a JOIN pay_order o ON o.pay_no = a.pay_no AND o.current_attempt_no = a.attempt_no
+  SET a.payload = ?, a.channel_trade_no = ?, a.status = 'OPEN', a.updated_at = ?
+  WHERE a.attempt_no = ? AND a.status = 'CREATED'`;
 
 export async function listAttempts(db: Queryable, payNo: string, statuses: AttemptStatus[]): Promise<PayAttempt[]> {
   if (statuses.length === 0) return [];

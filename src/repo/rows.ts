@@ -11,7 +11,7 @@ import type { AttemptStatus, CloseReason, OrderStatus, RefundStatus } from '../g
 export const PAY_ORDER_COLUMNS =
   'id, pay_no, tenant_id, out_order_no, amount, currency, subject, description, user_id, pay_way, status, notify_topic, ' +
   'attach, extra, client_ip, return_url, expire_seconds, expire_at, refunded_amount, refund_pending_amount, ' +
-  'channel_trade_no, paid_at, close_reason, version, pay_way_switches, created_at, updated_at';
+  'channel_trade_no, paid_at, close_reason, version, pay_way_switches, current_attempt_no, created_at, updated_at';
 
 export interface PayOrderRow {
   id: bigint;
@@ -39,6 +39,7 @@ export interface PayOrderRow {
   close_reason: CloseReason | null;
   version: bigint;
   pay_way_switches: number;
+  current_attempt_no: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -69,6 +70,7 @@ export const toPayOrder = (r: PayOrderRow): PayOrder => ({
   closeReason: r.close_reason,
   version: r.version,
   payWaySwitches: r.pay_way_switches,
+  currentAttemptNo: r.current_attempt_no,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });

@@ -1,0 +1,105 @@
+import { markOpen } from '../../src/app/open-attempt';
+import { prepay } from '../../src/app/prepay';
+import { closeDb, createDb, sqlPool } from '../../src/infra/db';
+import { newAttemptNo } from '../../src/domain/ids';
+import { runTx } from '../../src/repo/tx';
+import { transition } from '../../src/app/transition';
+import { findOrder, insertAttempt } from '../../src/repo/pay-orders';
+import { eventually, newTenant, startHarness, type Harness } from '../support/harness';
+import { createOrder } from '../support/orders';
+import { sessionStatements } from '../support/session-statements';
+
+/**
+ * Prepay is the hottest write path after CreateOrder (issue 13): what it sends to the database is counted here, so
+ * a change that adds a round trip is a visible decision, not an accident.
+ */
+let h: Harness;
+let tenant: string;
+beforeAll(async () => {
+  h = await startHarness();
+  tenant = await newTenant(h, 't-prepaysql');
+});
+afterAll(() => h.close());
+
+const command = (payNo: string) => ({ ref: { tenantId: tenant, payNo }, payWay: 'MOCK', clientIp: '127.0.0.1', payerId: '' });
+
+describe('Prepay statements', () => {
+  it('When a fresh order is prepaid, then it is two reads, the claim transaction (5) and one UPDATE that opens the attempt', async () => {
+    const client = createDb(process.env.DATABASE_URL!, 1);
+    try {
+      const deps = { ...h.service.deps, db: client };
+      const warm = await createOrder(h, tenant);
+      await prepay(deps, command(warm.payNo), {}); // caches the tenant, pay way and account; prepares each text
+      const order = await createOrder(h, tenant);
+      const count = await sessionStatements(client);
+      const out = await prepay(deps, command(order.payNo), {});
+      expect(out.replayed).toBe(false);
+      // SELECT the pay way's config; SELECT order and attempts; BEGIN, UPDATE pay_order, INSERT order_transition,
+      // INSERT pay_attempt, COMMIT; UPDATE pay_attempt (OPEN while it is still the order's current attempt).
+      expect(await count()).toEqual({ questions: 8, prepares: 0 });
+      const replay = await prepay(deps, command(order.payNo), {});
+      expect([replay.replayed, replay.attemptNo, await count()]).toEqual([true, out.attemptNo, { questions: 2, prepares: 0 }]); // the config; the order
+    } finally {
+      await closeDb(client);
+    }
+  });
+
+  it('When the claim of a newer attempt is in flight, then opening the older one waits for it, and then does not open it', async () => {
+    const order = await createOrder(h, tenant);
+    h.gateway.inject({ kind: 'serverError' }, 1);
+    await expect(prepay(h.service.deps, command(order.payNo), {})).rejects.toMatchObject({ name: 'ChannelUnavailableError' });
+    const db = h.service.deps.db;
+    const [older] = await db.payAttempt.findMany({ where: { payNo: order.payNo } });
+    expect(older.status).toBe('CREATED'); // the order's current attempt, not yet open
+    const stored = (await findOrder(db, { tenantId: tenant, payNo: order.payNo }))!;
+    expect(stored.currentAttemptNo).toBe(older.attemptNo);
+
+    // A switch's claim, written as Prepay's claim writes it, holds its transaction open.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let claimed!: () => void;
+    const inClaim = new Promise<void>((resolve) => (claimed = resolve));
+    const newer = newAttemptNo(new Date());
+    const claim = runTx(db, async (tx) => {
+      await transition(tx, stored, 'PAYING', {
+        cause: 'RPC',
+        detail: 'test: a switch',
+        set: { currentAttemptNo: newer },
+        checkVersion: true,
+      });
+      await insertAttempt(tx, {
+        attemptNo: newer,
+        payNo: order.payNo,
+        tenantId: tenant,
+        payWay: 'MOCK',
+        channel: 'mock',
+        payerId: '',
+        clientIp: '',
+      });
+      claimed();
+      await held;
+    });
+    await inClaim;
+    const opening = markOpen(h.service.deps, older, { payload: { kind: 'mockPayUrl', value: 'x' }, channelTradeNo: 'T1' });
+    // Seen from a connection of its own (the service's pool may have none free: the claim and the UPDATE hold two).
+    const observer = createDb(process.env.DATABASE_URL!, 1);
+    try {
+      await eventually(async () => {
+        const [{ n }] = await sqlPool(observer).query<{ n: bigint }[]>(
+          "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
+        );
+        return n > 0n;
+      });
+    } finally {
+      await closeDb(observer);
+    }
+    release();
+    await claim;
+    expect(await opening).toBe('gone');
+    const rows = await db.payAttempt.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } });
+    expect(rows.map((a) => [a.attemptNo, a.status, a.channelTradeNo])).toEqual([
+      [older.attemptNo, 'CREATED', null],
+      [newer, 'CREATED', null],
+    ]);
+  });
+});

@@ -167,7 +167,7 @@ describe('statements per request on the hot paths', () => {
         'SELECT', // the pay way's tenant settings
         'SELECT', // the order and its attempts, one join
         ...['BEGIN', 'UPDATE', 'INSERT', 'INSERT', 'COMMIT'], // claim: CAS to PAYING, audit row, the attempt
-        ...['SET', 'BEGIN', 'SELECT', 'SELECT', 'UPDATE', 'COMMIT'], // open: lock, newest attempt, CAS to OPEN
+        'UPDATE', // open: CAS to OPEN while it is the order's current attempt (joins the order; one statement)
       ]);
       const notifyId = uniq('N');
       expect((await notify(pre.attemptNo, notifyId)).status).toBe(200);

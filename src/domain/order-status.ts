@@ -23,7 +23,8 @@ const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   CLOSED: ['PAID_AFTER_CLOSE'],
   // FAILED → PAYING is a retry: a Prepay opens a new attempt while the order has not expired and fewer than
   // MAX_PAY_ATTEMPTS of its attempts failed (the Prepay checks both; the table only allows the pair).
-  FAILED: ['PAYING', 'PAID_AFTER_CLOSE'],
+  // FAILED → CLOSED is a Cancel of a failed order: the order side gives up, and no retry can reopen it.
+  FAILED: ['PAYING', 'CLOSED', 'PAID_AFTER_CLOSE'],
   // Another partial refund keeps the status; the refunded amount grows.
   PARTIAL_REFUNDED: ['PARTIAL_REFUNDED', 'REFUNDED'],
   REFUNDED: [],

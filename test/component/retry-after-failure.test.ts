@@ -139,12 +139,25 @@ describe('a failed payment can be tried again', () => {
     expect(await syncAttemptByNo(h.service.deps, first.attemptNo)).toEqual({ summary: 'fail: applied', askAgain: false });
     expect((await query(order)).status).toBe(OrderStatus.ORDER_STATUS_FAILED);
     const retry = await prepay(order);
+    // The first attempt's scheduled status query, after the retry: its failure is old news, the order stays PAYING.
+    expect(await syncAttemptByNo(h.service.deps, first.attemptNo)).toEqual({ summary: 'fail: unchanged', askAgain: false });
+    expect((await query(order)).status).toBe(OrderStatus.ORDER_STATUS_PAYING);
 
     await db().payOrder.update({ where: { payNo: order.payNo }, data: { expireAt: new Date(Date.now() - 1000) } });
     expect(await expireOrder(h.service.deps, order.tenantId, order.payNo)).toEqual({ kind: 'done', status: 'CLOSED' });
     expect(await query(order)).toMatchObject({ status: OrderStatus.ORDER_STATUS_CLOSED, closeReason: CloseReason.CLOSE_REASON_EXPIRED });
     expect(wx.sandbox.trade(retry.attemptNo)).toMatchObject({ trade_state: 'CLOSED' });
     expect(await eventTypes(order)).toEqual(['PAYMENT_FAILED', 'PAYMENT_RETRIED', 'ORDER_CLOSED']);
+  });
+
+  it('When the order side cancels a FAILED order, then it is CLOSED (CANCELLED) and no retry can reopen it', async () => {
+    const order = await createOrder(h, wx.tenantId);
+    await declined(order, await prepay(order));
+    const { order: cancelled } = await h.call('cancel', { order: ref(order), reason: 'buyer gave up' });
+    expect(cancelled).toMatchObject({ status: OrderStatus.ORDER_STATUS_CLOSED, closeReason: CloseReason.CLOSE_REASON_CANCELLED });
+    const err = await grpcError(prepay(order), status.FAILED_PRECONDITION);
+    expect(decodeStatus(err).errorInfo?.reason).toBe('ORDER_CLOSED');
+    expect(await eventTypes(order)).toEqual(['PAYMENT_FAILED', 'ORDER_CLOSED']);
   });
 
   it('When the earlier, failed attempt is reported paid after the retry was paid, then it is a DUPLICATE_PAYMENT, the order stays paid by the retry', async () => {

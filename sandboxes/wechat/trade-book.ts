@@ -143,7 +143,7 @@ export class TradeBook {
     if (trade.paidAt) return false;
     const state = this.state(trade);
     if ((state === 'CLOSED' || state === 'PAYERROR') && !allowClosed()) {
-      throw new SandboxRejection(400, 'ORDER_CLOSED', `trade is ${state}`);
+      throw new SandboxRejection(400, 'ORDER_CLOSED', state === 'CLOSED' ? 'trade is closed' : 'trade is declined (PAYERROR)');
     }
     trade.paidAt = new Date();
     trade.transactionId = `4200${randomDigits(24)}`;

@@ -88,6 +88,7 @@ export class InMemoryOrderSide {
       // added to the proto must be placed here or above; PaymentEvent.fromJSON throws on one it does not know.
       case PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_SUCCEEDED:
       case PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_FAILED:
+      case PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_RETRIED: // PAYING again: the view's status says so
       case PaymentEventType.PAYMENT_EVENT_TYPE_ORDER_CLOSED:
       case PaymentEventType.PAYMENT_EVENT_TYPE_PAID_AFTER_CLOSE:
       case PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_REFUNDED_AT_CHANNEL:

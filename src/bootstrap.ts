@@ -89,6 +89,7 @@ export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps 
     log,
     metrics,
     paidAfterClose: config.PAID_AFTER_CLOSE_POLICY,
+    maxPayAttempts: config.MAX_PAY_ATTEMPTS,
     channelTimeoutMs: config.CHANNEL_TIMEOUT_MS,
     notifyLimits: {
       perTenantPerMinute: config.NOTIFY_REJECT_LIMIT_PER_MINUTE,

@@ -97,6 +97,11 @@ const schema = z
       .default('{paysvc}'),
     /** A payment confirmed after the order closed: `refund` it automatically, or `reopen` the order as paid. */
     PAID_AFTER_CLOSE_POLICY: z.enum(['refund', 'reopen']).default('refund'),
+    /**
+     * A FAILED order may be prepaid again (a retry, with a new attempt) until this many of its attempts have
+     * failed; the next Prepay is refused with PAY_ATTEMPT_LIMIT.
+     */
+    MAX_PAY_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
     /** Unverifiable notifies one tenant may send per minute before the rest are refused unread. */
     NOTIFY_REJECT_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100000).default(60),
     /**

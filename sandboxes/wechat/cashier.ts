@@ -36,7 +36,10 @@ export function cashierRouter(book: TradeBook, pay: (trade: SandboxTrade) => San
       const link = linkable ? `<p><a href="${escapeHtml(back)}">Back to the merchant</a></p>` : '';
       res.format({
         json: () => res.json(book.transactionJson(trade)),
-        html: () => res.send(page(trade, `<p>支付成功 Payment succeeded.</p>${link}`)),
+        html: () => {
+          const outcome = book.state(trade) === 'PAYERROR' ? '支付失败 Payment declined.' : '支付成功 Payment succeeded.';
+          res.send(page(trade, `<p>${outcome}</p>${link}`));
+        },
       });
     });
   }

@@ -30,7 +30,12 @@ export type WechatSandboxFault =
   | { kind: 'duplicateNotify' }
   /** The notify is held `holdMs` before its first attempt, so notifies sent after it overtake it. */
   | { kind: 'outOfOrderNotify'; holdMs: number }
-  /** The next pay of a CLOSED trade succeeds anyway (the buyer paid while the merchant closed). */
+  /**
+   * The buyer's next payment is declined (the card or the balance refused it): the trade reads PAYERROR
+   * (支付失败) from then on and no notify is sent, as WeChat Pay notifies only successes; a query finds it.
+   */
+  | { kind: 'payError' }
+  /** The next pay of a CLOSED (or PAYERROR) trade succeeds anyway (the buyer paid while the merchant closed). */
   | { kind: 'successAfterClose' };
 
 export type Faults = FaultBook<WechatSandboxFault>;

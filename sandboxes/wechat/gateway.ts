@@ -23,7 +23,10 @@ export interface WechatSandboxOptions {
 
 export interface WechatSandbox extends Sandbox<WechatSandboxFault> {
   registerMerchant(merchant: MerchantRegistration): void;
-  /** The buyer pays (as the cashier pages do): SUCCESS, then a TRANSACTION.SUCCESS notify. */
+  /**
+   * The buyer pays (as the cashier pages do): SUCCESS, then a TRANSACTION.SUCCESS notify; with the `payError`
+   * fault injected, the payment is declined instead: PAYERROR, and no notify.
+   */
   pay(outTradeNo: string): void;
   /** The trade as a query reports it (Transaction JSON), or undefined if WeChat never saw it. */
   trade(outTradeNo: string): Record<string, unknown> | undefined;
@@ -55,6 +58,10 @@ export function createWechatSandbox(opts: WechatSandboxOptions): WechatSandbox {
   };
 
   const payTrade = (trade: SandboxTrade): SandboxTrade => {
+    if (!trade.paidAt && faults.take('payError')) {
+      book.decline(trade); // WeChat Pay sends no notify for a failed payment: a query finds it
+      return trade;
+    }
     if (book.pay(trade, () => faults.take('successAfterClose') !== undefined)) {
       const shift = faults.take('notifyAmountMismatch')?.delta ?? 0n;
       notify(trade.notifyUrl, paymentEventBody(book.transactionJson(trade, shift), apiV3Key(trade.mchId)));

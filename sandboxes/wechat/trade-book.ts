@@ -24,6 +24,8 @@ export interface SandboxTrade {
   /** Token in the Native code_url and the H5 h5_url. */
   payToken: string;
   closed: boolean;
+  /** The buyer's payment was declined: the trade reads PAYERROR unless it is paid after all. */
+  declined?: boolean;
   paidAt?: Date;
   transactionId?: string;
 }
@@ -114,10 +116,17 @@ export class TradeBook {
     return found[0];
   }
 
-  /** An unpaid trade past its time_expire reads as CLOSED. */
+  /** An unpaid trade past its time_expire reads as CLOSED; a declined one stays PAYERROR. */
   state(trade: SandboxTrade, now = new Date()): WechatTradeState {
     if (trade.paidAt) return this.committedRefunds(trade) > 0n ? 'REFUND' : 'SUCCESS';
+    if (trade.declined) return 'PAYERROR';
     return trade.closed || (trade.timeExpire !== undefined && now > trade.timeExpire) ? 'CLOSED' : 'NOTPAY';
+  }
+
+  /** The buyer's payment of an unpaid, open trade is declined: PAYERROR from now on. */
+  decline(trade: SandboxTrade): void {
+    if (this.state(trade) !== 'NOTPAY') throw new SandboxRejection(400, 'ORDER_CLOSED', `trade is ${this.state(trade)}`);
+    trade.declined = true;
   }
 
   close(mchId: string, outTradeNo: string): void {
@@ -126,11 +135,15 @@ export class TradeBook {
     trade.closed = true;
   }
 
-  /** Marks the trade paid; `newlyPaid` is false when it already was. A closed trade is paid only if allowed. */
+  /**
+   * Marks the trade paid; `newlyPaid` is false when it already was. A closed or declined trade is paid only if
+   * allowed.
+   */
   pay(trade: SandboxTrade, allowClosed: () => boolean): boolean {
     if (trade.paidAt) return false;
-    if (this.state(trade) === 'CLOSED' && !allowClosed()) {
-      throw new SandboxRejection(400, 'ORDER_CLOSED', 'trade is closed');
+    const state = this.state(trade);
+    if ((state === 'CLOSED' || state === 'PAYERROR') && !allowClosed()) {
+      throw new SandboxRejection(400, 'ORDER_CLOSED', state === 'CLOSED' ? 'trade is closed' : 'trade is declined (PAYERROR)');
     }
     trade.paidAt = new Date();
     trade.transactionId = `4200${randomDigits(24)}`;

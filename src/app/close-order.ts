@@ -17,7 +17,15 @@ export interface CloseOptions extends Attribution {
   reason: string;
   /** Ask the channel once more after closing, for a payment that slipped in as the trade closed. */
   queryAfterClose?: boolean;
+  /**
+   * Close a FAILED order too (Cancel), so that no retry can reopen it. The timeout leaves a FAILED order as it
+   * is: past its expiry no retry can reopen it anyway, and its close reason stays PAYMENT_FAILED.
+   */
+  failedToo?: boolean;
 }
+
+const closable = (order: PayOrder, opts: CloseOptions): boolean =>
+  isOpen(order.status) || (opts.failedToo === true && order.status === 'FAILED');
 
 /**
  * Closes an unpaid order the only safe way: every open attempt at its channel first, then the order locally.
@@ -27,7 +35,7 @@ export interface CloseOptions extends Attribution {
  * lets exactly one final state through.
  */
 export async function closeOrder(deps: Deps, order: PayOrder, opts: CloseOptions, ctx: RequestContext): Promise<void> {
-  if (!isOpen(order.status)) return;
+  if (!closable(order, opts)) return;
   const paid = await closeAtChannels(deps, order, opts, ctx);
   if (!paid) await closeLocally(deps, order.payNo, opts);
 }
@@ -65,7 +73,7 @@ async function closeAtChannels(deps: Deps, order: PayOrder, opts: CloseOptions, 
 async function closeLocally(deps: Deps, payNo: string, opts: CloseOptions): Promise<void> {
   await runTx(deps.db, async (tx) => {
     const order = await lockOrder(tx, payNo);
-    if (!isOpen(order.status)) return; // paid or closed meanwhile
+    if (!closable(order, opts)) return; // paid or closed meanwhile
     // An attempt opened by a Prepay racing this close was never closed at its channel: do not close under it.
     const open = await listAttempts(tx, payNo, ['CREATED', 'OPEN']);
     if (open.length > 0) throw new ConcurrencyError(`order ${payNo} got a new pay attempt while closing; retry`, { payNo });

@@ -20,6 +20,8 @@ export interface Deps {
   metrics: Metrics;
   /** What happens to a payment the channel confirms after the order was closed: refund it, or reopen as paid. */
   paidAfterClose: 'refund' | 'reopen';
+  /** A FAILED order may be prepaid again until this many of its attempts failed (MAX_PAY_ATTEMPTS). */
+  maxPayAttempts: number;
   /**
    * Unverifiable notifies per minute before the rest are refused unread (429): per tenant and channel, and for
    * the whole service (which also counts notifies for tenants without an account at the channel).

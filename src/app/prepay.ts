@@ -36,6 +36,8 @@ type Step = { done: PrepayOutcome } | { again: true; waitFor?: PayAttempt };
  *   inserts the attempt; a newer attempt is what supersedes the older), close the superseded one, call the channel.
  * A Prepay that loses the claim looks again: it joins the winner when that chose the same pay way, and otherwise
  * fails ABORTED, having closed nothing; it never overrides a switch it did not see.
+ * A FAILED order is claimed the same way (a retry: FAILED → PAYING, a new attempt on any pay way, not counted as
+ * a switch) while it has not expired and fewer than MAX_PAY_ATTEMPTS of its attempts failed; see assertPayable.
  */
 export async function prepay(deps: Deps, cmd: PrepayCommand, ctx: RequestContext): Promise<PrepayOutcome> {
   const tenant = await requireTenant(deps, cmd.ref.tenantId);
@@ -61,7 +63,7 @@ async function lookAtOrder(
   if (!found) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   const { order, attempts } = found;
   assertRequiredInputs(handler, cmd, order);
-  assertPayable(order, deps.now());
+  assertPayable(order, attempts, deps.now(), deps.maxPayAttempts);
   const newest = attempts.at(-1);
   const current = newest && isLive(newest) ? newest : undefined;
   if (current?.payWay === cmd.payWay) {
@@ -95,7 +97,15 @@ async function lookAtOrder(
   const marker = await inFlightMarker(deps, attemptNo);
   if (marker === 'held') return { again: true }; // a fresh number: cannot happen, but never proceed unmarked
   try {
-    const claimed = await claimAttempt(deps, order, cmd, handler, switching, attemptNo, ctx.actor);
+    const claimed = await claimAttempt(
+      deps,
+      order,
+      cmd,
+      handler,
+      { switching, failedAttempts: failedCount(attempts) },
+      attemptNo,
+      ctx.actor,
+    );
     // A concurrent Prepay claimed first: look again, to join it or give up. Nothing was closed or called.
     if (!claimed) return { again: true };
     return { done: await openAttempt(deps, { ...claimed, superseded: attempts.filter(isLive), handler, call, marker, ctx }) };
@@ -141,9 +151,22 @@ function assertRequiredInputs(handler: PayOrderHandler, cmd: PrepayCommand, orde
   if (missing) throw new InvalidArgumentError(INPUT_FIELDS[missing], `is required for ${cmd.payWay}`);
 }
 
-function assertPayable(order: PayOrder, now: Date): void {
+/**
+ * Open orders may be prepaid until they expire. A FAILED one too (a retry), while fewer than `maxAttempts` of its
+ * attempts failed: an attempt the channel failed (the buyer's payment declined) or refused at prepay. Attempts a
+ * pay way switch superseded, or a close ended, are CLOSED and do not count; switches have their own limit.
+ */
+function assertPayable(order: PayOrder, attempts: readonly PayAttempt[], now: Date, maxAttempts: number): void {
   const metadata = { payNo: order.payNo, status: order.status };
-  if (!isOpen(order.status)) {
+  if (order.status === 'FAILED') {
+    const failed = failedCount(attempts);
+    if (failed >= maxAttempts) {
+      throw new FailedPreconditionError(`order ${order.payNo} failed ${failed} times, the most it may (MAX_PAY_ATTEMPTS)`, {
+        reason: 'PAY_ATTEMPT_LIMIT',
+        metadata: { ...metadata, limit: String(maxAttempts), failedAttempts: String(failed) },
+      });
+    }
+  } else if (!isOpen(order.status)) {
     const reason = isPaid(order.status) ? 'ORDER_ALREADY_PAID' : 'ORDER_CLOSED';
     throw new FailedPreconditionError(`order ${order.payNo} is ${order.status}`, { reason, metadata });
   }
@@ -156,6 +179,15 @@ function assertPayable(order: PayOrder, now: Date): void {
   }
 }
 
+const failedCount = (attempts: readonly PayAttempt[]): number => attempts.filter((a) => a.status === 'FAILED').length;
+
+/** What the claim changes besides the status: a pay way switch to count, or a retry of a FAILED order. */
+interface ClaimKind {
+  switching: boolean;
+  /** The order's failed attempts, for the retry's audit row. */
+  failedAttempts: number;
+}
+
 /**
  * The claim: the order becomes PAYING with this pay way (a compare-and-set on its version, so of concurrent
  * claims exactly one commits, and a switch is counted once) and the new attempt, now the newest, is inserted in
@@ -166,17 +198,30 @@ async function claimAttempt(
   order: PayOrder,
   cmd: PrepayCommand,
   handler: PayOrderHandler,
-  switching: boolean,
+  { switching, failedAttempts }: ClaimKind,
   attemptNo: string,
   actor: string | undefined,
 ): Promise<{ attempt: PayAttempt; order: PayOrder } | undefined> {
+  const retrying = order.status === 'FAILED';
+  const s = failedAttempts === 1 ? '' : 's';
   try {
     return await runTx(deps.db, async (tx) => {
       const paying = await transition(tx, order, 'PAYING', {
         cause: 'RPC',
         actor,
-        detail: switching ? `switch ${order.payWay} -> ${cmd.payWay}` : `prepay ${cmd.payWay}`,
-        set: { payWay: cmd.payWay, payWaySwitches: order.payWaySwitches + (switching ? 1 : 0), currentAttemptNo: attemptNo },
+        detail: retrying
+          ? `retry ${cmd.payWay} after ${failedAttempts} failed attempt${s}`
+          : switching
+            ? `switch ${order.payWay} -> ${cmd.payWay}`
+            : `prepay ${cmd.payWay}`,
+        // A retry is payable again: no longer closed for a failed payment, and the order side hears of it.
+        set: {
+          payWay: cmd.payWay,
+          payWaySwitches: order.payWaySwitches + (switching ? 1 : 0),
+          currentAttemptNo: attemptNo,
+          ...(retrying && { closeReason: null }),
+        },
+        event: retrying ? 'PAYMENT_RETRIED' : undefined,
         checkVersion: true,
       });
       const attempt = await insertAttempt(tx, {

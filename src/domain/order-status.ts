@@ -21,7 +21,10 @@ const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   SUCCESS: ['PARTIAL_REFUNDED', 'REFUNDED'],
   // A success the channel reports after we closed or failed the order is never dropped.
   CLOSED: ['PAID_AFTER_CLOSE'],
-  FAILED: ['PAID_AFTER_CLOSE'],
+  // FAILED → PAYING is a retry: a Prepay opens a new attempt while the order has not expired and fewer than
+  // MAX_PAY_ATTEMPTS of its attempts failed (the Prepay checks both; the table only allows the pair).
+  // FAILED → CLOSED is a Cancel of a failed order: the order side gives up, and no retry can reopen it.
+  FAILED: ['PAYING', 'CLOSED', 'PAID_AFTER_CLOSE'],
   // Another partial refund keeps the status; the refunded amount grows.
   PARTIAL_REFUNDED: ['PARTIAL_REFUNDED', 'REFUNDED'],
   REFUNDED: [],
@@ -39,7 +42,10 @@ export const PAID_STATUSES: readonly OrderStatus[] = ['SUCCESS', 'PARTIAL_REFUND
 /** Statuses from which a refund may be started. */
 export const REFUNDABLE_STATUSES: readonly OrderStatus[] = ['SUCCESS', 'PARTIAL_REFUNDED', 'PAID_AFTER_CLOSE'];
 
-/** Statuses in which the buyer may still pay. */
+/**
+ * Statuses in which the buyer may still pay. FAILED is not one: nothing of it can be paid until a retry
+ * (FAILED → PAYING) opens a new attempt, so a FAILED order is neither expired nor asked about as an open one.
+ */
 export const OPEN_STATUSES: readonly OrderStatus[] = ['WAIT_PAY', 'PAYING'];
 
 export const isPaid = (s: OrderStatus): boolean => PAID_STATUSES.includes(s);

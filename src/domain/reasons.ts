@@ -49,7 +49,7 @@ export const REASONS = {
   ),
   // FAILED_PRECONDITION: the request is valid, the order's or the tenant's state refuses it
   ORDER_ALREADY_PAID: r('FAILED_PRECONDITION', 'The order is paid: it cannot be cancelled or prepaid again. Metadata: payNo, status.'),
-  ORDER_CLOSED: r('FAILED_PRECONDITION', 'The order is closed or failed: it cannot be prepaid. Metadata: payNo, status.'),
+  ORDER_CLOSED: r('FAILED_PRECONDITION', 'The order is closed: it cannot be prepaid. Metadata: payNo, status.'),
   ORDER_EXPIRED: r('FAILED_PRECONDITION', 'The order passed its expire time: it cannot be prepaid. Metadata: payNo, expireAt.'),
   ORDER_NOT_PAID: r(
     'FAILED_PRECONDITION',
@@ -64,6 +64,10 @@ export const REASONS = {
     'The refund amount is more than what is left to refund (0 once fully refunded). Metadata: payNo, status, amount, refundable.',
   ),
   REFUND_NOT_SUPPORTED: r('FAILED_PRECONDITION', 'The pay way that paid the order cannot refund. Metadata: payNo, payWay.'),
+  PAY_ATTEMPT_LIMIT: r(
+    'FAILED_PRECONDITION',
+    'The order FAILED and MAX_PAY_ATTEMPTS of its attempts failed: it cannot be prepaid again. Metadata: payNo, status, limit, failedAttempts.',
+  ),
   PAY_WAY_SWITCH_LIMIT: r('FAILED_PRECONDITION', 'The order switched pay way the maximum number of times. Metadata: payNo, limit.'),
   PAY_WAY_DISABLED: r(
     'FAILED_PRECONDITION',

@@ -8,6 +8,7 @@ import { eventEncoderOf, type Tx } from './tx';
 export type EventType =
   | 'PAYMENT_SUCCEEDED'
   | 'PAYMENT_FAILED'
+  | 'PAYMENT_RETRIED'
   | 'ORDER_CLOSED'
   | 'PAID_AFTER_CLOSE'
   | 'REFUND_SUCCEEDED'

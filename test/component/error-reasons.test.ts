@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
+import { applyTradeStatus } from '../../src/app/apply-trade-status';
 import { ERROR_DOMAIN, REASONS, type Reason } from '../../src/domain/reasons';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
@@ -111,6 +112,16 @@ const SCENARIOS: Partial<Record<Reason, Scenario>> = {
         failing: h.call('refund', { order: ref(paid), outRefundNo: uniq('R'), amount: 10001n, reason: '' }),
         metadata: { payNo: paid.payNo, status: 'SUCCESS', amount: '10001', refundable: '10000' },
       };
+    },
+  },
+  PAY_ATTEMPT_LIMIT: {
+    provoke: async () => {
+      const order = await createOrder(h, tenant);
+      for (let i = 0; i < 3; i++) {
+        const attempt = await h.service.deps.db.payAttempt.findUniqueOrThrow({ where: { attemptNo: (await prepay(order)).attemptNo } });
+        await applyTradeStatus(h.service.deps, attempt, { outcome: 'fail', channelStatus: 'PAYERROR' }, { cause: 'SYNC' });
+      }
+      return { failing: prepay(order), metadata: { payNo: order.payNo, status: 'FAILED', limit: '3', failedAttempts: '3' } };
     },
   },
   PAY_WAY_SWITCH_LIMIT: {

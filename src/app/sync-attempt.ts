@@ -4,6 +4,7 @@ import { findRefundByNo } from '../repo/refunds';
 import { stampAttempts, stampRefunds } from '../repo/sweeps';
 import { applyTradeStatus, type ApplyResult } from './apply-trade-status';
 import { channelFor } from './channel-accounts';
+import { queryRecord } from './channel-records';
 import type { Deps, RequestContext } from './deps';
 import { resendRefund } from './refund-order';
 import { tradeSnapshot } from './snapshots';
@@ -27,10 +28,11 @@ export async function syncAttempt(
   opts: SyncOptions = {},
 ): Promise<{ status: TradeStatus; applied?: ApplyResult }> {
   const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
-  const status = await handler.query(tradeSnapshot(order, attempt), call);
+  const trade = tradeSnapshot(order, attempt);
+  const status = await handler.query(trade, call);
   const final = opts.applyOnly === 'success' ? status.outcome === 'success' : status.outcome === 'success' || status.outcome === 'fail';
   if (!final) return { status };
-  return { status, applied: await applyTradeStatus(deps, attempt, status, by) };
+  return { status, applied: await applyTradeStatus(deps, attempt, status, { ...by, record: queryRecord(trade, status) }) };
 }
 
 /** What one status-sync round learned, for its job: a summary, and whether the question is still open. */

@@ -172,8 +172,9 @@ export function toTradeAnswer(tx: Transaction): ChannelTradeAnswer {
   } else if (tx.trade_state_desc) {
     answer.reason = tx.trade_state_desc;
   }
-  const payerAmount = outcome === 'success' ? tx.amount?.payer_total : undefined;
-  if (tx.trade_state_desc !== undefined || payerAmount !== undefined) {
+  // Paid: the channel's words and what the buyer paid go to the records (unpaid, the words are the reason already).
+  const payerAmount = tx.amount?.payer_total;
+  if (outcome === 'success' && (tx.trade_state_desc !== undefined || payerAmount !== undefined)) {
     answer.said = { ...(tx.trade_state_desc && { message: tx.trade_state_desc }), ...(payerAmount !== undefined && { payerAmount }) };
   }
   return answer;

@@ -305,6 +305,15 @@ export async function casAttemptStatus(
   return n.affectedRows === 1;
 }
 
+/**
+ * Marks an open attempt as just asked (updated_at is "last asked", see stampAttempts) and keeps what the channel
+ * answered: one statement, the status sync's own stamp with the record in it. False once the attempt is settled.
+ */
+export async function stampAttemptAsked(db: Queryable, attemptNo: string, record: ChannelRecord): Promise<boolean> {
+  const n = await sqlFor(db).query<Written>(STAMP_ASKED, [JSON.stringify(record), new Date(), attemptNo]);
+  return n.affectedRows === 1;
+}
+
 const ATTEMPT_COLUMNS: Readonly<Record<string, string>> = {
   payload: 'payload',
   channelTradeNo: 'channel_trade_no',
@@ -314,3 +323,4 @@ const ATTEMPT_COLUMNS: Readonly<Record<string, string>> = {
   paidAt: 'paid_at',
 };
 const APPEND_ATTEMPT_RECORD = appendRecord('channel_records');
+const STAMP_ASKED = `UPDATE pay_attempt SET ${APPEND_ATTEMPT_RECORD}updated_at = ? WHERE attempt_no = ? AND status IN ('CREATED', 'OPEN')`;

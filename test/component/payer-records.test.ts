@@ -1,4 +1,5 @@
 import { OrderStatus, PayWay, RefundStatus, type ChannelExchange, type PayOrder } from '../../src/gen/payment/v1/types';
+import { syncAttemptByNo } from '../../src/app/sync-attempt';
 import { alipayTenant, wechatTenant, type AlipayTenant, type WechatTenant } from '../support/channels';
 import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
@@ -199,15 +200,52 @@ describe('payer and records on Query', () => {
     expect(failed.channelRecords[1].answer.message).toContain('CLOSED');
   });
 
+  it('When the status sync asks about an attempt not paid yet, then the attempt keeps the answer with its stamp', async () => {
+    const order = await createOrder(h, wx.tenantId);
+    const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_WECHAT_NATIVE, clientIp: '', payerId: '' });
+    expect(await syncAttemptByNo(h.service.deps, pre.attemptNo)).toEqual({ summary: 'pending: unchanged', askAgain: true });
+    const [attempt] = (await query(order)).attempts;
+    expect(ops(attempt.channelRecords)).toEqual(['prepay', 'query']);
+    expect(attempt.channelRecords[1]).toMatchObject({
+      endpoint: 'GET /v3/pay/transactions/out-trade-no/{out_trade_no}',
+      answer: { outcome: 'pending', status: 'NOTPAY', http_status: '200' },
+    });
+    expect(attempt.channelRecords[1].answer.message).toBeTruthy(); // trade_state_desc, in WeChat's words
+    expect(attempt.payerChannelId).toBe('');
+  });
+
+  it('When a pending refund is asked about again and again, then it keeps only its newest six exchanges, oldest first', async () => {
+    const order = await createOrder(h, wx.tenantId, { amount: 3000n });
+    const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_WECHAT_NATIVE, clientIp: '', payerId: '' });
+    wx.sandbox.pay(pre.attemptNo);
+    await paid(order);
+    wx.sandbox.holdRefunds(true);
+    const outRefundNo = uniq('RF');
+    await h.call('refund', { order: ref(order), outRefundNo, amount: 300n, reason: '' });
+    const asked: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const { refund } = await h.call('queryRefund', { tenantId: wx.tenantId, outRefundNo, sync: true });
+      asked.push(refund!.channelRecords.at(-1)!.time!.toISOString());
+    }
+    const { refund } = await h.call('queryRefund', { tenantId: wx.tenantId, outRefundNo, sync: false });
+    expect(refund!.status).toBe(RefundStatus.REFUND_STATUS_PENDING);
+    expect(ops(refund!.channelRecords)).toEqual(Array(6).fill('query_refund'));
+    expect(refund!.channelRecords.map((r) => r.time!.toISOString())).toEqual(asked.slice(1));
+    expect(refund!.channelRecords[5]).toMatchObject({
+      endpoint: 'GET /v3/refund/domestic/refunds/{out_refund_no}',
+      answer: { outcome: 'pending', status: 'PROCESSING' },
+    });
+  });
+
   it('When everything above was recorded, then no record holds a key, a serial, a secret or a signature of any of these tenants', async () => {
     const db = h.service.deps.db;
     const tenants = [ali.tenantId, wx.tenantId, mockTenant];
     const attempts = await db.payAttempt.findMany({ where: { tenantId: { in: tenants } } });
     const refunds = await db.refund.findMany({ where: { tenantId: { in: tenants } } });
     const stored = JSON.stringify([...attempts.map((a) => a.channelRecords), ...refunds.map((r) => r.channelRecords)]);
-    expect(attempts).toHaveLength(9);
+    expect(attempts).toHaveLength(11);
     expect(attempts.every((a) => Array.isArray(a.channelRecords) && a.channelRecords.length >= 2)).toBe(true);
-    expect(refunds.map((r) => (r.channelRecords as unknown[]).length)).toEqual([2, 2]);
+    expect(refunds.map((r) => (r.channelRecords as unknown[]).length).sort()).toEqual([2, 2, 6]);
 
     const secrets: string[] = [];
     for (const [tenant, channel] of [

@@ -33,6 +33,10 @@ export interface SandboxTradeView {
   amount: bigint;
   refunded: bigint;
   notifyUrl?: string;
+  /** The buyer as Alipay names them (2088… id) and shows them (masked logon id). */
+  buyerId: string;
+  buyerLogonId: string;
+  paidAt?: Date;
 }
 
 export interface AlipaySandbox extends Sandbox<AlipaySandboxFault> {
@@ -197,6 +201,9 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
         amount: t.amount,
         refunded: book.refundedTotal(t),
         notifyUrl: t.notifyUrl,
+        buyerId: t.buyerId,
+        buyerLogonId: t.buyerLogonId,
+        paidAt: t.paidAt,
       };
     },
     refundedTotal: (outTradeNo) => {

@@ -54,6 +54,7 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
         amount: (trade.amount + shift).toString(),
         currency: trade.currency,
         paid_at: (trade.paidAt as Date).toISOString(),
+        ...(trade.payerId && { payer_id: trade.payerId }),
       };
       void notifier.send(trade.notifyUrl, notify);
     }

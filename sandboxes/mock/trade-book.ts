@@ -25,6 +25,8 @@ export interface MockTrade {
   expireAt: Date;
   closed: boolean;
   paidAt?: Date;
+  /** Who paid: an opaque id, as a channel names its buyer (an openid). */
+  payerId?: string;
 }
 
 export interface MockRefund {
@@ -94,6 +96,7 @@ export class TradeBook {
     if (trade.paidAt) return { trade, newlyPaid: false };
     if (this.status(trade) === 'CLOSED') throw new GatewayRejection(409, 'TRADE_CLOSED', 'trade is closed');
     trade.paidAt = new Date();
+    trade.payerId = newId('MB');
     return { trade, newlyPaid: true };
   }
 
@@ -147,6 +150,7 @@ export class TradeBook {
       amount: trade.amount.toString(),
       currency: trade.currency,
       ...(trade.paidAt && { paid_at: trade.paidAt.toISOString() }),
+      ...(trade.payerId && { payer_id: trade.payerId }),
     };
   }
 

@@ -2,7 +2,8 @@ import type { TransitionCause } from '../generated/prisma/enums';
 import type { RefundStatusResult } from '../channels/types';
 import { statusAfterRefund } from '../domain/order-status';
 import { lockOrder, type PayOrder } from '../repo/pay-orders';
-import { casRefundStatus, type Refund } from '../repo/refunds';
+import type { ChannelRecord } from '../domain/channel-record';
+import { casRefundStatus, noteRefundRecord, type Refund } from '../repo/refunds';
 import { runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
 import { amendOrder, transition, type Attribution } from './transition';
@@ -10,35 +11,44 @@ import { amendOrder, transition, type Attribution } from './transition';
 /**
  * The single path by which a channel's word about a refund reaches the refund and its order: success moves
  * the reserved amount into the refunded total (and the order to PARTIAL_REFUNDED / REFUNDED), failure
- * releases the reservation. Pending and unknown change nothing. Safe to run twice.
+ * releases the reservation. Pending and unknown change no status; what the channel said (`record`) is kept on the
+ * refund all the same while it is pending, and with the change that settles it. Safe to run twice.
  */
 export async function applyRefundStatus(
   deps: Deps,
   refund: Refund,
   status: RefundStatusResult,
-  /** A cause alone stands for its system actor. */
-  cause: TransitionCause | Attribution,
+  /** A cause alone stands for its system actor; `record` is what the channel said, for the refund's records. */
+  cause: TransitionCause | (Attribution & { record?: ChannelRecord }),
   inTx?: (tx: Tx, changed: boolean) => Promise<void>,
 ): Promise<boolean> {
+  const { record, ...by } = typeof cause === 'string' ? { cause } : cause;
   if (status.outcome !== 'success' && status.outcome !== 'fail') {
-    if (inTx) await runTx(deps.db, (tx) => inTx(tx, false));
+    if (inTx) {
+      await runTx(deps.db, async (tx) => {
+        if (record) await noteRefundRecord(tx, refund.refundNo, record);
+        await inTx(tx, false);
+      });
+    } else if (record) {
+      await noteRefundRecord(deps.db, refund.refundNo, record);
+    }
     return false;
   }
   return runTx(deps.db, async (tx) => {
     const order = await lockOrder(tx, refund.payNo);
     const changed =
       status.outcome === 'success'
-        ? await succeeded(tx, order, refund, status, typeof cause === 'string' ? { cause } : cause)
-        : await failed(tx, order, refund, status);
+        ? await succeeded(tx, order, refund, status, by, record)
+        : await failed(tx, order, refund, status, record);
     await inTx?.(tx, changed);
     return changed;
   });
 }
 
-async function succeeded(tx: Tx, order: PayOrder, refund: Refund, status: RefundStatusResult, by: Attribution) {
+async function succeeded(tx: Tx, order: PayOrder, refund: Refund, status: RefundStatusResult, by: Attribution, record?: ChannelRecord) {
   const succeededAt = new Date();
   const set = { channelRefundNo: status.channelRefundNo ?? refund.channelRefundNo, succeededAt };
-  if (!(await casRefundStatus(tx, refund.refundNo, 'PENDING', 'SUCCESS', set))) return false;
+  if (!(await casRefundStatus(tx, refund.refundNo, 'PENDING', 'SUCCESS', { ...set, record }))) return false;
   const refundedAmount = order.refundedAmount + refund.amount;
   await transition(tx, order, statusAfterRefund(order.amount, refundedAmount), {
     ...by,
@@ -50,9 +60,9 @@ async function succeeded(tx: Tx, order: PayOrder, refund: Refund, status: Refund
   return true;
 }
 
-async function failed(tx: Tx, order: PayOrder, refund: Refund, status: RefundStatusResult) {
+async function failed(tx: Tx, order: PayOrder, refund: Refund, status: RefundStatusResult, record?: ChannelRecord) {
   const failureReason = (status.reason ?? status.channelStatus).slice(0, 512);
-  if (!(await casRefundStatus(tx, refund.refundNo, 'PENDING', 'FAILED', { failureReason }))) return false;
+  if (!(await casRefundStatus(tx, refund.refundNo, 'PENDING', 'FAILED', { failureReason, record }))) return false;
   await amendOrder(tx, order, {
     set: { refundPendingAmount: order.refundPendingAmount - refund.amount },
     event: 'REFUND_FAILED',

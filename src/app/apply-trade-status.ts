@@ -1,4 +1,5 @@
 import type { TradeStatus } from '../channels/types';
+import type { ChannelRecord } from '../domain/channel-record';
 import { isOpen, isPaid } from '../domain/order-status';
 import { casAttemptStatus, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { runTx, type Tx } from '../repo/tx';
@@ -16,6 +17,8 @@ export type ApplyResult =
 
 /** The cause, and the actor (a caller for Query with sync, Cancel, Prepay; the system's otherwise). */
 export interface ApplyOptions extends Attribution {
+  /** What the channel said (the notify, the query answer), kept on the attempt with the change it makes. */
+  record?: ChannelRecord;
   /** Extra writes in the same transaction (a notify's receipt and record); throwing rolls everything back. */
   inTx?: (tx: Tx, result: ApplyResult) => Promise<void>;
 }
@@ -28,7 +31,7 @@ export interface ApplyOptions extends Attribution {
 export async function applyTradeStatus(deps: Deps, attempt: PayAttempt, status: TradeStatus, opts: ApplyOptions): Promise<ApplyResult> {
   const result = await runTx(deps.db, async (tx) => {
     const order = await lockOrder(tx, attempt.payNo);
-    const r = await decide(tx, order, attempt, status, { cause: opts.cause, actor: opts.actor }, deps.paidAfterClose);
+    const r = await decide(tx, order, attempt, status, { cause: opts.cause, actor: opts.actor }, deps.paidAfterClose, opts.record);
     await opts.inTx?.(tx, r);
     return r;
   });
@@ -53,18 +56,19 @@ async function decide(
   status: TradeStatus,
   by: Attribution,
   policy: Deps['paidAfterClose'],
+  record: ChannelRecord | undefined,
 ): Promise<ApplyResult> {
   const detail = `${attempt.payWay} ${attempt.attemptNo}: ${status.channelStatus}`;
   if (status.outcome === 'success') {
     const mismatch = crossCheck(order, status);
     if (mismatch) return { kind: 'mismatch', order, reason: mismatch };
-    return paid(tx, order, attempt, status, by, detail, policy);
+    return paid(tx, order, attempt, status, by, detail, policy, record);
   }
   if (status.outcome === 'fail' && status.closedUnpaid) {
-    await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
+    await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED', { record });
     return { kind: 'unchanged', order, reason: 'the channel closed the trade unpaid' };
   }
-  if (status.outcome === 'fail') return failed(tx, order, attempt, by, detail);
+  if (status.outcome === 'fail') return failed(tx, order, attempt, by, detail, record);
   return { kind: 'unchanged', order, reason: `channel says ${status.outcome}` };
 }
 
@@ -87,10 +91,17 @@ async function paid(
   by: Attribution,
   detail: string,
   policy: Deps['paidAfterClose'],
+  record: ChannelRecord | undefined,
 ): Promise<ApplyResult> {
   const channelTradeNo = status.channelTradeNo ?? attempt.channelTradeNo;
+  // The payment as the channel reported it (crossCheck proved the amount is the order's), in the same statement.
   const attemptWon = await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN', 'CLOSED', 'FAILED'], 'SUCCESS', {
     channelTradeNo,
+    payerChannelId: status.payerChannelId?.slice(0, 128),
+    payerAccount: status.payerAccount?.slice(0, 128),
+    paidAmount: status.paidAmount,
+    paidAt: status.paidAt,
+    record,
   });
   if (isPaid(order.status)) {
     if (!attemptWon) return { kind: 'unchanged', order, reason: 'already applied' };
@@ -114,8 +125,15 @@ async function paid(
   return { kind: 'applied', order: reopened };
 }
 
-async function failed(tx: Tx, order: PayOrder, attempt: PayAttempt, by: Attribution, detail: string): Promise<ApplyResult> {
-  await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN'], 'FAILED');
+async function failed(
+  tx: Tx,
+  order: PayOrder,
+  attempt: PayAttempt,
+  by: Attribution,
+  detail: string,
+  record: ChannelRecord | undefined,
+): Promise<ApplyResult> {
+  await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN'], 'FAILED', { record });
   if (order.status !== 'PAYING') return { kind: 'unchanged', order, reason: `order is ${order.status}` };
   const stillOpen = await listAttempts(tx, order.payNo, ['CREATED', 'OPEN']);
   if (stillOpen.length > 0) return { kind: 'unchanged', order, reason: 'another attempt is still open' };

@@ -1,6 +1,7 @@
 import { casAttemptStatus, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { applyTradeStatus, type ApplyResult } from './apply-trade-status';
 import { channelFor } from './channel-accounts';
+import { closeRecord, queryRecord } from './channel-records';
 import type { Deps, RequestContext } from './deps';
 import { scheduleSync } from './schedule-sync';
 import { tradeSnapshot } from './snapshots';
@@ -28,11 +29,19 @@ export async function closeAttemptAtChannel(
   from: PayAttempt['status'][] = ['CREATED', 'OPEN'],
 ): Promise<AttemptClose> {
   const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
-  const result = await handler.close(tradeSnapshot(order, attempt), call);
+  const trade = tradeSnapshot(order, attempt);
+  const result = await handler.close(trade, call);
   if (result.outcome === 'unknown') {
     await scheduleSync(deps, attempt.attemptNo);
     return { outcome: 'unknown', reason: result.reason };
   }
-  if (result.outcome === 'paid') return { outcome: 'paid', applied: await applyTradeStatus(deps, attempt, result.status, by) };
-  return { outcome: 'closed', marked: await casAttemptStatus(deps.db, attempt.attemptNo, from, 'CLOSED') };
+  if (result.outcome === 'paid') {
+    // Refused as paid, and the query that confirmed it is what the payment is recorded from.
+    return {
+      outcome: 'paid',
+      applied: await applyTradeStatus(deps, attempt, result.status, { ...by, record: queryRecord(trade, result.status) }),
+    };
+  }
+  const record = closeRecord(trade, result);
+  return { outcome: 'closed', marked: await casAttemptStatus(deps.db, attempt.attemptNo, from, 'CLOSED', { record }) };
 }

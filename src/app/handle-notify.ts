@@ -8,6 +8,7 @@ import { findRefundByNo } from '../repo/refunds';
 import { isUniqueViolation, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
 import { applyTradeStatus, type ApplyResult } from './apply-trade-status';
+import { notifyRecord } from './channel-records';
 import type { Deps } from './deps';
 import { spendUnverifiedBudget } from './notify-guards';
 import { scheduleRefundSync, scheduleSync } from './schedule-sync';
@@ -145,6 +146,7 @@ async function apply(
   if (n.kind === 'payment') {
     const r = await applyTradeStatus(deps, attempt, n.status, {
       cause: 'NOTIFY',
+      record: notifyRecord(n),
       inTx: (tx, r) =>
         r.kind === 'mismatch' ? Promise.resolve() : record(tx, r.kind === 'applied' ? 'PROCESSED' : 'IGNORED', detailOf(r)),
     });
@@ -161,7 +163,7 @@ async function apply(
   if (n.amount !== undefined && n.amount !== refund.amount) {
     return { ok: false, detail: `refund amount ${n.amount} differs from ${refund.amount}` };
   }
-  const changed = await applyRefundStatus(deps, refund, n.status, 'NOTIFY', (tx, changed) =>
+  const changed = await applyRefundStatus(deps, refund, n.status, { cause: 'NOTIFY', record: notifyRecord(n) }, (tx, changed) =>
     record(tx, changed ? 'PROCESSED' : 'IGNORED', `refund ${refund.refundNo}: ${n.status.channelStatus}`),
   );
   if (!final && refund.status === 'PENDING') await scheduleRefundSync(deps, refund.refundNo);

@@ -7,6 +7,8 @@ import { closeAttemptAtChannel } from './close-attempt';
 import type { Deps, RequestContext } from './deps';
 import { scheduleSync } from './schedule-sync';
 import { tradeSnapshot } from './snapshots';
+import { prepayRecord } from './channel-records';
+import type { ChannelRecord } from '../domain/channel-record';
 
 export interface PrepayOutcome {
   order: PayOrder;
@@ -82,7 +84,9 @@ async function closeSuperseded(deps: Deps, order: PayOrder, old: PayAttempt, cur
 }
 
 async function callChannel(deps: Deps, { handler, order, attempt, call, ctx }: OpenRequest): Promise<PrepayOutcome> {
-  const result = await handler.prepay(tradeSnapshot(order, attempt), call);
+  const trade = tradeSnapshot(order, attempt);
+  const result = await handler.prepay(trade, call);
+  const record = prepayRecord(trade, result);
   if (result.outcome !== 'success') {
     if (result.outcome === 'unknown') {
       // The attempt stays CREATED: a replay calls the channel again with the same out_trade_no, and status
@@ -93,7 +97,7 @@ async function callChannel(deps: Deps, { handler, order, attempt, call, ctx }: O
         payWay: handler.payWay,
       });
     }
-    await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'FAILED');
+    await casAttemptStatus(deps.db, attempt.attemptNo, ['CREATED'], 'FAILED', { record });
     throw new FailedPreconditionError(`${handler.payWay} refused the prepay: ${result.reason}`, {
       reason: 'CHANNEL_REFUSED',
       metadata: { payNo: order.payNo, payWay: handler.payWay },
@@ -102,7 +106,7 @@ async function callChannel(deps: Deps, { handler, order, attempt, call, ctx }: O
   // Asked on PSync's schedule until a notify (or the timeout) settles it: the notify may never come. Scheduled
   // first, so the answer leaves as soon as the attempt is OPEN, ahead of any switch that comes after it.
   await scheduleSync(deps, attempt.attemptNo);
-  const opened = await markOpen(deps, attempt, { payload: result.payload, channelTradeNo: result.channelTradeNo ?? null });
+  const opened = await markOpen(deps, attempt, { payload: result.payload, channelTradeNo: result.channelTradeNo ?? null, record });
   if (opened === 'opened') return { order, attemptNo: attempt.attemptNo, payload: result.payload, replayed: false };
   // A concurrent Prepay of this same attempt opened it first (the channel dedupes on out_trade_no): replay it.
   if (opened !== 'gone') return replayOf(order, opened);
@@ -123,7 +127,7 @@ async function callChannel(deps: Deps, { handler, order, attempt, call, ctx }: O
 export async function markOpen(
   deps: Deps,
   attempt: PayAttempt,
-  set: { payload: object; channelTradeNo: string | null },
+  set: { payload: object; channelTradeNo: string | null; record: ChannelRecord },
 ): Promise<'opened' | 'gone' | PayAttempt> {
   if (await openIfCurrent(deps.db, attempt.attemptNo, set)) return 'opened';
   const [now, order] = await Promise.all([findAttempt(deps.db, attempt.attemptNo), findOrderByPayNo(deps.db, attempt.payNo)]);

@@ -4,6 +4,7 @@ import { findAttempt, findOrder } from '../repo/pay-orders';
 import { findRefund, type Refund } from '../repo/refunds';
 import { applyRefundStatus } from './apply-refund-status';
 import { channelFor } from './channel-accounts';
+import { refundRecord } from './channel-records';
 import type { Deps, RequestContext } from './deps';
 import { refundSnapshot } from './snapshots';
 import { requireTenant } from './tenants';
@@ -24,7 +25,12 @@ async function syncRefund(deps: Deps, refund: Refund, ctx: RequestContext): Prom
   const attempt = await findAttempt(deps.db, refund.attemptNo);
   if (!order || !attempt) throw new Error(`refund ${refund.refundNo} lost its order or attempt`);
   const { handler, call } = await channelFor(deps, refund.tenantId, attempt.payWay, ctx);
-  const status = await handler.queryRefund(refundSnapshot(order, refund), call);
-  await applyRefundStatus(deps, refund, status, { cause: 'SYNC', actor: ctx.actor });
+  const snapshot = refundSnapshot(order, refund);
+  const status = await handler.queryRefund(snapshot, call);
+  await applyRefundStatus(deps, refund, status, {
+    cause: 'SYNC',
+    actor: ctx.actor,
+    record: refundRecord('query_refund', snapshot, status),
+  });
   return status.outcome;
 }

@@ -7,6 +7,7 @@ import { findRefund, insertRefund, reserveRefund, type Refund } from '../repo/re
 import { isUniqueViolation, runTx, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
 import { channelFor } from './channel-accounts';
+import { refundRecord } from './channel-records';
 import type { Deps, RequestContext } from './deps';
 import { scheduleRefundSync } from './schedule-sync';
 import { refundSnapshot } from './snapshots';
@@ -107,8 +108,9 @@ async function sendToChannel(
   const attempt = await findAttempt(deps.db, refund.attemptNo);
   if (!attempt) throw new Error(`refund ${refund.refundNo} lost its attempt`);
   const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
-  const status = await handler.refund(refundSnapshot(order, refund), call);
-  await applyRefundStatus(deps, refund, status, { cause, actor: ctx.actor });
+  const snapshot = refundSnapshot(order, refund);
+  const status = await handler.refund(snapshot, call);
+  await applyRefundStatus(deps, refund, status, { cause, actor: ctx.actor, record: refundRecord('refund', snapshot, status) });
   const after = await findRefund(deps.db, refund.tenantId, refund.outRefundNo);
   const orderAfter = await findOrder(deps.db, { tenantId: order.tenantId, payNo: order.payNo });
   if (!after || !orderAfter) throw new Error(`refund ${refund.refundNo} vanished`);

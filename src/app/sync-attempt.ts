@@ -1,9 +1,11 @@
 import type { TradeStatus } from '../channels/types';
-import { findAttempt, findOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
+import { findAttempt, findOrder, stampAttemptAsked, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { findRefundByNo } from '../repo/refunds';
-import { stampAttempts, stampRefunds } from '../repo/sweeps';
+import { stampRefunds } from '../repo/sweeps';
+import type { ChannelRecord } from '../domain/channel-record';
 import { applyTradeStatus, type ApplyResult } from './apply-trade-status';
 import { channelFor } from './channel-accounts';
+import { queryRecord } from './channel-records';
 import type { Deps, RequestContext } from './deps';
 import { resendRefund } from './refund-order';
 import { tradeSnapshot } from './snapshots';
@@ -25,12 +27,14 @@ export async function syncAttempt(
   by: Attribution,
   ctx: RequestContext,
   opts: SyncOptions = {},
-): Promise<{ status: TradeStatus; applied?: ApplyResult }> {
+): Promise<{ status: TradeStatus; applied?: ApplyResult; record: ChannelRecord }> {
   const { handler, call } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
-  const status = await handler.query(tradeSnapshot(order, attempt), call);
+  const trade = tradeSnapshot(order, attempt);
+  const status = await handler.query(trade, call);
+  const record = queryRecord(trade, status);
   const final = opts.applyOnly === 'success' ? status.outcome === 'success' : status.outcome === 'success' || status.outcome === 'fail';
-  if (!final) return { status };
-  return { status, applied: await applyTradeStatus(deps, attempt, status, by) };
+  if (!final) return { status, record };
+  return { status, record, applied: await applyTradeStatus(deps, attempt, status, { ...by, record }) };
 }
 
 /** What one status-sync round learned, for its job: a summary, and whether the question is still open. */
@@ -50,10 +54,11 @@ export async function syncAttemptByNo(deps: Deps, attemptNo: string): Promise<Sy
   if (!attempt || attempt.status === 'SUCCESS') return { summary: 'attempt already settled', askAgain: false };
   const order = await findOrder(deps.db, { tenantId: attempt.tenantId, payNo: attempt.payNo });
   if (!order) return { summary: 'order is gone', askAgain: false };
-  const { status, applied } = await syncAttempt(deps, order, attempt, { cause: 'SYNC' }, {});
+  const { status, applied, record } = await syncAttempt(deps, order, attempt, { cause: 'SYNC' }, {});
   const kind = applied?.kind ?? 'unchanged';
   const askAgain = kind === 'unchanged' && (status.outcome === 'pending' || status.outcome === 'unknown');
-  if (askAgain) await stampAttempts(deps.db, [attempt.attemptNo]);
+  // The stamp keeps what the channel said too, so an attempt still open shows its last answer.
+  if (askAgain) await stampAttemptAsked(deps.db, attempt.attemptNo, record);
   return { summary: `${status.outcome}: ${kind}`, askAgain };
 }
 

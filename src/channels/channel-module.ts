@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type {
   ChannelAccount,
+  ChannelSaid,
   NotifyAck,
   PayWayCode,
   PrepayInput,
@@ -36,7 +37,9 @@ export interface CarriedIdentity {
 export type ChannelTradeAnswer = TradeStatus & TradeIdentity & { fromError?: true };
 
 /** A close as the channel answered it; 'paid' is confirmed by a query in the guard, never taken on its word. */
-export type ChannelCloseAnswer = { outcome: 'closed' } | { outcome: 'paid' } | { outcome: 'unknown'; reason: string };
+export type ChannelCloseAnswer = ({ outcome: 'closed' } | { outcome: 'paid' } | { outcome: 'unknown'; reason: string }) & {
+  said?: ChannelSaid;
+};
 
 export type ChannelNotify = { notify: VerifiedNotify; identity: TradeIdentity } | { invalid: string };
 

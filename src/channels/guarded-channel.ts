@@ -70,10 +70,11 @@ export class GuardedChannel implements ChannelNotifyPort {
     );
     if (answer.outcome !== 'paid') return answer;
     const status = await this.query(trade, call);
-    if (status.outcome === 'success') return { outcome: 'paid', status };
+    if (status.outcome === 'success') return { outcome: 'paid', status, said: answer.said };
     return {
       outcome: 'unknown',
       reason: `close refused as paid, but the query said ${status.outcome}: ${status.reason ?? status.channelStatus}`,
+      said: answer.said,
     };
   }
 
@@ -142,7 +143,8 @@ export class GuardedChannel implements ChannelNotifyPort {
     }
     const { outTradeNo: _o, appId: _a, merchantId: _m, fromError: _e, ...status } = answer;
     if (problems.length === 0) return status;
-    return { outcome: 'unknown', channelStatus: answer.channelStatus, reason: `integrity check failed: ${problems.join('; ')}` };
+    const reason = `integrity check failed: ${problems.join('; ')}`;
+    return { outcome: 'unknown', channelStatus: answer.channelStatus, reason, ...(answer.said && { said: answer.said }) };
   }
 
   /**

@@ -68,8 +68,29 @@ export interface ChannelCall {
   account: ChannelAccount;
 }
 
+/**
+ * What the channel said, in its own terms, for the records support reads (src/app/channel-records.ts): the API
+ * called and the channel's codes and words. Only what the answer carries in the clear: never a key, a
+ * signature or a signed payload. Adapters fill what their protocol has; all of it is optional.
+ */
+export interface ChannelSaid {
+  /** The API called: 'alipay.trade.query', 'GET /v3/pay/transactions/out-trade-no/{out_trade_no}'. */
+  endpoint?: string;
+  /** The HTTP status, for channels whose answers use it (WeChat Pay, mock). */
+  httpStatus?: number;
+  /** The channel's result or error code (Alipay code, WeChat Pay / mock error code). */
+  code?: string;
+  /** Alipay's sub_code. */
+  subCode?: string;
+  /** The channel's words (Alipay msg and sub_msg, WeChat Pay message, trade_state_desc). */
+  message?: string;
+  /** What the buyer paid out of pocket, where the channel says (Alipay buyer_pay_amount, WeChat Pay payer_total). */
+  payerAmount?: bigint;
+}
+
 export type PrepayResult =
-  { outcome: 'success'; payload: PrepayPayload; channelTradeNo?: string } | { outcome: 'fail' | 'unknown'; reason: string };
+  | { outcome: 'success'; payload: PrepayPayload; channelTradeNo?: string; said?: ChannelSaid }
+  | { outcome: 'fail' | 'unknown'; reason: string; said?: ChannelSaid };
 
 export interface TradeStatus {
   outcome: Outcome;
@@ -91,19 +112,25 @@ export interface TradeStatus {
    * (WeChat Pay trade_state REFUND). The core cannot tell the refund is its own unless it made one.
    */
   refundedAtChannel?: boolean;
+  /** With outcome 'success': the payer's id at the channel as it reported it (openid, Alipay buyer id). */
+  payerChannelId?: string;
+  /** With outcome 'success': the payer's account as the channel shows it, masked where it masks (Alipay buyer_logon_id). */
+  payerAccount?: string;
+  said?: ChannelSaid;
 }
 
 export type CloseResult =
-  | { outcome: 'closed' }
+  | { outcome: 'closed'; said?: ChannelSaid }
   /** The channel refused to close because the trade was paid. */
-  | { outcome: 'paid'; status: TradeStatus }
-  | { outcome: 'unknown'; reason: string };
+  | { outcome: 'paid'; status: TradeStatus; said?: ChannelSaid }
+  | { outcome: 'unknown'; reason: string; said?: ChannelSaid };
 
 export interface RefundStatusResult {
   outcome: Outcome;
   channelStatus: string;
   channelRefundNo?: string;
   reason?: string;
+  said?: ChannelSaid;
 }
 
 /** A notify as it reached the sidecar: raw body and headers, untouched. */

@@ -31,7 +31,8 @@ export function paymentEventJson(e: OrderEvent): object {
     paidAt: order.paidAt ?? undefined,
     payWay: payWayToProto(order.payWay),
     channel: channelOfPayWay(order.payWay),
-    refund: refund ? refundToProto(refund) : undefined,
+    // Events carry no channel records: they are support's reading (Query), not the order side's facts.
+    refund: refund ? { ...refundToProto(refund), channelRecords: [] } : undefined,
   };
   return eventToJson(event);
 }

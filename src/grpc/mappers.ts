@@ -16,10 +16,12 @@ import {
   type PayAttempt as PbAttempt,
   type PayOrder as PbOrder,
   type NotifyRecord as PbNotifyRecord,
+  type ChannelExchange,
   type Refund as PbRefund,
 } from '../gen/payment/v1/types';
 import type { NotifyRecord, OrderTransition } from '../generated/prisma/client';
 import type { PayAttempt, PayOrder, Refund } from '../repo/pay-orders';
+import type { ChannelRecord } from '../domain/channel-record';
 
 /**
  * Rows to proto messages. Pay ways are stored as their catalog code and travel as the catalog's number for it
@@ -101,7 +103,25 @@ export function attemptToProto(a: PayAttempt): PbAttempt {
     channelTradeNo: a.channelTradeNo ?? '',
     createTime: a.createdAt,
     updateTime: a.updatedAt,
+    payerChannelId: a.payerChannelId ?? '',
+    payerAccount: a.payerAccount ?? '',
+    paidAmount: a.paidAmount ?? 0n,
+    paidTime: a.paidAt ?? undefined,
+    channelRecords: recordsToProto(a.channelRecords),
   };
+}
+
+/** Stored channel records (JSON, see src/domain/channel-record.ts) as ChannelExchange messages, oldest first. */
+export function recordsToProto(stored: unknown): ChannelExchange[] {
+  const list = (typeof stored === 'string' ? JSON.parse(stored) : stored) as ChannelRecord[] | null;
+  if (!Array.isArray(list)) return [];
+  return list.map((r) => ({
+    operation: r.operation,
+    endpoint: r.endpoint,
+    sent: { ...r.sent },
+    answer: { ...r.answer },
+    time: new Date(r.at),
+  }));
 }
 
 export function refundToProto(r: Refund): PbRefund {
@@ -118,6 +138,7 @@ export function refundToProto(r: Refund): PbRefund {
     createTime: r.createdAt,
     successTime: r.succeededAt ?? undefined,
     requestedBy: r.requestedBy,
+    channelRecords: recordsToProto(r.channelRecords),
   };
 }
 

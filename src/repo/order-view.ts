@@ -19,14 +19,18 @@ const SELECT_VIEW = `
                      'id', ${big('a.id')}, 'attemptNo', a.attempt_no, 'payNo', a.pay_no, 'tenantId', a.tenant_id,
                      'payWay', a.pay_way, 'channel', a.channel, 'status', a.status, 'payload', a.payload,
                      'payerId', a.payer_id, 'clientIp', a.client_ip, 'channelTradeNo', a.channel_trade_no,
-                     'createdAt', ${iso('a.created_at')}, 'updatedAt', ${iso('a.updated_at')}) ORDER BY a.id)
+                     'createdAt', ${iso('a.created_at')}, 'updatedAt', ${iso('a.updated_at')},
+                     'payerChannelId', a.payer_channel_id, 'payerAccount', a.payer_account,
+                     'paidAmount', ${big('a.paid_amount')}, 'paidAt', ${iso('a.paid_at')},
+                     'channelRecords', JSON_EXTRACT(a.channel_records, '$')) ORDER BY a.id)
               FROM pay_attempt a WHERE a.pay_no = o.pay_no) AS attempts,
            (SELECT JSON_ARRAYAGG(JSON_OBJECT(
                      'id', ${big('r.id')}, 'refundNo', r.refund_no, 'tenantId', r.tenant_id, 'outRefundNo', r.out_refund_no,
                      'payNo', r.pay_no, 'attemptNo', r.attempt_no, 'amount', ${big('r.amount')}, 'currency', r.currency,
                      'reason', r.reason, 'status', r.status, 'channelRefundNo', r.channel_refund_no,
                      'failureReason', r.failure_reason, 'requestedBy', r.requested_by, 'createdAt', ${iso('r.created_at')},
-                     'updatedAt', ${iso('r.updated_at')}, 'succeededAt', ${iso('r.succeeded_at')}) ORDER BY r.id)
+                     'updatedAt', ${iso('r.updated_at')}, 'succeededAt', ${iso('r.succeeded_at')},
+                     'channelRecords', JSON_EXTRACT(r.channel_records, '$')) ORDER BY r.id)
               FROM refund r WHERE r.pay_no = o.pay_no) AS refunds,
            (SELECT JSON_ARRAYAGG(JSON_OBJECT(
                      'id', ${big('t.id')}, 'payNo', t.pay_no, 'fromStatus', t.from_status, 'toStatus', t.to_status,
@@ -55,6 +59,8 @@ export async function findOrderView(db: Db, ref: OrderRef): Promise<OrderView | 
       id: BigInt(a.id),
       createdAt: date(a.createdAt),
       updatedAt: date(a.updatedAt),
+      paidAmount: a.paidAmount === null ? null : BigInt(a.paidAmount),
+      paidAt: a.paidAt === null ? null : date(a.paidAt),
     })),
     refunds: children<RefundJson>(refunds).map((r) => ({
       ...r,
@@ -69,10 +75,12 @@ export async function findOrderView(db: Db, ref: OrderRef): Promise<OrderView | 
 }
 
 /** Each child row as the JSON carries it: BIGINTs and DATETIMEs as text, everything else as the column's own value. */
-type AsJson<T, Big extends keyof T, Time extends keyof T> = Omit<T, Big | Time> & { [K in Big]: string } & {
+type AsJson<T, Big extends keyof T, Time extends keyof T> = Omit<T, Big | Time> & {
+  [K in Big]: null extends T[K] ? string | null : string;
+} & {
   [K in Time]: null extends T[K] ? string | null : string;
 };
-type AttemptJson = AsJson<PayAttempt, 'id', 'createdAt' | 'updatedAt'>;
+type AttemptJson = AsJson<PayAttempt, 'id' | 'paidAmount', 'createdAt' | 'updatedAt' | 'paidAt'>;
 type RefundJson = AsJson<Refund, 'id' | 'amount', 'createdAt' | 'updatedAt' | 'succeededAt'>;
 type TransitionJson = AsJson<OrderTransition, 'id', 'createdAt'>;
 type ViewRow = PayOrderRow & { attempts: unknown; refunds: unknown; transitions: unknown };

@@ -3,7 +3,8 @@ import type { AttemptStatus } from '../generated/prisma/enums';
 import type { OrderStatus } from '../domain/order-status';
 import type { Db } from '../infra/db';
 import { PAY_ATTEMPT_COLUMNS, PAY_ORDER_COLUMNS, toPayAttempt, toPayOrder, type PayAttemptRow, type PayOrderRow } from './rows';
-import { assignments, sqlOf, type Written } from './sql';
+import type { ChannelRecord } from '../domain/channel-record';
+import { appendRecord, assignments, sqlOf, type Written } from './sql';
 import { sqlFor, type Queryable, type Tx } from './tx';
 
 export type { PayAttempt, PayOrder, Refund };
@@ -222,6 +223,11 @@ const unprefixed = (r: AttemptColumns): PayAttemptRow => ({
   channel_trade_no: r.a_channel_trade_no,
   created_at: r.a_created_at,
   updated_at: r.a_updated_at,
+  payer_channel_id: r.a_payer_channel_id,
+  payer_account: r.a_payer_account,
+  paid_amount: r.a_paid_amount,
+  paid_at: r.a_paid_at,
+  channel_records: r.a_channel_records,
 });
 
 const ORDER_AND_ATTEMPTS = `SELECT ${PAY_ORDER_COLUMNS.split(', ')
@@ -278,27 +284,66 @@ export async function insertAttempt(
   a: Pick<PayAttempt, 'attemptNo' | 'payNo' | 'tenantId' | 'payWay' | 'channel' | 'payerId' | 'clientIp'>,
 ): Promise<PayAttempt> {
   const now = new Date();
-  const row = { ...a, status: 'CREATED' as const, payload: null, channelTradeNo: null, createdAt: now, updatedAt: now };
+  const row = {
+    ...a,
+    status: 'CREATED' as const,
+    payload: null,
+    channelTradeNo: null,
+    createdAt: now,
+    updatedAt: now,
+    payerChannelId: null,
+    payerAccount: null,
+    paidAmount: null,
+    paidAt: null,
+    channelRecords: null,
+  };
   const { insertId } = await tx.write`
     INSERT INTO pay_attempt (attempt_no, pay_no, tenant_id, pay_way, channel, status, payer_id, client_ip, created_at, updated_at)
     VALUES (${a.attemptNo}, ${a.payNo}, ${a.tenantId}, ${a.payWay}, ${a.channel}, 'CREATED', ${a.payerId}, ${a.clientIp}, ${now}, ${now})`;
   return { ...row, id: insertId };
 }
 
-/** Compare-and-set of an attempt's status. */
+/** What an attempt's compare-and-set may write with its status: the payment as the channel reported it, and a record. */
+export type AttemptSet = Partial<
+  Pick<PayAttempt, 'payload' | 'channelTradeNo' | 'payerChannelId' | 'payerAccount' | 'paidAmount' | 'paidAt'>
+> & {
+  /** Appended to the attempt's channel records (the newest KEPT_CHANNEL_RECORDS are kept), in the same statement. */
+  record?: ChannelRecord;
+};
+
+/** Compare-and-set of an attempt's status, with whatever `set` carries: one statement. */
 export async function casAttemptStatus(
   db: Queryable,
   attemptNo: string,
   from: AttemptStatus[],
   to: AttemptStatus,
-  set: Partial<Pick<PayAttempt, 'payload' | 'channelTradeNo'>> = {},
+  { record, ...set }: AttemptSet = {},
 ): Promise<boolean> {
   const { sql, args } = assignments(ATTEMPT_COLUMNS, { ...set, payload: set.payload == null ? undefined : JSON.stringify(set.payload) });
+  const append = record ? APPEND_ATTEMPT_RECORD : '';
   const n = await sqlFor(db).query<Written>(
-    `UPDATE pay_attempt SET ${sql}status = ?, updated_at = ? WHERE attempt_no = ? AND status IN (${from.map(() => '?').join(', ')})`,
-    [...args, to, new Date(), attemptNo, ...from],
+    `UPDATE pay_attempt SET ${sql}${append}status = ?, updated_at = ? WHERE attempt_no = ? AND status IN (${from.map(() => '?').join(', ')})`,
+    [...args, ...(record ? [JSON.stringify(record)] : []), to, new Date(), attemptNo, ...from],
   );
   return n.affectedRows === 1;
 }
 
-const ATTEMPT_COLUMNS: Readonly<Record<string, string>> = { payload: 'payload', channelTradeNo: 'channel_trade_no' };
+/**
+ * Marks an open attempt as just asked (updated_at is "last asked", see stampAttempts) and keeps what the channel
+ * answered: one statement, the status sync's own stamp with the record in it. False once the attempt is settled.
+ */
+export async function stampAttemptAsked(db: Queryable, attemptNo: string, record: ChannelRecord): Promise<boolean> {
+  const n = await sqlFor(db).query<Written>(STAMP_ASKED, [JSON.stringify(record), new Date(), attemptNo]);
+  return n.affectedRows === 1;
+}
+
+const ATTEMPT_COLUMNS: Readonly<Record<string, string>> = {
+  payload: 'payload',
+  channelTradeNo: 'channel_trade_no',
+  payerChannelId: 'payer_channel_id',
+  payerAccount: 'payer_account',
+  paidAmount: 'paid_amount',
+  paidAt: 'paid_at',
+};
+const APPEND_ATTEMPT_RECORD = appendRecord('channel_records');
+const STAMP_ASKED = `UPDATE pay_attempt SET ${APPEND_ATTEMPT_RECORD}updated_at = ? WHERE attempt_no = ? AND status IN ('CREATED', 'OPEN')`;

@@ -2,7 +2,8 @@ import type { Db } from '../infra/db';
 import type { Refund } from '../generated/prisma/client';
 import type { RefundStatus } from '../generated/prisma/enums';
 import { REFUND_COLUMNS, toRefund, type RefundRow } from './rows';
-import { assignments, type Written } from './sql';
+import type { ChannelRecord } from '../domain/channel-record';
+import { appendRecord, assignments, type Written } from './sql';
 import { sqlFor, type Queryable, type Tx } from './tx';
 
 export type { Refund };
@@ -73,20 +74,23 @@ export async function insertRefund(
     createdAt: now,
     updatedAt: now,
     succeededAt: null,
+    channelRecords: null,
   };
 }
 
-/** Compare-and-set of a refund's status. */
+/** Compare-and-set of a refund's status, appending `record` to its channel records in the same statement. */
 export async function casRefundStatus(
   tx: Tx,
   refundNo: string,
   from: RefundStatus,
   to: RefundStatus,
-  set: Partial<Pick<Refund, 'channelRefundNo' | 'failureReason' | 'succeededAt'>> = {},
+  { record, ...set }: Partial<Pick<Refund, 'channelRefundNo' | 'failureReason' | 'succeededAt'>> & { record?: ChannelRecord } = {},
 ): Promise<boolean> {
   const { sql, args } = assignments(REFUND_SET_COLUMNS, set);
-  const n = await tx.query<Written>(`UPDATE refund SET ${sql}status = ?, updated_at = ? WHERE refund_no = ? AND status = ?`, [
+  const append = record ? APPEND_REFUND_RECORD : '';
+  const n = await tx.query<Written>(`UPDATE refund SET ${sql}${append}status = ?, updated_at = ? WHERE refund_no = ? AND status = ?`, [
     ...args,
+    ...(record ? [JSON.stringify(record)] : []),
     to,
     new Date(),
     refundNo,
@@ -94,6 +98,19 @@ export async function casRefundStatus(
   ]);
   return n.affectedRows === 1;
 }
+
+/**
+ * Keeps what the channel said of a refund it has not settled (PROCESSING, no answer): the refund path is not hot,
+ * and such an answer moves no status, so this is its own statement. updated_at is left alone (the sweep reads it as
+ * "last asked", which the status sync stamps itself). False once the refund is final.
+ */
+export async function noteRefundRecord(db: Queryable, refundNo: string, record: ChannelRecord): Promise<boolean> {
+  const n = await sqlFor(db).query<Written>(NOTE_REFUND_RECORD, [JSON.stringify(record), refundNo]);
+  return n.affectedRows === 1;
+}
+
+const APPEND_REFUND_RECORD = appendRecord('channel_records');
+const NOTE_REFUND_RECORD = `UPDATE refund SET ${APPEND_REFUND_RECORD.slice(0, -2)} WHERE refund_no = ? AND status = 'PENDING'`;
 
 const REFUND_SET_COLUMNS: Readonly<Record<string, string>> = {
   channelRefundNo: 'channel_refund_no',

@@ -76,7 +76,8 @@ export const toPayOrder = (r: PayOrderRow): PayOrder => ({
 });
 
 export const PAY_ATTEMPT_COLUMNS =
-  'id, attempt_no, pay_no, tenant_id, pay_way, channel, status, payload, payer_id, client_ip, channel_trade_no, created_at, updated_at';
+  'id, attempt_no, pay_no, tenant_id, pay_way, channel, status, payload, payer_id, client_ip, channel_trade_no, created_at, updated_at, ' +
+  'payer_channel_id, payer_account, paid_amount, paid_at, channel_records';
 
 export interface PayAttemptRow {
   id: bigint;
@@ -92,6 +93,11 @@ export interface PayAttemptRow {
   channel_trade_no: string | null;
   created_at: Date;
   updated_at: Date;
+  payer_channel_id: string | null;
+  payer_account: string | null;
+  paid_amount: bigint | null;
+  paid_at: Date | null;
+  channel_records: PayAttempt['channelRecords'];
 }
 
 export const toPayAttempt = (r: PayAttemptRow): PayAttempt => ({
@@ -108,11 +114,16 @@ export const toPayAttempt = (r: PayAttemptRow): PayAttempt => ({
   channelTradeNo: r.channel_trade_no,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  payerChannelId: r.payer_channel_id,
+  payerAccount: r.payer_account,
+  paidAmount: r.paid_amount,
+  paidAt: r.paid_at,
+  channelRecords: r.channel_records,
 });
 
 export const REFUND_COLUMNS =
   'id, refund_no, tenant_id, out_refund_no, pay_no, attempt_no, amount, currency, reason, status, channel_refund_no, ' +
-  'failure_reason, requested_by, created_at, updated_at, succeeded_at';
+  'failure_reason, requested_by, created_at, updated_at, succeeded_at, channel_records';
 
 export interface RefundRow {
   id: bigint;
@@ -131,6 +142,7 @@ export interface RefundRow {
   created_at: Date;
   updated_at: Date;
   succeeded_at: Date | null;
+  channel_records: Refund['channelRecords'];
 }
 
 export const toRefund = (r: RefundRow): Refund => ({
@@ -150,6 +162,7 @@ export const toRefund = (r: RefundRow): Refund => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   succeededAt: r.succeeded_at,
+  channelRecords: r.channel_records,
 });
 
 export type { OrderTransition };

@@ -1,5 +1,6 @@
 import type { Pool, PoolConnection } from 'mariadb';
 import { Prisma } from '../generated/prisma/client';
+import { KEPT_CHANNEL_RECORDS } from '../domain/channel-record';
 import { sqlPool, type Db } from '../infra/db';
 
 /**
@@ -86,6 +87,17 @@ export function sqlOf(db: Db): DriverSql {
     poolRunners.set(db, runner);
   }
   return runner;
+}
+
+/**
+ * `col = <col with one JSON value appended>, ` (the value is the next parameter, as JSON text), dropping the oldest
+ * when the array already holds KEPT_CHANNEL_RECORDS: the row's records stay bounded, and the append rides in the
+ * statement that already writes the row (no read, no second round trip).
+ */
+export function appendRecord(column: string): string {
+  const current = `COALESCE(${column}, '[]')`;
+  const kept = `IF(JSON_LENGTH(${current}) >= ${KEPT_CHANNEL_RECORDS}, JSON_REMOVE(${current}, '$[0]'), ${current})`;
+  return `${column} = JSON_ARRAY_APPEND(${kept}, '$', JSON_EXTRACT(?, '$')), `;
 }
 
 /** `(?, ?, …), (?, ?, …)` for a multi-row INSERT, as a fragment. */

@@ -84,7 +84,11 @@ describe('Cancel', () => {
       await grpcError(h.call('cancel', { order: ref(order), reason: '' }, 300), status.DEADLINE_EXCEEDED);
       // The server gave up its channel call with the caller, instead of waiting out the channel timeout.
       await eventually(async () => close.mock.results.length > 0);
-      expect(await close.mock.results[0].value).toEqual({ outcome: 'unknown', reason: 'aborted by caller' });
+      expect(await close.mock.results[0].value).toEqual({
+        outcome: 'unknown',
+        reason: 'aborted by caller',
+        said: { endpoint: 'POST /v1/trades/{out_trade_no}/close' },
+      });
     } finally {
       close.mockRestore();
     }

@@ -210,7 +210,7 @@ describe('an attempt left behind by a crash', () => {
     const row = await orderRow(order);
     const call = { account: mockAccount(h, row.tenantId) };
     expect((await handler.prepay(tradeSnapshot(row, attempt), call)).outcome).toBe('success');
-    expect(await handler.close(tradeSnapshot(row, attempt), call)).toEqual({ outcome: 'closed' });
+    expect(await handler.close(tradeSnapshot(row, attempt), call)).toMatchObject({ outcome: 'closed' });
 
     const err = await grpcError(prepay(order, PayWay.PAY_WAY_MOCK), status.FAILED_PRECONDITION);
     expect(err.details).toContain('TRADE_CLOSED');

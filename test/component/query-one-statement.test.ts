@@ -38,6 +38,7 @@ async function busyOrder() {
       id: undefined,
       attemptNo: second,
       payload: undefined,
+      channelRecords: undefined,
       status: 'CLOSED',
       channelTradeNo: null,
       createdAt: new Date('2026-01-02T03:04:05.678Z'),

@@ -139,7 +139,11 @@ describe('every pay way: prepay → buyer pays → verified notify → query suc
   it('ALIPAY_QR: precreate, not scanned = pending, scan, pay, notify, query', async () => {
     const trade = tradeSnapshot();
     const prepay = await qr.prepay(trade, call());
-    expect(prepay).toEqual({ outcome: 'success', payload: { kind: 'qrCodeUrl', value: `${baseUrl}/qr/${trade.attemptNo}` } });
+    expect(prepay).toEqual({
+      outcome: 'success',
+      payload: { kind: 'qrCodeUrl', value: `${baseUrl}/qr/${trade.attemptNo}` },
+      said: { endpoint: 'alipay.trade.precreate', code: '10000' },
+    });
     expect(await qr.query(trade, call())).toMatchObject({ outcome: 'pending', channelStatus: 'ACQ.TRADE_NOT_EXIST' });
 
     const scanned = await fetch(`${baseUrl}/qr/${trade.attemptNo}`);
@@ -267,17 +271,23 @@ describe('close', () => {
   it('closes an unpaid trade: closed, then query fail, with a TRADE_CLOSED notify', async () => {
     const trade = await prepaidQr();
     sandbox.scan(trade.attemptNo);
-    expect(await qr.close(trade, call())).toEqual({ outcome: 'closed' });
+    expect(await qr.close(trade, call())).toEqual({ outcome: 'closed', said: { endpoint: 'alipay.trade.close', code: '10000' } });
     expect(await qr.query(trade, call())).toMatchObject({ outcome: 'fail', channelStatus: 'TRADE_CLOSED' });
     const [notify] = await validNotifies(trade.attemptNo);
     expect(notify).toMatchObject({ kind: 'payment', status: { outcome: 'fail', channelStatus: 'TRADE_CLOSED' } });
-    expect(await qr.close(trade, call())).toEqual({ outcome: 'closed' }); // ACQ.TRADE_HAS_CLOSE
+    expect(await qr.close(trade, call())).toEqual({
+      outcome: 'closed',
+      said: expect.objectContaining({ endpoint: 'alipay.trade.close', code: '40004', subCode: 'ACQ.TRADE_HAS_CLOSE' }),
+    }); // ACQ.TRADE_HAS_CLOSE
     expect(() => sandbox.pay(trade.attemptNo)).toThrow(/ACQ.TRADE_HAS_CLOSE/);
   });
 
   it('an unscanned precreate closes as ACQ.TRADE_NOT_EXIST, and cannot be paid afterwards', async () => {
     const trade = await prepaidQr();
-    expect(await qr.close(trade, call())).toEqual({ outcome: 'closed' });
+    expect(await qr.close(trade, call())).toEqual({
+      outcome: 'closed',
+      said: expect.objectContaining({ endpoint: 'alipay.trade.close', code: '40004', subCode: 'ACQ.TRADE_NOT_EXIST' }),
+    });
     expect(() => sandbox.scan(trade.attemptNo)).toThrow(/ACQ.TRADE_HAS_CLOSE/);
   });
 
@@ -291,11 +301,28 @@ describe('refund', () => {
   it('partial, idempotent repeat, over the rest, then the rest: with notifies and refund queries', async () => {
     const trade = await paidQr();
     const first = refundSnapshot(trade, 1000n);
-    expect(await qr.queryRefund(first, call())).toEqual({ outcome: 'pending', channelStatus: 'REFUND_NOT_FOUND' });
-    expect(await qr.refund(first, call())).toEqual({ outcome: 'success', channelStatus: 'fund_change=Y' });
+    expect(await qr.queryRefund(first, call())).toEqual({
+      outcome: 'pending',
+      channelStatus: 'REFUND_NOT_FOUND',
+      said: { endpoint: 'alipay.trade.fastpay.refund.query', code: '10000' },
+    });
+    expect(await qr.refund(first, call())).toEqual({
+      outcome: 'success',
+      channelStatus: 'fund_change=Y',
+      said: { endpoint: 'alipay.trade.refund', code: '10000' },
+    });
     expect(sandbox.refundedTotal(trade.attemptNo)).toBe(1000n);
-    expect(await qr.queryRefund(first, call())).toEqual({ outcome: 'success', channelStatus: 'REFUND_SUCCESS' });
-    expect(await qr.refund(first, call())).toEqual({ outcome: 'success', channelStatus: 'fund_change=N; REFUND_SUCCESS' });
+    expect(await qr.queryRefund(first, call())).toEqual({
+      outcome: 'success',
+      channelStatus: 'REFUND_SUCCESS',
+      said: { endpoint: 'alipay.trade.fastpay.refund.query', code: '10000' },
+    });
+    // Settled by the refund query (fund_change N says nothing itself): that answer is the one on record.
+    expect(await qr.refund(first, call())).toEqual({
+      outcome: 'success',
+      channelStatus: 'fund_change=N; REFUND_SUCCESS',
+      said: { endpoint: 'alipay.trade.fastpay.refund.query', code: '10000' },
+    });
     expect(sandbox.refundedTotal(trade.attemptNo)).toBe(1000n);
 
     const [, refundNotify] = await validNotifies(trade.attemptNo, 2);
@@ -315,7 +342,11 @@ describe('refund', () => {
     expect(await qr.refund(sameNoOtherAmount, call())).toMatchObject({ outcome: 'fail' });
 
     const rest = refundSnapshot(trade, 7888n);
-    expect(await qr.refund(rest, call())).toEqual({ outcome: 'success', channelStatus: 'fund_change=Y' });
+    expect(await qr.refund(rest, call())).toEqual({
+      outcome: 'success',
+      channelStatus: 'fund_change=Y',
+      said: { endpoint: 'alipay.trade.refund', code: '10000' },
+    });
     const notifies = await validNotifies(trade.attemptNo, 3);
     expect(notifies[2]).toMatchObject({ kind: 'refund', refundNo: rest.refundNo, status: { outcome: 'unknown' } });
     expect(receiptsFor(trade.attemptNo)[2].form.get('trade_status')).toBe('TRADE_CLOSED');
@@ -469,7 +500,7 @@ describe('hostile notifies', () => {
   it('can pay a closed trade anyway (success after close)', async () => {
     const trade = await prepaidQr();
     sandbox.scan(trade.attemptNo);
-    expect(await qr.close(trade, call())).toEqual({ outcome: 'closed' });
+    expect(await qr.close(trade, call())).toEqual({ outcome: 'closed', said: { endpoint: 'alipay.trade.close', code: '10000' } });
     sandbox.inject({ kind: 'successAfterClose' });
     sandbox.pay(trade.attemptNo);
     const notifies = await validNotifies(trade.attemptNo, 2);

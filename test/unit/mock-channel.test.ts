@@ -153,19 +153,26 @@ describe('mock gateway and the mock channel over HTTP', () => {
     expect(await handler.query(trade, call)).toMatchObject({ outcome: 'pending', channelStatus: 'TRADE_NOT_EXIST' });
     await handler.prepay(trade, call);
     expect(await handler.query(trade, call)).toMatchObject({ outcome: 'pending', channelStatus: 'NOTPAY' });
-    expect(await handler.close(trade, call)).toEqual({ outcome: 'closed' });
+    expect(await handler.close(trade, call)).toEqual({ outcome: 'closed', said: { endpoint: 'POST /v1/trades/{out_trade_no}/close' } });
     expect(await handler.query(trade, call)).toMatchObject({ outcome: 'fail', channelStatus: 'CLOSED' });
     expect(gateway.trade(trade.attemptNo)?.status).toBe('CLOSED');
     expect(gateway.trade('never-seen')).toBeUndefined();
     expect(() => gateway.pay(trade.attemptNo)).toThrow('trade is closed');
-    expect(await handler.close(tradeSnapshot(), call)).toEqual({ outcome: 'closed' });
+    expect(await handler.close(tradeSnapshot(), call)).toEqual({
+      outcome: 'closed',
+      said: { endpoint: 'POST /v1/trades/{out_trade_no}/close', code: 'TRADE_NOT_EXIST' },
+    });
 
     const { trade: paidTrade } = await prepaid(500n);
     gateway.pay(paidTrade.attemptNo);
     const status = await handler.query(paidTrade, call);
     expect(status).toMatchObject({ outcome: 'success', channelStatus: 'SUCCESS', paidAmount: 500n });
     expect(status.paidAt).toBeInstanceOf(Date);
-    expect(await handler.close(paidTrade, call)).toEqual({ outcome: 'paid', status });
+    expect(await handler.close(paidTrade, call)).toEqual({
+      outcome: 'paid',
+      status,
+      said: { endpoint: 'POST /v1/trades/{out_trade_no}/close', code: 'TRADE_PAID' },
+    });
   });
 
   it('prepay is idempotent per out_trade_no and amount, and fails for another amount', async () => {

@@ -244,16 +244,21 @@ describe('each pay way: prepay → buyer pays → signed, encrypted notify → s
   });
 });
 
+const CLOSE = 'POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close';
+
 describe('query, close and prepay idempotency', () => {
   it('queries a trade through its states and closes it with a signed 204', async () => {
     const trade = tradeSnapshot();
     expect(await native.query(trade, call())).toMatchObject({ outcome: 'pending', channelStatus: 'ORDER_NOT_EXIST' });
     await native.prepay(trade, call());
     expect(await native.query(trade, call())).toMatchObject({ outcome: 'pending', channelStatus: 'NOTPAY' });
-    expect(await native.close(trade, call())).toEqual({ outcome: 'closed' });
+    expect(await native.close(trade, call())).toEqual({ outcome: 'closed', said: { endpoint: CLOSE, httpStatus: 204 } });
     expect(await native.query(trade, call())).toMatchObject({ outcome: 'fail', channelStatus: 'CLOSED' });
-    expect(await native.close(trade, call())).toEqual({ outcome: 'closed' });
-    expect(await native.close(tradeSnapshot(), call())).toEqual({ outcome: 'closed' });
+    expect(await native.close(trade, call())).toEqual({ outcome: 'closed', said: { endpoint: CLOSE, httpStatus: 204 } });
+    expect(await native.close(tradeSnapshot(), call())).toEqual({
+      outcome: 'closed',
+      said: { endpoint: CLOSE, httpStatus: 404, code: 'ORDER_NOT_EXIST', message: '订单不存在' },
+    });
     expect(() => sandbox.pay(trade.attemptNo)).toThrow('trade is closed');
     expect(await native.prepay(trade, call())).toMatchObject({ outcome: 'unknown', reason: expect.stringContaining('ORDER_CLOSED') });
   });
@@ -262,7 +267,11 @@ describe('query, close and prepay idempotency', () => {
     const trade = await paid({ amount: 500n });
     const status = await jsapi.query(trade, call());
     expect(status).toMatchObject({ outcome: 'success', paidAmount: 500n });
-    expect(await jsapi.close(trade, call())).toEqual({ outcome: 'paid', status });
+    expect(await jsapi.close(trade, call())).toEqual({
+      outcome: 'paid',
+      status,
+      said: { endpoint: CLOSE, httpStatus: 400, code: 'ORDERPAID', message: '订单已支付' },
+    });
   });
 
   it('prepay is idempotent per out_trade_no; other parameters are INVALID_REQUEST (fail)', async () => {
@@ -271,7 +280,11 @@ describe('query, close and prepay idempotency', () => {
     const again = await jsapi.prepay(trade, call());
     if (first.outcome !== 'success' || first.payload.kind !== 'signParams') throw new Error(JSON.stringify(first));
     expect(again).toMatchObject({ outcome: 'success', payload: { value: { package: first.payload.value.package } } });
-    const conflict = { outcome: 'fail', reason: expect.stringContaining('HTTP 400 INVALID_REQUEST') };
+    const conflict = {
+      outcome: 'fail',
+      reason: expect.stringContaining('HTTP 400 INVALID_REQUEST'),
+      said: expect.objectContaining({ endpoint: 'POST /v3/pay/transactions/jsapi', httpStatus: 400, code: 'INVALID_REQUEST' }),
+    };
     expect(await jsapi.prepay({ ...trade, amount: 1235n }, call())).toEqual(conflict);
     expect(await app.prepay(trade, call())).toMatchObject({ outcome: 'fail' });
   });
@@ -424,7 +437,7 @@ describe('notifies', () => {
 
   it('reports a success after close (the buyer paid while the merchant closed)', async () => {
     const trade = await prepaid();
-    expect(await native.close(trade, call())).toEqual({ outcome: 'closed' });
+    expect(await native.close(trade, call())).toEqual({ outcome: 'closed', said: { endpoint: CLOSE, httpStatus: 204 } });
     sandbox.inject({ kind: 'successAfterClose' });
     sandbox.pay(trade.attemptNo);
     expect((await notifiesFor(trade.attemptNo))[0].notify).toEqual(paymentOf(trade));

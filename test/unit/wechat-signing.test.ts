@@ -236,6 +236,8 @@ describe('responses and notifies (WeChat → merchant)', () => {
           currency: 'CNY',
           paidAmount: 100n,
           paidAt: new Date('2024-01-01T02:01:02Z'),
+          payerChannelId: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+          said: { message: '支付成功', payerAmount: 100n },
         },
       },
       identity: { outTradeNo: 'A20240101020000ABCDEFGHJKMN', appId: fixture.appId, merchantId: fixture.mchId },

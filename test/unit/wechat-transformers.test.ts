@@ -239,6 +239,7 @@ describe('answers and notifies → domain', () => {
       currency: 'CNY',
       paidAmount: 8888n,
       paidAt: new Date('2024-01-01T02:01:02Z'),
+      said: { message: '支付成功', payerAmount: 8800n },
     });
   });
 

@@ -5,6 +5,7 @@ import type { AlipayAccount } from './account';
 import { type AlipayClients, callAlipay } from './client';
 import { alipayAck, parseNotifyBody, toChannelNotify, verifyNotifyForm } from './notify';
 import {
+  alipaySaid,
   closeErrorAnswer,
   createErrorOutcome,
   describeError,
@@ -24,19 +25,27 @@ export class AlipayAdapter implements ChannelAdapter<AlipayAccount> {
 
   async query(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<ChannelTradeAnswer> {
     const biz = { out_trade_no: trade.attemptNo };
-    const r = await callAlipay(this.clients.get(account), 'alipay.trade.query', biz, queryAnswer, signal);
+    const r = await callAlipay(this.clients.get(account), QUERY, biz, queryAnswer, signal);
     if (r.ok) return toTradeAnswer(r.data);
-    return { outcome: queryErrorOutcome(r.error), channelStatus: errorStatus(r.error), reason: describeError(r.error), fromError: true };
+    const said = alipaySaid(QUERY, r.error);
+    return {
+      outcome: queryErrorOutcome(r.error),
+      channelStatus: errorStatus(r.error),
+      reason: describeError(r.error),
+      fromError: true,
+      said,
+    };
   }
 
   async close(trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<ChannelCloseAnswer> {
     const biz = { out_trade_no: trade.attemptNo };
-    const r = await callAlipay(this.clients.get(account), 'alipay.trade.close', biz, closeAnswer, signal);
-    if (!r.ok) return closeErrorAnswer(r.error);
+    const r = await callAlipay(this.clients.get(account), CLOSE, biz, closeAnswer, signal);
+    if (!r.ok) return { ...closeErrorAnswer(r.error), said: alipaySaid(CLOSE, r.error) };
+    const said = alipaySaid(CLOSE);
     if (r.data.out_trade_no !== trade.attemptNo) {
-      return { outcome: 'unknown', reason: `close answered for out_trade_no ${r.data.out_trade_no ?? '(missing)'}` };
+      return { outcome: 'unknown', reason: `close answered for out_trade_no ${r.data.out_trade_no ?? '(missing)'}`, said };
     }
-    return { outcome: 'closed' };
+    return { outcome: 'closed', said };
   }
 
   /**
@@ -45,21 +54,37 @@ export class AlipayAdapter implements ChannelAdapter<AlipayAccount> {
    * say which, so N is settled by fastpay.refund.query for this very out_request_no.
    */
   async refund(refund: RefundSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
-    const r = await callAlipay(this.clients.get(account), 'alipay.trade.refund', refundBizContent(refund), refundAnswer, signal);
-    if (!r.ok) return { outcome: createErrorOutcome(r.error), channelStatus: errorStatus(r.error), reason: describeError(r.error) };
-    if (r.data.out_trade_no !== refund.attemptNo) {
-      return { outcome: 'unknown', channelStatus: '', reason: `refund answered for out_trade_no ${r.data.out_trade_no ?? '(missing)'}` };
+    const r = await callAlipay(this.clients.get(account), REFUND, refundBizContent(refund), refundAnswer, signal);
+    if (!r.ok) {
+      const said = alipaySaid(REFUND, r.error);
+      return { outcome: createErrorOutcome(r.error), channelStatus: errorStatus(r.error), reason: describeError(r.error), said };
     }
-    if (r.data.fund_change === 'Y') return { outcome: 'success', channelStatus: 'fund_change=Y' };
+    const said = alipaySaid(REFUND);
+    if (r.data.out_trade_no !== refund.attemptNo) {
+      return {
+        outcome: 'unknown',
+        channelStatus: '',
+        reason: `refund answered for out_trade_no ${r.data.out_trade_no ?? '(missing)'}`,
+        said,
+      };
+    }
+    if (r.data.fund_change === 'Y') return { outcome: 'success', channelStatus: 'fund_change=Y', said };
     const confirmed = await this.queryRefund(refund, account, signal);
     return { ...confirmed, channelStatus: `fund_change=${r.data.fund_change}; ${confirmed.channelStatus}` };
   }
 
   async queryRefund(refund: RefundSnapshot, account: AlipayAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
     const biz = { out_trade_no: refund.attemptNo, out_request_no: refund.refundNo };
-    const r = await callAlipay(this.clients.get(account), 'alipay.trade.fastpay.refund.query', biz, refundQueryAnswer, signal);
-    if (!r.ok) return { outcome: 'unknown', channelStatus: errorStatus(r.error), reason: describeError(r.error) };
+    const r = await callAlipay(this.clients.get(account), REFUND_QUERY, biz, refundQueryAnswer, signal);
+    if (!r.ok)
+      return {
+        outcome: 'unknown',
+        channelStatus: errorStatus(r.error),
+        reason: describeError(r.error),
+        said: alipaySaid(REFUND_QUERY, r.error),
+      };
     const a = r.data;
+    const said = alipaySaid(REFUND_QUERY);
     // Without refund_status the answer says "not refunded (yet)" and claims nothing; with it, it must name this
     // trade, this refund and its amount: a field it lacks is as wrong as a field that differs.
     const claims = Boolean(a.refund_status);
@@ -69,8 +94,8 @@ export class AlipayAdapter implements ChannelAdapter<AlipayAccount> {
       claims && a.refund_amount !== refund.amount && `refund amount ${a.refund_amount ?? '(missing)'}`,
     ].filter((p): p is string => typeof p === 'string');
     const status = toRefundStatus(a);
-    if (problems.length === 0) return status;
-    return { outcome: 'unknown', channelStatus: status.channelStatus, reason: `integrity check failed: ${problems.join('; ')}` };
+    if (problems.length === 0) return { ...status, said };
+    return { outcome: 'unknown', channelStatus: status.channelStatus, reason: `integrity check failed: ${problems.join('; ')}`, said };
   }
 
   async verifyNotify(notify: RawNotify, account: AlipayAccount): Promise<ChannelNotify> {
@@ -98,3 +123,8 @@ export class AlipayAdapter implements ChannelAdapter<AlipayAccount> {
 }
 
 const errorStatus = (e: CommonAnswer): string => e.sub_code || e.code;
+
+const QUERY = 'alipay.trade.query';
+const CLOSE = 'alipay.trade.close';
+const REFUND = 'alipay.trade.refund';
+const REFUND_QUERY = 'alipay.trade.fastpay.refund.query';

@@ -2,7 +2,7 @@ import type { ChannelNotify } from '../channel-module';
 import type { NotifyAck, VerifiedNotify } from '../types';
 import { alipaySignContent, rsa2Verify } from './signing';
 import { parseBeijingTime } from './time';
-import { tradeOutcome } from './transformers';
+import { alipayPayer, tradeOutcome } from './transformers';
 import { notifyForm, type NotifyForm } from './wire';
 
 /**
@@ -74,7 +74,12 @@ export function toVerifiedNotify(n: NotifyForm): VerifiedNotify {
       currency: 'CNY',
       ...(closedAfterPayment && { reason: 'trade closed after payment (fully refunded)' }),
       ...(outcome === 'fail' && n.trade_status === 'TRADE_CLOSED' && { closedUnpaid: true }),
-      ...(outcome === 'success' && { paidAmount: n.total_amount, ...(paidAt && { paidAt }) }),
+      ...(outcome === 'success' && {
+        paidAmount: n.total_amount,
+        ...(paidAt && { paidAt }),
+        ...alipayPayer({ openId: n.buyer_open_id, buyerId: n.buyer_id, logonId: n.buyer_logon_id }),
+      }),
+      ...(n.buyer_pay_amount !== undefined && { said: { payerAmount: n.buyer_pay_amount } }),
     },
   };
 }

@@ -2,8 +2,12 @@ import type { PrepayStrategy } from '../channel-module';
 import type { PrepayResult, TradeSnapshot } from '../types';
 import type { AlipayAccount } from './account';
 import { type AlipayClients, callAlipay, commonParams } from './client';
-import { createErrorOutcome, describeError, notifyUrl, payBizContent, tradeProblem } from './transformers';
+import { alipaySaid, createErrorOutcome, describeError, notifyUrl, payBizContent, tradeProblem } from './transformers';
 import { precreateAnswer } from './wire';
+
+const PRECREATE = 'alipay.trade.precreate';
+/** A pay way whose request is signed here and submitted by the buyer's app or browser: nothing was sent yet. */
+const SIGNED_LOCALLY = (method: string) => ({ endpoint: method, message: 'signed here for the buyer to submit; no call made' });
 
 type Start = (trade: TradeSnapshot, account: AlipayAccount, signal?: AbortSignal) => Promise<PrepayResult>;
 
@@ -26,7 +30,7 @@ export function appPay(clients: AlipayClients): PrepayStrategy<AlipayAccount> {
   return checkedFirst(async (trade, account) => {
     const params = { bizContent: payBizContent(trade, 'app'), ...commonParams({ notify_url: notifyUrl(account, trade.tenantId, 'app') }) };
     const value = clients.get(account).sdkExecute('alipay.trade.app.pay', params, { bizContentAutoSnakeCase: false });
-    return { outcome: 'success', payload: { kind: 'appOrderString', value } };
+    return { outcome: 'success', payload: { kind: 'appOrderString', value }, said: SIGNED_LOCALLY('alipay.trade.app.pay') };
   });
 }
 
@@ -42,7 +46,7 @@ export function redirectPay(clients: AlipayClients, terminal: 'wap' | 'page'): P
     const common = commonParams({ notify_url: notifyUrl(account, trade.tenantId, terminal), return_url: trade.returnUrl });
     const bizContent = payBizContent(trade, terminal);
     const value = clients.get(account).pageExecute(method, 'GET', { bizContent, ...common });
-    return { outcome: 'success', payload: { kind: 'redirectUrl', value } };
+    return { outcome: 'success', payload: { kind: 'redirectUrl', value }, said: SIGNED_LOCALLY(method) };
   });
 }
 
@@ -53,11 +57,12 @@ export function redirectPay(clients: AlipayClients, terminal: 'wap' | 'page'): P
 export function qrPay(clients: AlipayClients): PrepayStrategy<AlipayAccount> {
   return checkedFirst(async (trade, account, signal) => {
     const extra = { notify_url: notifyUrl(account, trade.tenantId, 'qr') };
-    const r = await callAlipay(clients.get(account), 'alipay.trade.precreate', payBizContent(trade, 'qr'), precreateAnswer, signal, extra);
-    if (!r.ok) return { outcome: createErrorOutcome(r.error), reason: describeError(r.error) };
+    const r = await callAlipay(clients.get(account), PRECREATE, payBizContent(trade, 'qr'), precreateAnswer, signal, extra);
+    if (!r.ok) return { outcome: createErrorOutcome(r.error), reason: describeError(r.error), said: alipaySaid(PRECREATE, r.error) };
+    const said = alipaySaid(PRECREATE);
     if (r.data.out_trade_no !== trade.attemptNo) {
-      return { outcome: 'unknown', reason: `precreate answered for out_trade_no ${r.data.out_trade_no}` };
+      return { outcome: 'unknown', reason: `precreate answered for out_trade_no ${r.data.out_trade_no}`, said };
     }
-    return { outcome: 'success', payload: { kind: 'qrCodeUrl', value: r.data.qr_code } };
+    return { outcome: 'success', payload: { kind: 'qrCodeUrl', value: r.data.qr_code }, said };
   });
 }

@@ -1,6 +1,6 @@
 import type { ChannelCloseAnswer, ChannelTradeAnswer } from '../channel-module';
 import type { AlipayAccount } from './account';
-import type { Outcome, RefundSnapshot, RefundStatusResult, TradeSnapshot } from '../types';
+import type { ChannelSaid, Outcome, RefundSnapshot, RefundStatusResult, TradeSnapshot, TradeStatus } from '../types';
 import { fenToYuan, isTradeAmount } from './amount';
 import { beijingTime, parseBeijingTime } from './time';
 import type { CommonAnswer, QueryAnswer, RefundQueryAnswer } from './wire';
@@ -61,6 +61,26 @@ export function describeError(e: CommonAnswer): string {
   return `alipay ${e.code}${e.msg ? ` ${e.msg}` : ''}${sub}`.slice(0, 300);
 }
 
+/** What an Alipay answer said, for the records: the method called, and its code, sub_code and words. */
+export function alipaySaid(method: string, e?: CommonAnswer): ChannelSaid {
+  if (!e) return { endpoint: method, code: '10000' };
+  const message = [e.msg, e.sub_msg].filter(Boolean).join(': ');
+  return { endpoint: method, code: e.code, ...(e.sub_code && { subCode: e.sub_code }), ...(message && { message }) };
+}
+
+/**
+ * The payer as a paid trade's answer or notify names them: buyer_open_id where the app uses OpenIDs, else the
+ * 2088… buyer id (`buyer_id` in notifies, `buyer_user_id` in query answers); buyer_logon_id as Alipay masks it.
+ */
+export function alipayPayer(ids: {
+  openId?: string;
+  buyerId?: string;
+  logonId?: string;
+}): Pick<TradeStatus, 'payerChannelId' | 'payerAccount'> {
+  const id = ids.openId || ids.buyerId;
+  return { ...(id && { payerChannelId: id }), ...(ids.logonId && { payerAccount: ids.logonId }) };
+}
+
 export function queryErrorOutcome(e: CommonAnswer): Outcome {
   return isIndeterminate(e) ? 'unknown' : (lookup(QUERY_ERROR_OUTCOMES, e.sub_code) ?? 'unknown');
 }
@@ -98,7 +118,12 @@ export function toTradeAnswer(a: QueryAnswer): ChannelTradeAnswer {
     outTradeNo: a.out_trade_no,
     ...(closedAfterPayment && { reason: 'trade closed after payment (fully refunded)' }),
     ...(outcome === 'fail' && a.trade_status === 'TRADE_CLOSED' && { closedUnpaid: true }),
-    ...(outcome === 'success' && { paidAmount: a.total_amount, ...(paidAt && { paidAt }) }),
+    ...(outcome === 'success' && {
+      paidAmount: a.total_amount,
+      ...(paidAt && { paidAt }),
+      ...alipayPayer({ openId: a.buyer_open_id, buyerId: a.buyer_user_id, logonId: a.buyer_logon_id }),
+    }),
+    said: { ...alipaySaid('alipay.trade.query'), ...(a.buyer_pay_amount !== undefined && { payerAmount: a.buyer_pay_amount }) },
   };
 }
 

@@ -24,6 +24,11 @@ export const queryAnswer = z.object({
   trade_status: text,
   total_amount: yuan,
   send_pay_date: text.optional(),
+  buyer_user_id: text.optional(),
+  buyer_open_id: text.optional(),
+  /** Masked by Alipay (e.g. buy***@example.com); kept as it comes. */
+  buyer_logon_id: text.optional(),
+  buyer_pay_amount: yuan.optional(),
 });
 
 export const closeAnswer = z.object({ trade_no: text.optional(), out_trade_no: text.optional() });
@@ -54,6 +59,10 @@ export const notifyForm = z.object({
   trade_status: z.string().min(1),
   total_amount: yuan,
   gmt_payment: text.optional(),
+  buyer_id: text.optional(),
+  buyer_open_id: text.optional(),
+  buyer_logon_id: text.optional(),
+  buyer_pay_amount: yuan.optional(),
   out_biz_no: text.optional(),
   refund_fee: yuan.optional(),
   gmt_refund: text.optional(),

@@ -1,5 +1,14 @@
 import type { ChannelAdapter, ChannelCloseAnswer, ChannelNotify, ChannelTradeAnswer } from '../channel-module';
-import type { NotifyAck, PrepayPayload, PrepayResult, RawNotify, RefundSnapshot, RefundStatusResult, TradeSnapshot } from '../types';
+import type {
+  ChannelSaid,
+  NotifyAck,
+  PrepayPayload,
+  PrepayResult,
+  RawNotify,
+  RefundSnapshot,
+  RefundStatusResult,
+  TradeSnapshot,
+} from '../types';
 import type { MockAccount } from './account';
 import { MockGatewayClient } from './gateway-client';
 import { verifySignature } from './signature';
@@ -29,34 +38,37 @@ export class MockAdapter implements ChannelAdapter<MockAccount> {
       expire_at: trade.expireAt.toISOString(),
     };
     const r = await this.client(account).request('POST', '/v1/trades', createTradeResponse, request, signal);
+    const said = mockSaid('POST /v1/trades', r);
     if (r.kind === 'ok') {
       const value = r.data.pay_url;
       const payload: PrepayPayload = asQr ? { kind: 'qrCodeUrl', value } : { kind: 'mockPayUrl', value };
-      return { outcome: 'success', payload, channelTradeNo: r.data.trade_no };
+      return { outcome: 'success', payload, channelTradeNo: r.data.trade_no, said };
     }
-    return { outcome: r.kind === 'rejected' ? 'fail' : 'unknown', reason: r.reason };
+    return { outcome: r.kind === 'rejected' ? 'fail' : 'unknown', reason: r.reason, said };
   }
 
   /** A trade the channel has never heard of is not paid yet: 'pending'. */
   async query(trade: TradeSnapshot, account: MockAccount, signal?: AbortSignal): Promise<ChannelTradeAnswer> {
     const r = await this.client(account).request('GET', tradePath(trade.attemptNo), tradeResponse, undefined, signal);
-    if (r.kind === 'ok') return toTradeAnswer(r.data);
+    const said = mockSaid('GET /v1/trades/{out_trade_no}', r);
+    if (r.kind === 'ok') return { ...toTradeAnswer(r.data), said };
     if (r.kind === 'rejected') {
       const outcome = r.code === 'TRADE_NOT_EXIST' ? 'pending' : 'unknown';
-      return { outcome, channelStatus: r.code, reason: r.reason, fromError: true };
+      return { outcome, channelStatus: r.code, reason: r.reason, fromError: true, said };
     }
-    return { outcome: 'unknown', channelStatus: NO_ANSWER, reason: r.reason, fromError: true };
+    return { outcome: 'unknown', channelStatus: NO_ANSWER, reason: r.reason, fromError: true, said };
   }
 
   /** TRADE_PAID is confirmed by a query in the guard. */
   async close(trade: TradeSnapshot, account: MockAccount, signal?: AbortSignal): Promise<ChannelCloseAnswer> {
     const r = await this.client(account).request('POST', `${tradePath(trade.attemptNo)}/close`, tradeResponse, undefined, signal);
+    const said = mockSaid('POST /v1/trades/{out_trade_no}/close', r);
     if (r.kind === 'ok' && (r.data.out_trade_no !== trade.attemptNo || r.data.mch_id !== account.merchantId)) {
-      return { outcome: 'unknown', reason: `close answered for out_trade_no ${r.data.out_trade_no} of merchant ${r.data.mch_id}` };
+      return { outcome: 'unknown', reason: `close answered for out_trade_no ${r.data.out_trade_no} of merchant ${r.data.mch_id}`, said };
     }
-    if (r.kind === 'ok' || (r.kind === 'rejected' && r.code === 'TRADE_NOT_EXIST')) return { outcome: 'closed' };
-    if (r.kind === 'rejected' && r.code === 'TRADE_PAID') return { outcome: 'paid' };
-    return { outcome: 'unknown', reason: r.reason };
+    if (r.kind === 'ok' || (r.kind === 'rejected' && r.code === 'TRADE_NOT_EXIST')) return { outcome: 'closed', said };
+    if (r.kind === 'rejected' && r.code === 'TRADE_PAID') return { outcome: 'paid', said };
+    return { outcome: 'unknown', reason: r.reason, said };
   }
 
   async refund(refund: RefundSnapshot, account: MockAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
@@ -67,21 +79,23 @@ export class MockAdapter implements ChannelAdapter<MockAccount> {
       total: refund.tradeAmount.toString(),
     };
     const r = await this.client(account).request('POST', '/v1/refunds', refundResponse, request, signal);
-    if (r.kind === 'ok') return checkedRefundStatus(refund, r.data, account.merchantId);
-    if (r.kind === 'rejected') return { outcome: 'fail', channelStatus: r.code, reason: r.reason };
-    return { outcome: 'unknown', channelStatus: NO_ANSWER, reason: r.reason };
+    const said = mockSaid('POST /v1/refunds', r);
+    if (r.kind === 'ok') return { ...checkedRefundStatus(refund, r.data, account.merchantId), said };
+    if (r.kind === 'rejected') return { outcome: 'fail', channelStatus: r.code, reason: r.reason, said };
+    return { outcome: 'unknown', channelStatus: NO_ANSWER, reason: r.reason, said };
   }
 
   /** A refund the channel has never heard of has not happened yet: 'pending', so it may be sent again. */
   async queryRefund(refund: RefundSnapshot, account: MockAccount, signal?: AbortSignal): Promise<RefundStatusResult> {
     const path = `/v1/refunds/${encodeURIComponent(refund.refundNo)}`;
     const r = await this.client(account).request('GET', path, refundResponse, undefined, signal);
-    if (r.kind === 'ok') return checkedRefundStatus(refund, r.data, account.merchantId);
+    const said = mockSaid('GET /v1/refunds/{out_refund_no}', r);
+    if (r.kind === 'ok') return { ...checkedRefundStatus(refund, r.data, account.merchantId), said };
     if (r.kind === 'rejected') {
       const outcome = r.code === 'REFUND_NOT_EXIST' ? 'pending' : 'unknown';
-      return { outcome, channelStatus: r.code, reason: r.reason };
+      return { outcome, channelStatus: r.code, reason: r.reason, said };
     }
-    return { outcome: 'unknown', channelStatus: NO_ANSWER, reason: r.reason };
+    return { outcome: 'unknown', channelStatus: NO_ANSWER, reason: r.reason, said };
   }
 
   /** The body is parsed only once its signature checks out. */
@@ -114,6 +128,11 @@ export class MockAdapter implements ChannelAdapter<MockAccount> {
   private client(account: MockAccount): MockGatewayClient {
     return new MockGatewayClient({ gatewayUrl: account.gatewayUrl, secret: account.secret, timeoutMs: this.timeoutMs });
   }
+}
+
+/** What the gateway said, for the records: the API called and, for a refusal, its code (the reason carries its words). */
+function mockSaid(endpoint: string, r: { kind: string; code?: string }): ChannelSaid {
+  return r.kind === 'rejected' && r.code ? { endpoint, code: r.code } : { endpoint };
 }
 
 function tradePath(attemptNo: string): string {

@@ -42,6 +42,7 @@ export function toTradeStatus(trade: TradeResponse): TradeStatus {
   if (outcome === 'success') {
     status.paidAmount = trade.amount;
     if (trade.paid_at) status.paidAt = new Date(trade.paid_at);
+    if (trade.payer_id) status.payerChannelId = trade.payer_id;
   }
   return status;
 }
@@ -92,6 +93,7 @@ export function toVerifiedNotify(notify: NotifyBody): VerifiedNotify {
         paidAmount: notify.amount,
         currency: notify.currency,
         paidAt: new Date(notify.paid_at),
+        ...(notify.payer_id && { payerChannelId: notify.payer_id }),
       },
     };
   }

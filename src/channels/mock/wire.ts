@@ -58,6 +58,8 @@ export const tradeResponse = z.object({
   amount: amountSchema,
   currency: z.string(),
   paid_at: isoTime.optional(),
+  /** The buyer, once paid: an opaque id (the mock channel's openid). */
+  payer_id: z.string().max(128).optional(),
 });
 
 export const refundResponse = z.object({
@@ -80,6 +82,7 @@ const paymentNotify = z.object({
   amount: amountSchema,
   currency: z.string(),
   paid_at: isoTime,
+  payer_id: z.string().max(128).optional(),
 });
 
 const refundNotify = z.object({

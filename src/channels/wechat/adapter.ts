@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { ChannelAdapter, ChannelCloseAnswer, ChannelNotify, ChannelTradeAnswer } from '../channel-module';
 import type { NotifyAck, RawNotify, RefundSnapshot, RefundStatusResult, TradeSnapshot } from '../types';
 import type { WechatAccount } from './account';
-import { errorOf, type WechatApi } from './client';
+import { errorOf, wechatSaid, type WechatApi } from './client';
 import { verifyWechatNotify } from './notify';
 import { decryptResource } from './signing';
 import { buildRefundRequest, checkedRefundStatus, errorVerdict, OUT_NO, type TerminalType, toTradeAnswer } from './transformers';
@@ -21,10 +21,14 @@ export class WechatAdapter implements ChannelAdapter<WechatAccount> {
     const reply = await this.api.call(account, signal, (wx, cfg) =>
       wx.v3.pay.transactions.outTradeNo._out_trade_no_.get({ ...cfg, ...config }),
     );
-    if (reply.status === 200) return toTradeAnswer(parse(transaction, reply.data, 'transaction'));
+    const said = wechatSaid(QUERY, reply);
+    if (reply.status === 200) {
+      const answer = toTradeAnswer(parse(transaction, reply.data, 'transaction'));
+      return { ...answer, said: { ...answer.said, ...said } };
+    }
     const { code, reason } = errorOf(reply);
     const outcome = errorVerdict('query', reply.status, code) === 'pending' ? 'pending' : 'unknown';
-    return { outcome, channelStatus: code, reason, fromError: true };
+    return { outcome, channelStatus: code, reason, fromError: true, said };
   }
 
   /** 204 closes; ORDER_NOT_EXIST has nothing to close; ORDERPAID is confirmed by a query in the guard. */
@@ -33,11 +37,12 @@ export class WechatAdapter implements ChannelAdapter<WechatAccount> {
     const reply = await this.api.call(account, signal, (wx, cfg) =>
       wx.v3.pay.transactions.outTradeNo._out_trade_no_.close.post({ mchid: account.mchId }, { ...cfg, ...config }),
     );
-    if (reply.status === 204) return { outcome: 'closed' };
-    if (reply.status < 300) return { outcome: 'unknown', reason: `close answered HTTP ${reply.status}, not 204` };
+    const said = wechatSaid(CLOSE, reply);
+    if (reply.status === 204) return { outcome: 'closed', said };
+    if (reply.status < 300) return { outcome: 'unknown', reason: `close answered HTTP ${reply.status}, not 204`, said };
     const { code, reason } = errorOf(reply);
     const verdict = errorVerdict('close', reply.status, code);
-    return verdict === 'closed' || verdict === 'paid' ? { outcome: verdict } : { outcome: 'unknown', reason };
+    return verdict === 'closed' || verdict === 'paid' ? { outcome: verdict, said } : { outcome: 'unknown', reason, said };
   }
 
   /** The refund's notify URL names the terminal of the pay way the trade was paid with, as its prepay's did. */
@@ -45,10 +50,11 @@ export class WechatAdapter implements ChannelAdapter<WechatAccount> {
     const built = buildRefundRequest(r, account, terminalOf(payWay));
     if (!built.ok) return { outcome: 'fail', channelStatus: '', reason: built.reason };
     const reply = await this.api.call(account, signal, (wx, cfg) => wx.v3.refund.domestic.refunds.post(built.body, cfg));
-    if (reply.status === 200) return checkedRefundStatus(r, parse(refund, reply.data, 'refund'));
+    const said = wechatSaid(REFUND, reply);
+    if (reply.status === 200) return { ...checkedRefundStatus(r, parse(refund, reply.data, 'refund')), said };
     const { code, reason } = errorOf(reply);
     const outcome = errorVerdict('refund', reply.status, code) === 'fail' ? 'fail' : 'unknown';
-    return { outcome, channelStatus: code, reason };
+    return { outcome, channelStatus: code, reason, said };
   }
 
   /** A refund WeChat has never seen (RESOURCE_NOT_EXISTS) has not happened yet: 'pending', so it can be sent again. */
@@ -57,10 +63,11 @@ export class WechatAdapter implements ChannelAdapter<WechatAccount> {
     const reply = await this.api.call(account, signal, (wx, cfg) =>
       wx.v3.refund.domestic.refunds._out_refund_no_.get({ ...cfg, ...config }),
     );
-    if (reply.status === 200) return checkedRefundStatus(r, parse(refund, reply.data, 'refund'));
+    const said = wechatSaid(REFUND_QUERY, reply);
+    if (reply.status === 200) return { ...checkedRefundStatus(r, parse(refund, reply.data, 'refund')), said };
     const { code, reason } = errorOf(reply);
     const outcome = errorVerdict('queryRefund', reply.status, code) === 'pending' ? 'pending' : 'unknown';
-    return { outcome, channelStatus: code, reason };
+    return { outcome, channelStatus: code, reason, said };
   }
 
   async verifyNotify(notify: RawNotify, account: WechatAccount): Promise<ChannelNotify> {
@@ -85,6 +92,11 @@ export class WechatAdapter implements ChannelAdapter<WechatAccount> {
     return { status: 500, contentType: 'application/json', body };
   }
 }
+
+const QUERY = 'GET /v3/pay/transactions/out-trade-no/{out_trade_no}';
+const CLOSE = 'POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close';
+const REFUND = 'POST /v3/refund/domestic/refunds';
+const REFUND_QUERY = 'GET /v3/refund/domestic/refunds/{out_refund_no}';
 
 const TERMINALS: Readonly<Record<string, TerminalType>> = {
   WECHAT_APP: 'app',

@@ -1,5 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { Rsa, Wechatpay } from 'wechatpay-axios-plugin';
+import type { ChannelSaid } from '../types';
 import type { WechatAccount } from './account';
 import { errorBody } from './wire';
 
@@ -94,6 +95,15 @@ export function errorOf(reply: WechatReply): { code: string; reason: string } {
   if (!parsed.success) return { code: `HTTP_${reply.status}`, reason: `HTTP ${reply.status} without an error code` };
   const { code, message } = parsed.data;
   return { code, reason: `HTTP ${reply.status} ${code}${message ? `: ${message.slice(0, 200)}` : ''}` };
+}
+
+/** What a verified answer said, for the records: the API called, its HTTP status, and an error's code and message. */
+export function wechatSaid(endpoint: string, reply: WechatReply): ChannelSaid {
+  const said: ChannelSaid = { endpoint, httpStatus: reply.status };
+  if (reply.status < 300) return said;
+  const parsed = errorBody.safeParse(reply.data);
+  if (!parsed.success) return said;
+  return { ...said, code: parsed.data.code, ...(parsed.data.message && { message: parsed.data.message }) };
 }
 
 const SIGNATURE_ERRORS: Readonly<Record<string, string>> = {

@@ -2,7 +2,7 @@ import type { Wechatpay } from 'wechatpay-axios-plugin';
 import type { PrepayStrategy } from '../channel-module';
 import type { PrepayPayload, TradeSnapshot } from '../types';
 import type { WechatAccount } from './account';
-import { errorOf, type WechatApi, type WechatReply, type WechatRequestConfig } from './client';
+import { errorOf, wechatSaid, type WechatApi, type WechatReply, type WechatRequestConfig } from './client';
 import { parse } from './adapter';
 import { appPayParams, jsapiPayParams, randomNonce } from './signing';
 import { buildPrepayRequest, errorVerdict, type TerminalType } from './transformers';
@@ -19,9 +19,10 @@ function prepayVia(api: WechatApi, terminal: TerminalType, send: Send, toPayload
       const built = buildPrepayRequest(trade, account, terminal);
       if (!built.ok) return { outcome: 'fail', reason: built.reason };
       const reply = await api.call(account, signal, (wx, cfg) => send(wx, built.body, cfg));
-      if (reply.status === 200) return { outcome: 'success', payload: toPayload(reply.data, trade, account) };
+      const said = wechatSaid(`POST /v3/pay/transactions/${terminal}`, reply);
+      if (reply.status === 200) return { outcome: 'success', payload: toPayload(reply.data, trade, account), said };
       const { code, reason } = errorOf(reply);
-      return { outcome: errorVerdict('prepay', reply.status, code) === 'fail' ? 'fail' : 'unknown', reason };
+      return { outcome: errorVerdict('prepay', reply.status, code) === 'fail' ? 'fail' : 'unknown', reason, said };
     },
   };
 }

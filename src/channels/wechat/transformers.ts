@@ -168,8 +168,14 @@ export function toTradeAnswer(tx: Transaction): ChannelTradeAnswer {
   if (outcome === 'success') {
     answer.paidAmount = tx.amount?.total;
     if (tx.success_time) answer.paidAt = new Date(tx.success_time);
+    if (tx.payer?.openid) answer.payerChannelId = tx.payer.openid;
   } else if (tx.trade_state_desc) {
     answer.reason = tx.trade_state_desc;
+  }
+  // Paid: the channel's words and what the buyer paid go to the records (unpaid, the words are the reason already).
+  const payerAmount = tx.amount?.payer_total;
+  if (outcome === 'success' && (tx.trade_state_desc !== undefined || payerAmount !== undefined)) {
+    answer.said = { ...(tx.trade_state_desc && { message: tx.trade_state_desc }), ...(payerAmount !== undefined && { payerAmount }) };
   }
   return answer;
 }

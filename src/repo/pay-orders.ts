@@ -248,14 +248,20 @@ const ORDER_AND_ATTEMPTS_BY_OUT_ORDER_NO = `${ORDER_AND_ATTEMPTS} WHERE o.tenant
 export async function openIfCurrent(
   db: Queryable,
   attemptNo: string,
-  set: { payload: object; channelTradeNo: string | null },
+  set: { payload: object; channelTradeNo: string | null; record: ChannelRecord },
 ): Promise<boolean> {
-  const n = await sqlFor(db).query<Written>(OPEN_IF_CURRENT, [JSON.stringify(set.payload), set.channelTradeNo, new Date(), attemptNo]);
+  const n = await sqlFor(db).query<Written>(OPEN_IF_CURRENT, [
+    JSON.stringify(set.payload),
+    set.channelTradeNo,
+    JSON.stringify(set.record),
+    new Date(),
+    attemptNo,
+  ]);
   return n.affectedRows === 1;
 }
 
 const OPEN_IF_CURRENT = `UPDATE pay_attempt a JOIN pay_order o ON o.pay_no = a.pay_no AND o.current_attempt_no = a.attempt_no
-  SET a.payload = ?, a.channel_trade_no = ?, a.status = 'OPEN', a.updated_at = ?
+  SET a.payload = ?, a.channel_trade_no = ?, ${appendRecord('a.channel_records')}a.status = 'OPEN', a.updated_at = ?
   WHERE a.attempt_no = ? AND a.status = 'CREATED'`;
 
 export async function listAttempts(db: Queryable, payNo: string, statuses: AttemptStatus[]): Promise<PayAttempt[]> {

@@ -60,7 +60,11 @@ describe('opening an attempt', () => {
       await held;
     });
     await inClaim;
-    const opening = markOpen(h.service.deps, older, { payload: { kind: 'mockPayUrl', value: 'x' }, channelTradeNo: 'T1' });
+    const opening = markOpen(h.service.deps, older, {
+      payload: { kind: 'mockPayUrl', value: 'x' },
+      channelTradeNo: 'T1',
+      record: { operation: 'prepay', endpoint: 'test', sent: {}, answer: { outcome: 'success' }, at: new Date().toISOString() },
+    });
     // Seen from a connection of its own (the service's pool may have none free: the claim and the UPDATE hold two).
     const observer = createDb(process.env.DATABASE_URL!, 1);
     try {

@@ -118,6 +118,7 @@ export function refundToProto(r: Refund): PbRefund {
     createTime: r.createdAt,
     successTime: r.succeededAt ?? undefined,
     requestedBy: r.requestedBy,
+    attemptNo: r.attemptNo,
   };
 }
 

@@ -95,33 +95,36 @@ export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestCo
  * duplicate payment, refunded from its own payment and not from the order's balance.
  */
 async function attemptToRefund(deps: Deps, order: PayOrder, cmd: RefundCommand): Promise<{ attempt: PayAttempt; duplicate: boolean }> {
-  if (cmd.attemptNo !== undefined) {
-    const named = await findAttempt(deps.db, cmd.attemptNo);
-    if (!named || named.payNo !== order.payNo) {
-      throw new NotFoundError(`attempt ${cmd.attemptNo} is not an attempt of order ${order.payNo}`, {
-        reason: 'ATTEMPT_NOT_FOUND',
-        metadata: { payNo: order.payNo, attemptNo: cmd.attemptNo },
-      });
-    }
-    if (named.status !== 'SUCCESS') {
-      throw new FailedPreconditionError(`attempt ${named.attemptNo} is ${named.status}, not paid, and cannot be refunded`, {
-        reason: 'ATTEMPT_NOT_PAID',
-        metadata: { payNo: order.payNo, attemptNo: named.attemptNo, status: named.status },
-      });
-    }
+  if (cmd.attemptNo === undefined) return { attempt: await orderPayment(deps, order, cmd.amount), duplicate: false };
+  const named = await findAttempt(deps.db, cmd.attemptNo);
+  if (!named || named.payNo !== order.payNo) {
+    throw new NotFoundError(`attempt ${cmd.attemptNo} is not an attempt of order ${order.payNo}`, {
+      reason: 'ATTEMPT_NOT_FOUND',
+      metadata: { payNo: order.payNo, attemptNo: cmd.attemptNo },
+    });
   }
-  const payment = order.channelTradeNo === null ? undefined : await paymentAttempt(deps, order);
-  if (cmd.attemptNo !== undefined && cmd.attemptNo !== payment?.attemptNo) {
-    return { attempt: (await findAttempt(deps.db, cmd.attemptNo))!, duplicate: true };
+  if (named.status !== 'SUCCESS') {
+    throw new FailedPreconditionError(`attempt ${named.attemptNo} is ${named.status}, not paid, and cannot be refunded`, {
+      reason: 'ATTEMPT_NOT_PAID',
+      metadata: { payNo: order.payNo, attemptNo: named.attemptNo, status: named.status },
+    });
   }
-  if (!REFUNDABLE_STATUSES.includes(order.status)) throw refusalFor(order, order.payNo, cmd.amount);
+  const payment = await paymentAttempt(deps, order);
+  if (named.attemptNo !== payment?.attemptNo) return { attempt: named, duplicate: true };
+  return { attempt: await orderPayment(deps, order, cmd.amount), duplicate: false };
+}
+
+/** The order's own payment, refunded from the order's balance: the order must be in a refundable status. */
+async function orderPayment(deps: Deps, order: PayOrder, amount: bigint): Promise<PayAttempt> {
+  if (!REFUNDABLE_STATUSES.includes(order.status)) throw refusalFor(order, order.payNo, amount);
+  const payment = await paymentAttempt(deps, order);
   if (!payment) {
     throw new FailedPreconditionError(`order ${order.payNo} has no successful payment attempt`, {
       reason: 'ORDER_NOT_PAID',
       metadata: { payNo: order.payNo, status: order.status },
     });
   }
-  return { attempt: payment, duplicate: false };
+  return payment;
 }
 
 /** The attempt whose trade paid the order (another attempt may have been paid too: a double payment). */

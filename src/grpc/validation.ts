@@ -33,11 +33,12 @@ export const newOutRefundNo = outRefundNo.refine(
   `must not start with ${AUTOMATIC_REFUND_PREFIXES.join(' or ')} (reserved for automatic refunds)`,
 );
 export const payNo = matching(ids.SERVICE_NO, 'must be 1-32 characters of 0-9 A-Z, exactly as CreateOrder returned it');
-/** Refund's attempt_no: empty for the order's payment, or an attempt number exactly as Prepay returned it. */
+/** Refund's attempt_no: unset or empty for the order's payment, or an attempt number exactly as Prepay returned it. */
 export const optionalAttemptNo = z
   .string()
-  .refine((s) => s === '' || ids.SERVICE_NO.test(s), 'must be empty or 1-32 characters of 0-9 A-Z, exactly as Prepay returned it')
-  .transform((s) => (s === '' ? undefined : s));
+  .optional()
+  .refine((s) => !s || ids.SERVICE_NO.test(s), 'must be empty or 1-32 characters of 0-9 A-Z, exactly as Prepay returned it')
+  .transform((s) => s || undefined);
 export const eventId = matching(ids.EVENT_ID, 'must be an event id exactly as events carry it: a lowercase UUID');
 export const notifyTopic = matching(ids.NOTIFY_TOPIC, 'must be 1-255 characters of A-Z a-z 0-9 . _ - (a queue name)');
 export const userId = matching(ids.USER_ID, 'must be at most 64 visible ASCII characters, no spaces');

@@ -119,6 +119,7 @@ export function refundToProto(r: Refund): PbRefund {
     successTime: r.succeededAt ?? undefined,
     requestedBy: r.requestedBy,
     attemptNo: r.attemptNo,
+    duplicate: r.duplicate,
   };
 }
 

@@ -70,6 +70,8 @@ export class InMemoryOrderSide {
     switch (event.type) {
       case PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED:
       case PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_FAILED:
+      case PaymentEventType.PAYMENT_EVENT_TYPE_DUPLICATE_PAYMENT_REFUNDED:
+      case PaymentEventType.PAYMENT_EVENT_TYPE_AUTOMATIC_REFUND_FAILED:
         if (event.refund) {
           const { refundNo, outRefundNo, amount, status, reason, requestedBy } = event.refund;
           this.refunds.set(refundNo, { payNo: event.payNo, outRefundNo, amount, status, reason, requestedBy });

@@ -77,7 +77,7 @@ export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps 
     jobs,
     statusSync: jobs.statusSync,
     timeouts: jobs.timeouts,
-    paidAfterCloseRefunds: jobs.paidAfterCloseRefunds,
+    automaticRefunds: jobs.automaticRefunds,
     deliveries: jobs.deliveries,
     accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS, channels),
     tenants: new Tenants(db, config.TENANT_CACHE_MS),
@@ -90,6 +90,8 @@ export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps 
     metrics,
     paidAfterClose: config.PAID_AFTER_CLOSE_POLICY,
     maxPayAttempts: config.MAX_PAY_ATTEMPTS,
+    duplicatePayment: config.DUPLICATE_PAYMENT_POLICY,
+    automaticRefundRetryDelaysMs: config.AUTOMATIC_REFUND_RETRY_DELAYS_MS,
     channelTimeoutMs: config.CHANNEL_TIMEOUT_MS,
     notifyLimits: {
       perTenantPerMinute: config.NOTIFY_REJECT_LIMIT_PER_MINUTE,

@@ -102,6 +102,16 @@ const schema = z
      * failed; the next Prepay is refused with PAY_ATTEMPT_LIMIT.
      */
     MAX_PAY_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+    /**
+     * A second attempt of a paid order paid too (the buyer paid twice): `refund` it automatically (out_refund_no
+     * DUP-<attempt_no>), or `hold` it for an operator (Refund naming the attempt).
+     */
+    DUPLICATE_PAYMENT_POLICY: z.enum(['refund', 'hold']).default('refund'),
+    /**
+     * When an automatic refund (AUTO- after close, DUP- of a duplicate) fails at its channel, the waits before
+     * its next tries; after the last one fails, AUTOMATIC_REFUND_FAILED and paysvc_automatic_refund_failed_total.
+     */
+    AUTOMATIC_REFUND_RETRY_DELAYS_MS: delays('300000,1800000,7200000'),
     /** Unverifiable notifies one tenant may send per minute before the rest are refused unread. */
     NOTIFY_REJECT_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100000).default(60),
     /**

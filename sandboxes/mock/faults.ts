@@ -19,6 +19,10 @@ export type GatewayFault =
   /** The notify is delivered twice, concurrently, with the same notify_id. */
   | { kind: 'duplicateNotify' }
   /** The payment notify reports the paid amount shifted by `delta` minor units. */
-  | { kind: 'notifyAmountMismatch'; delta: bigint };
+  | { kind: 'notifyAmountMismatch'; delta: bigint }
+  /** The next pay of a closed trade succeeds anyway, with its notify (the buyer paid as the merchant closed). */
+  | { kind: 'successAfterClose' }
+  /** A new refund is refused: it fails at once (REFUND.FAIL, answered and notified) and moves no money. */
+  | { kind: 'refundFails' };
 
 export type Faults = FaultBook<GatewayFault>;

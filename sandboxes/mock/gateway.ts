@@ -42,7 +42,8 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
   let refundsHeld = false;
 
   const payTrade = (outTradeNo: string): MockTrade => {
-    const { trade, newlyPaid } = book.pay(outTradeNo);
+    const closed = book.find(outTradeNo) !== undefined && book.status(book.trade(outTradeNo)) === 'CLOSED';
+    const { trade, newlyPaid } = book.pay(outTradeNo, { evenIfClosed: closed && faults.take('successAfterClose') !== undefined });
     if (newlyPaid) {
       const shift = faults.take('notifyAmountMismatch')?.delta ?? 0n;
       const notify: NotifyJson = {
@@ -111,7 +112,8 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
   });
   api.post('/refunds', (req, res) => {
     const { refund, created } = book.createRefund(jsonBody(createRefundRequest, req, NOT_JSON));
-    if (created && !refundsHeld) settleRefund(refund.outRefundNo, 'SUCCESS');
+    if (created && faults.take('refundFails')) settleRefund(refund.outRefundNo, 'FAIL');
+    else if (created && !refundsHeld) settleRefund(refund.outRefundNo, 'SUCCESS');
     reply(res, 200, book.refundJson(refund));
   });
   api.get('/refunds/:outRefundNo', (req, res) => {

@@ -1,10 +1,13 @@
 import type { TradeStatus } from '../channels/types';
+import { AUTOMATIC_REFUND_ACTORS, AUTOMATIC_REFUND_REASONS, automaticRefundNo } from '../domain/automatic-refunds';
 import type { ChannelRecord } from '../domain/channel-record';
+import { newRefundNo } from '../domain/ids';
 import { isOpen, isPaid } from '../domain/order-status';
 import { casAttemptStatus, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
+import { insertRefund, type Refund } from '../repo/refunds';
 import { runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
-import { schedulePaidAfterCloseRefund } from './schedule-sync';
+import { scheduleAutomaticRefund } from './schedule-sync';
 import { amendOrder, transition, type Attribution } from './transition';
 
 export type ApplyResult =
@@ -12,8 +15,11 @@ export type ApplyResult =
   | { kind: 'unchanged'; order: PayOrder; reason: string }
   /** The channel's answer contradicts the local order (amount, currency); nothing was changed. */
   | { kind: 'mismatch'; order: PayOrder; reason: string }
-  /** A second attempt of an already paid order was paid too: the buyer paid twice. Recorded, not yet refunded. */
-  | { kind: 'doublePayment'; order: PayOrder; reason: string };
+  /**
+   * A second attempt of an already paid order was paid too: the buyer paid twice. Recorded; under
+   * DUPLICATE_PAYMENT_POLICY=refund its refund is written with it (pending, sent by its job after commit).
+   */
+  | { kind: 'doublePayment'; order: PayOrder; reason: string; refund?: Refund };
 
 /** The cause, and the actor (a caller for Query with sync, Cancel, Prepay; the system's otherwise). */
 export interface ApplyOptions extends Attribution {
@@ -31,7 +37,7 @@ export interface ApplyOptions extends Attribution {
 export async function applyTradeStatus(deps: Deps, attempt: PayAttempt, status: TradeStatus, opts: ApplyOptions): Promise<ApplyResult> {
   const result = await runTx(deps.db, async (tx) => {
     const order = await lockOrder(tx, attempt.payNo);
-    const r = await decide(tx, order, attempt, status, { cause: opts.cause, actor: opts.actor }, deps.paidAfterClose, opts.record);
+    const r = await decide(tx, order, attempt, status, { cause: opts.cause, actor: opts.actor }, deps, opts.record);
     await opts.inTx?.(tx, r);
     return r;
   });
@@ -44,7 +50,10 @@ export async function applyTradeStatus(deps: Deps, attempt: PayAttempt, status: 
     deps.log.warn(at, 'paid, and a refund this service did not make is under way at the channel: do not ship, reconcile');
   }
   if (result.kind === 'applied' && result.order.status === 'PAID_AFTER_CLOSE' && deps.paidAfterClose === 'refund') {
-    await schedulePaidAfterCloseRefund(deps, result.order); // its own job refunds it, once
+    await scheduleAutomaticRefund(deps, result.order); // its own job refunds it, once
+  }
+  if (result.kind === 'doublePayment' && result.refund) {
+    await scheduleAutomaticRefund(deps, { tenantId: attempt.tenantId, payNo: attempt.payNo, attemptNo: attempt.attemptNo });
   }
   return result;
 }
@@ -55,14 +64,14 @@ async function decide(
   attempt: PayAttempt,
   status: TradeStatus,
   by: Attribution,
-  policy: Deps['paidAfterClose'],
+  deps: Deps,
   record: ChannelRecord | undefined,
 ): Promise<ApplyResult> {
   const detail = `${attempt.payWay} ${attempt.attemptNo}: ${status.channelStatus}`;
   if (status.outcome === 'success') {
     const mismatch = crossCheck(order, status);
     if (mismatch) return { kind: 'mismatch', order, reason: mismatch };
-    return paid(tx, order, attempt, status, by, detail, policy, record);
+    return paid(tx, order, attempt, status, by, detail, deps, record);
   }
   if (status.outcome === 'fail' && status.closedUnpaid) {
     await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED', { record });
@@ -90,7 +99,7 @@ async function paid(
   status: TradeStatus,
   by: Attribution,
   detail: string,
-  policy: Deps['paidAfterClose'],
+  deps: Deps,
   record: ChannelRecord | undefined,
 ): Promise<ApplyResult> {
   const channelTradeNo = status.channelTradeNo ?? attempt.channelTradeNo;
@@ -109,7 +118,8 @@ async function paid(
     const reason = `attempt ${attempt.attemptNo} was paid too; the order was already paid by ${order.channelTradeNo}`;
     const second = { channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay, paidAt: status.paidAt ?? new Date() };
     const next = await amendOrder(tx, order, { event: 'DUPLICATE_PAYMENT', eventShows: second });
-    return { kind: 'doublePayment', order: next, reason };
+    const refund = deps.duplicatePayment === 'refund' ? await decideDuplicateRefund(tx, next, attempt, deps.now()) : undefined;
+    return { kind: 'doublePayment', order: next, reason, refund };
   }
   const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay };
   // Paid, but already going back to the buyer by someone else's refund: the order side must hear exactly that.
@@ -120,9 +130,30 @@ async function paid(
   // CLOSED or FAILED: the buyer paid as we gave up. Never drop it: tell the order side, then apply the policy
   // (reopen here, in the same transaction; refund once it commits, through the ordinary refund path).
   const late = await transition(tx, order, 'PAID_AFTER_CLOSE', { ...by, detail, set, event: 'PAID_AFTER_CLOSE' });
-  if (policy === 'refund') return { kind: 'applied', order: late };
+  if (deps.paidAfterClose === 'refund') return { kind: 'applied', order: late };
   const reopened = await transition(tx, late, 'SUCCESS', { ...by, detail: 'policy: reopen as paid', event: paidEvent });
   return { kind: 'applied', order: reopened };
+}
+
+/**
+ * The first try of a duplicate's automatic refund, written with the duplicate (one INSERT, only on this path):
+ * a crash before its job runs leaves a pending refund, which status sync and the sweep send. Its out_refund_no
+ * (DUP-<attempt_no>) makes it one per duplicate attempt; the attempt's compare-and-set above lets one writer here.
+ */
+function decideDuplicateRefund(tx: Tx, order: PayOrder, attempt: PayAttempt, now: Date): Promise<Refund> {
+  const target = { tenantId: order.tenantId, payNo: order.payNo, attemptNo: attempt.attemptNo };
+  return insertRefund(tx, {
+    refundNo: newRefundNo(now),
+    tenantId: order.tenantId,
+    outRefundNo: automaticRefundNo(target, 1),
+    payNo: order.payNo,
+    attemptNo: attempt.attemptNo,
+    duplicate: true,
+    amount: order.amount, // what the attempt paid: crossCheck refused any other amount
+    currency: order.currency,
+    reason: AUTOMATIC_REFUND_REASONS.duplicate,
+    requestedBy: AUTOMATIC_REFUND_ACTORS.duplicate,
+  });
 }
 
 async function failed(

@@ -3,6 +3,7 @@ import type { ChannelRegistry } from '../channels/registry';
 import type { ChannelCall } from '../channels/types';
 import type { ChannelAccounts } from './channel-accounts';
 import type { Tenants } from './tenants';
+import type { AutomaticRefundTarget } from '../domain/automatic-refunds';
 import type { Db } from '../infra/db';
 import type { Logger } from '../infra/logger';
 import type { Markers } from '../infra/markers';
@@ -22,6 +23,10 @@ export interface Deps {
   paidAfterClose: 'refund' | 'reopen';
   /** A FAILED order may be prepaid again until this many of its attempts failed (MAX_PAY_ATTEMPTS). */
   maxPayAttempts: number;
+  /** What happens to a second paid attempt of a paid order: refund it automatically, or hold it for an operator. */
+  duplicatePayment: 'refund' | 'hold';
+  /** Waits before the tries of an automatic refund after the first failed (AUTOMATIC_REFUND_RETRY_DELAYS_MS). */
+  automaticRefundRetryDelaysMs: readonly number[];
   /**
    * Unverifiable notifies per minute before the rest are refused unread (429): per tenant and channel, and for
    * the whole service (which also counts notifies for tenants without an account at the channel).
@@ -31,8 +36,11 @@ export interface Deps {
   keyPrefix: string;
   /** Schedules status queries of an attempt or refund whose outcome the channel has not told us yet. */
   statusSync: { schedule(attemptNo: string): Promise<void>; scheduleRefund(refundNo: string): Promise<void> };
-  /** Enqueues the policy refund of a payment after close (one job per order; duplicates collapse). */
-  paidAfterCloseRefunds: { schedule(order: { tenantId: string; payNo: string }): Promise<void> };
+  /**
+   * Enqueues an automatic refund (of a payment after close, of a duplicate payment), now or its try `tryNo` at
+   * `at`; one job per target and try, so duplicates collapse.
+   */
+  automaticRefunds: { schedule(target: AutomaticRefundTarget, when?: AutomaticRefundTry): Promise<void> };
   /** Schedules an order's close at its expiry. */
   timeouts: { schedule(order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> };
   /** Event delivery: drops an event's queued job so a replay can queue it afresh (false while it runs). */
@@ -56,4 +64,10 @@ export interface RequestContext extends Pick<ChannelCall, 'signal'> {
    * contain a colon, which caller names cannot). Written on every audit row the call causes.
    */
   actor?: string;
+}
+
+/** A later try of an automatic refund, due at `at`. */
+export interface AutomaticRefundTry {
+  tryNo: number;
+  at: Date;
 }

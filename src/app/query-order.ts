@@ -1,7 +1,7 @@
 import { ChannelUnavailableError, NotFoundError } from '../domain/errors';
 import { findOrderView, type OrderView } from '../repo/order-view';
 import { findOrder, listAttempts, type OrderRef } from '../repo/pay-orders';
-import { schedulePaidAfterCloseRefund } from './schedule-sync';
+import { scheduleAutomaticRefund } from './schedule-sync';
 import type { Deps, RequestContext } from './deps';
 import { syncAttempt } from './sync-attempt';
 import { requireTenant } from './tenants';
@@ -23,7 +23,7 @@ async function syncOrder(deps: Deps, ref: OrderRef, ctx: RequestContext): Promis
   const order = await findOrder(deps.db, ref);
   if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   if (order.status === 'PAID_AFTER_CLOSE' && deps.paidAfterClose === 'refund') {
-    await schedulePaidAfterCloseRefund(deps, order); // finishes a policy refund a crash or an outage interrupted
+    await scheduleAutomaticRefund(deps, order); // finishes a policy refund a crash or an outage interrupted
     return;
   }
   // Closed and failed attempts of a closed or failed order are asked too: the buyer may have paid as we gave up.

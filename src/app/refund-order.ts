@@ -2,8 +2,17 @@ import type { TransitionCause } from '../generated/prisma/enums';
 import { ConflictingReplayError, FailedPreconditionError, NotFoundError } from '../domain/errors';
 import { newRefundNo } from '../domain/ids';
 import { REFUNDABLE_STATUSES, type OrderStatus } from '../domain/order-status';
-import { findAttempt, findOrder, findOrderByPayNo, listAttempts, type OrderRef, type PayOrder } from '../repo/pay-orders';
-import { findRefund, insertRefund, reserveRefund, type Refund } from '../repo/refunds';
+import {
+  findAttempt,
+  findOrder,
+  findOrderByPayNo,
+  listAttempts,
+  lockOrder,
+  type OrderRef,
+  type PayAttempt,
+  type PayOrder,
+} from '../repo/pay-orders';
+import { duplicateRefundsTaken, findRefund, insertRefund, reserveRefund, type Refund } from '../repo/refunds';
 import { isUniqueViolation, runTx, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
 import { channelFor } from './channel-accounts';
@@ -18,6 +27,8 @@ export interface RefundCommand {
   outRefundNo: string;
   amount: bigint;
   reason: string;
+  /** The paid attempt to refund; the order's payment when absent (see attemptToRefund). */
+  attemptNo?: string;
 }
 
 export interface RefundOutcome {
@@ -27,10 +38,11 @@ export interface RefundOutcome {
 }
 
 /**
- * Refunds part or all of a paid order. The amount is reserved atomically before the channel is called, so
- * concurrent refunds never exceed what was paid; (tenant, out_refund_no) makes the call idempotent. A replay
- * of a refund still pending sends it to the channel again (the channel dedupes on our refund number), so a
- * refund whose first call went unanswered is never stuck.
+ * Refunds part or all of a paid order, or of one duplicate payment of it (an attempt paid after the order was
+ * paid by another). The amount is reserved atomically before the channel is called, so concurrent refunds never
+ * exceed what was paid (the order's balance, or the duplicate attempt's); (tenant, out_refund_no) makes the call
+ * idempotent. A replay of a refund still pending sends it to the channel again (the channel dedupes on our refund
+ * number), so a refund whose first call went unanswered is never stuck.
  */
 export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestContext): Promise<RefundOutcome> {
   await requireTenant(deps, cmd.ref.tenantId);
@@ -38,28 +50,20 @@ export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestCo
   if (replay) return replay.refund.status === 'PENDING' ? sendToChannel(deps, replay.order, replay.refund, ctx, true) : replay;
   const order = await findOrder(deps.db, cmd.ref);
   if (!order) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
-  if (!REFUNDABLE_STATUSES.includes(order.status)) throw refusalFor(order, order.payNo, cmd.amount);
-  // The attempt whose trade paid the order (another attempt may have been paid too: a double payment).
-  const paid = await listAttempts(deps.db, order.payNo, ['SUCCESS']);
-  const paidAttempt = paid.find((a) => a.channelTradeNo === order.channelTradeNo) ?? paid[0];
-  if (!paidAttempt) {
-    throw new FailedPreconditionError(`order ${order.payNo} has no successful payment attempt`, {
-      reason: 'ORDER_NOT_PAID',
-      metadata: { payNo: order.payNo, status: order.status },
-    });
-  }
-  const { handler } = await channelFor(deps, order.tenantId, paidAttempt.payWay, ctx);
+  const { attempt, duplicate } = await attemptToRefund(deps, order, cmd);
+  const { handler } = await channelFor(deps, order.tenantId, attempt.payWay, ctx);
   if (!handler.supportsRefund) {
-    throw new FailedPreconditionError(`pay way ${paidAttempt.payWay} does not support refunds`, {
+    throw new FailedPreconditionError(`pay way ${attempt.payWay} does not support refunds`, {
       reason: 'REFUND_NOT_SUPPORTED',
-      metadata: { payNo: order.payNo, payWay: paidAttempt.payWay },
+      metadata: { payNo: order.payNo, payWay: attempt.payWay },
     });
   }
 
   let refund: Refund;
   try {
     refund = await runTx(deps.db, async (tx) => {
-      if (!(await reserveRefund(tx, order.payNo, cmd.amount, REFUNDABLE_STATUSES))) {
+      if (duplicate) await reserveDuplicateRefund(tx, order.payNo, attempt.attemptNo, cmd.amount);
+      else if (!(await reserveRefund(tx, order.payNo, cmd.amount, REFUNDABLE_STATUSES))) {
         throw await refusal(tx, order.payNo, cmd.amount);
       }
       return insertRefund(tx, {
@@ -67,7 +71,8 @@ export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestCo
         tenantId: order.tenantId,
         outRefundNo: cmd.outRefundNo,
         payNo: order.payNo,
-        attemptNo: paidAttempt.attemptNo,
+        attemptNo: attempt.attemptNo,
+        duplicate,
         amount: cmd.amount,
         currency: order.currency,
         reason: cmd.reason,
@@ -83,6 +88,66 @@ export async function refundOrder(deps: Deps, cmd: RefundCommand, ctx: RequestCo
     throw err;
   }
   return sendToChannel(deps, order, refund, ctx, false);
+}
+
+/**
+ * The attempt a refund goes to: the one whose trade paid the order (the default), or the attempt the caller
+ * named, which must be a paid attempt of this order; any paid attempt other than the order's payment is a
+ * duplicate payment, refunded from its own payment and not from the order's balance.
+ */
+async function attemptToRefund(deps: Deps, order: PayOrder, cmd: RefundCommand): Promise<{ attempt: PayAttempt; duplicate: boolean }> {
+  if (cmd.attemptNo === undefined) return { attempt: await orderPayment(deps, order, cmd.amount), duplicate: false };
+  const named = await findAttempt(deps.db, cmd.attemptNo);
+  if (!named || named.payNo !== order.payNo) {
+    throw new NotFoundError(`attempt ${cmd.attemptNo} is not an attempt of order ${order.payNo}`, {
+      reason: 'ATTEMPT_NOT_FOUND',
+      metadata: { payNo: order.payNo, attemptNo: cmd.attemptNo },
+    });
+  }
+  if (named.status !== 'SUCCESS') {
+    throw new FailedPreconditionError(`attempt ${named.attemptNo} is ${named.status}, not paid, and cannot be refunded`, {
+      reason: 'ATTEMPT_NOT_PAID',
+      metadata: { payNo: order.payNo, attemptNo: named.attemptNo, status: named.status },
+    });
+  }
+  const payment = await paymentAttempt(deps, order);
+  if (named.attemptNo !== payment?.attemptNo) return { attempt: named, duplicate: true };
+  return { attempt: await orderPayment(deps, order, cmd.amount), duplicate: false };
+}
+
+/** The order's own payment, refunded from the order's balance: the order must be in a refundable status. */
+async function orderPayment(deps: Deps, order: PayOrder, amount: bigint): Promise<PayAttempt> {
+  if (!REFUNDABLE_STATUSES.includes(order.status)) throw refusalFor(order, order.payNo, amount);
+  const payment = await paymentAttempt(deps, order);
+  if (!payment) {
+    throw new FailedPreconditionError(`order ${order.payNo} has no successful payment attempt`, {
+      reason: 'ORDER_NOT_PAID',
+      metadata: { payNo: order.payNo, status: order.status },
+    });
+  }
+  return payment;
+}
+
+/** The attempt whose trade paid the order (another attempt may have been paid too: a double payment). */
+async function paymentAttempt(deps: Deps, order: PayOrder): Promise<PayAttempt | undefined> {
+  const paid = await listAttempts(deps.db, order.payNo, ['SUCCESS']);
+  return paid.find((a) => a.channelTradeNo === order.channelTradeNo) ?? paid[0];
+}
+
+/**
+ * Reserves `amount` of a duplicate payment (the order's amount: a payment of another amount is never applied)
+ * under the order's lock, against the attempt's refunds pending or done, so concurrent refunds of it never
+ * exceed what it paid.
+ */
+async function reserveDuplicateRefund(tx: Tx, payNo: string, attemptNo: string, amount: bigint): Promise<void> {
+  const order = await lockOrder(tx, payNo);
+  const taken = await duplicateRefundsTaken(tx, payNo, attemptNo);
+  const refundable = order.amount - taken;
+  if (amount <= refundable) return;
+  throw new FailedPreconditionError(`refund amount ${amount} exceeds what duplicate payment ${attemptNo} has left: ${refundable}`, {
+    reason: 'REFUND_EXCEEDS_REFUNDABLE',
+    metadata: { payNo, attemptNo, amount: String(amount), refundable: String(refundable) },
+  });
 }
 
 /**
@@ -136,6 +201,7 @@ async function findReplay(deps: Deps, cmd: RefundCommand): Promise<RefundOutcome
       : cmd.ref.outOrderNo === order.outOrderNo
         ? []
         : ['out_order_no']),
+    ...((cmd.attemptNo === undefined ? !existing.duplicate : cmd.attemptNo === existing.attemptNo) ? [] : ['attempt_no']),
     ...(existing.amount === cmd.amount ? [] : ['amount']),
     ...(existing.reason === cmd.reason ? [] : ['reason']),
   ];

@@ -1,5 +1,6 @@
 import { withTimeout } from '../infra/with-timeout';
-import type { Deps } from './deps';
+import type { AutomaticRefundTarget } from '../domain/automatic-refunds';
+import type { AutomaticRefundTry, Deps } from './deps';
 
 /**
  * Scheduling follow-up work is best effort where the caller already has its answer (the order exists, the
@@ -14,13 +15,16 @@ export async function scheduleRefundSync(deps: Deps, refundNo: string): Promise<
   await bestEffort(deps, () => deps.statusSync.scheduleRefund(refundNo), { refundNo }, 'could not schedule a refund sync');
 }
 
-/** The policy refund of a payment after close: only enqueued here; if Redis loses it, the sweep enqueues it again. */
-export async function schedulePaidAfterCloseRefund(deps: Deps, order: { tenantId: string; payNo: string }): Promise<void> {
+/**
+ * An automatic refund (of a payment after close, of a duplicate payment), or its try `tryNo` at `at`: only
+ * enqueued here; if Redis loses it, the sweep enqueues it again (what must happen is in the database).
+ */
+export async function scheduleAutomaticRefund(deps: Deps, target: AutomaticRefundTarget, when?: AutomaticRefundTry): Promise<void> {
   await bestEffort(
     deps,
-    () => deps.paidAfterCloseRefunds.schedule(order),
-    { payNo: order.payNo },
-    'could not enqueue the paid-after-close refund',
+    () => deps.automaticRefunds.schedule(target, when),
+    { payNo: target.payNo, attemptNo: target.attemptNo, tryNo: when?.tryNo },
+    'could not enqueue the automatic refund',
   );
 }
 

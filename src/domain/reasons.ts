@@ -40,6 +40,7 @@ export const REASONS = {
   TENANT_NOT_FOUND: r('NOT_FOUND', 'The tenant_id is not registered. Metadata: tenantId.'),
   ORDER_NOT_FOUND: r('NOT_FOUND', 'No order of this tenant has that pay_no / out_order_no.'),
   REFUND_NOT_FOUND: r('NOT_FOUND', 'No refund of this tenant has that out_refund_no.'),
+  ATTEMPT_NOT_FOUND: r('NOT_FOUND', 'The attempt_no names no attempt of this order. Metadata: payNo, attemptNo.'),
   EVENT_NOT_FOUND: r('NOT_FOUND', 'No event of this tenant has that event_id.'),
   NOT_FOUND: r('NOT_FOUND', 'Fallback: something named in the request does not exist.'),
   // ALREADY_EXISTS
@@ -62,6 +63,10 @@ export const REASONS = {
   REFUND_EXCEEDS_REFUNDABLE: r(
     'FAILED_PRECONDITION',
     'The refund amount is more than what is left to refund (0 once fully refunded). Metadata: payNo, status, amount, refundable.',
+  ),
+  ATTEMPT_NOT_PAID: r(
+    'FAILED_PRECONDITION',
+    'The attempt named by attempt_no was not paid: it cannot be refunded. Metadata: payNo, attemptNo, status.',
   ),
   REFUND_NOT_SUPPORTED: r('FAILED_PRECONDITION', 'The pay way that paid the order cannot refund. Metadata: payNo, payWay.'),
   PAY_ATTEMPT_LIMIT: r(

@@ -139,6 +139,8 @@ export function refundToProto(r: Refund): PbRefund {
     successTime: r.succeededAt ?? undefined,
     requestedBy: r.requestedBy,
     channelRecords: recordsToProto(r.channelRecords),
+    attemptNo: r.attemptNo,
+    duplicate: r.duplicate,
   };
 }
 

@@ -135,6 +135,7 @@ export function paymentService(
           outRefundNo: v.parse(v.newOutRefundNo, req.outRefundNo, 'out_refund_no'),
           amount: v.parse(v.amount, req.amount, 'amount'),
           reason: v.parse(v.reason, req.reason, 'reason'),
+          attemptNo: v.parse(v.optionalAttemptNo, req.attemptNo, 'attempt_no'),
         },
         ctx,
       );

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../domain/errors';
 import * as ids from '../domain/identifiers';
+import { AUTOMATIC_REFUND_PREFIXES } from '../domain/automatic-refunds';
 import { MAX_AMOUNT, SUPPORTED_CURRENCIES } from '../domain/money';
 import type { OrderRef as DomainOrderRef } from '../repo/pay-orders';
 import type { OrderRef } from '../gen/payment/v1/types';
@@ -26,12 +27,18 @@ const bytesAtMost = (max: number) => z.string().refine((s) => Buffer.byteLength(
 export const tenantId = matching(ids.TENANT_ID, 'must be 1-64 characters of A-Z a-z 0-9 _ - (case matters)');
 export const outOrderNo = matching(ids.CALLER_NO, 'must be 1-64 characters of A-Z a-z 0-9 _ - (case matters)');
 export const outRefundNo = outOrderNo;
-/** A caller's new refund: `AUTO-` numbers are the service's own (the paid-after-close refund of each order). */
+/** A caller's new refund: `AUTO-` and `DUP-` numbers are the service's own (see src/domain/automatic-refunds.ts). */
 export const newOutRefundNo = outRefundNo.refine(
-  (s) => !s.startsWith('AUTO-'),
-  'must not start with AUTO- (reserved for automatic refunds)',
+  (s) => !AUTOMATIC_REFUND_PREFIXES.some((p) => s.startsWith(p)),
+  `must not start with ${AUTOMATIC_REFUND_PREFIXES.join(' or ')} (reserved for automatic refunds)`,
 );
 export const payNo = matching(ids.SERVICE_NO, 'must be 1-32 characters of 0-9 A-Z, exactly as CreateOrder returned it');
+/** Refund's attempt_no: unset or empty for the order's payment, or an attempt number exactly as Prepay returned it. */
+export const optionalAttemptNo = z
+  .string()
+  .optional()
+  .refine((s) => !s || ids.SERVICE_NO.test(s), 'must be empty or 1-32 characters of 0-9 A-Z, exactly as Prepay returned it')
+  .transform((s) => s || undefined);
 export const eventId = matching(ids.EVENT_ID, 'must be an event id exactly as events carry it: a lowercase UUID');
 export const notifyTopic = matching(ids.NOTIFY_TOPIC, 'must be 1-255 characters of A-Z a-z 0-9 . _ - (a queue name)');
 export const userId = matching(ids.USER_ID, 'must be at most 64 visible ASCII characters, no spaces');

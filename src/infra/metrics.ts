@@ -32,6 +32,12 @@ export function createMetrics() {
       labelNames: ['channel'] as const,
       registers: [registry],
     }),
+    automaticRefundFailed: new Counter({
+      name: 'paysvc_automatic_refund_failed_total',
+      help: 'Automatic refunds given up after their last try failed at the channel, by kind (paid_after_close, duplicate): each needs a refund by hand',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     jobs: new Histogram({
       name: 'paysvc_job_duration_seconds',
       help: 'BullMQ job runs by queue and result (completed, failed)',

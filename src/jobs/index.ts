@@ -8,7 +8,7 @@ import { withTimeout } from '../infra/with-timeout';
 import { EventDeliveries } from './event-delivery';
 import { OrderTimeouts } from './order-timeout';
 import { OutboxRelay } from './outbox-relay';
-import { PaidAfterCloseRefunds } from './paid-after-close';
+import { AutomaticRefunds } from './automatic-refunds';
 import { stopWorkers } from './queues';
 import { StatusSync } from './status-sync';
 import { Sweeper } from './sweeper';
@@ -22,7 +22,7 @@ export class Jobs {
   readonly timeouts: OrderTimeouts;
   readonly deliveries: EventDeliveries;
   readonly sweeper: Sweeper;
-  readonly paidAfterCloseRefunds: PaidAfterCloseRefunds;
+  readonly automaticRefunds: AutomaticRefunds;
   private relay?: OutboxRelay;
   private workers: Worker[] = [];
 
@@ -41,7 +41,7 @@ export class Jobs {
       budgetMs: config.TIMEOUT_STEP_MS,
       workerConcurrency: config.TIMEOUT_WORKER_CONCURRENCY,
     });
-    this.paidAfterCloseRefunds = new PaidAfterCloseRefunds(producer, prefix);
+    this.automaticRefunds = new AutomaticRefunds(producer, prefix);
     const webhook = config.EVENT_WEBHOOK_URL
       ? { url: config.EVENT_WEBHOOK_URL, secret: config.EVENT_WEBHOOK_SECRET ?? '', timeoutMs: config.EVENT_WEBHOOK_TIMEOUT_MS }
       : undefined;
@@ -68,7 +68,7 @@ export class Jobs {
   }
 
   queues(): Queue[] {
-    return [this.statusSync.queue, this.timeouts.queue, this.deliveries.queue, this.sweeper.queue, this.paidAfterCloseRefunds.queue];
+    return [this.statusSync.queue, this.timeouts.queue, this.deliveries.queue, this.sweeper.queue, this.automaticRefunds.queue];
   }
 
   async startWorkers(deps: Deps): Promise<void> {
@@ -78,7 +78,7 @@ export class Jobs {
       this.timeouts.worker(deps, ctx),
       this.deliveries.worker(deps, ctx),
       this.sweeper.worker(deps, ctx),
-      this.paidAfterCloseRefunds.worker(deps, ctx),
+      this.automaticRefunds.worker(deps, ctx),
     ];
     await this.sweeper.start();
     this.relay = new OutboxRelay(deps.db, this.deliveries, deps.log, deps.metrics, this.config.OUTBOX_POLL_MS);
@@ -100,7 +100,7 @@ export class Jobs {
       this.timeouts.close(),
       this.deliveries.close(),
       this.sweeper.close(),
-      this.paidAfterCloseRefunds.close(),
+      this.automaticRefunds.close(),
     ]);
     await withTimeout(queues, graceMs, 'closing the queues').catch((err: unknown) => log?.warn({ err }, 'queues did not close in time'));
   }

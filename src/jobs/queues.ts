@@ -11,7 +11,7 @@ export const QUEUE = {
   orderTimeout: 'order-timeout',
   eventDelivery: 'event-delivery',
   maintenance: 'maintenance',
-  paidAfterClose: 'paid-after-close',
+  automaticRefunds: 'automatic-refunds',
 } as const;
 
 export interface WorkerContext {

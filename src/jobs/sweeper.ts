@@ -6,13 +6,15 @@ import {
   countOverdueOrders,
   findStaleAttempts,
   findStalePendingRefunds,
+  findDuplicateRefundsToRetry,
   findUnrefundedPaidAfterClose,
   stampAttempts,
   stampRefunds,
 } from '../repo/sweeps';
 import type { EventDeliveries } from './event-delivery';
 import type { OrderTimeouts } from './order-timeout';
-import type { PaidAfterCloseRefunds } from './paid-after-close';
+import { automaticRefundTries } from '../domain/automatic-refunds';
+import type { AutomaticRefunds } from './automatic-refunds';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
 import type { StatusSync } from './status-sync';
 
@@ -34,6 +36,8 @@ export interface SweepReport {
   staleAttempts: number;
   staleRefunds: number;
   paidAfterClose: number;
+  /** Duplicate payments whose failed automatic refund had no next try under way, handed to their job. */
+  duplicateRefunds: number;
   requeuedEvents: number;
 }
 
@@ -41,7 +45,7 @@ export interface SweepReport {
  * The seeds' fallback scan, as one repeatable BullMQ job (a job scheduler, so N instances run it once per
  * interval between them). It hands work whose job was lost back to the job that owns it: overdue unpaid
  * orders to the timeouts' backlog job, long-unasked attempts and refunds to status sync, stuck queued events to delivery,
- * and payments after close still without their automatic refund to that refund's job. Everything it does is idempotent.
+ * and automatic refunds not under way (a payment after close never refunded, a failed try with tries left) to their job. Everything it does is idempotent.
  */
 export class Sweeper {
   /** Read by the operators' queue board; jobs are added through the methods below only. */
@@ -55,7 +59,7 @@ export class Sweeper {
       timeouts: OrderTimeouts;
       statusSync: StatusSync;
       deliveries: EventDeliveries;
-      paidAfterCloseRefunds: PaidAfterCloseRefunds;
+      automaticRefunds: AutomaticRefunds;
     },
   ) {
     this.queue = new Queue(QUEUE.maintenance, { connection, prefix });
@@ -93,9 +97,13 @@ export class Sweeper {
     for (const r of refunds) await statusSync.scheduleRefund(r, statusSync.tailRound);
     await stampRefunds(deps.db, refunds);
 
-    const unrefunded =
-      deps.paidAfterClose === 'refund' ? await findUnrefundedPaidAfterClose(deps.db, new Date(now - this.settings.graceMs), BATCH) : [];
-    for (const o of unrefunded) await this.jobs.paidAfterCloseRefunds.schedule(o);
+    // Automatic refunds not under way: never started, or failed with tries left (the job waits out each try's delay).
+    const tries = automaticRefundTries(deps.automaticRefundRetryDelaysMs);
+    const settled = new Date(now - this.settings.graceMs);
+    const unrefunded = deps.paidAfterClose === 'refund' ? await findUnrefundedPaidAfterClose(deps.db, settled, BATCH, tries) : [];
+    for (const o of unrefunded) await this.jobs.automaticRefunds.schedule({ tenantId: o.tenantId, payNo: o.payNo });
+    const duplicates = await findDuplicateRefundsToRetry(deps.db, settled, BATCH, tries);
+    for (const d of duplicates) await this.jobs.automaticRefunds.schedule(d);
 
     const stale = await findStaleQueuedEvents(deps.db, new Date(now - this.settings.outboxStaleMs), BATCH);
     await deliveries.requeue(stale);
@@ -110,6 +118,7 @@ export class Sweeper {
       staleAttempts: attempts.length,
       staleRefunds: refunds.length,
       paidAfterClose: unrefunded.length,
+      duplicateRefunds: duplicates.length,
       requeuedEvents: stale.length,
     };
     if (Object.values(report).some((n) => n > 0)) deps.log.info(report, 'sweep handed lost work back');

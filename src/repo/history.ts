@@ -14,7 +14,9 @@ export type EventType =
   | 'REFUND_SUCCEEDED'
   | 'REFUND_FAILED'
   | 'DUPLICATE_PAYMENT'
-  | 'PAYMENT_REFUNDED_AT_CHANNEL';
+  | 'PAYMENT_REFUNDED_AT_CHANNEL'
+  | 'DUPLICATE_PAYMENT_REFUNDED'
+  | 'AUTOMATIC_REFUND_FAILED';
 
 /**
  * An event for the order side, as the domain sees it. `order` is the order as it is after the change (for a

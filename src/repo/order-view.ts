@@ -26,7 +26,8 @@ const SELECT_VIEW = `
               FROM pay_attempt a WHERE a.pay_no = o.pay_no) AS attempts,
            (SELECT JSON_ARRAYAGG(JSON_OBJECT(
                      'id', ${big('r.id')}, 'refundNo', r.refund_no, 'tenantId', r.tenant_id, 'outRefundNo', r.out_refund_no,
-                     'payNo', r.pay_no, 'attemptNo', r.attempt_no, 'amount', ${big('r.amount')}, 'currency', r.currency,
+                     'payNo', r.pay_no, 'attemptNo', r.attempt_no, 'duplicate', r.duplicate, 'amount', ${big('r.amount')},
+                     'currency', r.currency,
                      'reason', r.reason, 'status', r.status, 'channelRefundNo', r.channel_refund_no,
                      'failureReason', r.failure_reason, 'requestedBy', r.requested_by, 'createdAt', ${iso('r.created_at')},
                      'updatedAt', ${iso('r.updated_at')}, 'succeededAt', ${iso('r.succeeded_at')},
@@ -65,6 +66,7 @@ export async function findOrderView(db: Db, ref: OrderRef): Promise<OrderView | 
     refunds: children<RefundJson>(refunds).map((r) => ({
       ...r,
       id: BigInt(r.id),
+      duplicate: Boolean(r.duplicate), // a TINYINT(1): 0 or 1 in the JSON
       amount: BigInt(r.amount),
       createdAt: date(r.createdAt),
       updatedAt: date(r.updatedAt),
@@ -81,7 +83,9 @@ type AsJson<T, Big extends keyof T, Time extends keyof T> = Omit<T, Big | Time> 
   [K in Time]: null extends T[K] ? string | null : string;
 };
 type AttemptJson = AsJson<PayAttempt, 'id' | 'paidAmount', 'createdAt' | 'updatedAt' | 'paidAt'>;
-type RefundJson = AsJson<Refund, 'id' | 'amount', 'createdAt' | 'updatedAt' | 'succeededAt'>;
+type RefundJson = Omit<AsJson<Refund, 'id' | 'amount', 'createdAt' | 'updatedAt' | 'succeededAt'>, 'duplicate'> & {
+  duplicate: number | boolean;
+};
 type TransitionJson = AsJson<OrderTransition, 'id', 'createdAt'>;
 type ViewRow = PayOrderRow & { attempts: unknown; refunds: unknown; transitions: unknown };
 

@@ -54,17 +54,30 @@ export async function reserveRefund(tx: Tx, payNo: string, amount: bigint, refun
   return n.affectedRows === 1;
 }
 
+/** What is pending or refunded of a duplicate payment (attempt `attemptNo` of order `payNo`); read under the order's lock. */
+export async function duplicateRefundsTaken(tx: Tx, payNo: string, attemptNo: string): Promise<bigint> {
+  const [row] = await tx.query<{ taken: bigint | null }[]>(
+    `SELECT SUM(amount) AS taken FROM refund
+      WHERE pay_no = ? AND attempt_no = ? AND duplicate = TRUE AND status IN ('PENDING', 'SUCCESS')`,
+    [payNo, attemptNo],
+  );
+  return BigInt(row?.taken ?? 0);
+}
+
 /** One INSERT; the refund is returned as written, with the id the database gave it. */
 export async function insertRefund(
   tx: Tx,
-  r: Pick<Refund, 'refundNo' | 'tenantId' | 'outRefundNo' | 'payNo' | 'attemptNo' | 'amount' | 'currency' | 'reason' | 'requestedBy'>,
+  r: Pick<
+    Refund,
+    'refundNo' | 'tenantId' | 'outRefundNo' | 'payNo' | 'attemptNo' | 'duplicate' | 'amount' | 'currency' | 'reason' | 'requestedBy'
+  >,
 ): Promise<Refund> {
   const now = new Date();
   const { insertId } = await tx.write`
-    INSERT INTO refund (refund_no, tenant_id, out_refund_no, pay_no, attempt_no, amount, currency, reason, status, requested_by,
-      created_at, updated_at)
-    VALUES (${r.refundNo}, ${r.tenantId}, ${r.outRefundNo}, ${r.payNo}, ${r.attemptNo}, ${r.amount}, ${r.currency}, ${r.reason},
-      'PENDING', ${r.requestedBy}, ${now}, ${now})`;
+    INSERT INTO refund (refund_no, tenant_id, out_refund_no, pay_no, attempt_no, duplicate, amount, currency, reason, status,
+      requested_by, created_at, updated_at)
+    VALUES (${r.refundNo}, ${r.tenantId}, ${r.outRefundNo}, ${r.payNo}, ${r.attemptNo}, ${r.duplicate}, ${r.amount}, ${r.currency},
+      ${r.reason}, 'PENDING', ${r.requestedBy}, ${now}, ${now})`;
   return {
     ...r,
     id: insertId,

@@ -122,7 +122,7 @@ export const toPayAttempt = (r: PayAttemptRow): PayAttempt => ({
 });
 
 export const REFUND_COLUMNS =
-  'id, refund_no, tenant_id, out_refund_no, pay_no, attempt_no, amount, currency, reason, status, channel_refund_no, ' +
+  'id, refund_no, tenant_id, out_refund_no, pay_no, attempt_no, duplicate, amount, currency, reason, status, channel_refund_no, ' +
   'failure_reason, requested_by, created_at, updated_at, succeeded_at, channel_records';
 
 export interface RefundRow {
@@ -132,6 +132,8 @@ export interface RefundRow {
   out_refund_no: string;
   pay_no: string;
   attempt_no: string;
+  /** TINYINT(1) as the driver reads it. */
+  duplicate: number | boolean;
   amount: bigint;
   currency: string;
   reason: string;
@@ -152,6 +154,7 @@ export const toRefund = (r: RefundRow): Refund => ({
   outRefundNo: r.out_refund_no,
   payNo: r.pay_no,
   attemptNo: r.attempt_no,
+  duplicate: Boolean(r.duplicate),
   amount: r.amount,
   currency: r.currency,
   reason: r.reason,

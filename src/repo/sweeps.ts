@@ -1,4 +1,5 @@
 import type { Db } from '../infra/db';
+import { AUTOMATIC_REFUND_ACTORS } from '../domain/automatic-refunds';
 import type { PayOrder } from './pay-orders';
 
 /** The sweeper's reads: work whose job may have been lost. Each is bounded and served by an index. */
@@ -86,15 +87,46 @@ export async function findStalePendingRefunds(db: Db, askedBefore: Date, limit: 
   return rows.map((r) => r.refundNo);
 }
 
-/** Orders paid after close whose automatic refund never started (a crash right after the payment landed). */
+/**
+ * Orders paid after close whose automatic refund is not under way: never started (a crash right after the
+ * payment landed), or its last try failed and fewer than `tries` were made. Those given up (every try failed)
+ * stay PAID_AFTER_CLOSE and are left alone here: AUTOMATIC_REFUND_FAILED told of them. A pending try is status
+ * sync's (findStalePendingRefunds). The order's updated_at moves with each failure, so `changedBefore` also waits
+ * out a try that just failed; the job decides when the next is due.
+ */
 export async function findUnrefundedPaidAfterClose(
   db: Db,
   changedBefore: Date,
   limit: number,
+  tries = 1,
 ): Promise<{ tenantId: string; payNo: string; amount: bigint }[]> {
   return db.$queryRaw`
     SELECT o.pay_no AS payNo, o.tenant_id AS tenantId, o.amount FROM pay_order o
-    LEFT JOIN refund r ON r.tenant_id = o.tenant_id AND r.out_refund_no = CONCAT('AUTO-', o.pay_no)
-    WHERE o.status = 'PAID_AFTER_CLOSE' AND o.updated_at < ${changedBefore} AND r.id IS NULL
+    WHERE o.status = 'PAID_AFTER_CLOSE' AND o.updated_at < ${changedBefore}
+      AND NOT EXISTS (SELECT 1 FROM refund r WHERE r.pay_no = o.pay_no AND r.requested_by = ${AUTOMATIC_REFUND_ACTORS.paidAfterClose}
+        AND r.status IN ('PENDING', 'SUCCESS'))
+      AND (SELECT COUNT(*) FROM refund r WHERE r.pay_no = o.pay_no AND r.requested_by = ${AUTOMATIC_REFUND_ACTORS.paidAfterClose}) < ${tries}
     ORDER BY o.updated_at LIMIT ${limit}`;
+}
+
+/**
+ * Duplicate payments whose automatic refund failed (its last try before `failedBefore`) with tries left and none
+ * pending or done: the retry whose job was lost. The first try is written with the duplicate, so a duplicate is
+ * never without one (a pending one is status sync's). Reads the failed automatic duplicate refunds only
+ * (idx_refund_requested_by_status).
+ */
+export async function findDuplicateRefundsToRetry(
+  db: Db,
+  failedBefore: Date,
+  limit: number,
+  tries: number,
+): Promise<{ tenantId: string; payNo: string; attemptNo: string }[]> {
+  return db.$queryRaw`
+    SELECT r.tenant_id AS tenantId, r.pay_no AS payNo, r.attempt_no AS attemptNo FROM refund r
+    WHERE r.requested_by = ${AUTOMATIC_REFUND_ACTORS.duplicate} AND r.status = 'FAILED'
+      AND NOT EXISTS (SELECT 1 FROM refund p WHERE p.pay_no = r.pay_no AND p.attempt_no = r.attempt_no
+        AND p.requested_by = r.requested_by AND p.status IN ('PENDING', 'SUCCESS'))
+    GROUP BY r.tenant_id, r.pay_no, r.attempt_no
+    HAVING COUNT(*) < ${tries} AND MAX(r.updated_at) < ${failedBefore}
+    LIMIT ${limit}`;
 }

@@ -129,7 +129,7 @@ describe('Alipay', () => {
     expect(row).toMatchObject({ appId: ali.appId, merchantId: ali.sellerId, keyId: 'dev' });
   });
 
-  it('When the buyer also pays the attempt a pay way switch closed and its notify cannot be verified, then status sync reports the double payment', async () => {
+  it('When the buyer also pays the attempt a pay way switch closed and its notify cannot be verified, then status sync reports the double payment and it is refunded at Alipay', async () => {
     const order = await createOrder(h, ali.tenantId);
     const first = await prepay(order, PayWay.PAY_WAY_ALIPAY_QR);
     const second = await prepay(order, PayWay.PAY_WAY_ALIPAY_PAGE); // closes the QR trade at Alipay
@@ -141,9 +141,12 @@ describe('Alipay', () => {
     ali.sandbox.pay(first.attemptNo);
     const events = await eventually(async () => {
       const e = await h.service.deps.db.outboxEvent.findMany({ where: { payNo: order.payNo }, orderBy: { orderVersion: 'asc' } });
-      return e.some((x) => x.type === 'DUPLICATE_PAYMENT') && e;
+      return e.some((x) => x.type === 'DUPLICATE_PAYMENT_REFUNDED') && e;
     }, 8000);
-    expect(events.map((e) => e.type)).toEqual(['PAYMENT_SUCCEEDED', 'DUPLICATE_PAYMENT']);
-    expect((await statusOf(order)).status).toBe(OrderStatus.ORDER_STATUS_SUCCESS);
+    expect(events.map((e) => e.type)).toEqual(['PAYMENT_SUCCEEDED', 'DUPLICATE_PAYMENT', 'DUPLICATE_PAYMENT_REFUNDED']);
+    // DUPLICATE_PAYMENT_POLICY=refund (the default): the QR trade's payment goes back through alipay.trade.refund.
+    expect(ali.sandbox.refundedTotal(first.attemptNo)).toBe(order.amount);
+    expect(ali.sandbox.refundedTotal(second.attemptNo)).toBe(0n);
+    expect(await statusOf(order)).toMatchObject({ status: OrderStatus.ORDER_STATUS_SUCCESS, refundedAmount: 0n });
   });
 });

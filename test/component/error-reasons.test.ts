@@ -105,6 +105,27 @@ const SCENARIOS: Partial<Record<Reason, Scenario>> = {
       };
     },
   },
+  ATTEMPT_NOT_FOUND: {
+    provoke: async () => {
+      const paid = await paidOrder(h, tenant);
+      const other = await createOrder(h, tenant);
+      const { attemptNo } = await prepay(other);
+      return {
+        failing: h.call('refund', { order: ref(paid), outRefundNo: uniq('R'), amount: 100n, reason: '', attemptNo }),
+        metadata: { payNo: paid.payNo, attemptNo },
+      };
+    },
+  },
+  ATTEMPT_NOT_PAID: {
+    provoke: async () => {
+      const order = await createOrder(h, tenant);
+      const { attemptNo } = await prepay(order);
+      return {
+        failing: h.call('refund', { order: ref(order), outRefundNo: uniq('R'), amount: 100n, reason: '', attemptNo }),
+        metadata: { payNo: order.payNo, attemptNo, status: 'OPEN' },
+      };
+    },
+  },
   REFUND_EXCEEDS_REFUNDABLE: {
     provoke: async () => {
       const paid = await paidOrder(h, tenant, 10000n);

@@ -68,6 +68,9 @@ describe('mock channel notify', () => {
   });
 
   it('When a second attempt of a paid order is paid too, then a DUPLICATE_PAYMENT event tells the order side', async () => {
+    // Held for an operator: the second attempt is made up here, the gateway never saw it to refund it
+    // (test/component/duplicate-payment.test.ts has the refund policy, through the gateway).
+    h.service.deps.duplicatePayment = 'hold';
     const { order, attemptNo } = await payingOrder();
     expect((await post(paymentNotify(attemptNo))).status).toBe(200);
     // An earlier attempt the buyer still had open in another app (closed locally, paid anyway at the channel).
@@ -90,6 +93,8 @@ describe('mock channel notify', () => {
     expect(events[1].payload).toMatchObject({ channelTradeNo: `MT${second}`, status: 'ORDER_STATUS_SUCCESS' });
     expect(events[1].orderVersion).toBeGreaterThan(events[0].orderVersion);
     expect((await orderRow(order.payNo)).status).toBe('SUCCESS');
+    expect(await h.service.deps.db.refund.count({ where: { payNo: order.payNo } })).toBe(0);
+    h.service.deps.duplicatePayment = 'refund';
   });
 
   it('When the signature is wrong, then the notify is refused, recorded, and changes nothing', async () => {

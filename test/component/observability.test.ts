@@ -40,10 +40,10 @@ describe('Queue board', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
     expect(body.queues.map((q) => q.name).sort()).toEqual([
+      'automatic-refunds',
       'event-delivery',
       'maintenance',
       'order-timeout',
-      'paid-after-close',
       'status-sync',
     ]);
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { OrderStatus, type PayOrder } from '../../src/gen/payment/v1/types';
-import { PaidAfterCloseRefunds } from '../../src/jobs/paid-after-close';
+import { AutomaticRefunds } from '../../src/jobs/automatic-refunds';
 import { QUEUE } from '../../src/jobs/queues';
 import { alipayTenant, type AlipayTenant } from '../support/channels';
 import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
@@ -22,7 +22,7 @@ beforeAll(async () => {
     SWEEP_GRACE_MS: '1000',
   });
   ali = await alipayTenant(h, await newTenant(h, 't-pacjob'));
-  queue = new Queue(QUEUE.paidAfterClose, { connection: h.service.deps.queueRedis, prefix });
+  queue = new Queue(QUEUE.automaticRefunds, { connection: h.service.deps.queueRedis, prefix });
 });
 afterAll(async () => {
   await queue.close();
@@ -54,7 +54,7 @@ describe('the paid-after-close refund job', () => {
       await h.call('query', { order: ref(order), sync: true }); // once more, now certainly after the payment was applied
 
       expect(await queue.count()).toBe(1);
-      expect(await queue.getJob(PaidAfterCloseRefunds.jobId(order.payNo))).toBeDefined();
+      expect(await queue.getJob(AutomaticRefunds.jobId(order))).toBeDefined();
       expect(await refundsOf(order)).toEqual([]); // nothing refunded inline
     } finally {
       await queue.resume();
@@ -69,7 +69,7 @@ describe('the paid-after-close refund job', () => {
     const { order, attemptNo } = await paidAfterCancel();
     await eventually(async () => (await statusOf(order)).status === OrderStatus.ORDER_STATUS_REFUNDED);
     await h.call('query', { order: ref(order), sync: true });
-    const again = await h.service.deps.jobs.paidAfterCloseRefunds.run(h.service.deps, { tenantId: order.tenantId, payNo: order.payNo });
+    const again = await h.service.deps.jobs.automaticRefunds.run(h.service.deps, { tenantId: order.tenantId, payNo: order.payNo });
     expect(again).toBe('order is REFUNDED');
 
     const refunds = await refundsOf(order);
@@ -82,8 +82,8 @@ describe('the paid-after-close refund job', () => {
 
   it('When enqueueing the refund fails (Redis lost it), then the sweep enqueues it again and the order is still refunded once', async () => {
     const deps = h.service.deps;
-    const working = deps.paidAfterCloseRefunds;
-    deps.paidAfterCloseRefunds = { schedule: () => Promise.reject(new Error('Redis is gone')) };
+    const working = deps.automaticRefunds;
+    deps.automaticRefunds = { schedule: () => Promise.reject(new Error('Redis is gone')) };
     let order: PayOrder;
     let attemptNo: string;
     try {
@@ -91,10 +91,10 @@ describe('the paid-after-close refund job', () => {
       await eventually(async () => (await statusOf(order)).status === OrderStatus.ORDER_STATUS_PAID_AFTER_CLOSE);
       await h.call('query', { order: ref(order), sync: true }); // its enqueue fails too
     } finally {
-      deps.paidAfterCloseRefunds = working;
+      deps.automaticRefunds = working;
     }
     expect(await refundsOf(order)).toEqual([]);
-    expect(await queue.getJob(PaidAfterCloseRefunds.jobId(order.payNo))).toBeUndefined();
+    expect(await queue.getJob(AutomaticRefunds.jobId(order))).toBeUndefined();
 
     await deps.db.$executeRaw`UPDATE pay_order SET updated_at = NOW(3) - INTERVAL 5 SECOND WHERE pay_no = ${order.payNo}`;
     const report = await deps.jobs.sweeper.run(deps);

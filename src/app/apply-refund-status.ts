@@ -1,5 +1,6 @@
 import type { TransitionCause } from '../generated/prisma/enums';
 import type { RefundStatusResult } from '../channels/types';
+import { refundFeeOf } from '../domain/fees';
 import { statusAfterRefund } from '../domain/order-status';
 import { lockOrder, type PayOrder } from '../repo/pay-orders';
 import { casRefundStatus, type Refund } from '../repo/refunds';
@@ -37,13 +38,15 @@ export async function applyRefundStatus(
 
 async function succeeded(tx: Tx, order: PayOrder, refund: Refund, status: RefundStatusResult, by: Attribution) {
   const succeededAt = new Date();
-  const set = { channelRefundNo: status.channelRefundNo ?? refund.channelRefundNo, succeededAt };
+  // Its share of the fee, from the refunds that succeeded before it (the order is locked: they are final).
+  const fee = refundFeeOf(order.amount, order.fee, order.refundedAmount, refund.amount);
+  const set = { channelRefundNo: status.channelRefundNo ?? refund.channelRefundNo, succeededAt, fee };
   if (!(await casRefundStatus(tx, refund.refundNo, 'PENDING', 'SUCCESS', set))) return false;
   const refundedAmount = order.refundedAmount + refund.amount;
   await transition(tx, order, statusAfterRefund(order.amount, refundedAmount), {
     ...by,
     detail: `refund ${refund.refundNo} ${refund.amount}: ${status.channelStatus}`,
-    set: { refundedAmount, refundPendingAmount: order.refundPendingAmount - refund.amount },
+    set: { refundedAmount, refundPendingAmount: order.refundPendingAmount - refund.amount, refundedFee: order.refundedFee + fee },
     event: 'REFUND_SUCCEEDED',
     refund: { ...refund, ...set, status: 'SUCCESS' },
   });

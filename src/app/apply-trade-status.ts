@@ -1,4 +1,5 @@
 import type { TradeStatus } from '../channels/types';
+import { feeOf, type FeeRule } from '../domain/fees';
 import { isOpen, isPaid } from '../domain/order-status';
 import { casAttemptStatus, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { runTx, type Tx } from '../repo/tx';
@@ -26,9 +27,11 @@ export interface ApplyOptions extends Attribution {
  * changes anything; pending and unknown never do.
  */
 export async function applyTradeStatus(deps: Deps, attempt: PayAttempt, status: TradeStatus, opts: ApplyOptions): Promise<ApplyResult> {
+  // Read before the transaction, from the cache (no round trip on a hit): the rule in force when the payment is recorded.
+  const feeRule = status.outcome === 'success' ? await deps.payWays.feeRule(attempt.tenantId, attempt.payWay) : undefined;
   const result = await runTx(deps.db, async (tx) => {
     const order = await lockOrder(tx, attempt.payNo);
-    const r = await decide(tx, order, attempt, status, { cause: opts.cause, actor: opts.actor }, deps.paidAfterClose);
+    const r = await decide(tx, order, attempt, status, { cause: opts.cause, actor: opts.actor }, deps.paidAfterClose, feeRule);
     await opts.inTx?.(tx, r);
     return r;
   });
@@ -53,12 +56,13 @@ async function decide(
   status: TradeStatus,
   by: Attribution,
   policy: Deps['paidAfterClose'],
+  feeRule: FeeRule = { rateBps: 0, minFee: 0n },
 ): Promise<ApplyResult> {
   const detail = `${attempt.payWay} ${attempt.attemptNo}: ${status.channelStatus}`;
   if (status.outcome === 'success') {
     const mismatch = crossCheck(order, status);
     if (mismatch) return { kind: 'mismatch', order, reason: mismatch };
-    return paid(tx, order, attempt, status, by, detail, policy);
+    return paid(tx, order, attempt, status, by, detail, policy, feeRule);
   }
   if (status.outcome === 'fail' && status.closedUnpaid) {
     await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED');
@@ -87,10 +91,16 @@ async function paid(
   by: Attribution,
   detail: string,
   policy: Deps['paidAfterClose'],
+  feeRule: FeeRule,
 ): Promise<ApplyResult> {
   const channelTradeNo = status.channelTradeNo ?? attempt.channelTradeNo;
+  // The amount paid is the order's (crossCheck): its fee and net go on the attempt and the order in the very
+  // statements that record the payment.
+  const { fee, net: netAmount } = feeOf(order.amount, feeRule);
   const attemptWon = await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN', 'CLOSED', 'FAILED'], 'SUCCESS', {
     channelTradeNo,
+    fee,
+    netAmount,
   });
   if (isPaid(order.status)) {
     if (!attemptWon) return { kind: 'unchanged', order, reason: 'already applied' };
@@ -100,7 +110,7 @@ async function paid(
     const next = await amendOrder(tx, order, { event: 'DUPLICATE_PAYMENT', eventShows: second });
     return { kind: 'doublePayment', order: next, reason };
   }
-  const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay };
+  const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay, fee, netAmount };
   // Paid, but already going back to the buyer by someone else's refund: the order side must hear exactly that.
   const paidEvent = status.refundedAtChannel ? 'PAYMENT_REFUNDED_AT_CHANNEL' : 'PAYMENT_SUCCEEDED';
   if (isOpen(order.status)) {

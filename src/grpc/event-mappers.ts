@@ -32,6 +32,9 @@ export function paymentEventJson(e: OrderEvent): object {
     payWay: payWayToProto(order.payWay),
     channel: channelOfPayWay(order.payWay),
     refund: refund ? refundToProto(refund) : undefined,
+    fee: order.fee,
+    netAmount: order.netAmount,
+    refundedFee: order.refundedFee,
   };
   return eventToJson(event);
 }

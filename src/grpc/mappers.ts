@@ -79,6 +79,9 @@ export function orderToProto(
     refunds: refunds.map(refundToProto),
     transitions: transitions.map(transitionToProto),
     closeReason: o.closeReason ? CloseReason[`CLOSE_REASON_${o.closeReason}`] : CloseReason.CLOSE_REASON_UNSPECIFIED,
+    fee: o.fee,
+    netAmount: o.netAmount,
+    refundedFee: o.refundedFee,
   };
 }
 
@@ -101,6 +104,8 @@ export function attemptToProto(a: PayAttempt): PbAttempt {
     channelTradeNo: a.channelTradeNo ?? '',
     createTime: a.createdAt,
     updateTime: a.updatedAt,
+    fee: a.fee,
+    netAmount: a.netAmount,
   };
 }
 
@@ -118,6 +123,7 @@ export function refundToProto(r: Refund): PbRefund {
     createTime: r.createdAt,
     successTime: r.succeededAt ?? undefined,
     requestedBy: r.requestedBy,
+    fee: r.fee,
   };
 }
 

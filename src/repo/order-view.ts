@@ -19,6 +19,7 @@ const SELECT_VIEW = `
                      'id', ${big('a.id')}, 'attemptNo', a.attempt_no, 'payNo', a.pay_no, 'tenantId', a.tenant_id,
                      'payWay', a.pay_way, 'channel', a.channel, 'status', a.status, 'payload', a.payload,
                      'payerId', a.payer_id, 'clientIp', a.client_ip, 'channelTradeNo', a.channel_trade_no,
+                     'fee', ${big('a.fee')}, 'netAmount', ${big('a.net_amount')},
                      'createdAt', ${iso('a.created_at')}, 'updatedAt', ${iso('a.updated_at')}) ORDER BY a.id)
               FROM pay_attempt a WHERE a.pay_no = o.pay_no) AS attempts,
            (SELECT JSON_ARRAYAGG(JSON_OBJECT(
@@ -26,7 +27,7 @@ const SELECT_VIEW = `
                      'payNo', r.pay_no, 'attemptNo', r.attempt_no, 'amount', ${big('r.amount')}, 'currency', r.currency,
                      'reason', r.reason, 'status', r.status, 'channelRefundNo', r.channel_refund_no,
                      'failureReason', r.failure_reason, 'requestedBy', r.requested_by, 'createdAt', ${iso('r.created_at')},
-                     'updatedAt', ${iso('r.updated_at')}, 'succeededAt', ${iso('r.succeeded_at')}) ORDER BY r.id)
+                     'updatedAt', ${iso('r.updated_at')}, 'succeededAt', ${iso('r.succeeded_at')}, 'fee', ${big('r.fee')}) ORDER BY r.id)
               FROM refund r WHERE r.pay_no = o.pay_no) AS refunds,
            (SELECT JSON_ARRAYAGG(JSON_OBJECT(
                      'id', ${big('t.id')}, 'payNo', t.pay_no, 'fromStatus', t.from_status, 'toStatus', t.to_status,
@@ -53,6 +54,8 @@ export async function findOrderView(db: Db, ref: OrderRef): Promise<OrderView | 
     attempts: children<AttemptJson>(attempts).map((a) => ({
       ...a,
       id: BigInt(a.id),
+      fee: BigInt(a.fee),
+      netAmount: BigInt(a.netAmount),
       createdAt: date(a.createdAt),
       updatedAt: date(a.updatedAt),
     })),
@@ -60,6 +63,7 @@ export async function findOrderView(db: Db, ref: OrderRef): Promise<OrderView | 
       ...r,
       id: BigInt(r.id),
       amount: BigInt(r.amount),
+      fee: BigInt(r.fee),
       createdAt: date(r.createdAt),
       updatedAt: date(r.updatedAt),
       succeededAt: r.succeededAt === null ? null : date(r.succeededAt),
@@ -72,8 +76,8 @@ export async function findOrderView(db: Db, ref: OrderRef): Promise<OrderView | 
 type AsJson<T, Big extends keyof T, Time extends keyof T> = Omit<T, Big | Time> & { [K in Big]: string } & {
   [K in Time]: null extends T[K] ? string | null : string;
 };
-type AttemptJson = AsJson<PayAttempt, 'id', 'createdAt' | 'updatedAt'>;
-type RefundJson = AsJson<Refund, 'id' | 'amount', 'createdAt' | 'updatedAt' | 'succeededAt'>;
+type AttemptJson = AsJson<PayAttempt, 'id' | 'fee' | 'netAmount', 'createdAt' | 'updatedAt'>;
+type RefundJson = AsJson<Refund, 'id' | 'amount' | 'fee', 'createdAt' | 'updatedAt' | 'succeededAt'>;
 type TransitionJson = AsJson<OrderTransition, 'id', 'createdAt'>;
 type ViewRow = PayOrderRow & { attempts: unknown; refunds: unknown; transitions: unknown };
 

@@ -109,6 +109,9 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<CreatedOrder> {
     status: 'WAIT_PAY',
     refundedAmount: 0n,
     refundPendingAmount: 0n,
+    fee: 0n,
+    netAmount: 0n,
+    refundedFee: 0n,
     channelTradeNo: null,
     paidAt: null,
     closeReason: null,
@@ -125,7 +128,10 @@ export interface StatusChange {
   /** Also require this version, for writers that must not interleave with any other change. */
   version?: bigint;
   set?: Partial<
-    Pick<PayOrder, 'payWay' | 'channelTradeNo' | 'paidAt' | 'payWaySwitches' | 'refundedAmount' | 'refundPendingAmount' | 'closeReason'>
+    Pick<
+      PayOrder,
+      'payWay' | 'channelTradeNo' | 'paidAt' | 'payWaySwitches' | 'refundedAmount' | 'refundPendingAmount' | 'closeReason' | 'fee' | 'netAmount' | 'refundedFee'
+    >
   >;
 }
 
@@ -170,6 +176,9 @@ const ORDER_COLUMNS: Readonly<Record<string, string>> = {
   refundedAmount: 'refunded_amount',
   refundPendingAmount: 'refund_pending_amount',
   closeReason: 'close_reason',
+  fee: 'fee',
+  netAmount: 'net_amount',
+  refundedFee: 'refunded_fee',
 };
 
 /** The order by its pay_no alone (inside a transaction that already knows it is the caller's). */
@@ -210,6 +219,8 @@ const unprefixed = (r: AttemptColumns): PayAttemptRow => ({
   channel_trade_no: r.a_channel_trade_no,
   created_at: r.a_created_at,
   updated_at: r.a_updated_at,
+  fee: r.a_fee,
+  net_amount: r.a_net_amount,
 });
 
 const ORDER_AND_ATTEMPTS = `SELECT ${PAY_ORDER_COLUMNS.split(', ')
@@ -255,7 +266,7 @@ export async function insertAttempt(
   a: Pick<PayAttempt, 'attemptNo' | 'payNo' | 'tenantId' | 'payWay' | 'channel' | 'payerId' | 'clientIp'>,
 ): Promise<PayAttempt> {
   const now = new Date();
-  const row = { ...a, status: 'CREATED' as const, payload: null, channelTradeNo: null, createdAt: now, updatedAt: now };
+  const row = { ...a, status: 'CREATED' as const, payload: null, channelTradeNo: null, fee: 0n, netAmount: 0n, createdAt: now, updatedAt: now };
   const { insertId } = await tx.write`
     INSERT INTO pay_attempt (attempt_no, pay_no, tenant_id, pay_way, channel, status, payer_id, client_ip, created_at, updated_at)
     VALUES (${a.attemptNo}, ${a.payNo}, ${a.tenantId}, ${a.payWay}, ${a.channel}, 'CREATED', ${a.payerId}, ${a.clientIp}, ${now}, ${now})`;
@@ -268,7 +279,7 @@ export async function casAttemptStatus(
   attemptNo: string,
   from: AttemptStatus[],
   to: AttemptStatus,
-  set: Partial<Pick<PayAttempt, 'payload' | 'channelTradeNo'>> = {},
+  set: Partial<Pick<PayAttempt, 'payload' | 'channelTradeNo' | 'fee' | 'netAmount'>> = {},
 ): Promise<boolean> {
   const { sql, args } = assignments(ATTEMPT_COLUMNS, { ...set, payload: set.payload == null ? undefined : JSON.stringify(set.payload) });
   const n = await sqlFor(db).query<Written>(
@@ -278,4 +289,9 @@ export async function casAttemptStatus(
   return n.affectedRows === 1;
 }
 
-const ATTEMPT_COLUMNS: Readonly<Record<string, string>> = { payload: 'payload', channelTradeNo: 'channel_trade_no' };
+const ATTEMPT_COLUMNS: Readonly<Record<string, string>> = {
+  payload: 'payload',
+  channelTradeNo: 'channel_trade_no',
+  fee: 'fee',
+  netAmount: 'net_amount',
+};

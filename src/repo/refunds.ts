@@ -70,6 +70,7 @@ export async function insertRefund(
     status: 'PENDING',
     channelRefundNo: null,
     failureReason: null,
+    fee: 0n,
     createdAt: now,
     updatedAt: now,
     succeededAt: null,
@@ -82,7 +83,7 @@ export async function casRefundStatus(
   refundNo: string,
   from: RefundStatus,
   to: RefundStatus,
-  set: Partial<Pick<Refund, 'channelRefundNo' | 'failureReason' | 'succeededAt'>> = {},
+  set: Partial<Pick<Refund, 'channelRefundNo' | 'failureReason' | 'succeededAt' | 'fee'>> = {},
 ): Promise<boolean> {
   const { sql, args } = assignments(REFUND_SET_COLUMNS, set);
   const n = await tx.query<Written>(`UPDATE refund SET ${sql}status = ?, updated_at = ? WHERE refund_no = ? AND status = ?`, [
@@ -99,4 +100,5 @@ const REFUND_SET_COLUMNS: Readonly<Record<string, string>> = {
   channelRefundNo: 'channel_refund_no',
   failureReason: 'failure_reason',
   succeededAt: 'succeeded_at',
+  fee: 'fee',
 };

@@ -11,7 +11,7 @@ import type { AttemptStatus, CloseReason, OrderStatus, RefundStatus } from '../g
 export const PAY_ORDER_COLUMNS =
   'id, pay_no, tenant_id, out_order_no, amount, currency, subject, description, user_id, pay_way, status, notify_topic, ' +
   'attach, extra, client_ip, return_url, expire_seconds, expire_at, refunded_amount, refund_pending_amount, ' +
-  'channel_trade_no, paid_at, close_reason, version, pay_way_switches, created_at, updated_at';
+  'channel_trade_no, paid_at, close_reason, version, pay_way_switches, created_at, updated_at, fee, net_amount, refunded_fee';
 
 export interface PayOrderRow {
   id: bigint;
@@ -41,6 +41,9 @@ export interface PayOrderRow {
   pay_way_switches: number;
   created_at: Date;
   updated_at: Date;
+  fee: bigint;
+  net_amount: bigint;
+  refunded_fee: bigint;
 }
 
 export const toPayOrder = (r: PayOrderRow): PayOrder => ({
@@ -71,10 +74,14 @@ export const toPayOrder = (r: PayOrderRow): PayOrder => ({
   payWaySwitches: r.pay_way_switches,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  fee: r.fee,
+  netAmount: r.net_amount,
+  refundedFee: r.refunded_fee,
 });
 
 export const PAY_ATTEMPT_COLUMNS =
-  'id, attempt_no, pay_no, tenant_id, pay_way, channel, status, payload, payer_id, client_ip, channel_trade_no, created_at, updated_at';
+  'id, attempt_no, pay_no, tenant_id, pay_way, channel, status, payload, payer_id, client_ip, channel_trade_no, created_at, updated_at, ' +
+  'fee, net_amount';
 
 export interface PayAttemptRow {
   id: bigint;
@@ -90,6 +97,8 @@ export interface PayAttemptRow {
   channel_trade_no: string | null;
   created_at: Date;
   updated_at: Date;
+  fee: bigint;
+  net_amount: bigint;
 }
 
 export const toPayAttempt = (r: PayAttemptRow): PayAttempt => ({
@@ -106,11 +115,13 @@ export const toPayAttempt = (r: PayAttemptRow): PayAttempt => ({
   channelTradeNo: r.channel_trade_no,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  fee: r.fee,
+  netAmount: r.net_amount,
 });
 
 export const REFUND_COLUMNS =
   'id, refund_no, tenant_id, out_refund_no, pay_no, attempt_no, amount, currency, reason, status, channel_refund_no, ' +
-  'failure_reason, requested_by, created_at, updated_at, succeeded_at';
+  'failure_reason, requested_by, created_at, updated_at, succeeded_at, fee';
 
 export interface RefundRow {
   id: bigint;
@@ -129,6 +140,7 @@ export interface RefundRow {
   created_at: Date;
   updated_at: Date;
   succeeded_at: Date | null;
+  fee: bigint;
 }
 
 export const toRefund = (r: RefundRow): Refund => ({
@@ -148,6 +160,7 @@ export const toRefund = (r: RefundRow): Refund => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   succeededAt: r.succeeded_at,
+  fee: r.fee,
 });
 
 export type { OrderTransition };

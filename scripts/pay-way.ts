@@ -34,7 +34,12 @@ const integer = (flag: string, v: string | undefined): string => {
 };
 
 /** `set`'s arguments: tenant and pay way first, then the flags in any order. */
-export function parseSet(args: string[]): { cmd: Omit<UpdatePayWayCommand, 'expectedVersion'>; expect?: bigint; feeBps?: number; minFee?: bigint } {
+export function parseSet(args: string[]): {
+  cmd: Omit<UpdatePayWayCommand, 'expectedVersion'>;
+  expect?: bigint;
+  feeBps?: number;
+  minFee?: bigint;
+} {
   const [tenantId, payWay, ...rest] = args;
   if (!tenantId || !payWay || tenantId.startsWith('--') || payWay.startsWith('--')) throw new UsageError(USAGE);
   const out: ReturnType<typeof parseSet> = { cmd: { tenantId, payWay } };
@@ -80,7 +85,15 @@ export async function runPayWayCommand(db: Db, argv: string[], actor = `cli:${us
     for (const entry of knownPayWays.entries()) {
       const c = own.get(entry.code);
       const s = settingsOf(entry, c);
-      rows.push([entry.code, s.enabled ? 'on' : 'off', String(s.feeRateBps), String(s.minFee), String(s.displayOrder), String(c?.version ?? 0), c?.updatedBy ?? '']);
+      rows.push([
+        entry.code,
+        s.enabled ? 'on' : 'off',
+        String(s.feeRateBps),
+        String(s.minFee),
+        String(s.displayOrder),
+        String(c?.version ?? 0),
+        c?.updatedBy ?? '',
+      ]);
     }
     return table(rows);
   }

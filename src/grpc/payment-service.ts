@@ -166,7 +166,14 @@ export function paymentService(
       const payWay = requirePayWay(req.payWay);
       await updatePayWay(
         deps,
-        { tenantId, payWay, expectedVersion: req.expectedVersion, enabled: req.enabled, feeRule: req.feeRule, displayOrder: req.displayOrder },
+        {
+          tenantId,
+          payWay,
+          expectedVersion: req.expectedVersion,
+          enabled: req.enabled,
+          feeRule: req.feeRule,
+          displayOrder: req.displayOrder,
+        },
         ctx,
       );
       return { payWay: payWayInfo(await describePayWay(deps, tenantId, payWay)) };

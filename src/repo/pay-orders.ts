@@ -130,7 +130,16 @@ export interface StatusChange {
   set?: Partial<
     Pick<
       PayOrder,
-      'payWay' | 'channelTradeNo' | 'paidAt' | 'payWaySwitches' | 'refundedAmount' | 'refundPendingAmount' | 'closeReason' | 'fee' | 'netAmount' | 'refundedFee'
+      | 'payWay'
+      | 'channelTradeNo'
+      | 'paidAt'
+      | 'payWaySwitches'
+      | 'refundedAmount'
+      | 'refundPendingAmount'
+      | 'closeReason'
+      | 'fee'
+      | 'netAmount'
+      | 'refundedFee'
     >
   >;
 }
@@ -266,7 +275,16 @@ export async function insertAttempt(
   a: Pick<PayAttempt, 'attemptNo' | 'payNo' | 'tenantId' | 'payWay' | 'channel' | 'payerId' | 'clientIp'>,
 ): Promise<PayAttempt> {
   const now = new Date();
-  const row = { ...a, status: 'CREATED' as const, payload: null, channelTradeNo: null, fee: 0n, netAmount: 0n, createdAt: now, updatedAt: now };
+  const row = {
+    ...a,
+    status: 'CREATED' as const,
+    payload: null,
+    channelTradeNo: null,
+    fee: 0n,
+    netAmount: 0n,
+    createdAt: now,
+    updatedAt: now,
+  };
   const { insertId } = await tx.write`
     INSERT INTO pay_attempt (attempt_no, pay_no, tenant_id, pay_way, channel, status, payer_id, client_ip, created_at, updated_at)
     VALUES (${a.attemptNo}, ${a.payNo}, ${a.tenantId}, ${a.payWay}, ${a.channel}, 'CREATED', ${a.payerId}, ${a.clientIp}, ${now}, ${now})`;

@@ -65,7 +65,8 @@ const REQUESTS: Record<string, (tenantId: string) => unknown> = {
   ListRefunds: (tenantId) => ListRefundsRequest.fromPartial({ tenantId, payNo: paid.payNo }),
   ReplayEvent: (tenantId) => ReplayEventRequest.fromPartial({ tenantId, eventId }),
   // MOCK_QR: the matrix's Prepay uses MOCK, which this must not switch off.
-  UpdatePayWay: (tenantId) => UpdatePayWayRequest.fromPartial({ tenantId, payWay: PayWay.PAY_WAY_MOCK_QR, expectedVersion: 0n, displayOrder: 5 }),
+  UpdatePayWay: (tenantId) =>
+    UpdatePayWayRequest.fromPartial({ tenantId, payWay: PayWay.PAY_WAY_MOCK_QR, expectedVersion: 0n, displayOrder: 5 }),
   ListOrders: (tenantId) => ListOrdersRequest.fromPartial({ tenantId }),
   GetStatistics: (tenantId) =>
     GetStatisticsRequest.fromPartial({

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { mintCaller } from '../../src/grpc/caller-token';
-import type { UpdatePayWayRequest } from '../../src/gen/payment/v1/payment_service';
+import type { UpdatePayWayRequest, UpdatePayWayResponse } from '../../src/gen/payment/v1/payment_service';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import { runPayWayCommand, UsageError } from '../../scripts/pay-way';
 import { createOrder, ref } from '../support/orders';
@@ -25,12 +25,12 @@ afterAll(async () => {
 });
 
 const update = (req: Partial<UpdatePayWayRequest> & { tenantId: string }, token = operator.token) =>
-  new Promise<Awaited<ReturnType<Harness['call']>>>((resolve, reject) => {
+  new Promise<UpdatePayWayResponse>((resolve, reject) => {
     h.client.updatePayWay(
       { payWay: PayWay.PAY_WAY_MOCK, expectedVersion: 0n, enabled: undefined, feeRule: undefined, displayOrder: undefined, ...req },
       bearer(token),
       { deadline: Date.now() + 30_000 },
-      (err, res) => (err ? reject(err) : resolve(res as never)),
+      (err, res) => (err ? reject(err) : resolve(res)),
     );
   });
 
@@ -57,7 +57,9 @@ describe('UpdatePayWay', () => {
     const before = await payWayOf(tenant);
     expect(before).toMatchObject({ enabled: true, version: 0n, updatedBy: '', displayOrder: 0, feeRule: { rateBps: 0, minFee: 0n } });
 
-    const res = (await update({ tenantId: tenant, enabled: false })) as { payWay: { enabled: boolean; version: bigint; updatedBy: string } };
+    const res = (await update({ tenantId: tenant, enabled: false })) as {
+      payWay: { enabled: boolean; version: bigint; updatedBy: string };
+    };
     expect(res.payWay).toMatchObject({ enabled: false, version: 1n, updatedBy: 'ops-alice' });
 
     const err = await grpcError(prepay(order), status.FAILED_PRECONDITION);
@@ -119,7 +121,12 @@ describe('UpdatePayWay', () => {
     await update({ tenantId: tenant, payWay: PayWay.PAY_WAY_MOCK_QR, expectedVersion: 1n, displayOrder: -10 });
     await update({ tenantId: tenant, payWay: PayWay.PAY_WAY_ALIPAY_APP, displayOrder: 5 });
     const { payWays } = await h.call('listPayWays', { tenantId: tenant });
-    expect(payWays[0]).toMatchObject({ payWay: PayWay.PAY_WAY_MOCK_QR, displayOrder: -10, feeRule: { rateBps: 55, minFee: 1n }, version: 2n });
+    expect(payWays[0]).toMatchObject({
+      payWay: PayWay.PAY_WAY_MOCK_QR,
+      displayOrder: -10,
+      feeRule: { rateBps: 55, minFee: 1n },
+      version: 2n,
+    });
     expect(payWays.at(-1)).toMatchObject({ payWay: PayWay.PAY_WAY_ALIPAY_APP, displayOrder: 5, feeRateBps: 60 });
     expect(payWays.map((w) => w.displayOrder)).toEqual([...payWays.map((w) => w.displayOrder)].sort((a, b) => a - b));
   });
@@ -135,13 +142,16 @@ describe('UpdatePayWay', () => {
     ['a pay way number nobody knows', { payWay: 999 as PayWay, enabled: false }, 'pay_way'],
     ['a negative expected version', { expectedVersion: -1n, enabled: false }, 'expected_version'],
   ];
-  it.each(BAD)('When the request has %s, then it is INVALID_ARGUMENT naming the field and nothing is written', async (_what, req, field) => {
-    const tenant = await newTenant(h, 'pwbad');
-    const rows = await rowsOf(tenant);
-    const err = await grpcError(update({ tenantId: tenant, ...req }), status.INVALID_ARGUMENT);
-    expect(decodeStatus(err).errorInfo?.metadata).toMatchObject({ field });
-    expect(await rowsOf(tenant)).toBe(rows);
-  });
+  it.each(BAD)(
+    'When the request has %s, then it is INVALID_ARGUMENT naming the field and nothing is written',
+    async (_what, req, field) => {
+      const tenant = await newTenant(h, 'pwbad');
+      const rows = await rowsOf(tenant);
+      const err = await grpcError(update({ tenantId: tenant, ...req }), status.INVALID_ARGUMENT);
+      expect(decodeStatus(err).errorInfo?.metadata).toMatchObject({ field });
+      expect(await rowsOf(tenant)).toBe(rows);
+    },
+  );
 
   it('When a caller with only pay permission calls it, then PERMISSION_DENIED and nothing is written; an operator of another tenant is refused too', async () => {
     const tenant = await newTenant(h, 'pwauthz');
@@ -153,7 +163,14 @@ describe('UpdatePayWay', () => {
       const err = await grpcError(
         new Promise((resolve, reject) =>
           g.client.updatePayWay(
-            { tenantId: tenant, payWay: PayWay.PAY_WAY_MOCK, expectedVersion: 0n, enabled: false, feeRule: undefined, displayOrder: undefined },
+            {
+              tenantId: tenant,
+              payWay: PayWay.PAY_WAY_MOCK,
+              expectedVersion: 0n,
+              enabled: false,
+              feeRule: undefined,
+              displayOrder: undefined,
+            },
             bearer(other.token),
             (e, r) => (e ? reject(e) : resolve(r)),
           ),
@@ -212,7 +229,12 @@ describe('npm run pay-way', () => {
       /is at version 2, not 1/,
     );
     const list = await runPayWayCommand(db, ['list', tenant]);
-    expect(list.split('\n').find((l) => l.startsWith('MOCK_QR '))?.split(/\s+/)).toEqual(['MOCK_QR', 'off', '45', '7', '3', '2', 'cli:tester']);
+    expect(
+      list
+        .split('\n')
+        .find((l) => l.startsWith('MOCK_QR '))
+        ?.split(/\s+/),
+    ).toEqual(['MOCK_QR', 'off', '45', '7', '3', '2', 'cli:tester']);
     expect(await runPayWayCommand(db, ['history', tenant, 'MOCK_QR'])).toMatch(/MOCK_QR\s+2\s+cli:tester/);
     expect(await payWayOf(tenant, PayWay.PAY_WAY_MOCK_QR)).toMatchObject({ enabled: false, updatedBy: 'cli:tester', version: 2n });
     await expect(runPayWayCommand(db, ['set', tenant])).rejects.toThrow(UsageError);

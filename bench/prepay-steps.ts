@@ -117,7 +117,7 @@ async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: n
   await run('createOrder use case ($executeRaw INSERT)', async (i) => {
     orders[i] = (await createOrder(deps, orderCommand(`${tag}s${i}`))).order;
   });
-  await run('Prepay 1: payWayConfig.findUnique (assertPayWayEnabled)', async () =>
+  await run('Prepay 1: assertPayWayEnabled (pay-way configs cached per tenant)', async () =>
     assertPayWayEnabled(deps, await requireTenant(deps, TENANT), 'MOCK'),
   );
   await run('Prepay 2: payOrder.findFirst (findOrder)', (i) => findOrder(deps.db, { tenantId: TENANT, outOrderNo: `${tag}s${i}` }));

@@ -7,6 +7,7 @@ import { ChannelRegistry } from './channels/registry';
 import type { PayOrderHandler } from './channels/types';
 import { secretBox, type Config } from './config';
 import { ChannelAccounts } from './app/channel-accounts';
+import { PayWayConfigs } from './app/pay-way-configs';
 import { Tenants } from './app/tenants';
 import { closeDb, createDb } from './infra/db';
 import { createLogger } from './infra/logger';
@@ -81,6 +82,7 @@ export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps 
     deliveries: jobs.deliveries,
     accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS, channels),
     tenants: new Tenants(db, config.TENANT_CACHE_MS),
+    payWays: new PayWayConfigs(db, config.PAY_WAY_CACHE_MS),
     redis,
     markers: new Markers(redis, config.QUEUE_PREFIX),
     orderFeed,

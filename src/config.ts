@@ -61,6 +61,11 @@ const schema = z
     CHANNEL_ACCOUNT_CACHE_MS: z.coerce.number().int().min(0).max(600000).default(30000),
     /** How long a registered tenant is cached per process; unknown tenants are never cached. */
     TENANT_CACHE_MS: z.coerce.number().int().min(0).max(600000).default(30000),
+    /**
+     * How long a tenant's pay-way configs are cached per process: an UpdatePayWay reaches every other instance
+     * (a disabled pay way refused, a new fee rule charged) within this.
+     */
+    PAY_WAY_CACHE_MS: z.coerce.number().int().min(0).max(600000).default(10000),
     /** Delays of the status queries after an unknown outcome (Hyperswitch's PSync: 60 s, then 5 × 5 min). */
     STATUS_SYNC_DELAYS_MS: delays('60000,300000,300000,300000,300000,300000'),
     /** After that schedule, an unpaid attempt is asked again whenever nobody asked for this long, until it expires. */

@@ -1,10 +1,11 @@
 import type { TransitionCause } from '../generated/prisma/enums';
 import type { RefundStatusResult } from '../channels/types';
 import { automaticRefundOf, automaticRefundTries, nextTryDueAt, type AutomaticRefundKind } from '../domain/automatic-refunds';
+import { refundFeeOf } from '../domain/fees';
 import { statusAfterRefund } from '../domain/order-status';
 import { findAttempt, lockOrder, type PayOrder } from '../repo/pay-orders';
 import type { ChannelRecord } from '../domain/channel-record';
-import { casRefundStatus, noteRefundRecord, type Refund } from '../repo/refunds';
+import { casRefundStatus, duplicateRefunded, noteRefundRecord, type Refund } from '../repo/refunds';
 import { runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
 import { scheduleAutomaticRefund } from './schedule-sync';
@@ -62,7 +63,12 @@ export async function applyRefundStatus(
 
 async function succeeded(tx: Tx, order: PayOrder, refund: Refund, status: RefundStatusResult, by: Attribution, record?: ChannelRecord) {
   const succeededAt = new Date();
-  const set = { channelRefundNo: status.channelRefundNo ?? refund.channelRefundNo, succeededAt };
+  // Its share of the fee, from the refunds that succeeded before it (the order is locked: they are final): of the
+  // order's payment, or of the duplicate payment it returns (that attempt's own fee and refunds).
+  const fee = refund.duplicate
+    ? await duplicateRefundFee(tx, order, refund)
+    : refundFeeOf(order.amount, order.fee, order.refundedAmount, refund.amount);
+  const set = { channelRefundNo: status.channelRefundNo ?? refund.channelRefundNo, succeededAt, fee };
   if (!(await casRefundStatus(tx, refund.refundNo, 'PENDING', 'SUCCESS', { ...set, record }))) return false;
   const done: Refund = { ...refund, ...set, status: 'SUCCESS' };
   if (refund.duplicate) {
@@ -73,7 +79,7 @@ async function succeeded(tx: Tx, order: PayOrder, refund: Refund, status: Refund
   await transition(tx, order, statusAfterRefund(order.amount, refundedAmount), {
     ...by,
     detail: `refund ${refund.refundNo} ${refund.amount}: ${status.channelStatus}`,
-    set: { refundedAmount, refundPendingAmount: order.refundPendingAmount - refund.amount },
+    set: { refundedAmount, refundPendingAmount: order.refundPendingAmount - refund.amount, refundedFee: order.refundedFee + fee },
     event: 'REFUND_SUCCEEDED',
     refund: done,
   });
@@ -91,6 +97,15 @@ async function failed(tx: Tx, order: PayOrder, refund: Refund, status: RefundSta
     refund: { ...refund, status: 'FAILED', failureReason },
   });
   return true;
+}
+
+/**
+ * A duplicate payment's refund returns that payment's own fee in proportion (the fee its attempt was charged when
+ * it was paid, and what earlier refunds of it returned), never the order's.
+ */
+async function duplicateRefundFee(tx: Tx, order: PayOrder, refund: Refund): Promise<bigint> {
+  const [attempt, refundedBefore] = [await findAttempt(tx, refund.attemptNo), await duplicateRefunded(tx, order.payNo, refund.attemptNo)];
+  return refundFeeOf(order.amount, attempt?.fee ?? 0n, refundedBefore, refund.amount);
 }
 
 /** A duplicate's refund event names the duplicate payment (its pay way and trade), as DUPLICATE_PAYMENT did. */

@@ -2,6 +2,7 @@ import type { TradeStatus } from '../channels/types';
 import { AUTOMATIC_REFUND_ACTORS, AUTOMATIC_REFUND_REASONS, automaticRefundNo } from '../domain/automatic-refunds';
 import type { ChannelRecord } from '../domain/channel-record';
 import { newRefundNo } from '../domain/ids';
+import { feeOf, type FeeRule } from '../domain/fees';
 import { isOpen, isPaid } from '../domain/order-status';
 import { casAttemptStatus, listAttempts, lockOrder, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { insertRefund, type Refund } from '../repo/refunds';
@@ -35,9 +36,11 @@ export interface ApplyOptions extends Attribution {
  * changes anything; pending and unknown never do.
  */
 export async function applyTradeStatus(deps: Deps, attempt: PayAttempt, status: TradeStatus, opts: ApplyOptions): Promise<ApplyResult> {
+  // Read before the transaction, from the cache (no round trip on a hit): the rule in force when the payment is recorded.
+  const feeRule = status.outcome === 'success' ? await deps.payWays.feeRule(attempt.tenantId, attempt.payWay) : undefined;
   const result = await runTx(deps.db, async (tx) => {
     const order = await lockOrder(tx, attempt.payNo);
-    const r = await decide(tx, order, attempt, status, { cause: opts.cause, actor: opts.actor }, deps, opts.record);
+    const r = await decide(tx, order, attempt, status, { cause: opts.cause, actor: opts.actor }, deps, opts.record, feeRule);
     await opts.inTx?.(tx, r);
     return r;
   });
@@ -66,12 +69,13 @@ async function decide(
   by: Attribution,
   deps: Deps,
   record: ChannelRecord | undefined,
+  feeRule: FeeRule = { rateBps: 0, minFee: 0n },
 ): Promise<ApplyResult> {
   const detail = `${attempt.payWay} ${attempt.attemptNo}: ${status.channelStatus}`;
   if (status.outcome === 'success') {
     const mismatch = crossCheck(order, status);
     if (mismatch) return { kind: 'mismatch', order, reason: mismatch };
-    return paid(tx, order, attempt, status, by, detail, deps, record);
+    return paid(tx, order, attempt, status, by, detail, deps, record, feeRule);
   }
   if (status.outcome === 'fail' && status.closedUnpaid) {
     await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN'], 'CLOSED', { record });
@@ -101,15 +105,20 @@ async function paid(
   detail: string,
   deps: Deps,
   record: ChannelRecord | undefined,
+  feeRule: FeeRule,
 ): Promise<ApplyResult> {
   const channelTradeNo = status.channelTradeNo ?? attempt.channelTradeNo;
-  // The payment as the channel reported it (crossCheck proved the amount is the order's), in the same statement.
+  // The payment as the channel reported it (crossCheck proved the amount is the order's), and its fee and net,
+  // in the very statements that record the payment.
+  const { fee, net: netAmount } = feeOf(order.amount, feeRule);
   const attemptWon = await casAttemptStatus(tx, attempt.attemptNo, ['CREATED', 'OPEN', 'CLOSED', 'FAILED'], 'SUCCESS', {
     channelTradeNo,
     payerChannelId: status.payerChannelId?.slice(0, 128),
     payerAccount: status.payerAccount?.slice(0, 128),
     paidAmount: status.paidAmount,
     paidAt: status.paidAt,
+    fee,
+    netAmount,
     record,
   });
   if (isPaid(order.status)) {
@@ -121,7 +130,7 @@ async function paid(
     const refund = deps.duplicatePayment === 'refund' ? await decideDuplicateRefund(tx, next, attempt, deps.now()) : undefined;
     return { kind: 'doublePayment', order: next, reason, refund };
   }
-  const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay };
+  const set = { paidAt: status.paidAt ?? new Date(), channelTradeNo: channelTradeNo ?? null, payWay: attempt.payWay, fee, netAmount };
   // Paid, but already going back to the buyer by someone else's refund: the order side must hear exactly that.
   const paidEvent = status.refundedAtChannel ? 'PAYMENT_REFUNDED_AT_CHANNEL' : 'PAYMENT_SUCCEEDED';
   if (isOpen(order.status)) {

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ChannelRegistry } from '../channels/registry';
 import type { ChannelCall } from '../channels/types';
 import type { ChannelAccounts } from './channel-accounts';
+import type { PayWayConfigs } from './pay-way-configs';
 import type { Tenants } from './tenants';
 import type { AutomaticRefundTarget } from '../domain/automatic-refunds';
 import type { Db } from '../infra/db';
@@ -17,6 +18,8 @@ export interface Deps {
   accounts: ChannelAccounts;
   /** Registered tenants (cached): every RPC's tenant must be one. */
   tenants: Tenants;
+  /** Tenants' pay-way configs (cached for PAY_WAY_CACHE_MS): switched off or on, fee rule, display order. */
+  payWays: PayWayConfigs;
   log: Logger;
   metrics: Metrics;
   /** What happens to a payment the channel confirms after the order was closed: refund it, or reopen as paid. */

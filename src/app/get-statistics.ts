@@ -44,7 +44,17 @@ export async function getStatistics(deps: Deps, q: StatisticsQuery): Promise<Sta
   };
 }
 
-const zero = (): Tally => ({ orderCount: 0n, orderAmount: 0n, paidCount: 0n, paidAmount: 0n, refundCount: 0n, refundedAmount: 0n });
+const zero = (): Tally => ({
+  orderCount: 0n,
+  orderAmount: 0n,
+  paidCount: 0n,
+  paidAmount: 0n,
+  refundCount: 0n,
+  refundedAmount: 0n,
+  feeAmount: 0n,
+  netAmount: 0n,
+  refundedFee: 0n,
+});
 
 function add(t: Tally, c: Tally): Tally {
   return {
@@ -54,6 +64,9 @@ function add(t: Tally, c: Tally): Tally {
     paidAmount: t.paidAmount + c.paidAmount,
     refundCount: t.refundCount + c.refundCount,
     refundedAmount: t.refundedAmount + c.refundedAmount,
+    feeAmount: t.feeAmount + c.feeAmount,
+    netAmount: t.netAmount + c.netAmount,
+    refundedFee: t.refundedFee + c.refundedFee,
   };
 }
 

@@ -15,6 +15,7 @@ import {
   QueryRequest,
   RefundRequest,
   ReplayEventRequest,
+  UpdatePayWayRequest,
   WatchOrderRequest,
   type CancelResponse,
   type CreateOrderResponse,
@@ -29,6 +30,7 @@ import {
   type QueryResponse,
   type RefundResponse,
   type ReplayEventResponse,
+  type UpdatePayWayResponse,
 } from '../gen/payment/v1/payment_service';
 import { OrderStatus, type PayOrder } from '../gen/payment/v1/types';
 import { PaymentError } from './payment-error';
@@ -95,6 +97,10 @@ export class PaymentClient {
     opts?: CallOpts,
   ): Promise<GetStatisticsResponse> {
     return this.call('getStatistics', GetStatisticsRequest.fromPartial(withOrderRef(req)), opts);
+  }
+  /** Operators: a pay way's switch, fee rule and display order, compare-and-set on expectedVersion (see the proto). */
+  updatePayWay(req: Input<UpdatePayWayRequest, 'tenantId' | 'payWay'>, opts?: CallOpts): Promise<UpdatePayWayResponse> {
+    return this.call('updatePayWay', UpdatePayWayRequest.fromPartial(withOrderRef(req)), opts);
   }
 
   /**

@@ -14,7 +14,8 @@ export type UnaryMethod =
   | 'listRefunds'
   | 'replayEvent'
   | 'listOrders'
-  | 'getStatistics';
+  | 'getStatistics'
+  | 'updatePayWay';
 
 type Signature<M extends UnaryMethod> = PaymentServiceClient[M] extends (
   request: infer Q,

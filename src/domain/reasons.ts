@@ -81,6 +81,10 @@ export const REASONS = {
   PAY_WAY_NOT_DEPLOYED: r('FAILED_PRECONDITION', 'This deployment has no handler for the pay way. Metadata: payWay.'),
   CHANNEL_ACCOUNT_MISSING: r('FAILED_PRECONDITION', "The tenant has no account on the pay way's channel. Metadata: tenantId, channel."),
   CHANNEL_REFUSED: r('FAILED_PRECONDITION', 'The channel answered the prepay with a refusal. Metadata: payNo, payWay.'),
+  PAY_WAY_VERSION_CONFLICT: r(
+    'FAILED_PRECONDITION',
+    "UpdatePayWay's expected_version is not the pay way's version: another change came first. Read it again (ListPayWays), then decide. Metadata: tenantId, payWay, version.",
+  ),
   FAILED_PRECONDITION: r('FAILED_PRECONDITION', 'Fallback: the state of the order or the tenant refuses the request.'),
   // ABORTED: a concurrent change won; retry the same request
   CONCURRENT_UPDATE: r(

@@ -25,6 +25,7 @@ export const METHOD_PERMISSIONS: Readonly<Record<string, Permission>> = {
   ListEvents: 'operate',
   ListRefunds: 'operate',
   ReplayEvent: 'operate',
+  UpdatePayWay: 'operate',
 };
 
 /** An authenticated caller: its name is the actor on every log line and audit row of its calls. */

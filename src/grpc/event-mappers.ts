@@ -33,6 +33,9 @@ export function paymentEventJson(e: OrderEvent): object {
     channel: channelOfPayWay(order.payWay),
     // Events carry no channel records: they are support's reading (Query), not the order side's facts.
     refund: refund ? { ...refundToProto(refund), channelRecords: [] } : undefined,
+    fee: order.fee,
+    netAmount: order.netAmount,
+    refundedFee: order.refundedFee,
   };
   return eventToJson(event);
 }

@@ -81,6 +81,9 @@ export function orderToProto(
     refunds: refunds.map(refundToProto),
     transitions: transitions.map(transitionToProto),
     closeReason: o.closeReason ? CloseReason[`CLOSE_REASON_${o.closeReason}`] : CloseReason.CLOSE_REASON_UNSPECIFIED,
+    fee: o.fee,
+    netAmount: o.netAmount,
+    refundedFee: o.refundedFee,
   };
 }
 
@@ -108,6 +111,8 @@ export function attemptToProto(a: PayAttempt): PbAttempt {
     paidAmount: a.paidAmount ?? 0n,
     paidTime: a.paidAt ?? undefined,
     channelRecords: recordsToProto(a.channelRecords),
+    fee: a.fee,
+    netAmount: a.netAmount,
   };
 }
 
@@ -141,6 +146,7 @@ export function refundToProto(r: Refund): PbRefund {
     channelRecords: recordsToProto(r.channelRecords),
     attemptNo: r.attemptNo,
     duplicate: r.duplicate,
+    fee: r.fee,
   };
 }
 

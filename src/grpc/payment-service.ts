@@ -9,11 +9,12 @@ import { watchOrder } from '../app/watch-order';
 import { listEvents, replayEvent } from '../app/order-events';
 import { listOrders } from '../app/list-orders';
 import { listRefunds } from '../app/list-refunds';
-import { listPayWays } from '../app/list-pay-ways';
+import { describePayWay, listPayWays, type PayWayView } from '../app/list-pay-ways';
 import { prepay } from '../app/prepay';
 import { queryOrder } from '../app/query-order';
 import { queryRefund } from '../app/query-refund';
 import { refundOrder } from '../app/refund-order';
+import { updatePayWay } from '../app/update-pay-way';
 import { InvalidArgumentError, ShuttingDownError } from '../domain/errors';
 import type { PaymentServiceServer } from '../gen/payment/v1/payment_service';
 import { PayWay } from '../gen/payment/v1/types';
@@ -60,6 +61,9 @@ const createOrderRequest = z.object({
   clientIp: v.clientIp,
   returnUrl: v.returnUrl,
 });
+
+/** A pay way as ListPayWays and UpdatePayWay answer it. */
+const payWayInfo = (w: PayWayView) => ({ ...w, payWay: payWayToProto(w.payWay), version: BigInt(w.version), updateTime: w.updatedAt });
 
 /** A payable pay way: any value the catalog knows but UNSPECIFIED. */
 function requirePayWay(way: PayWay, field = 'pay_way'): string {
@@ -155,7 +159,25 @@ export function paymentService(
 
     listPayWays: unary('ListPayWays', async (req) => {
       const ways = await listPayWays(deps, v.parse(v.tenantId, req.tenantId, 'tenant_id'));
-      return { payWays: ways.map((w) => ({ ...w, payWay: payWayToProto(w.payWay) })) };
+      return { payWays: ways.map(payWayInfo) };
+    }),
+
+    updatePayWay: unary('UpdatePayWay', async (req, ctx) => {
+      const tenantId = v.parse(v.tenantId, req.tenantId, 'tenant_id');
+      const payWay = requirePayWay(req.payWay);
+      await updatePayWay(
+        deps,
+        {
+          tenantId,
+          payWay,
+          expectedVersion: req.expectedVersion,
+          enabled: req.enabled,
+          feeRule: req.feeRule,
+          displayOrder: req.displayOrder,
+        },
+        ctx,
+      );
+      return { payWay: payWayInfo(await describePayWay(deps, tenantId, payWay)) };
     }),
 
     listEvents: unary('ListEvents', async (req) => {

@@ -99,6 +99,10 @@ export interface Tally {
   paidAmount: bigint;
   refundCount: bigint;
   refundedAmount: bigint;
+  /** The paid orders' fees, their net amounts, and the fee their refunds returned (src/domain/fees.ts). */
+  feeAmount: bigint;
+  netAmount: bigint;
+  refundedFee: bigint;
 }
 
 /** The orders of one (status, pay way, local day). */
@@ -156,7 +160,9 @@ export async function statisticsCells(db: Db, r: StatisticsRange): Promise<Stati
            CAST(SUM(order_amount) AS SIGNED) AS orderAmount,
            CAST(SUM(IF(status IN (${Prisma.join(PAID_STATUSES)}), order_count, 0)) AS SIGNED) AS paidCount,
            CAST(SUM(IF(status IN (${Prisma.join(PAID_STATUSES)}), order_amount, 0)) AS SIGNED) AS paidAmount,
-           CAST(SUM(refund_count) AS SIGNED) AS refundCount, CAST(SUM(refunded_amount) AS SIGNED) AS refundedAmount
+           CAST(SUM(refund_count) AS SIGNED) AS refundCount, CAST(SUM(refunded_amount) AS SIGNED) AS refundedAmount,
+           CAST(SUM(fee_amount) AS SIGNED) AS feeAmount, CAST(SUM(net_amount) AS SIGNED) AS netAmount,
+           CAST(SUM(refunded_fee) AS SIGNED) AS refundedFee
       FROM order_stats_cell
      WHERE tenant_id = ${r.tenantId} AND currency = ${r.currency}
        AND ${
@@ -171,7 +177,9 @@ export async function statisticsCells(db: Db, r: StatisticsRange): Promise<Stati
     SELECT DATE_FORMAT(bucket + INTERVAL ${offsetSql(r.spans, Prisma.raw('bucket'))} SECOND, '%Y-%m-%d') AS \`day\`,
            CAST(SUM(order_count) AS SIGNED) AS orderCount, CAST(SUM(order_amount) AS SIGNED) AS orderAmount,
            CAST(SUM(paid_count) AS SIGNED) AS paidCount, CAST(SUM(paid_amount) AS SIGNED) AS paidAmount,
-           CAST(SUM(refund_count) AS SIGNED) AS refundCount, CAST(SUM(refunded_amount) AS SIGNED) AS refundedAmount
+           CAST(SUM(refund_count) AS SIGNED) AS refundCount, CAST(SUM(refunded_amount) AS SIGNED) AS refundedAmount,
+           CAST(SUM(fee_amount) AS SIGNED) AS feeAmount, CAST(SUM(net_amount) AS SIGNED) AS netAmount,
+           CAST(SUM(refunded_fee) AS SIGNED) AS refundedFee
       FROM order_stats_quarter
      WHERE tenant_id = ${r.tenantId} AND currency = ${r.currency} AND bucket >= ${qFrom} AND bucket < ${qTo}
      GROUP BY \`day\`
@@ -206,9 +214,12 @@ function rawCells(db: Db, r: StatisticsRange, ranges: [Date, Date][]): Promise<S
            CAST(SUM(o.status IN (${paid})) AS SIGNED) AS paidCount,
            CAST(SUM(IF(o.status IN (${paid}), o.amount, 0)) AS SIGNED) AS paidAmount,
            CAST(SUM(o.refund_count) AS SIGNED) AS refundCount,
-           CAST(SUM(o.refunded_amount) AS SIGNED) AS refundedAmount
+           CAST(SUM(o.refunded_amount) AS SIGNED) AS refundedAmount,
+           CAST(SUM(o.fee) AS SIGNED) AS feeAmount,
+           CAST(SUM(o.net_amount) AS SIGNED) AS netAmount,
+           CAST(SUM(o.refunded_fee) AS SIGNED) AS refundedFee
       FROM (
-        SELECT o.status, o.pay_way, o.amount, o.created_at,
+        SELECT o.status, o.pay_way, o.amount, o.created_at, o.fee, o.net_amount, o.refunded_fee,
                (SELECT COUNT(*) FROM refund r WHERE r.pay_no = o.pay_no AND r.status = 'SUCCESS') AS refund_count,
                (SELECT COALESCE(SUM(r.amount), 0) FROM refund r WHERE r.pay_no = o.pay_no AND r.status = 'SUCCESS') AS refunded_amount
           FROM pay_order o

@@ -22,6 +22,7 @@ const SELECT_VIEW = `
                      'createdAt', ${iso('a.created_at')}, 'updatedAt', ${iso('a.updated_at')},
                      'payerChannelId', a.payer_channel_id, 'payerAccount', a.payer_account,
                      'paidAmount', ${big('a.paid_amount')}, 'paidAt', ${iso('a.paid_at')},
+                     'fee', ${big('a.fee')}, 'netAmount', ${big('a.net_amount')},
                      'channelRecords', JSON_EXTRACT(a.channel_records, '$')) ORDER BY a.id)
               FROM pay_attempt a WHERE a.pay_no = o.pay_no) AS attempts,
            (SELECT JSON_ARRAYAGG(JSON_OBJECT(
@@ -31,6 +32,7 @@ const SELECT_VIEW = `
                      'reason', r.reason, 'status', r.status, 'channelRefundNo', r.channel_refund_no,
                      'failureReason', r.failure_reason, 'requestedBy', r.requested_by, 'createdAt', ${iso('r.created_at')},
                      'updatedAt', ${iso('r.updated_at')}, 'succeededAt', ${iso('r.succeeded_at')},
+                     'fee', ${big('r.fee')},
                      'channelRecords', JSON_EXTRACT(r.channel_records, '$')) ORDER BY r.id)
               FROM refund r WHERE r.pay_no = o.pay_no) AS refunds,
            (SELECT JSON_ARRAYAGG(JSON_OBJECT(
@@ -58,6 +60,8 @@ export async function findOrderView(db: Db, ref: OrderRef): Promise<OrderView | 
     attempts: children<AttemptJson>(attempts).map((a) => ({
       ...a,
       id: BigInt(a.id),
+      fee: BigInt(a.fee),
+      netAmount: BigInt(a.netAmount),
       createdAt: date(a.createdAt),
       updatedAt: date(a.updatedAt),
       paidAmount: a.paidAmount === null ? null : BigInt(a.paidAmount),
@@ -68,6 +72,7 @@ export async function findOrderView(db: Db, ref: OrderRef): Promise<OrderView | 
       id: BigInt(r.id),
       duplicate: Boolean(r.duplicate), // a TINYINT(1): 0 or 1 in the JSON
       amount: BigInt(r.amount),
+      fee: BigInt(r.fee),
       createdAt: date(r.createdAt),
       updatedAt: date(r.updatedAt),
       succeededAt: r.succeededAt === null ? null : date(r.succeededAt),
@@ -82,8 +87,8 @@ type AsJson<T, Big extends keyof T, Time extends keyof T> = Omit<T, Big | Time> 
 } & {
   [K in Time]: null extends T[K] ? string | null : string;
 };
-type AttemptJson = AsJson<PayAttempt, 'id' | 'paidAmount', 'createdAt' | 'updatedAt' | 'paidAt'>;
-type RefundJson = Omit<AsJson<Refund, 'id' | 'amount', 'createdAt' | 'updatedAt' | 'succeededAt'>, 'duplicate'> & {
+type AttemptJson = AsJson<PayAttempt, 'id' | 'paidAmount' | 'fee' | 'netAmount', 'createdAt' | 'updatedAt' | 'paidAt'>;
+type RefundJson = Omit<AsJson<Refund, 'id' | 'amount' | 'fee', 'createdAt' | 'updatedAt' | 'succeededAt'>, 'duplicate'> & {
   duplicate: number | boolean;
 };
 type TransitionJson = AsJson<OrderTransition, 'id', 'createdAt'>;

@@ -110,6 +110,9 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<CreatedOrder> {
     status: 'WAIT_PAY',
     refundedAmount: 0n,
     refundPendingAmount: 0n,
+    fee: 0n,
+    netAmount: 0n,
+    refundedFee: 0n,
     channelTradeNo: null,
     paidAt: null,
     closeReason: null,
@@ -137,6 +140,9 @@ export interface StatusChange {
       | 'refundPendingAmount'
       | 'closeReason'
       | 'currentAttemptNo'
+      | 'fee'
+      | 'netAmount'
+      | 'refundedFee'
     >
   >;
 }
@@ -183,6 +189,9 @@ const ORDER_COLUMNS: Readonly<Record<string, string>> = {
   refundPendingAmount: 'refund_pending_amount',
   closeReason: 'close_reason',
   currentAttemptNo: 'current_attempt_no',
+  fee: 'fee',
+  netAmount: 'net_amount',
+  refundedFee: 'refunded_fee',
 };
 
 /** The order by its pay_no alone (inside a transaction that already knows it is the caller's). */
@@ -228,6 +237,8 @@ const unprefixed = (r: AttemptColumns): PayAttemptRow => ({
   paid_amount: r.a_paid_amount,
   paid_at: r.a_paid_at,
   channel_records: r.a_channel_records,
+  fee: r.a_fee,
+  net_amount: r.a_net_amount,
 });
 
 const ORDER_AND_ATTEMPTS = `SELECT ${PAY_ORDER_COLUMNS.split(', ')
@@ -295,13 +306,15 @@ export async function insertAttempt(
     status: 'CREATED' as const,
     payload: null,
     channelTradeNo: null,
-    createdAt: now,
-    updatedAt: now,
     payerChannelId: null,
     payerAccount: null,
     paidAmount: null,
     paidAt: null,
     channelRecords: null,
+    fee: 0n,
+    netAmount: 0n,
+    createdAt: now,
+    updatedAt: now,
   };
   const { insertId } = await tx.write`
     INSERT INTO pay_attempt (attempt_no, pay_no, tenant_id, pay_way, channel, status, payer_id, client_ip, created_at, updated_at)
@@ -311,7 +324,7 @@ export async function insertAttempt(
 
 /** What an attempt's compare-and-set may write with its status: the payment as the channel reported it, and a record. */
 export type AttemptSet = Partial<
-  Pick<PayAttempt, 'payload' | 'channelTradeNo' | 'payerChannelId' | 'payerAccount' | 'paidAmount' | 'paidAt'>
+  Pick<PayAttempt, 'payload' | 'channelTradeNo' | 'payerChannelId' | 'payerAccount' | 'paidAmount' | 'paidAt' | 'fee' | 'netAmount'>
 > & {
   /** Appended to the attempt's channel records (the newest KEPT_CHANNEL_RECORDS are kept), in the same statement. */
   record?: ChannelRecord;
@@ -350,6 +363,8 @@ const ATTEMPT_COLUMNS: Readonly<Record<string, string>> = {
   payerAccount: 'payer_account',
   paidAmount: 'paid_amount',
   paidAt: 'paid_at',
+  fee: 'fee',
+  netAmount: 'net_amount',
 };
 const APPEND_ATTEMPT_RECORD = appendRecord('channel_records');
 const STAMP_ASKED = `UPDATE pay_attempt SET ${APPEND_ATTEMPT_RECORD}updated_at = ? WHERE attempt_no = ? AND status IN ('CREATED', 'OPEN')`;

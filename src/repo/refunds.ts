@@ -54,6 +54,15 @@ export async function reserveRefund(tx: Tx, payNo: string, amount: bigint, refun
   return n.affectedRows === 1;
 }
 
+/** What is refunded (succeeded) of a duplicate payment; read under the order's lock. */
+export async function duplicateRefunded(tx: Tx, payNo: string, attemptNo: string): Promise<bigint> {
+  const [row] = await tx.query<{ refunded: bigint | null }[]>(
+    `SELECT SUM(amount) AS refunded FROM refund WHERE pay_no = ? AND attempt_no = ? AND duplicate = TRUE AND status = 'SUCCESS'`,
+    [payNo, attemptNo],
+  );
+  return BigInt(row?.refunded ?? 0);
+}
+
 /** What is pending or refunded of a duplicate payment (attempt `attemptNo` of order `payNo`); read under the order's lock. */
 export async function duplicateRefundsTaken(tx: Tx, payNo: string, attemptNo: string): Promise<bigint> {
   const [row] = await tx.query<{ taken: bigint | null }[]>(
@@ -84,6 +93,7 @@ export async function insertRefund(
     status: 'PENDING',
     channelRefundNo: null,
     failureReason: null,
+    fee: 0n,
     createdAt: now,
     updatedAt: now,
     succeededAt: null,
@@ -97,7 +107,7 @@ export async function casRefundStatus(
   refundNo: string,
   from: RefundStatus,
   to: RefundStatus,
-  { record, ...set }: Partial<Pick<Refund, 'channelRefundNo' | 'failureReason' | 'succeededAt'>> & { record?: ChannelRecord } = {},
+  { record, ...set }: Partial<Pick<Refund, 'channelRefundNo' | 'failureReason' | 'succeededAt' | 'fee'>> & { record?: ChannelRecord } = {},
 ): Promise<boolean> {
   const { sql, args } = assignments(REFUND_SET_COLUMNS, set);
   const append = record ? APPEND_REFUND_RECORD : '';
@@ -129,4 +139,5 @@ const REFUND_SET_COLUMNS: Readonly<Record<string, string>> = {
   channelRefundNo: 'channel_refund_no',
   failureReason: 'failure_reason',
   succeededAt: 'succeeded_at',
+  fee: 'fee',
 };

@@ -11,7 +11,7 @@ import type { AttemptStatus, CloseReason, OrderStatus, RefundStatus } from '../g
 export const PAY_ORDER_COLUMNS =
   'id, pay_no, tenant_id, out_order_no, amount, currency, subject, description, user_id, pay_way, status, notify_topic, ' +
   'attach, extra, client_ip, return_url, expire_seconds, expire_at, refunded_amount, refund_pending_amount, ' +
-  'channel_trade_no, paid_at, close_reason, version, pay_way_switches, current_attempt_no, created_at, updated_at';
+  'channel_trade_no, paid_at, close_reason, version, pay_way_switches, current_attempt_no, created_at, updated_at, fee, net_amount, refunded_fee';
 
 export interface PayOrderRow {
   id: bigint;
@@ -42,6 +42,9 @@ export interface PayOrderRow {
   current_attempt_no: string | null;
   created_at: Date;
   updated_at: Date;
+  fee: bigint;
+  net_amount: bigint;
+  refunded_fee: bigint;
 }
 
 export const toPayOrder = (r: PayOrderRow): PayOrder => ({
@@ -73,11 +76,14 @@ export const toPayOrder = (r: PayOrderRow): PayOrder => ({
   currentAttemptNo: r.current_attempt_no,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  fee: r.fee,
+  netAmount: r.net_amount,
+  refundedFee: r.refunded_fee,
 });
 
 export const PAY_ATTEMPT_COLUMNS =
   'id, attempt_no, pay_no, tenant_id, pay_way, channel, status, payload, payer_id, client_ip, channel_trade_no, created_at, updated_at, ' +
-  'payer_channel_id, payer_account, paid_amount, paid_at, channel_records';
+  'payer_channel_id, payer_account, paid_amount, paid_at, channel_records, fee, net_amount';
 
 export interface PayAttemptRow {
   id: bigint;
@@ -98,6 +104,8 @@ export interface PayAttemptRow {
   paid_amount: bigint | null;
   paid_at: Date | null;
   channel_records: PayAttempt['channelRecords'];
+  fee: bigint;
+  net_amount: bigint;
 }
 
 export const toPayAttempt = (r: PayAttemptRow): PayAttempt => ({
@@ -119,11 +127,13 @@ export const toPayAttempt = (r: PayAttemptRow): PayAttempt => ({
   paidAmount: r.paid_amount,
   paidAt: r.paid_at,
   channelRecords: r.channel_records,
+  fee: r.fee,
+  netAmount: r.net_amount,
 });
 
 export const REFUND_COLUMNS =
   'id, refund_no, tenant_id, out_refund_no, pay_no, attempt_no, duplicate, amount, currency, reason, status, channel_refund_no, ' +
-  'failure_reason, requested_by, created_at, updated_at, succeeded_at, channel_records';
+  'failure_reason, requested_by, created_at, updated_at, succeeded_at, channel_records, fee';
 
 export interface RefundRow {
   id: bigint;
@@ -145,6 +155,7 @@ export interface RefundRow {
   updated_at: Date;
   succeeded_at: Date | null;
   channel_records: Refund['channelRecords'];
+  fee: bigint;
 }
 
 export const toRefund = (r: RefundRow): Refund => ({
@@ -166,6 +177,7 @@ export const toRefund = (r: RefundRow): Refund => ({
   updatedAt: r.updated_at,
   succeededAt: r.succeeded_at,
   channelRecords: r.channel_records,
+  fee: r.fee,
 });
 
 export type { OrderTransition };

@@ -17,6 +17,7 @@ import {
   QueryRequest,
   RefundRequest,
   ReplayEventRequest,
+  UpdatePayWayRequest,
   WatchOrderRequest,
 } from '../../src/gen/payment/v1/payment_service';
 import { PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
@@ -63,6 +64,9 @@ const REQUESTS: Record<string, (tenantId: string) => unknown> = {
   ListEvents: (tenantId) => ListEventsRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: paid.payNo } } }),
   ListRefunds: (tenantId) => ListRefundsRequest.fromPartial({ tenantId, payNo: paid.payNo }),
   ReplayEvent: (tenantId) => ReplayEventRequest.fromPartial({ tenantId, eventId }),
+  // MOCK_QR: the matrix's Prepay uses MOCK, which this must not switch off.
+  UpdatePayWay: (tenantId) =>
+    UpdatePayWayRequest.fromPartial({ tenantId, payWay: PayWay.PAY_WAY_MOCK_QR, expectedVersion: 0n, displayOrder: 5 }),
   ListOrders: (tenantId) => ListOrdersRequest.fromPartial({ tenantId }),
   GetStatistics: (tenantId) =>
     GetStatisticsRequest.fromPartial({

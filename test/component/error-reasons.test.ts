@@ -160,6 +160,22 @@ const SCENARIOS: Partial<Record<Reason, Scenario>> = {
       return { failing: prepay(order), metadata: { payWay: 'MOCK', tenantId: noMock } };
     },
   },
+  PAY_WAY_VERSION_CONFLICT: {
+    provoke: async () => {
+      const fresh = await newTenant(h, 't-payway');
+      return {
+        failing: h.call('updatePayWay', {
+          tenantId: fresh,
+          payWay: PayWay.PAY_WAY_MOCK,
+          expectedVersion: 3n,
+          enabled: false,
+          feeRule: undefined,
+          displayOrder: undefined,
+        }),
+        metadata: { tenantId: fresh, payWay: 'MOCK', version: '0' },
+      };
+    },
+  },
   CHANNEL_ACCOUNT_MISSING: {
     provoke: async () => {
       const order = await createOrder(h, tenant);

@@ -55,6 +55,10 @@ describe('A fourth channel defined outside src/', () => {
       supportsQr: false,
       supportsRefund: true,
       feeRateBps: 25,
+      feeRule: { rateBps: 25, minFee: 0n },
+      displayOrder: 0,
+      version: 0n,
+      updatedBy: '',
     });
     // The tenant has no mock account: the mock pay ways are off for it.
     expect(payWays.filter((w) => w.payWay === PayWay.PAY_WAY_MOCK).map((w) => w.enabled)).toEqual([false]);

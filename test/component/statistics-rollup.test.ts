@@ -36,26 +36,31 @@ async function rollupAgainstOrders(tenants: string[]): Promise<{ rollup: string[
   const where = `tenant_id IN (${tenants.map(() => '?').join(', ')}) AND order_count <> 0`;
   const rollup = [
     ...lines(
-      await q(`SELECT 'cell', tenant_id, currency, grain, bucket, status, pay_way, order_count, order_amount, refund_count, refunded_amount
+      await q(`SELECT 'cell', tenant_id, currency, grain, bucket, status, pay_way, order_count, order_amount, refund_count, refunded_amount,
+                               fee_amount, net_amount, refunded_fee
                         FROM order_stats_cell WHERE ${where}`),
     ),
     ...lines(
-      await q(`SELECT 'quarter', tenant_id, currency, bucket, order_count, order_amount, paid_count, paid_amount, refund_count, refunded_amount
+      await q(`SELECT 'quarter', tenant_id, currency, bucket, order_count, order_amount, paid_count, paid_amount, refund_count, refunded_amount,
+                               fee_amount, net_amount, refunded_fee
                         FROM order_stats_quarter WHERE ${where}`),
     ),
   ];
   const fromOrders = [
     ...lines(
-      await q(`SELECT 'cell', tenant_id, currency, 'QUARTER', ${quarter} AS b, status, pay_way, COUNT(*), SUM(amount), SUM(rc), SUM(ra)
+      await q(`SELECT 'cell', tenant_id, currency, 'QUARTER', ${quarter} AS b, status, pay_way, COUNT(*), SUM(amount), SUM(rc), SUM(ra),
+                             SUM(fee), SUM(net_amount), SUM(refunded_fee)
                         FROM (${orders}) o GROUP BY tenant_id, currency, b, status, pay_way`),
     ),
     ...lines(
-      await q(`SELECT 'cell', tenant_id, currency, 'DAY', CAST(DATE(created_at) AS DATETIME) AS b, status, pay_way, COUNT(*), SUM(amount), SUM(rc), SUM(ra)
+      await q(`SELECT 'cell', tenant_id, currency, 'DAY', CAST(DATE(created_at) AS DATETIME) AS b, status, pay_way, COUNT(*), SUM(amount), SUM(rc), SUM(ra),
+                             SUM(fee), SUM(net_amount), SUM(refunded_fee)
                         FROM (${orders}) o GROUP BY tenant_id, currency, b, status, pay_way`),
     ),
     ...lines(
       await q(`SELECT 'quarter', tenant_id, currency, ${quarter} AS b, COUNT(*), SUM(amount), SUM(status IN (${paid})),
-                             SUM(IF(status IN (${paid}), amount, 0)), SUM(rc), SUM(ra)
+                             SUM(IF(status IN (${paid}), amount, 0)), SUM(rc), SUM(ra),
+                             SUM(fee), SUM(net_amount), SUM(refunded_fee)
                         FROM (${orders}) o GROUP BY tenant_id, currency, b`),
     ),
   ];
@@ -75,7 +80,17 @@ async function expected(tenantId: string, currency: string, from: Date, to: Date
     const own = refunds.filter((r) => r.payNo === o.payNo);
     const paid = PAID_STATUSES.includes(o.status);
     for (const key of ['total', `status:${o.status}`, `way:${o.payWay}`, `day:${localDay(timeZone, o.createdAt)}`]) {
-      const t = groups.get(key) ?? { orderCount: 0n, orderAmount: 0n, paidCount: 0n, paidAmount: 0n, refundCount: 0n, refundedAmount: 0n };
+      const t = groups.get(key) ?? {
+        orderCount: 0n,
+        orderAmount: 0n,
+        paidCount: 0n,
+        paidAmount: 0n,
+        refundCount: 0n,
+        refundedAmount: 0n,
+        feeAmount: 0n,
+        netAmount: 0n,
+        refundedFee: 0n,
+      };
       groups.set(key, {
         orderCount: t.orderCount + 1n,
         orderAmount: t.orderAmount + o.amount,
@@ -83,6 +98,9 @@ async function expected(tenantId: string, currency: string, from: Date, to: Date
         paidAmount: t.paidAmount + (paid ? o.amount : 0n),
         refundCount: t.refundCount + BigInt(own.length),
         refundedAmount: t.refundedAmount + own.reduce((s, r) => s + r.amount, 0n),
+        feeAmount: t.feeAmount + o.fee,
+        netAmount: t.netAmount + o.netAmount,
+        refundedFee: t.refundedFee + o.refundedFee,
       });
     }
   }
@@ -103,6 +121,16 @@ async function answered(req: GetStatisticsRequest) {
 describe('the statistics rollup', () => {
   it('When orders are created, paid, switched, refunded (partly, fully, failed), closed and moved, then the rollup equals the orders summed', async () => {
     const [a, b] = [await newTenant(h, 't-ru'), await newTenant(h, 't-ru')];
+    // Fees on (issue 14 §3), so the fee sums move with the orders too.
+    for (const tenantId of [a, b])
+      await h.call('updatePayWay', {
+        tenantId,
+        payWay: PayWay.PAY_WAY_MOCK,
+        expectedVersion: 0n,
+        enabled: undefined,
+        feeRule: { rateBps: 60, minFee: 3n },
+        displayOrder: undefined,
+      });
     // Created, then moved around the clock (UTC day edges, quarter edges) and into another currency.
     const open = await createOrder(h, a, { amount: 700n });
     await reshape(open, { createdAt: new Date('2026-06-30T23:59:59.999Z') });

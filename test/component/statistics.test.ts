@@ -41,6 +41,9 @@ async function summed(orders: PayOrder[]): Promise<Counted> {
     paidAmount: paid.reduce((s, o) => s + o.amount, 0n),
     refundCount: BigInt(refunds.length),
     refundedAmount: refunds.reduce((s, r) => s + r.amount, 0n),
+    feeAmount: orders.reduce((s, o) => s + o.fee, 0n),
+    netAmount: orders.reduce((s, o) => s + o.netAmount, 0n),
+    refundedFee: orders.reduce((s, o) => s + o.refundedFee, 0n),
   };
 }
 

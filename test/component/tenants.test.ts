@@ -72,6 +72,14 @@ function requests(tenantId: string): { unary: { [M in UnaryMethod]: RequestOf<M>
         currency: 'CNY',
         timeZone: 'Asia/Shanghai',
       },
+      updatePayWay: {
+        tenantId,
+        payWay: PayWay.PAY_WAY_MOCK,
+        expectedVersion: 0n,
+        enabled: false,
+        feeRule: undefined,
+        displayOrder: undefined,
+      },
     },
     watchOrder: { order },
   };

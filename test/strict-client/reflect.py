@@ -359,6 +359,8 @@ def walk_readme(call, tenant, run):
     iso = lambda t: t.strftime('%Y-%m-%dT%H:%M:%SZ')  # noqa: E731
     call('GetStatistics', {'tenant_id': tenant, 'created_from': iso(now - datetime.timedelta(days=1)),
                            'created_to': iso(now + datetime.timedelta(days=1))})
+    call('UpdatePayWay', {'tenant_id': tenant, 'pay_way': 'PAY_WAY_MOCK_QR', 'expected_version': 0,
+                          'fee_rule': {'rate_bps': 60, 'min_fee': 1}, 'display_order': 1})
     # and what a caller gets wrong: the codes a program sees
     call('CreateOrder', {'tenant_id': tenant, 'out_order_no': f'SO-{run}-3', 'amount': 0, 'currency': 'CNY',
                          'subject': 'Nothing', 'notify_topic': 'order.pay.notify'}, step='CreateOrder-zero-amount')

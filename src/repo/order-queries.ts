@@ -220,8 +220,8 @@ function rawCells(db: Db, r: StatisticsRange, ranges: [Date, Date][]): Promise<S
            CAST(SUM(o.refunded_fee) AS SIGNED) AS refundedFee
       FROM (
         SELECT o.status, o.pay_way, o.amount, o.created_at, o.fee, o.net_amount, o.refunded_fee,
-               (SELECT COUNT(*) FROM refund r WHERE r.pay_no = o.pay_no AND r.status = 'SUCCESS') AS refund_count,
-               (SELECT COALESCE(SUM(r.amount), 0) FROM refund r WHERE r.pay_no = o.pay_no AND r.status = 'SUCCESS') AS refunded_amount
+               (SELECT COUNT(*) FROM refund r WHERE r.pay_no = o.pay_no AND r.status = 'SUCCESS' AND NOT r.duplicate) AS refund_count,
+               (SELECT COALESCE(SUM(r.amount), 0) FROM refund r WHERE r.pay_no = o.pay_no AND r.status = 'SUCCESS' AND NOT r.duplicate) AS refunded_amount
           FROM pay_order o
          WHERE o.tenant_id = ${r.tenantId} AND o.currency = ${r.currency} AND (${inRanges})
       ) o

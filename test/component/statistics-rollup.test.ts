@@ -29,8 +29,8 @@ async function rollupAgainstOrders(tenants: string[]): Promise<{ rollup: string[
   const quarter = `TIMESTAMPADD(MINUTE, (HOUR(o.created_at) * 60 + MINUTE(o.created_at)) DIV 15 * 15, DATE(o.created_at))`;
   const paid = PAID_STATUSES.map((s) => `'${s}'`).join(', ');
   const orders = `
-    SELECT o.*, (SELECT COUNT(*) FROM refund r WHERE r.pay_no = o.pay_no AND r.status = 'SUCCESS') AS rc,
-           (SELECT COALESCE(SUM(r.amount), 0) FROM refund r WHERE r.pay_no = o.pay_no AND r.status = 'SUCCESS') AS ra
+    SELECT o.*, (SELECT COUNT(*) FROM refund r WHERE r.pay_no = o.pay_no AND r.status = 'SUCCESS' AND NOT r.duplicate) AS rc,
+           (SELECT COALESCE(SUM(r.amount), 0) FROM refund r WHERE r.pay_no = o.pay_no AND r.status = 'SUCCESS' AND NOT r.duplicate) AS ra
       FROM pay_order o WHERE o.tenant_id IN (${tenants.map(() => '?').join(', ')})`;
   const q = (sql: string) => db().$queryRawUnsafe<Record<string, unknown>[]>(sql, ...tenants);
   const where = `tenant_id IN (${tenants.map(() => '?').join(', ')}) AND order_count <> 0`;
@@ -154,6 +154,24 @@ describe('the statistics rollup', () => {
     expect(settled.refund!.status).toBe(RefundStatus.REFUND_STATUS_FAILED);
     h.gateway.holdRefunds(false);
     await refund(failing, 300n);
+    // A duplicate payment's refund (issue 14 §1) returns a second payment the statistics never counted: it is
+    // left out of the refund sums, pending, settled, and deleted alike.
+    const dup = {
+      tenantId: b,
+      payNo: fully.payNo,
+      attemptNo: 'A-DUP-STATS',
+      duplicate: true,
+      currency: 'CNY',
+      reason: 'dup',
+      requestedBy: 'test',
+    };
+    await db().refund.create({
+      data: { ...dup, refundNo: uniq('RDUP').slice(0, 32), outRefundNo: uniq('DUP-'), amount: 5000n, status: 'PENDING' },
+    });
+    await db().refund.updateMany({ where: { payNo: fully.payNo, duplicate: true }, data: { status: 'SUCCESS' } });
+    const gone = { ...dup, refundNo: uniq('RDUP').slice(0, 32), outRefundNo: uniq('DUP-'), amount: 100n, status: 'SUCCESS' as const };
+    await db().refund.create({ data: gone });
+    await db().refund.delete({ where: { refundNo: gone.refundNo } });
     // Cancelled, and a refunded order moved to another day afterwards (its refunds move with it).
     await h.call('cancel', { order: ref(await createOrder(h, b, { amount: 1100n })), reason: '' });
     await reshape(partly, { createdAt: new Date('2026-07-02T18:15:00Z') });

@@ -127,6 +127,14 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
   const app = express();
   app.use('/v1', api);
   app.use('/pay', cashierRouter(book, payTrade));
+  // The buyer's side of the story, for a script in another process (the demo): what a buyer can make happen at a
+  // real cashier (paying a trade as it closes), never what the API itself answers. Unsigned, like the cashier.
+  app.post('/sandbox/buyer-faults', express.json(), (req, res) => {
+    const kind: unknown = (req.body as { kind?: unknown } | undefined)?.kind;
+    if (kind !== 'successAfterClose') return reply(res, 400, { code: 'INVALID_REQUEST', message: 'kind must be successAfterClose' });
+    faults.inject({ kind }, 1);
+    reply(res, 200, { injected: kind });
+  });
 
   return {
     ...sandboxBasics(app, { http, faults, notifier }),

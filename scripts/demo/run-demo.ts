@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { PaymentClient, PayWay } from '../../src/client';
 import { EventInbox } from './event-inbox';
 import { DemoError, payWayName, within, yuan } from './steps';
+import { walkDuplicate, type WalkedDuplicate } from './walk-duplicate';
 import { walkOrder, type DemoChannel, type WalkedOrder } from './walk-order';
 
 export interface DemoOptions {
@@ -30,6 +31,8 @@ export interface DemoResult {
   runId: string;
   topic: string;
   orders: WalkedOrder[];
+  /** The order its buyer paid twice, and the duplicate's automatic refund. */
+  duplicate: WalkedDuplicate;
 }
 
 /** What each order goes through; amounts are fen. */
@@ -82,16 +85,17 @@ export async function runDemo(opts: DemoOptions, print: Print): Promise<DemoResu
     print(`order side consuming ${topic} (examples/order-consumer.ts: dedupe on event id, newest version wins)`);
 
     const orders: WalkedOrder[] = [];
-    for (const ch of DEMO_CHANNELS) {
-      orders.push(await walkOrder({ client, inbox: consumer, tenantId, runId, topic, timeoutMs, hints, print }, ch));
-    }
+    const ctx = { client, inbox: consumer, tenantId, runId, topic, timeoutMs, hints, print };
+    for (const ch of DEMO_CHANNELS) orders.push(await walkOrder(ctx, ch));
+    const duplicate = await walkDuplicate(ctx, opts.sandboxUrls.mock);
     const sum = (f: (o: WalkedOrder) => bigint) => orders.reduce((s, o) => s + f(o), 0n);
     const events = orders.reduce((n, o) => n + o.eventsDelivered, 0);
     print(
       `demo complete: ${orders.length} orders paid ${yuan(sum((o) => o.amount))}, refunded ${yuan(sum((o) => o.refundedAmount))}, ` +
-        `${events} events delivered and applied, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        `${events} events delivered and applied; a payment made twice refunded ${yuan(duplicate.refundAmount)}; ` +
+        `in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
-    return { runId, topic, orders };
+    return { runId, topic, orders, duplicate };
   } finally {
     client.close();
     await inbox?.close();
@@ -128,7 +132,8 @@ async function payWaysEnabled(client: PaymentClient, tenantId: string, timeoutMs
       throw err instanceof DemoError && /NOT_FOUND|not registered/.test(err.message) ? new DemoError(err.message, register) : err;
     },
   );
-  const off = DEMO_CHANNELS.filter((ch) => !payWays.some((w) => w.payWay === ch.payWay && w.enabled)).map((ch) => payWayName(ch.payWay));
+  const needed = [...DEMO_CHANNELS.map((ch) => ch.payWay), PayWay.PAY_WAY_MOCK_QR]; // MOCK_QR: the duplicate's switch
+  const off = needed.filter((w) => !payWays.some((p) => p.payWay === w && p.enabled)).map(payWayName);
   if (off.length > 0) {
     throw new DemoError(`tenant ${tenantId} cannot pay with ${off.join(', ')}`, register);
   }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { runDemo } from '../../scripts/demo';
 import { registerSandboxTenant } from '../../scripts/sandbox-tenant';
 import { startSandboxes, type Sandboxes } from '../../scripts/sandboxes';
-import { OrderStatus } from '../../src/client';
+import { OrderStatus, RefundStatus } from '../../src/client';
 import { SecretBox } from '../../src/infra/secret-box';
 import { newTenant, startHarness, uniq, type Harness } from '../support/harness';
 
@@ -60,7 +60,12 @@ describe('npm run demo', () => {
       expect(own).toMatch(/PAYMENT_SUCCEEDED .* order side: applied/);
       expect(own).toMatch(/REFUND_SUCCEEDED .* order side: applied/);
     }
-    expect(lines.at(-1)).toMatch(/^demo complete: 3 orders paid ¥174\.87, refunded ¥43\.72/);
+    // The buyer who paid twice: the duplicate refunded at its channel on its own, the order paid once.
+    expect([result.duplicate.refundStatus, result.duplicate.refundAmount]).toEqual([RefundStatus.REFUND_STATUS_SUCCESS, 1288n]);
+    const twice = lines.filter((l) => l.startsWith('[twice')).join('\n');
+    expect(twice).toMatch(/DUPLICATE_PAYMENT \(trade .+\); order still SUCCESS/);
+    expect(twice).toMatch(/DUPLICATE_PAYMENT_REFUNDED ¥12\.88 \(DUP-A/);
+    expect(lines.at(-1)).toMatch(/^demo complete: 3 orders paid ¥174\.87, refunded ¥43\.72, .*a payment made twice refunded ¥12\.88/);
   });
 
   it('When WeChat Pay answers a refund PROCESSING, then the demo waits until its REFUND.SUCCESS notify settles it', async () => {

@@ -1,0 +1,193 @@
+import { parseCount, parseMilliFen, formatMilliFen } from '../decimal';
+import { StatementFormatError } from '../errors';
+import { Row, columnsOf, requireColumns, show, type Columns } from '../cells';
+import { addToTotals, emptyTotals, StatementStream, type StatementLine, type StatementSummary } from '../statement';
+import { decodeText, lineBatches } from '../text-lines';
+import { HashingTap, originalBytes, type BillBytes } from './bytes';
+import { assertDigest, hashAlgorithm, type BillDigest } from './hash';
+
+/**
+ * WeChat Pay v3 trade bill (`GET /v3/bill/tradebill`, bill_type=ALL): UTF-8 with a BOM, CRLF, a header without
+ * backquotes, rows whose every value starts with a backquote (split on "`,`" so commas inside names survive), and
+ * at the end a summary header (总交易单数…) and one summary row. 27 columns, or 24 for merchants without
+ * non-recharge coupons (no 订单金额, 申请退款金额, 费率备注); columns are found by header name. A refund is a row of
+ * its own (交易状态 REFUND, the refunded trade's numbers, 微信退款单号 and 商户退款单号). Every summary figure is
+ * checked against the rows: 总交易单数 counts every row, refunds included; each total is its column's plain sum.
+ */
+const COL = {
+  time: '交易时间',
+  channelTradeNo: '微信订单号',
+  outTradeNo: '商户订单号',
+  state: '交易状态',
+  currency: '货币种类',
+  settled: '应结订单金额',
+  channelRefundNo: '微信退款单号',
+  outRefundNo: '商户退款单号',
+  refunded: '退款金额',
+  rechargeRefund: '充值券退款金额',
+  refundState: '退款状态',
+  fee: '手续费',
+  orderTotal: '订单金额',
+  refundAsked: '申请退款金额',
+} as const;
+const OPTIONAL: readonly string[] = [COL.orderTotal, COL.refundAsked, COL.rechargeRefund];
+const REQUIRED = Object.values(COL).filter((c) => !OPTIONAL.includes(c));
+
+/** Summary column → the detail column it sums (in milli-fen), or the row count. */
+const SUMMARY: Record<string, string> = {
+  总交易单数: 'rows',
+  应结订单总金额: COL.settled,
+  退款总金额: COL.refunded,
+  充值券退款总金额: COL.rechargeRefund,
+  手续费总金额: COL.fee,
+  订单总金额: COL.orderTotal,
+  申请退款总金额: COL.refundAsked,
+};
+const SUMMARY_HEADER = '总交易单数';
+
+export interface WechatBillOptions {
+  /** When given, the original bytes are hashed as they are read and the stream fails at its end on a mismatch. */
+  digest?: BillDigest;
+  /** Names the file in errors. */
+  file?: string;
+}
+
+export function parseWechatBill(bytes: BillBytes, options: WechatBillOptions = {}): StatementStream {
+  return new StatementStream(() => readWechatBill(bytes, options));
+}
+
+async function* readWechatBill(bytes: BillBytes, { digest, file = 'wechat bill' }: WechatBillOptions): AsyncGenerator<StatementLine, StatementSummary> {
+  const tap = digest ? new HashingTap(hashAlgorithm(digest, file)) : undefined;
+  const original = originalBytes(bytes, file);
+  const summary = yield* billLines(lineBatches(decodeText(tap ? tap.tap(original) : original, 'utf-8', file), file), file);
+  if (tap && digest) assertDigest(digest, tap.digest(), file);
+  return summary;
+}
+
+async function* billLines(batches: AsyncIterable<string[]>, file: string): AsyncGenerator<StatementLine, StatementSummary> {
+  const summary: StatementSummary = { channel: 'wechat', payments: emptyTotals(), refunds: emptyTotals(), checked: [] };
+  const sums = new Map<string, bigint>(Object.values(SUMMARY).map((c) => [c, 0n]));
+  let stage: 'header' | 'rows' | 'summary' | 'done' = 'header';
+  let columns: Columns = new Map();
+  let width = 0;
+  let summaryHeader: string[] = [];
+  let lineNo = 0;
+  for await (const batch of batches) {
+    for (const text of batch) {
+      lineNo += 1;
+      if (text === '') continue;
+      if (stage === 'rows' && text.charCodeAt(0) === 96 /* ` */) {
+        const cells = text.slice(1).split(',`');
+        if (cells.length !== width) {
+          throw new StatementFormatError('FORMAT', `has ${cells.length} cells, the header ${width} (a "\`,\`" inside a value?)`, { file, line: lineNo });
+        }
+        const row = new Row(file, lineNo, cells, columns);
+        const line = toLine(row);
+        addToTotals(line.kind === 'payment' ? summary.payments : summary.refunds, line);
+        sums.set('rows', sums.get('rows')! + 1n);
+        for (const column of [COL.settled, COL.refunded, COL.rechargeRefund, COL.orderTotal, COL.refundAsked]) {
+          if (row.has(column)) sums.set(column, sums.get(column)! + row.fen(column, 'non-negative') * 1000n);
+        }
+        sums.set(COL.fee, sums.get(COL.fee)! + line.feeMilliFen);
+        yield line;
+        continue;
+      }
+      switch (stage) {
+        case 'header': {
+          if (text.startsWith('`')) throw new StatementFormatError('FORMAT', 'the first line is a row, not the header', { file, line: lineNo });
+          const header = text.split(',');
+          columns = columnsOf(header, (name) => name.trim());
+          requireColumns(columns, REQUIRED, file, lineNo);
+          width = header.length;
+          stage = 'rows';
+          break;
+        }
+        case 'rows':
+          if (!text.startsWith(SUMMARY_HEADER)) {
+            throw new StatementFormatError('FORMAT', `neither a row (no leading backquote) nor the summary header: ${show(text)}`, { file, line: lineNo });
+          }
+          summaryHeader = text.split(',').map((name) => name.trim());
+          stage = 'summary';
+          break;
+        case 'summary':
+          checkSummary(summaryHeader, text, sums, summary, file, lineNo);
+          stage = 'done';
+          break;
+        case 'done':
+          throw new StatementFormatError('FORMAT', `text after the summary row: ${show(text)}`, { file, line: lineNo });
+      }
+    }
+  }
+  if (stage !== 'done') {
+    throw new StatementFormatError('TRUNCATED', `ends at line ${lineNo} without the ${SUMMARY_HEADER} summary`, { file });
+  }
+  return summary;
+}
+
+function toLine(row: Row): StatementLine {
+  const state = row.text(COL.state);
+  const currency = row.text(COL.currency);
+  if (currency !== 'CNY') row.fail(COL.currency, `not CNY: ${show(currency)}`);
+  const refund = state === 'REFUND';
+  const common = {
+    channel: 'wechat' as const,
+    outTradeNo: row.requiredNumber(COL.outTradeNo),
+    channelTradeNo: row.requiredNumber(COL.channelTradeNo),
+    feeMilliFen: row.milliFen(COL.fee),
+    currency: 'CNY' as const,
+    occurredAt: row.time(COL.time),
+    line: row.line,
+  };
+  if (!refund) {
+    // 订单金额 is the order's total; the 24-column layout has only 应结订单金额 (the same without coupons).
+    const settledAmount = row.fen(COL.settled, 'non-negative');
+    const amount = row.has(COL.orderTotal) ? row.fen(COL.orderTotal, state === 'SUCCESS' ? 'positive' : 'non-negative') : settledAmount;
+    if (state === 'SUCCESS' && amount <= 0n) row.fail(COL.settled, 'a SUCCESS row with no amount');
+    if (state === '') row.fail(COL.state, 'is empty');
+    return { ...common, kind: 'payment', amount, settledAmount, status: state };
+  }
+  const settledAmount = row.fen(COL.refunded, 'non-negative');
+  const amount = row.has(COL.refundAsked) ? row.fen(COL.refundAsked, 'positive') : settledAmount;
+  if (amount <= 0n) row.fail(COL.refunded, 'a REFUND row with no amount');
+  const status = row.text(COL.refundState);
+  if (status === '') row.fail(COL.refundState, 'is empty on a REFUND row');
+  return {
+    ...common,
+    kind: 'refund',
+    outRefundNo: row.requiredNumber(COL.outRefundNo, ['0']),
+    channelRefundNo: row.requiredNumber(COL.channelRefundNo, ['0']),
+    amount,
+    settledAmount,
+    status,
+  };
+}
+
+function checkSummary(
+  header: readonly string[],
+  text: string,
+  sums: ReadonlyMap<string, bigint>,
+  summary: StatementSummary,
+  file: string,
+  lineNo: number,
+): void {
+  if (!text.startsWith('`')) throw new StatementFormatError('FORMAT', `not the summary row: ${show(text)}`, { file, line: lineNo });
+  const cells = text.slice(1).split(',`');
+  if (cells.length !== header.length) {
+    throw new StatementFormatError('FORMAT', `the summary row has ${cells.length} cells, its header ${header.length}`, { file, line: lineNo });
+  }
+  if (!header.includes(SUMMARY_HEADER)) throw new StatementFormatError('FORMAT', `no ${SUMMARY_HEADER} in the summary header`, { file, line: lineNo - 1 });
+  header.forEach((name, i) => {
+    const column = SUMMARY[name];
+    if (column === undefined) return; // a summary figure we do not know: not ours to check
+    const cell = cells[i];
+    const parsed = column === 'rows' ? parseCount(cell) : parseMilliFen(cell);
+    if (parsed === undefined) throw new StatementFormatError('FORMAT', `not a ${column === 'rows' ? 'count' : 'total'}: ${show(cell)}`, { file, line: lineNo, column: name });
+    const rows = sums.get(column)!;
+    const inFile = typeof parsed === 'number' ? BigInt(parsed) : parsed;
+    if (inFile !== rows) {
+      const figure = column === 'rows' ? String(rows) : formatMilliFen(rows);
+      throw new StatementFormatError('TOTALS', `${name} says ${cell}, the rows add up to ${figure}`, { file, line: lineNo, column: name });
+    }
+    summary.checked.push(`${name}=${cell}`);
+  });
+}

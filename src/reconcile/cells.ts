@@ -1,4 +1,3 @@
-import { parseBeijingTime } from '../channels/alipay/time';
 import { MAX_AMOUNT } from '../domain/money';
 import { parseFen, parseMilliFen } from './decimal';
 import { StatementFormatError } from './errors';
@@ -89,8 +88,24 @@ export class Row {
   /** `yyyy-MM-dd HH:mm:ss`, Beijing time. */
   time(column: string): Date {
     const cell = this.text(column);
-    return parseBeijingTime(cell) ?? this.fail(column, `not a time yyyy-MM-dd HH:mm:ss: ${show(cell)}`);
+    return beijingTime(cell) ?? this.fail(column, `not a time yyyy-MM-dd HH:mm:ss: ${show(cell)}`);
   }
+}
+
+const TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
+const BEIJING_OFFSET_MS = 8 * 3600_000;
+
+/** `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8, no daylight saving) → the instant; undefined for 2026-11-31. */
+export function beijingTime(text: string): Date | undefined {
+  const m = TIME.exec(text);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = [+m[1], +m[2], +m[3], +m[4], +m[5], +m[6]];
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
+  const local = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  // Date.UTC rolls 2026-11-31 over to 2026-12-01: a day the month lacks shows as another day.
+  if (local.getUTCDate() !== d) return undefined;
+  local.setTime(local.getTime() - BEIJING_OFFSET_MS);
+  return local;
 }
 
 /** A cell as an error message shows it: quoted, cut to 40 characters. */

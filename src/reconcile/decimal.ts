@@ -11,7 +11,8 @@ export function parseScaled(text: string, places: number): bigint | undefined {
   if (!m) return undefined;
   const [, sign, whole, fraction = ''] = m;
   if (fraction.length > places) return undefined;
-  const value = BigInt(whole) * 10n ** BigInt(places) + BigInt(fraction.padEnd(places, '0') || '0');
+  // One BigInt of the digits with the point removed: "88.8" at 2 places is 8880.
+  const value = BigInt(whole + fraction.padEnd(places, '0'));
   return sign ? -value : value;
 }
 

@@ -1,5 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { parse as csvParse } from 'csv-parse/sync';
 import { parseAlipayStatement } from '../../src/reconcile';
+import { splitAlipayLine } from '../../src/reconcile/alipay/csv';
 import { alipayFileNames, writeAlipayStatement, zipAlipayTexts } from '../../sandboxes/alipay/statement-file';
 import { encodeGbk } from '../../sandboxes/kit/gbk';
 import { writeZip } from '../../sandboxes/kit/zip';
@@ -96,6 +98,23 @@ describe('Alipay trade bill (zip of GBK CSVs)', () => {
   it('When a product name holds commas and quotes (quoted cell), then the row keeps its columns', async () => {
     const { lines } = await parse(editRow((c) => (c[3] = '"套餐A,含饮料 ""大杯"""\t')));
     expect(lines[0]).toEqual(PAYMENT);
+  });
+
+  it.each([
+    'a,"b,c"\t,d\te,"x""y"',
+    '"",a,"",',
+    'a,b"c,d',
+    '"a""",b',
+    ' "q" ,x',
+    ',,',
+    '2026\t,"套餐A,含饮料 ""大杯""",2026-11-29,',
+  ])('When the line %p is split, then the cells are what csv-parse (relax_quotes, trim) reads', (line) => {
+    const oracle = (csvParse(line, { relax_quotes: true, relax_column_count: true, trim: true }) as string[][])[0];
+    expect(splitAlipayLine(line, 'f', 1)).toEqual(oracle.map((cell) => cell.trim()));
+  });
+
+  it.each(['a,"b,c', 'a,"b"c,d'])('When the line %p has an open quote or text after a closing one, then it is refused', (line) => {
+    expect(() => splitAlipayLine(line, 'f', 9)).toThrow(expect.objectContaining({ problem: 'FORMAT', where: { file: 'f', line: 9 } }));
   });
 
   it('When 备注 (the last column) holds an unquoted comma, then the tail is joined back into it', async () => {

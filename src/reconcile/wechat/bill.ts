@@ -33,16 +33,9 @@ const COL = {
 const OPTIONAL: readonly string[] = [COL.orderTotal, COL.refundAsked, COL.rechargeRefund];
 const REQUIRED = Object.values(COL).filter((c) => !OPTIONAL.includes(c));
 
-/** Summary column → the detail column it sums (in milli-fen), or the row count. */
-const SUMMARY: Record<string, string> = {
-  总交易单数: 'rows',
-  应结订单总金额: COL.settled,
-  退款总金额: COL.refunded,
-  充值券退款总金额: COL.rechargeRefund,
-  手续费总金额: COL.fee,
-  订单总金额: COL.orderTotal,
-  申请退款总金额: COL.refundAsked,
-};
+/** Summary column → the detail sum it must equal (in milli-fen), or the row count. */
+const SUMMARY_SUMS = { settled: '应结订单总金额', refunded: '退款总金额', rechargeRefund: '充值券退款总金额', fee: '手续费总金额', orderTotal: '订单总金额', refundAsked: '申请退款总金额' } as const;
+const SUMMARY = new Map<string, keyof Sums>([['总交易单数', 'rows'], ...Object.entries(SUMMARY_SUMS).map(([k, v]) => [v, k as keyof Sums] as const)]);
 const SUMMARY_HEADER = '总交易单数';
 
 export interface WechatBillOptions {
@@ -66,7 +59,7 @@ async function* readWechatBill(bytes: BillBytes, { digest, file = 'wechat bill' 
 
 async function* billLines(batches: AsyncIterable<string[]>, file: string): AsyncGenerator<StatementLine, StatementSummary> {
   const summary: StatementSummary = { channel: 'wechat', payments: emptyTotals(), refunds: emptyTotals(), checked: [] };
-  const sums = new Map<string, bigint>(Object.values(SUMMARY).map((c) => [c, 0n]));
+  const sums: Sums = { rows: 0n, settled: 0n, refunded: 0n, rechargeRefund: 0n, fee: 0n, orderTotal: 0n, refundAsked: 0n };
   let stage: 'header' | 'rows' | 'summary' | 'done' = 'header';
   let columns: Columns = new Map();
   let width = 0;
@@ -81,14 +74,8 @@ async function* billLines(batches: AsyncIterable<string[]>, file: string): Async
         if (cells.length !== width) {
           throw new StatementFormatError('FORMAT', `has ${cells.length} cells, the header ${width} (a "\`,\`" inside a value?)`, { file, line: lineNo });
         }
-        const row = new Row(file, lineNo, cells, columns);
-        const line = toLine(row);
+        const line = toLine(new Row(file, lineNo, cells, columns), sums);
         addToTotals(line.kind === 'payment' ? summary.payments : summary.refunds, line);
-        sums.set('rows', sums.get('rows')! + 1n);
-        for (const column of [COL.settled, COL.refunded, COL.rechargeRefund, COL.orderTotal, COL.refundAsked]) {
-          if (row.has(column)) sums.set(column, sums.get(column)! + row.fen(column, 'non-negative') * 1000n);
-        }
-        sums.set(COL.fee, sums.get(COL.fee)! + line.feeMilliFen);
         yield line;
         continue;
       }
@@ -124,48 +111,69 @@ async function* billLines(batches: AsyncIterable<string[]>, file: string): Async
   return summary;
 }
 
-function toLine(row: Row): StatementLine {
+/** The detail's column sums, in milli-fen, for the summary row; `rows` counts every row. */
+type Sums = Record<keyof typeof SUMMARY_SUMS | 'rows', bigint>;
+
+/** One row → its line; adds the row's amounts to `sums`. Each cell is parsed once. */
+function toLine(row: Row, sums: Sums): StatementLine {
   const state = row.text(COL.state);
+  if (state === '') row.fail(COL.state, 'is empty');
   const currency = row.text(COL.currency);
   if (currency !== 'CNY') row.fail(COL.currency, `not CNY: ${show(currency)}`);
   const refund = state === 'REFUND';
-  const common = {
-    channel: 'wechat' as const,
-    outTradeNo: row.requiredNumber(COL.outTradeNo),
-    channelTradeNo: row.requiredNumber(COL.channelTradeNo),
-    feeMilliFen: row.milliFen(COL.fee),
-    currency: 'CNY' as const,
-    occurredAt: row.time(COL.time),
-    line: row.line,
-  };
+  const settled = row.fen(COL.settled, 'non-negative');
+  const refunded = row.fen(COL.refunded, 'non-negative');
+  // 订单金额 and 申请退款金额 are absent from the 24-column layout: 应结订单金额 / 退款金额 stand in (equal without coupons).
+  const orderTotal = row.has(COL.orderTotal) ? row.fen(COL.orderTotal, 'non-negative') : settled;
+  const refundAsked = row.has(COL.refundAsked) ? row.fen(COL.refundAsked, 'non-negative') : refunded;
+  const feeMilliFen = row.milliFen(COL.fee);
+  sums.rows += 1n;
+  sums.settled += settled * 1000n;
+  sums.refunded += refunded * 1000n;
+  if (row.has(COL.rechargeRefund)) sums.rechargeRefund += row.fen(COL.rechargeRefund, 'non-negative') * 1000n;
+  sums.fee += feeMilliFen;
+  sums.orderTotal += orderTotal * 1000n;
+  sums.refundAsked += refundAsked * 1000n;
   if (!refund) {
-    // 订单金额 is the order's total; the 24-column layout has only 应结订单金额 (the same without coupons).
-    const settledAmount = row.fen(COL.settled, 'non-negative');
-    const amount = row.has(COL.orderTotal) ? row.fen(COL.orderTotal, state === 'SUCCESS' ? 'positive' : 'non-negative') : settledAmount;
-    if (state === 'SUCCESS' && amount <= 0n) row.fail(COL.settled, 'a SUCCESS row with no amount');
-    if (state === '') row.fail(COL.state, 'is empty');
-    return { ...common, kind: 'payment', amount, settledAmount, status: state };
+    if (state === 'SUCCESS' && orderTotal === 0n) row.fail(row.has(COL.orderTotal) ? COL.orderTotal : COL.settled, 'a SUCCESS row with no amount');
+    return {
+      channel: 'wechat',
+      kind: 'payment',
+      outTradeNo: row.requiredNumber(COL.outTradeNo),
+      channelTradeNo: row.requiredNumber(COL.channelTradeNo),
+      amount: orderTotal,
+      settledAmount: settled,
+      feeMilliFen,
+      currency: 'CNY',
+      status: state,
+      occurredAt: row.time(COL.time),
+      line: row.line,
+    };
   }
-  const settledAmount = row.fen(COL.refunded, 'non-negative');
-  const amount = row.has(COL.refundAsked) ? row.fen(COL.refundAsked, 'positive') : settledAmount;
-  if (amount <= 0n) row.fail(COL.refunded, 'a REFUND row with no amount');
+  if (refundAsked === 0n) row.fail(row.has(COL.refundAsked) ? COL.refundAsked : COL.refunded, 'a REFUND row with no amount');
   const status = row.text(COL.refundState);
   if (status === '') row.fail(COL.refundState, 'is empty on a REFUND row');
   return {
-    ...common,
+    channel: 'wechat',
     kind: 'refund',
+    outTradeNo: row.requiredNumber(COL.outTradeNo),
+    channelTradeNo: row.requiredNumber(COL.channelTradeNo),
     outRefundNo: row.requiredNumber(COL.outRefundNo, ['0']),
     channelRefundNo: row.requiredNumber(COL.channelRefundNo, ['0']),
-    amount,
-    settledAmount,
+    amount: refundAsked,
+    settledAmount: refunded,
+    feeMilliFen,
+    currency: 'CNY',
     status,
+    occurredAt: row.time(COL.time),
+    line: row.line,
   };
 }
 
 function checkSummary(
   header: readonly string[],
   text: string,
-  sums: ReadonlyMap<string, bigint>,
+  sums: Sums,
   summary: StatementSummary,
   file: string,
   lineNo: number,
@@ -177,12 +185,12 @@ function checkSummary(
   }
   if (!header.includes(SUMMARY_HEADER)) throw new StatementFormatError('FORMAT', `no ${SUMMARY_HEADER} in the summary header`, { file, line: lineNo - 1 });
   header.forEach((name, i) => {
-    const column = SUMMARY[name];
+    const column = SUMMARY.get(name);
     if (column === undefined) return; // a summary figure we do not know: not ours to check
     const cell = cells[i];
     const parsed = column === 'rows' ? parseCount(cell) : parseMilliFen(cell);
     if (parsed === undefined) throw new StatementFormatError('FORMAT', `not a ${column === 'rows' ? 'count' : 'total'}: ${show(cell)}`, { file, line: lineNo, column: name });
-    const rows = sums.get(column)!;
+    const rows = sums[column];
     const inFile = typeof parsed === 'number' ? BigInt(parsed) : parsed;
     if (inFile !== rows) {
       const figure = column === 'rows' ? String(rows) : formatMilliFen(rows);

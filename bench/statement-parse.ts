@@ -105,7 +105,9 @@ async function main(): Promise<void> {
   const full = Number(process.env.BENCH_STATEMENT_LINES ?? 1_000_000);
   const dir = mkdtempSync(path.join(tmpdir(), 'paysvc-bench-statements-'));
   const out: string[] = [
-    `Statement parsing, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores, shared)`,
+    `Statement parsing, ${new Date().toISOString()}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (2 cores, shared)`,
     '',
     '| channel | lines | file | write s | parse s (wall) | parse CPU s | lines/CPU s | baseline RSS / heap MB | peak RSS / heap / external MB | live heap at 10 % / 50 % / 100 % MB |',
     '|---|---:|---:|---:|---:|---:|---:|---|---|---|',

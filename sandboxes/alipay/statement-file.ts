@@ -97,7 +97,11 @@ function detailRow(row: StatementRow, pad: string): string {
 }
 
 /** The detail CSV's text, in chunks; `totals` is filled as the rows pass (the summary needs it). */
-export async function* alipayDetailText(rows: Rows, totals: AlipayFileTotals, options: AlipayFileOptions = {}): AsyncGenerator<string, void> {
+export async function* alipayDetailText(
+  rows: Rows,
+  totals: AlipayFileTotals,
+  options: AlipayFileOptions = {},
+): AsyncGenerator<string, void> {
   const pad = options.padding ?? '\t';
   yield `${preamble('明细', options)}${CRLF}${HEADER}${CRLF}`;
   yield* chunked(
@@ -130,7 +134,19 @@ export async function* alipayDetailText(rows: Rows, totals: AlipayFileTotals, op
 export function alipaySummaryText(totals: AlipayFileTotals, options: AlipayFileOptions = {}): string {
   const net = totals.paymentSettled - totals.refundSettled;
   const fee = formatMilliFen(-totals.feeNet, 2);
-  const total = ['合计', '', totals.payments, totals.refunds, formatFen(totals.totalNet), formatFen(net), '0.00', '0.00', '0.00', fee, '0.00'];
+  const total = [
+    '合计',
+    '',
+    totals.payments,
+    totals.refunds,
+    formatFen(totals.totalNet),
+    formatFen(net),
+    '0.00',
+    '0.00',
+    '0.00',
+    fee,
+    '0.00',
+  ];
   const netReceived = formatMilliFen(net * 1000n - totals.feeNet, 2);
   return [
     preamble('汇总', options),

@@ -80,13 +80,24 @@ export async function* wechatBillText(rows: Rows, options: WechatFileOptions = {
       }
     })(),
   );
-  const figures = [String(sums.rows), formatFen(sums.settled), formatFen(sums.refunded), '0.00', formatMilliFen(sums.fee), formatFen(sums.total), formatFen(sums.asked)];
+  const figures = [
+    String(sums.rows),
+    formatFen(sums.settled),
+    formatFen(sums.refunded),
+    '0.00',
+    formatMilliFen(sums.fee),
+    formatFen(sums.total),
+    formatFen(sums.asked),
+  ];
   const summaryWidth = width === 27 ? 7 : 5;
   yield SUMMARY_27.split(',').slice(0, summaryWidth).join(',') + CRLF + `\`${figures.slice(0, summaryWidth).join(',`')}${CRLF}`;
 }
 
 /** The whole bill in memory (tests, a sandbox's small day): bytes as served, and the digest of the original. */
-export async function wechatBillBytes(rows: Rows, options: WechatFileOptions & { gzip?: boolean } = {}): Promise<{ bytes: Buffer; hashValue: string }> {
+export async function wechatBillBytes(
+  rows: Rows,
+  options: WechatFileOptions & { gzip?: boolean } = {},
+): Promise<{ bytes: Buffer; hashValue: string }> {
   const parts: Buffer[] = [];
   for await (const chunk of wechatBillText(rows, options)) parts.push(Buffer.from(chunk, 'utf8'));
   const original = Buffer.concat(parts);
@@ -94,7 +105,11 @@ export async function wechatBillBytes(rows: Rows, options: WechatFileOptions & {
 }
 
 /** The same bill written to `path`, streaming (gzipped when asked), for the million-line bench. */
-export async function writeWechatBill(path: string, rows: Rows, options: WechatFileOptions & { gzip?: boolean } = {}): Promise<{ hashValue: string }> {
+export async function writeWechatBill(
+  path: string,
+  rows: Rows,
+  options: WechatFileOptions & { gzip?: boolean } = {},
+): Promise<{ hashValue: string }> {
   const file = await open(path, 'w');
   const hash = createHash('sha1');
   try {

@@ -67,11 +67,15 @@ export class Row {
     if (fen === undefined) this.fail(column, `not an amount in yuan with at most 2 decimals: ${show(cell)}`);
     if (fen > MAX_AMOUNT || -fen > MAX_AMOUNT) this.fail(column, `amount ${cell} is beyond any one trade`);
     const ok =
-      sign === 'positive' ? fen > 0n
-      : sign === 'non-negative' ? fen >= 0n
-      : sign === 'negative' ? fen < 0n
-      : sign === 'non-positive' ? fen <= 0n
-      : true;
+      sign === 'positive'
+        ? fen > 0n
+        : sign === 'non-negative'
+          ? fen >= 0n
+          : sign === 'negative'
+            ? fen < 0n
+            : sign === 'non-positive'
+              ? fen <= 0n
+              : true;
     if (!ok) this.fail(column, `must be ${sign}: ${cell}`);
     return fen;
   }

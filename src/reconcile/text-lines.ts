@@ -5,11 +5,7 @@ import { StatementFormatError } from './errors';
  * Lines end in LF or CRLF (both channels write CRLF); the final line may lack one. Lines come in batches (one
  * per chunk) so a million-line file does not cost a million awaits.
  */
-export async function* decodeText(
-  bytes: AsyncIterable<Uint8Array>,
-  encoding: 'gbk' | 'utf-8',
-  file: string,
-): AsyncGenerator<string, void> {
+export async function* decodeText(bytes: AsyncIterable<Uint8Array>, encoding: 'gbk' | 'utf-8', file: string): AsyncGenerator<string, void> {
   // fatal: bytes that are not valid in the encoding are an error, never U+FFFD in an id or an amount.
   // The default ignoreBOM=false drops a leading UTF-8 BOM (WeChat's).
   const decoder = new TextDecoder(encoding, { fatal: true });

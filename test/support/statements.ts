@@ -9,7 +9,10 @@ const FIXTURES = path.join(__dirname, '..', 'fixtures', 'statements');
 /** A §7 sample of the research notes as the channel sends it: `→` a TAB, `<BOM>` the BOM, CRLF after every line. */
 export function sample(name: string): string {
   const text = readFileSync(path.join(FIXTURES, name), 'utf8').replace(/→/g, '\t').replace('<BOM>', '\ufeff');
-  return `${text.split('\n').filter((line, i, all) => line !== '' || i < all.length - 1).join('\r\n')}\r\n`;
+  return `${text
+    .split('\n')
+    .filter((line, i, all) => line !== '' || i < all.length - 1)
+    .join('\r\n')}\r\n`;
 }
 
 /** A scratch folder removed after the test file. */
@@ -22,7 +25,9 @@ export function scratchDir(): { dir: () => string; file: (name: string) => strin
 }
 
 /** What a parse must refuse, and how: the error's problem and a fragment of its message. */
-export async function refusal(read: () => Promise<unknown>): Promise<{ problem: StatementProblem; message: string; line?: number; column?: string }> {
+export async function refusal(
+  read: () => Promise<unknown>,
+): Promise<{ problem: StatementProblem; message: string; line?: number; column?: string }> {
   try {
     await read();
   } catch (err) {

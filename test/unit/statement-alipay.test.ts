@@ -100,18 +100,13 @@ describe('Alipay trade bill (zip of GBK CSVs)', () => {
     expect(lines[0]).toEqual(PAYMENT);
   });
 
-  it.each([
-    'a,"b,c"\t,d\te,"x""y"',
-    '"",a,"",',
-    'a,b"c,d',
-    '"a""",b',
-    ' "q" ,x',
-    ',,',
-    '2026\t,"套餐A,含饮料 ""大杯""",2026-11-29,',
-  ])('When the line %p is split, then the cells are what csv-parse (relax_quotes, trim) reads', (line) => {
-    const oracle = (csvParse(line, { relax_quotes: true, relax_column_count: true, trim: true }) as string[][])[0];
-    expect(splitAlipayLine(line, 'f', 1)).toEqual(oracle.map((cell) => cell.trim()));
-  });
+  it.each(['a,"b,c"\t,d\te,"x""y"', '"",a,"",', 'a,b"c,d', '"a""",b', ' "q" ,x', ',,', '2026\t,"套餐A,含饮料 ""大杯""",2026-11-29,'])(
+    'When the line %p is split, then the cells are what csv-parse (relax_quotes, trim) reads',
+    (line) => {
+      const oracle: string[][] = csvParse(line, { relax_quotes: true, relax_column_count: true, trim: true });
+      expect(splitAlipayLine(line, 'f', 1)).toEqual(oracle[0].map((cell) => cell.trim()));
+    },
+  );
 
   it.each(['a,"b,c', 'a,"b"c,d'])('When the line %p has an open quote or text after a closing one, then it is refused', (line) => {
     expect(() => splitAlipayLine(line, 'f', 9)).toThrow(expect.objectContaining({ problem: 'FORMAT', where: { file: 'f', line: 9 } }));
@@ -138,7 +133,10 @@ describe('Alipay trade bill (zip of GBK CSVs)', () => {
   it('When the summary entry is missing, or the file is no zip, then it is refused', async () => {
     const file = scratch.file('detail-only.zip');
     await zipAlipayTexts(file, { [NAMES.detail]: DETAIL });
-    expect(await refusal(() => readStatement(parseAlipayStatement(file)))).toMatchObject({ problem: 'FORMAT', message: expect.stringContaining('0 entries end with _业务明细(汇总).csv') });
+    expect(await refusal(() => readStatement(parseAlipayStatement(file)))).toMatchObject({
+      problem: 'FORMAT',
+      message: expect.stringContaining('0 entries end with _业务明细(汇总).csv'),
+    });
     const notZip = scratch.file('not.zip');
     writeFileSync(notZip, DETAIL);
     expect(await refusal(() => readStatement(parseAlipayStatement(notZip)))).toMatchObject({ problem: 'ENCODING' });
@@ -153,7 +151,9 @@ describe('Alipay trade bill (zip of GBK CSVs)', () => {
 
   it('When the detail ends before its footer (truncated), then it is refused as TRUNCATED', async () => {
     const cut = DETAIL.slice(0, DETAIL.indexOf('#---------------------------------------') + 1);
-    expect(await refused(DETAIL.split('#-----------------------------------------业务明细列表结束')[0])).toMatchObject({ problem: 'TRUNCATED' });
+    expect(await refused(DETAIL.split('#-----------------------------------------业务明细列表结束')[0])).toMatchObject({
+      problem: 'TRUNCATED',
+    });
     expect(await refused(cut.slice(0, 10))).toMatchObject({ problem: 'TRUNCATED' });
     expect(await refused(DETAIL.replace(/#退款合计.*\r\n/, ''))).toMatchObject({ problem: 'TRUNCATED' });
   });
@@ -168,7 +168,7 @@ describe('Alipay trade bill (zip of GBK CSVs)', () => {
     expect(refusedWith.message).toContain(message);
   });
 
-  it('When the summary file\'s 合计 counts differ from the detail, then both figures are named', async () => {
+  it("When the summary file's 合计 counts differ from the detail, then both figures are named", async () => {
     const refusedWith = await refused(DETAIL, SUMMARY.replace('合计,,1,1', '合计,,3,1'));
     expect(refusedWith).toMatchObject({ problem: 'TOTALS', line: 6 });
     expect(refusedWith.message).toContain('交易订单总笔数 says 3, the detail has 1 rows');
@@ -176,8 +176,18 @@ describe('Alipay trade bill (zip of GBK CSVs)', () => {
 
   it('When the day is empty (header and a 0笔 footer), then no line comes out and the totals are zero', async () => {
     const lines = DETAIL.split('\r\n');
-    const empty = [...lines.slice(0, 5), lines[7], '#交易合计：0笔，商家实收共0.00元，商家优惠共0.00元', '#退款合计：0笔，商家实收退款共0.00元，商家优惠退款共0.00元', lines[10], ''].join('\r\n');
-    const { lines: parsed, summary } = await parse(empty, SUMMARY.replace('合计,,1,1,78.88,78.88,0.00,0.00,0.00,-0.53,0.00,78.35', '合计,,0,0,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00'));
+    const empty = [
+      ...lines.slice(0, 5),
+      lines[7],
+      '#交易合计：0笔，商家实收共0.00元，商家优惠共0.00元',
+      '#退款合计：0笔，商家实收退款共0.00元，商家优惠退款共0.00元',
+      lines[10],
+      '',
+    ].join('\r\n');
+    const { lines: parsed, summary } = await parse(
+      empty,
+      SUMMARY.replace('合计,,1,1,78.88,78.88,0.00,0.00,0.00,-0.53,0.00,78.35', '合计,,0,0,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00'),
+    );
     expect(parsed).toEqual([]);
     expect(summary.payments).toEqual({ count: 0, amount: 0n, settledAmount: 0n, feeMilliFen: 0n });
   });
@@ -209,7 +219,11 @@ describe('Alipay trade bill (zip of GBK CSVs)', () => {
   });
 
   it('When the header lacks a needed column, then the header line is named', async () => {
-    expect(await refused(DETAIL.replace('商家实收（元）', '实收'))).toMatchObject({ problem: 'FORMAT', line: 5, message: expect.stringContaining('商家实收(元)') });
+    expect(await refused(DETAIL.replace('商家实收（元）', '实收'))).toMatchObject({
+      problem: 'FORMAT',
+      line: 5,
+      message: expect.stringContaining('商家实收(元)'),
+    });
   });
 
   it('When the bytes are not GBK, then it is refused as ENCODING', async () => {

@@ -15,12 +15,25 @@ describe('statement money and time cells', () => {
     expect(parseFen(text)).toBe(fen);
   });
 
-  it.each(['88.888', '1e2', '8.888e1', ' 1.00', '1.00 ', '+1.00', '1,000.00', '.5', '5.', '', '`1.00', '0x10', 'NaN', '1000000000000000.00', '=1+1'])(
-    'When a yuan amount is %p, then it is refused (undefined), never a zero',
-    (text) => {
-      expect(parseFen(text)).toBeUndefined();
-    },
-  );
+  it.each([
+    '88.888',
+    '1e2',
+    '8.888e1',
+    ' 1.00',
+    '1.00 ',
+    '+1.00',
+    '1,000.00',
+    '.5',
+    '5.',
+    '',
+    '`1.00',
+    '0x10',
+    'NaN',
+    '1000000000000000.00',
+    '=1+1',
+  ])('When a yuan amount is %p, then it is refused (undefined), never a zero', (text) => {
+    expect(parseFen(text)).toBeUndefined();
+  });
 
   it.each([
     ['0.01000', 1000n],
@@ -57,7 +70,14 @@ describe('statement money and time cells', () => {
   it('When a statement time is read, then it is Beijing time made UTC, and impossible dates are refused', () => {
     expect(beijingTime('2026-11-29 10:00:09')).toEqual(new Date('2026-11-29T02:00:09Z'));
     expect(beijingTime('2026-11-30 07:59:59')).toEqual(new Date('2026-11-29T23:59:59Z'));
-    for (const bad of ['2026-11-31 10:00:00', '2026-02-29 00:00:00', '2026-11-29 24:00:00', '2026-11-29T10:00:09', '0099-01-01 00:00:00', '2026-11-29 10:00'])
+    for (const bad of [
+      '2026-11-31 10:00:00',
+      '2026-02-29 00:00:00',
+      '2026-11-29 24:00:00',
+      '2026-11-29T10:00:09',
+      '0099-01-01 00:00:00',
+      '2026-11-29 10:00',
+    ])
       expect(beijingTime(bad)).toBeUndefined();
   });
 });

@@ -69,7 +69,15 @@ describe('WeChat Pay v3 trade bill (ALL)', () => {
       channel: 'wechat',
       payments: { count: 1, amount: 8888n, settledAmount: 8888n, feeMilliFen: 53_000n },
       refunds: { count: 1, amount: 1000n, settledAmount: 1000n, feeMilliFen: 0n },
-      checked: ['总交易单数=2', '应结订单总金额=88.88', '退款总金额=10.00', '充值券退款总金额=0.00', '手续费总金额=0.53000', '订单总金额=88.88', '申请退款总金额=10.00'],
+      checked: [
+        '总交易单数=2',
+        '应结订单总金额=88.88',
+        '退款总金额=10.00',
+        '充值券退款总金额=0.00',
+        '手续费总金额=0.53000',
+        '订单总金额=88.88',
+        '申请退款总金额=10.00',
+      ],
     });
   });
 
@@ -84,7 +92,13 @@ describe('WeChat Pay v3 trade bill (ALL)', () => {
   it('When the merchant has the 24-column layout and a 5-figure summary, then the same lines come out', async () => {
     const { lines, summary } = await parse(utf8(toOldLayout(BILL)));
     expect(lines).toEqual([PAYMENT, REFUND]);
-    expect(summary.checked).toEqual(['总交易单数=2', '应结订单总金额=88.88', '退款总金额=10.00', '充值券退款总金额=0.00', '手续费总金额=0.53000']);
+    expect(summary.checked).toEqual([
+      '总交易单数=2',
+      '应结订单总金额=88.88',
+      '退款总金额=10.00',
+      '充值券退款总金额=0.00',
+      '手续费总金额=0.53000',
+    ]);
   });
 
   it.each([
@@ -127,12 +141,17 @@ describe('WeChat Pay v3 trade bill (ALL)', () => {
   });
 
   it('When the hash_type is not SHA1, then it is refused before any byte is read', async () => {
-    expect(await refusal(() => verifyWechatBill(utf8(BILL), { hashType: 'MD5', hashValue: 'x' }))).toMatchObject({ problem: 'HASH', message: expect.stringContaining('unsupported hash_type "MD5"') });
+    expect(await refusal(() => verifyWechatBill(utf8(BILL), { hashType: 'MD5', hashValue: 'x' }))).toMatchObject({
+      problem: 'HASH',
+      message: expect.stringContaining('unsupported hash_type "MD5"'),
+    });
   });
 
   it('When the body is truncated (7.5a), then the hash check fails and so does the parse', async () => {
     const cut = utf8(BILL).subarray(0, 400);
-    expect(await refusal(() => verifyWechatBill(cut, { hashType: 'SHA1', hashValue: sha1(utf8(BILL)) }))).toMatchObject({ problem: 'HASH' });
+    expect(await refusal(() => verifyWechatBill(cut, { hashType: 'SHA1', hashValue: sha1(utf8(BILL)) }))).toMatchObject({
+      problem: 'HASH',
+    });
     // Cut inside a row: that row is short of cells; cut between rows: the summary is missing.
     expect(await refusal(() => parse(cut))).toMatchObject({ problem: 'FORMAT', line: 2, message: expect.stringContaining('cells') });
     expect(await refused(BILL.split('总交易单数')[0])).toMatchObject({ problem: 'TRUNCATED' });
@@ -175,7 +194,12 @@ describe('WeChat Pay v3 trade bill (ALL)', () => {
   });
 
   it.each([
-    ['a value holding "`,`" (one cell too many)', (t: string) => t.replace('`测试商品,`', '`测试,`商品,`'), 2, 'has 28 cells, the header 27'],
+    [
+      'a value holding "`,`" (one cell too many)',
+      (t: string) => t.replace('`测试商品,`', '`测试,`商品,`'),
+      2,
+      'has 28 cells, the header 27',
+    ],
     ['a row without its backquote', (t: string) => t.replace('\r\n`2026-11-29 15:30:00', '\r\n2026-11-29 15:30:00'), 3, 'neither a row'],
     ['text after the summary row', (t: string) => `${t}garbage\r\n`, 6, 'text after the summary row'],
     ['a header that is a row', (t: string) => t.split('\r\n').slice(1).join('\r\n'), 1, 'the first line is a row'],
@@ -195,14 +219,17 @@ describe('WeChat Pay v3 trade bill (ALL)', () => {
     [27, false],
     [27, true],
     [24, true],
-  ] as const)('When the writer writes a busy day (%i columns, gzip %s), then the parser gives back every row, totals and hash', async (columns, gzip) => {
-    const rows = dayOfRows(2000, { subFenFees: true }).map((r) => (columns === 24 ? { ...r, settledAmount: r.amount } : r));
-    const { bytes, hashValue } = await wechatBillBytes(rows, { columns, gzip });
-    const { lines, summary } = await readStatement(parseWechatBill(bytes, { digest: { hashType: 'SHA1', hashValue } }));
-    expect(withoutLineNumbers(lines)).toEqual(expectedLines('wechat', rows));
-    expect(summary.checked).toHaveLength(columns === 27 ? 7 : 5);
-    expect(summary.refunds.feeMilliFen).toBe(rows.filter((r) => r.kind === 'refund').reduce((s, r) => s + (r.feeMilliFen ?? 0n), 0n));
-  });
+  ] as const)(
+    'When the writer writes a busy day (%i columns, gzip %s), then the parser gives back every row, totals and hash',
+    async (columns, gzip) => {
+      const rows = dayOfRows(2000, { subFenFees: true }).map((r) => (columns === 24 ? { ...r, settledAmount: r.amount } : r));
+      const { bytes, hashValue } = await wechatBillBytes(rows, { columns, gzip });
+      const { lines, summary } = await readStatement(parseWechatBill(bytes, { digest: { hashType: 'SHA1', hashValue } }));
+      expect(withoutLineNumbers(lines)).toEqual(expectedLines('wechat', rows));
+      expect(summary.checked).toHaveLength(columns === 27 ? 7 : 5);
+      expect(summary.refunds.feeMilliFen).toBe(rows.filter((r) => r.kind === 'refund').reduce((s, r) => s + (r.feeMilliFen ?? 0n), 0n));
+    },
+  );
 
   it('When the bill is written to a file and read back as a stream, then the file hash and the lines agree', async () => {
     const rows = dayOfRows(500, { subFenFees: true });

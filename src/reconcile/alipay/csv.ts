@@ -20,7 +20,8 @@ export function splitAlipayLine(line: string, file: string, lineNo: number): str
       let from = i + 1;
       for (;;) {
         const quote = line.indexOf('"', from);
-        if (quote === -1) throw new StatementFormatError('FORMAT', `a quoted cell is not closed (cell ${cells.length + 1})`, { file, line: lineNo });
+        if (quote === -1)
+          throw new StatementFormatError('FORMAT', `a quoted cell is not closed (cell ${cells.length + 1})`, { file, line: lineNo });
         cell += line.slice(from, quote);
         if (line[quote + 1] !== '"') {
           i = quote + 1;

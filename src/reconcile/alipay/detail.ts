@@ -30,10 +30,7 @@ const ACCOUNT = /^#账号[:：]\s*\[([^\]]*)\]/;
 
 type Stage = 'preamble' | 'header' | 'rows' | 'footer';
 
-export async function* alipayDetailLines(
-  batches: AsyncIterable<string[]>,
-  file: string,
-): AsyncGenerator<StatementLine, StatementSummary> {
+export async function* alipayDetailLines(batches: AsyncIterable<string[]>, file: string): AsyncGenerator<StatementLine, StatementSummary> {
   const summary: StatementSummary = { channel: 'alipay', payments: emptyTotals(), refunds: emptyTotals(), checked: [] };
   const discounts = { payment: 0n, refund: 0n };
   const footers: { trade?: RegExpExecArray; refund?: RegExpExecArray; tradeLine?: number; refundLine?: number } = {};
@@ -71,7 +68,10 @@ export async function* alipayDetailLines(
         case 'rows':
           // A `#` line ends the rows; only the end marker may.
           if (!text.includes('业务明细列表结束')) {
-            throw new StatementFormatError('FORMAT', `unexpected ${JSON.stringify(text.slice(0, 30))} among the rows`, { file, line: lineNo });
+            throw new StatementFormatError('FORMAT', `unexpected ${JSON.stringify(text.slice(0, 30))} among the rows`, {
+              file,
+              line: lineNo,
+            });
           }
           stage = 'footer';
           break;

@@ -34,8 +34,18 @@ const OPTIONAL: readonly string[] = [COL.orderTotal, COL.refundAsked, COL.rechar
 const REQUIRED = Object.values(COL).filter((c) => !OPTIONAL.includes(c));
 
 /** Summary column → the detail sum it must equal (in milli-fen), or the row count. */
-const SUMMARY_SUMS = { settled: '应结订单总金额', refunded: '退款总金额', rechargeRefund: '充值券退款总金额', fee: '手续费总金额', orderTotal: '订单总金额', refundAsked: '申请退款总金额' } as const;
-const SUMMARY = new Map<string, keyof Sums>([['总交易单数', 'rows'], ...Object.entries(SUMMARY_SUMS).map(([k, v]) => [v, k as keyof Sums] as const)]);
+const SUMMARY_SUMS = {
+  settled: '应结订单总金额',
+  refunded: '退款总金额',
+  rechargeRefund: '充值券退款总金额',
+  fee: '手续费总金额',
+  orderTotal: '订单总金额',
+  refundAsked: '申请退款总金额',
+} as const;
+const SUMMARY = new Map<string, keyof Sums>([
+  ['总交易单数', 'rows'],
+  ...Object.entries(SUMMARY_SUMS).map(([k, v]) => [v, k as keyof Sums] as const),
+]);
 const SUMMARY_HEADER = '总交易单数';
 
 export interface WechatBillOptions {
@@ -49,7 +59,10 @@ export function parseWechatBill(bytes: BillBytes, options: WechatBillOptions = {
   return new StatementStream(() => readWechatBill(bytes, options));
 }
 
-async function* readWechatBill(bytes: BillBytes, { digest, file = 'wechat bill' }: WechatBillOptions): AsyncGenerator<StatementLine, StatementSummary> {
+async function* readWechatBill(
+  bytes: BillBytes,
+  { digest, file = 'wechat bill' }: WechatBillOptions,
+): AsyncGenerator<StatementLine, StatementSummary> {
   const tap = digest ? new HashingTap(hashAlgorithm(digest, file)) : undefined;
   const original = originalBytes(bytes, file);
   const summary = yield* billLines(lineBatches(decodeText(tap ? tap.tap(original) : original, 'utf-8', file), file), file);
@@ -72,7 +85,10 @@ async function* billLines(batches: AsyncIterable<string[]>, file: string): Async
       if (stage === 'rows' && text.charCodeAt(0) === 96 /* ` */) {
         const cells = text.slice(1).split(',`');
         if (cells.length !== width) {
-          throw new StatementFormatError('FORMAT', `has ${cells.length} cells, the header ${width} (a "\`,\`" inside a value?)`, { file, line: lineNo });
+          throw new StatementFormatError('FORMAT', `has ${cells.length} cells, the header ${width} (a "\`,\`" inside a value?)`, {
+            file,
+            line: lineNo,
+          });
         }
         const line = toLine(new Row(file, lineNo, cells, columns), sums);
         addToTotals(line.kind === 'payment' ? summary.payments : summary.refunds, line);
@@ -81,7 +97,8 @@ async function* billLines(batches: AsyncIterable<string[]>, file: string): Async
       }
       switch (stage) {
         case 'header': {
-          if (text.startsWith('`')) throw new StatementFormatError('FORMAT', 'the first line is a row, not the header', { file, line: lineNo });
+          if (text.startsWith('`'))
+            throw new StatementFormatError('FORMAT', 'the first line is a row, not the header', { file, line: lineNo });
           const header = text.split(',');
           columns = columnsOf(header, (name) => name.trim());
           requireColumns(columns, REQUIRED, file, lineNo);
@@ -91,7 +108,10 @@ async function* billLines(batches: AsyncIterable<string[]>, file: string): Async
         }
         case 'rows':
           if (!text.startsWith(SUMMARY_HEADER)) {
-            throw new StatementFormatError('FORMAT', `neither a row (no leading backquote) nor the summary header: ${show(text)}`, { file, line: lineNo });
+            throw new StatementFormatError('FORMAT', `neither a row (no leading backquote) nor the summary header: ${show(text)}`, {
+              file,
+              line: lineNo,
+            });
           }
           summaryHeader = text.split(',').map((name) => name.trim());
           stage = 'summary';
@@ -135,7 +155,8 @@ function toLine(row: Row, sums: Sums): StatementLine {
   sums.orderTotal += orderTotal * 1000n;
   sums.refundAsked += refundAsked * 1000n;
   if (!refund) {
-    if (state === 'SUCCESS' && orderTotal === 0n) row.fail(row.has(COL.orderTotal) ? COL.orderTotal : COL.settled, 'a SUCCESS row with no amount');
+    if (state === 'SUCCESS' && orderTotal === 0n)
+      row.fail(row.has(COL.orderTotal) ? COL.orderTotal : COL.settled, 'a SUCCESS row with no amount');
     return {
       channel: 'wechat',
       kind: 'payment',
@@ -170,26 +191,28 @@ function toLine(row: Row, sums: Sums): StatementLine {
   };
 }
 
-function checkSummary(
-  header: readonly string[],
-  text: string,
-  sums: Sums,
-  summary: StatementSummary,
-  file: string,
-  lineNo: number,
-): void {
+function checkSummary(header: readonly string[], text: string, sums: Sums, summary: StatementSummary, file: string, lineNo: number): void {
   if (!text.startsWith('`')) throw new StatementFormatError('FORMAT', `not the summary row: ${show(text)}`, { file, line: lineNo });
   const cells = text.slice(1).split(',`');
   if (cells.length !== header.length) {
-    throw new StatementFormatError('FORMAT', `the summary row has ${cells.length} cells, its header ${header.length}`, { file, line: lineNo });
+    throw new StatementFormatError('FORMAT', `the summary row has ${cells.length} cells, its header ${header.length}`, {
+      file,
+      line: lineNo,
+    });
   }
-  if (!header.includes(SUMMARY_HEADER)) throw new StatementFormatError('FORMAT', `no ${SUMMARY_HEADER} in the summary header`, { file, line: lineNo - 1 });
+  if (!header.includes(SUMMARY_HEADER))
+    throw new StatementFormatError('FORMAT', `no ${SUMMARY_HEADER} in the summary header`, { file, line: lineNo - 1 });
   header.forEach((name, i) => {
     const column = SUMMARY.get(name);
     if (column === undefined) return; // a summary figure we do not know: not ours to check
     const cell = cells[i];
     const parsed = column === 'rows' ? parseCount(cell) : parseMilliFen(cell);
-    if (parsed === undefined) throw new StatementFormatError('FORMAT', `not a ${column === 'rows' ? 'count' : 'total'}: ${show(cell)}`, { file, line: lineNo, column: name });
+    if (parsed === undefined)
+      throw new StatementFormatError('FORMAT', `not a ${column === 'rows' ? 'count' : 'total'}: ${show(cell)}`, {
+        file,
+        line: lineNo,
+        column: name,
+      });
     const rows = sums[column];
     const inFile = typeof parsed === 'number' ? BigInt(parsed) : parsed;
     if (inFile !== rows) {

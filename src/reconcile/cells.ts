@@ -92,7 +92,7 @@ export class Row {
   /** `yyyy-MM-dd HH:mm:ss`, Beijing time. */
   time(column: string): Date {
     const cell = this.text(column);
-    return beijingTime(cell) ?? this.fail(column, `not a time yyyy-MM-dd HH:mm:ss: ${show(cell)}`);
+    return parseStatementTime(cell) ?? this.fail(column, `not a time yyyy-MM-dd HH:mm:ss: ${show(cell)}`);
   }
 }
 
@@ -100,7 +100,7 @@ const TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
 const BEIJING_OFFSET_MS = 8 * 3600_000;
 
 /** `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8, no daylight saving) → the instant; undefined for 2026-11-31. */
-export function beijingTime(text: string): Date | undefined {
+export function parseStatementTime(text: string): Date | undefined {
   const m = TIME.exec(text);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = [+m[1], +m[2], +m[3], +m[4], +m[5], +m[6]];

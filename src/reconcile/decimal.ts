@@ -40,5 +40,3 @@ export function formatScaled(value: bigint, places: number, shown = places): str
 export const formatFen = (fen: bigint): string => formatScaled(fen, 2);
 /** Milli-fen as yuan with `shown` decimals (5 for WeChat's fee, 2 for Alipay's). */
 export const formatMilliFen = (milli: bigint, shown = 5): string => formatScaled(milli, 5, shown);
-/** Fen → milli-fen, for comparing an amount column with a milli-fen total. */
-export const fenToMilli = (fen: bigint): bigint => fen * 1000n;

@@ -1,4 +1,4 @@
-import { beijingTime } from '../../src/reconcile/cells';
+import { parseStatementTime } from '../../src/reconcile/cells';
 import { formatFen, formatMilliFen, parseCount, parseFen, parseMilliFen } from '../../src/reconcile/decimal';
 
 describe('statement money and time cells', () => {
@@ -68,8 +68,8 @@ describe('statement money and time cells', () => {
   });
 
   it('When a statement time is read, then it is Beijing time made UTC, and impossible dates are refused', () => {
-    expect(beijingTime('2026-11-29 10:00:09')).toEqual(new Date('2026-11-29T02:00:09Z'));
-    expect(beijingTime('2026-11-30 07:59:59')).toEqual(new Date('2026-11-29T23:59:59Z'));
+    expect(parseStatementTime('2026-11-29 10:00:09')).toEqual(new Date('2026-11-29T02:00:09Z'));
+    expect(parseStatementTime('2026-11-30 07:59:59')).toEqual(new Date('2026-11-29T23:59:59Z'));
     for (const bad of [
       '2026-11-31 10:00:00',
       '2026-02-29 00:00:00',
@@ -78,6 +78,6 @@ describe('statement money and time cells', () => {
       '0099-01-01 00:00:00',
       '2026-11-29 10:00',
     ])
-      expect(beijingTime(bad)).toBeUndefined();
+      expect(parseStatementTime(bad)).toBeUndefined();
   });
 });

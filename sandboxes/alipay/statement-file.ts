@@ -8,7 +8,7 @@ import { writeZip, type ZipSource } from '../kit/zip';
  * Alipay's trade bill as the sandbox serves it: `<PID>0156_<yyyyMMdd>.csv.zip` holding the GBK detail CSV
  * (`…_业务明细.csv`: preamble, 25 columns, TAB-padded ids, negative refund amounts and service fee, footer) and
  * the summary CSV (`…_业务明细(汇总).csv`, one 合计 row), CRLF throughout, entry names in GBK without the
- * UTF-8 flag: the format src/reconcile/alipay reads (see /work/notes/issue15-formats.md §2).
+ * UTF-8 flag: the format src/channels/alipay/statement reads (see /work/notes/issue15-formats.md §2).
  */
 export interface AlipayFileOptions {
   /** The PID; the file names `<PID>0156`. */
@@ -162,7 +162,7 @@ export function emptyAlipayTotals(): AlipayFileTotals {
   return { payments: 0, refunds: 0, paymentSettled: 0n, refundSettled: 0n, totalNet: 0n, feeNet: 0n };
 }
 
-async function* gbk(text: AsyncIterable<string> | Iterable<string>): AsyncGenerator<Uint8Array, void> {
+async function* gbk(text: AsyncIterable<string>): AsyncGenerator<Uint8Array, void> {
   for await (const chunk of text) yield encodeGbk(chunk);
 }
 

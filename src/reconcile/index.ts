@@ -1,13 +1,12 @@
-/** Channel statements (issue 15): pure, streaming parsers. See statement.ts for the shape every parser yields. */
-export { parseAlipayStatement } from './alipay';
-export { parseWechatBill, type WechatBillOptions } from './wechat/bill';
-export { verifyWechatBill, type BillDigest } from './wechat/hash';
-export type { BillBytes } from './wechat/bytes';
+/**
+ * Channel statements (issue 15): what every channel's statement parser yields (statement.ts), its refusals
+ * (errors.ts), and the pieces parsers share (money and time cells, streaming text). The parsers themselves
+ * live in their channel's folder (src/channels/<channel>/statement/): nothing here names a channel.
+ */
 export { StatementFormatError, type StatementProblem } from './errors';
 export {
   StatementStream,
   readStatement,
-  type StatementChannel,
   type StatementLine,
   type StatementLineKind,
   type StatementSummary,

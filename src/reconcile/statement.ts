@@ -1,5 +1,6 @@
 /**
- * What a channel's daily statement says, in one shape for every channel: a stream of lines (one per payment or
+ * What a channel's daily statement says, in one shape for every channel (each channel's parser lives in its own
+ * folder, src/channels/<channel>/statement/): a stream of lines (one per payment or
  * refund the channel moved that day) and, once the stream has ended, the file's totals, already checked against
  * the file's own footer or summary section. Parsers are pure: bytes in, lines out; no database, no clock.
  *
@@ -7,11 +8,12 @@
  * so no fee is ever rounded. A fee is positive when the channel charged the merchant and negative when it gave
  * a fee back, whatever sign the channel prints (Alipay prints its service fee negative, WeChat positive).
  */
-export type StatementChannel = 'alipay' | 'wechat';
+import type { ChannelName } from '../channels/types';
+
 export type StatementLineKind = 'payment' | 'refund';
 
 export interface StatementLine {
-  channel: StatementChannel;
+  channel: ChannelName;
   kind: StatementLineKind;
   /** The out_trade_no we sent (the attempt's number); on a refund line, the refunded trade's. */
   outTradeNo: string;
@@ -44,7 +46,7 @@ export interface StatementTotals {
 }
 
 export interface StatementSummary {
-  channel: StatementChannel;
+  channel: ChannelName;
   payments: StatementTotals;
   refunds: StatementTotals;
   /** Each figure of the file's footer or summary that the lines were checked against, as `name=value`. */

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as csvParse } from 'csv-parse/sync';
-import { parseAlipayStatement } from '../../src/reconcile';
-import { splitAlipayLine } from '../../src/reconcile/alipay/csv';
+import { parseAlipayStatement } from '../../src/channels/alipay/statement';
+import { splitAlipayLine } from '../../src/channels/alipay/statement/csv';
 import { alipayFileNames, writeAlipayStatement, zipAlipayTexts } from '../../sandboxes/alipay/statement-file';
 import { encodeGbk } from '../../sandboxes/kit/gbk';
 import { writeZip } from '../../sandboxes/kit/zip';

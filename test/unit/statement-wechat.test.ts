@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { parseWechatBill, verifyWechatBill, type BillBytes } from '../../src/reconcile';
+import { parseWechatBill, verifyWechatBill, type BillBytes } from '../../src/channels/wechat/statement';
 import { wechatBillBytes, writeWechatBill } from '../../sandboxes/wechat/statement-file';
 import { dayOfRows, expectedLines, readStatement, refusal, sample, scratchDir, withoutLineNumbers } from '../support/statements';
 

@@ -1,8 +1,8 @@
-import { parseCount, parseMilliFen, formatMilliFen } from '../decimal';
-import { StatementFormatError } from '../errors';
-import { Row, columnsOf, requireColumns, show, type Columns } from '../cells';
-import { addToTotals, emptyTotals, StatementStream, type StatementLine, type StatementSummary } from '../statement';
-import { decodeText, lineBatches } from '../text-lines';
+import { parseCount, parseMilliFen, formatMilliFen } from '../../../reconcile/decimal';
+import { StatementFormatError } from '../../../reconcile/errors';
+import { Row, columnsOf, requireColumns, show, type Columns } from '../../../reconcile/cells';
+import { addToTotals, emptyTotals, StatementStream, type StatementLine, type StatementSummary } from '../../../reconcile/statement';
+import { decodeText, lineBatches } from '../../../reconcile/text-lines';
 import { HashingTap, originalBytes, type BillBytes } from './bytes';
 import { assertDigest, hashAlgorithm, type BillDigest } from './hash';
 

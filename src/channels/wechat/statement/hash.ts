@@ -1,4 +1,4 @@
-import { StatementFormatError } from '../errors';
+import { StatementFormatError } from '../../../reconcile/errors';
 import { HashingTap, originalBytes, type BillBytes } from './bytes';
 
 /** What `GET /v3/bill/tradebill` answers next to download_url. */

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
-import { StatementFormatError } from '../errors';
+import { StatementFormatError } from '../../../reconcile/errors';
 
 /**
  * Alipay's trade bill is a zip (`<PID>0156_<yyyyMMdd>.csv.zip`) of GBK CSVs whose names are GBK too, without the

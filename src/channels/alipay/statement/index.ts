@@ -1,6 +1,6 @@
-import { StatementFormatError } from '../errors';
-import { StatementStream, type StatementLine, type StatementSummary } from '../statement';
-import { decodeText, lineBatches } from '../text-lines';
+import { StatementFormatError } from '../../../reconcile/errors';
+import { StatementStream, type StatementLine, type StatementSummary } from '../../../reconcile/statement';
+import { decodeText, lineBatches } from '../../../reconcile/text-lines';
 import { alipayDetailLines } from './detail';
 import { alipayTotalRow } from './summary-file';
 import { openZip } from './zip';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { StatementFormatError } from '../errors';
-import { oneChunk } from '../text-lines';
+import { StatementFormatError } from '../../../reconcile/errors';
+import { oneChunk } from '../../../reconcile/text-lines';
 
 /** A downloaded bill: the whole body in memory, or a stream of it (a file's read stream, a response body). */
 export type BillBytes = Uint8Array | AsyncIterable<Uint8Array>;

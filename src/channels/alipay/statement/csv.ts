@@ -1,4 +1,4 @@
-import { StatementFormatError } from '../errors';
+import { StatementFormatError } from '../../../reconcile/errors';
 
 /**
  * One Alipay CSV line → trimmed cells. Alipay pads cells with a TAB (older files: spaces) so that Excel keeps

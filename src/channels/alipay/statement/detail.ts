@@ -1,7 +1,7 @@
-import { formatFen, parseFen } from '../decimal';
-import { StatementFormatError } from '../errors';
-import { Row, columnsOf, requireColumns, type Columns } from '../cells';
-import { addToTotals, emptyTotals, type StatementLine, type StatementSummary } from '../statement';
+import { formatFen, parseFen } from '../../../reconcile/decimal';
+import { StatementFormatError } from '../../../reconcile/errors';
+import { Row, columnsOf, requireColumns, type Columns } from '../../../reconcile/cells';
+import { addToTotals, emptyTotals, type StatementLine, type StatementSummary } from '../../../reconcile/statement';
 import { alipayColumnName, bracketedTime, splitAlipayLine } from './csv';
 
 /**

@@ -1,6 +1,6 @@
-import { parseCount } from '../decimal';
-import { StatementFormatError } from '../errors';
-import { Row, columnsOf, requireColumns, type Columns } from '../cells';
+import { parseCount } from '../../../reconcile/decimal';
+import { StatementFormatError } from '../../../reconcile/errors';
+import { Row, columnsOf, requireColumns, type Columns } from '../../../reconcile/cells';
 import { alipayColumnName, splitAlipayLine } from './csv';
 
 /**

@@ -104,7 +104,8 @@ async function failed(tx: Tx, order: PayOrder, refund: Refund, status: RefundSta
  * it was paid, and what earlier refunds of it returned), never the order's.
  */
 async function duplicateRefundFee(tx: Tx, order: PayOrder, refund: Refund): Promise<bigint> {
-  const [attempt, refundedBefore] = [await findAttempt(tx, refund.attemptNo), await duplicateRefunded(tx, order.payNo, refund.attemptNo)];
+  const attempt = await findAttempt(tx, refund.attemptNo);
+  const refundedBefore = await duplicateRefunded(tx, order.payNo, refund.attemptNo);
   return refundFeeOf(order.amount, attempt?.fee ?? 0n, refundedBefore, refund.amount);
 }
 

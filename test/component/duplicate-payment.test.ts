@@ -29,8 +29,8 @@ const AMOUNT = 2600n;
  * closes the first trade at the gateway); the buyer pays the QR trade, then pays the first one anyway (the
  * gateway takes a payment of a closed trade once). Resolves once the order is paid by the second attempt.
  */
-async function paidTwice(): Promise<{ order: PayOrder; first: string; second: string }> {
-  const order = await createOrder(h, tenant, { amount: AMOUNT });
+async function paidTwice(payer = tenant): Promise<{ order: PayOrder; first: string; second: string }> {
+  const order = await createOrder(h, payer, { amount: AMOUNT });
   const first = (await prepayOn(h, order, PayWay.PAY_WAY_MOCK)).attemptNo;
   const second = (await prepayOn(h, order, PayWay.PAY_WAY_MOCK_QR)).attemptNo;
   expect(h.gateway.trade(first)?.status).toBe('CLOSED');
@@ -58,6 +58,24 @@ const failedMetric = (text: string, kind: string) =>
   Number(new RegExp(`paysvc_automatic_refund_failed_total\\{kind="${kind}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
 
 describe('a duplicate payment', () => {
+  it('When pay ways charge a fee, then the duplicate refund returns the duplicate attempt its own fee, and the order keeps its fee facts', async () => {
+    const charged = await newTenant(h, 't-dupfee');
+    for (const payWay of [PayWay.PAY_WAY_MOCK, PayWay.PAY_WAY_MOCK_QR]) {
+      const rule = { tenantId: charged, payWay, expectedVersion: 0n, enabled: undefined, displayOrder: undefined };
+      await h.call('updatePayWay', { ...rule, feeRule: { rateBps: payWay === PayWay.PAY_WAY_MOCK ? 100 : 60, minFee: 0n } });
+    }
+    const { order, first, second } = await paidTwice(charged);
+    await eventsInclude(order, 'DUPLICATE_PAYMENT_REFUNDED');
+    const db = h.service.deps.db;
+    const attempt = async (attemptNo: string) => db.payAttempt.findUniqueOrThrow({ where: { attemptNo } });
+    // 2600 fen at 1 % (MOCK, the duplicate) and 0.6 % (MOCK_QR, the order's payment).
+    expect([(await attempt(first)).fee, (await attempt(second)).fee]).toEqual([26n, 16n]);
+    const dup = await db.refund.findFirstOrThrow({ where: { payNo: order.payNo, duplicate: true } });
+    expect([dup.status, dup.amount, dup.fee]).toEqual(['SUCCESS', AMOUNT, 26n]);
+    const row = await orderRow(h, order);
+    expect([row.status, row.fee, row.netAmount, row.refundedAmount, row.refundedFee]).toEqual(['SUCCESS', 16n, 2584n, 0n, 0n]);
+  });
+
   it('When a buyer pays both attempts of a switched order, then the duplicate attempt is refunded once at its channel and the events say so', async () => {
     const { order, first, second } = await paidTwice();
     await eventsInclude(order, 'DUPLICATE_PAYMENT_REFUNDED');

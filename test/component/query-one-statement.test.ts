@@ -98,6 +98,21 @@ describe('Query (sync=false) reads the order in one statement', () => {
     expect([now!.attempts, now!.refunds, now!.transitions]).toEqual([[], [], []]);
   });
 
+  it('When an order has a longer history than MariaDB lets JSON_ARRAYAGG build by default (1 MiB), then Query still returns all of it', async () => {
+    const order = await createOrder(h, TENANT);
+    const detail = 'x'.repeat(500);
+    const rows = Array.from(
+      { length: 2500 },
+      (_, i) => `('${order.payNo}', 'WAIT_PAY', 'WAIT_PAY', 'RPC', 'test', '${detail}${i}', NOW(3))`,
+    );
+    await h.service.deps.db.$executeRawUnsafe(
+      `INSERT INTO order_transition (pay_no, from_status, to_status, cause, actor, detail, created_at) VALUES ${rows.join(', ')}`,
+    );
+    const view = await findOrderView(h.service.deps.db, { tenantId: TENANT, payNo: order.payNo });
+    expect(view!.transitions.length).toBe(2500); // ~1.4 MB of JSON in one JSON_ARRAYAGG
+    expect(view!.transitions.at(-1)!.detail).toBe(`${detail}2499`);
+  });
+
   it('When another tenant names the order by pay_no or out_order_no, then NOT_FOUND (ORDER_NOT_FOUND)', async () => {
     const order = await createOrder(h, TENANT);
     const other = await newTenant(h, 't-query1-other');

@@ -52,7 +52,7 @@ export async function applyRefundStatus(
     return changed;
   });
   if (changed && status.outcome === 'fail' && automatic) {
-    if (lastTry) gaveUp(deps, refund, automatic.kind);
+    if (lastTry) gaveUp(deps, { ...refund, failureReason: failureReasonOf(status) }, automatic.kind);
     else {
       const at = nextTryDueAt(deps.automaticRefundRetryDelaysMs, automatic.tryNo, deps.now()) ?? deps.now();
       await scheduleAutomaticRefund(deps, automatic.target, { tryNo: automatic.tryNo + 1, at });
@@ -87,7 +87,7 @@ async function succeeded(tx: Tx, order: PayOrder, refund: Refund, status: Refund
 }
 
 async function failed(tx: Tx, order: PayOrder, refund: Refund, status: RefundStatusResult, lastTry: boolean, record?: ChannelRecord) {
-  const failureReason = (status.reason ?? status.channelStatus).slice(0, 512);
+  const failureReason = failureReasonOf(status);
   if (!(await casRefundStatus(tx, refund.refundNo, 'PENDING', 'FAILED', { failureReason, record }))) return false;
   await amendOrder(tx, order, {
     ...(refund.duplicate
@@ -116,6 +116,9 @@ async function duplicateShows(tx: Tx, refund: Refund): Promise<{ payWay?: string
 }
 
 const METRIC_KIND: Readonly<Record<AutomaticRefundKind, string>> = { paidAfterClose: 'paid_after_close', duplicate: 'duplicate' };
+
+/** Why the channel failed a refund, as the refund row keeps it. */
+const failureReasonOf = (status: RefundStatusResult): string => (status.reason ?? status.channelStatus).slice(0, 512);
 
 /** Committed: the last try failed. Never silent: the event is in the outbox; operators see this metric and log. */
 function gaveUp(deps: Deps, refund: Refund, kind: AutomaticRefundKind): void {

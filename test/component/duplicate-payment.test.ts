@@ -176,9 +176,14 @@ describe('a duplicate payment', () => {
 
   it('When the channel refuses every try, then the failure is surfaced once (event and metric) and nothing more is tried', async () => {
     const before = failedMetric(await metricsText(), 'duplicate');
+    const errors = jest.spyOn(h.service.deps.log, 'error');
     h.gateway.inject({ kind: 'refundFails' }, 4);
     const { order, first } = await paidTwice();
     await eventsInclude(order, 'AUTOMATIC_REFUND_FAILED');
+    // The operator told to refund by hand is told why the channel refused the last try.
+    const gaveUp = errors.mock.calls.find(([, msg]) => msg === 'automatic refund failed on its last try: refund it by hand');
+    errors.mockRestore();
+    expect(gaveUp?.[0]).toMatchObject({ outRefundNo: `DUP-${first}-4`, reason: expect.stringMatching(/\S/) });
     expect((await refundsOf(order)).map((r) => [r.outRefundNo, r.status])).toEqual([
       [`DUP-${first}`, 'FAILED'],
       [`DUP-${first}-2`, 'FAILED'],

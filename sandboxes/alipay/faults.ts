@@ -27,6 +27,8 @@ export type AlipaySandboxFault =
   | { kind: 'outOfOrderNotify' }
   /** The next pay of a closed trade succeeds anyway, with its TRADE_SUCCESS notify. */
   | { kind: 'successAfterClose' }
+  /** The next statement URL is issued already expired, as if fetched after its 30 s. */
+  | { kind: 'statementUrlExpired' }
   /** The next bill downloadurl query answers isp.bill_not_exist (not generated yet). */
   | { kind: 'statementNotReady' }
   /**

@@ -52,7 +52,12 @@ export class BillDesk {
     if (rows.length === 0) throw billNotExist();
     for (const [token, bill] of this.issued) if (bill.expiresAt < now.getTime()) this.issued.delete(token);
     const token = randomBytes(16).toString('hex');
-    this.issued.set(token, { pid: app.sellerId, day, rows, expiresAt: now.getTime() + BILL_URL_LIFE_MS });
+    this.issued.set(token, {
+      pid: app.sellerId,
+      day,
+      rows,
+      expiresAt: now.getTime() + (this.faults.take('statementUrlExpired') ? -1 : BILL_URL_LIFE_MS),
+    });
     const compact = day.replaceAll('-', '');
     const fileName = alipayFileNames({ pid: app.sellerId, day }).zip;
     const query = new URLSearchParams({

@@ -37,6 +37,8 @@ export type WechatSandboxFault =
   | { kind: 'payError' }
   /** The next pay of a CLOSED (or PAYERROR) trade succeeds anyway (the buyer paid while the merchant closed). */
   | { kind: 'successAfterClose' }
+  /** The next statement URL is issued already expired, as if fetched after its 30 s. */
+  | { kind: 'statementUrlExpired' }
   /** The next tradebill answers 400 STATEMENT_CREATING (账单生成中). */
   | { kind: 'statementNotReady' }
   /**

@@ -49,7 +49,12 @@ export class BillDesk {
     const hashValue = this.faults.take('statementBadHash') ? createHash('sha1').update('not this bill').digest('hex') : bill.hashValue;
     for (const [token, b] of this.issued) if (b.expiresAt < now.getTime()) this.issued.delete(token);
     const token = randomBytes(16).toString('base64url');
-    this.issued.set(token, { mchId: merchant.mchId, bytes: bill.bytes, gzip, expiresAt: now.getTime() + BILL_URL_LIFE_MS });
+    this.issued.set(token, {
+      mchId: merchant.mchId,
+      bytes: bill.bytes,
+      gzip,
+      expiresAt: now.getTime() + (this.faults.take('statementUrlExpired') ? -1 : BILL_URL_LIFE_MS),
+    });
     return {
       hash_type: 'SHA1',
       hash_value: hashValue,

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { OrderStatus, PayWay, RefundStatus, type PayOrder } from '../../src/gen/payment/v1/types';
 import { alipayChannel, type AlipayAccount } from '../../src/channels/alipay';
 import { beijingTime } from '../../src/channels/alipay/time';
@@ -129,6 +130,18 @@ describe('Alipay statement download (alipay.data.dataservice.bill.downloadurl.qu
       code: 'NO_ANSWER',
       reason: 'response signature invalid',
     });
+  });
+
+  it('When bill_download_url has expired before the fetch, then error DOWNLOAD_FAILED (Alipay answers a text page, not a zip) and no temp file is left', async () => {
+    const leftovers = async () => (await readdir(tmpdir())).filter((n) => n.startsWith('paysvc-alipay-bill-')).length;
+    const before = await leftovers();
+    ali.sandbox.inject({ kind: 'statementUrlExpired' });
+    expect(await statements.download(account, today())).toMatchObject({
+      outcome: 'error',
+      code: 'DOWNLOAD_FAILED',
+      reason: expect.stringContaining('did not answer a zip'),
+    });
+    expect(await leftovers()).toBe(before);
   });
 
   it('When a paid trade is missing from the statement, then its payment line is absent and nothing else changes', async () => {

@@ -159,6 +159,11 @@ describe('WeChat Pay statement download (GET /v3/bill/tradebill, then download_u
     expect(((await res.json()) as { code: string }).code).toBe('SIGN_ERROR');
   });
 
+  it('When download_url has expired before the fetch, then error INVALID_REQUEST (apply again)', async () => {
+    wx.sandbox.inject({ kind: 'statementUrlExpired' });
+    expect(await statements.download(account, today())).toMatchObject({ outcome: 'error', code: 'INVALID_REQUEST' });
+  });
+
   it('When a paid trade is missing from the statement, then its payment line is absent and nothing else changes', async () => {
     const dropped = expected[1];
     wx.sandbox.inject({ kind: 'statementMissingTrade', outTradeNo: dropped.outTradeNo });

@@ -132,6 +132,12 @@ describe('Alipay statement download (alipay.data.dataservice.bill.downloadurl.qu
     });
   });
 
+  it('When the gateway does not answer within the timeout, then error NO_ANSWER', async () => {
+    const quick = buildChannel(alipayChannel, { timeoutMs: 300 }).statements as StatementSource<AlipayAccount>;
+    ali.sandbox.inject({ kind: 'hang', ms: 5000 });
+    expect(await quick.download(account, today())).toMatchObject({ outcome: 'error', code: 'NO_ANSWER' });
+  });
+
   it('When bill_download_url has expired before the fetch, then error DOWNLOAD_FAILED (Alipay answers a text page, not a zip) and no temp file is left', async () => {
     const leftovers = async () => (await readdir(tmpdir())).filter((n) => n.startsWith('paysvc-alipay-bill-')).length;
     const before = await leftovers();

@@ -36,15 +36,18 @@ export class AlipayStatements implements StatementSource<AlipayAccount> {
       }
       url = r.data.bill_download_url;
     } catch (err) {
-      if (err instanceof AlipayNoAnswerError && err.name === 'AlipayNoAnswerError')
-        return { outcome: 'error', code: 'NO_ANSWER', reason: err.message };
+      // The caller's own abort is thrown; a timeout, network error or bad signature is the channel not answering.
+      if (err instanceof AlipayNoAnswerError && !signal?.aborted) return { outcome: 'error', code: 'NO_ANSWER', reason: err.message };
       throw err;
     }
     const dir = await mkdtemp(join(tmpdir(), 'paysvc-alipay-bill-'));
     const dispose = () => rm(dir, { recursive: true, force: true });
     try {
-      const path = join(dir, `${day}.csv.zip`);
-      const failure = await this.fetchTo(url, path, signal);
+      const path = join(dir, 'bill.csv.zip');
+      const failure = await this.fetchTo(url, path, signal).catch((err: unknown) => {
+        if (signal?.aborted) throw err;
+        return `bill_download_url fetch failed: ${err instanceof Error ? err.message.slice(0, 200) : String(err)}`;
+      });
       if (failure) {
         await dispose();
         return { outcome: 'error', code: 'DOWNLOAD_FAILED', reason: failure };

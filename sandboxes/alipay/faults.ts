@@ -26,6 +26,21 @@ export type AlipaySandboxFault =
   /** The next payment notify is held back until the trade's next refund or close notify has been sent. */
   | { kind: 'outOfOrderNotify' }
   /** The next pay of a closed trade succeeds anyway, with its TRADE_SUCCESS notify. */
-  | { kind: 'successAfterClose' };
+  | { kind: 'successAfterClose' }
+  /** The next statement URL is issued already expired, as if fetched after its 30 s. */
+  | { kind: 'statementUrlExpired' }
+  /** The next bill downloadurl query answers isp.bill_not_exist (not generated yet). */
+  | { kind: 'statementNotReady' }
+  /**
+   * The next statement holds a payment the merchant never heard of: a trade paid at Alipay (queryable, no
+   * notify ever sent), `amount` fen (default 4321), under `outTradeNo` (default a random X…).
+   */
+  | { kind: 'statementExtraTrade'; outTradeNo?: string; amount?: bigint }
+  /** The next statement leaves out a paid trade's payment row (this one, or the first of the day). */
+  | { kind: 'statementMissingTrade'; outTradeNo?: string }
+  /** The next statement prints a payment's amount shifted by `delta` fen (default 1; this trade or the first). */
+  | { kind: 'statementAmountDiffers'; outTradeNo?: string; delta?: bigint }
+  /** The next statement holds a refund of a paid trade (this one or the first) that the merchant never asked for. */
+  | { kind: 'statementUnknownRefund'; outTradeNo?: string; outRefundNo?: string; amount?: bigint };
 
 export type Faults = FaultBook<AlipaySandboxFault>;

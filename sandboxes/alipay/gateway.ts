@@ -8,6 +8,7 @@ import { alipayNotifier, type NotifyDelivery } from './notifier';
 import { closedNotify, paymentNotify, refundNotify, syncReturnParams } from './notifies';
 import { authenticate, bizContent, mergeParams, type SandboxApp, signedResponseText, signForm } from './protocol';
 import { AlipayRejection } from './rejection';
+import { BillDesk } from './statements';
 import { type SandboxTrade, type SandboxTradeStatus, TradeBook } from './trade-book';
 import { FaultBook } from '../kit/faults';
 import { type Sandbox, sandboxBasics } from '../kit/sandbox';
@@ -58,6 +59,8 @@ export interface AlipaySandbox extends Sandbox<AlipaySandboxFault> {
   /** Deliveries still to come or on the wire (a held out-of-order notify is not one); tests wait for 0. */
   notifiesPending(): number;
 }
+
+const BILL_METHOD = 'alipay.data.dataservice.bill.downloadurl.query';
 
 /** A fake Alipay classic gateway (gateway.do) with cashier pages, signed notifies and hostile switches. */
 export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySandbox {
@@ -123,6 +126,9 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
       .send(signedResponseText(key, inner, alipayPrivateKey, tamper));
   };
 
+  const baseUrlOf = (req: Request) => opts.publicBaseUrl ?? `${req.protocol}://${req.get('host')}`;
+  const bills = new BillDesk(book, faults);
+
   const api = async (req: Request, res: Response, params: Record<string, string>): Promise<void> => {
     const method = params.method ?? '';
     const broken = faults.take('serverError');
@@ -137,10 +143,11 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
       const app = authenticate(params, apps);
       if (faults.take('unknownError')) throw new AlipayRejection('20000', 'isp.unknow-error', '系统繁忙');
       if (faults.take('systemError')) throw new AlipayRejection('40004', 'ACQ.SYSTEM_ERROR', '系统错误');
+      if (method === BILL_METHOD)
+        return reply(res, method, { code: '10000', msg: 'Success', ...bills.query(app, bizContent(params), baseUrlOf(req)) });
       const run = Object.hasOwn(API_METHODS, method) ? API_METHODS[method] : undefined;
       if (!run) throw new AlipayRejection('40002', 'isv.invalid-method', `unknown method ${method}`);
-      const baseUrl = opts.publicBaseUrl ?? `${req.protocol}://${req.get('host')}`;
-      const answer = run({ book, app, params, biz: bizContent(params), baseUrl, events });
+      const answer = run({ book, app, params, biz: bizContent(params), baseUrl: baseUrlOf(req), events });
       reply(res, method, { code: '10000', msg: 'Success', ...answer });
     } catch (err) {
       if (!(err instanceof AlipayRejection)) throw err;
@@ -172,6 +179,7 @@ export function createAlipaySandbox(opts: AlipaySandboxOptions = {}): AlipaySand
     if (Object.hasOwn(PAGE_METHODS, params.method ?? '')) return cashier(res, params);
     await api(req, res, params);
   });
+  app.get('/downloadBillFile.resource', (req, res) => bills.download(req, res));
   app.use(
     buyerRouter({
       status: (trade) => book.status(trade),

@@ -72,6 +72,11 @@ export class TradeBook {
     return trade;
   }
 
+  /** Every trade, in the order they were opened (the statement's source). */
+  all(): SandboxTrade[] {
+    return [...this.trades.values()];
+  }
+
   /** Any trade the sandbox knows, scanned or not (test hooks). */
   find(outTradeNo: string): SandboxTrade | undefined {
     return this.trades.get(outTradeNo);

@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Request, type Response, type Ro
 import { isSandboxRejection, jsonBody, rawBody, SandboxRejection } from '../kit/http';
 import type { Faults } from './faults';
 import { verifyAuthorization, type MerchantRegistry, type PlatformSigner, type SandboxMerchant } from './protocol';
+import type { BillDesk } from './statements';
 import { closeRequest, prepayRequest, refundRequest } from './requests';
 import type { SandboxRefund, SandboxTrade, TradeBook, TradeType } from './trade-book';
 
@@ -16,6 +17,7 @@ export interface ApiContext {
   /** A refund was just created: settle it at once unless refunds are held. */
   refundCreated(refund: SandboxRefund): void;
   publicBaseUrl(req: Request): string;
+  bills: BillDesk;
 }
 
 const NOT_JSON = '请求体不是合法的JSON';
@@ -110,6 +112,18 @@ export function apiRouter(ctx: ApiContext): Router {
   });
   api.get('/refund/domestic/refunds/:outRefundNo', (req, res) => {
     reply(ctx, res, 200, book.refundJson(book.refund(merchantOf(res).mchId, req.params.outRefundNo)));
+  });
+
+  api.get('/bill/tradebill', async (req, res) => {
+    reply(ctx, res, 200, await ctx.bills.tradebill(merchantOf(res), req.query, ctx.publicBaseUrl(req)));
+  });
+  // The download's request is signed (checked above); its answer is not: no Wechatpay-* headers, as WeChat's.
+  api.get(['/billdownload/file', '/bill/downloadurl'], (req, res) => {
+    const bill = ctx.bills.file(merchantOf(res), req.query.token);
+    res
+      .status(200)
+      .type(bill.gzip ? 'application/x-gzip' : 'text/plain; charset=utf-8')
+      .send(bill.bytes);
   });
 
   api.use((_req, res) => reply(ctx, res, 404, { code: 'NOT_FOUND', message: 'no such API' }));

@@ -36,6 +36,28 @@ export type WechatSandboxFault =
    */
   | { kind: 'payError' }
   /** The next pay of a CLOSED (or PAYERROR) trade succeeds anyway (the buyer paid while the merchant closed). */
-  | { kind: 'successAfterClose' };
+  | { kind: 'successAfterClose' }
+  /** The next statement URL is issued already expired, as if fetched after its 30 s. */
+  | { kind: 'statementUrlExpired' }
+  /** The next tradebill answers 400 STATEMENT_CREATING (账单生成中). */
+  | { kind: 'statementNotReady' }
+  /**
+   * The next bill holds a payment the merchant never heard of: a NATIVE trade paid at WeChat Pay (queryable, no
+   * notify ever sent), `amount` fen (default 4321), under `outTradeNo` (default a random X…).
+   */
+  | { kind: 'statementExtraTrade'; outTradeNo?: string; amount?: bigint }
+  /** The next bill leaves out a paid trade's payment row (this one, or the first of the day). */
+  | { kind: 'statementMissingTrade'; outTradeNo?: string }
+  /** The next bill prints a payment's amount shifted by `delta` fen (default 1; this trade or the first). */
+  | { kind: 'statementAmountDiffers'; outTradeNo?: string; delta?: bigint }
+  /** The next bill holds a SUCCESS refund of a paid trade (this one or the first) that the merchant never asked for. */
+  | { kind: 'statementUnknownRefund'; outTradeNo?: string; outRefundNo?: string; amount?: bigint }
+  /** The next tradebill announces a hash_value that is not the bill's. */
+  | { kind: 'statementBadHash' }
+  /**
+   * The next tradebill's download_url has the newer shape `/v3/bill/downloadurl?token=…` (2024 pages), which
+   * wechatpay-axios-plugin does not know as a download: a client relying on its path list would try to verify it.
+   */
+  | { kind: 'statementNewerUrl' };
 
 export type Faults = FaultBook<WechatSandboxFault>;

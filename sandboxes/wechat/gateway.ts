@@ -5,6 +5,7 @@ import { cashierRouter } from './cashier';
 import { paymentEventBody, refundEventBody, type RefundEventStatus } from './notifies';
 import type { WechatSandboxFault } from './faults';
 import { wechatNotifier } from './notifier';
+import { BillDesk } from './statements';
 import { type SandboxRefund, type SandboxTrade, TradeBook } from './trade-book';
 import { FaultBook } from '../kit/faults';
 import { type Sandbox, sandboxBasics } from '../kit/sandbox';
@@ -88,6 +89,7 @@ export function createWechatSandbox(opts: WechatSandboxOptions): WechatSandbox {
       refundCreated: (refund) => {
         if (!refundsHeld) settle(refund, 'SUCCESS');
       },
+      bills: new BillDesk(book, faults),
       publicBaseUrl: (req) => (opts.publicBaseUrl ?? `${req.protocol}://${req.get('host')}`).replace(/\/+$/, ''),
     }),
   );

@@ -90,6 +90,15 @@ export class TradeBook {
     return trade;
   }
 
+  /** Every trade and refund, in the order they were made (the statements' source). */
+  allTrades(): SandboxTrade[] {
+    return [...this.trades.values()];
+  }
+
+  allRefunds(): SandboxRefund[] {
+    return [...this.refunds.values()];
+  }
+
   find(mchId: string, outTradeNo: string): SandboxTrade | undefined {
     return this.trades.get(key(mchId, outTradeNo));
   }

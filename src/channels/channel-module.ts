@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { StatementSource } from '../reconcile/download';
 import type {
   ChannelAccount,
   ChannelSaid,
@@ -91,6 +92,8 @@ export interface ChannelDeps {
 export interface ChannelParts<A extends ChannelAccount> {
   adapter: ChannelAdapter<A>;
   prepay: Readonly<Record<PayWayCode, PrepayStrategy<A>>>;
+  /** Downloads the channel's daily statement; absent for a channel that publishes none (the mock). */
+  statements?: StatementSource<A>;
 }
 
 /**

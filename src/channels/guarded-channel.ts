@@ -25,6 +25,7 @@ import type {
   TradeStatus,
 } from './types';
 import { HandlerFacts } from './pay-way-facts';
+import type { StatementSource } from '../reconcile/download';
 
 /**
  * The template every channel goes through, by composition, so no channel can skip it: it resolves the tenant's
@@ -199,7 +200,10 @@ export class PayWayHandler extends HandlerFacts implements PayOrderHandler {
 }
 
 /** A module's guarded channel and one handler per pay way; a pay way without its strategy is a module bug. */
-export function buildChannel(module: ChannelModule, deps: { timeoutMs: number }): { channel: GuardedChannel; handlers: PayWayHandler[] } {
+export function buildChannel(
+  module: ChannelModule,
+  deps: { timeoutMs: number },
+): { channel: GuardedChannel; handlers: PayWayHandler[]; statements?: StatementSource<ChannelAccount> } {
   const parts = module.create(deps);
   const channel = new GuardedChannel(module, parts.adapter);
   const handlers = module.payWays.map((spec) => {
@@ -207,7 +211,7 @@ export function buildChannel(module: ChannelModule, deps: { timeoutMs: number })
     if (!strategy) throw new Error(`channel ${module.name} has no prepay strategy for its pay way ${spec.code}`);
     return new PayWayHandler(spec, strategy, channel);
   });
-  return { channel, handlers };
+  return { channel, handlers, statements: parts.statements };
 }
 
 function guardSync(fn: () => string | undefined): string | undefined {

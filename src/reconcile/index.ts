@@ -12,3 +12,4 @@ export {
   type StatementSummary,
   type StatementTotals,
 } from './statement';
+export type { StatementDownload, StatementFile, StatementSource } from './download';

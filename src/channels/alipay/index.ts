@@ -4,11 +4,13 @@ import { PayWayHandler, buildChannel } from '../guarded-channel';
 import { type AlipayAccount, alipayAccountSchema } from './account';
 import { AlipayAdapter } from './adapter';
 import { AlipayClients } from './client';
+import { AlipayStatements } from './statement-download';
 import { appPay, qrPay, redirectPay } from './pay-ways';
 
 export { type AlipayAccount, alipayAccountSchema } from './account';
 export { AlipayAdapter } from './adapter';
 export { AlipayClients } from './client';
+export { AlipayStatements } from './statement-download';
 export { fenToYuan, yuanToFen } from './amount';
 
 const payWay = { defaultFeeRateBps: 60, requiredInputs: [], supportsRefund: true } as const;
@@ -47,6 +49,7 @@ export const alipayChannel = defineChannel<AlipayAccount>({
     const clients = new AlipayClients(timeoutMs);
     return {
       adapter: new AlipayAdapter(clients),
+      statements: new AlipayStatements(clients),
       prepay: {
         ALIPAY_APP: appPay(clients),
         ALIPAY_WAP: redirectPay(clients, 'wap'),

@@ -5,11 +5,13 @@ import { type WechatAccount, wechatAccountSchema } from './account';
 import { WechatAdapter } from './adapter';
 import { sharedWechatClients, WechatApi, type WechatClients } from './client';
 import { NOTIFY_HEADERS } from './notify';
+import { WechatStatements } from './statement-download';
 import { appPay, h5Pay, jsapiPay, nativePay } from './pay-ways';
 
 export { type WechatAccount, wechatAccountSchema } from './account';
 export { WechatAdapter } from './adapter';
 export { WechatClients } from './client';
+export { WechatStatements } from './statement-download';
 
 const payWay = { defaultFeeRateBps: 60, supportsRefund: true } as const;
 
@@ -76,6 +78,7 @@ function wechatParts(timeoutMs: number, clients: WechatClients = sharedWechatCli
   const api = new WechatApi(timeoutMs, clients);
   return {
     adapter: new WechatAdapter(api),
+    statements: new WechatStatements(api, new WechatApi(timeoutMs * 10, clients)),
     prepay: { WECHAT_APP: appPay(api), WECHAT_JSAPI: jsapiPay(api), WECHAT_NATIVE: nativePay(api), WECHAT_H5: h5Pay(api) },
   };
 }

@@ -2,10 +2,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { OrderStatus, PayWay, RefundStatus, type PayOrder } from '../../src/gen/payment/v1/types';
 import { alipayChannel, type AlipayAccount } from '../../src/channels/alipay';
-import { beijingTime } from '../../src/channels/alipay/time';
 import { buildChannel } from '../../src/channels/guarded-channel';
 import type { StatementDownload, StatementSource } from '../../src/reconcile';
 import { readStatement, type StatementLine } from '../../src/reconcile';
+import { beijingToday, comparable, downloadLines, sortedLines } from '../support/statements';
 import { alipayTenant, type AlipayTenant } from '../support/channels';
 import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
@@ -16,7 +16,7 @@ let account: AlipayAccount;
 let statements: StatementSource<AlipayAccount>;
 /** What the day's statement must say about the trades this file made, keyed by kind and numbers. */
 const expected: Pick<StatementLine, 'kind' | 'outTradeNo' | 'channelTradeNo' | 'outRefundNo' | 'amount' | 'settledAmount'>[] = [];
-const today = () => beijingTime(new Date()).slice(0, 10);
+const today = beijingToday;
 
 const statusOf = async (o: PayOrder) => (await h.call('query', { order: ref(o), sync: false })).order!;
 
@@ -49,32 +49,6 @@ async function refunded(p: { order: PayOrder; attemptNo: string }, amount: bigin
   });
 }
 
-const key = (l: Pick<StatementLine, 'kind' | 'outTradeNo' | 'outRefundNo'>) => `${l.kind}/${l.outTradeNo}/${l.outRefundNo ?? ''}`;
-const sorted = <T extends Pick<StatementLine, 'kind' | 'outTradeNo' | 'outRefundNo'>>(ls: T[]) =>
-  [...ls].sort((a, b) => key(a).localeCompare(key(b)));
-
-/** Downloads, parses and disposes; the lines as the comparison wants them. */
-async function downloadLines(day = today()): Promise<StatementLine[]> {
-  const d = await statements.download(account, day);
-  if (d.outcome !== 'ready') throw new Error(`statement not ready: ${JSON.stringify(d)}`);
-  try {
-    const { lines } = await readStatement(d.parse());
-    return lines;
-  } finally {
-    await d.dispose();
-  }
-}
-
-const comparable = (ls: StatementLine[]) =>
-  sorted(ls).map(({ kind, outTradeNo, channelTradeNo, outRefundNo, amount, settledAmount }) => ({
-    kind,
-    outTradeNo,
-    channelTradeNo,
-    outRefundNo,
-    amount,
-    settledAmount,
-  }));
-
 beforeAll(async () => {
   h = await startHarness();
   ali = await alipayTenant(h, await newTenant(h, 't-alibill'));
@@ -103,7 +77,7 @@ describe('Alipay statement download (alipay.data.dataservice.bill.downloadurl.qu
     const { lines, summary } = await readStatement(ready.parse());
     await ready.dispose();
     await expect(readFile(path)).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(comparable(lines)).toEqual(sorted(expected));
+    expect(comparable(lines)).toEqual(sortedLines(expected));
     expect(lines.every((l) => l.channel === 'alipay' && l.currency === 'CNY')).toBe(true);
     expect(summary).toMatchObject({
       payments: { count: 3, amount: 12699n },
@@ -153,22 +127,22 @@ describe('Alipay statement download (alipay.data.dataservice.bill.downloadurl.qu
   it('When a paid trade is missing from the statement, then its payment line is absent and nothing else changes', async () => {
     const dropped = expected[1];
     ali.sandbox.inject({ kind: 'statementMissingTrade', outTradeNo: dropped.outTradeNo });
-    const lines = await downloadLines();
-    expect(comparable(lines)).toEqual(sorted(expected.filter((e) => e !== dropped)));
+    const lines = await downloadLines(statements, account);
+    expect(comparable(lines)).toEqual(sortedLines(expected.filter((e) => e !== dropped)));
   });
 
   it("When the statement prints a trade's amount off by 7 fen, then exactly that payment line differs", async () => {
     const target = expected[0];
     ali.sandbox.inject({ kind: 'statementAmountDiffers', outTradeNo: target.outTradeNo, delta: 7n });
-    const lines = await downloadLines();
+    const lines = await downloadLines(statements, account);
     const shifted = expected.map((e) => (e === target ? { ...e, amount: e.amount + 7n, settledAmount: e.amount + 7n } : e));
-    expect(comparable(lines)).toEqual(sorted(shifted));
+    expect(comparable(lines)).toEqual(sortedLines(shifted));
   });
 
   it('When the statement holds a refund the merchant never asked for, then one extra refund line names it', async () => {
     const target = expected[2];
     ali.sandbox.inject({ kind: 'statementUnknownRefund', outTradeNo: target.outTradeNo, outRefundNo: 'RFUNKNOWN1', amount: 50n });
-    const lines = await downloadLines();
+    const lines = await downloadLines(statements, account);
     const extra = {
       kind: 'refund' as const,
       outTradeNo: target.outTradeNo,
@@ -177,14 +151,14 @@ describe('Alipay statement download (alipay.data.dataservice.bill.downloadurl.qu
       amount: 50n,
       settledAmount: 50n,
     };
-    expect(comparable(lines)).toEqual(sorted([...expected, extra]));
+    expect(comparable(lines)).toEqual(sortedLines([...expected, extra]));
   });
 
   // Last: the extra trade stays in the sandbox's books (a query finds it), so later downloads would hold it.
   it('When a trade was paid at Alipay that the merchant never heard of, then one extra payment line names it, and no notify was sent', async () => {
     const before = ali.sandbox.deliveries().length;
     ali.sandbox.inject({ kind: 'statementExtraTrade', outTradeNo: 'XUNKNOWN0001', amount: 4321n });
-    const lines = await downloadLines();
+    const lines = await downloadLines(statements, account);
     const trade = ali.sandbox.trade('XUNKNOWN0001')!;
     expect(trade.status).toBe('TRADE_SUCCESS');
     const extra = {
@@ -195,7 +169,7 @@ describe('Alipay statement download (alipay.data.dataservice.bill.downloadurl.qu
       amount: 4321n,
       settledAmount: 4321n,
     };
-    expect(comparable(lines)).toEqual(sorted([...expected, extra]));
+    expect(comparable(lines)).toEqual(sortedLines([...expected, extra]));
     expect(ali.sandbox.deliveries().length).toBe(before);
   });
 });

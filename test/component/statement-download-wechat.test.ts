@@ -1,9 +1,9 @@
 import { OrderStatus, PayWay, RefundStatus, type PayOrder } from '../../src/gen/payment/v1/types';
 import { wechatChannel, type WechatAccount } from '../../src/channels/wechat';
-import { beijingTime } from '../../src/channels/alipay/time';
 import { buildChannel } from '../../src/channels/guarded-channel';
 import type { StatementDownload, StatementSource } from '../../src/reconcile';
 import { readStatement, type StatementLine } from '../../src/reconcile';
+import { beijingToday, comparable, downloadLines, sortedLines } from '../support/statements';
 import { wechatTenant, type WechatTenant } from '../support/channels';
 import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
@@ -15,7 +15,7 @@ let statements: StatementSource<WechatAccount>;
 /** What the day's statement must say about the trades this file made, keyed by kind and numbers. */
 const expected: Pick<StatementLine, 'kind' | 'outTradeNo' | 'channelTradeNo' | 'outRefundNo' | 'amount' | 'settledAmount'>[] = [];
 const refundIds: string[] = [];
-const today = () => beijingTime(new Date()).slice(0, 10);
+const today = beijingToday;
 
 /** The transaction_id WeChat gave the trade. */
 const txOf = (outTradeNo: string) => wx.sandbox.trade(outTradeNo)!.transaction_id as string;
@@ -56,32 +56,6 @@ async function refunded(p: { order: PayOrder; attemptNo: string }, amount: bigin
   });
 }
 
-const key = (l: Pick<StatementLine, 'kind' | 'outTradeNo' | 'outRefundNo'>) => `${l.kind}/${l.outTradeNo}/${l.outRefundNo ?? ''}`;
-const sorted = <T extends Pick<StatementLine, 'kind' | 'outTradeNo' | 'outRefundNo'>>(ls: T[]) =>
-  [...ls].sort((a, b) => key(a).localeCompare(key(b)));
-
-/** Downloads, parses and disposes; the lines as the comparison wants them. */
-async function downloadLines(day = today()): Promise<StatementLine[]> {
-  const d = await statements.download(account, day);
-  if (d.outcome !== 'ready') throw new Error(`statement not ready: ${JSON.stringify(d)}`);
-  try {
-    const { lines } = await readStatement(d.parse());
-    return lines;
-  } finally {
-    await d.dispose();
-  }
-}
-
-const comparable = (ls: StatementLine[]) =>
-  sorted(ls).map(({ kind, outTradeNo, channelTradeNo, outRefundNo, amount, settledAmount }) => ({
-    kind,
-    outTradeNo,
-    channelTradeNo,
-    outRefundNo,
-    amount,
-    settledAmount,
-  }));
-
 beforeAll(async () => {
   h = await startHarness();
   wx = await wechatTenant(h, await newTenant(h, 't-wxbill'));
@@ -109,7 +83,7 @@ describe('WeChat Pay statement download (GET /v3/bill/tradebill, then download_u
     expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]); // tar_type=GZIP, as it came
     const { lines, summary } = await readStatement(ready.parse());
     await ready.dispose();
-    expect(comparable(lines)).toEqual(sorted(expected));
+    expect(comparable(lines)).toEqual(sortedLines(expected));
     expect(lines.every((l) => l.channel === 'wechat' && l.currency === 'CNY')).toBe(true);
     // Refund lines carry WeChat's refund_id, the one the refund RPC reported.
     expect(
@@ -150,7 +124,7 @@ describe('WeChat Pay statement download (GET /v3/bill/tradebill, then download_u
 
   it('When download_url has the newer /v3/bill/downloadurl shape, then it is downloaded all the same (the unsigned answer is not verified, the hash is)', async () => {
     wx.sandbox.inject({ kind: 'statementNewerUrl' });
-    expect(comparable(await downloadLines())).toEqual(sorted(expected));
+    expect(comparable(await downloadLines(statements, account))).toEqual(sortedLines(expected));
   });
 
   it('When the download URL is fetched without the merchant’s signature, then the sandbox refuses it (401 SIGN_ERROR)', async () => {
@@ -167,22 +141,22 @@ describe('WeChat Pay statement download (GET /v3/bill/tradebill, then download_u
   it('When a paid trade is missing from the statement, then its payment line is absent and nothing else changes', async () => {
     const dropped = expected[1];
     wx.sandbox.inject({ kind: 'statementMissingTrade', outTradeNo: dropped.outTradeNo });
-    const lines = await downloadLines();
-    expect(comparable(lines)).toEqual(sorted(expected.filter((e) => e !== dropped)));
+    const lines = await downloadLines(statements, account);
+    expect(comparable(lines)).toEqual(sortedLines(expected.filter((e) => e !== dropped)));
   });
 
   it("When the statement prints a trade's amount off by 7 fen, then exactly that payment line differs", async () => {
     const target = expected[0];
     wx.sandbox.inject({ kind: 'statementAmountDiffers', outTradeNo: target.outTradeNo, delta: 7n });
-    const lines = await downloadLines();
+    const lines = await downloadLines(statements, account);
     const shifted = expected.map((e) => (e === target ? { ...e, amount: e.amount + 7n, settledAmount: e.amount + 7n } : e));
-    expect(comparable(lines)).toEqual(sorted(shifted));
+    expect(comparable(lines)).toEqual(sortedLines(shifted));
   });
 
   it('When the statement holds a refund the merchant never asked for, then one extra refund line names it', async () => {
     const target = expected[2];
     wx.sandbox.inject({ kind: 'statementUnknownRefund', outTradeNo: target.outTradeNo, outRefundNo: 'RFUNKNOWN1', amount: 50n });
-    const lines = await downloadLines();
+    const lines = await downloadLines(statements, account);
     const extra = {
       kind: 'refund' as const,
       outTradeNo: target.outTradeNo,
@@ -191,13 +165,13 @@ describe('WeChat Pay statement download (GET /v3/bill/tradebill, then download_u
       amount: 50n,
       settledAmount: 50n,
     };
-    expect(comparable(lines)).toEqual(sorted([...expected, extra]));
+    expect(comparable(lines)).toEqual(sortedLines([...expected, extra]));
   });
 
   // Last: the extra trade stays in the sandbox's books (a query finds it), so later downloads would hold it.
   it('When a trade was paid at WeChat Pay that the merchant never heard of, then one extra payment line names it, and no notify is pending', async () => {
     wx.sandbox.inject({ kind: 'statementExtraTrade', outTradeNo: 'XUNKNOWN0001', amount: 4321n });
-    const lines = await downloadLines();
+    const lines = await downloadLines(statements, account);
     const trade = wx.sandbox.trade('XUNKNOWN0001')!;
     expect(trade.trade_state).toBe('SUCCESS');
     expect(wx.sandbox.notifiesPending()).toBe(0);
@@ -209,6 +183,6 @@ describe('WeChat Pay statement download (GET /v3/bill/tradebill, then download_u
       amount: 4321n,
       settledAmount: 4321n,
     };
-    expect(comparable(lines)).toEqual(sorted([...expected, extra]));
+    expect(comparable(lines)).toEqual(sortedLines([...expected, extra]));
   });
 });

@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readStatement, StatementFormatError, type StatementLine, type StatementProblem } from '../../src/reconcile';
+import { beijingTime } from '../../src/channels/alipay/time';
+import { readStatement, StatementFormatError, type StatementLine, type StatementProblem, type StatementSource } from '../../src/reconcile';
 import type { StatementRow } from '../../sandboxes/kit/statement-rows';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'statements');
@@ -88,3 +89,35 @@ export function dayOfRows(count: number, options: { subFenFees: boolean }): Stat
 }
 
 export { readStatement };
+
+/** Today's date in Beijing, as the channels name a statement's day. */
+export const beijingToday = (): string => beijingTime(new Date()).slice(0, 10);
+
+type Keyed = Pick<StatementLine, 'kind' | 'outTradeNo' | 'outRefundNo'>;
+const key = (l: Keyed) => `${l.kind}/${l.outTradeNo}/${l.outRefundNo ?? ''}`;
+
+/** Lines in one order (kind, trade, refund), so a statement and what a test expects compare as lists. */
+export const sortedLines = <T extends Keyed>(ls: T[]): T[] => [...ls].sort((a, b) => key(a).localeCompare(key(b)));
+
+/** The facts a statement line and a test's own payment or refund must agree on, sorted. */
+export const comparable = (ls: StatementLine[]) =>
+  sortedLines(ls).map(({ kind, outTradeNo, channelTradeNo, outRefundNo, amount, settledAmount }) => ({
+    kind,
+    outTradeNo,
+    channelTradeNo,
+    outRefundNo,
+    amount,
+    settledAmount,
+  }));
+
+/** Downloads the day's statement, parses it to its end and disposes of it; fails unless it was ready. */
+export async function downloadLines<A>(statements: StatementSource<A>, account: A, day = beijingToday()): Promise<StatementLine[]> {
+  const d = await statements.download(account, day);
+  if (d.outcome !== 'ready') throw new Error(`statement not ready: ${JSON.stringify(d)}`);
+  try {
+    const { lines } = await readStatement(d.parse());
+    return lines;
+  } finally {
+    await d.dispose();
+  }
+}

@@ -15,7 +15,8 @@ let statements: StatementSource<WechatAccount>;
 /** What the day's statement must say about the trades this file made, keyed by kind and numbers. */
 const expected: Pick<StatementLine, 'kind' | 'outTradeNo' | 'channelTradeNo' | 'outRefundNo' | 'amount' | 'settledAmount'>[] = [];
 const refundIds: string[] = [];
-const today = beijingToday;
+/** The Beijing day the trades below were made on (fixed once they are, so a run across midnight asks for it still). */
+let day = '';
 
 /** The transaction_id WeChat gave the trade. */
 const txOf = (outTradeNo: string) => wx.sandbox.trade(outTradeNo)!.transaction_id as string;
@@ -66,6 +67,7 @@ beforeAll(async () => {
   await paid(199n);
   await refunded(a, 3000n);
   await refunded(b, 2500n);
+  day = beijingToday();
 });
 afterAll(async () => {
   await wx.close();
@@ -75,7 +77,7 @@ afterEach(() => wx.sandbox.clearFaults());
 
 describe('WeChat Pay statement download (GET /v3/bill/tradebill, then download_url)', () => {
   it("When the day's bill is downloaded and parsed, then every line is one of the day's payments or refunds, exactly", async () => {
-    const d = await statements.download(account, today());
+    const d = await statements.download(account, day);
     expect(d.outcome).toBe('ready');
     const ready = d as Extract<StatementDownload, { outcome: 'ready' }>;
     expect(ready.file.kind).toBe('bytes');
@@ -97,7 +99,7 @@ describe('WeChat Pay statement download (GET /v3/bill/tradebill, then download_u
 
   it('When the bill is being generated, then notReady STATEMENT_CREATING; a future or empty day, notReady NO_STATEMENT_EXIST', async () => {
     wx.sandbox.inject({ kind: 'statementNotReady' });
-    expect(await statements.download(account, today())).toMatchObject({ outcome: 'notReady', code: 'STATEMENT_CREATING' });
+    expect(await statements.download(account, day)).toMatchObject({ outcome: 'notReady', code: 'STATEMENT_CREATING' });
     expect(await statements.download(account, '2999-01-01')).toMatchObject({ outcome: 'notReady', code: 'NO_STATEMENT_EXIST' });
     expect(await statements.download(account, '2020-01-01')).toMatchObject({ outcome: 'notReady', code: 'NO_STATEMENT_EXIST' });
   });
@@ -111,20 +113,20 @@ describe('WeChat Pay statement download (GET /v3/bill/tradebill, then download_u
     ['unsigned', 'missingResponseSignature', 'the response is not signed'],
   ] as const)('When the tradebill answer is %s, then it is refused (NO_ANSWER) and nothing is downloaded', async (_, kind, why) => {
     wx.sandbox.inject({ kind });
-    const d = await statements.download(account, today());
+    const d = await statements.download(account, day);
     expect(d).toMatchObject({ outcome: 'error', code: 'NO_ANSWER' });
     expect((d as { reason: string }).reason).toContain(why);
   });
 
   it('When tradebill announces a hash_value that is not the bill’s, then the download is refused (HASH_MISMATCH)', async () => {
     wx.sandbox.inject({ kind: 'statementBadHash' });
-    const d = await statements.download(account, today());
+    const d = await statements.download(account, day);
     expect(d).toMatchObject({ outcome: 'error', code: 'HASH_MISMATCH' });
   });
 
   it('When download_url has the newer /v3/bill/downloadurl shape, then it is downloaded all the same (the unsigned answer is not verified, the hash is)', async () => {
     wx.sandbox.inject({ kind: 'statementNewerUrl' });
-    expect(comparable(await downloadLines(statements, account))).toEqual(sortedLines(expected));
+    expect(comparable(await downloadLines(statements, account, day))).toEqual(sortedLines(expected));
   });
 
   it('When the download URL is fetched without the merchant’s signature, then the sandbox refuses it (401 SIGN_ERROR)', async () => {
@@ -135,20 +137,20 @@ describe('WeChat Pay statement download (GET /v3/bill/tradebill, then download_u
 
   it('When download_url has expired before the fetch, then error INVALID_REQUEST (apply again)', async () => {
     wx.sandbox.inject({ kind: 'statementUrlExpired' });
-    expect(await statements.download(account, today())).toMatchObject({ outcome: 'error', code: 'INVALID_REQUEST' });
+    expect(await statements.download(account, day)).toMatchObject({ outcome: 'error', code: 'INVALID_REQUEST' });
   });
 
   it('When a paid trade is missing from the statement, then its payment line is absent and nothing else changes', async () => {
     const dropped = expected[1];
     wx.sandbox.inject({ kind: 'statementMissingTrade', outTradeNo: dropped.outTradeNo });
-    const lines = await downloadLines(statements, account);
+    const lines = await downloadLines(statements, account, day);
     expect(comparable(lines)).toEqual(sortedLines(expected.filter((e) => e !== dropped)));
   });
 
   it("When the statement prints a trade's amount off by 7 fen, then exactly that payment line differs", async () => {
     const target = expected[0];
     wx.sandbox.inject({ kind: 'statementAmountDiffers', outTradeNo: target.outTradeNo, delta: 7n });
-    const lines = await downloadLines(statements, account);
+    const lines = await downloadLines(statements, account, day);
     const shifted = expected.map((e) => (e === target ? { ...e, amount: e.amount + 7n, settledAmount: e.amount + 7n } : e));
     expect(comparable(lines)).toEqual(sortedLines(shifted));
   });
@@ -156,7 +158,7 @@ describe('WeChat Pay statement download (GET /v3/bill/tradebill, then download_u
   it('When the statement holds a refund the merchant never asked for, then one extra refund line names it', async () => {
     const target = expected[2];
     wx.sandbox.inject({ kind: 'statementUnknownRefund', outTradeNo: target.outTradeNo, outRefundNo: 'RFUNKNOWN1', amount: 50n });
-    const lines = await downloadLines(statements, account);
+    const lines = await downloadLines(statements, account, day);
     const extra = {
       kind: 'refund' as const,
       outTradeNo: target.outTradeNo,
@@ -171,7 +173,7 @@ describe('WeChat Pay statement download (GET /v3/bill/tradebill, then download_u
   // Last: the extra trade stays in the sandbox's books (a query finds it), so later downloads would hold it.
   it('When a trade was paid at WeChat Pay that the merchant never heard of, then one extra payment line names it, and no notify is pending', async () => {
     wx.sandbox.inject({ kind: 'statementExtraTrade', outTradeNo: 'XUNKNOWN0001', amount: 4321n });
-    const lines = await downloadLines(statements, account);
+    const lines = await downloadLines(statements, account, day);
     const trade = wx.sandbox.trade('XUNKNOWN0001')!;
     expect(trade.trade_state).toBe('SUCCESS');
     expect(wx.sandbox.notifiesPending()).toBe(0);

@@ -5,7 +5,7 @@ import { refundFeeOf } from '../domain/fees';
 import { statusAfterRefund } from '../domain/order-status';
 import { findAttempt, lockOrder, type PayOrder } from '../repo/pay-orders';
 import type { ChannelRecord } from '../domain/channel-record';
-import { casRefundStatus, duplicateRefunded, noteRefundRecord, type Refund } from '../repo/refunds';
+import { casRefundStatus, duplicateRefundTotal, noteRefundRecord, type Refund } from '../repo/refunds';
 import { runTx, type Tx } from '../repo/tx';
 import type { Deps } from './deps';
 import { scheduleAutomaticRefund } from './schedule-sync';
@@ -105,7 +105,7 @@ async function failed(tx: Tx, order: PayOrder, refund: Refund, status: RefundSta
  */
 async function duplicateRefundFee(tx: Tx, order: PayOrder, refund: Refund): Promise<bigint> {
   const attempt = await findAttempt(tx, refund.attemptNo);
-  const refundedBefore = await duplicateRefunded(tx, order.payNo, refund.attemptNo);
+  const refundedBefore = await duplicateRefundTotal(tx, order.payNo, refund.attemptNo, ['SUCCESS']);
   return refundFeeOf(order.amount, attempt?.fee ?? 0n, refundedBefore, refund.amount);
 }
 

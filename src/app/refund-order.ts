@@ -12,7 +12,7 @@ import {
   type PayAttempt,
   type PayOrder,
 } from '../repo/pay-orders';
-import { duplicateRefundsTaken, findRefund, insertRefund, reserveRefund, type Refund } from '../repo/refunds';
+import { duplicateRefundTotal, findRefund, insertRefund, reserveRefund, type Refund } from '../repo/refunds';
 import { isUniqueViolation, runTx, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
 import { channelFor } from './channel-accounts';
@@ -141,7 +141,7 @@ async function paymentAttempt(deps: Deps, order: PayOrder): Promise<PayAttempt |
  */
 async function reserveDuplicateRefund(tx: Tx, payNo: string, attemptNo: string, amount: bigint): Promise<void> {
   const order = await lockOrder(tx, payNo);
-  const taken = await duplicateRefundsTaken(tx, payNo, attemptNo);
+  const taken = await duplicateRefundTotal(tx, payNo, attemptNo, ['PENDING', 'SUCCESS']);
   const refundable = order.amount - taken;
   if (amount <= refundable) return;
   throw new FailedPreconditionError(`refund amount ${amount} exceeds what duplicate payment ${attemptNo} has left: ${refundable}`, {

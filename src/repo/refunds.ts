@@ -54,23 +54,17 @@ export async function reserveRefund(tx: Tx, payNo: string, amount: bigint, refun
   return n.affectedRows === 1;
 }
 
-/** What is refunded (succeeded) of a duplicate payment; read under the order's lock. */
-export async function duplicateRefunded(tx: Tx, payNo: string, attemptNo: string): Promise<bigint> {
-  const [row] = await tx.query<{ refunded: bigint | null }[]>(
-    `SELECT SUM(amount) AS refunded FROM refund WHERE pay_no = ? AND attempt_no = ? AND duplicate = TRUE AND status = 'SUCCESS'`,
-    [payNo, attemptNo],
+/**
+ * The sum of a duplicate payment's refunds (attempt `attemptNo` of order `payNo`) in these statuses: PENDING and
+ * SUCCESS for what is taken of it, SUCCESS for what is refunded. Read under the order's lock.
+ */
+export async function duplicateRefundTotal(tx: Tx, payNo: string, attemptNo: string, statuses: readonly RefundStatus[]): Promise<bigint> {
+  const [row] = await tx.query<{ total: bigint | null }[]>(
+    `SELECT SUM(amount) AS total FROM refund
+      WHERE pay_no = ? AND attempt_no = ? AND duplicate = TRUE AND status IN (${statuses.map(() => '?').join(', ')})`,
+    [payNo, attemptNo, ...statuses],
   );
-  return BigInt(row?.refunded ?? 0);
-}
-
-/** What is pending or refunded of a duplicate payment (attempt `attemptNo` of order `payNo`); read under the order's lock. */
-export async function duplicateRefundsTaken(tx: Tx, payNo: string, attemptNo: string): Promise<bigint> {
-  const [row] = await tx.query<{ taken: bigint | null }[]>(
-    `SELECT SUM(amount) AS taken FROM refund
-      WHERE pay_no = ? AND attempt_no = ? AND duplicate = TRUE AND status IN ('PENDING', 'SUCCESS')`,
-    [payNo, attemptNo],
-  );
-  return BigInt(row?.taken ?? 0);
+  return BigInt(row?.total ?? 0);
 }
 
 /** One INSERT; the refund is returned as written, with the id the database gave it. */

@@ -129,7 +129,7 @@ export async function markOpen(
   attempt: PayAttempt,
   set: { payload: object; channelTradeNo: string | null; record: ChannelRecord },
 ): Promise<'opened' | 'gone' | PayAttempt> {
-  if (await openIfCurrent(deps.db, attempt.attemptNo, set)) return 'opened';
+  if (await openIfCurrent(deps.db, attempt, set)) return 'opened';
   const [now, order] = await Promise.all([findAttempt(deps.db, attempt.attemptNo), findOrderByPayNo(deps.db, attempt.payNo)]);
   return now?.status === 'OPEN' && order?.currentAttemptNo === now.attemptNo ? now : 'gone';
 }

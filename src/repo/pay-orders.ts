@@ -255,10 +255,15 @@ const ORDER_AND_ATTEMPTS_BY_OUT_ORDER_NO = `${ORDER_AND_ATTEMPTS} WHERE o.tenant
  * UPDATE joining the order. The join reads the order row with a shared lock (a multi-table UPDATE locks the rows it
  * reads), so it waits for a claim of a newer attempt that is in flight and then sees it: once a claim has
  * committed, the attempt it superseded can never become OPEN. False when the attempt is not CREATED or not current.
+ *
+ * The order row is locked before the attempt (STRAIGHT_JOIN, the order named by its key), as every transaction
+ * that writes both does: joined the other way round, the UPDATE held the attempt's index record while it waited
+ * for the order, and a claim holding the order deadlocked on it when its new attempt went into the gap before
+ * that record.
  */
 export async function openIfCurrent(
   db: Queryable,
-  attemptNo: string,
+  attempt: { attemptNo: string; payNo: string },
   set: { payload: object; channelTradeNo: string | null; record: ChannelRecord },
 ): Promise<boolean> {
   const n = await sqlFor(db).query<Written>(OPEN_IF_CURRENT, [
@@ -266,14 +271,15 @@ export async function openIfCurrent(
     set.channelTradeNo,
     JSON.stringify(set.record),
     new Date(),
-    attemptNo,
+    attempt.payNo,
+    attempt.attemptNo,
   ]);
   return n.affectedRows === 1;
 }
 
-const OPEN_IF_CURRENT = `UPDATE pay_attempt a JOIN pay_order o ON o.pay_no = a.pay_no AND o.current_attempt_no = a.attempt_no
+const OPEN_IF_CURRENT = `UPDATE pay_order o STRAIGHT_JOIN pay_attempt a ON a.attempt_no = o.current_attempt_no AND a.pay_no = o.pay_no
   SET a.payload = ?, a.channel_trade_no = ?, ${appendRecord('a.channel_records')}a.status = 'OPEN', a.updated_at = ?
-  WHERE a.attempt_no = ? AND a.status = 'CREATED'`;
+  WHERE o.pay_no = ? AND a.attempt_no = ? AND a.status = 'CREATED'`;
 
 export async function listAttempts(db: Queryable, payNo: string, statuses: AttemptStatus[]): Promise<PayAttempt[]> {
   if (statuses.length === 0) return [];

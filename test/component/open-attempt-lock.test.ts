@@ -23,16 +23,43 @@ afterAll(() => h.close());
 
 const command = (payNo: string) => ({ ref: { tenantId: tenant, payNo }, payWay: 'MOCK', clientIp: '127.0.0.1', payerId: '' });
 
+/** An order whose current attempt is CREATED (its prepay unanswered), as the database holds both. */
+async function orderWithCreatedAttempt() {
+  const order = await createOrder(h, tenant);
+  h.gateway.inject({ kind: 'serverError' }, 1);
+  await expect(prepay(h.service.deps, command(order.payNo), {})).rejects.toMatchObject({ name: 'ChannelUnavailableError' });
+  const db = h.service.deps.db;
+  const [older] = await db.payAttempt.findMany({ where: { payNo: order.payNo } });
+  expect(older.status).toBe('CREATED'); // the order's current attempt, not yet open
+  const stored = (await findOrder(db, { tenantId: tenant, payNo: order.payNo }))!;
+  expect(stored.currentAttemptNo).toBe(older.attemptNo);
+  return { order, older, stored, db };
+}
+
+const opened = {
+  payload: { kind: 'mockPayUrl', value: 'x' },
+  channelTradeNo: 'T1',
+  record: { operation: 'prepay', endpoint: 'test', sent: {}, answer: { outcome: 'success' }, at: new Date().toISOString() },
+} as const;
+
+/** Resolves once some transaction of the test database waits for a lock (seen from a connection of its own). */
+async function someoneWaitsForALock(): Promise<void> {
+  const observer = createDb(process.env.DATABASE_URL!, 1);
+  try {
+    await eventually(async () => {
+      const [{ n }] = await sqlPool(observer).query<{ n: bigint }[]>(
+        "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
+      );
+      return n > 0n;
+    });
+  } finally {
+    await closeDb(observer);
+  }
+}
+
 describe('opening an attempt', () => {
   it('When the claim of a newer attempt is in flight, then opening the older one waits for it, and then does not open it', async () => {
-    const order = await createOrder(h, tenant);
-    h.gateway.inject({ kind: 'serverError' }, 1);
-    await expect(prepay(h.service.deps, command(order.payNo), {})).rejects.toMatchObject({ name: 'ChannelUnavailableError' });
-    const db = h.service.deps.db;
-    const [older] = await db.payAttempt.findMany({ where: { payNo: order.payNo } });
-    expect(older.status).toBe('CREATED'); // the order's current attempt, not yet open
-    const stored = (await findOrder(db, { tenantId: tenant, payNo: order.payNo }))!;
-    expect(stored.currentAttemptNo).toBe(older.attemptNo);
+    const { order, older, stored, db } = await orderWithCreatedAttempt();
 
     // A switch's claim, written as Prepay's claim writes it, holds its transaction open.
     let release!: () => void;
@@ -60,23 +87,8 @@ describe('opening an attempt', () => {
       await held;
     });
     await inClaim;
-    const opening = markOpen(h.service.deps, older, {
-      payload: { kind: 'mockPayUrl', value: 'x' },
-      channelTradeNo: 'T1',
-      record: { operation: 'prepay', endpoint: 'test', sent: {}, answer: { outcome: 'success' }, at: new Date().toISOString() },
-    });
-    // Seen from a connection of its own (the service's pool may have none free: the claim and the UPDATE hold two).
-    const observer = createDb(process.env.DATABASE_URL!, 1);
-    try {
-      await eventually(async () => {
-        const [{ n }] = await sqlPool(observer).query<{ n: bigint }[]>(
-          "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
-        );
-        return n > 0n;
-      });
-    } finally {
-      await closeDb(observer);
-    }
+    const opening = markOpen(h.service.deps, older, opened);
+    await someoneWaitsForALock(); // the service's pool may have no connection free: the claim and the UPDATE hold two
     release();
     await claim;
     expect(await opening).toBe('gone');
@@ -84,6 +96,48 @@ describe('opening an attempt', () => {
     expect(rows.map((a) => [a.attemptNo, a.status, a.channelTradeNo])).toEqual([
       [older.attemptNo, 'CREATED', null],
       [newer, 'CREATED', null],
+    ]);
+  });
+
+  it('When the claim locks the order first and inserts its attempt next to the one being opened, then neither deadlocks', async () => {
+    // CI saw a Prepay answer UNAVAILABLE (DATABASE_BUSY) in a switch race: the UPDATE that opens an attempt locked
+    // the attempt's index record first and then waited for the order, while the claim holding the order inserted
+    // its new attempt into the gap before that record. Locks must be taken in one order: the order, then attempts.
+    const { order, older, stored, db } = await orderWithCreatedAttempt();
+    const newer = older.attemptNo.slice(0, -1); // sorts just before the older attempt: its insert needs that gap
+    let updated!: () => void;
+    const orderLocked = new Promise<void>((resolve) => (updated = resolve));
+    let insert!: () => void;
+    const mayInsert = new Promise<void>((resolve) => (insert = resolve));
+    const claim = runTx(db, async (tx) => {
+      await transition(tx, stored, 'PAYING', {
+        cause: 'RPC',
+        detail: 'test: a switch',
+        set: { currentAttemptNo: newer },
+        checkVersion: true,
+      });
+      updated();
+      await mayInsert;
+      await insertAttempt(tx, {
+        attemptNo: newer,
+        payNo: order.payNo,
+        tenantId: tenant,
+        payWay: 'MOCK',
+        channel: 'mock',
+        payerId: '',
+        clientIp: '',
+      });
+    });
+    await orderLocked;
+    const opening = markOpen(h.service.deps, older, opened);
+    await someoneWaitsForALock();
+    insert();
+    await claim;
+    expect(await opening).toBe('gone');
+    const rows = await db.payAttempt.findMany({ where: { payNo: order.payNo }, orderBy: { id: 'asc' } });
+    expect(rows.map((a) => [a.attemptNo, a.status])).toEqual([
+      [older.attemptNo, 'CREATED'],
+      [newer, 'CREATED'],
     ]);
   });
 });

@@ -17,6 +17,7 @@ export const SYSTEM_ACTORS: Readonly<Record<TransitionCause, string>> = {
   NOTIFY: 'channel:notify',
   TIMEOUT: 'system:timeout',
   SYNC: 'system:sync',
+  RECONCILE: 'system:reconcile',
 };
 
 export const actorOf = (by: Attribution): string => by.actor ?? SYSTEM_ACTORS[by.cause];

@@ -110,19 +110,26 @@ async function callChannel(deps: Deps, { handler, order, attempt, call, ctx }: O
   if (opened === 'opened') return { order, attemptNo: attempt.attemptNo, payload: result.payload, replayed: false };
   // A concurrent Prepay of this same attempt opened it first (the channel dedupes on out_trade_no): replay it.
   if (opened !== 'gone') return replayOf(order, opened);
-  // A switch superseded the attempt, or a Cancel closed it, while the channel opened it: close what the channel
-  // just opened rather than leave a trade open that nobody hands out.
+  // A switch superseded the attempt, a Cancel closed it, or an older attempt was paid, while the channel opened it:
+  // close what the channel just opened rather than leave a trade open that nobody hands out.
   await closeUnwanted(deps, order, attempt, ctx);
+  const now = await findOrderByPayNo(deps.db, order.payNo);
+  if (now && isPaid(now.status)) {
+    throw new FailedPreconditionError(`order ${order.payNo} was paid by another attempt while ${handler.payWay} opened this one`, {
+      reason: 'ORDER_ALREADY_PAID',
+      metadata: { payNo: order.payNo, status: now.status },
+    });
+  }
   throw new ConcurrencyError(`attempt ${attempt.attemptNo} was superseded or closed while ${handler.payWay} opened it; query the order`, {
     payNo: order.payNo,
   });
 }
 
 /**
- * OPEN only while the attempt is still its order's current one (openIfCurrent: one UPDATE, which waits for a claim
- * of a newer attempt in flight): once a switch has committed, the attempt it superseded can never become OPEN. When
- * it did not open, the attempt as it now is tells why: opened by a concurrent Prepay of this same attempt (replay
- * it), or superseded or closed ('gone').
+ * OPEN only while the attempt is still its order's current one and the order PAYING (openIfCurrent: one UPDATE,
+ * which waits for a claim of a newer attempt in flight): once a switch has committed, the attempt it superseded can
+ * never become OPEN, nor can any once the order is paid. When it did not open, the attempt as it now is tells why:
+ * opened by a concurrent Prepay of this same attempt (replay it), or superseded, closed or unwanted ('gone').
  */
 export async function markOpen(
   deps: Deps,

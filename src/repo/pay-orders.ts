@@ -251,10 +251,12 @@ const ORDER_AND_ATTEMPTS_BY_PAY_NO = `${ORDER_AND_ATTEMPTS} WHERE o.tenant_id = 
 const ORDER_AND_ATTEMPTS_BY_OUT_ORDER_NO = `${ORDER_AND_ATTEMPTS} WHERE o.tenant_id = ? AND o.out_order_no = ? ORDER BY a.id`;
 
 /**
- * CREATED -> OPEN, with what the channel answered, only while the attempt is still its order's current one: one
- * UPDATE joining the order. The join reads the order row with a shared lock (a multi-table UPDATE locks the rows it
+ * CREATED -> OPEN, with what the channel answered, only while the attempt is still its order's current one and the
+ * order still PAYING (an older attempt paid meanwhile must not leave a newer one payable): one UPDATE joining the
+ * order. The join reads the order row with a shared lock (a multi-table UPDATE locks the rows it
  * reads), so it waits for a claim of a newer attempt that is in flight and then sees it: once a claim has
- * committed, the attempt it superseded can never become OPEN. False when the attempt is not CREATED or not current.
+ * committed, the attempt it superseded can never become OPEN. False when the attempt is not CREATED or not current,
+ * or the order is no longer PAYING.
  *
  * The order row is locked before the attempt (STRAIGHT_JOIN, the order named by its key), as every transaction
  * that writes both does: joined the other way round, the UPDATE held the attempt's index record while it waited
@@ -279,7 +281,7 @@ export async function openIfCurrent(
 
 const OPEN_IF_CURRENT = `UPDATE pay_order o STRAIGHT_JOIN pay_attempt a ON a.attempt_no = o.current_attempt_no AND a.pay_no = o.pay_no
   SET a.payload = ?, a.channel_trade_no = ?, ${appendRecord('a.channel_records')}a.status = 'OPEN', a.updated_at = ?
-  WHERE o.pay_no = ? AND a.attempt_no = ? AND a.status = 'CREATED'`;
+  WHERE o.pay_no = ? AND o.status = 'PAYING' AND a.attempt_no = ? AND a.status = 'CREATED'`;
 
 export async function listAttempts(db: Queryable, payNo: string, statuses: AttemptStatus[]): Promise<PayAttempt[]> {
   if (statuses.length === 0) return [];

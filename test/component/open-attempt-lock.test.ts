@@ -1,10 +1,11 @@
-import { markOpen } from '../../src/app/open-attempt';
+import { inFlightMarker, markOpen, openAttempt } from '../../src/app/open-attempt';
+import { channelFor } from '../../src/app/channel-accounts';
 import { prepay } from '../../src/app/prepay';
 import { closeDb, createDb, sqlPool } from '../../src/infra/db';
 import { newAttemptNo } from '../../src/domain/ids';
 import { runTx } from '../../src/repo/tx';
 import { transition } from '../../src/app/transition';
-import { findOrder, insertAttempt } from '../../src/repo/pay-orders';
+import { findAttempt, findOrder, insertAttempt } from '../../src/repo/pay-orders';
 import { eventually, newTenant, startHarness, type Harness } from '../support/harness';
 import { createOrder } from '../support/orders';
 
@@ -139,5 +140,28 @@ describe('opening an attempt', () => {
       [older.attemptNo, 'CREATED'],
       [newer, 'CREATED'],
     ]);
+  });
+
+  it('When the order was paid by another attempt while the channel opened this one, then it is not opened: closed at the channel, and Prepay says ORDER_ALREADY_PAID', async () => {
+    // Found in review: the UPDATE checked only that the attempt was current, so a retry opened after the declined
+    // attempt was paid after all was handed to the buyer, inviting a second payment.
+    const { older, stored, db } = await orderWithCreatedAttempt();
+    await runTx(db, (tx) => transition(tx, stored, 'SUCCESS', { cause: 'NOTIFY', detail: 'test: another attempt paid' }));
+    expect(await markOpen(h.service.deps, older, opened)).toBe('gone');
+    expect((await db.payAttempt.findUniqueOrThrow({ where: { attemptNo: older.attemptNo } })).status).toBe('CREATED');
+
+    // Through Prepay's own opening: the channel opens the trade, the UPDATE refuses, the trade is closed again.
+    const deps = h.service.deps;
+    const ctx = { actor: 'test' };
+    const { handler, call } = await channelFor(deps, tenant, 'MOCK', ctx);
+    const marker = await inFlightMarker(deps, older.attemptNo);
+    if (marker === 'held') throw new Error('marker held');
+    const attempt = (await findAttempt(db, older.attemptNo))!;
+    await expect(openAttempt(deps, { order: stored, attempt, superseded: [], handler, call, marker, ctx })).rejects.toMatchObject({
+      reason: 'ORDER_ALREADY_PAID',
+    });
+    await marker.release();
+    expect(h.gateway.trade(older.attemptNo)?.status).toBe('CLOSED');
+    expect((await db.payAttempt.findUniqueOrThrow({ where: { attemptNo: older.attemptNo } })).status).toBe('CLOSED');
   });
 });

@@ -136,7 +136,13 @@ async function paid(
   if (isOpen(order.status)) {
     return { kind: 'applied', order: await transition(tx, order, 'SUCCESS', { ...by, detail, set, event: paidEvent }) };
   }
-  // CLOSED or FAILED: the buyer paid as we gave up. Never drop it: tell the order side, then apply the policy
+  // FAILED but not expired is not given up: a retry could still pay it (issue 14 §2), so a payment the channel
+  // reports after its decline is simply the order's payment, not a payment after close to refund.
+  if (order.status === 'FAILED' && order.expireAt > deps.now()) {
+    const retried = { ...set, closeReason: null };
+    return { kind: 'applied', order: await transition(tx, order, 'SUCCESS', { ...by, detail, set: retried, event: paidEvent }) };
+  }
+  // CLOSED, or FAILED and expired: the buyer paid as we gave up. Never drop it: tell the order side, then apply the policy
   // (reopen here, in the same transaction; refund once it commits, through the ordinary refund path).
   const late = await transition(tx, order, 'PAID_AFTER_CLOSE', { ...by, detail, set, event: 'PAID_AFTER_CLOSE' });
   if (deps.paidAfterClose === 'refund') return { kind: 'applied', order: late };

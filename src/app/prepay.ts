@@ -63,7 +63,7 @@ async function lookAtOrder(
   if (!found) throw new NotFoundError('order not found', { reason: 'ORDER_NOT_FOUND' });
   const { order, attempts } = found;
   assertRequiredInputs(handler, cmd, order);
-  assertPayable(order, attempts, deps.now(), deps.maxPayAttempts);
+  assertPayable(order, deps.now());
   const newest = attempts.at(-1);
   const current = newest && isLive(newest) ? newest : undefined;
   if (current?.payWay === cmd.payWay) {
@@ -92,6 +92,7 @@ async function lookAtOrder(
       metadata: { payNo: order.payNo, limit: String(MAX_PAY_WAY_SWITCHES) },
     });
   }
+  assertAttemptsLeft(order, attempts, deps.maxPayAttempts);
   // The marker goes up before the attempt is committed, so no concurrent Prepay can see it CREATED without one.
   const attemptNo = newAttemptNo(deps.now());
   const marker = await inFlightMarker(deps, attemptNo);
@@ -151,22 +152,10 @@ function assertRequiredInputs(handler: PayOrderHandler, cmd: PrepayCommand, orde
   if (missing) throw new InvalidArgumentError(INPUT_FIELDS[missing], `is required for ${cmd.payWay}`);
 }
 
-/**
- * Open orders may be prepaid until they expire. A FAILED one too (a retry), while fewer than `maxAttempts` of its
- * attempts failed: an attempt the channel failed (the buyer's payment declined) or refused at prepay. Attempts a
- * pay way switch superseded, or a close ended, are CLOSED and do not count; switches have their own limit.
- */
-function assertPayable(order: PayOrder, attempts: readonly PayAttempt[], now: Date, maxAttempts: number): void {
+/** Open orders may be prepaid until they expire; a FAILED one too (a retry), within assertAttemptsLeft. */
+function assertPayable(order: PayOrder, now: Date): void {
   const metadata = { payNo: order.payNo, status: order.status };
-  if (order.status === 'FAILED') {
-    const failed = failedCount(attempts);
-    if (failed >= maxAttempts) {
-      throw new FailedPreconditionError(`order ${order.payNo} failed ${failed} times, the most it may (MAX_PAY_ATTEMPTS)`, {
-        reason: 'PAY_ATTEMPT_LIMIT',
-        metadata: { ...metadata, limit: String(maxAttempts), failedAttempts: String(failed) },
-      });
-    }
-  } else if (!isOpen(order.status)) {
+  if (order.status !== 'FAILED' && !isOpen(order.status)) {
     const reason = isPaid(order.status) ? 'ORDER_ALREADY_PAID' : 'ORDER_CLOSED';
     throw new FailedPreconditionError(`order ${order.payNo} is ${order.status}`, { reason, metadata });
   }
@@ -177,6 +166,22 @@ function assertPayable(order: PayOrder, attempts: readonly PayAttempt[], now: Da
       metadata: { ...metadata, expireAt },
     });
   }
+}
+
+/**
+ * A new attempt only while fewer than `maxAttempts` of the order's attempts failed: an attempt the channel failed
+ * (the buyer's payment declined) or refused at prepay. Checked for every new attempt, whatever the order's status:
+ * a retry the channel refused at prepay leaves the order PAYING with no payable attempt, and must not open the way
+ * to unlimited attempts. Attempts a pay way switch superseded, or a close ended, are CLOSED and do not count;
+ * switches have their own limit.
+ */
+function assertAttemptsLeft(order: PayOrder, attempts: readonly PayAttempt[], maxAttempts: number): void {
+  const failed = failedCount(attempts);
+  if (failed < maxAttempts) return;
+  throw new FailedPreconditionError(`order ${order.payNo} failed ${failed} times, the most it may (MAX_PAY_ATTEMPTS)`, {
+    reason: 'PAY_ATTEMPT_LIMIT',
+    metadata: { payNo: order.payNo, status: order.status, limit: String(maxAttempts), failedAttempts: String(failed) },
+  });
 }
 
 const failedCount = (attempts: readonly PayAttempt[]): number => attempts.filter((a) => a.status === 'FAILED').length;

@@ -24,7 +24,9 @@ const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   // FAILED → PAYING is a retry: a Prepay opens a new attempt while the order has not expired and fewer than
   // MAX_PAY_ATTEMPTS of its attempts failed (the Prepay checks both; the table only allows the pair).
   // FAILED → CLOSED is a Cancel of a failed order: the order side gives up, and no retry can reopen it.
-  FAILED: ['PAYING', 'CLOSED', 'PAID_AFTER_CLOSE'],
+  // FAILED → SUCCESS: the declined attempt was paid after all before the order expired (it could still be retried,
+  // so it was not given up); after expiry the same payment is PAID_AFTER_CLOSE.
+  FAILED: ['PAYING', 'SUCCESS', 'CLOSED', 'PAID_AFTER_CLOSE'],
   // Another partial refund keeps the status; the refunded amount grows.
   PARTIAL_REFUNDED: ['PARTIAL_REFUNDED', 'REFUNDED'],
   REFUNDED: [],

@@ -176,4 +176,44 @@ describe('a failed payment can be tried again', () => {
     expect(now.attempts.map((a) => a.status)).toEqual([AttemptStatus.ATTEMPT_STATUS_SUCCESS, AttemptStatus.ATTEMPT_STATUS_SUCCESS]);
     expect(await eventTypes(order)).toEqual(['PAYMENT_FAILED', 'PAYMENT_RETRIED', 'PAYMENT_SUCCEEDED', 'DUPLICATE_PAYMENT']);
   });
+
+  it('When the declined attempt is reported paid after all, before any retry and before expiry, then the order is simply paid: SUCCESS, not a payment after close', async () => {
+    // Found in review: FAILED is no longer final (a retry may still pay it), so a late success is the order's payment;
+    // it used to become PAID_AFTER_CLOSE and be refunded, leaving an order that could never be paid again.
+    const order = await createOrder(h, wx.tenantId);
+    const first = await prepay(order);
+    await declined(order, first);
+    wx.sandbox.inject({ kind: 'successAfterClose' }); // the channel reverses its decline: a late TRANSACTION.SUCCESS
+    wx.sandbox.pay(first.attemptNo);
+    const paid = await becomes(order, OrderStatus.ORDER_STATUS_SUCCESS);
+    expect(paid).toMatchObject({
+      closeReason: CloseReason.CLOSE_REASON_UNSPECIFIED,
+      channelTradeNo: wx.sandbox.trade(first.attemptNo)!.transaction_id,
+    });
+    expect(paid.transitions.map((t) => [t.fromStatus, t.toStatus])).toEqual([
+      [OrderStatus.ORDER_STATUS_WAIT_PAY, OrderStatus.ORDER_STATUS_PAYING],
+      [OrderStatus.ORDER_STATUS_PAYING, OrderStatus.ORDER_STATUS_FAILED],
+      [OrderStatus.ORDER_STATUS_FAILED, OrderStatus.ORDER_STATUS_SUCCESS],
+    ]);
+    expect(await eventTypes(order)).toEqual(['PAYMENT_FAILED', 'PAYMENT_SUCCEEDED']);
+    expect(await db().refund.count({ where: { payNo: order.payNo } })).toBe(0);
+  });
+
+  it('When a retry was refused at prepay (the order PAYING with no payable attempt), then its failure counts: the next Prepay past the limit is PAY_ATTEMPT_LIMIT', async () => {
+    // Found in review: the limit was checked only while the order was FAILED, and a refused retry leaves it PAYING.
+    const order = await createOrder(h, wx.tenantId);
+    await declined(order, await prepay(order));
+    const retry = await prepay(order);
+    // What a refusal of the retry's prepay leaves (open-attempt.ts: the attempt FAILED, the order untouched).
+    await db().payAttempt.update({ where: { attemptNo: retry.attemptNo }, data: { status: 'FAILED' } });
+    const before = await orderRow(h, order);
+    expect(before.status).toBe('PAYING');
+    const err = await grpcError(prepay(order), status.FAILED_PRECONDITION);
+    expect(decodeStatus(err).errorInfo).toMatchObject({
+      reason: 'PAY_ATTEMPT_LIMIT',
+      metadata: { payNo: order.payNo, status: 'PAYING', limit: String(LIMIT), failedAttempts: String(LIMIT) },
+    });
+    expect(await orderRow(h, order)).toEqual(before);
+    expect(await db().payAttempt.count({ where: { payNo: order.payNo } })).toBe(LIMIT);
+  });
 });

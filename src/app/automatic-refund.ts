@@ -8,7 +8,7 @@ import {
   type AutomaticRefundTarget,
 } from '../domain/automatic-refunds';
 import { findAttempt, findOrder, type PayOrder } from '../repo/pay-orders';
-import { findRefund } from '../repo/refunds';
+import { duplicateRefundTotal, findRefund } from '../repo/refunds';
 import type { Deps } from './deps';
 import { refundOrder } from './refund-order';
 import { scheduleAutomaticRefund } from './schedule-sync';
@@ -48,13 +48,15 @@ export async function runAutomaticRefund(deps: Deps, target: AutomaticRefundTarg
 /** Starts try `tryNo` (or sends it again, if it is pending): a replay of the same Refund command. */
 async function send(deps: Deps, order: PayOrder, target: AutomaticRefundTarget, tryNo: number): Promise<string> {
   const kind = kindOf(target);
+  const amount = await amountOfTry(deps, order, target, tryNo);
+  if (amount <= 0n) return `nothing left to refund: refunded otherwise before try ${tryNo}`;
   try {
     const { refund } = await refundOrder(
       deps,
       {
         ref: { tenantId: target.tenantId, payNo: target.payNo },
         outRefundNo: automaticRefundNo(target, tryNo),
-        amount: order.amount, // what the attempt paid: a payment of another amount is never applied
+        amount,
         reason: AUTOMATIC_REFUND_REASONS[kind],
         ...(target.attemptNo ? { attemptNo: target.attemptNo } : {}),
       },
@@ -65,6 +67,18 @@ async function send(deps: Deps, order: PayOrder, target: AutomaticRefundTarget, 
     deps.log.error({ err, payNo: target.payNo, attemptNo: target.attemptNo, tryNo }, 'automatic refund could not be sent');
     throw err;
   }
+}
+
+/**
+ * What try `tryNo` asks for: a try already written is replayed as written; a new one asks for what the payment has
+ * left (what it paid, a payment of another amount is never applied, less what other refunds took meanwhile, an
+ * operator's among them), so a refund made by hand between two tries ends the tries instead of failing each one.
+ */
+async function amountOfTry(deps: Deps, order: PayOrder, target: AutomaticRefundTarget, tryNo: number): Promise<bigint> {
+  const written = await findRefund(deps.db, target.tenantId, automaticRefundNo(target, tryNo));
+  if (written) return written.amount;
+  if (!target.attemptNo) return order.amount - order.refundedAmount - order.refundPendingAmount;
+  return order.amount - (await duplicateRefundTotal(deps.db, order.payNo, target.attemptNo, ['PENDING', 'SUCCESS']));
 }
 
 /** Why there is nothing (more) to refund automatically, if so. */

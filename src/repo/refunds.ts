@@ -56,10 +56,16 @@ export async function reserveRefund(tx: Tx, payNo: string, amount: bigint, refun
 
 /**
  * The sum of a duplicate payment's refunds (attempt `attemptNo` of order `payNo`) in these statuses: PENDING and
- * SUCCESS for what is taken of it, SUCCESS for what is refunded. Read under the order's lock.
+ * SUCCESS for what is taken of it, SUCCESS for what is refunded. Read under the order's lock where a decision
+ * depends on it.
  */
-export async function duplicateRefundTotal(tx: Tx, payNo: string, attemptNo: string, statuses: readonly RefundStatus[]): Promise<bigint> {
-  const [row] = await tx.query<{ total: bigint | null }[]>(
+export async function duplicateRefundTotal(
+  db: Queryable,
+  payNo: string,
+  attemptNo: string,
+  statuses: readonly RefundStatus[],
+): Promise<bigint> {
+  const [row] = await sqlFor(db).query<{ total: bigint | null }[]>(
     `SELECT SUM(amount) AS total FROM refund
       WHERE pay_no = ? AND attempt_no = ? AND duplicate = TRUE AND status IN (${statuses.map(() => '?').join(', ')})`,
     [payNo, attemptNo, ...statuses],

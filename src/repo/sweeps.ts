@@ -110,8 +110,9 @@ export async function findUnrefundedPaidAfterClose(
 }
 
 /**
- * Duplicate payments whose automatic refund failed (its last try before `failedBefore`) with tries left and none
- * pending or done: the retry whose job was lost. The first try is written with the duplicate, so a duplicate is
+ * Duplicate payments whose automatic refund failed (its last try before `failedBefore`) with tries left, none
+ * pending or done, and something left to refund (an operator may have refunded it by hand meanwhile): the retry
+ * whose job was lost. The first try is written with the duplicate, so a duplicate is
  * never without one (a pending one is status sync's). Reads the failed automatic duplicate refunds only
  * (idx_refund_requested_by_status).
  */
@@ -126,6 +127,9 @@ export async function findDuplicateRefundsToRetry(
     WHERE r.requested_by = ${AUTOMATIC_REFUND_ACTORS.duplicate} AND r.status = 'FAILED'
       AND NOT EXISTS (SELECT 1 FROM refund p WHERE p.pay_no = r.pay_no AND p.attempt_no = r.attempt_no
         AND p.requested_by = r.requested_by AND p.status IN ('PENDING', 'SUCCESS'))
+      AND (SELECT COALESCE(SUM(p.amount), 0) FROM refund p WHERE p.pay_no = r.pay_no AND p.attempt_no = r.attempt_no
+        AND p.duplicate = TRUE AND p.status IN ('PENDING', 'SUCCESS'))
+        < (SELECT a.paid_amount FROM pay_attempt a WHERE a.attempt_no = r.attempt_no)
     GROUP BY r.tenant_id, r.pay_no, r.attempt_no
     HAVING COUNT(*) < ${tries} AND MAX(r.updated_at) < ${failedBefore}
     LIMIT ${limit}`;

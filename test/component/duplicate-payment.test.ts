@@ -3,6 +3,7 @@ import { OrderStatus, PayWay, RefundStatus, type PayOrder } from '../../src/gen/
 import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, orderRow, prepayOn, ref } from '../support/orders';
 import { decodeStatus } from '../support/status-details';
+import { findDuplicateRefundsToRetry } from '../../src/repo/sweeps';
 
 /**
  * Four tries of an automatic refund, as by default (other test files share this database, and their sweeps must
@@ -210,6 +211,58 @@ describe('a duplicate payment', () => {
     await deps.jobs.sweeper.run(deps);
     expect((await refundsOf(order)).length).toBe(4);
     expect(h.gateway.refundedTotal(first)).toBe(0n);
+  });
+
+  it('When an operator refunds the duplicate by hand between two tries, then the next try asks only for what is left, and none is made when nothing is', async () => {
+    // Found in review: the next try asked for the whole amount, was refused (REFUND_EXCEEDS_REFUNDABLE) and thrown,
+    // and the sweep queued it again on every pass, for ever, without ever reporting it.
+    const deps = h.service.deps;
+    const queue = deps.jobs.automaticRefunds.queue;
+    await queue.pause(); // the tries run when this test runs them
+    try {
+      h.gateway.inject({ kind: 'refundFails' }, 1);
+      const { order, first } = await paidTwice();
+      await eventsInclude(order, 'DUPLICATE_PAYMENT');
+      const target = { tenantId: order.tenantId, payNo: order.payNo, attemptNo: first };
+      expect(await deps.jobs.automaticRefunds.run(deps, target)).toBe('try 1: refund is FAILED');
+
+      const byHand = await h.call('refund', {
+        order: ref(order),
+        outRefundNo: uniq('RF'),
+        amount: 1000n,
+        reason: 'by hand',
+        attemptNo: first,
+      });
+      expect(byHand.refund?.status).toBe(RefundStatus.REFUND_STATUS_SUCCESS);
+      await eventually(async () => (await deps.jobs.automaticRefunds.run(deps, target)) === 'try 2: refund is SUCCESS');
+      expect((await refundsOf(order)).map((r) => [r.outRefundNo, r.amount, r.status])).toEqual([
+        [`DUP-${first}`, AMOUNT, 'FAILED'],
+        [byHand.refund!.outRefundNo, 1000n, 'SUCCESS'],
+        [`DUP-${first}-2`, AMOUNT - 1000n, 'SUCCESS'],
+      ]);
+      expect(h.gateway.refundedTotal(first)).toBe(AMOUNT);
+
+      // All of it by hand: the next try finds nothing left, makes no refund, and the sweep asks for none.
+      h.gateway.inject({ kind: 'refundFails' }, 1);
+      const again = await paidTwice();
+      await eventsInclude(again.order, 'DUPLICATE_PAYMENT');
+      const target2 = { tenantId: again.order.tenantId, payNo: again.order.payNo, attemptNo: again.first };
+      expect(await deps.jobs.automaticRefunds.run(deps, target2)).toBe('try 1: refund is FAILED');
+      await h.call('refund', {
+        order: ref(again.order),
+        outRefundNo: uniq('RF'),
+        amount: AMOUNT,
+        reason: 'by hand',
+        attemptNo: again.first,
+      });
+      await eventually(async () => (await deps.jobs.automaticRefunds.run(deps, target2)).startsWith('nothing left to refund'));
+      expect((await refundsOf(again.order)).length).toBe(2);
+      const retries = await findDuplicateRefundsToRetry(deps.db, new Date(Date.now() + 3_600_000), 1000, 4);
+      expect(retries.map((r) => r.attemptNo)).not.toContain(again.first);
+      expect(h.gateway.refundedTotal(again.first)).toBe(AMOUNT);
+    } finally {
+      await queue.resume();
+    }
   });
 
   it('When the duplicate is reported many times at once (duplicate notifies, Query syncs, reruns of the job), then it is refunded once', async () => {

@@ -154,7 +154,8 @@ async function apply(
     return { ok: true, result: r.kind === 'applied' ? 'PROCESSED' : 'IGNORED' };
   }
   const refund = await findRefundByNo(deps.db, n.refundNo);
-  if (!refund || refund.payNo !== attempt.payNo) {
+  // The refund of this very trade: one of another attempt of the same order is not this trade's to settle.
+  if (!refund || refund.payNo !== attempt.payNo || refund.attemptNo !== attempt.attemptNo) {
     return { ok: false, detail: `no refund ${n.refundNo} on this trade` };
   }
   // A final word about a refund must name its amount; one that proves no amount is only a reason to ask.

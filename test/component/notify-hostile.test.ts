@@ -217,6 +217,36 @@ describe('missing is not matching', () => {
   });
 });
 
+describe('a refund notify on another attempt of the same order', () => {
+  it('When a validly signed refund notify names our refund under the trade of another attempt of its order, then it is REJECTED and the refund untouched', async () => {
+    // Found in review: the refund was checked against the notified trade's order, not against the trade it refunds.
+    const { order, attemptNo: first } = await paying(wx.tenantId, PayWay.PAY_WAY_WECHAT_NATIVE);
+    const second = (await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_WECHAT_H5, clientIp: '203.0.113.9', payerId: '' }))
+      .attemptNo;
+    wx.sandbox.holdRefunds(true);
+    try {
+      wx.sandbox.pay(second);
+      await eventually(async () => (await orderRow(order.payNo)).status === 'SUCCESS');
+      await h.call('refund', { order: ref(order), outRefundNo: uniq('RF'), amount: 1000n, reason: '' });
+      const refundRow = await db().refund.findFirstOrThrow({ where: { payNo: order.payNo } });
+      expect(refundRow.attemptNo).toBe(second);
+      const resource = {
+        out_trade_no: first, // the closed first attempt, not the refunded trade
+        out_refund_no: refundRow.refundNo,
+        refund_id: `50300${Date.now()}`,
+        refund_status: 'SUCCESS',
+        amount: { total: 2500, refund: 1000, payer_total: 2500, payer_refund: 1000 },
+        mchid: wx.sandbox.trade(first)!.mchid,
+      };
+      const { body, headers } = wx.signedNotify('REFUND.SUCCESS', resource);
+      expect((await postWechat(body, headers)).status).toBe(500);
+      expect((await db().refund.findUniqueOrThrow({ where: { refundNo: refundRow.refundNo } })).status).toBe('PENDING');
+    } finally {
+      wx.sandbox.holdRefunds(false);
+    }
+  });
+});
+
 describe('a payment the channel reports as being refunded', () => {
   it('When a signed TRANSACTION.SUCCESS says trade_state=REFUND, then the payment is recorded and the order side and operators are told', async () => {
     const { order, attemptNo } = await paying(wx.tenantId, PayWay.PAY_WAY_WECHAT_NATIVE);

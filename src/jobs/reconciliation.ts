@@ -113,13 +113,16 @@ export class Reconciliation {
     const day = dayBefore(beijingDay(deps.now()));
     const targets = await accountsToReconcile(deps.db, deps.channels.withStatements());
     const ids: string[] = [];
-    for (const t of targets) {
-      const key = Reconciliation.jobId({ ...t, day });
-      await this.add({ ...t, day, actor: RECONCILE_ACTOR, manual: false, tryNo: 0, key }, 0);
-      ids.push(key);
-    }
+    for (const t of targets) ids.push(await this.enqueueScheduled({ ...t, day }));
     deps.log.info({ day, runs: ids.length }, 'daily reconciliation queued');
     return ids;
+  }
+
+  /** The daily job's run of one (tenant, channel, day), under the id from all three: queued once however often asked. */
+  async enqueueScheduled(r: { tenantId: string; channel: string; day: string }): Promise<string> {
+    const key = Reconciliation.jobId(r);
+    await this.add({ tenantId: r.tenantId, channel: r.channel, day: r.day, actor: RECONCILE_ACTOR, manual: false, tryNo: 0, key }, 0);
+    return key;
   }
 
   /** An operator's run: queued at once under an id of its own, so it runs whatever ran before. */

@@ -85,6 +85,15 @@ export interface ReconciliationStart {
  * has an account at the channel.
  */
 export async function startReconciliation(deps: Deps, req: ReconciliationStart, ctx: RequestContext = {}): Promise<{ jobId: string }> {
+  await checkReconciliation(deps, req);
+  return deps.reconciliation.startManual({ ...req, actor: ctx.actor ?? 'anonymous' });
+}
+
+/** What a run of the day needs, checked in the order of the codes: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION. */
+export async function checkReconciliation(
+  deps: Pick<Deps, 'channels' | 'now' | 'tenants' | 'accounts'>,
+  req: ReconciliationStart,
+): Promise<void> {
   requireStatementChannel(deps, req.channel);
   const today = beijingDay(deps.now());
   if (req.day > today) throw new InvalidArgumentError('day', `must not be after today in Beijing (${today})`);
@@ -95,5 +104,4 @@ export async function startReconciliation(deps: Deps, req: ReconciliationStart, 
       metadata: { tenantId: req.tenantId, channel: req.channel },
     });
   }
-  return deps.reconciliation.startManual({ ...req, actor: ctx.actor ?? 'anonymous' });
 }

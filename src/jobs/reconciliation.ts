@@ -86,21 +86,25 @@ export class Reconciliation {
   }
 
   /**
-   * Creates the daily schedule if Redis lacks it; true when it had to. Once this process had put it in place,
-   * a missing schedule means Redis lost it: then a day whose time has passed is enqueued at once.
+   * Creates the daily schedule if Redis lacks it (or has it at another time); true when it had to. Once this
+   * process had put it in place, a missing schedule means Redis lost it: then a day whose time has passed is
+   * enqueued at once.
    */
   async assertSchedule(deps: Pick<Deps, 'db' | 'channels' | 'log' | 'now'>): Promise<boolean> {
-    if (await this.queue.getJobScheduler(SCHEDULER_ID)) {
+    const [hh, mm] = this.settings.at.split(':').map(Number);
+    const pattern = `${mm} ${hh} * * *`;
+    const current = await this.queue.getJobScheduler(SCHEDULER_ID);
+    if (current?.pattern === pattern && current.tz === this.settings.timeZone) {
       this.asserted = true;
       return false;
     }
-    const [hh, mm] = this.settings.at.split(':').map(Number);
+    // Missing, or set by a deployment with another RECONCILE_AT or RECONCILE_TIME_ZONE: this one's settings win.
     await this.queue.upsertJobScheduler(
       SCHEDULER_ID,
-      { pattern: `${mm} ${hh} * * *`, tz: this.settings.timeZone },
+      { pattern, tz: this.settings.timeZone },
       { name: DAILY, data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } },
     );
-    if (this.asserted) {
+    if (this.asserted && !current) {
       deps.log.warn({ scheduler: SCHEDULER_ID }, 'the daily reconciliation schedule was missing from Redis (data lost?); put back');
       if (localTimeOfDay(deps.now(), this.settings.timeZone) >= this.settings.at) await this.enqueueDaily(deps);
     }

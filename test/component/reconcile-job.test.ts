@@ -265,6 +265,16 @@ describe('The schedule', () => {
     expect(await rec.queue.getJobScheduler('reconcile-daily')).toMatchObject({ pattern: '30 9 * * *', tz: 'Asia/Shanghai', name: 'daily' });
   });
 
+  it('When a deployment starts with another RECONCILE_AT, then its time replaces the one in Redis', async () => {
+    const { rec, prefix } = reconciliation(engine(['DONE']), { at: '09:30' });
+    await rec.start(testDeps().deps);
+    const later = new Reconciliation(conn, prefix, { ...SETTINGS, at: '11:15', timeZone: 'Europe/Berlin' }, engine(['DONE']).fn);
+    open.push(later);
+    expect(await later.assertSchedule(testDeps().deps)).toBe(true);
+    expect(await rec.queue.getJobScheduler('reconcile-daily')).toMatchObject({ pattern: '15 11 * * *', tz: 'Europe/Berlin' });
+    expect(await later.assertSchedule(testDeps().deps)).toBe(false);
+  });
+
   it('When RECONCILE_ENABLED is off, then no schedule is put in place', async () => {
     const { rec } = reconciliation(engine(['DONE']), { enabled: false });
     await rec.start(testDeps().deps);

@@ -79,6 +79,7 @@ export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps 
     statusSync: jobs.statusSync,
     timeouts: jobs.timeouts,
     automaticRefunds: jobs.automaticRefunds,
+    reconciliation: jobs.reconciliation,
     deliveries: jobs.deliveries,
     accounts: new ChannelAccounts(db, secretBox(config), config.CHANNEL_ACCOUNT_CACHE_MS, channels),
     tenants: new Tenants(db, config.TENANT_CACHE_MS),

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { isTimeZone } from './domain/time-zones';
 import { SecretBox } from './infra/secret-box';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -126,6 +127,23 @@ const schema = z
     NOTIFY_UNVERIFIED_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1000000).default(600),
     /** How often a WatchOrder stream re-reads its order when no change message arrived (pub/sub may drop one). */
     WATCH_POLL_MS: z.coerce.number().int().min(50).max(MINUTE).default(5000),
+    /** The daily reconciliation of every tenant's statements at each channel that publishes them (issue 15). */
+    RECONCILE_ENABLED: bool.default(true),
+    /** The local time (HH:mm, in RECONCILE_TIME_ZONE) the daily job reconciles the previous Beijing day. */
+    RECONCILE_AT: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:mm (24-hour)')
+      .default('10:00'),
+    RECONCILE_TIME_ZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
+    /**
+     * Waits before the daily job asks again for a statement the channel has not published yet (or a run that
+     * failed); after the last, the day is given up (logged at error, paysvc_reconcile_given_up_total).
+     */
+    RECONCILE_RETRY_DELAYS_MS: delays(
+      Array<number>(48)
+        .fill(30 * MINUTE)
+        .join(','),
+    ),
     /** Run the BullMQ workers in this process (turn off for gRPC-only replicas). */
     WORKERS_ENABLED: bool.default(true),
     /** HTTP basic auth of the queue board at /admin/queues on the sidecar; the board is off unless both are set. */

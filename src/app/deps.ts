@@ -44,6 +44,10 @@ export interface Deps {
    * `at`; one job per target and try, so duplicates collapse.
    */
   automaticRefunds: { schedule(target: AutomaticRefundTarget, when?: AutomaticRefundTry): Promise<void> };
+  /** Queues an operator's reconciliation run of a (tenant, channel, day) (StartReconciliation). */
+  reconciliation: {
+    startManual(run: { tenantId: string; channel: string; day: string; actor: string }): Promise<{ jobId: string }>;
+  };
   /** Schedules an order's close at its expiry. */
   timeouts: { schedule(order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> };
   /** Event delivery: drops an event's queued job so a replay can queue it afresh (false while it runs). */

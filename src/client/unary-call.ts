@@ -15,7 +15,10 @@ export type UnaryMethod =
   | 'replayEvent'
   | 'listOrders'
   | 'getStatistics'
-  | 'updatePayWay';
+  | 'updatePayWay'
+  | 'listReconciliationRuns'
+  | 'listReconciliationDifferences'
+  | 'startReconciliation';
 
 type Signature<M extends UnaryMethod> = PaymentServiceClient[M] extends (
   request: infer Q,

@@ -42,6 +42,10 @@ export const REASONS = {
   REFUND_NOT_FOUND: r('NOT_FOUND', 'No refund of this tenant has that out_refund_no.'),
   ATTEMPT_NOT_FOUND: r('NOT_FOUND', 'The attempt_no names no attempt of this order. Metadata: payNo, attemptNo.'),
   EVENT_NOT_FOUND: r('NOT_FOUND', 'No event of this tenant has that event_id.'),
+  RECONCILIATION_RUN_NOT_FOUND: r(
+    'NOT_FOUND',
+    'No reconciliation run of this tenant has that run_id, or the (channel, day) has no finished run yet. Metadata: tenantId, runId or channel and day.',
+  ),
   NOT_FOUND: r('NOT_FOUND', 'Fallback: something named in the request does not exist.'),
   // ALREADY_EXISTS
   IDEMPOTENCY_CONFLICT: r(

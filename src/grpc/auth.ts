@@ -26,6 +26,9 @@ export const METHOD_PERMISSIONS: Readonly<Record<string, Permission>> = {
   ListRefunds: 'operate',
   ReplayEvent: 'operate',
   UpdatePayWay: 'operate',
+  ListReconciliationRuns: 'operate',
+  ListReconciliationDifferences: 'operate',
+  StartReconciliation: 'operate',
 };
 
 /** An authenticated caller: its name is the actor on every log line and audit row of its calls. */

@@ -9,6 +9,7 @@ import { watchOrder } from '../app/watch-order';
 import { listEvents, replayEvent } from '../app/order-events';
 import { listOrders } from '../app/list-orders';
 import { listRefunds } from '../app/list-refunds';
+import { listReconciliationDifferences, listReconciliationRuns, startReconciliation } from '../app/reconciliation-runs';
 import { describePayWay, listPayWays, type PayWayView } from '../app/list-pay-ways';
 import { prepay } from '../app/prepay';
 import { queryOrder } from '../app/query-order';
@@ -40,6 +41,7 @@ import {
   refundToProto,
 } from './mappers';
 import { orderPageToProto, parseGetStatistics, parseListOrders, parsePage, parseRefundScope, statisticsToProto } from './order-queries';
+import { differenceToProto, parseListDifferences, parseListRuns, parseStart, runToProto } from './reconciliation-queries';
 import * as v from './validation';
 
 const createOrderRequest = z.object({
@@ -197,6 +199,21 @@ export function paymentService(
     }),
     listOrders: unary('ListOrders', async (req) => orderPageToProto(await listOrders(deps, parseListOrders(req)))),
     getStatistics: unary('GetStatistics', async (req) => statisticsToProto(await getStatistics(deps, parseGetStatistics(req)))),
+    listReconciliationRuns: unary('ListReconciliationRuns', async (req) => {
+      const { filter, page } = parseListRuns(req);
+      const p = await listReconciliationRuns(deps, filter, page);
+      return { runs: p.items.map(runToProto), nextPageToken: p.nextPageToken };
+    }),
+    listReconciliationDifferences: unary('ListReconciliationDifferences', async (req) => {
+      const r = parseListDifferences(req);
+      const p = await listReconciliationDifferences(deps, r.tenantId, r.ref, r.kinds, r.page);
+      return { run: runToProto(p.run), differences: p.items.map(differenceToProto), nextPageToken: p.nextPageToken };
+    }),
+    startReconciliation: unary('StartReconciliation', async (req, ctx) => {
+      const r = parseStart(req);
+      const { jobId } = await startReconciliation(deps, r, ctx);
+      return { jobId, tenantId: r.tenantId, channel: r.channel, day: r.day };
+    }),
     watchOrder: (call) => {
       const timer = deps.metrics.rpcDuration.startTimer({ method: 'WatchOrder' });
       let actor: string | undefined;

@@ -9,9 +9,13 @@ import { EventDeliveries } from './event-delivery';
 import { OrderTimeouts } from './order-timeout';
 import { OutboxRelay } from './outbox-relay';
 import { AutomaticRefunds } from './automatic-refunds';
+import { Reconciliation } from './reconciliation';
 import { stopWorkers } from './queues';
 import { StatusSync } from './status-sync';
 import { Sweeper } from './sweeper';
+
+/** How long a run waits when a run of the same day is RUNNING (a run takes seconds to minutes). */
+const RECONCILE_BUSY_DELAY_MS = 60_000;
 
 /**
  * Every background job of the service. Producers (the queues) exist in every process; workers, the outbox
@@ -23,6 +27,7 @@ export class Jobs {
   readonly deliveries: EventDeliveries;
   readonly sweeper: Sweeper;
   readonly automaticRefunds: AutomaticRefunds;
+  readonly reconciliation: Reconciliation;
   private relay?: OutboxRelay;
   private workers: Worker[] = [];
 
@@ -42,6 +47,14 @@ export class Jobs {
       workerConcurrency: config.TIMEOUT_WORKER_CONCURRENCY,
     });
     this.automaticRefunds = new AutomaticRefunds(producer, prefix);
+    this.reconciliation = new Reconciliation(producer, prefix, {
+      enabled: config.RECONCILE_ENABLED,
+      at: config.RECONCILE_AT,
+      timeZone: config.RECONCILE_TIME_ZONE,
+      retryDelaysMs: config.RECONCILE_RETRY_DELAYS_MS,
+      busyDelayMs: RECONCILE_BUSY_DELAY_MS,
+      reassertMs: config.SWEEP_INTERVAL_MS,
+    });
     const webhook = config.EVENT_WEBHOOK_URL
       ? { url: config.EVENT_WEBHOOK_URL, secret: config.EVENT_WEBHOOK_SECRET ?? '', timeoutMs: config.EVENT_WEBHOOK_TIMEOUT_MS }
       : undefined;
@@ -68,7 +81,14 @@ export class Jobs {
   }
 
   queues(): Queue[] {
-    return [this.statusSync.queue, this.timeouts.queue, this.deliveries.queue, this.sweeper.queue, this.automaticRefunds.queue];
+    return [
+      this.statusSync.queue,
+      this.timeouts.queue,
+      this.deliveries.queue,
+      this.sweeper.queue,
+      this.automaticRefunds.queue,
+      this.reconciliation.queue,
+    ];
   }
 
   async startWorkers(deps: Deps): Promise<void> {
@@ -79,8 +99,10 @@ export class Jobs {
       this.deliveries.worker(deps, ctx),
       this.sweeper.worker(deps, ctx),
       this.automaticRefunds.worker(deps, ctx),
+      this.reconciliation.worker(deps, ctx),
     ];
     await this.sweeper.start();
+    await this.reconciliation.start(deps);
     this.relay = new OutboxRelay(deps.db, this.deliveries, deps.log, deps.metrics, this.config.OUTBOX_POLL_MS);
     this.relay.start();
   }
@@ -101,6 +123,7 @@ export class Jobs {
       this.deliveries.close(),
       this.sweeper.close(),
       this.automaticRefunds.close(),
+      this.reconciliation.close(),
     ]);
     await withTimeout(queues, graceMs, 'closing the queues').catch((err: unknown) => log?.warn({ err }, 'queues did not close in time'));
   }

@@ -12,6 +12,7 @@ export const QUEUE = {
   eventDelivery: 'event-delivery',
   maintenance: 'maintenance',
   automaticRefunds: 'automatic-refunds',
+  reconciliation: 'reconciliation',
 } as const;
 
 export interface WorkerContext {

@@ -20,8 +20,14 @@ import {
   UpdatePayWayRequest,
   WatchOrderRequest,
 } from '../../src/gen/payment/v1/payment_service';
+import {
+  ListReconciliationDifferencesRequest,
+  ListReconciliationRunsRequest,
+  StartReconciliationRequest,
+} from '../../src/gen/payment/v1/reconciliation';
 import { PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
+import { alipayTenant, type AlipayTenant } from '../support/channels';
 import { bearer, eventually, newTenant, startHarness, TEST_CALLER, uniq, type Harness } from '../support/harness';
 
 /*
@@ -48,6 +54,9 @@ let paid: PayOrder;
 let waiting: PayOrder;
 let outRefundNo: string;
 let eventId: string;
+let alipayA: AlipayTenant;
+/** A Beijing day with a finished reconciliation run of tenant A at alipay (seeded). */
+const RECON_DAY = '2026-11-20';
 
 /** A request for `tenantId` that, if allowed, would do real work (and write, for the mutations). */
 const REQUESTS: Record<string, (tenantId: string) => unknown> = {
@@ -75,6 +84,10 @@ const REQUESTS: Record<string, (tenantId: string) => unknown> = {
       createdTo: new Date(Date.now() + 86400_000),
     }),
   WatchOrder: (tenantId) => WatchOrderRequest.fromPartial({ order: { tenantId, key: { $case: 'payNo', value: paid.payNo } } }),
+  ListReconciliationRuns: (tenantId) => ListReconciliationRunsRequest.fromPartial({ tenantId, channel: 'alipay' }),
+  ListReconciliationDifferences: (tenantId) =>
+    ListReconciliationDifferencesRequest.fromPartial({ tenantId, channel: 'alipay', day: RECON_DAY }),
+  StartReconciliation: (tenantId) => StartReconciliationRequest.fromPartial({ tenantId, channel: 'alipay', day: RECON_DAY }),
 };
 
 /** Calls `method` on the gate with `md` (nothing added); resolves to the status code (a stream: its first message or error). */
@@ -145,6 +158,9 @@ beforeAll(async () => {
   outRefundNo = uniq('R');
   await h.call('refund', { order: ref(paid), outRefundNo, amount: 100n, reason: '' });
   waiting = await createOrder(h, tenantA);
+  alipayA = await alipayTenant(h, tenantA);
+  await h.service.deps.db.$executeRaw`INSERT INTO recon_run (tenant_id, channel, day, status, actor, started_at, finished_at)
+    VALUES (${tenantA}, 'alipay', ${RECON_DAY}, 'DONE', 'system:reconcile', NOW(3), NOW(3))`;
   // Settled: every event delivered, so no background work touches these tenants' rows while the matrix runs.
   const events = await eventually(async () => {
     const { events: e } = await h.call('listEvents', { pageSize: 0, pageToken: '', order: ref(paid) });
@@ -155,6 +171,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await g?.close();
   await h?.close();
+  await alipayA?.close();
 });
 
 describe('the permission table', () => {

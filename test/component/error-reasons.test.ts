@@ -65,6 +65,20 @@ const SCENARIOS: Partial<Record<Reason, Scenario>> = {
   EVENT_NOT_FOUND: {
     provoke: async () => ({ failing: h.call('replayEvent', { tenantId: tenant, eventId: randomUUID() }) }),
   },
+  RECONCILIATION_RUN_NOT_FOUND: {
+    provoke: async () => ({
+      failing: h.call('listReconciliationDifferences', {
+        tenantId: tenant,
+        runId: 0n,
+        channel: 'alipay',
+        day: '2026-11-01',
+        kinds: [],
+        pageSize: 0,
+        pageToken: '',
+      }),
+      metadata: { tenantId: tenant, channel: 'alipay', day: '2026-11-01' },
+    }),
+  },
   IDEMPOTENCY_CONFLICT: {
     provoke: async () => {
       const first = await createOrder(h, tenant);

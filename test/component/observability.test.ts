@@ -31,7 +31,7 @@ describe('Queue board', () => {
     }
   });
 
-  it('When the right credentials are sent, then the board and its API list the five internal queues', async () => {
+  it('When the right credentials are sent, then the board and its API list the six internal queues', async () => {
     const page = await board(h, '/', basic(USER, PASSWORD));
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
@@ -44,6 +44,7 @@ describe('Queue board', () => {
       'event-delivery',
       'maintenance',
       'order-timeout',
+      'reconciliation',
       'status-sync',
     ]);
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);

@@ -191,6 +191,7 @@ describe.each(APIS)('Server reflection %s, through a strict client', (api) => {
       'google/protobuf/timestamp.proto',
       'payment/v1/events.proto',
       'payment/v1/payment_service.proto',
+      'payment/v1/reconciliation.proto',
       'payment/v1/types.proto',
     ]);
     expect(again).toEqual({ ok: true, files: ['payment/v1/events.proto'] });
@@ -226,10 +227,13 @@ describe('Calls built from reflection alone, in the README’s snake_case JSON',
       ['ListOrders', 'OK', ''],
       ['GetStatistics', 'OK', ''],
       ['UpdatePayWay', 'OK', ''],
+      ['ListReconciliationRuns', 'OK', ''],
       ['CreateOrder-zero-amount', 'INVALID_ARGUMENT', expect.any(String)],
       ['Query-unknown', 'NOT_FOUND', expect.any(String)],
       ['QueryRefund-unknown', 'NOT_FOUND', expect.any(String)],
       ['Refund-too-much', 'FAILED_PRECONDITION', expect.any(String)],
+      ['ListReconciliationDifferences-no-run', 'NOT_FOUND', expect.any(String)],
+      ['StartReconciliation-no-account', 'FAILED_PRECONDITION', expect.any(String)],
     ]);
   });
 

@@ -72,6 +72,9 @@ function requests(tenantId: string): { unary: { [M in UnaryMethod]: RequestOf<M>
         currency: 'CNY',
         timeZone: 'Asia/Shanghai',
       },
+      listReconciliationRuns: { tenantId, channel: '', dayFrom: '', dayTo: '', pageSize: 0, pageToken: '' },
+      listReconciliationDifferences: { tenantId, runId: 0n, channel: 'alipay', day: '2026-11-30', kinds: [], pageSize: 0, pageToken: '' },
+      startReconciliation: { tenantId, channel: 'alipay', day: '2026-11-30' },
       updatePayWay: {
         tenantId,
         payWay: PayWay.PAY_WAY_MOCK,

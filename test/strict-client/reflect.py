@@ -361,6 +361,7 @@ def walk_readme(call, tenant, run):
                            'created_to': iso(now + datetime.timedelta(days=1))})
     call('UpdatePayWay', {'tenant_id': tenant, 'pay_way': 'PAY_WAY_MOCK_QR', 'expected_version': 0,
                           'fee_rule': {'rate_bps': 60, 'min_fee': 1}, 'display_order': 1})
+    call('ListReconciliationRuns', {'tenant_id': tenant, 'channel': 'alipay', 'day_from': '2026-11-01', 'page_size': 20})
     # and what a caller gets wrong: the codes a program sees
     call('CreateOrder', {'tenant_id': tenant, 'out_order_no': f'SO-{run}-3', 'amount': 0, 'currency': 'CNY',
                          'subject': 'Nothing', 'notify_topic': 'order.pay.notify'}, step='CreateOrder-zero-amount')
@@ -368,6 +369,10 @@ def walk_readme(call, tenant, run):
     call('QueryRefund', {'tenant_id': tenant, 'out_refund_no': f'RF-{run}-none'}, step='QueryRefund-unknown')
     call('Refund', {'order': ref1, 'out_refund_no': f'RF-{run}-2', 'amount': 99999, 'reason': 'too much'},
          step='Refund-too-much')
+    call('ListReconciliationDifferences', {'tenant_id': tenant, 'channel': 'alipay', 'day': '2026-11-30'},
+         step='ListReconciliationDifferences-no-run')
+    call('StartReconciliation', {'tenant_id': tenant, 'channel': 'alipay', 'day': '2026-11-30'},
+         step='StartReconciliation-no-account')
 
 
 def parse_header(text):

@@ -199,6 +199,8 @@ describe('a duplicate payment', () => {
       'REFUND_FAILED',
       'AUTOMATIC_REFUND_FAILED',
     ]);
+    // Counted once the transaction that wrote the event has committed: a moment after the event is visible.
+    await eventually(async () => failedMetric(await metricsText(), 'duplicate') >= before + 1);
     expect(failedMetric(await metricsText(), 'duplicate')).toBe(before + 1);
 
     // Given up: the job and the sweep (long after the last failure) try nothing more.
@@ -340,6 +342,8 @@ describe('the automatic refund of a payment after close', () => {
     const { order, attemptNo } = await paidAfterCancel();
     await eventsInclude(order, 'AUTOMATIC_REFUND_FAILED');
     expect((await refundsOf(order)).map((r) => r.status)).toEqual(['FAILED', 'FAILED', 'FAILED', 'FAILED']);
+    // Counted once the transaction that wrote the event has committed: a moment after the event is visible.
+    await eventually(async () => failedMetric(await metricsText(), 'paid_after_close') >= before + 1);
     expect(failedMetric(await metricsText(), 'paid_after_close')).toBe(before + 1);
     expect((await orderRow(h, order)).status).toBe('PAID_AFTER_CLOSE');
 

@@ -80,7 +80,7 @@ export class Jobs {
       this.sweeper.worker(deps, ctx),
       this.automaticRefunds.worker(deps, ctx),
     ];
-    await this.sweeper.start();
+    await this.sweeper.start(deps.log);
     this.relay = new OutboxRelay(deps.db, this.deliveries, deps.log, deps.metrics, this.config.OUTBOX_POLL_MS);
     this.relay.start();
   }

@@ -141,6 +141,22 @@ const schema = z
      * (retry): bounds every call while MariaDB is down or the pool is exhausted, well inside a caller's deadline.
      */
     DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(MINUTE).default(2000),
+    /**
+     * A running job's lock (renewed every half of it) and how often workers look for jobs whose lock lapsed: the
+     * jobs of a crashed process (events being delivered, timeouts, syncs) run again within about their sum.
+     */
+    JOB_LOCK_MS: z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(10 * MINUTE)
+      .default(5000),
+    JOB_STALLED_CHECK_MS: z.coerce
+      .number()
+      .int()
+      .min(500)
+      .max(10 * MINUTE)
+      .default(2500),
   })
   .transform((env, ctx) => {
     const production = env.NODE_ENV === 'production';

@@ -72,7 +72,8 @@ export class Jobs {
   }
 
   async startWorkers(deps: Deps): Promise<void> {
-    const ctx = { connection: this.connection, log: deps.log, metrics: deps.metrics };
+    const stall = { lockMs: this.config.JOB_LOCK_MS, checkMs: this.config.JOB_STALLED_CHECK_MS };
+    const ctx = { connection: this.connection, log: deps.log, metrics: deps.metrics, stall };
     this.workers = [
       this.statusSync.worker(deps, ctx),
       this.timeouts.worker(deps, ctx),

@@ -140,7 +140,7 @@ const schema = z
      * How long a statement waits for a database connection before the call answers UNAVAILABLE DATABASE_BUSY
      * (retry): bounds every call while MariaDB is down or the pool is exhausted, well inside a caller's deadline.
      */
-    DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(MINUTE).default(2000),
+    DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(MINUTE).default(3000),
     /**
      * A running job's lock (renewed every half of it) and how often workers look for jobs whose lock lapsed: the
      * jobs of a crashed process (events being delivered, timeouts, syncs) run again within about their sum.

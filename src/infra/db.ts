@@ -12,8 +12,9 @@ export /** 64 MiB: above max_allowed_packet's default (16 MiB on MariaDB 10.11, 
 const GROUP_CONCAT_MAX_LEN = 64 * 1024 * 1024;
 const LOCK_WAIT_SECONDS = 5;
 /** How long a statement waits for a pool connection by default (DATABASE_ACQUIRE_TIMEOUT_MS). */
-export const ACQUIRE_TIMEOUT_MS = 2000;
-const CONNECT_TIMEOUT_MS = 1000;
+export const ACQUIRE_TIMEOUT_MS = 3000;
+/** The driver's 1 s is too short for a handshake on a loaded machine (the pool then fails every try until acquire). */
+const CONNECT_TIMEOUT_MS = 2000;
 
 /**
  * A Prisma 7 client over a mariadb driver pool that the service also uses directly: Prisma keeps the schema, the
@@ -31,7 +32,7 @@ export function dbPoolConfig(databaseUrl: string, poolSize: number, acquireTimeo
     connectionLimit: poolSize,
     // Fail fast when the database is gone: a statement waits at most this long for a pool connection (the
     // driver's default is 10 s, past any caller's deadline), then fails with 45028, which the transport answers
-    // as UNAVAILABLE DATABASE_BUSY with RetryInfo. A new connection gets a second to open (refused at once
+    // as UNAVAILABLE DATABASE_BUSY with RetryInfo. A new connection gets up to 2 s to open (refused at once
     // when the server is down, silent when its host is).
     acquireTimeout: acquireTimeoutMs,
     connectTimeout: Math.min(CONNECT_TIMEOUT_MS, acquireTimeoutMs),

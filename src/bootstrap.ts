@@ -14,6 +14,7 @@ import { createLogger } from './infra/logger';
 import { Markers } from './infra/markers';
 import { createMetrics, type Metrics } from './infra/metrics';
 import { createRedis } from './infra/redis';
+import { DependencyHealth } from './infra/health';
 import { throttled } from './infra/throttled';
 import { Jobs } from './jobs';
 import { OrderFeed } from './infra/order-feed';
@@ -40,6 +41,8 @@ function channelCallMetrics(metrics: Metrics): ChannelCallObserver {
 export interface ServiceDeps extends Deps {
   orderFeed: OrderFeed;
   jobs: Jobs;
+  /** Whether MariaDB and Redis answer: /readyz, and the log lines when either goes away or comes back. */
+  health: DependencyHealth;
   /** BullMQ's connection (no per-request retry limit, as its workers require). */
   queueRedis: Redis;
   /** BullMQ producers' connection: no offline queue, so adds fail fast while Redis is down. */
@@ -53,11 +56,12 @@ export interface BuildOptions {
 
 export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps {
   const channels = opts.channels ?? defaultChannels(config);
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_ACQUIRE_TIMEOUT_MS);
   const queueRedis = createRedis(config.REDIS_URL, { forBullmq: true });
   const queueProducerRedis = createRedis(config.REDIS_URL, { failFast: true });
   const jobs = new Jobs(config, queueRedis, queueProducerRedis);
-  const redis = createRedis(config.REDIS_URL);
+  // Markers, notify limits and the order feed's publisher: hints a request must never wait for.
+  const redis = createRedis(config.REDIS_URL, { failFast: true });
   const log = createLogger(config.LOG_LEVEL);
   const metrics = createMetrics();
   const subscriber = createRedis(config.REDIS_URL);
@@ -73,6 +77,7 @@ export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps 
   encodeEventsWith(db, paymentEventJson);
   return {
     db,
+    health: new DependencyHealth(db, redis, log),
     queueRedis,
     queueProducerRedis,
     jobs,
@@ -117,7 +122,8 @@ export interface RunningService {
 export async function startService(config: Config, deps = buildDeps(config)): Promise<RunningService> {
   await deps.db.$connect();
   // The producers' connection has no offline queue: it must be up before the first request can add a job.
-  await untilReady(deps.queueProducerRedis, 10_000);
+  await Promise.all([untilReady(deps.queueProducerRedis, 10_000), untilReady(deps.redis, 10_000)]);
+  deps.health.start();
   if (config.WORKERS_ENABLED) await deps.jobs.startWorkers(deps);
   const grpc = await startGrpcServer(deps, {
     host: config.GRPC_HOST,
@@ -128,7 +134,7 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
     production: config.NODE_ENV === 'production',
   });
   const board = queueBoard(config, deps.jobs.queues());
-  const http = await listen(createSidecar(deps, { board }), config.HTTP_HOST, config.HTTP_PORT);
+  const http = await listen(createSidecar(deps, { board, health: deps.health }), config.HTTP_HOST, config.HTTP_PORT);
   const address = http.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.HTTP_PORT;
   deps.log.info({ port: httpPort }, 'HTTP sidecar listening');
@@ -143,6 +149,7 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
       await grpc.shutdown(config.SHUTDOWN_GRACE_MS, 4 * config.CHANNEL_TIMEOUT_MS);
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await deps.jobs.close(deps.log);
+      deps.health.stop();
       await closeDb(deps.db);
       deps.redis.disconnect();
       deps.queueRedis.disconnect();

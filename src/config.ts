@@ -154,6 +154,27 @@ const schema = z
     BULL_BOARD_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(256).optional(),
     /** The board only shows; set false to let operators retry, clean, pause or remove jobs from it. */
     BULL_BOARD_READ_ONLY: bool.default(true),
+    /**
+     * How long a statement waits for a database connection before the call answers UNAVAILABLE DATABASE_BUSY
+     * (retry): bounds every call while MariaDB is down or the pool is exhausted, well inside a caller's deadline.
+     */
+    DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(MINUTE).default(3000),
+    /**
+     * A running job's lock (renewed every half of it) and how often workers look for jobs whose lock lapsed: the
+     * jobs of a crashed process (events being delivered, timeouts, syncs) run again within about their sum.
+     */
+    JOB_LOCK_MS: z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(10 * MINUTE)
+      .default(5000),
+    JOB_STALLED_CHECK_MS: z.coerce
+      .number()
+      .int()
+      .min(500)
+      .max(10 * MINUTE)
+      .default(2500),
   })
   .transform((env, ctx) => {
     const production = env.NODE_ENV === 'production';

@@ -34,7 +34,7 @@ import {
 } from '../gen/payment/v1/payment_service';
 import { OrderStatus, type PayOrder } from '../gen/payment/v1/types';
 import { PaymentError } from './payment-error';
-import { backoffMs, DEFAULT_RETRY, isRetryable, pause, type RetryPolicy } from './retry';
+import { backoffMs, DEFAULT_RETRY, mayRetry, neverSent, pause, type RetryPolicy } from './retry';
 import { orderRef, toOrderRef, withOrderRef, type CallOpts, type Input, type OrderRefInput, type PaymentClientOptions } from './types';
 import { callMetadata, callOnce, type RequestOf, type ResponseOf, type UnaryMethod } from './unary-call';
 import { ordersOf } from './watch';
@@ -50,7 +50,7 @@ export class PaymentClient {
   private readonly token?: string;
 
   constructor(address: string, options: PaymentClientOptions = {}) {
-    this.stub = new PaymentServiceClient(address, channelCredentials(options), options.channelOptions);
+    this.stub = new PaymentServiceClient(address, channelCredentials(options), { ...RECONNECT, ...options.channelOptions });
     this.token = options.token;
     this.deadlineMs = options.deadlineMs ?? 5000;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -166,23 +166,35 @@ export class PaymentClient {
     this.stub.close();
   }
 
-  /** Calls `method` until it succeeds, fails with a code not worth retrying, runs out of attempts or of deadline. */
+  /**
+   * Calls `method` until it succeeds, fails in a way not worth retrying (see mayRetry), runs out of attempts or of
+   * deadline. Attempts that never left the client (no connection: a server restarting) do not count against
+   * maxAttempts: they are retried until the deadline, so a restart shorter than the deadline is invisible.
+   */
   private async call<M extends UnaryMethod>(method: M, request: RequestOf<M>, opts: CallOpts = {}): Promise<ResponseOf<M>> {
     const deadline = Date.now() + (opts.deadlineMs ?? this.deadlineMs);
     const requestId = opts.requestId ?? randomUUID();
+    let sent = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         return await callOnce(this.stub, method, request, callMetadata(requestId, this.token), deadline, opts.signal);
       } catch (err) {
         const error = PaymentError.from(err as ServiceError, requestId);
+        if (!neverSent(error)) sent++;
         // The server's RetryInfo is the least pause; backoff (with jitter) may make it longer.
         const delay = Math.max(backoffMs(this.retry, attempt), Math.min(error.retryDelayMs ?? 0, this.retry.maxDelayMs));
-        if (!isRetryable(error.code) || attempt >= this.retry.maxAttempts || Date.now() + delay >= deadline) throw error;
+        if (!mayRetry(method, error) || sent >= this.retry.maxAttempts || Date.now() + delay >= deadline) throw error;
         await pause(delay, opts.signal, requestId);
       }
     }
   }
 }
+
+/**
+ * grpc-js reconnects after 1 s, then backs off by 1.6 up to 120 s: a server that restarted would be seen only
+ * at the next try. Capped at 1 s, a restart costs a caller at most about a second beyond its own length.
+ */
+const RECONNECT = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 };
 
 /** Explicit credentials, else TLS from `tls`, else plaintext. */
 function channelCredentials(options: PaymentClientOptions): ChannelCredentials {

@@ -3,11 +3,14 @@ import type { Server } from 'node:http';
 import type { Deps } from '../app/deps';
 import { handleNotify } from '../app/handle-notify';
 import { TENANT_ID, TERMINAL_TYPE } from '../domain/identifiers';
+import { DependencyHealth } from '../infra/health';
 import { QUEUE_BOARD_PATH } from './queue-board';
 
 /** What the sidecar mounts besides its own routes: the operators' queue board, when configured. */
 export interface SidecarOptions {
   board?: Router;
+  /** The process's dependency checks (bootstrap's); a sidecar without them checks on its own. */
+  health?: DependencyHealth;
 }
 
 /**
@@ -31,18 +34,11 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
+  // Each dependency gets READY_BUDGET_MS to answer: a database that is gone is a 503 within the probe's timeout.
+  const health = opts.health ?? new DependencyHealth(deps.db, deps.redis, deps.log);
   app.get('/readyz', async (_req, res) => {
-    const [db, redis] = await Promise.all([
-      deps.db.$queryRaw`SELECT 1`.then(
-        () => 'ok',
-        (e: Error) => e.message,
-      ),
-      deps.redis.ping().then(
-        () => 'ok',
-        (e: Error) => e.message,
-      ),
-    ]);
-    res.status(db === 'ok' && redis === 'ok' ? 200 : 503).json({ mysql: db, redis });
+    const report = await health.check();
+    res.status(report.mysql === 'ok' && report.redis === 'ok' ? 200 : 503).json(report);
   });
 
   app.post(

@@ -11,21 +11,31 @@ const pools = new WeakMap<Db, Pool>();
 export /** 64 MiB: above max_allowed_packet's default (16 MiB on MariaDB 10.11, 64 MiB on MySQL 8), which bounds a row anyway. */
 const GROUP_CONCAT_MAX_LEN = 64 * 1024 * 1024;
 const LOCK_WAIT_SECONDS = 5;
+/** How long a statement waits for a pool connection by default (DATABASE_ACQUIRE_TIMEOUT_MS). */
+export const ACQUIRE_TIMEOUT_MS = 3000;
+/** The driver's 1 s is too short for a handshake on a loaded machine (the pool then fails every try until acquire). */
+const CONNECT_TIMEOUT_MS = 2000;
 
 /**
  * A Prisma 7 client over a mariadb driver pool that the service also uses directly: Prisma keeps the schema, the
  * types and the cold paths, while the hot statements run on the same connections without Prisma's per-query layer
  * (see sqlPool). Prisma ends the pool on $disconnect.
  */
-export function createDb(databaseUrl: string, poolSize: number): Db {
-  return createDbOnPool(createPool(dbPoolConfig(databaseUrl, poolSize)));
+export function createDb(databaseUrl: string, poolSize: number, acquireTimeoutMs = ACQUIRE_TIMEOUT_MS): Db {
+  return createDbOnPool(createPool(dbPoolConfig(databaseUrl, poolSize, acquireTimeoutMs)));
 }
 
 /** The driver settings of the service's pool (a tool that builds its own pool, e.g. a traced one, starts here). */
-export function dbPoolConfig(databaseUrl: string, poolSize: number): PoolConfig {
+export function dbPoolConfig(databaseUrl: string, poolSize: number, acquireTimeoutMs = ACQUIRE_TIMEOUT_MS): PoolConfig {
   return {
     ...mysqlConnection(databaseUrl),
     connectionLimit: poolSize,
+    // Fail fast when the database is gone: a statement waits at most this long for a pool connection (the
+    // driver's default is 10 s, past any caller's deadline), then fails with 45028, which the transport answers
+    // as UNAVAILABLE DATABASE_BUSY with RetryInfo. A new connection gets up to 2 s to open (refused at once
+    // when the server is down, silent when its host is).
+    acquireTimeout: acquireTimeoutMs,
+    connectTimeout: Math.min(CONNECT_TIMEOUT_MS, acquireTimeoutMs),
     // BIGINT columns come back as bigint: money never passes through a float.
     bigIntAsNumber: false,
     insertIdAsNumber: false,

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { throttled } from './throttled';
 import type { Logger } from './logger';
 import type { OrderChange } from '../repo/tx';
 
@@ -17,6 +18,8 @@ interface Entry {
 export class OrderFeed {
   private readonly channels = new Map<string, Entry>();
   private readonly closing = new AbortController();
+  /** While Redis is down every commit fails to publish at once (no offline queue): one line per 10 s, not per commit. */
+  private readonly publishFailed = throttled((err: unknown) => this.log.warn({ err }, 'could not publish order changes'));
 
   constructor(
     private readonly pub: Redis,
@@ -42,7 +45,7 @@ export class OrderFeed {
   publish(changes: OrderChange[]): void {
     const pipeline = this.pub.pipeline();
     for (const c of changes) pipeline.publish(this.channel(c.payNo), `${c.status}:${c.version}`);
-    pipeline.exec().catch((err: unknown) => this.log.warn({ err }, 'could not publish order changes'));
+    pipeline.exec().catch((err: unknown) => this.publishFailed(err));
   }
 
   /** Calls `fn` whenever the order may have changed, once subscribed; returns the unsubscribe. */

@@ -92,7 +92,8 @@ export class Jobs {
   }
 
   async startWorkers(deps: Deps): Promise<void> {
-    const ctx = { connection: this.connection, log: deps.log, metrics: deps.metrics };
+    const stall = { lockMs: this.config.JOB_LOCK_MS, checkMs: this.config.JOB_STALLED_CHECK_MS };
+    const ctx = { connection: this.connection, log: deps.log, metrics: deps.metrics, stall };
     this.workers = [
       this.statusSync.worker(deps, ctx),
       this.timeouts.worker(deps, ctx),
@@ -101,7 +102,7 @@ export class Jobs {
       this.automaticRefunds.worker(deps, ctx),
       this.reconciliation.worker(deps, ctx),
     ];
-    await this.sweeper.start();
+    await this.sweeper.start(deps.log);
     await this.reconciliation.start(deps);
     this.relay = new OutboxRelay(deps.db, this.deliveries, deps.log, deps.metrics, this.config.OUTBOX_POLL_MS);
     this.relay.start();

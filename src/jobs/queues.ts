@@ -20,6 +20,20 @@ export interface WorkerContext {
   prefix: string;
   log: Logger;
   metrics: Metrics;
+  /** How a crashed worker's jobs are found again (JOB_LOCK_MS, JOB_STALLED_CHECK_MS); BullMQ's 30 s each if not given. */
+  stall?: StallSettings;
+}
+
+/**
+ * A running job holds a lock in Redis for `lockMs`, renewed every half of it while its process lives; every
+ * `checkMs` each worker moves jobs whose lock lapsed back to waiting. So the jobs of a process that died
+ * (kill -9, a lost host) run again within about lockMs + checkMs, on any worker. Shorter costs one Redis call
+ * per running job per lockMs/2 and one per worker per checkMs; a process whose event loop stalls longer than
+ * lockMs has its job run twice, which every job here tolerates (they are idempotent).
+ */
+export interface StallSettings {
+  lockMs: number;
+  checkMs: number;
 }
 
 /** How many jobs each worker is running now (counted around the processor: BullMQ has no public count). */
@@ -53,9 +67,18 @@ export function startWorker<D, R>(
         if (--count.jobs === 0) count.idle?.();
       }
     },
-    { connection: ctx.connection, prefix: ctx.prefix, concurrency: 8, ...opts },
+    {
+      connection: ctx.connection,
+      prefix: ctx.prefix,
+      concurrency: 8,
+      ...(ctx.stall ? { lockDuration: ctx.stall.lockMs, stalledInterval: ctx.stall.checkMs } : {}),
+      ...opts,
+    },
   );
   running.set(worker, count);
+  worker.on('stalled', (jobId) =>
+    ctx.log.warn({ queue, job: jobId }, 'job was held by a worker that stopped (crashed?); running it again'),
+  );
   worker.on('failed', (job, err) => ctx.log.warn({ err, queue, job: job?.id, attempt: job?.attemptsMade }, 'job failed'));
   worker.on(
     'error',

@@ -1,6 +1,7 @@
 import { Queue, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Deps } from '../app/deps';
+import type { Logger } from '../infra/logger';
 import { findStaleQueuedEvents, outboxBacklog, touchQueued } from '../repo/outbox';
 import {
   countOverdueOrders,
@@ -19,6 +20,7 @@ import { QUEUE, startWorker, type WorkerContext } from './queues';
 import type { StatusSync } from './status-sync';
 
 const BATCH = 200;
+const SCHEDULER_ID = 'sweep';
 
 export interface SweepSettings {
   intervalMs: number;
@@ -50,6 +52,7 @@ export interface SweepReport {
 export class Sweeper {
   /** Read by the operators' queue board; jobs are added through the methods below only. */
   readonly queue: Queue;
+  private recheck?: NodeJS.Timeout;
 
   constructor(
     connection: Redis,
@@ -65,9 +68,27 @@ export class Sweeper {
     this.queue = new Queue(QUEUE.maintenance, { connection, prefix });
   }
 
-  async start(): Promise<void> {
-    await this.queue.upsertJobScheduler(
-      'sweep',
+  /**
+   * Puts the sweep's schedule in Redis, then checks it every interval from every worker process and puts it back
+   * when it is gone: a Redis that lost its data (FLUSHALL, a failover without persistence) takes the scheduler
+   * with every timeout job, and the sweep is what closes their orders. So the schedule is back within one
+   * SWEEP_INTERVAL_MS of Redis answering again, and that first sweep runs at once. Concurrent re-assertions are
+   * harmless: upsertJobScheduler is idempotent on the scheduler id.
+   */
+  async start(log?: Logger): Promise<void> {
+    await this.assertSchedule();
+    const recheck = async () => {
+      if (await this.queue.getJobScheduler(SCHEDULER_ID)) return;
+      await this.assertSchedule();
+      log?.warn({ queue: QUEUE.maintenance }, 'the sweep schedule was gone from Redis (data lost?); put it back');
+    };
+    this.recheck = setInterval(() => void recheck().catch(() => undefined), this.settings.intervalMs);
+    this.recheck.unref();
+  }
+
+  private assertSchedule(): Promise<unknown> {
+    return this.queue.upsertJobScheduler(
+      SCHEDULER_ID,
       { every: this.settings.intervalMs },
       { name: 'sweep', opts: { removeOnComplete: true, removeOnFail: true } },
     );
@@ -126,6 +147,7 @@ export class Sweeper {
   }
 
   close(): Promise<void> {
+    clearInterval(this.recheck);
     return this.queue.close();
   }
 }

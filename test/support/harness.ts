@@ -95,6 +95,9 @@ export async function startHarness(
     MOCK_CHANNEL_SECRET: MOCK_SECRET,
     MOCK_GATEWAY_URL: gatewayUrl,
     CHANNEL_TIMEOUT_MS: '2500', // generous: a loaded CI machine must not turn a slow answer into 'unknown'
+    // Generous too: on a loaded machine a fresh pool's first connections can take seconds to open, which is no
+    // outage (fault-db-down.test.ts sets the default back).
+    DATABASE_ACQUIRE_TIMEOUT_MS: '10000',
     SHUTDOWN_GRACE_MS: '2000',
     // Out of any test's reach: a background status query would take a fault a test injected for its own call
     // (prepay-race.test.ts runs past a minute on a loaded machine, so 60 s was not enough). Tests of sync set

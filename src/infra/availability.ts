@@ -1,0 +1,41 @@
+import type { Logger } from './logger';
+
+/** At most one "unreachable" line per dependency in this long: a flapping link must not flood the log. */
+const WARN_EVERY_MS = 10_000;
+
+/**
+ * Whether a dependency (MariaDB, Redis) answers, as seen by the last check or connection event, and the log
+ * lines an operator looks for: a warning when it goes away, an info line with the outage's length when it is
+ * back. Only changes are logged, and a warning at most every WARN_EVERY_MS.
+ */
+export class Availability {
+  private downSince?: number;
+  private warned = false;
+  private lastWarn = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly log: Logger,
+  ) {}
+
+  get down(): boolean {
+    return this.downSince !== undefined;
+  }
+
+  failed(err: unknown): void {
+    if (this.downSince !== undefined) return;
+    const now = Date.now();
+    this.downSince = now;
+    this.warned = now - this.lastWarn >= WARN_EVERY_MS;
+    if (!this.warned) return;
+    this.lastWarn = now;
+    this.log.warn({ err, dependency: this.name }, `${this.name} is unreachable`);
+  }
+
+  answered(): void {
+    if (this.downSince === undefined) return;
+    const downMs = Date.now() - this.downSince;
+    this.downSince = undefined;
+    if (this.warned) this.log.info({ dependency: this.name, downMs }, `${this.name} is reachable again`);
+  }
+}

@@ -3,7 +3,8 @@ import { knownPayWays, PayWayCatalog } from './catalog';
 import type { ChannelModule } from './channel-module';
 import { buildChannel, type GuardedChannel } from './guarded-channel';
 import { ObservedHandler, type ChannelCallObserver } from './observed-handler';
-import type { ChannelNotifyPort, PayOrderHandler } from './types';
+import type { StatementSource } from '../reconcile/download';
+import type { ChannelAccount, ChannelNotifyPort, PayOrderHandler } from './types';
 
 export { isPayWayCode, knownPayWays } from './catalog';
 
@@ -23,6 +24,7 @@ export class ChannelRegistry {
   private readonly byWay = new Map<string, PayOrderHandler>();
   private readonly byName = new Map<string, GuardedChannel>();
   private readonly bySegment = new Map<string, NotifyRoute>();
+  private readonly statementsByName = new Map<string, StatementSource<ChannelAccount>>();
 
   constructor(
     readonly modules: readonly ChannelModule[],
@@ -35,8 +37,9 @@ export class ChannelRegistry {
       if (this.byName.has(module.name)) throw new Error(`two channel modules named ${module.name}`);
       if (this.bySegment.has(module.notify.pathSegment))
         throw new Error(`two channels with notify path /notify/${module.notify.pathSegment}/`);
-      const { channel, handlers } = buildChannel(module, deps);
+      const { channel, handlers, statements } = buildChannel(module, deps);
       this.byName.set(module.name, channel);
+      if (statements) this.statementsByName.set(module.name, statements);
       this.bySegment.set(module.notify.pathSegment, { module, channel });
       for (const h of handlers) this.byWay.set(h.payWay, observe ? new ObservedHandler(h, observe) : h);
     }
@@ -71,6 +74,11 @@ export class ChannelRegistry {
   /** The module of a deployed channel, by its name. */
   module(name: string): ChannelModule | undefined {
     return this.byName.get(name)?.module;
+  }
+
+  /** A deployed channel's daily statements; undefined for a channel that publishes none (the mock) or none deployed. */
+  statements(name: string): StatementSource<ChannelAccount> | undefined {
+    return this.statementsByName.get(name);
   }
 
   /** The channel whose notifies come in under /notify/<segment>/. */

@@ -21,6 +21,9 @@ export const FEE_TOLERANCE_MILLI_FEN = 1000n;
  */
 const FINAL_REFUND_WORDS: ReadonlySet<string> = new Set(['退款', 'SUCCESS']);
 
+/** The statuses a statement prints for a payment received (Alipay 交易, WeChat SUCCESS); any other is no payment. */
+const PAID_WORDS: ReadonlySet<string> = new Set(['交易', 'SUCCESS']);
+
 export function judgePayment(line: StatementLine, attempt: AttemptFacts | undefined, channel: string): Verdict {
   const at = lineFacts(line);
   if (!attempt || attempt.channel !== channel) {
@@ -31,6 +34,15 @@ export function judgePayment(line: StatementLine, attempt: AttemptFacts | undefi
     });
   }
   const ours = { payNo: attempt.payNo, attemptNo: attempt.attemptNo };
+  if (!PAID_WORDS.has(line.status)) {
+    // A line that is no payment received (WeChat REVOKED…) proves nothing to apply: a person looks.
+    return flagged({
+      ...at,
+      ...ours,
+      kind: 'STATUS_MISMATCH',
+      detail: `statement says ${line.status}, the attempt is ${attempt.status} here`,
+    });
+  }
   if (attempt.status !== 'SUCCESS') {
     if (line.amount !== attempt.orderAmount) {
       return flagged({

@@ -34,6 +34,8 @@ export interface RunRequest {
 
 const DEFAULTS: ReconcileSettings = { staleMs: 3_600_000, batchSize: 1000, maxApplies: 1000 };
 const DAY_MS = 86_400_000;
+/** Differences written per transaction (18 parameters a row: well under the 65,535 a statement may have). */
+const PROMOTE_PAGE = 1000;
 
 /**
  * One reconciliation run, as a story: check the request, claim the day (one RUNNING run per tenant, channel and
@@ -179,7 +181,7 @@ async function reconcile(deps: Deps, c: RunContext): Promise<RunOutcome> {
         return { ...noCounts(deps), status: 'FAILED', error: `statement refused (${err.problem}): ${err.message}` };
       }
       await stageUnseen(c, scratch);
-      await promote(deps, c.run, scratch, tally, c.settings.batchSize);
+      await promote(deps, c.run, scratch, tally, PROMOTE_PAGE);
       await applyStaged(deps, c, tally);
       return { ...counts(deps, tally), ...totals(stream.summary), status: 'DONE' };
     } finally {

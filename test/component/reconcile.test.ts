@@ -44,6 +44,8 @@ interface Side {
   failingDownload: { fault: Fault; code: string };
   /** Alipay: the buyer scans, we cancel the order, the buyer pays the closed trade anyway. */
   paysAfterCancel?: (p: Paid) => Promise<void>;
+  /** WeChat: a refund the channel made whose notify never reached us: PENDING here. Resolves with its refund_no. */
+  refundsSilently?: (p: Paid, amount: bigint) => Promise<string>;
   close?: () => Promise<void>;
 }
 
@@ -88,6 +90,14 @@ async function wechatSide(): Promise<Side> {
     inject: (f, times) => wx.sandbox.inject(f as never, times),
     muteNotifies: () => wx.sandbox.inject({ kind: 'dropNotify' }, 100_000),
     failingDownload: { fault: { kind: 'statementBadHash' }, code: 'HASH_MISMATCH' },
+    refundsSilently: async (p, amount) => {
+      wx.sandbox.holdRefunds(true);
+      const r = await h.call('refund', { order: ref(p.order), outRefundNo: uniq('RF'), amount, reason: 'reconcile' });
+      expect(r.refund!.status).toBe(RefundStatus.REFUND_STATUS_PENDING);
+      wx.sandbox.settleRefund(r.refund!.refundNo, 'SUCCESS');
+      wx.sandbox.holdRefunds(false);
+      return r.refund!.refundNo;
+    },
     close: () => wx.close(),
   };
   sides.push(side);
@@ -145,6 +155,7 @@ describe.each([
   let c: Paid; // paid: the statement prints another amount
   let quiet: Paid; // paid at the channel, the notify never reached us
   let late: Paid | undefined; // Alipay: cancelled here, paid at the channel anyway, no notify
+  let silentRefund: string | undefined; // WeChat: refunded at the channel, PENDING here
   let refundNo = '';
   let day = '';
   const extraTrade = `X${Date.now()}${Math.floor(Math.random() * 1000)}`;
@@ -162,6 +173,7 @@ describe.each([
       late = await prepaid(side, 555n);
       await side.paysAfterCancel(late);
     }
+    if (side.refundsSilently) silentRefund = await side.refundsSilently(c, 100n);
     day = beijingToday();
   }, 60_000);
 
@@ -236,19 +248,20 @@ describe.each([
     side.inject({ kind: 'statementExtraTrade', outTradeNo: extraTrade, amount: 4321n });
     const run = await reconcile(side, day);
     const lateLines = late ? 1 : 0;
+    const silentLines = silentRefund ? 1 : 0;
     expect(run).toMatchObject({
       status: 'DONE',
       running: null,
       error: null,
       paymentLines: 4 + lateLines, // a, c, quiet, the extra trade (+ late); b is left out
-      refundLines: 2,
+      refundLines: 2 + silentLines, // a's, the unknown one (+ c's silent one)
       matched: 2, // a's payment, a's refund
-      applied: 1 + lateLines,
+      applied: 1 + lateLines + silentLines,
       statementAmount: 10000n + 206n + 777n + 4321n + (late ? 555n : 0n),
-      statementRefundAmount: 3050n,
+      statementRefundAmount: 3050n + (silentRefund ? 100n : 0n),
     });
     const diffs = await diffsOf(run);
-    const expected = [
+    const expected: ReturnType<typeof shape>[] = [
       {
         kind: 'AMOUNT_MISMATCH',
         resolution: 'FLAGGED',
@@ -315,6 +328,17 @@ describe.each([
         localAmount: 555n,
       });
     }
+    if (silentRefund) {
+      expected.push({
+        kind: 'STATUS_MISMATCH',
+        resolution: 'APPLIED',
+        payNo: c.order.payNo,
+        outTradeNo: c.attemptNo,
+        outRefundNo: silentRefund,
+        statementAmount: 100n,
+        localAmount: 100n,
+      });
+    }
     expect(byKind(diffs.map(shape))).toEqual(byKind(expected));
     expect(run.differences).toBe(expected.length);
     // The fee rule: 0.6 % of 10000 is 60 fen; the statement charged none.
@@ -342,6 +366,13 @@ describe.each([
       reconciliationRunId: String(run.id),
     });
 
+    if (silentRefund) {
+      // The refund went through the refund's own path: SUCCESS, the order PARTIAL_REFUNDED, one REFUND_SUCCEEDED.
+      expect(diffs.find((d) => d.refundNo === silentRefund)!.detail).toContain('order is PARTIAL_REFUNDED');
+      const done = await h.service.deps.db.refund.findUniqueOrThrow({ where: { refundNo: silentRefund } });
+      expect(done.status).toBe('SUCCESS');
+      expect((await eventsOf(c.order.payNo)).filter((e) => e.type === 'REFUND_SUCCEEDED')).toHaveLength(1);
+    }
     if (late) {
       // Cancelled here, paid at Alipay: PAID_AFTER_CLOSE by the usual rule, refunded automatically (the default policy).
       expect(diffs.find((d) => d.payNo === late!.order.payNo)!.detail).toContain('order is PAID_AFTER_CLOSE');

@@ -165,17 +165,26 @@ async function reconcile(deps: Deps, c: RunContext): Promise<RunOutcome> {
     try {
       const tally = new Tally();
       const stream = download.parse();
+      // One batch is looked up while the parser reads the next: at most two batches in memory, one in flight.
+      let inFlight: Promise<void> = Promise.resolve();
       try {
         let batch: StatementLine[] = [];
         for await (const line of stream) {
           batch.push(line);
           if (batch.length < c.settings.batchSize) continue;
-          await readBatch(deps, c, scratch, tally, batch);
+          await inFlight;
+          inFlight = readBatch(deps, c, scratch, tally, batch);
+          inFlight.catch(() => {}); // handled where it is awaited
           batch = [];
-          if (c.req.signal?.aborted) return { ...counts(deps, tally), status: 'FAILED', error: 'aborted: nothing applied' };
+          if (c.req.signal?.aborted) {
+            await inFlight;
+            return { ...counts(deps, tally), status: 'FAILED', error: 'aborted: nothing applied' };
+          }
         }
+        await inFlight;
         await readBatch(deps, c, scratch, tally, batch);
       } catch (err) {
+        await inFlight.catch(() => {}); // the scratch connection must be idle before it is closed
         if (!(err instanceof StatementFormatError)) throw err;
         // The file voids every line it gave: nothing was applied or recorded (staged only, dropped with the scratch).
         return { ...noCounts(deps), status: 'FAILED', error: `statement refused (${err.problem}): ${err.message}` };
@@ -198,15 +207,20 @@ async function readBatch(deps: Deps, c: RunContext, scratch: ReconScratch, tally
   const { tenantId, channel } = c.run;
   const tradeNos = [...new Set(batch.map((l) => l.outTradeNo))];
   const refundNos = [...new Set(batch.flatMap((l) => (l.kind === 'refund' && l.outRefundNo ? [l.outRefundNo] : [])))];
-  const [attempts, refunds] = await Promise.all([attemptsByNo(deps.db, tenantId, tradeNos), refundsByNo(deps.db, tenantId, refundNos)]);
-  const seen: { kind: 'P' | 'R'; no: string }[] = [];
+  const seen = batch.flatMap((l): { kind: 'P' | 'R'; no: string }[] =>
+    l.kind === 'payment' ? [{ kind: 'P', no: l.outTradeNo }] : l.outRefundNo ? [{ kind: 'R', no: l.outRefundNo }] : [],
+  );
+  // The seen keys go in on the scratch connection while the pool answers the look-ups.
+  const [, attempts, refunds] = await Promise.all([
+    scratch.see(seen),
+    attemptsByNo(deps.db, tenantId, tradeNos),
+    refundsByNo(deps.db, tenantId, refundNos),
+  ]);
   const diffs: Difference[] = [];
   for (const line of batch) {
     const payment = line.kind === 'payment';
     if (payment) tally.paymentLines++;
     else tally.refundLines++;
-    if (payment) seen.push({ kind: 'P', no: line.outTradeNo });
-    else if (line.outRefundNo) seen.push({ kind: 'R', no: line.outRefundNo });
     const verdict = payment
       ? judgePayment(line, attempts.get(line.outTradeNo), channel)
       : judgeRefund(line, line.outRefundNo ? refunds.get(line.outRefundNo) : undefined, attempts.get(line.outTradeNo), channel);
@@ -225,7 +239,6 @@ async function readBatch(deps: Deps, c: RunContext, scratch: ReconScratch, tally
   }
   deps.metrics.reconLines.inc({ channel, kind: 'payment' }, batch.filter((l) => l.kind === 'payment').length);
   deps.metrics.reconLines.inc({ channel, kind: 'refund' }, batch.filter((l) => l.kind === 'refund').length);
-  await scratch.see(seen);
   await scratch.stage(diffs);
 }
 

@@ -31,6 +31,7 @@ const DAY_START = '2026-11-28 16:00:00'; // Beijing midnight, UTC
 const TENANT = 'bench';
 const OPEN_EVERY = 100_000;
 const MISSING = 10;
+const LIVE_EVERY_MS = 2000;
 const MB = 1024 * 1024;
 const mb = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
 
@@ -118,6 +119,8 @@ interface RunReport {
   dbCpuS: number;
   baseline: { rssMB: number; heapMB: number };
   peak: { rssMB: number; heapMB: number };
+  /** heapUsed right after a full GC, every LIVE_EVERY_MS during the run: what the run holds on to, garbage aside. */
+  liveHeapMB: { max: number; last: number; samples: number };
   run: Record<string, string>;
 }
 
@@ -170,6 +173,11 @@ async function runChild(url: string, redisUrl: string, file: string, hashValue: 
     peak.rss = Math.max(peak.rss, m.rss);
     peak.heap = Math.max(peak.heap, m.heapUsed);
   }, 50);
+  const live: number[] = [];
+  const liveTimer = setInterval(() => {
+    gc?.();
+    live.push(process.memoryUsage().heapUsed);
+  }, LIVE_EVERY_MS);
   const db0 = dbCpuSeconds();
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
@@ -178,6 +186,7 @@ async function runChild(url: string, redisUrl: string, file: string, hashValue: 
   const cpu = process.cpuUsage(cpu0);
   const dbCpuS = dbCpuSeconds() - db0;
   clearInterval(timer);
+  clearInterval(liveTimer);
   const report: RunReport = {
     lines,
     wallS,
@@ -185,6 +194,7 @@ async function runChild(url: string, redisUrl: string, file: string, hashValue: 
     dbCpuS,
     baseline: { rssMB: mb(base.rss), heapMB: mb(base.heapUsed) },
     peak: { rssMB: mb(peak.rss), heapMB: mb(peak.heap) },
+    liveHeapMB: { max: mb(Math.max(0, ...live)), last: mb(live[live.length - 1] ?? 0), samples: live.length },
     run: Object.fromEntries(Object.entries(run).map(([k, v]) => [k, String(v)])),
   };
   await service.stop();
@@ -204,8 +214,8 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')} (2 cores, shared)`,
     '',
-    '| lines | seed s | file write s | run s (wall) | run CPU s | DB CPU s | lines/wall s | baseline RSS / heap MB | peak RSS / heap MB | run: status, matched, differences, applied |',
-    '|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
+    '| lines | seed s | file write s | run s (wall) | run CPU s | DB CPU s | lines/wall s | baseline RSS / heap MB | peak RSS / heap MB (sampled) | live heap after GC, max / last MB (samples) | run: status, matched, differences, applied |',
+    '|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|',
   ];
   try {
     for (const count of sizes) {
@@ -224,7 +234,7 @@ async function main(): Promise<void> {
         { encoding: 'utf8', maxBuffer: 4 * MB, stdio: ['ignore', 'pipe', 'inherit'] },
       );
       const r = JSON.parse(stdout.trim().split('\n').pop()!) as RunReport;
-      const row = `| ${count.toLocaleString('en')} | ${seedS.toFixed(1)} | ${writeS.toFixed(1)} | ${r.wallS.toFixed(1)} | ${r.cpuS.toFixed(1)} | ${r.dbCpuS.toFixed(1)} | ${Math.round(count / r.wallS).toLocaleString('en')} | ${r.baseline.rssMB} / ${r.baseline.heapMB} | ${r.peak.rssMB} / ${r.peak.heapMB} | ${r.run.status}, ${r.run.matched}, ${r.run.differences}, ${r.run.applied} (file ${mb(statSync(file).size)} MB) |`;
+      const row = `| ${count.toLocaleString('en')} | ${seedS.toFixed(1)} | ${writeS.toFixed(1)} | ${r.wallS.toFixed(1)} | ${r.cpuS.toFixed(1)} | ${r.dbCpuS.toFixed(1)} | ${Math.round(count / r.wallS).toLocaleString('en')} | ${r.baseline.rssMB} / ${r.baseline.heapMB} | ${r.peak.rssMB} / ${r.peak.heapMB} | ${r.liveHeapMB.max} / ${r.liveHeapMB.last} (${r.liveHeapMB.samples}) | ${r.run.status}, ${r.run.matched}, ${r.run.differences}, ${r.run.applied} (file ${mb(statSync(file).size)} MB) |`;
       out.push(row);
       console.log(row);
       rmSync(file);

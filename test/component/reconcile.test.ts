@@ -393,6 +393,12 @@ describe.each([
     expect(run.paymentLines).toBe(lines);
     expect(run.matched).toBe(run.paymentLines - 1 + run.refundLines);
     expect(refundNo).not.toBe('');
+    // Metrics: runs by channel and status, differences by kind, lines read, durations.
+    const metrics = await h.service.deps.metrics.registry.metrics();
+    expect(metrics).toMatch(new RegExp(`paysvc_reconcile_runs_total\\{channel="${side.name}",status="DONE"\\} 2`));
+    expect(metrics).toMatch(new RegExp(`paysvc_reconcile_differences_total\\{channel="${side.name}",kind="PAID_AT_CHANNEL_ONLY"\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`paysvc_reconcile_lines_total\\{channel="${side.name}",kind="payment"\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`paysvc_reconcile_run_duration_seconds_count\\{channel="${side.name}",status="DONE"\\} 2`));
   }, 60_000);
 });
 

@@ -94,6 +94,7 @@ export class InMemoryOrderSide {
       case PaymentEventType.PAYMENT_EVENT_TYPE_ORDER_CLOSED:
       case PaymentEventType.PAYMENT_EVENT_TYPE_PAID_AFTER_CLOSE:
       case PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_REFUNDED_AT_CHANNEL:
+      case PaymentEventType.PAYMENT_EVENT_TYPE_RECONCILIATION_DIFFERENCE: // the order is as it was; a person looks
       case PaymentEventType.PAYMENT_EVENT_TYPE_UNSPECIFIED: // never sent
         return false;
     }

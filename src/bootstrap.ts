@@ -107,6 +107,11 @@ export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps 
     },
     keyPrefix: config.QUEUE_PREFIX,
     now: () => new Date(),
+    reconcile: {
+      staleMs: config.RECONCILE_STALE_MS,
+      batchSize: config.RECONCILE_BATCH_SIZE,
+      maxApplies: config.RECONCILE_MAX_APPLIES,
+    },
   };
 }
 

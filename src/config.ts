@@ -101,6 +101,12 @@ const schema = z
       .string()
       .regex(/^\{[A-Za-z0-9_-]{1,32}\}$/, 'must look like {name}')
       .default('{paysvc}'),
+    /** Statement reconciliation: a RUNNING run started longer ago than this is a crashed one, taken over (FAILED 'abandoned'). */
+    RECONCILE_STALE_MS: ms(24 * HOUR).default(HOUR),
+    /** Statement lines looked up per batch (one SELECT of attempts, one of refunds, one INSERT of seen keys). */
+    RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(4000).default(1000),
+    /** Payments and refunds one run applies at most; beyond, the lines are flagged for the next run or a person. */
+    RECONCILE_MAX_APPLIES: z.coerce.number().int().min(0).max(100000).default(1000),
     /** A payment confirmed after the order closed: `refund` it automatically, or `reopen` the order as paid. */
     PAID_AFTER_CLOSE_POLICY: z.enum(['refund', 'reopen']).default('refund'),
     /**

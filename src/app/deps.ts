@@ -61,6 +61,14 @@ export interface Deps {
   /** How often a watch re-reads its order even without a feed message. */
   watchPollMs: number;
   now: () => Date;
+  /** Statement reconciliation's settings (RECONCILE_*); defaults when absent. */
+  reconcile?: ReconcileSettings;
+}
+
+export interface ReconcileSettings {
+  staleMs: number;
+  batchSize: number;
+  maxApplies: number;
 }
 
 /** Per-request context from the transport: the caller's deadline as an abort signal, and who is calling. */

@@ -36,6 +36,11 @@ export function paymentEventJson(e: OrderEvent): object {
     fee: order.fee,
     netAmount: order.netAmount,
     refundedFee: order.refundedFee,
+    differenceKind: e.difference?.kind ?? '',
+    differenceDetail: e.difference?.detail ?? '',
+    differenceChannel: e.difference?.channel ?? '',
+    differenceDay: e.difference?.day ?? '',
+    reconciliationRunId: e.difference?.runId ?? 0n,
   };
   return eventToJson(event);
 }

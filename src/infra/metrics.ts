@@ -38,6 +38,31 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    reconRuns: new Counter({
+      name: 'paysvc_reconcile_runs_total',
+      help: 'Statement reconciliation runs by channel and how they ended (DONE, NOT_READY, FAILED)',
+      labelNames: ['channel', 'status'] as const,
+      registers: [registry],
+    }),
+    reconDifferences: new Counter({
+      name: 'paysvc_reconcile_differences_total',
+      help: 'Differences statement reconciliation found, by channel and kind (PAID_AT_CHANNEL_ONLY, MISSING_AT_CHANNEL, …)',
+      labelNames: ['channel', 'kind'] as const,
+      registers: [registry],
+    }),
+    reconLines: new Counter({
+      name: 'paysvc_reconcile_lines_total',
+      help: 'Statement lines read by reconciliation, by channel and kind (payment, refund)',
+      labelNames: ['channel', 'kind'] as const,
+      registers: [registry],
+    }),
+    reconDuration: new Histogram({
+      name: 'paysvc_reconcile_run_duration_seconds',
+      help: 'Statement reconciliation runs by channel and how they ended, download to finish',
+      labelNames: ['channel', 'status'] as const,
+      buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
+      registers: [registry],
+    }),
     jobs: new Histogram({
       name: 'paysvc_job_duration_seconds',
       help: 'BullMQ job runs by queue and result (completed, failed)',

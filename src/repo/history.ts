@@ -16,7 +16,19 @@ export type EventType =
   | 'DUPLICATE_PAYMENT'
   | 'PAYMENT_REFUNDED_AT_CHANNEL'
   | 'DUPLICATE_PAYMENT_REFUNDED'
-  | 'AUTOMATIC_REFUND_FAILED';
+  | 'AUTOMATIC_REFUND_FAILED'
+  | 'RECONCILIATION_DIFFERENCE';
+
+/** What a RECONCILIATION_DIFFERENCE event tells besides the order: the difference a statement run found. */
+export interface DifferenceFact {
+  /** A ReconDifferenceKind (MISSING_AT_CHANNEL, AMOUNT_MISMATCH, …). */
+  kind: string;
+  detail: string;
+  runId: bigint;
+  channel: string;
+  /** yyyy-MM-dd, the statement's (Beijing) day. */
+  day: string;
+}
 
 /**
  * An event for the order side, as the domain sees it. `order` is the order as it is after the change (for a
@@ -29,6 +41,7 @@ export interface OrderEvent {
   occurredAt: Date;
   order: Omit<PayOrder, 'id'>;
   refund?: Refund;
+  difference?: DifferenceFact;
 }
 
 /** Audit trail: one row per status change, written in the change's own transaction. */
@@ -54,8 +67,14 @@ export type { OrderTransition };
  * crash between commit and delivery loses nothing. The payload is the event in its wire shape, encoded by the
  * encoder the transport gave this database client (see encodeEventsWith).
  */
-export async function addEvent(tx: Tx, type: EventType, order: Omit<PayOrder, 'id'>, refund?: Refund): Promise<OrderEvent> {
-  const event: OrderEvent = { id: randomUUID(), type, occurredAt: new Date(), order, refund };
+export async function addEvent(
+  tx: Tx,
+  type: EventType,
+  order: Omit<PayOrder, 'id'>,
+  refund?: Refund,
+  difference?: DifferenceFact,
+): Promise<OrderEvent> {
+  const event: OrderEvent = { id: randomUUID(), type, occurredAt: new Date(), order, refund, difference };
   const payload = JSON.stringify(eventEncoderOf(tx)(event));
   await tx.$executeRaw`
     INSERT INTO outbox_event (id, tenant_id, pay_no, type, order_version, topic, payload, next_attempt_at, created_at)

@@ -9,6 +9,7 @@
 import type { ReconRun } from '../../generated/prisma/client';
 import type { ChannelName } from '../../channels/types';
 import type { Deps } from '../deps';
+import { runReconciliation } from './run';
 
 export type { ReconRun };
 
@@ -29,8 +30,6 @@ export interface ReconcileRequest {
  * (ABORTED) when a run of the same (tenant, channel, day) is RUNNING, NotFoundError / FailedPreconditionError for
  * an unknown tenant or a channel the tenant has no account with or that has no statements.
  */
-export async function reconcileDay(deps: Deps, req: ReconcileRequest): Promise<ReconRun> {
-  void deps;
-  void req;
-  throw new Error('reconcileDay: not built yet (issue 15, the engine)');
+export function reconcileDay(deps: Deps, req: ReconcileRequest): Promise<ReconRun> {
+  return runReconciliation(deps, req);
 }

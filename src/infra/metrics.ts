@@ -56,6 +56,12 @@ export function createMetrics() {
       labelNames: ['channel', 'kind'] as const,
       registers: [registry],
     }),
+    reconGivenUp: new Counter({
+      name: 'paysvc_reconcile_given_up_total',
+      help: 'Days reconciliation gave up on after its last try (statement never ready, or every run failed), by channel: each needs a run by hand',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
     reconDuration: new Histogram({
       name: 'paysvc_reconcile_run_duration_seconds',
       help: 'Statement reconciliation runs by channel and how they ended, download to finish',

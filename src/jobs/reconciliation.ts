@@ -1,12 +1,10 @@
 import { Queue, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { Counter } from 'prom-client';
 import type { Deps } from '../app/deps';
 import { reconcileDay, type ReconcileRequest, type ReconRun } from '../app/reconcile';
 import { ConcurrencyError, FailedPreconditionError, NotFoundError } from '../domain/errors';
 import { beijingDay, dayBefore, localTimeOfDay } from '../domain/statement-days';
-import type { Metrics } from '../infra/metrics';
 import { accountsToReconcile, dayIsDone } from '../repo/reconciliation-queries';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
 
@@ -174,7 +172,7 @@ export class Reconciliation {
   private async later(deps: Deps, job: ReconcileRunJob, why: string, delayMs: number | undefined): Promise<string> {
     const subject = { tenantId: job.tenantId, channel: job.channel, day: job.day, tryNo: job.tryNo, manual: job.manual };
     if (job.tryNo >= this.settings.retryDelaysMs.length || delayMs === undefined) {
-      givenUp(deps.metrics).inc({ channel: job.channel });
+      deps.metrics.reconGivenUp.inc({ channel: job.channel });
       deps.log.error({ ...subject, why }, 'reconciliation given up: the day stays unreconciled until someone starts a run');
       return `${why}; given up after ${job.tryNo + 1} tries`;
     }
@@ -199,19 +197,4 @@ export class Reconciliation {
     clearInterval(this.timer);
     await this.queue.close();
   }
-}
-
-const GIVEN_UP = 'paysvc_reconcile_given_up_total';
-
-/** Days the daily job gave up on (statement never ready, or every run failed), by channel. */
-function givenUp(metrics: Metrics): Counter<'channel'> {
-  return (
-    (metrics.registry.getSingleMetric(GIVEN_UP) as Counter<'channel'> | undefined) ??
-    new Counter({
-      name: GIVEN_UP,
-      help: 'Days reconciliation gave up on after its last try (statement never ready, or every run failed), by channel: each needs a run by hand',
-      labelNames: ['channel'] as const,
-      registers: [metrics.registry],
-    })
-  );
 }

@@ -182,7 +182,10 @@ describe('a duplicate payment', () => {
     const { order, first } = await paidTwice();
     await eventsInclude(order, 'AUTOMATIC_REFUND_FAILED');
     // The operator told to refund by hand is told why the channel refused the last try.
-    const gaveUp = errors.mock.calls.find(([, msg]) => msg === 'automatic refund failed on its last try: refund it by hand');
+    // Logged once the transaction that wrote the event has committed: a moment after the event is visible.
+    const gaveUp = await eventually(async () =>
+      errors.mock.calls.find(([, msg]) => msg === 'automatic refund failed on its last try: refund it by hand'),
+    );
     errors.mockRestore();
     expect(gaveUp?.[0]).toMatchObject({ outRefundNo: `DUP-${first}-4`, reason: expect.stringMatching(/\S/) });
     expect((await refundsOf(order)).map((r) => [r.outRefundNo, r.status])).toEqual([

@@ -1,9 +1,13 @@
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { createPool, type Pool, type PoolConfig } from 'mariadb';
 import { PrismaClient } from '../generated/prisma/client';
+import { fixDriverSetupRejections } from './mariadb-setup-fix';
 import { mysqlConnection } from './mysql-url';
 
 export type Db = PrismaClient;
+
+// Every process that opens the service's pools gets the driver fix (see mariadb-setup-fix.ts).
+fixDriverSetupRejections();
 
 const pools = new WeakMap<Db, Pool>();
 

@@ -49,12 +49,16 @@ export function findRun(db: Db, tenantId: string, id: bigint): Promise<ReconRun 
   return db.reconRun.findFirst({ where: { id, tenantId } });
 }
 
-/** The newest run of the day that is not RUNNING, or null. */
-export function findNewestFinishedRun(db: Db, tenantId: string, channel: string, day: string): Promise<ReconRun | null> {
-  return db.reconRun.findFirst({
-    where: { tenantId, channel, day: dayDate(day), status: { not: 'RUNNING' } },
-    orderBy: { id: 'desc' },
-  });
+/**
+ * The day's answer: its newest DONE run, else its newest run that is not RUNNING (NOT_READY, FAILED), or null. A
+ * later rerun that failed (a refused download) must not hide what the last complete run found.
+ */
+export async function findNewestFinishedRun(db: Db, tenantId: string, channel: string, day: string): Promise<ReconRun | null> {
+  const of = { tenantId, channel, day: dayDate(day) };
+  return (
+    (await db.reconRun.findFirst({ where: { ...of, status: 'DONE' }, orderBy: { id: 'desc' } })) ??
+    db.reconRun.findFirst({ where: { ...of, status: { not: 'RUNNING' } }, orderBy: { id: 'desc' } })
+  );
 }
 
 /** Whether a run of the day finished DONE: the daily job leaves such a day alone. */

@@ -294,6 +294,27 @@ describe('ListReconciliationDifferences', () => {
     expect(some.differences.map((d) => d.differenceId)).toEqual([diffIds[1], diffIds[5]]);
   });
 
+  it('When a later run of the day failed, then the day still reads its newest DONE run, not the empty failed one', async () => {
+    // Found in review: an operator's rerun refused at download hid what the last complete run had flagged.
+    const own = await newTenant(h, 't-recon-day');
+    const done = await seedRun({ tenantId: own, channel: 'alipay', day: '2026-11-05', status: 'DONE' }, { differences: 1 });
+    await h.service.deps.db.reconDifference.create({
+      data: {
+        runId: done,
+        tenantId: own,
+        channel: 'alipay',
+        day: new Date('2026-11-05T00:00:00Z'),
+        kind: 'MISSING_AT_CHANNEL',
+        resolution: 'FLAGGED',
+        detail: 'paid here, absent from the statement',
+      },
+    });
+    await seedRun({ tenantId: own, channel: 'alipay', day: '2026-11-05', status: 'FAILED' }, { error: 'DOWNLOAD_FAILED' });
+    const r = await listDiffs({ tenantId: own, channel: 'alipay', day: '2026-11-05' });
+    expect(r.run?.runId).toBe(done);
+    expect(r.differences.map((d) => d.kind)).toEqual([Kind.RECONCILIATION_DIFFERENCE_KIND_MISSING_AT_CHANNEL]);
+  });
+
   it('When differences are read a page at a time, then the pages together are the whole list, and a token is refused for other kinds', async () => {
     const p1 = await listDiffs({ runId: runs.done, pageSize: 4 });
     const p2 = await listDiffs({ runId: runs.done, pageSize: 4, pageToken: p1.nextPageToken });

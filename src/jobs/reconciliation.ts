@@ -20,7 +20,12 @@ export interface ReconcileRunJob {
   /** Started by an operator: runs even when the day is DONE, and a statement not ready is not asked again. */
   manual: boolean;
   tryNo: number;
-  /** The first try's job id; later tries are `<key>-try<n>`. */
+  /**
+   * Waits for a RUNNING run of the day so far. They do not spend tries: the engine takes a run over once it is
+   * older than RECONCILE_STALE_MS, so waiting ends by itself, and a dead run must not use up the day's tries first.
+   */
+  busy?: number;
+  /** The first try's job id; later tries are `<key>-try<n>`, waits for a running run `<key>[-try<n>]-busy<m>`. */
   key: string;
 }
 
@@ -41,6 +46,8 @@ export const RECONCILE_ACTOR = 'system:reconcile';
 const SCHEDULER_ID = 'reconcile-daily';
 const DAILY = 'daily';
 const RUN = 'run';
+/** Attempts of a job that failed unexpectedly: 1, 2, 4 … 64 min apart, about two hours in all. */
+const UNEXPECTED_ATTEMPTS = 8;
 
 /**
  * Statement reconciliation on a schedule (issue 15). A job scheduler fires the `daily` job at RECONCILE_AT in
@@ -100,7 +107,18 @@ export class Reconciliation {
     await this.queue.upsertJobScheduler(
       SCHEDULER_ID,
       { pattern, tz: this.settings.timeZone },
-      { name: DAILY, data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } },
+      // The day's fan-out is tried again on a failure (its enqueues are idempotent): one blip at RECONCILE_AT must
+      // not lose the day for every tenant.
+      {
+        name: DAILY,
+        data: {},
+        opts: {
+          removeOnComplete: true,
+          removeOnFail: { count: 100 },
+          attempts: UNEXPECTED_ATTEMPTS,
+          backoff: { type: 'exponential', delay: 60_000 },
+        },
+      },
     );
     if (this.asserted && !current) {
       deps.log.warn({ scheduler: SCHEDULER_ID }, 'the daily reconciliation schedule was missing from Redis (data lost?); put back');
@@ -135,13 +153,21 @@ export class Reconciliation {
   }
 
   worker(deps: Deps, ctx: Omit<WorkerContext, 'prefix'>): Worker {
-    return startWorker<ReconcileRunJob | Record<string, never>, string>(
+    const worker = startWorker<ReconcileRunJob | Record<string, never>, string>(
       { ...ctx, prefix: this.prefix },
       QUEUE.reconciliation,
       async (job: Job<ReconcileRunJob | Record<string, never>>) =>
         job.name === DAILY ? `queued ${(await this.enqueueDaily(deps)).length} runs` : this.run(deps, job.data as ReconcileRunJob),
       { concurrency: 2 },
     );
+    // Its last attempt failed unexpectedly: the day (or, for the daily job, every tenant's day) is given up, loudly.
+    worker.on('failed', (job, err) => {
+      if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+      const data = job.data as Partial<ReconcileRunJob>;
+      deps.metrics.reconGivenUp.inc({ channel: data.channel ?? 'all' });
+      deps.log.error({ err, job: job.id, day: data.day, tenantId: data.tenantId }, 'reconciliation given up after its last attempt failed');
+    });
+    return worker;
   }
 
   /** One try of one day: what it did, in words (the job's return value). */
@@ -152,7 +178,7 @@ export class Reconciliation {
     try {
       run = await this.engine(deps, { tenantId: job.tenantId, channel: job.channel, day: job.day, actor: job.actor });
     } catch (err) {
-      if (err instanceof ConcurrencyError) return this.later(deps, job, 'a run of the day is RUNNING', this.settings.busyDelayMs);
+      if (err instanceof ConcurrencyError) return this.afterRunning(deps, job);
       // The tenant or its account went away since the job was queued: nothing to reconcile, nothing to retry.
       if (err instanceof NotFoundError || err instanceof FailedPreconditionError) {
         deps.log.warn({ ...subject, err }, 'reconciliation skipped');
@@ -168,6 +194,14 @@ export class Reconciliation {
     return this.later(deps, job, `run ${run.id} ${run.status}`, this.settings.retryDelaysMs[job.tryNo]);
   }
 
+  /** The same try again after RECONCILE_BUSY_DELAY_MS, for as long as a live run of the day holds it (see `busy`). */
+  private async afterRunning(deps: Deps, job: ReconcileRunJob): Promise<string> {
+    const busy = (job.busy ?? 0) + 1;
+    await this.add({ ...job, busy }, this.settings.busyDelayMs);
+    deps.log.info({ tenantId: job.tenantId, channel: job.channel, day: job.day, busy }, 'a run of the day is RUNNING; waiting for it');
+    return `a run of the day is RUNNING; asking again in ${this.settings.busyDelayMs} ms`;
+  }
+
   /** The next try after `delayMs`, or, once the schedule is spent, the day given up. */
   private async later(deps: Deps, job: ReconcileRunJob, why: string, delayMs: number | undefined): Promise<string> {
     const subject = { tenantId: job.tenantId, channel: job.channel, day: job.day, tryNo: job.tryNo, manual: job.manual };
@@ -176,16 +210,18 @@ export class Reconciliation {
       deps.log.error({ ...subject, why }, 'reconciliation given up: the day stays unreconciled until someone starts a run');
       return `${why}; given up after ${job.tryNo + 1} tries`;
     }
-    await this.add({ ...job, tryNo: job.tryNo + 1 }, delayMs);
+    await this.add({ ...job, tryNo: job.tryNo + 1, busy: 0 }, delayMs);
     deps.log.info({ ...subject, why, delayMs }, 'reconciliation will try again');
     return `${why}; try ${job.tryNo + 2} in ${delayMs} ms`;
   }
 
   private async add(job: ReconcileRunJob, delay: number): Promise<void> {
     await this.queue.add(RUN, job, {
-      jobId: job.tryNo === 0 ? job.key : `${job.key}-try${job.tryNo}`,
+      jobId: `${job.key}${job.tryNo === 0 ? '' : `-try${job.tryNo}`}${job.busy ? `-busy${job.busy}` : ''}`,
       delay,
-      attempts: 3,
+      // An unexpected failure (the database away for a while) is tried again for about two hours before the
+      // worker gives the day up (see worker()).
+      attempts: UNEXPECTED_ATTEMPTS,
       backoff: { type: 'exponential', delay: 60_000 },
       // Kept a day, so the day's ids stay taken (a second daily enqueue collapses) and the board shows them.
       removeOnComplete: { age: 86_400 },

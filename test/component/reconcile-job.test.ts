@@ -227,16 +227,30 @@ describe('The daily job', () => {
     const { deps } = testDeps();
     work(rec, deps);
     const id = await rec.enqueueScheduled({ tenantId: tenant, channel: 'alipay', day: '2026-11-05' });
-    expect(await finished(rec, id)).toBe('a run of the day is RUNNING; try 2 in 20 ms');
-    expect(await finished(rec, `${id}-try1`)).toMatch(/DONE/);
+    expect(await finished(rec, id)).toBe('a run of the day is RUNNING; asking again in 20 ms');
+    expect(await finished(rec, `${id}-busy1`)).toMatch(/DONE/);
     const { jobId } = await rec.startManual({ tenantId: tenant, channel: 'wechat', day: '2026-11-05', actor: 'ops-bob' });
-    expect(await finished(rec, `${jobId}-try1`)).toMatch(/DONE/);
+    expect(await finished(rec, `${jobId}-busy1`)).toMatch(/DONE/);
     expect(e.calls.map((c) => [c.channel, c.actor])).toEqual([
       ['alipay', 'system:reconcile'],
       ['alipay', 'system:reconcile'],
       ['wechat', 'ops-bob'],
       ['wechat', 'ops-bob'],
     ]);
+  });
+
+  it('When a run of the day stays RUNNING longer than the retry schedule, then waiting for it spends no tries: the day is run once it is free, not given up', async () => {
+    // Found in review: waits for a RUNNING run spent the day's tries, so a run left RUNNING by a crash gave the day up
+    // before the engine would take the dead run over (RECONCILE_STALE_MS).
+    const e = engine(['busy', 'busy', 'busy', 'busy', 'DONE']);
+    const { rec } = reconciliation(e, { retryDelaysMs: [20] });
+    const { deps } = testDeps();
+    const before = await givenUp(deps, 'alipay');
+    work(rec, deps);
+    const id = await rec.enqueueScheduled({ tenantId: tenant, channel: 'alipay', day: '2026-11-06' });
+    expect(await finished(rec, `${id}-busy4`)).toMatch(/DONE/);
+    expect(e.calls).toHaveLength(5);
+    expect(await givenUp(deps, 'alipay')).toBe(before);
   });
 
   it("When an operator's run finds no statement, then it is not asked again (the operator sees NOT_READY and decides)", async () => {

@@ -21,11 +21,12 @@ export const isRetryable = (code: status): boolean => code === status.UNAVAILABL
 
 /**
  * Methods whose request may have been acted on when an answer is lost mid-call (the connection reset after it
- * was sent) and that are not safe to send again: a second ReplayEvent schedules a second replay, and a resent
- * UpdatePayWay fails its own expected_version. Every other method is a read or idempotent on its key
- * ((tenant, out_order_no), (tenant, out_refund_no), the order for Prepay and Cancel).
+ * was sent) and that are not safe to send again: a second ReplayEvent schedules a second replay, a resent
+ * UpdatePayWay fails its own expected_version, and a second StartReconciliation queues a second run of the day.
+ * Every other method is a read or idempotent on its key ((tenant, out_order_no), (tenant, out_refund_no), the
+ * order for Prepay and Cancel).
  */
-export const NOT_IDEMPOTENT: ReadonlySet<string> = new Set(['replayEvent', 'updatePayWay']);
+export const NOT_IDEMPOTENT: ReadonlySet<string> = new Set(['replayEvent', 'updatePayWay', 'startReconciliation']);
 
 /** What decides a retry: the failure as the client saw it. */
 export interface FailedCall {

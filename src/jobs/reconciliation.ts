@@ -158,7 +158,9 @@ export class Reconciliation {
       QUEUE.reconciliation,
       async (job: Job<ReconcileRunJob | Record<string, never>>) =>
         job.name === DAILY ? `queued ${(await this.enqueueDaily(deps)).length} runs` : this.run(deps, job.data as ReconcileRunJob),
-      { concurrency: 2 },
+      // One day at a time per process: a run holds a connection of its own and two more per batch, out of the pool
+      // the RPCs use (a million-line day takes under a minute).
+      { concurrency: 1 },
     );
     // Its last attempt failed unexpectedly: the day (or, for the daily job, every tenant's day) is given up, loudly.
     worker.on('failed', (job, err) => {

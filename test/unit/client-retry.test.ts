@@ -18,7 +18,7 @@ describe('mayRetry', () => {
     for (const e of [dropped, reset]) {
       expect(neverSent(e)).toBe(false);
       for (const m of ['createOrder', 'prepay', 'query', 'cancel', 'refund', 'listOrders']) expect(mayRetry(m, e)).toBe(true);
-      for (const m of ['replayEvent', 'updatePayWay']) expect(mayRetry(m, e)).toBe(false);
+      for (const m of ['replayEvent', 'updatePayWay', 'startReconciliation']) expect(mayRetry(m, e)).toBe(false);
     }
   });
 

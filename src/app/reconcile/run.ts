@@ -18,7 +18,7 @@ import type { Deps, ReconcileSettings } from '../deps';
 import { requireTenant } from '../tenants';
 import { claimDay, dayStartOf, statementsOf, type RunRequest } from './claim';
 import { applyPayment, applyRefund } from './apply';
-import { judgePayment, judgeRefund } from './match';
+import { judgePayment, judgeRefund, lineFacts } from './match';
 import { recordDifferences } from './record';
 
 const DEFAULTS: ReconcileSettings = { staleMs: 3_600_000, batchSize: 1000, maxApplies: 1000 };
@@ -178,12 +178,7 @@ function overCap(line: StatementLine, ours: AttemptFacts | RefundFacts, cap: num
     payNo: ours.payNo,
     attemptNo: ours.attemptNo,
     refundNo: refund ? ours.refundNo : null,
-    outTradeNo: line.outTradeNo,
-    channelTradeNo: line.channelTradeNo,
-    outRefundNo: line.outRefundNo ?? null,
-    statementAmount: line.amount,
-    statementFeeMilliFen: line.feeMilliFen,
-    line: line.line,
+    ...lineFacts(line),
     resolution: 'FLAGGED',
     detail: `${refund ? 'refunded' : 'paid'} at the channel, not here: not applied (over ${cap} applies in one run); rerun the day`,
   };

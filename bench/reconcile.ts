@@ -24,6 +24,7 @@ import type { StatementSource } from '../src/reconcile';
 import type { StatementRow } from '../sandboxes/kit/statement-rows';
 import { writeWechatBill } from '../sandboxes/wechat/statement-file';
 import { recreateDatabase, startLocalServices } from '../scripts/local-services';
+import { processCpuUs } from './children';
 import { benchQueuePrefixes, removeBenchQueues } from './queues';
 
 const DAY = '2026-11-29';
@@ -124,16 +125,16 @@ interface RunReport {
   run: Record<string, string>;
 }
 
-/** The database server's CPU seconds so far (utime + stime of mysqld), or NaN when it cannot be read. */
+/** The database server's CPU seconds so far (mariadbd, found by its pid file), or NaN when it cannot be read. */
 function dbCpuSeconds(): number {
+  const dataDir = process.env.PAYSVC_DATA_DIR ?? path.join(__dirname, '..', '.data');
+  let pid: number | undefined;
   try {
-    const dataDir = process.env.PAYSVC_DATA_DIR ?? path.join(__dirname, '..', '.data');
-    const pid = readFileSync(path.join(dataDir, 'mariadb', 'mysqld.pid'), 'utf8').trim();
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // fields 14 and 15 of stat, in clock ticks (100 Hz)
+    pid = Number(readFileSync(path.join(dataDir, 'mariadb', 'mysqld.pid'), 'utf8').trim());
   } catch {
     return Number.NaN;
   }
+  return processCpuUs(pid) / 1e6;
 }
 
 /** The measured part, in its own process: reconcileDay over the file, memory sampled. */

@@ -83,6 +83,8 @@ const schema = z
     TIMEOUT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     /** How often each worker process polls the outbox for events to hand to the delivery queue. */
     OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(MINUTE).default(250),
+    /** How often each worker process folds the statistics deltas the triggers append into the rollup. */
+    STATS_FOLD_MS: z.coerce.number().int().min(10).max(HOUR).default(1000),
     /** A queued event whose (re)try is this overdue lost its job; the sweeper queues it again. */
     OUTBOX_STALE_MS: ms(24 * HOUR).default(5 * MINUTE),
     /** Delays between deliveries of an event that failed; then it is dead-lettered. */

@@ -10,6 +10,7 @@ import { OrderTimeouts } from './order-timeout';
 import { OutboxRelay } from './outbox-relay';
 import { AutomaticRefunds } from './automatic-refunds';
 import { Reconciliation } from './reconciliation';
+import { StatsFolder } from './stats-fold';
 import { stopWorkers } from './queues';
 import { StatusSync } from './status-sync';
 import { Sweeper } from './sweeper';
@@ -29,6 +30,7 @@ export class Jobs {
   readonly automaticRefunds: AutomaticRefunds;
   readonly reconciliation: Reconciliation;
   private relay?: OutboxRelay;
+  private folder?: StatsFolder;
   private workers: Worker[] = [];
 
   constructor(
@@ -106,6 +108,8 @@ export class Jobs {
     await this.reconciliation.start(deps);
     this.relay = new OutboxRelay(deps.db, this.deliveries, deps.log, deps.metrics, this.config.OUTBOX_POLL_MS);
     this.relay.start();
+    this.folder = new StatsFolder(deps.db, deps.log, this.config.STATS_FOLD_MS);
+    this.folder.start();
   }
 
   /**
@@ -114,7 +118,7 @@ export class Jobs {
    * stalled-job check hands it to another worker, so a stop never hangs on Redis.
    */
   async close(log?: Logger): Promise<void> {
-    await this.relay?.stop();
+    await Promise.all([this.relay?.stop(), this.folder?.stop()]);
     const graceMs = this.config.SHUTDOWN_GRACE_MS;
     const finished = await stopWorkers(this.workers, graceMs);
     if (!finished) log?.warn({ graceMs }, 'jobs still running after the grace; the workers closed without them');

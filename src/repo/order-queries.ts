@@ -139,8 +139,8 @@ const ceilTo = (t: Date, ms: number) => new Date(Math.ceil(t.getTime() / ms) * m
 
 /**
  * Orders created in [from, to) in one currency, summed per (status, pay way) and per local day. The whole
- * 15-minute buckets inside the range come from the rollup the triggers keep (order_stats_cell: UTC days, plus
- * quarters at the edges; order_stats_quarter for the days), the few minutes before the first and after the last
+ * 15-minute buckets inside the range come from the rollup (order_stats_cell: UTC days, plus quarters at the edges;
+ * order_stats_quarter for the days) and the changes not folded into it yet (order_stats_delta), the few minutes before the first and after the last
  * bucket from the orders themselves: a 90-day range reads ~90 day rows per cell, ~8,640 quarter rows and at most
  * 30 minutes of orders, whatever the number of orders. The rollup answers exactly when every local midnight falls
  * on a quarter: the zone's offsets are multiples of 15 minutes and it changes them on a quarter (every zone today);
@@ -155,6 +155,13 @@ export async function statisticsCells(db: Db, r: StatisticsRange): Promise<Stati
     ...(r.from < qFrom ? [[r.from, qFrom] as [Date, Date]] : []),
     ...(qTo < r.to ? [[qTo, r.to] as [Date, Date]] : []),
   ];
+  const inRollup =
+    dFrom < dTo
+      ? Prisma.sql`((grain = 'DAY' AND bucket >= ${dFrom} AND bucket < ${dTo})
+            OR (grain = 'QUARTER' AND ((bucket >= ${qFrom} AND bucket < ${dFrom}) OR (bucket >= ${dTo} AND bucket < ${qTo}))))`
+      : Prisma.sql`grain = 'QUARTER' AND bucket >= ${qFrom} AND bucket < ${qTo}`;
+  // Each view reads the rollup rows and the deltas not folded into them yet in one statement (one snapshot): a fold
+  // that commits meanwhile moves deltas into rows, and the statement sees them in exactly one of the two.
   const cells = db.$queryRaw<StatusWayCell[]>`
     SELECT status, pay_way AS payWay, CAST(SUM(order_count) AS SIGNED) AS orderCount,
            CAST(SUM(order_amount) AS SIGNED) AS orderAmount,
@@ -163,16 +170,18 @@ export async function statisticsCells(db: Db, r: StatisticsRange): Promise<Stati
            CAST(SUM(refund_count) AS SIGNED) AS refundCount, CAST(SUM(refunded_amount) AS SIGNED) AS refundedAmount,
            CAST(SUM(fee_amount) AS SIGNED) AS feeAmount, CAST(SUM(net_amount) AS SIGNED) AS netAmount,
            CAST(SUM(refunded_fee) AS SIGNED) AS refundedFee
-      FROM order_stats_cell
-     WHERE tenant_id = ${r.tenantId} AND currency = ${r.currency}
-       AND ${
-         dFrom < dTo
-           ? Prisma.sql`((grain = 'DAY' AND bucket >= ${dFrom} AND bucket < ${dTo})
-                 OR (grain = 'QUARTER' AND ((bucket >= ${qFrom} AND bucket < ${dFrom}) OR (bucket >= ${dTo} AND bucket < ${qTo}))))`
-           : Prisma.sql`grain = 'QUARTER' AND bucket >= ${qFrom} AND bucket < ${qTo}`
-       }
+      FROM (
+        SELECT status, pay_way, order_count, order_amount, refund_count, refunded_amount, fee_amount, net_amount, refunded_fee
+          FROM order_stats_cell
+         WHERE tenant_id = ${r.tenantId} AND currency = ${r.currency} AND ${inRollup}
+        UNION ALL
+        SELECT status, pay_way, order_count, order_amount, refund_count, refunded_amount, fee_amount, net_amount, refunded_fee
+          FROM order_stats_delta
+         WHERE tenant_id = ${r.tenantId} AND currency = ${r.currency} AND created_at >= ${qFrom} AND created_at < ${qTo}
+      ) c
      GROUP BY status, pay_way
     HAVING SUM(order_count) <> 0`;
+  const paid = Prisma.join(PAID_STATUSES);
   const days = db.$queryRaw<DayCell[]>`
     SELECT DATE_FORMAT(bucket + INTERVAL ${offsetSql(r.spans, Prisma.raw('bucket'))} SECOND, '%Y-%m-%d') AS \`day\`,
            CAST(SUM(order_count) AS SIGNED) AS orderCount, CAST(SUM(order_amount) AS SIGNED) AS orderAmount,
@@ -180,8 +189,17 @@ export async function statisticsCells(db: Db, r: StatisticsRange): Promise<Stati
            CAST(SUM(refund_count) AS SIGNED) AS refundCount, CAST(SUM(refunded_amount) AS SIGNED) AS refundedAmount,
            CAST(SUM(fee_amount) AS SIGNED) AS feeAmount, CAST(SUM(net_amount) AS SIGNED) AS netAmount,
            CAST(SUM(refunded_fee) AS SIGNED) AS refundedFee
-      FROM order_stats_quarter
-     WHERE tenant_id = ${r.tenantId} AND currency = ${r.currency} AND bucket >= ${qFrom} AND bucket < ${qTo}
+      FROM (
+        SELECT bucket, order_count, order_amount, paid_count, paid_amount, refund_count, refunded_amount, fee_amount, net_amount, refunded_fee
+          FROM order_stats_quarter
+         WHERE tenant_id = ${r.tenantId} AND currency = ${r.currency} AND bucket >= ${qFrom} AND bucket < ${qTo}
+        UNION ALL
+        -- A delta's own time stands for its quarter: the zone's offset changes only on a quarter (quarterZone).
+        SELECT created_at, order_count, order_amount, IF(status IN (${paid}), order_count, 0), IF(status IN (${paid}), order_amount, 0),
+               refund_count, refunded_amount, fee_amount, net_amount, refunded_fee
+          FROM order_stats_delta
+         WHERE tenant_id = ${r.tenantId} AND currency = ${r.currency} AND created_at >= ${qFrom} AND created_at < ${qTo}
+      ) q
      GROUP BY \`day\`
     HAVING SUM(order_count) <> 0`;
   // Three independent reads, on up to three pooled connections at once.

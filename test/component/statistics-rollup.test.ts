@@ -2,11 +2,13 @@ import { type GetStatisticsRequest, type StatisticsBucket } from '../../src/gen/
 import { OrderStatus, PayWay, RefundStatus, type PayOrder } from '../../src/gen/payment/v1/types';
 import { PAID_STATUSES } from '../../src/domain/order-status';
 import { localDay } from '../../src/domain/time-zones';
+import { foldAllStatsDeltas } from '../../src/repo/stats-fold';
 import { newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, paidOrder, prepayOn, ref } from '../support/orders';
 
 /*
- * GetStatistics reads a rollup the database's triggers keep (prisma/migrations/20261202110000_growth_indexes). These
+ * GetStatistics reads a rollup the database's triggers feed (prisma/migrations/20261205100000_stats_deltas: deltas,
+ * folded into the rollup rows by the service) and the deltas not folded yet. These
  * tests drive every kind of write that changes what it sums, then hold the rollup tables to the aggregate of the
  * orders and refunds themselves, and the RPC's answer to a sum made here, order by order, in zones cut at :45 and
  * across a DST change.
@@ -34,6 +36,8 @@ async function rollupAgainstOrders(tenants: string[]): Promise<{ rollup: string[
       FROM pay_order o WHERE o.tenant_id IN (${tenants.map(() => '?').join(', ')})`;
   const q = (sql: string) => db().$queryRawUnsafe<Record<string, unknown>[]>(sql, ...tenants);
   const where = `tenant_id IN (${tenants.map(() => '?').join(', ')}) AND order_count <> 0`;
+  // The triggers append deltas; the service's fold (every worker process) moves them into the rollup rows.
+  for (const tenant of tenants) await foldAllStatsDeltas(db(), tenant);
   const rollup = [
     ...lines(
       await q(`SELECT 'cell', tenant_id, currency, grain, bucket, status, pay_way, order_count, order_amount, refund_count, refunded_amount,

@@ -107,6 +107,9 @@ export async function startHarness(
     EVENT_QUEUE_PREFIX: `{${uniq('events')}}`,
     EVENT_RETRY_DELAYS_MS: '100,200,400',
     OUTBOX_POLL_MS: '50',
+    // The statistics deltas stay pending unless a test folds them (its own tenants only: foldAllStatsDeltas), so
+    // one test's fold never changes what another test sees pending; GetStatistics is exact either way.
+    STATS_FOLD_MS: '3600000',
     // The daily reconciliation's schedule is tested on its own queue (reconcile-job.test.ts); a harness runs none.
     RECONCILE_ENABLED: 'false',
     ...(env.PAYSVC_CALLERS_FILE || env.PAYSVC_AUTH_DISABLED ? {} : { PAYSVC_CALLERS: JSON.stringify([TEST_CALLER.entry]) }),

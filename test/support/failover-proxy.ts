@@ -19,14 +19,14 @@ export class FailoverProxy {
   }
 
   static async start(targets: { host: string; port: number }[]): Promise<FailoverProxy> {
-    let proxy!: FailoverProxy;
-    const server = createServer((client) => proxy.accept(client));
+    const accepting: { proxy?: FailoverProxy } = {};
+    const server = createServer((client) => accepting.proxy?.accept(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
-    proxy = new FailoverProxy(server, targets, (server.address() as { port: number }).port);
-    return proxy;
+    accepting.proxy = new FailoverProxy(server, targets, (server.address() as { port: number }).port);
+    return accepting.proxy;
   }
 
   private track(s: Socket): void {

@@ -71,11 +71,13 @@ start_node() {
   mkdir -p "$dir"
   # The mysql user must reach its node's directory (a mktemp -d parent is root's alone).
   if [ "$(id -u)" -eq 0 ]; then chmod go+x "$DATA" && chown mysql: "$dir"; fi
-  # Every node gets its own system tables; a joiner's are replaced by the donor's in the state transfer.
-  if [ ! -d "$dir/db/mysql" ]; then
+  # The node that bootstraps gets fresh system tables; a joiner starts empty and receives everything from its
+  # donor in the state transfer (rsync runs before InnoDB starts), which saves two installs.
+  if $bootstrap && [ ! -d "$dir/db/mysql" ]; then
     mariadb-install-db "${owner[@]}" --datadir="$dir/db" --auth-root-authentication-method=socket \
       --auth-root-socket-user="$ADMIN_USER" --skip-test-db >"$dir/install.log" 2>&1 || die "mariadb-install-db failed: see $dir/install.log"
   fi
+  mkdir -p "$dir/db"
   if [ "$(id -u)" -eq 0 ]; then chown -R mysql: "$dir"; fi
   local extra=()
   if $bootstrap; then
@@ -89,7 +91,7 @@ start_node() {
     --datadir="$dir/db" --socket="$(sock_of "$n")" --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" \
     --bind-address=127.0.0.1 --port="$(client_port "$n")" --skip-name-resolve --max-connections=300 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_bin --default-time-zone=+00:00 \
-    --innodb-buffer-pool-size=64M --innodb-log-file-size=48M --innodb-flush-log-at-trx-commit=2 \
+    --innodb-buffer-pool-size=64M --innodb-log-file-size=16M --innodb-flush-log-at-trx-commit=2 \
     --binlog-format=ROW --default-storage-engine=InnoDB --innodb-autoinc-lock-mode=2 \
     --wsrep-on=ON --wsrep-provider="$PROVIDER" --wsrep-cluster-name=paysvc-galera \
     --wsrep-cluster-address="$(cluster_address)" --wsrep-node-name="node$n" \
@@ -97,7 +99,11 @@ start_node() {
     --wsrep-provider-options="gmcast.listen_addr=tcp://127.0.0.1:$(gcomm_port "$n");ist.recv_addr=127.0.0.1:$(ist_port "$n");gcache.size=64M;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT6S" \
     --wsrep-sst-method="$(sst_method)" --wsrep-sst-receive-address="127.0.0.1:$(sst_port "$n")" \
     --wsrep-slave-threads=2 "${extra[@]}" >/dev/null 2>&1 &
-  local i
+}
+
+wait_synced() {
+  local n=$1 dir i
+  dir="$(dir_of "$n")"
   for i in $(seq 1 300); do
     node_up "$n" && synced "$n" && return 0
     # A joiner's mariadbd may exit when its state transfer fails; say so instead of waiting out the loop.
@@ -107,23 +113,8 @@ start_node() {
   die "node $n did not reach Synced: see $dir/error.log"
 }
 
-any_up() { local n; for n in "${NODES[@]}"; do node_up "$n" && return 0; done; return 1; }
-
-start_all() {
-  ensure_installed
-  local n first=true
-  if any_up; then first=false; fi
-  for n in "${NODES[@]}"; do
-    if $first; then start_node "$n" true; first=false; else start_node "$n" false; fi
-  done
-  local size=0 i
-  for i in $(seq 1 100); do
-    size="$(wsrep_var 1 wsrep_cluster_size || true)"
-    [ "$size" = 3 ] && synced 1 && synced 2 && synced 3 && break
-    sleep 0.2
-  done
-  [ "$size" = 3 ] || die "the cluster has $size node(s), not 3: see $DATA/node*/error.log"
-  # Users are replicated (the GRANT statements are), so node 1 is enough; IF NOT EXISTS keeps it idempotent.
+create_users() {
+  # Users are replicated (the GRANT statements are), so one node is enough; IF NOT EXISTS keeps it idempotent.
   admin 1 <<SQL
 CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
@@ -131,6 +122,32 @@ GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'localhost';
 CREATE DATABASE IF NOT EXISTS paysvc CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
 SQL
+}
+
+any_up() { local n; for n in "${NODES[@]}"; do node_up "$n" && return 0; done; return 1; }
+
+start_all() {
+  ensure_installed
+  local n first=true waits=()
+  if any_up; then first=false; fi
+  for n in "${NODES[@]}"; do
+    if $first; then
+      start_node "$n" true && wait_synced "$n"
+      first=false
+    else
+      # Joiners start together: their state transfers queue at the donor, their start-ups overlap.
+      node_up "$n" || { start_node "$n" false; waits+=("$n"); }
+    fi
+  done
+  for n in "${waits[@]}"; do wait_synced "$n"; done
+  local size=0 i
+  for i in $(seq 1 100); do
+    size="$(wsrep_var 1 wsrep_cluster_size || true)"
+    [ "$size" = 3 ] && synced 1 && synced 2 && synced 3 && break
+    sleep 0.2
+  done
+  [ "$size" = 3 ] || die "the cluster has $size node(s), not 3: see $DATA/node*/error.log"
+  create_users
   say "cluster of 3 synced"
   print_env
 }
@@ -153,9 +170,12 @@ stop_node() {
 }
 
 stop_all() {
-  local n
-  # Node 1 last: it then stops with safe_to_bootstrap set, and the next start bootstraps from it.
-  for n in 3 2 1; do stop_node "$n"; done
+  # Nodes 2 and 3 together, node 1 last: it then stops with safe_to_bootstrap set, and the next start bootstraps
+  # from it.
+  stop_node 3 &
+  stop_node 2 &
+  wait
+  stop_node 1
 }
 
 kill_node() {

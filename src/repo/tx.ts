@@ -122,6 +122,12 @@ export function onOrderChanges(db: Db, listener: (changes: OrderChange[]) => voi
  * of one tenant all touch its statistics rows. A retry re-runs the work against the winner's result.
  */
 const MAX_TRIES = 8;
+/** A lock wait timeout has already waited innodb_lock_wait_timeout (5 s): fewer of those fit a caller's deadline. */
+const MAX_LOCK_WAIT_TRIES = 3;
+
+/** Whether a try that failed with err may be followed by another. */
+const mayRetry = (err: unknown, attempt: number): boolean =>
+  isRetryableTxError(err) && attempt < (errnoOf(err) === ER_LOCK_WAIT_TIMEOUT ? MAX_LOCK_WAIT_TRIES : MAX_TRIES);
 
 /** A few milliseconds, growing and jittered: the winner's write set must be applied here before a retry can see it. */
 const conflictPause = (attempt: number): Promise<void> =>
@@ -137,7 +143,7 @@ export async function retryConflicts<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (attempt >= MAX_TRIES || !isRetryableTxError(err)) throw err;
+      if (!mayRetry(err, attempt)) throw err;
       await conflictPause(attempt);
     }
   }
@@ -173,7 +179,7 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
         await conn.query('COMMIT');
       } catch (err) {
         await rollback(conn);
-        if (attempt >= MAX_TRIES || !isRetryableTxError(err)) throw err;
+        if (!mayRetry(err, attempt)) throw err;
         continue;
       }
     } finally {

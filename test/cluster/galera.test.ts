@@ -1,7 +1,8 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
-import type { Connection } from 'mariadb';
+import { createConnection, type Connection } from 'mariadb';
 import { InMemoryOrderSide, startOrderConsumer, type Verdict } from '../../examples/order-consumer';
 import { buildSignedHeaders } from '../../src/channels/mock/signature';
+import { mysqlConnection } from '../../src/infra/mysql-url';
 import type { PaymentEvent } from '../../src/gen/payment/v1/events';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import { FailoverProxy } from '../support/failover-proxy';
@@ -109,10 +110,7 @@ describe('paysvc on a 3-node Galera cluster, one instance per node', () => {
           [schema, schema, schema, schema],
         )
       ).map((r) => r.f);
-    const single = await a.service.deps.db.$queryRawUnsafe<{ d: string }[]>('SELECT 1'); // the pool works
-    expect(single).toHaveLength(1);
-    const { createConnection } = await import('mariadb');
-    const { mysqlConnection } = await import('../../src/infra/mysql-url');
+    // The single server's test database is the one test/schema-drift.test.ts proves equal to schema.prisma.
     const singleConn = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
     try {
       const expected = await facts(singleConn, mysqlConnection(process.env.DATABASE_URL!).database!);

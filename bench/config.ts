@@ -33,7 +33,10 @@ export interface BenchConfig {
   cpuProfDir: string | undefined;
   /** BENCH_H2LOAD (1; 0 = off): also drive the echo server with h2load, to show what our client costs. */
   h2load: boolean;
-  /** BENCH_DATABASE (paysvc_bench): scratch database, dropped and recreated on every run. */
+  /**
+   * BENCH_DATABASE (paysvc_bench): scratch database, dropped and recreated on every run; on the local MariaDB, or
+   * on BENCH_DATABASE_SERVER (a mysql:// URL, e.g. a Galera node: see services.ts).
+   */
   database: string;
 }
 

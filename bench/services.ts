@@ -23,7 +23,11 @@ export interface BenchServices {
  * prepay with it).
  */
 export async function prepareServices(database: string): Promise<BenchServices> {
-  const { databaseUrl: serverUrl, redisUrl } = startLocalServices();
+  const local = startLocalServices();
+  // BENCH_DATABASE_SERVER: another server for the scratch database (a Galera node from scripts/galera.sh; give the
+  // service DATABASE_GALERA=true in the environment too). Redis stays the local one.
+  const serverUrl = process.env.BENCH_DATABASE_SERVER ?? local.databaseUrl;
+  const { redisUrl } = local;
   const databaseUrl = await recreateDatabase(serverUrl, database);
   const db = createDb(databaseUrl, 1);
   try {

@@ -56,7 +56,9 @@ export interface BuildOptions {
 
 export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps {
   const channels = opts.channels ?? defaultChannels(config);
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_ACQUIRE_TIMEOUT_MS);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_ACQUIRE_TIMEOUT_MS, {
+    galera: config.DATABASE_GALERA,
+  });
   const queueRedis = createRedis(config.REDIS_URL, { forBullmq: true });
   const queueProducerRedis = createRedis(config.REDIS_URL, { failFast: true });
   const jobs = new Jobs(config, queueRedis, queueProducerRedis);

@@ -168,6 +168,12 @@ const schema = z
      */
     DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(MINUTE).default(3000),
     /**
+     * The database is a Galera cluster whose nodes take writes from different replicas: reads wait for the node to
+     * catch up with the cluster (wsrep_sync_wait), and the driver does not pipeline PREPARE with EXECUTE (see
+     * DbSession in src/infra/db.ts). Off for a single server or MySQL.
+     */
+    DATABASE_GALERA: bool.default(false),
+    /**
      * A running job's lock (renewed every half of it) and how often workers look for jobs whose lock lapsed: the
      * jobs of a crashed process (events being delivered, timeouts, syncs) run again within about their sum.
      */

@@ -1,7 +1,7 @@
 import { ConflictingReplayError } from '../domain/errors';
 import { newPayNo } from '../domain/ids';
 import { findOrder, insertOrder, type CreatedOrder, type NewOrder, type PayOrder } from '../repo/pay-orders';
-import { isUniqueViolation } from '../repo/tx';
+import { isUniqueViolation, retryConflicts } from '../repo/tx';
 import type { Deps } from './deps';
 import { scheduleTimeout } from './schedule-sync';
 import { requireTenant } from './tenants';
@@ -43,7 +43,7 @@ export async function createOrder(deps: Deps, cmd: CreateOrderCommand): Promise<
     expireAt: new Date(now.getTime() + cmd.expireSeconds * 1000),
   };
   try {
-    const order = await insertOrder(deps.db, row);
+    const order = await retryConflicts(() => insertOrder(deps.db, row));
     await scheduleTimeout(deps, order);
     return { order, replayed: false };
   } catch (err) {

@@ -25,12 +25,32 @@ const CONNECT_TIMEOUT_MS = 2000;
  * types and the cold paths, while the hot statements run on the same connections without Prisma's per-query layer
  * (see sqlPool). Prisma ends the pool on $disconnect.
  */
-export function createDb(databaseUrl: string, poolSize: number, acquireTimeoutMs = ACQUIRE_TIMEOUT_MS): Db {
-  return createDbOnPool(createPool(dbPoolConfig(databaseUrl, poolSize, acquireTimeoutMs)));
+export function createDb(databaseUrl: string, poolSize: number, acquireTimeoutMs = ACQUIRE_TIMEOUT_MS, session: DbSession = {}): Db {
+  return createDbOnPool(createPool(dbPoolConfig(databaseUrl, poolSize, acquireTimeoutMs, session)));
+}
+
+/** What the pool must know of the engine behind the URL. */
+export interface DbSession {
+  /**
+   * A Galera cluster whose nodes take writes from different replicas (DATABASE_GALERA):
+   * - every session sets wsrep_sync_wait = 3: a read, UPDATE or DELETE first waits until this node has applied what
+   *   any node committed before it, so a call sees what the caller's previous call wrote through another node;
+   * - the driver never pipelines a PREPARE with its EXECUTE. Galera aborts a transaction that loses to another
+   *   node's write set and reports it on the session's next command: when that is a pipelined PREPARE, the EXECUTE
+   *   behind it (statement id -1, "the last prepared") runs the connection's previous prepared statement instead,
+   *   and mariadb 3.4.5 then throws inside its socket handler (an uncaught TypeError that ends the process).
+   */
+  galera?: boolean;
 }
 
 /** The driver settings of the service's pool (a tool that builds its own pool, e.g. a traced one, starts here). */
-export function dbPoolConfig(databaseUrl: string, poolSize: number, acquireTimeoutMs = ACQUIRE_TIMEOUT_MS): PoolConfig {
+export function dbPoolConfig(
+  databaseUrl: string,
+  poolSize: number,
+  acquireTimeoutMs = ACQUIRE_TIMEOUT_MS,
+  session: DbSession = {},
+): PoolConfig {
+  const syncWait = session.galera ? ', wsrep_sync_wait = 3' : '';
   return {
     ...mysqlConnection(databaseUrl),
     connectionLimit: poolSize,
@@ -49,7 +69,8 @@ export function dbPoolConfig(databaseUrl: string, poolSize: number, acquireTimeo
     // A transaction waits at most this long for a row lock, then fails with 1205 (runTx retries it). Query's view
     // builds each child list with JSON_ARRAYAGG, which MariaDB cuts at group_concat_max_len (1 MiB by default):
     // an order with a long history would come back as broken JSON, so the limit is the largest packet's.
-    initSql: `SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_SECONDS}, group_concat_max_len = ${GROUP_CONCAT_MAX_LEN}`,
+    ...(session.galera && { pipelining: false }),
+    initSql: `SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_SECONDS}, group_concat_max_len = ${GROUP_CONCAT_MAX_LEN}${syncWait}`,
   };
 }
 

@@ -25,6 +25,12 @@ const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
 /** The driver's own: no pool connection within acquireTimeout. */
 const ER_GET_CONNECTION_TIMEOUT = 45028;
+/**
+ * The server went away under a statement: the driver's "socket closed unexpectedly" and "connection already
+ * closed" (a node killed, a proxy failing over), and Galera's 1047 from a node that left the primary component
+ * ("WSREP has not yet prepared node for application use"). The pool's next connection may reach a live node.
+ */
+const CONNECTION_LOST = new Set([45001, 45009, 1047]);
 
 const errnoOf = (err: unknown): number | undefined => {
   const e = err as { errno?: unknown; meta?: { code?: unknown } } | null;
@@ -53,11 +59,19 @@ function isRetryableTxError(err: unknown): boolean {
 
 /**
  * The database was busy rather than wrong: a lock wait timeout (1205), no pool connection in time (the driver's
- * 45028, Prisma's P2024/P2028), or a deadlock that outlived runTx's retries. The caller may retry the request.
+ * 45028, Prisma's P2024/P2028), a deadlock that outlived runTx's retries, or a connection lost under a statement
+ * (its outcome unknown: committed or not). The caller may retry the request with the same idempotency key.
  */
 export function isTransientDbError(err: unknown): boolean {
   const e = err as { code?: unknown };
-  return isRetryableTxError(err) || errnoOf(err) === ER_GET_CONNECTION_TIMEOUT || e?.code === 'P2028' || e?.code === 'P2024';
+  const errno = errnoOf(err);
+  return (
+    isRetryableTxError(err) ||
+    errno === ER_GET_CONNECTION_TIMEOUT ||
+    (errno !== undefined && CONNECTION_LOST.has(errno)) ||
+    e?.code === 'P2028' ||
+    e?.code === 'P2024'
+  );
 }
 
 /** An order's status or amounts changed; announced once the transaction that changed it commits. */
@@ -100,18 +114,53 @@ export function onOrderChanges(db: Db, listener: (changes: OrderChange[]) => voi
   commitListeners.set(db, listener);
 }
 
-/** Tries of one transaction that MySQL picks as a deadlock victim (or times out on a lock) before giving up. */
-const MAX_TRIES = 3;
+/**
+ * Tries of one transaction (or autocommit statement) that loses a conflict before giving up. On one server a
+ * deadlock victim or a lock wait timeout is rare (every writer locks the pay_order row first). On a Galera cluster
+ * a conflict is normal: a transaction is certified at COMMIT against what other nodes committed meanwhile, and the
+ * loser gets 1213 ("WSREP detected deadlock/conflict") where one server would have made it wait; concurrent orders
+ * of one tenant all touch its statistics rows. A retry re-runs the work against the winner's result.
+ */
+const MAX_TRIES = 8;
+/** A lock wait timeout has already waited innodb_lock_wait_timeout (5 s): fewer of those fit a caller's deadline. */
+const MAX_LOCK_WAIT_TRIES = 3;
+
+/** Whether a try that failed with err may be followed by another. */
+const mayRetry = (err: unknown, attempt: number): boolean =>
+  isRetryableTxError(err) && attempt < (errnoOf(err) === ER_LOCK_WAIT_TIMEOUT ? MAX_LOCK_WAIT_TRIES : MAX_TRIES);
+
+/** A few milliseconds, growing and jittered: the winner's write set must be applied here before a retry can see it. */
+const conflictPause = (attempt: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * 2 ** Math.min(attempt, 6)));
+
+/**
+ * Runs an autocommit statement (or a few, each safe to repeat) again when it loses a conflict, as runTx does for
+ * a transaction: for the hot inserts that take no transaction (CreateOrder's INSERT, whose triggers update the
+ * tenant's statistics rows).
+ */
+export async function retryConflicts<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!mayRetry(err, attempt)) throw err;
+      await conflictPause(attempt);
+    }
+  }
+}
 
 /**
  * Runs fn in a transaction on one connection of the client's driver pool (BEGIN … COMMIT, ROLLBACK when fn throws),
- * retrying a few times when MySQL picks it as a deadlock victim or a lock wait times out (innodb_lock_wait_timeout
- * bounds every wait, see createDb). Every writer locks the pay_order row first, so deadlocks are rare; this is the
- * safety net. READ COMMITTED on request (for claims that must not lock gaps), REPEATABLE READ otherwise.
+ * retrying when it loses a conflict: MySQL picks it as a deadlock victim, a lock wait times out (innodb_lock_wait_timeout
+ * bounds every wait, see createDb), or Galera fails its certification, at COMMIT or at any statement after another
+ * node's write set aborted it. fn must therefore be safe to run again: it reads what it decides on inside the
+ * transaction and keeps no state outside it. READ COMMITTED on request (for claims that must not lock gaps),
+ * REPEATABLE READ otherwise.
  */
 export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readCommitted?: boolean } = {}): Promise<T> {
   const pool = sqlPool(db);
   for (let attempt = 1; ; attempt++) {
+    if (attempt > 1) await conflictPause(attempt - 1);
     const conn = await pool.getConnection();
     const tx = new Tx(conn);
     const changes: OrderChange[] = [];
@@ -130,7 +179,7 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
         await conn.query('COMMIT');
       } catch (err) {
         await rollback(conn);
-        if (attempt >= MAX_TRIES || !isRetryableTxError(err)) throw err;
+        if (!mayRetry(err, attempt)) throw err;
         continue;
       }
     } finally {

@@ -59,7 +59,8 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
       'Content-Security-Policy':
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
       'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
+      // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on our own forms.
+      'Referrer-Policy': 'same-origin',
       'Cache-Control': 'no-store',
       'X-Frame-Options': 'DENY',
     });

@@ -3,7 +3,7 @@
  * key, token or password replaced. Bodies are form-encoded (Alipay), JSON (WeChat Pay v3, the mock) or anything
  * else (shown as received: a body nobody could parse carries no named field to hide).
  */
-const SECRET_NAME = /sign|secret|key|token|passw|auth|cert/i;
+const SECRET_NAME = /^sign$|signature|secret|private|key$|token|passw|^authorization$|^cookie$/i;
 export const HIDDEN = '«hidden»';
 
 export function maskedHeaders(headers: unknown): [string, string][] {

@@ -123,7 +123,10 @@ describe('the operator console answers "the buyer says they paid, why is the ord
       const paid = d % 5 !== 0;
       await h.service.deps.db.payOrder.update({
         where: { payNo: o.payNo },
-        data: { createdAt: new Date(now - d * 86400_000), ...(paid ? { status: 'SUCCESS', payWay: 'MOCK', paidAt: new Date(now - d * 86400_000) } : {}) },
+        data: {
+          createdAt: new Date(now - d * 86400_000),
+          ...(paid ? { status: 'SUCCESS', payWay: 'MOCK', paidAt: new Date(now - d * 86400_000) } : {}),
+        },
       });
     }
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

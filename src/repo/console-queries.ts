@@ -10,12 +10,13 @@ export type { OperatorAction };
  * an order's operator actions (idx_operator_action_pay_no).
  */
 
+/** Forced: on a small table the optimizer may take another index with the tenant prefix (paid_at) and filter. */
+export const BY_CHANNEL_TRADE_NO = `SELECT pay_no, channel_trade_no FROM pay_attempt FORCE INDEX (idx_pay_attempt_tenant_channel_trade_no)
+  WHERE tenant_id = ? AND channel_trade_no = ? LIMIT 4`;
+
 /** The pay_no of the tenant's order whose attempt the channel numbered exactly `channelTradeNo`, or null. */
 export async function findPayNoByChannelTradeNo(db: Db, tenantId: string, channelTradeNo: string): Promise<string | null> {
-  const rows = await sqlOf(db).query<{ pay_no: string; channel_trade_no: string }[]>(
-    'SELECT pay_no, channel_trade_no FROM pay_attempt WHERE tenant_id = ? AND channel_trade_no = ? LIMIT 4',
-    [tenantId, channelTradeNo],
-  );
+  const rows = await sqlOf(db).query<{ pay_no: string; channel_trade_no: string }[]>(BY_CHANNEL_TRADE_NO, [tenantId, channelTradeNo]);
   // Byte for byte: utf8mb4_bin still ignores trailing spaces.
   return rows.find((r) => r.channel_trade_no === channelTradeNo)?.pay_no ?? null;
 }

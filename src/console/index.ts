@@ -75,7 +75,8 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
   router.post('/login', sameOrigin, (req, res) => {
     const token = str((req.body as Record<string, unknown> | undefined)?.token).trim();
     try {
-      const { cookie } = auth.signIn(token, deps.now());
+      const { cookie, caller } = auth.signIn(token, deps.now());
+      deps.log.info({ actor: caller.name }, 'console sign-in');
       res.set('Set-Cookie', sessionCookie(cookie, opts.sessionTtlMs, secure(req)));
       res.redirect(303, nextPath((req.body as Record<string, unknown>).next));
     } catch (err) {

@@ -55,7 +55,7 @@ export function page(ctx: PageContext | undefined, title: string, body: Html, st
         <a href="${link(ctx, '/dead-letters')}">Dead letters</a><a href="${link(ctx, '/stuck')}">Stuck orders</a>
         <a href="${link(ctx, '/reconciliation')}">Reconciliation</a>
         <form method="get" action="/console/orders">
-          <input name="tenant" value="${ctx.tenant}" placeholder="tenant id" size="12" aria-label="tenant" />
+          ${tenantPicker(ctx)}
           <select name="tz" aria-label="time zone">
             ${[...new Set([ctx.timeZone, ...ZONES])].map(
               (z) => html`<option${z === ctx.timeZone ? ' selected' : ''}>${z}</option>`,
@@ -86,6 +86,15 @@ export function page(ctx: PageContext | undefined, title: string, body: Html, st
         </main>
       </body>
     </html>`;
+}
+
+/** A caller of every tenant types one; a caller of a few picks among them. */
+function tenantPicker(ctx: PageContext): Html {
+  if (ctx.caller.tenants === '*')
+    return html`<input name="tenant" value="${ctx.tenant}" placeholder="tenant id" size="12" aria-label="tenant" />`;
+  return html`<select name="tenant" aria-label="tenant">
+    ${[...ctx.caller.tenants].map((t) => html`<option${t === ctx.tenant ? ' selected' : ''}>${t}</option>`)}
+  </select>`;
 }
 
 /** Our own constant: trusted as is. */

@@ -178,4 +178,23 @@ describe('the operator console lets in only the API callers, in their tenants, a
     expect(await page.locator('main b').count()).toBe(0);
     await context.close();
   });
+
+  it("When a list is longer than a page, then the next page link carries ListOrders' cursor and the filters", async () => {
+    const pager = await newTenant(h, 'tpage');
+    const made: string[] = [];
+    for (let i = 0; i < 3; i += 1) made.push((await createOrder(h, pager, { userId: 'pager-1' })).payNo);
+    await createOrder(h, pager, { userId: 'someone-else' });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/orders?tenant=${pager}&key=user_id&q=pager-1&size=2`);
+    await page.fill('input[name=token]', OPERATOR.token);
+    await Promise.all([page.waitForURL('**/orders?**'), page.click('button:text("Sign in")')]);
+    const shown = async () => page.locator('main tbody tr td:first-child').allInnerTexts();
+    const first = await shown();
+    await Promise.all([page.waitForURL('**page=**'), page.click('a[rel=next]')]);
+    const second = await shown();
+    expect([...first, ...second]).toEqual([...made].reverse()); // newest first, each once, only the user's
+    expect(await page.locator('a[rel=next]').count()).toBe(0);
+    await context.close();
+  });
 });

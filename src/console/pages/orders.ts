@@ -9,6 +9,7 @@ import { ORDER_STATUSES, type OrderStatus } from '../../domain/order-status';
 import { addDays, html, startOfLocalDay, time, yuan, type Html } from '../html';
 import { link, page, type PageContext } from '../layout';
 
+/** Rows per page unless `size` (1–100) says otherwise. */
 const PAGE_SIZE = 50;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const KEY_LABELS: Record<OrderKey | 'user_id', string> = {
@@ -54,8 +55,18 @@ export async function ordersPage(deps: Deps, ctx: PageContext, req: Request): Pr
     createdTo: to ? startOfLocalDay(ctx.timeZone, addDays(to, 1)) : undefined,
   };
   const pageToken = str(req.query.page);
-  const result = await listOrders(deps, { filter, pageSize: PAGE_SIZE, pageToken });
-  const kept = { key: key === 'user_id' ? key : undefined, q: key === 'user_id' ? value : undefined, status, pay_way: payWay, from, to };
+  const size = str(req.query.size);
+  if (size && !/^([1-9][0-9]?|100)$/.test(size)) throw new InvalidArgumentError('size', 'must be 1 to 100');
+  const result = await listOrders(deps, { filter, pageSize: size ? Number(size) : PAGE_SIZE, pageToken });
+  const kept = {
+    key: key === 'user_id' ? key : undefined,
+    q: key === 'user_id' ? value : undefined,
+    status,
+    pay_way: payWay,
+    from,
+    to,
+    size,
+  };
   const form = html`<form method="get" action="/console/orders">
     <input type="hidden" name="tenant" value="${ctx.tenant}" /><input type="hidden" name="tz" value="${ctx.timeZone}" />
     <select name="key" aria-label="find by">

@@ -16,7 +16,7 @@ import { callerList, type CallerConfig } from '../src/config';
 import { mintCaller } from '../src/grpc/caller-token';
 
 const USAGE =
-  'usage: npm run caller -- new <name> --tenants <a,b|*> --perm <pay,operate> [--cn CN] [--san SAN] [--sha256 FP] [--no-token] [--file callers.json]';
+  'usage: npm run caller -- new <name> --tenants <a,b|*> --perm <pay,operate,view> [--cn CN] [--san SAN] [--sha256 FP] [--no-token] [--file callers.json]';
 
 function main(): void {
   const { positionals, values } = parseArgs({

@@ -153,6 +153,8 @@ async function main(): Promise<void> {
       // The queue board, with a development login (printed below); real deployments set their own.
       BULL_BOARD_USER: process.env.BULL_BOARD_USER ?? 'dev',
       BULL_BOARD_PASSWORD: process.env.BULL_BOARD_PASSWORD ?? 'dev-board-password',
+      // The operator console, signed in with the dev caller's token; a development-only secret.
+      CONSOLE_SECRET: process.env.CONSOLE_SECRET ?? 'dev-console-secret-not-for-production-0123',
     });
     const ready = config;
     service = await step(`starting the service (gRPC ${ready.GRPC_PORT}, HTTP ${ready.HTTP_PORT})`, 'see the error above', async () => {
@@ -238,6 +240,7 @@ ${caller}
   mock gateway    ${gatewayUrl}   (signed API under /v1, cashier pages under /pay/<attempt_no>)
   metrics         http://localhost:${httpPort}/metrics
   queues          http://localhost:${httpPort}/admin/queues   (bull-board; user dev, password dev-board-password unless BULL_BOARD_* are set)
+  console         http://localhost:${httpPort}/console/orders?tenant=demo   (sign in with the dev caller's token)
 
 Tenant "demo" is registered with the mock channel on; add another (every RPC for an unknown tenant is NOT_FOUND):
   npm run tenant -- add shop-2 --name "Second shop" --mock     npm run tenant -- list

@@ -23,6 +23,7 @@ import { paymentEventJson } from './grpc/event-mappers';
 import type { Redis } from 'ioredis';
 import { CallerAuth } from './grpc/auth';
 import { startGrpcServer, type GrpcServer } from './grpc/server';
+import { consoleRouter } from './console';
 import { queueBoard } from './http/queue-board';
 import { createSidecar, listen } from './http/sidecar';
 
@@ -132,16 +133,31 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
   await Promise.all([untilReady(deps.queueProducerRedis, 10_000), untilReady(deps.redis, 10_000)]);
   deps.health.start();
   if (config.WORKERS_ENABLED) await deps.jobs.startWorkers(deps);
+  const auth = CallerAuth.fromConfig(config.callers, config.PAYSVC_AUTH_DISABLED);
   const grpc = await startGrpcServer(deps, {
     host: config.GRPC_HOST,
     port: config.GRPC_PORT,
     tls: config.grpcTls,
-    auth: CallerAuth.fromConfig(config.callers, config.PAYSVC_AUTH_DISABLED),
+    auth,
     reflection: config.GRPC_REFLECTION,
     production: config.NODE_ENV === 'production',
   });
   const board = queueBoard(config, deps.jobs.queues());
-  const http = await listen(createSidecar(deps, { board, health: deps.health }), config.HTTP_HOST, config.HTTP_PORT);
+  const operatorConsole = config.CONSOLE_SECRET
+    ? consoleRouter(deps, {
+        auth,
+        callers: config.callers,
+        secret: config.CONSOLE_SECRET,
+        sessionTtlMs: config.CONSOLE_SESSION_TTL_MS,
+        defaultTimeZone: config.CONSOLE_TIME_ZONE,
+        syncAfterMs: config.STATUS_SYNC_DELAYS_MS[0] ?? 60_000,
+      })
+    : undefined;
+  const http = await listen(
+    createSidecar(deps, { board, console: operatorConsole, health: deps.health }),
+    config.HTTP_HOST,
+    config.HTTP_PORT,
+  );
   const address = http.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.HTTP_PORT;
   deps.log.info({ port: httpPort }, 'HTTP sidecar listening');

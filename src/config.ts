@@ -163,6 +163,20 @@ const schema = z
     /** The board only shows; set false to let operators retry, clean, pause or remove jobs from it. */
     BULL_BOARD_READ_ONLY: bool.default(true),
     /**
+     * The operator console at /console on the sidecar (src/console): on when set. Signs its session cookies and
+     * CSRF tokens (HMAC-SHA256); changing it ends every session.
+     */
+    CONSOLE_SECRET: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
+    /** How long a console login lasts. */
+    CONSOLE_SESSION_TTL_MS: z.coerce
+      .number()
+      .int()
+      .min(MINUTE)
+      .max(7 * 24 * HOUR)
+      .default(8 * HOUR),
+    /** The console's time zone until an operator picks another (an IANA name). */
+    CONSOLE_TIME_ZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
+    /**
      * How long a statement waits for a database connection before the call answers UNAVAILABLE DATABASE_BUSY
      * (retry): bounds every call while MariaDB is down or the pool is exhausted, well inside a caller's deadline.
      */
@@ -362,7 +376,7 @@ const callerSchema = z
       z.literal('*'),
       z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a tenant id (1-64 of A-Z a-z 0-9 _ -)')).min(1),
     ]),
-    permissions: z.array(z.enum(['pay', 'operate'])).min(1),
+    permissions: z.array(z.enum(['pay', 'operate', 'view'])).min(1),
   })
   .strict()
   .refine((c) => c.tokenSha256 || c.certificate, 'needs tokenSha256 or certificate');

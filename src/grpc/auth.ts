@@ -4,7 +4,8 @@ import type { PeerCertificate } from 'node:tls';
 import type { CallerConfig } from '../config';
 import { PermissionDeniedError, UnauthenticatedError } from '../domain/errors';
 
-export type Permission = 'pay' | 'operate';
+/** `view` is the console's read-only grant (src/console); no RPC needs it, so it opens no RPC. */
+export type Permission = 'pay' | 'operate' | 'view';
 
 /**
  * What each PaymentService RPC needs, keyed by its proto name. A method missing here is denied to every caller

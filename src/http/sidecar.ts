@@ -4,11 +4,14 @@ import type { Deps } from '../app/deps';
 import { handleNotify } from '../app/handle-notify';
 import { TENANT_ID, TERMINAL_TYPE } from '../domain/identifiers';
 import { DependencyHealth } from '../infra/health';
+import { CONSOLE_PATH } from '../console';
 import { QUEUE_BOARD_PATH } from './queue-board';
 
 /** What the sidecar mounts besides its own routes: the operators' queue board, when configured. */
 export interface SidecarOptions {
   board?: Router;
+  /** The operator console (src/console), mounted at /console when CONSOLE_SECRET is set. */
+  console?: Router;
   /** The process's dependency checks (bootstrap's); a sidecar without them checks on its own. */
   health?: DependencyHealth;
 }
@@ -25,6 +28,7 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
   );
   app.disable('x-powered-by');
   if (opts.board) app.use(QUEUE_BOARD_PATH, opts.board);
+  if (opts.console) app.use(CONSOLE_PATH, opts.console);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -1,0 +1,21 @@
+-- The operator console (issue 18): find an order by the channel's trade number through an index, and an audit row
+-- for every action an operator takes there (replay an event, query the channel now), with the operator as actor.
+
+-- CreateIndex
+CREATE INDEX `idx_pay_attempt_tenant_channel_trade_no` ON `pay_attempt`(`tenant_id`, `channel_trade_no`);
+
+-- CreateTable
+CREATE TABLE `operator_action` (
+    `id` BIGINT NOT NULL AUTO_INCREMENT,
+    `tenant_id` VARCHAR(64) NOT NULL,
+    `actor` VARCHAR(128) NOT NULL,
+    `action` VARCHAR(32) NOT NULL,
+    `pay_no` VARCHAR(32) NULL,
+    `target` VARCHAR(64) NOT NULL,
+    `outcome` VARCHAR(512) NOT NULL,
+    `created_at` DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+
+    INDEX `idx_operator_action_pay_no`(`pay_no`, `id`),
+    INDEX `idx_operator_action_tenant`(`tenant_id`, `id`),
+    PRIMARY KEY (`id`)
+) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;

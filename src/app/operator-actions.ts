@@ -1,0 +1,37 @@
+import { DomainError } from '../domain/errors';
+import { recordOperatorAction } from '../repo/console-queries';
+import type { Deps } from './deps';
+import { replayEvent } from './order-events';
+import { queryOrder } from './query-order';
+
+/**
+ * What an operator does from the console: the same use cases as the RPCs (ReplayEvent, Query with sync), as the
+ * operator, and one operator_action row for each, whatever came of it (what the use case wrote carries the
+ * operator too: the replay's delivery row, a transition the answer caused).
+ */
+
+export async function replayAsOperator(deps: Deps, tenantId: string, eventId: string, actor: string): Promise<void> {
+  const audit = (payNo: string | null, outcome: string) =>
+    recordOperatorAction(deps.db, { tenantId, actor, action: 'REPLAY_EVENT', payNo, target: eventId, outcome });
+  try {
+    const event = await replayEvent(deps, tenantId, eventId, { actor });
+    await audit(event.payNo, `replayed; now ${event.status}`);
+  } catch (err) {
+    if (err instanceof DomainError) await audit(null, `refused: ${err.message}`);
+    throw err;
+  }
+}
+
+/** "Query the channel now": Query with sync, as the operator; the order's status after it. */
+export async function syncAsOperator(deps: Deps, tenantId: string, payNo: string, actor: string): Promise<string> {
+  const audit = (outcome: string) =>
+    recordOperatorAction(deps.db, { tenantId, actor, action: 'QUERY_CHANNEL', payNo, target: payNo, outcome });
+  try {
+    const order = await queryOrder(deps, { tenantId, payNo }, true, { actor });
+    await audit(`order is ${order.status}`);
+    return order.status;
+  } catch (err) {
+    if (err instanceof DomainError) await audit(`failed: ${err.message}`);
+    throw err;
+  }
+}

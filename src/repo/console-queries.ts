@@ -1,0 +1,51 @@
+import type { OperatorAction, OutboxEvent } from '../generated/prisma/client';
+import type { Db } from '../infra/db';
+import { sqlOf } from './sql';
+
+export type { OperatorAction };
+
+/**
+ * The console's own reads and its audit rows (src/console). Each is one index range: the order lookup by the
+ * channel's trade number (idx_pay_attempt_tenant_channel_trade_no), dead letters (idx_outbox_event_status_next),
+ * an order's operator actions (idx_operator_action_pay_no).
+ */
+
+/** Forced: on a small table the optimizer may take another index with the tenant prefix (paid_at) and filter. */
+export const BY_CHANNEL_TRADE_NO = `SELECT pay_no, channel_trade_no FROM pay_attempt FORCE INDEX (idx_pay_attempt_tenant_channel_trade_no)
+  WHERE tenant_id = ? AND channel_trade_no = ? LIMIT 4`;
+
+/** The pay_no of the tenant's order whose attempt the channel numbered exactly `channelTradeNo`, or null. */
+export async function findPayNoByChannelTradeNo(db: Db, tenantId: string, channelTradeNo: string): Promise<string | null> {
+  const rows = await sqlOf(db).query<{ pay_no: string; channel_trade_no: string }[]>(BY_CHANNEL_TRADE_NO, [tenantId, channelTradeNo]);
+  // Byte for byte: utf8mb4_bin still ignores trailing spaces.
+  return rows.find((r) => r.channel_trade_no === channelTradeNo)?.pay_no ?? null;
+}
+
+export type DeadEvent = Pick<OutboxEvent, 'id' | 'payNo' | 'type' | 'topic' | 'attempts' | 'lastError' | 'nextAttemptAt' | 'createdAt'>;
+
+/**
+ * A tenant's dead letters, the most recently given up first, at most `take`. Read along the DEAD range of
+ * idx_outbox_event_status_next (dead letters are few: each is an incident), the tenant checked on each row.
+ */
+export async function listDeadEvents(db: Db, tenantId: string, take: number): Promise<DeadEvent[]> {
+  return db.$queryRaw<DeadEvent[]>`
+    SELECT id, pay_no AS payNo, type, topic, attempts, last_error AS lastError, next_attempt_at AS nextAttemptAt, created_at AS createdAt
+      FROM outbox_event FORCE INDEX (idx_outbox_event_status_next)
+     WHERE status = 'DEAD' AND tenant_id = ${tenantId}
+     ORDER BY next_attempt_at DESC LIMIT ${take}`;
+}
+
+/** One audit row for an operator's action in the console. */
+export async function recordOperatorAction(
+  db: Db,
+  a: { tenantId: string; actor: string; action: string; payNo: string | null; target: string; outcome: string },
+): Promise<void> {
+  await db.$executeRaw`
+    INSERT INTO operator_action (tenant_id, actor, action, pay_no, target, outcome, created_at)
+    VALUES (${a.tenantId}, ${a.actor.slice(0, 128)}, ${a.action}, ${a.payNo}, ${a.target.slice(0, 64)}, ${a.outcome.slice(0, 512)}, ${new Date()})`;
+}
+
+/** An order's operator actions, oldest first. */
+export function listOperatorActions(db: Db, payNo: string): Promise<OperatorAction[]> {
+  return db.operatorAction.findMany({ where: { payNo }, orderBy: { id: 'asc' }, take: 500 });
+}

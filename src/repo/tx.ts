@@ -118,8 +118,9 @@ export function onOrderChanges(db: Db, listener: (changes: OrderChange[]) => voi
  * Tries of one transaction (or autocommit statement) that loses a conflict before giving up. On one server a
  * deadlock victim or a lock wait timeout is rare (every writer locks the pay_order row first). On a Galera cluster
  * a conflict is normal: a transaction is certified at COMMIT against what other nodes committed meanwhile, and the
- * loser gets 1213 ("WSREP detected deadlock/conflict") where one server would have made it wait; concurrent orders
- * of one tenant all touch its statistics rows. A retry re-runs the work against the winner's result.
+ * loser gets 1213 ("WSREP detected deadlock/conflict") where one server would have made it wait (two writers of
+ * one order, two relays or statistics folds claiming the same rows). A retry re-runs the work against the winner's
+ * result.
  */
 const MAX_TRIES = 8;
 /** A lock wait timeout has already waited innodb_lock_wait_timeout (5 s): fewer of those fit a caller's deadline. */
@@ -135,8 +136,8 @@ const conflictPause = (attempt: number): Promise<void> =>
 
 /**
  * Runs an autocommit statement (or a few, each safe to repeat) again when it loses a conflict, as runTx does for
- * a transaction: for the hot inserts that take no transaction (CreateOrder's INSERT, whose triggers update the
- * tenant's statistics rows).
+ * a transaction: for the inserts that take no transaction (CreateOrder's INSERT, which can lose to an identical
+ * CreateOrder certified first on another node).
  */
 export async function retryConflicts<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {

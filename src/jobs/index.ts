@@ -1,5 +1,5 @@
 import type { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Deps } from '../app/deps';
 import type { Config } from '../config';
 import type { Logger } from '../infra/logger';
@@ -34,9 +34,9 @@ export class Jobs {
   constructor(
     private readonly config: Config,
     /** The workers' blocking connection (waits out a Redis outage). */
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     /** The producers' connection (fails fast while Redis is down, so a request is never held by an add). */
-    producer: Redis = connection,
+    producer: RedisClient = connection,
   ) {
     const prefix = config.QUEUE_PREFIX;
     this.statusSync = new StatusSync(producer, config.STATUS_SYNC_DELAYS_MS, prefix);

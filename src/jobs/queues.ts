@@ -1,5 +1,5 @@
 import { DelayedError, Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Logger } from '../infra/logger';
 import { withTimeout } from '../infra/with-timeout';
 import { throttled } from '../infra/throttled';
@@ -16,7 +16,7 @@ export const QUEUE = {
 } as const;
 
 export interface WorkerContext {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   log: Logger;
   metrics: Metrics;

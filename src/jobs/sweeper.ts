@@ -1,5 +1,5 @@
 import { Queue, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Deps } from '../app/deps';
 import type { Logger } from '../infra/logger';
 import { findStaleQueuedEvents, outboxBacklog, touchQueued } from '../repo/outbox';
@@ -55,7 +55,7 @@ export class Sweeper {
   private recheck?: NodeJS.Timeout;
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     private readonly prefix: string,
     private readonly settings: SweepSettings,
     private readonly jobs: {

@@ -31,7 +31,10 @@ const schema = z
     DATABASE_URL: z.string().regex(/^mysql:\/\//, 'must be a mysql:// URL'),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     /** One Redis server; or REDIS_CLUSTER_NODES for a Redis Cluster (one of the two). */
-    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+      .optional(),
     /** A Redis Cluster: `host:port,host:port,…`, a few of its nodes (the client discovers the rest). */
     REDIS_CLUSTER_NODES: z.string().min(1).optional(),
     /** Loopback by default; containers set 0.0.0.0 explicitly (Dockerfile, docker-compose.yml). */

@@ -35,6 +35,11 @@ export interface BenchConfig {
   h2load: boolean;
   /** BENCH_DATABASE (paysvc_bench): scratch database, dropped and recreated on every run. */
   database: string;
+  /**
+   * BENCH_REDIS_CLUSTER_NODES (none): run the service scenarios (create, create-prepay, query, notify) on this Redis
+   * Cluster (`host:port,…`, e.g. scripts/redis-cluster.sh's) instead of the single Redis of services.sh.
+   */
+  redisClusterNodes: string | undefined;
 }
 
 function num(name: string, fallback: number, min: number, max: number): number {
@@ -65,6 +70,7 @@ export function loadBenchConfig(): BenchConfig {
     cpuProfDir: process.env.BENCH_CPU_PROF || undefined,
     h2load: process.env.BENCH_H2LOAD !== '0',
     database,
+    redisClusterNodes: process.env.BENCH_REDIS_CLUSTER_NODES || undefined,
   };
 }
 

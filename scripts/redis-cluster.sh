@@ -87,7 +87,7 @@ stop_all() {
     elif [ -f "$DIR/$p/redis.pid" ]; then
       # A node that stopped answering (stopped with SIGSTOP, say) but still runs from this folder.
       local pid; pid="$(cat "$DIR/$p/redis.pid")"
-      if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "redis-server 127.0.0.1:$p"; then kill -9 "$pid" 2>/dev/null || true; fi
+      if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q "redis-server 127.0.0.1:$p"; then kill -9 "$pid" 2>/dev/null || true; fi
     fi
     rm -f "$DIR/$p/redis.pid"
   done

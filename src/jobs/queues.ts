@@ -36,6 +36,14 @@ export interface StallSettings {
   checkMs: number;
 }
 
+/**
+ * How long a worker waits before it tries again after a Redis command failed on a lost connection (fetching
+ * its next job, finishing one). BullMQ waits 15 s; a Redis failover (a replica promoted in 2-3 s) or restart
+ * then stalls every queue, the sweep's included, for 15 s or a multiple of it. The retries are one command per
+ * worker per second while Redis is away.
+ */
+const RUN_RETRY_DELAY_MS = 1000;
+
 /** How many jobs each worker is running now (counted around the processor: BullMQ has no public count). */
 const running = new WeakMap<Worker, { jobs: number; idle?: () => void }>();
 
@@ -71,6 +79,7 @@ export function startWorker<D, R>(
       connection: ctx.connection,
       prefix: ctx.prefix,
       concurrency: 8,
+      runRetryDelay: RUN_RETRY_DELAY_MS,
       ...(ctx.stall ? { lockDuration: ctx.stall.lockMs, stalledInterval: ctx.stall.checkMs } : {}),
       ...opts,
     },

@@ -180,6 +180,7 @@ describe('paysvc on a Redis Cluster', () => {
 
     for (const o of [before, ...flowed]) await becomes(o, OrderStatus.ORDER_STATUS_SUCCESS, 30_000);
     for (const o of expiring) await becomes(o, OrderStatus.ORDER_STATUS_CLOSED, 30_000);
+    const sweptAfterMs = Date.now() - killedAt;
     await eventually(() => allDelivered([before, ...flowed, ...expiring]), 40_000);
     expect(await db().outboxEvent.count({ where: { status: 'DEAD' } })).toBe(0);
     await eventually(async () => (await readyz()) === 200);
@@ -197,6 +198,7 @@ describe('paysvc on a Redis Cluster', () => {
 
     console.log(
       `failover: master 127.0.0.1:${victim} killed, replica 127.0.0.1:${promoted} serving the slot after ${promotedAfterMs} ms; ` +
+        `the orders that expired meanwhile closed by the sweep ${sweptAfterMs} ms after the kill; ` +
         `${flowed.length} orders flowed through it (slowest create + prepay ${slowestMs} ms), ${failures.length} calls failed${failures.length ? `: ${[...new Set(failures)].join('; ')}` : ''}`,
     );
     expect(failures).toEqual([]);

@@ -101,8 +101,8 @@ export const runningJobs = (worker: Worker): number => running.get(worker)?.jobs
 
 /**
  * Stops workers: they take no new job at once, their running jobs get up to `graceMs` to finish, then the workers
- * close (forced if a job still runs: every job is idempotent, and BullMQ's stalled-job check hands it to another
- * worker). Resolves false if a job was cut. Not BullMQ's pause(): waiting for running jobs there ends with a
+ * close (forced: a job still running is cut, every job is idempotent, and BullMQ's stalled-job check hands it to
+ * another worker). Resolves false if a job was cut. Not BullMQ's pause(): waiting for running jobs there ends with a
  * reconnect of the blocking connection, which, if the grace ran out first, reopens it after close() closed it
  * (the connection then outlives the service). Not close() then close(true): a second close returns the first,
  * still-pending one.
@@ -119,8 +119,9 @@ export async function stopWorkers(workers: Worker[], graceMs: number): Promise<b
     () => true,
     () => false,
   );
-  await withTimeout(Promise.all(workers.map((w) => w.close(!finished))), Math.max(graceMs, 5000), 'closing the workers').catch(
-    () => undefined,
-  );
+  // Forced either way: no job of ours runs any more (or it was cut), and an unforced close first waits for the
+  // worker's fetch loop, which a worker stuck after a Redis Cluster failover never ends; its lock-renewal timer
+  // then outlives the close (and the process's event loop with it).
+  await withTimeout(Promise.all(workers.map((w) => w.close(true))), Math.max(graceMs, 5000), 'closing the workers').catch(() => undefined);
   return finished;
 }

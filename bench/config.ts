@@ -38,6 +38,11 @@ export interface BenchConfig {
    * on BENCH_DATABASE_SERVER (a mysql:// URL, e.g. a Galera node: see services.ts).
    */
   database: string;
+  /**
+   * BENCH_REDIS_CLUSTER_NODES (none): run the service scenarios (create, create-prepay, query, notify) on this Redis
+   * Cluster (`host:port,…`, e.g. scripts/redis-cluster.sh's) instead of the single Redis of services.sh.
+   */
+  redisClusterNodes: string | undefined;
 }
 
 function num(name: string, fallback: number, min: number, max: number): number {
@@ -68,6 +73,7 @@ export function loadBenchConfig(): BenchConfig {
     cpuProfDir: process.env.BENCH_CPU_PROF || undefined,
     h2load: process.env.BENCH_H2LOAD !== '0',
     database,
+    redisClusterNodes: process.env.BENCH_REDIS_CLUSTER_NODES || undefined,
   };
 }
 

@@ -48,6 +48,7 @@ import { prepareNotifyFixture } from './notify-fixture';
 import { summarizeProfile } from './profile-top';
 import type { RawInsertArgs } from './raw-insert';
 import { renderReport, type Row } from './report';
+import { parseClusterNodes } from '../src/infra/redis';
 import { benchQueuePrefixes, removeBenchQueues, type BenchQueuePrefixes } from './queues';
 import { prepareServices, type BenchServices } from './services';
 import { writeGrowthReport } from './growth';
@@ -144,7 +145,7 @@ class Bench {
     const service = await startDaemon<Ready>('server-main.ts', {
       ...env,
       DATABASE_URL: this.services.databaseUrl,
-      REDIS_URL: this.services.redisUrl,
+      ...(this.cfg.redisClusterNodes ? { REDIS_CLUSTER_NODES: this.cfg.redisClusterNodes } : { REDIS_URL: this.services.redisUrl }),
       DATABASE_POOL_SIZE: String(this.cfg.dbPoolSize),
       ...this.queues,
       ...(gatewayUrl ? { BENCH_GATEWAY_URL: gatewayUrl } : {}),
@@ -259,7 +260,10 @@ async function main(): Promise<void> {
     bench.close();
     await services.close();
     // The services are gone; their orders' timeout jobs and any events must not outlive the run.
-    const removed = await removeBenchQueues(services.redisUrl, queues);
+    const removed = await removeBenchQueues(
+      cfg.redisClusterNodes ? { kind: 'cluster', nodes: parseClusterNodes(cfg.redisClusterNodes) } : services.redisUrl,
+      queues,
+    );
     process.stderr.write(`[bench] removed ${removed} Redis keys under ${queues.QUEUE_PREFIX} and ${queues.EVENT_QUEUE_PREFIX}\n`);
   }
   if (bench.rows.length === 0) return; // growth alone: its own report, bench/results/growth.md

@@ -40,7 +40,8 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'silent',
     DATABASE_URL: process.env.DATABASE_URL,
     DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE,
-    REDIS_URL: process.env.REDIS_URL,
+    // run.ts gives one or the other (BENCH_REDIS_CLUSTER_NODES).
+    ...(process.env.REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES } : { REDIS_URL: process.env.REDIS_URL }),
     // run.ts gives every run its own prefixes (queues.ts) and removes their keys at the end.
     QUEUE_PREFIX: process.env.QUEUE_PREFIX,
     EVENT_QUEUE_PREFIX: process.env.EVENT_QUEUE_PREFIX,

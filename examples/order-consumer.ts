@@ -9,7 +9,9 @@
  *   - updates its view of the order (status, paid and refunded totals) only from an event whose version is
  *     above the last one applied for the pay_no: every event carries the whole order state (status, amounts,
  *     paid_at, pay_way, channel_trade_no, close_reason), so the newest wins and no Query is needed.
- * Run it: `npx tsx examples/order-consumer.ts order.pay.notify` (REDIS_URL, EVENT_QUEUE_PREFIX as for paysvc).
+ * Run it: `npx tsx examples/order-consumer.ts order.pay.notify` (REDIS_URL or REDIS_CLUSTER_NODES, and
+ * EVENT_QUEUE_PREFIX, as for paysvc). On a Redis Cluster the prefix's braces keep each topic queue in one slot,
+ * as BullMQ requires.
  *
  * The store here is in memory to keep the example short. A real order service does these in the same database
  * transaction that updates its order, e.g. INSERT the event id into a processed_event table (unique key), upsert
@@ -17,7 +19,8 @@
  * pay_version < ?`.
  */
 import { Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { parseClusterNodes } from '../src/infra/redis';
 import { PaymentEvent, PaymentEventType } from '../src/gen/payment/v1/events';
 import { CloseReason, OrderStatus, PayWay, RefundStatus } from '../src/gen/payment/v1/types';
 
@@ -102,7 +105,8 @@ export class InMemoryOrderSide {
 }
 
 export interface ConsumerOptions {
-  connection: Redis;
+  /** A Redis or a Redis Cluster client with maxRetriesPerRequest null (a BullMQ worker blocks on it). */
+  connection: Redis | Cluster;
   /** paysvc's EVENT_QUEUE_PREFIX. */
   prefix: string;
   /** The notify_topic the orders were created with. */
@@ -128,7 +132,10 @@ export function startOrderConsumer(opts: ConsumerOptions): { worker: Worker; sto
 
 if (require.main === module) {
   const topic = process.argv[2] ?? 'order.pay.notify';
-  const connection = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6380', { maxRetriesPerRequest: null });
+  const clusterNodes = process.env.REDIS_CLUSTER_NODES;
+  const connection = clusterNodes
+    ? new Cluster(parseClusterNodes(clusterNodes), { redisOptions: { maxRetriesPerRequest: null } })
+    : new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6380', { maxRetriesPerRequest: null });
   const { worker } = startOrderConsumer({
     connection,
     prefix: process.env.EVENT_QUEUE_PREFIX ?? '{paysvc-events}',

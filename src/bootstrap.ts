@@ -13,14 +13,13 @@ import { closeDb, createDb } from './infra/db';
 import { createLogger } from './infra/logger';
 import { Markers } from './infra/markers';
 import { createMetrics, type Metrics } from './infra/metrics';
-import { createRedis } from './infra/redis';
+import { createRedis, type RedisClient } from './infra/redis';
 import { DependencyHealth } from './infra/health';
 import { throttled } from './infra/throttled';
 import { Jobs } from './jobs';
 import { OrderFeed } from './infra/order-feed';
 import { encodeEventsWith, onOrderChanges } from './repo/tx';
 import { paymentEventJson } from './grpc/event-mappers';
-import type { Redis } from 'ioredis';
 import { CallerAuth } from './grpc/auth';
 import { startGrpcServer, type GrpcServer } from './grpc/server';
 import { consoleRouter } from './console';
@@ -45,9 +44,9 @@ export interface ServiceDeps extends Deps {
   /** Whether MariaDB and Redis answer: /readyz, and the log lines when either goes away or comes back. */
   health: DependencyHealth;
   /** BullMQ's connection (no per-request retry limit, as its workers require). */
-  queueRedis: Redis;
+  queueRedis: RedisClient;
   /** BullMQ producers' connection: no offline queue, so adds fail fast while Redis is down. */
-  queueProducerRedis: Redis;
+  queueProducerRedis: RedisClient;
 }
 
 /** What a deployment may choose beyond its config: the channel modules it offers (by default, defaultChannels). */
@@ -60,14 +59,14 @@ export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps 
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_ACQUIRE_TIMEOUT_MS, {
     galera: config.DATABASE_GALERA,
   });
-  const queueRedis = createRedis(config.REDIS_URL, { forBullmq: true });
-  const queueProducerRedis = createRedis(config.REDIS_URL, { failFast: true });
+  const queueRedis = createRedis(config.redis, { forBullmq: true });
+  const queueProducerRedis = createRedis(config.redis, { failFast: true });
   const jobs = new Jobs(config, queueRedis, queueProducerRedis);
   // Markers, notify limits and the order feed's publisher: hints a request must never wait for.
-  const redis = createRedis(config.REDIS_URL, { failFast: true });
+  const redis = createRedis(config.redis, { failFast: true });
   const log = createLogger(config.LOG_LEVEL);
   const metrics = createMetrics();
-  const subscriber = createRedis(config.REDIS_URL);
+  const subscriber = createRedis(config.redis);
   const orderFeed = new OrderFeed(redis, subscriber, config.QUEUE_PREFIX, log);
   for (const [name, connection] of Object.entries({ redis, queueRedis, queueProducerRedis, subscriber })) {
     connection.on(
@@ -80,7 +79,7 @@ export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps 
   encodeEventsWith(db, paymentEventJson);
   return {
     db,
-    health: new DependencyHealth(db, redis, log),
+    health: new DependencyHealth(db, redis, log, config.QUEUE_PREFIX),
     queueRedis,
     queueProducerRedis,
     jobs,
@@ -182,12 +181,12 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
 }
 
 /** Waits for an ioredis connection to be ready; a clear error if Redis does not answer in time. */
-async function untilReady(redis: Redis, timeoutMs: number): Promise<void> {
+async function untilReady(redis: RedisClient, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       redis.off('ready', onReady);
-      reject(new Error(`Redis did not become ready within ${timeoutMs} ms (REDIS_URL)`));
+      reject(new Error(`Redis did not become ready within ${timeoutMs} ms (REDIS_URL or REDIS_CLUSTER_NODES)`));
     }, timeoutMs);
     const onReady = () => {
       clearTimeout(timer);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { isTimeZone } from './domain/time-zones';
+import { parseClusterNodes, type RedisTarget } from './infra/redis';
 import { SecretBox } from './infra/secret-box';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -29,7 +30,13 @@ const schema = z
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     DATABASE_URL: z.string().regex(/^mysql:\/\//, 'must be a mysql:// URL'),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+    /** One Redis server; or REDIS_CLUSTER_NODES for a Redis Cluster (one of the two). */
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+      .optional(),
+    /** A Redis Cluster: `host:port,host:port,…`, a few of its nodes (the client discovers the rest). */
+    REDIS_CLUSTER_NODES: z.string().min(1).optional(),
     /** Loopback by default; containers set 0.0.0.0 explicitly (Dockerfile, docker-compose.yml). */
     GRPC_HOST: z.string().default('127.0.0.1'),
     GRPC_PORT: port.default(50051),
@@ -210,6 +217,7 @@ const schema = z
     return {
       ...env,
       grpcTls: grpcTls(env, ctx),
+      redis: redisTarget(env, ctx),
       callers: callers(env, ctx),
       NOTIFY_BASE_URL: env.NOTIFY_BASE_URL ?? `http://127.0.0.1:${env.HTTP_PORT}`,
       MOCK_CHANNEL_ENABLED: mockEnabled,
@@ -306,6 +314,23 @@ function grpcTls(
   const key = readVar(keyFile, 'GRPC_TLS_KEY_FILE', ctx);
   const clientCa = caFile ? readVar(caFile, 'GRPC_TLS_CLIENT_CA_FILE', ctx) : undefined;
   return cert && key && (clientCa || !caFile) ? { cert, key, clientCa } : undefined;
+}
+
+/** REDIS_URL or REDIS_CLUSTER_NODES, exactly one of them. */
+function redisTarget(env: { REDIS_URL?: string; REDIS_CLUSTER_NODES?: string }, ctx: Ctx): RedisTarget {
+  const { REDIS_URL: url, REDIS_CLUSTER_NODES: nodes } = env;
+  if (url && nodes) {
+    ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set REDIS_URL (one server) or REDIS_CLUSTER_NODES, not both' });
+  } else if (nodes) {
+    try {
+      return { kind: 'cluster', nodes: parseClusterNodes(nodes) };
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: `must be host:port,host:port,…: ${(err as Error).message}` });
+    }
+  } else if (!url) {
+    ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'required (or REDIS_CLUSTER_NODES for a Redis Cluster)' });
+  }
+  return { kind: 'single', url: url ?? '' };
 }
 
 export interface GrpcTls {

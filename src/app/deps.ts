@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { ChannelRegistry } from '../channels/registry';
 import type { ChannelCall } from '../channels/types';
 import type { ChannelAccounts } from './channel-accounts';
@@ -13,7 +13,7 @@ import type { Metrics } from '../infra/metrics';
 /** What use cases need from the outside world; built once in src/main.ts (or a test) and passed in. */
 export interface Deps {
   db: Db;
-  redis: Redis;
+  redis: RedisClient;
   channels: ChannelRegistry;
   accounts: ChannelAccounts;
   /** Registered tenants (cached): every RPC's tenant must be one. */

@@ -39,7 +39,7 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
   });
 
   // Each dependency gets READY_BUDGET_MS to answer: a database that is gone is a 503 within the probe's timeout.
-  const health = opts.health ?? new DependencyHealth(deps.db, deps.redis, deps.log);
+  const health = opts.health ?? new DependencyHealth(deps.db, deps.redis, deps.log, deps.keyPrefix);
   app.get('/readyz', async (_req, res) => {
     const report = await health.check();
     res.status(report.mysql === 'ok' && report.redis === 'ok' ? 200 : 503).json(report);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 import { Availability } from './availability';
 import { sqlPool, type Db } from './db';
 import type { Logger } from './logger';
@@ -27,8 +27,13 @@ export class DependencyHealth {
 
   constructor(
     private readonly db: Db,
-    private readonly redisConnection: Redis,
+    private readonly redisConnection: RedisClient,
     log: Logger,
+    /**
+     * QUEUE_PREFIX. The probe reads a key under it rather than PING: on a Redis Cluster a PING answers from any
+     * node, while the queues, markers and limits all live in the prefix's one slot, whose master is what must answer.
+     */
+    private readonly keyPrefix: string,
   ) {
     this.mysql = new Availability('MariaDB', log);
     this.redis = new Availability('Redis', log);
@@ -40,7 +45,7 @@ export class DependencyHealth {
   async check(budgetMs = READY_BUDGET_MS): Promise<HealthReport> {
     const [mysql, redis] = await Promise.all([
       this.probe(this.mysql, () => sqlPool(this.db).query('SELECT 1'), budgetMs),
-      this.probe(this.redis, () => this.redisConnection.ping(), budgetMs),
+      this.probe(this.redis, () => this.redisConnection.exists(`${this.keyPrefix}:ready`), budgetMs),
     ]);
     return { mysql, redis };
   }

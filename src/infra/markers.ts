@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 
 /** Deletes or extends the key only while it still holds the holder's token, so nobody ends another's marker. */
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -19,7 +19,7 @@ export interface Marker {
  */
 export class Markers {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** QUEUE_PREFIX: hash-tagged, so every marker lands in one Redis Cluster slot with the queues. */
     private readonly prefix: string,
   ) {}

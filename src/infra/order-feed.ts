@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 import { throttled } from './throttled';
 import type { Logger } from './logger';
 import type { OrderChange } from '../repo/tx';
@@ -22,8 +22,8 @@ export class OrderFeed {
   private readonly publishFailed = throttled((err: unknown) => this.log.warn({ err }, 'could not publish order changes'));
 
   constructor(
-    private readonly pub: Redis,
-    private readonly sub: Redis,
+    private readonly pub: RedisClient,
+    private readonly sub: RedisClient,
     private readonly prefix: string,
     private readonly log: Logger,
   ) {

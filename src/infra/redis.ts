@@ -1,21 +1,71 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 /** The longest pause between reconnect tries: a Redis that is back is seen within this (ioredis's default is 2 s). */
 const MAX_RECONNECT_DELAY_MS = 1000;
 
+/** A connection to one Redis server or to a Redis Cluster: both take the commands paysvc sends. */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: one server (REDIS_URL) or a Redis Cluster's seed nodes (REDIS_CLUSTER_NODES). */
+export type RedisTarget = { kind: 'single'; url: string } | { kind: 'cluster'; nodes: ClusterNode[] };
+
+export interface ClusterNode {
+  host: string;
+  port: number;
+}
+
+export interface RedisConnectionOptions {
+  forBullmq?: boolean;
+  failFast?: boolean;
+}
+
 /**
- * One ioredis connection. BullMQ's workers need maxRetriesPerRequest null (they block and must survive a
- * reconnect). Every connection a request uses (BullMQ's producers, the markers and limits, the order feed's
- * publisher) gets `failFast`: no offline queue, so a command while Redis is down fails at once instead of
- * holding the request through ioredis's reconnect tries (BullMQ's "fail fast" pattern); Redis there only carries
- * jobs and hints, which the callers treat as best effort.
+ * `host:port,host:port,…`: a few of the cluster's nodes (any role); the client learns the rest from them. An
+ * IPv6 host goes in brackets (`[::1]:7000`). Throws on anything else.
  */
-export function createRedis(url: string, options: { forBullmq?: boolean; failFast?: boolean } = {}): Redis {
-  return new Redis(url, {
+export function parseClusterNodes(spec: string): ClusterNode[] {
+  return spec.split(',').map((entry) => {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry.trim());
+    const port = m ? Number(m[3]) : 0;
+    if (!m || port < 1 || port > 65535) throw new Error(`"${entry}" is not host:port`);
+    return { host: m[1] ?? m[2], port };
+  });
+}
+
+/**
+ * One ioredis connection (a Cluster client when the target is a cluster). BullMQ's workers need
+ * maxRetriesPerRequest null (they block and must survive a reconnect). Every connection a request uses (BullMQ's
+ * producers, the markers and limits, the order feed's publisher) gets `failFast`: no offline queue, so a command
+ * while Redis is down fails at once instead of holding the request through ioredis's reconnect tries (BullMQ's
+ * "fail fast" pattern); Redis there only carries jobs and hints, which the callers treat as best effort.
+ *
+ * On a cluster a command for a slot whose master just died is retried (ioredis refreshes the slot map and
+ * follows MOVED) up to `maxRedirections` times, `retryDelayOnFailover` apart: about 2 s, the time a replica takes
+ * to be promoted with a short cluster-node-timeout; longer failovers fail the command, which callers treat as
+ * Redis being down (the sweep redoes what was lost).
+ */
+export function createRedis(url: string, options?: RedisConnectionOptions): Redis;
+export function createRedis(target: RedisTarget, options?: RedisConnectionOptions): RedisClient;
+export function createRedis(target: string | RedisTarget, options: RedisConnectionOptions = {}): RedisClient {
+  const t: RedisTarget = typeof target === 'string' ? { kind: 'single', url: target } : target;
+  const maxRetriesPerRequest = options.failFast ? 1 : options.forBullmq ? null : 3;
+  const retryStrategy = (tries: number) => Math.min(tries * 50, MAX_RECONNECT_DELAY_MS);
+  if (t.kind === 'cluster') {
+    return new Cluster(t.nodes, {
+      enableReadyCheck: true,
+      enableOfflineQueue: !options.failFast,
+      clusterRetryStrategy: retryStrategy,
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 200,
+      maxRedirections: 10,
+      redisOptions: { maxRetriesPerRequest },
+    });
+  }
+  return new Redis(t.url, {
     lazyConnect: false,
-    maxRetriesPerRequest: options.forBullmq ? null : 3,
+    maxRetriesPerRequest,
     enableReadyCheck: true,
-    retryStrategy: (tries) => Math.min(tries * 50, MAX_RECONNECT_DELAY_MS),
-    ...(options.failFast ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 } : {}),
+    retryStrategy,
+    ...(options.failFast ? { enableOfflineQueue: false } : {}),
   });
 }

@@ -1,5 +1,5 @@
 import { Queue, type Job, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import { runAutomaticRefund } from '../app/automatic-refund';
 import type { AutomaticRefundTry, Deps } from '../app/deps';
 import type { AutomaticRefundTarget } from '../domain/automatic-refunds';
@@ -19,7 +19,7 @@ export class AutomaticRefunds {
   readonly queue: Queue<AutomaticRefundJob>;
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     private readonly prefix: string,
   ) {
     this.queue = new Queue<AutomaticRefundJob>(QUEUE.automaticRefunds, { connection, prefix });

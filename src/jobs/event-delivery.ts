@@ -1,5 +1,5 @@
 import { DelayedError, Queue, type Job, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Deps } from '../app/deps';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhook } from '../events/webhook-signature';
 import type { Metrics } from '../infra/metrics';
@@ -55,7 +55,7 @@ export class EventDeliveries {
   private readonly topics = new Map<string, Queue>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly prefix: string,
     private readonly eventPrefix: string,
     private readonly retryDelaysMs: readonly number[],

@@ -1,5 +1,5 @@
 import type { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Deps } from '../app/deps';
 import type { Config } from '../config';
 import type { Logger } from '../infra/logger';
@@ -32,13 +32,15 @@ export class Jobs {
   private relay?: OutboxRelay;
   private folder?: StatsFolder;
   private workers: Worker[] = [];
+  /** Replaced workers still closing (replaceWorkers). */
+  private retiring: Promise<void>[] = [];
 
   constructor(
     private readonly config: Config,
     /** The workers' blocking connection (waits out a Redis outage). */
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     /** The producers' connection (fails fast while Redis is down, so a request is never held by an add). */
-    producer: Redis = connection,
+    producer: RedisClient = connection,
   ) {
     const prefix = config.QUEUE_PREFIX;
     this.statusSync = new StatusSync(producer, config.STATUS_SYNC_DELAYS_MS, prefix);
@@ -94,9 +96,19 @@ export class Jobs {
   }
 
   async startWorkers(deps: Deps): Promise<void> {
+    this.workers = this.createWorkers(deps);
+    await this.sweeper.start(deps.log, () => this.replaceWorkers(deps));
+    await this.reconciliation.start(deps);
+    this.relay = new OutboxRelay(deps.db, this.deliveries, deps.log, deps.metrics, this.config.OUTBOX_POLL_MS);
+    this.relay.start();
+    this.folder = new StatsFolder(deps.db, deps.log, this.config.STATS_FOLD_MS);
+    this.folder.start();
+  }
+
+  private createWorkers(deps: Deps): Worker[] {
     const stall = { lockMs: this.config.JOB_LOCK_MS, checkMs: this.config.JOB_STALLED_CHECK_MS };
     const ctx = { connection: this.connection, log: deps.log, metrics: deps.metrics, stall };
-    this.workers = [
+    return [
       this.statusSync.worker(deps, ctx),
       this.timeouts.worker(deps, ctx),
       this.deliveries.worker(deps, ctx),
@@ -104,12 +116,18 @@ export class Jobs {
       this.automaticRefunds.worker(deps, ctx),
       this.reconciliation.worker(deps, ctx),
     ];
-    await this.sweeper.start(deps.log);
-    await this.reconciliation.start(deps);
-    this.relay = new OutboxRelay(deps.db, this.deliveries, deps.log, deps.metrics, this.config.OUTBOX_POLL_MS);
-    this.relay.start();
-    this.folder = new StatsFolder(deps.db, deps.log, this.config.STATS_FOLD_MS);
-    this.folder.start();
+  }
+
+  /**
+   * New workers (each with a fresh blocking connection) in place of stuck ones, which are closed without waiting
+   * for their jobs (every job is idempotent; a job they held runs again after its lock lapses). A stuck worker
+   * may not close at all: close() gives it up after the grace.
+   */
+  private replaceWorkers(deps: Deps): Promise<void> {
+    const stuck = this.workers;
+    this.workers = this.createWorkers(deps);
+    this.retiring.push(stopWorkers(stuck, 0).then(() => undefined));
+    return Promise.resolve();
   }
 
   /**
@@ -121,6 +139,7 @@ export class Jobs {
     await Promise.all([this.relay?.stop(), this.folder?.stop()]);
     const graceMs = this.config.SHUTDOWN_GRACE_MS;
     const finished = await stopWorkers(this.workers, graceMs);
+    await withTimeout(Promise.all(this.retiring), graceMs, 'closing replaced workers').catch(() => undefined);
     if (!finished) log?.warn({ graceMs }, 'jobs still running after the grace; the workers closed without them');
     const queues = Promise.all([
       this.statusSync.close(),

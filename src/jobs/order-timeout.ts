@@ -1,5 +1,5 @@
 import { DelayedError, Queue, type Job, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Deps } from '../app/deps';
 import { expireDueOrders, expireOrder, type ExpireBatchOptions, type ExpireResult } from '../app/expire-order';
 import type { DueCursor, OpenStatus } from '../repo/sweeps';
@@ -54,7 +54,7 @@ export class OrderTimeouts {
   private readonly added = new Map<number, { at: number; done: Promise<void> }>();
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     private readonly prefix: string,
     private readonly settings: TimeoutSettings = DEFAULT_TIMEOUT_SETTINGS,
     private readonly now: () => Date = () => new Date(),

@@ -1,5 +1,5 @@
 import { DelayedError, Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Logger } from '../infra/logger';
 import { withTimeout } from '../infra/with-timeout';
 import { throttled } from '../infra/throttled';
@@ -16,7 +16,7 @@ export const QUEUE = {
 } as const;
 
 export interface WorkerContext {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   log: Logger;
   metrics: Metrics;
@@ -35,6 +35,14 @@ export interface StallSettings {
   lockMs: number;
   checkMs: number;
 }
+
+/**
+ * How long a worker waits before it tries again after a Redis command failed on a lost connection (fetching
+ * its next job, finishing one). BullMQ waits 15 s; a Redis failover (a replica promoted in 2-3 s) or restart
+ * then stalls every queue, the sweep's included, for 15 s or a multiple of it. The retries are one command per
+ * worker per second while Redis is away.
+ */
+const RUN_RETRY_DELAY_MS = 1000;
 
 /** How many jobs each worker is running now (counted around the processor: BullMQ has no public count). */
 const running = new WeakMap<Worker, { jobs: number; idle?: () => void }>();
@@ -71,6 +79,7 @@ export function startWorker<D, R>(
       connection: ctx.connection,
       prefix: ctx.prefix,
       concurrency: 8,
+      runRetryDelay: RUN_RETRY_DELAY_MS,
       ...(ctx.stall ? { lockDuration: ctx.stall.lockMs, stalledInterval: ctx.stall.checkMs } : {}),
       ...opts,
     },
@@ -92,8 +101,8 @@ export const runningJobs = (worker: Worker): number => running.get(worker)?.jobs
 
 /**
  * Stops workers: they take no new job at once, their running jobs get up to `graceMs` to finish, then the workers
- * close (forced if a job still runs: every job is idempotent, and BullMQ's stalled-job check hands it to another
- * worker). Resolves false if a job was cut. Not BullMQ's pause(): waiting for running jobs there ends with a
+ * close (forced: a job still running is cut, every job is idempotent, and BullMQ's stalled-job check hands it to
+ * another worker). Resolves false if a job was cut. Not BullMQ's pause(): waiting for running jobs there ends with a
  * reconnect of the blocking connection, which, if the grace ran out first, reopens it after close() closed it
  * (the connection then outlives the service). Not close() then close(true): a second close returns the first,
  * still-pending one.
@@ -110,8 +119,9 @@ export async function stopWorkers(workers: Worker[], graceMs: number): Promise<b
     () => true,
     () => false,
   );
-  await withTimeout(Promise.all(workers.map((w) => w.close(!finished))), Math.max(graceMs, 5000), 'closing the workers').catch(
-    () => undefined,
-  );
+  // Forced either way: no job of ours runs any more (or it was cut), and an unforced close first waits for the
+  // worker's fetch loop, which a worker stuck after a Redis Cluster failover never ends; its lock-renewal timer
+  // then outlives the close (and the process's event loop with it).
+  await withTimeout(Promise.all(workers.map((w) => w.close(true))), Math.max(graceMs, 5000), 'closing the workers').catch(() => undefined);
   return finished;
 }

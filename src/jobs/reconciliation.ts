@@ -1,5 +1,5 @@
 import { Queue, type Job, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../app/deps';
 import { reconcileDay, type ReconcileRequest, type ReconRun } from '../app/reconcile';
@@ -69,7 +69,7 @@ export class Reconciliation {
   private asserted = false;
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     private readonly prefix: string,
     private readonly settings: ReconcileSettings,
     private readonly engine: ReconcileEngine = reconcileDay,

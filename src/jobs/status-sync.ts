@@ -1,5 +1,5 @@
 import { Queue, type Job, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Deps } from '../app/deps';
 import { syncAttemptByNo, syncRefundByNo } from '../app/sync-attempt';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
@@ -27,7 +27,7 @@ export class StatusSync {
   readonly queue: Queue<SyncJob>;
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     /** Delay before each round; its length is how many scheduled rounds there are. */
     private readonly delaysMs: readonly number[],
     /** Hash-tagged ({…}) so every key of the queue lands in one Redis Cluster slot. */

@@ -1,5 +1,5 @@
 import { Queue, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import type { Deps } from '../app/deps';
 import type { Logger } from '../infra/logger';
 import { findStaleQueuedEvents, outboxBacklog, touchQueued } from '../repo/outbox';
@@ -21,6 +21,8 @@ import type { StatusSync } from './status-sync';
 
 const BATCH = 200;
 const SCHEDULER_ID = 'sweep';
+/** A sweep this overdue with nobody running it means the workers are stuck (at least; 3 intervals by default). */
+const MIN_WEDGED_AFTER_MS = 10_000;
 
 export interface SweepSettings {
   intervalMs: number;
@@ -55,7 +57,7 @@ export class Sweeper {
   private recheck?: NodeJS.Timeout;
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     private readonly prefix: string,
     private readonly settings: SweepSettings,
     private readonly jobs: {
@@ -74,15 +76,41 @@ export class Sweeper {
    * with every timeout job, and the sweep is what closes their orders. So the schedule is back within one
    * SWEEP_INTERVAL_MS of Redis answering again, and that first sweep runs at once. Concurrent re-assertions are
    * harmless: upsertJobScheduler is idempotent on the scheduler id.
+   *
+   * The same check notices workers that stopped taking jobs: a sweep overdue by `wedgedAfterMs` that no worker
+   * is running. BullMQ's workers on a Redis Cluster can stay blocked after a failover with every connection
+   * ready and no error (seen in test/cluster/redis-cluster.test.ts about one run in four); then `onWedged`
+   * replaces this process's workers, as a restart of the process would.
    */
-  async start(log?: Logger): Promise<void> {
+  async start(log?: Logger, onWedged?: () => Promise<void>): Promise<void> {
     await this.assertSchedule();
+    const wedgedAfterMs = Math.max(3 * this.settings.intervalMs, MIN_WEDGED_AFTER_MS);
+    let checking = false;
+    let replacedAt = 0;
     const recheck = async () => {
-      if (await this.queue.getJobScheduler(SCHEDULER_ID)) return;
-      await this.assertSchedule();
-      log?.warn({ queue: QUEUE.maintenance }, 'the sweep schedule was gone from Redis (data lost?); put it back');
+      const scheduler = await this.queue.getJobScheduler(SCHEDULER_ID);
+      if (!scheduler) {
+        await this.assertSchedule();
+        log?.warn({ queue: QUEUE.maintenance }, 'the sweep schedule was gone from Redis (data lost?); put it back');
+        return;
+      }
+      const overdueMs = Date.now() - Math.max(Number(scheduler.next), replacedAt);
+      if (onWedged && overdueMs > wedgedAfterMs && (await this.queue.getActiveCount()) === 0) {
+        log?.warn(
+          { queue: QUEUE.maintenance, overdueMs },
+          'no worker took the sweep (workers stuck after a Redis failover?); replacing the workers',
+        );
+        replacedAt = Date.now();
+        await onWedged();
+      }
     };
-    this.recheck = setInterval(() => void recheck().catch(() => undefined), this.settings.intervalMs);
+    this.recheck = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      void recheck()
+        .catch(() => undefined)
+        .finally(() => (checking = false));
+    }, this.settings.intervalMs);
     this.recheck.unref();
   }
 

@@ -85,7 +85,8 @@ export async function startHarness(
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     DATABASE_URL: process.env.DATABASE_URL,
-    REDIS_URL: process.env.REDIS_URL,
+    // A test's own Redis Cluster (env.REDIS_CLUSTER_NODES) takes the place of the shared Redis.
+    ...(env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: process.env.REDIS_URL }),
     GRPC_HOST: '127.0.0.1',
     GRPC_PORT: '0',
     HTTP_HOST: '127.0.0.1',

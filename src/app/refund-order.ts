@@ -12,7 +12,7 @@ import {
   type PayAttempt,
   type PayOrder,
 } from '../repo/pay-orders';
-import { duplicateRefundTotal, findRefund, insertRefund, reserveRefund, type Refund } from '../repo/refunds';
+import { duplicateRefundTotal, findRefund, insertRefund, reserveRefund, touchOrder, type Refund } from '../repo/refunds';
 import { isUniqueViolation, runTx, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
 import { channelFor } from './channel-accounts';
@@ -143,7 +143,12 @@ async function reserveDuplicateRefund(tx: Tx, payNo: string, attemptNo: string, 
   const order = await lockOrder(tx, payNo);
   const taken = await duplicateRefundTotal(tx, payNo, attemptNo, ['PENDING', 'SUCCESS']);
   const refundable = order.amount - taken;
-  if (amount <= refundable) return;
+  if (amount <= refundable) {
+    // The reservation writes the order row, as reserveRefund does: on a Galera cluster the lock above holds on one
+    // node only, and two reservations made on two nodes conflict at commit only through a row both wrote.
+    await touchOrder(tx, payNo);
+    return;
+  }
   throw new FailedPreconditionError(`refund amount ${amount} exceeds what duplicate payment ${attemptNo} has left: ${refundable}`, {
     reason: 'REFUND_EXCEEDS_REFUNDABLE',
     metadata: { payNo, attemptNo, amount: String(amount), refundable: String(refundable) },

@@ -55,6 +55,15 @@ export async function reserveRefund(tx: Tx, payNo: string, amount: bigint, refun
 }
 
 /**
+ * Marks the order row written (its version and updated_at, as any refund reservation does) without changing what
+ * it holds: a duplicate payment's refund is reserved against the refund rows, and this write is what makes two
+ * such reservations on two Galera nodes conflict at commit.
+ */
+export async function touchOrder(tx: Tx, payNo: string): Promise<void> {
+  await tx.$executeRaw`UPDATE pay_order SET version = version + 1, updated_at = UTC_TIMESTAMP(3) WHERE pay_no = ${payNo}`;
+}
+
+/**
  * The sum of a duplicate payment's refunds (attempt `attemptNo` of order `payNo`) in these statuses: PENDING and
  * SUCCESS for what is taken of it, SUCCESS for what is refunded. Read under the order's lock where a decision
  * depends on it.

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import { createOrder as createOrderUseCase, type CreateOrderCommand } from '../../src/app/create-order';
 import { closeDb, createDb } from '../../src/infra/db';
@@ -54,20 +56,24 @@ describe('CreateOrder and Query on the driver pool', () => {
     expect(await findOrder(db(), { tenantId: TENANT, outOrderNo: order.outOrderNo })).toEqual(prisma);
   });
 
-  it('When CreateOrder runs in a process whose time zone is not UTC, then the row holds the UTC times it answered with', async () => {
-    const tz = process.env.TZ;
-    process.env.TZ = 'Asia/Shanghai'; // +08:00: a Date sent in local time would land eight hours off
-    try {
-      const now = new Date('2026-03-04T05:06:07.089Z');
-      const { order } = await createOrderUseCase({ ...h.service.deps, now: () => now }, command({ extra: { a: '1' } }));
-      const stored = await db().payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } });
-      expect(stored).toEqual({ ...order, id: stored.id });
-      expect([stored.createdAt, stored.updatedAt, stored.expireAt]).toEqual([now, now, new Date('2026-03-04T05:36:07.089Z')]);
-      expect(await findOrder(db(), { tenantId: TENANT, payNo: order.payNo })).toEqual(stored);
-    } finally {
-      process.env.TZ = tz;
-      if (tz === undefined) delete process.env.TZ;
-    }
+  it('When the service runs in a process started in a time zone other than UTC, then the driver writes and reads UTC', async () => {
+    // In a child process: Jest's process.env is a copy, so setting TZ inside a test changes no Date.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/support/tz-child.ts'], {
+      env: { ...process.env, TZ: 'Asia/Shanghai' }, // +08:00: a Date sent in local time would land eight hours off
+    });
+    expect(JSON.parse(stdout)).toEqual({ offsetMinutes: 0, sent: '2026-03-04 02:07:31.500000', read: '2026-03-04T02:07:31.500Z' });
+  });
+
+  it('When CreateOrder runs, then the row holds the UTC times it answered with', async () => {
+    const now = new Date('2026-03-04T05:06:07.089Z');
+    const { order } = await createOrderUseCase({ ...h.service.deps, now: () => now }, command({ extra: { a: '1' } }));
+    const stored = await db().payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } });
+    expect(stored).toEqual({ ...order, id: stored.id });
+    expect([stored.createdAt, stored.updatedAt, stored.expireAt]).toEqual([now, now, new Date('2026-03-04T05:36:07.089Z')]);
+    const [raw] = await db().$queryRaw<{ created: string }[]>`
+      SELECT DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s.%f') AS created FROM pay_order WHERE pay_no = ${order.payNo}`;
+    expect(raw.created).toBe('2026-03-04 05:06:07.089000');
+    expect(await findOrder(db(), { tenantId: TENANT, payNo: order.payNo })).toEqual(stored);
   });
 
   it('When an order is stored as "X " and a CreateOrder names "X", then it is not replayed as that order', async () => {

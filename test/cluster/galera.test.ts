@@ -197,6 +197,50 @@ describe('paysvc on a 3-node Galera cluster, one instance per node', () => {
     expect(await brokenChains([order.payNo])).toEqual([]);
   });
 
+  it('When refunds of a duplicate payment race on every node, then no more than it paid goes back', async () => {
+    for (const h of instances()) h.service.deps.duplicatePayment = 'hold';
+    try {
+      const tenant = await newTenant(a, 'g-dup');
+      // The buyer pays both attempts of a switched order (as duplicate-payment.test.ts does): the first is the duplicate.
+      const { order } = await a.call('createOrder', orderRequest(tenant, { amount: 1000n, notifyTopic: TOPIC }));
+      const prepay = (way: PayWay) => a.call('prepay', { order: ref(order!), payWay: way, clientIp: '', payerId: '' });
+      const first = (await prepay(PayWay.PAY_WAY_MOCK)).attemptNo;
+      const second = (await prepay(PayWay.PAY_WAY_MOCK_QR)).attemptNo;
+      a.gateway.pay(second);
+      await eventually(
+        async () => (await a.call('query', { order: ref(order!), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS,
+      );
+      a.gateway.inject({ kind: 'successAfterClose' }, 1);
+      a.gateway.pay(first);
+      await eventually(async () => {
+        const [row] = await check.query<{ n: bigint }[]>(
+          "SELECT COUNT(*) AS n FROM pay_attempt WHERE attempt_no = ? AND status = 'SUCCESS'",
+          [first],
+        );
+        return row.n === 1n;
+      });
+      const results = await Promise.allSettled(
+        instances().flatMap((h) =>
+          [...Array(4)].map(() =>
+            h.call('refund', { order: ref(order!), outRefundNo: uniq('RD'), amount: 300n, reason: 'paid twice', attemptNo: first }),
+          ),
+        ),
+      );
+      const codes = results.map(codeOf);
+      expect(codes.filter((x) => x === status.OK)).toHaveLength(3); // 3 × 300 ≤ 1000 < 4 × 300
+      expect(codes.filter((x) => x !== status.OK).every((x) => x === status.FAILED_PRECONDITION)).toBe(true);
+      const [taken] = await check.query<{ total: bigint }[]>(
+        "SELECT CAST(SUM(amount) AS SIGNED) AS total FROM refund WHERE attempt_no = ? AND duplicate AND status IN ('PENDING', 'SUCCESS')",
+        [first],
+      );
+      expect(taken.total).toBe(900n);
+      expect(a.gateway.refundedTotal(first)).toBe(900n);
+      expect(a.gateway.refundedTotal(second)).toBe(0n);
+    } finally {
+      for (const h of instances()) h.service.deps.duplicatePayment = 'refund';
+    }
+  });
+
   it('When one notify reaches every node several times at once, then the order changes once and every copy is acknowledged', async () => {
     const tenant = await newTenant(a, 'g-notify');
     const { order } = await a.call('createOrder', orderRequest(tenant, { amount: 2500n, notifyTopic: TOPIC }));

@@ -254,6 +254,14 @@ const schema = z
     if (env.PAYSVC_AUTH_DISABLED && env.callers.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['PAYSVC_AUTH_DISABLED'], message: 'cannot be true while callers are configured' });
     }
+    if (env.PAYSVC_AUTH_DISABLED && env.CONSOLE_SECRET) {
+      // Its sign-in is the callers' token check: with that off, any token (even none) would open it, every tenant.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CONSOLE_SECRET'],
+        message: 'the console cannot run while PAYSVC_AUTH_DISABLED is true (it signs callers in with their tokens); unset one',
+      });
+    }
     if (env.NODE_ENV === 'production' && !env.CHANNEL_SECRETS_KEYS) {
       ctx.addIssue({ code: 'custom', path: ['CHANNEL_SECRETS_KEYS'], message: 'required in production' });
     }

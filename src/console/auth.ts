@@ -59,7 +59,7 @@ export function requireTenantScope(caller: Caller, tenantId: string): void {
   }
 }
 
-/** Set-Cookie for the session: HttpOnly, SameSite=Strict, only under /console, Secure behind TLS. */
+/** Set-Cookie for the session: HttpOnly, SameSite=Strict, only under /console, Secure when CONSOLE_COOKIE_SECURE. */
 export function sessionCookie(value: string, maxAgeMs: number, secure: boolean): string {
   return [
     `${SESSION_COOKIE}=${value}`,

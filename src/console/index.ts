@@ -33,6 +33,8 @@ export interface ConsoleOptions {
   /** CONSOLE_SECRET: signs sessions and CSRF tokens. */
   secret: string;
   sessionTtlMs: number;
+  /** CONSOLE_COOKIE_SECURE: the session cookie carries Secure (the sidecar is plain HTTP behind TLS; it cannot tell). */
+  cookieSecure: boolean;
   defaultTimeZone: string;
   /** When a PAYING order counts as stuck: the first delay of STATUS_SYNC_DELAYS_MS. */
   syncAfterMs: number;
@@ -52,7 +54,6 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
   const auth = new ConsoleAuth(opts.auth, opts.callers, new SessionSigner(opts.secret, opts.sessionTtlMs));
   const router = express.Router();
-  const secure = (req: Request) => req.secure;
 
   router.use((_req, res, next) => {
     res.set({
@@ -77,7 +78,7 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
     try {
       const { cookie, caller } = auth.signIn(token, deps.now());
       deps.log.info({ actor: caller.name }, 'console sign-in');
-      res.set('Set-Cookie', sessionCookie(cookie, opts.sessionTtlMs, secure(req)));
+      res.set('Set-Cookie', sessionCookie(cookie, opts.sessionTtlMs, opts.cookieSecure));
       res.redirect(303, nextPath((req.body as Record<string, unknown>).next));
     } catch (err) {
       if (!(err instanceof UnauthenticatedError || err instanceof PermissionDeniedError)) throw err;
@@ -125,7 +126,7 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
   router.use(sameOriginForPosts);
 
   router.post('/logout', (req, res) => {
-    res.set('Set-Cookie', sessionCookie('', 0, secure(req)));
+    res.set('Set-Cookie', sessionCookie('', 0, opts.cookieSecure));
     res.redirect(303, `${CONSOLE_PATH}/login`);
   });
 

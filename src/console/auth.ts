@@ -5,6 +5,9 @@ import { PermissionDeniedError, UnauthenticatedError } from '../domain/errors';
 import type { Caller, CallerAuth } from '../grpc/auth';
 import { SESSION_COOKIE, SessionSigner, cookieValue, type Session } from './session';
 
+/** What a caller token can look like: the gRPC API's bearer rule (printable ASCII, 16-512 characters). */
+const TOKEN_SHAPE = /^[\x21-\x7e]{16,512}$/;
+
 /** Who may use the console: the gRPC API's callers (src/grpc/auth.ts), signed in with their token. */
 export class ConsoleAuth {
   private readonly byName: ReadonlyMap<string, CallerConfig>;
@@ -24,6 +27,8 @@ export class ConsoleAuth {
    * sign in here: a browser presents none). It must have the view or operate permission.
    */
   signIn(token: string, now: Date): { cookie: string; session: Session; caller: Caller } {
+    // A token's shape first: Metadata.set throws on other characters, and its error would carry the token to the log.
+    if (!TOKEN_SHAPE.test(token)) throw new UnauthenticatedError('missing or invalid credentials');
     const metadata = new Metadata();
     metadata.set('authorization', `Bearer ${token}`);
     const caller = this.auth.authenticate({ metadata, getAuthContext: () => null });

@@ -7,7 +7,7 @@ export type { OperatorAction };
 /**
  * The console's own reads and its audit rows (src/console). Each is one index range: the order lookup by the
  * channel's trade number (idx_pay_attempt_tenant_channel_trade_no), dead letters (idx_outbox_event_status_next),
- * an order's operator actions (idx_operator_action_pay_no).
+ * an order's operator actions (idx_operator_action_tenant_pay_no).
  */
 
 /** Forced: on a small table the optimizer may take another index with the tenant prefix (paid_at) and filter. */
@@ -45,7 +45,7 @@ export async function recordOperatorAction(
     VALUES (${a.tenantId}, ${a.actor.slice(0, 128)}, ${a.action}, ${a.payNo}, ${a.target.slice(0, 64)}, ${a.outcome.slice(0, 512)}, ${new Date()})`;
 }
 
-/** An order's operator actions, oldest first. */
-export function listOperatorActions(db: Db, payNo: string): Promise<OperatorAction[]> {
-  return db.operatorAction.findMany({ where: { payNo }, orderBy: { id: 'asc' }, take: 500 });
+/** An order's operator actions, oldest first: the tenant's own rows only (a row names the tenant that acted). */
+export function listOperatorActions(db: Db, tenantId: string, payNo: string): Promise<OperatorAction[]> {
+  return db.operatorAction.findMany({ where: { tenantId, payNo }, orderBy: { id: 'asc' }, take: 500 });
 }

@@ -15,7 +15,7 @@ CREATE TABLE `operator_action` (
     `outcome` VARCHAR(512) NOT NULL,
     `created_at` DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
 
-    INDEX `idx_operator_action_pay_no`(`pay_no`, `id`),
+    INDEX `idx_operator_action_tenant_pay_no`(`tenant_id`, `pay_no`, `id`),
     INDEX `idx_operator_action_tenant`(`tenant_id`, `id`),
     PRIMARY KEY (`id`)
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;

@@ -12,7 +12,7 @@ import {
   PermissionDeniedError,
   UnauthenticatedError,
 } from '../domain/errors';
-import { EVENT_ID, TENANT_ID } from '../domain/identifiers';
+import { EVENT_ID, SERVICE_NO, TENANT_ID } from '../domain/identifiers';
 import { ORDER_STATUSES } from '../domain/order-status';
 import { canonicalTimeZone, isTimeZone } from '../domain/time-zones';
 import type { CallerAuth } from '../grpc/auth';
@@ -162,6 +162,7 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
   });
   act('/orders/:payNo/sync', async (req, ctx) => {
     const payNo = str(req.params.payNo);
+    if (!SERVICE_NO.test(payNo)) throw new NotFoundError('order not found');
     const status = await syncAsOperator(deps, ctx.tenant, payNo, ctx.caller.name);
     const back = str((req.body as Record<string, unknown>).back) === 'stuck' ? '/stuck' : `/orders/${encodeURIComponent(payNo)}`;
     return `${CONSOLE_PATH}${back}?${new URLSearchParams({ tenant: ctx.tenant, tz: ctx.timeZone, done: status }).toString()}`;

@@ -6,7 +6,7 @@ export type { OperatorAction };
 
 /**
  * The console's own reads and its audit rows (src/console). Each is one index range: the order lookup by the
- * channel's trade number (idx_pay_attempt_tenant_channel_trade_no), dead letters (idx_outbox_event_status_next),
+ * channel's trade number (idx_pay_attempt_tenant_channel_trade_no), dead letters (idx_outbox_event_tenant_status_next),
  * an order's operator actions (idx_operator_action_tenant_pay_no).
  */
 
@@ -24,15 +24,22 @@ export async function findPayNoByChannelTradeNo(db: Db, tenantId: string, channe
 export type DeadEvent = Pick<OutboxEvent, 'id' | 'payNo' | 'type' | 'topic' | 'attempts' | 'lastError' | 'nextAttemptAt' | 'createdAt'>;
 
 /**
- * A tenant's dead letters, the most recently given up first, at most `take`. Read along the DEAD range of
- * idx_outbox_event_status_next (dead letters are few: each is an incident), the tenant checked on each row.
+ * The dead-letters page's read (exported for its EXPLAIN test): one tenant's DEAD range, newest given up first.
+ * Forced for the reason above: with few rows both (status, …) indexes cost alike and MariaDB may take the one that
+ * walks every tenant's dead letters.
+ */
+export const DEAD_EVENTS = `SELECT id, pay_no AS payNo, type, topic, attempts, last_error AS lastError, next_attempt_at AS nextAttemptAt,
+       created_at AS createdAt
+  FROM outbox_event FORCE INDEX (idx_outbox_event_tenant_status_next)
+ WHERE tenant_id = ? AND status = 'DEAD'
+ ORDER BY next_attempt_at DESC LIMIT ?`;
+
+/**
+ * A tenant's dead letters, the most recently given up first, at most `take`: the tenant's DEAD range of
+ * idx_outbox_event_tenant_status_next, already in order, so no other tenant's rows are read.
  */
 export async function listDeadEvents(db: Db, tenantId: string, take: number): Promise<DeadEvent[]> {
-  return db.$queryRaw<DeadEvent[]>`
-    SELECT id, pay_no AS payNo, type, topic, attempts, last_error AS lastError, next_attempt_at AS nextAttemptAt, created_at AS createdAt
-      FROM outbox_event FORCE INDEX (idx_outbox_event_status_next)
-     WHERE status = 'DEAD' AND tenant_id = ${tenantId}
-     ORDER BY next_attempt_at DESC LIMIT ${take}`;
+  return sqlOf(db).query<DeadEvent[]>(DEAD_EVENTS, [tenantId, take]);
 }
 
 /** One audit row for an operator's action in the console. */

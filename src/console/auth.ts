@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { CallerConfig } from '../config';
 import { PermissionDeniedError, UnauthenticatedError } from '../domain/errors';
 import type { Caller, CallerAuth } from '../grpc/auth';
-import { SESSION_COOKIE, SessionSigner, cookieValue, type Session } from './session';
+import { SESSION_COOKIE, SessionRevocations, SessionSigner, cookieValue, type Session } from './session';
 
 /** What a caller token can look like: the gRPC API's bearer rule (printable ASCII, 16-512 characters). */
 const TOKEN_SHAPE = /^[\x21-\x7e]{16,512}$/;
@@ -16,6 +16,7 @@ export class ConsoleAuth {
     private readonly auth: CallerAuth,
     callers: readonly CallerConfig[],
     readonly signer: SessionSigner,
+    private readonly revocations: SessionRevocations,
   ) {
     // Never open without the token check (config.ts refuses the combination; this is the last line).
     if (auth.disabled) throw new Error('the console cannot run while caller authentication is disabled');
@@ -37,14 +38,23 @@ export class ConsoleAuth {
     return { ...this.signer.open(caller.name, this.byName.get(caller.name)?.tokenSha256, now), caller };
   }
 
-  /** The session's caller as configured now: a removed caller, a rotated token or a lost grant ends the session. */
-  resolve(req: Request, now: Date): { session: Session; caller: Caller } | undefined {
+  /**
+   * The session's caller as configured now: a removed caller, a rotated token or a lost grant ends the session,
+   * and so does signing out (the session id is revoked).
+   */
+  async resolve(req: Request, now: Date): Promise<{ session: Session; caller: Caller } | undefined> {
     const session = this.signer.verify(cookieValue(req.headers.cookie, SESSION_COOKIE), now);
     if (!session) return undefined;
     const caller = this.callerNamed(session.caller);
     if (!caller || !mayView(caller)) return undefined;
     if (session.grant !== this.signer.grantOf(this.byName.get(caller.name)?.tokenSha256)) return undefined;
+    if (await this.revocations.isRevoked(session)) return undefined;
     return { session, caller };
+  }
+
+  /** Sign-out: the session ends for every copy of its cookie. */
+  signOut(session: Session, now: Date): Promise<void> {
+    return this.revocations.revoke(session, now);
   }
 
   private callerNamed(name: string): Caller | undefined {

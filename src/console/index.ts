@@ -23,7 +23,7 @@ import { deadLettersPage, reconciliationPage, stuckPage } from './pages/operatio
 import { ordersPage } from './pages/orders';
 import { statsPage } from './pages/stats';
 import { storyPage } from './pages/story';
-import { SESSION_COOKIE, SessionSigner } from './session';
+import { SESSION_COOKIE, SessionRevocations, SessionSigner } from './session';
 
 export const CONSOLE_PATH = '/console';
 
@@ -52,7 +52,12 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
  * asset from elsewhere. Routes stay thin: each page calls the use cases the RPCs call (src/app) and renders.
  */
 export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
-  const auth = new ConsoleAuth(opts.auth, opts.callers, new SessionSigner(opts.secret, opts.sessionTtlMs));
+  const auth = new ConsoleAuth(
+    opts.auth,
+    opts.callers,
+    new SessionSigner(opts.secret, opts.sessionTtlMs),
+    new SessionRevocations(deps.redis, deps.keyPrefix),
+  );
   const router = express.Router();
 
   router.use((_req, res, next) => {
@@ -69,8 +74,8 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
   });
   router.use(express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 }));
 
-  router.get('/login', (req, res) => {
-    if (auth.resolve(req, deps.now())) return res.redirect(303, nextPath(req.query.next));
+  router.get('/login', async (req, res) => {
+    if (await auth.resolve(req, deps.now())) return res.redirect(303, nextPath(req.query.next));
     send(res, 200, loginPage(str(req.query.next)));
   });
   router.post('/login', sameOrigin, (req, res) => {
@@ -87,8 +92,8 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
   });
 
   // Everything below needs a session: a page without one goes to the login, an action without one is refused.
-  router.use((req, res, next) => {
-    const who = auth.resolve(req, deps.now());
+  router.use(async (req, res, next) => {
+    const who = await auth.resolve(req, deps.now());
     if (!who) {
       if (req.method === 'GET' || req.method === 'HEAD')
         return res.redirect(303, `${CONSOLE_PATH}/login?next=${encodeURIComponent(req.originalUrl)}`);
@@ -125,7 +130,8 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
   });
   router.use(sameOriginForPosts);
 
-  router.post('/logout', (req, res) => {
+  router.post('/logout', async (_req, res) => {
+    await auth.signOut(ctxOf(res).session, deps.now());
     res.set('Set-Cookie', sessionCookie('', 0, opts.cookieSecure));
     res.redirect(303, `${CONSOLE_PATH}/login`);
   });

@@ -12,7 +12,7 @@ import { queryOrder } from './query-order';
 
 export async function replayAsOperator(deps: Deps, tenantId: string, eventId: string, actor: string): Promise<void> {
   const audit = (payNo: string | null, outcome: string) =>
-    recordOperatorAction(deps.db, { tenantId, actor, action: 'REPLAY_EVENT', payNo, target: eventId, outcome });
+    recordOperatorAction(deps.db, { tenantId, actor, action: 'REPLAY_EVENT', payNo, target: eventId, outcome, at: deps.now() });
   try {
     const event = await replayEvent(deps, tenantId, eventId, { actor });
     await audit(event.payNo, `replayed; now ${event.status}`);
@@ -28,7 +28,15 @@ export async function replayAsOperator(deps: Deps, tenantId: string, eventId: st
  */
 export async function syncAsOperator(deps: Deps, tenantId: string, payNo: string, actor: string): Promise<string> {
   const audit = (found: boolean, outcome: string) =>
-    recordOperatorAction(deps.db, { tenantId, actor, action: 'QUERY_CHANNEL', payNo: found ? payNo : null, target: payNo, outcome });
+    recordOperatorAction(deps.db, {
+      tenantId,
+      actor,
+      action: 'QUERY_CHANNEL',
+      payNo: found ? payNo : null,
+      target: payNo,
+      outcome,
+      at: deps.now(),
+    });
   try {
     const order = await queryOrder(deps, { tenantId, payNo }, true, { actor });
     await audit(true, `order is ${order.status}`);

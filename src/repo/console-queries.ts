@@ -1,4 +1,5 @@
-import type { OperatorAction, OutboxEvent } from '../generated/prisma/client';
+import type { OrderStatus } from '../domain/order-status';
+import type { OperatorAction, OutboxEvent, PayOrder } from '../generated/prisma/client';
 import type { Db } from '../infra/db';
 import { sqlOf } from './sql';
 
@@ -42,14 +43,32 @@ export async function listDeadEvents(db: Db, tenantId: string, take: number): Pr
   return sqlOf(db).query<DeadEvent[]>(DEAD_EVENTS, [tenantId, take]);
 }
 
-/** One audit row for an operator's action in the console. */
+/**
+ * A tenant's orders in one status created before `createdTo` (if given), the oldest first (the longest waiting, so
+ * the most urgent), at most `take`: idx_pay_order_tenant_status_created_at read forward.
+ */
+export function listOldestOrders(
+  db: Db,
+  tenantId: string,
+  status: OrderStatus,
+  createdTo: Date | undefined,
+  take: number,
+): Promise<PayOrder[]> {
+  return db.payOrder.findMany({
+    where: { tenantId, status, ...(createdTo ? { createdAt: { lt: createdTo } } : {}) },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    take,
+  });
+}
+
+/** One audit row for an operator's action in the console, at `at` (the service's clock). */
 export async function recordOperatorAction(
   db: Db,
-  a: { tenantId: string; actor: string; action: string; payNo: string | null; target: string; outcome: string },
+  a: { tenantId: string; actor: string; action: string; payNo: string | null; target: string; outcome: string; at: Date },
 ): Promise<void> {
   await db.$executeRaw`
     INSERT INTO operator_action (tenant_id, actor, action, pay_no, target, outcome, created_at)
-    VALUES (${a.tenantId}, ${a.actor.slice(0, 128)}, ${a.action}, ${a.payNo}, ${a.target.slice(0, 64)}, ${a.outcome.slice(0, 512)}, ${new Date()})`;
+    VALUES (${a.tenantId}, ${a.actor.slice(0, 128)}, ${a.action}, ${a.payNo}, ${a.target.slice(0, 64)}, ${a.outcome.slice(0, 512)}, ${a.at})`;
 }
 
 /** An order's operator actions, oldest first: the tenant's own rows only (a row names the tenant that acted). */

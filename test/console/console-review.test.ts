@@ -112,11 +112,36 @@ describe('the console after its review: tokens, cookies, sign-out, tenants and p
     const rows = await db.operatorAction.findMany({ where: { tenantId: a } });
     expect(rows.map((r) => [r.action, r.payNo, r.target])).toEqual([['QUERY_CHANNEL', null, order.payNo]]);
     // Even a row that names B's pay no under A (written before this fix, say) stays out of B's story.
-    await recordOperatorAction(db, { tenantId: a, actor: 'someone', action: 'QUERY_CHANNEL', payNo: order.payNo, target: 'x', outcome: 'forged' });
+    await recordOperatorAction(db, {
+      tenantId: a,
+      actor: 'someone',
+      action: 'QUERY_CHANNEL',
+      payNo: order.payNo,
+      target: 'x',
+      outcome: 'forged',
+      at: new Date(),
+    });
     const story = await (await get(`/orders/${order.payNo}?tenant=${b}`, cookie)).text();
     expect(story).toContain(order.payNo);
     expect(story).not.toContain('Operator action');
     expect(story).not.toContain('forged');
+  });
+
+  it("When an operator acts, then the audit row is stamped with the service's clock (deps.now), not the machine's", async () => {
+    const tenant = await newTenant(h, 'tclock');
+    const { cookie, csrf } = await session(base, OPERATOR.token);
+    const deps = h.service.deps;
+    const real = deps.now;
+    const later = new Date(Date.now() + 3600_000);
+    jest.spyOn(deps, 'now').mockImplementation(() => later);
+    try {
+      expect((await post('/orders/P0000000000000000000NONE/sync', { tenant, _csrf: csrf }, cookie)).status).toBe(404);
+    } finally {
+      jest.restoreAllMocks();
+    }
+    expect(deps.now).toBe(real);
+    const [row] = await deps.db.operatorAction.findMany({ where: { tenantId: tenant } });
+    expect([row.payNo, row.createdAt.toISOString()]).toEqual([null, later.toISOString()]);
   });
 
   it('When the pay no in an action URL is too long or not a pay no, then it is 404 before acting and nothing is recorded', async () => {

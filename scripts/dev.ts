@@ -153,8 +153,11 @@ async function main(): Promise<void> {
       // The queue board, with a development login (printed below); real deployments set their own.
       BULL_BOARD_USER: process.env.BULL_BOARD_USER ?? 'dev',
       BULL_BOARD_PASSWORD: process.env.BULL_BOARD_PASSWORD ?? 'dev-board-password',
-      // The operator console, signed in with the dev caller's token; a development-only secret.
-      CONSOLE_SECRET: process.env.CONSOLE_SECRET ?? 'dev-console-secret-not-for-production-0123',
+      // The operator console, signed in with the dev caller's token; a development-only secret. Off when caller
+      // authentication is (the configuration refuses the console without it).
+      ...(['true', '1'].includes(process.env.PAYSVC_AUTH_DISABLED ?? '')
+        ? {}
+        : { CONSOLE_SECRET: process.env.CONSOLE_SECRET ?? 'dev-console-secret-not-for-production-0123' }),
     });
     const ready = config;
     service = await step(`starting the service (gRPC ${ready.GRPC_PORT}, HTTP ${ready.HTTP_PORT})`, 'see the error above', async () => {

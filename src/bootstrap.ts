@@ -148,6 +148,7 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
         callers: config.callers,
         secret: config.CONSOLE_SECRET,
         sessionTtlMs: config.CONSOLE_SESSION_TTL_MS,
+        cookieSecure: config.CONSOLE_COOKIE_SECURE,
         defaultTimeZone: config.CONSOLE_TIME_ZONE,
         syncAfterMs: config.STATUS_SYNC_DELAYS_MS[0] ?? 60_000,
       })

@@ -181,6 +181,11 @@ const schema = z
       .min(MINUTE)
       .max(7 * 24 * HOUR)
       .default(8 * HOUR),
+    /**
+     * Whether the console's session cookie carries Secure (sent over HTTPS only). The sidecar itself speaks plain
+     * HTTP behind a TLS-terminating proxy, so it cannot tell: on by default in production, off elsewhere.
+     */
+    CONSOLE_COOKIE_SECURE: bool.optional(),
     /** The console's time zone until an operator picks another (an IANA name). */
     CONSOLE_TIME_ZONE: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
     /**
@@ -221,6 +226,7 @@ const schema = z
       callers: callers(env, ctx),
       NOTIFY_BASE_URL: env.NOTIFY_BASE_URL ?? `http://127.0.0.1:${env.HTTP_PORT}`,
       MOCK_CHANNEL_ENABLED: mockEnabled,
+      CONSOLE_COOKIE_SECURE: env.CONSOLE_COOKIE_SECURE ?? production,
       MOCK_CHANNEL_SECRET: env.MOCK_CHANNEL_SECRET ?? (production ? undefined : 'mock-sandbox-secret'),
     };
   })
@@ -261,6 +267,14 @@ const schema = z
     }
     if (env.PAYSVC_AUTH_DISABLED && env.callers.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['PAYSVC_AUTH_DISABLED'], message: 'cannot be true while callers are configured' });
+    }
+    if (env.PAYSVC_AUTH_DISABLED && env.CONSOLE_SECRET) {
+      // Its sign-in is the callers' token check: with that off, any token (even none) would open it, every tenant.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CONSOLE_SECRET'],
+        message: 'the console cannot run while PAYSVC_AUTH_DISABLED is true (it signs callers in with their tokens); unset one',
+      });
     }
     if (env.NODE_ENV === 'production' && !env.CHANNEL_SECRETS_KEYS) {
       ctx.addIssue({ code: 'custom', path: ['CHANNEL_SECRETS_KEYS'], message: 'required in production' });

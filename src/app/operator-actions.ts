@@ -1,4 +1,4 @@
-import { DomainError } from '../domain/errors';
+import { DomainError, NotFoundError } from '../domain/errors';
 import { recordOperatorAction } from '../repo/console-queries';
 import type { Deps } from './deps';
 import { replayEvent } from './order-events';
@@ -12,7 +12,7 @@ import { queryOrder } from './query-order';
 
 export async function replayAsOperator(deps: Deps, tenantId: string, eventId: string, actor: string): Promise<void> {
   const audit = (payNo: string | null, outcome: string) =>
-    recordOperatorAction(deps.db, { tenantId, actor, action: 'REPLAY_EVENT', payNo, target: eventId, outcome });
+    recordOperatorAction(deps.db, { tenantId, actor, action: 'REPLAY_EVENT', payNo, target: eventId, outcome, at: deps.now() });
   try {
     const event = await replayEvent(deps, tenantId, eventId, { actor });
     await audit(event.payNo, `replayed; now ${event.status}`);
@@ -22,16 +22,27 @@ export async function replayAsOperator(deps: Deps, tenantId: string, eventId: st
   }
 }
 
-/** "Query the channel now": Query with sync, as the operator; the order's status after it. */
+/**
+ * "Query the channel now": Query with sync, as the operator; the order's status after it. A pay no the tenant has
+ * no order under is recorded as the target only (pay_no NULL): no tenant's row joins another tenant's order.
+ */
 export async function syncAsOperator(deps: Deps, tenantId: string, payNo: string, actor: string): Promise<string> {
-  const audit = (outcome: string) =>
-    recordOperatorAction(deps.db, { tenantId, actor, action: 'QUERY_CHANNEL', payNo, target: payNo, outcome });
+  const audit = (found: boolean, outcome: string) =>
+    recordOperatorAction(deps.db, {
+      tenantId,
+      actor,
+      action: 'QUERY_CHANNEL',
+      payNo: found ? payNo : null,
+      target: payNo,
+      outcome,
+      at: deps.now(),
+    });
   try {
     const order = await queryOrder(deps, { tenantId, payNo }, true, { actor });
-    await audit(`order is ${order.status}`);
+    await audit(true, `order is ${order.status}`);
     return order.status;
   } catch (err) {
-    if (err instanceof DomainError) await audit(`failed: ${err.message}`);
+    if (err instanceof DomainError) await audit(!(err instanceof NotFoundError), `failed: ${err.message}`);
     throw err;
   }
 }

@@ -28,7 +28,7 @@ export async function orderStory(deps: Deps, tenantId: string, payNo: string): P
   const order = await queryOrder(deps, ref, false, {});
   const notifies = await allPages((pageToken) => listNotifies(deps, ref, { pageSize: PAGE, pageToken }));
   const events = await allPages((pageToken) => listEvents(deps, ref, { pageSize: PAGE, pageToken }));
-  const actions = await listOperatorActions(deps.db, order.payNo);
+  const actions = await listOperatorActions(deps.db, tenantId, order.payNo);
   return { order, notifies: notifies.items, events: events.items, actions, truncated: notifies.more || events.more };
 }
 

@@ -2,8 +2,11 @@ import { Metadata } from '@grpc/grpc-js';
 import type { NextFunction, Request, Response } from 'express';
 import type { CallerConfig } from '../config';
 import { PermissionDeniedError, UnauthenticatedError } from '../domain/errors';
-import type { Caller, CallerAuth, Permission } from '../grpc/auth';
-import { SESSION_COOKIE, SessionSigner, cookieValue, type Session } from './session';
+import type { Caller, CallerAuth } from '../grpc/auth';
+import { SESSION_COOKIE, SessionRevocations, SessionSigner, cookieValue, type Session } from './session';
+
+/** What a caller token can look like: the gRPC API's bearer rule (printable ASCII, 16-512 characters). */
+const TOKEN_SHAPE = /^[\x21-\x7e]{16,512}$/;
 
 /** Who may use the console: the gRPC API's callers (src/grpc/auth.ts), signed in with their token. */
 export class ConsoleAuth {
@@ -13,7 +16,10 @@ export class ConsoleAuth {
     private readonly auth: CallerAuth,
     callers: readonly CallerConfig[],
     readonly signer: SessionSigner,
+    private readonly revocations: SessionRevocations,
   ) {
+    // Never open without the token check (config.ts refuses the combination; this is the last line).
+    if (auth.disabled) throw new Error('the console cannot run while caller authentication is disabled');
     this.byName = new Map(callers.map((c) => [c.name, c]));
   }
 
@@ -22,6 +28,8 @@ export class ConsoleAuth {
    * sign in here: a browser presents none). It must have the view or operate permission.
    */
   signIn(token: string, now: Date): { cookie: string; session: Session; caller: Caller } {
+    // A token's shape first: Metadata.set throws on other characters, and its error would carry the token to the log.
+    if (!TOKEN_SHAPE.test(token)) throw new UnauthenticatedError('missing or invalid credentials');
     const metadata = new Metadata();
     metadata.set('authorization', `Bearer ${token}`);
     const caller = this.auth.authenticate({ metadata, getAuthContext: () => null });
@@ -30,19 +38,26 @@ export class ConsoleAuth {
     return { ...this.signer.open(caller.name, this.byName.get(caller.name)?.tokenSha256, now), caller };
   }
 
-  /** The session's caller as configured now: a removed caller, a rotated token or a lost grant ends the session. */
-  resolve(req: Request, now: Date): { session: Session; caller: Caller } | undefined {
+  /**
+   * The session's caller as configured now: a removed caller, a rotated token or a lost grant ends the session,
+   * and so does signing out (the session id is revoked).
+   */
+  async resolve(req: Request, now: Date): Promise<{ session: Session; caller: Caller } | undefined> {
     const session = this.signer.verify(cookieValue(req.headers.cookie, SESSION_COOKIE), now);
     if (!session) return undefined;
     const caller = this.callerNamed(session.caller);
     if (!caller || !mayView(caller)) return undefined;
-    if (!this.auth.disabled && session.grant !== this.signer.grantOf(this.byName.get(caller.name)?.tokenSha256)) return undefined;
+    if (session.grant !== this.signer.grantOf(this.byName.get(caller.name)?.tokenSha256)) return undefined;
+    if (await this.revocations.isRevoked(session)) return undefined;
     return { session, caller };
   }
 
+  /** Sign-out: the session ends for every copy of its cookie. */
+  signOut(session: Session, now: Date): Promise<void> {
+    return this.revocations.revoke(session, now);
+  }
+
   private callerNamed(name: string): Caller | undefined {
-    if (this.auth.disabled)
-      return name === 'anonymous' ? { name, tenants: '*', permissions: new Set<Permission>(['pay', 'operate']) } : undefined;
     const c = this.byName.get(name);
     if (!c?.tokenSha256) return undefined;
     return { name: c.name, tenants: c.tenants === '*' ? '*' : new Set(c.tenants), permissions: new Set(c.permissions) };
@@ -59,7 +74,7 @@ export function requireTenantScope(caller: Caller, tenantId: string): void {
   }
 }
 
-/** Set-Cookie for the session: HttpOnly, SameSite=Strict, only under /console, Secure behind TLS. */
+/** Set-Cookie for the session: HttpOnly, SameSite=Strict, only under /console, Secure when CONSOLE_COOKIE_SECURE. */
 export function sessionCookie(value: string, maxAgeMs: number, secure: boolean): string {
   return [
     `${SESSION_COOKIE}=${value}`,

@@ -12,7 +12,7 @@ import {
   PermissionDeniedError,
   UnauthenticatedError,
 } from '../domain/errors';
-import { EVENT_ID, TENANT_ID } from '../domain/identifiers';
+import { EVENT_ID, SERVICE_NO, TENANT_ID } from '../domain/identifiers';
 import { ORDER_STATUSES } from '../domain/order-status';
 import { canonicalTimeZone, isTimeZone } from '../domain/time-zones';
 import type { CallerAuth } from '../grpc/auth';
@@ -23,7 +23,7 @@ import { deadLettersPage, reconciliationPage, stuckPage } from './pages/operatio
 import { ordersPage } from './pages/orders';
 import { statsPage } from './pages/stats';
 import { storyPage } from './pages/story';
-import { SESSION_COOKIE, SessionSigner } from './session';
+import { SESSION_COOKIE, SessionRevocations, SessionSigner } from './session';
 
 export const CONSOLE_PATH = '/console';
 
@@ -33,6 +33,8 @@ export interface ConsoleOptions {
   /** CONSOLE_SECRET: signs sessions and CSRF tokens. */
   secret: string;
   sessionTtlMs: number;
+  /** CONSOLE_COOKIE_SECURE: the session cookie carries Secure (the sidecar is plain HTTP behind TLS; it cannot tell). */
+  cookieSecure: boolean;
   defaultTimeZone: string;
   /** When a PAYING order counts as stuck: the first delay of STATUS_SYNC_DELAYS_MS. */
   syncAfterMs: number;
@@ -50,9 +52,13 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
  * asset from elsewhere. Routes stay thin: each page calls the use cases the RPCs call (src/app) and renders.
  */
 export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
-  const auth = new ConsoleAuth(opts.auth, opts.callers, new SessionSigner(opts.secret, opts.sessionTtlMs));
+  const auth = new ConsoleAuth(
+    opts.auth,
+    opts.callers,
+    new SessionSigner(opts.secret, opts.sessionTtlMs),
+    new SessionRevocations(deps.redis, deps.keyPrefix),
+  );
   const router = express.Router();
-  const secure = (req: Request) => req.secure;
 
   router.use((_req, res, next) => {
     res.set({
@@ -68,8 +74,8 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
   });
   router.use(express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 }));
 
-  router.get('/login', (req, res) => {
-    if (auth.resolve(req, deps.now())) return res.redirect(303, nextPath(req.query.next));
+  router.get('/login', async (req, res) => {
+    if (await auth.resolve(req, deps.now())) return res.redirect(303, nextPath(req.query.next));
     send(res, 200, loginPage(str(req.query.next)));
   });
   router.post('/login', sameOrigin, (req, res) => {
@@ -77,7 +83,7 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
     try {
       const { cookie, caller } = auth.signIn(token, deps.now());
       deps.log.info({ actor: caller.name }, 'console sign-in');
-      res.set('Set-Cookie', sessionCookie(cookie, opts.sessionTtlMs, secure(req)));
+      res.set('Set-Cookie', sessionCookie(cookie, opts.sessionTtlMs, opts.cookieSecure));
       res.redirect(303, nextPath((req.body as Record<string, unknown>).next));
     } catch (err) {
       if (!(err instanceof UnauthenticatedError || err instanceof PermissionDeniedError)) throw err;
@@ -86,8 +92,8 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
   });
 
   // Everything below needs a session: a page without one goes to the login, an action without one is refused.
-  router.use((req, res, next) => {
-    const who = auth.resolve(req, deps.now());
+  router.use(async (req, res, next) => {
+    const who = await auth.resolve(req, deps.now());
     if (!who) {
       if (req.method === 'GET' || req.method === 'HEAD')
         return res.redirect(303, `${CONSOLE_PATH}/login?next=${encodeURIComponent(req.originalUrl)}`);
@@ -124,8 +130,9 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
   });
   router.use(sameOriginForPosts);
 
-  router.post('/logout', (req, res) => {
-    res.set('Set-Cookie', sessionCookie('', 0, secure(req)));
+  router.post('/logout', async (_req, res) => {
+    await auth.signOut(ctxOf(res).session, deps.now());
+    res.set('Set-Cookie', sessionCookie('', 0, opts.cookieSecure));
     res.redirect(303, `${CONSOLE_PATH}/login`);
   });
 
@@ -161,6 +168,7 @@ export function consoleRouter(deps: Deps, opts: ConsoleOptions): Router {
   });
   act('/orders/:payNo/sync', async (req, ctx) => {
     const payNo = str(req.params.payNo);
+    if (!SERVICE_NO.test(payNo)) throw new NotFoundError('order not found');
     const status = await syncAsOperator(deps, ctx.tenant, payNo, ctx.caller.name);
     const back = str((req.body as Record<string, unknown>).back) === 'stuck' ? '/stuck' : `/orders/${encodeURIComponent(payNo)}`;
     return `${CONSOLE_PATH}${back}?${new URLSearchParams({ tenant: ctx.tenant, tz: ctx.timeZone, done: status }).toString()}`;

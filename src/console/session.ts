@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 
 export const SESSION_COOKIE = 'paysvc_console';
@@ -69,6 +70,32 @@ export class SessionSigner {
   checkCsrf(session: Session, token: unknown): boolean {
     if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) return false;
     return timingSafeEqual(Buffer.from(token, 'base64url'), this.mac('csrf', session.sid));
+  }
+}
+
+/**
+ * Sessions ended by sign-out: the cookie itself is stateless, so its session id is kept in Redis (under the
+ * service's key prefix) until the cookie would have expired anyway; a copy of the cookie then opens nothing. While
+ * Redis is down the check fails and the console answers 500 rather than trusting a session it cannot check.
+ */
+export class SessionRevocations {
+  constructor(
+    private readonly redis: Redis,
+    /** QUEUE_PREFIX. */
+    private readonly prefix: string,
+  ) {}
+
+  async revoke(session: Session, now: Date): Promise<void> {
+    const ttlMs = session.exp - now.getTime();
+    if (ttlMs > 0) await this.redis.set(this.key(session.sid), '1', 'PX', ttlMs);
+  }
+
+  async isRevoked(session: Session): Promise<boolean> {
+    return (await this.redis.exists(this.key(session.sid))) === 1;
+  }
+
+  private key(sid: string): string {
+    return `${this.prefix}:console-signed-out:${sid}`;
   }
 }
 

@@ -1,8 +1,13 @@
 -- The operator console (issue 18): find an order by the channel's trade number through an index, and an audit row
--- for every action an operator takes there (replay an event, query the channel now), with the operator as actor.
+-- for every action an operator takes there (replay an event, query the channel now), with the operator as actor,
+-- and a tenant's dead letters through an index of their own.
 
 -- CreateIndex
 CREATE INDEX `idx_pay_attempt_tenant_channel_trade_no` ON `pay_attempt`(`tenant_id`, `channel_trade_no`);
+
+-- The dead-letters page reads one tenant's DEAD events, newest first: one range of this index.
+-- CreateIndex
+CREATE INDEX `idx_outbox_event_tenant_status_next` ON `outbox_event`(`tenant_id`, `status`, `next_attempt_at`);
 
 -- CreateTable
 CREATE TABLE `operator_action` (
@@ -15,7 +20,7 @@ CREATE TABLE `operator_action` (
     `outcome` VARCHAR(512) NOT NULL,
     `created_at` DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
 
-    INDEX `idx_operator_action_pay_no`(`pay_no`, `id`),
+    INDEX `idx_operator_action_tenant_pay_no`(`tenant_id`, `pay_no`, `id`),
     INDEX `idx_operator_action_tenant`(`tenant_id`, `id`),
     PRIMARY KEY (`id`)
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;

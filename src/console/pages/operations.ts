@@ -1,11 +1,10 @@
 import type { Request } from 'express';
 import type { Deps } from '../../app/deps';
-import { listOrders } from '../../app/list-orders';
 import { listReconciliationDifferences, listReconciliationRuns } from '../../app/reconciliation-runs';
 import { requireTenant } from '../../app/tenants';
 import { InvalidArgumentError } from '../../domain/errors';
 import type { OrderStatus } from '../../domain/order-status';
-import { listDeadEvents } from '../../repo/console-queries';
+import { listDeadEvents, listOldestOrders } from '../../repo/console-queries';
 import { dayText } from '../../repo/reconciliation-queries';
 import type { PayOrder } from '../../repo/pay-orders';
 import { html, time, yuan, type Html } from '../html';
@@ -71,13 +70,13 @@ export async function deadLettersPage(deps: Deps, ctx: PageContext, done?: strin
 
 /**
  * Orders that need a look: PAYING past the first status query of the sync schedule, and PAID_AFTER_CLOSE (money
- * held for a refund). ListOrders' use case with a status filter (idx_pay_order_tenant_status_created_at), newest
- * first; each with "query the channel now".
+ * held for a refund). The oldest first (the longest waiting are the most urgent; idx_pay_order_tenant_status_created_at
+ * read forward), LIMIT of each; each with "query the channel now".
  */
 export async function stuckPage(deps: Deps, ctx: PageContext, syncAfterMs: number, done?: string): Promise<Html> {
   if (!ctx.tenant) return pickTenant(ctx, 'Stuck orders');
-  const of = (status: OrderStatus, createdTo?: Date) =>
-    listOrders(deps, { filter: { tenantId: ctx.tenant, statuses: [status], payWays: [], createdTo }, pageSize: LIMIT, pageToken: '' });
+  await requireTenant(deps, ctx.tenant);
+  const of = (status: OrderStatus, createdTo?: Date) => listOldestOrders(deps.db, ctx.tenant, status, createdTo, LIMIT);
   const [paying, paidAfterClose] = await Promise.all([of('PAYING', new Date(deps.now().getTime() - syncAfterMs)), of('PAID_AFTER_CLOSE')]);
   const table = (id: string, orders: PayOrder[]) =>
     html`<table id="${id}">
@@ -116,10 +115,11 @@ export async function stuckPage(deps: Deps, ctx: PageContext, syncAfterMs: numbe
   return page(
     ctx,
     'Stuck orders',
-    html`<h2>PAYING for longer than the first status query (${Math.round(syncAfterMs / 1000)} s)</h2>
-      ${table('stuck-paying', paying.orders)}
+    html`<p>The oldest ${LIMIT} of each, the longest waiting first.</p>
+      <h2>PAYING for longer than the first status query (${Math.round(syncAfterMs / 1000)} s)</h2>
+      ${table('stuck-paying', paying)}
       <h2>PAID_AFTER_CLOSE: paid after closing, awaiting the refund</h2>
-      ${table('stuck-paid-after-close', paidAfterClose.orders)}`,
+      ${table('stuck-paid-after-close', paidAfterClose)}`,
     notice(done),
   );
 }

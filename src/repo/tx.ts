@@ -25,6 +25,8 @@ const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
 /** The driver's own: no pool connection within acquireTimeout. */
 const ER_GET_CONNECTION_TIMEOUT = 45028;
+/** The driver's own: the connection was gone (closed before the statement, dropped under it, closed during it). */
+const LOST_CONNECTION = new Set([45001, 45009, 45013]);
 
 const errnoOf = (err: unknown): number | undefined => {
   const e = err as { errno?: unknown; meta?: { code?: unknown } } | null;
@@ -52,12 +54,31 @@ function isRetryableTxError(err: unknown): boolean {
 }
 
 /**
- * The database was busy rather than wrong: a lock wait timeout (1205), no pool connection in time (the driver's
- * 45028, Prisma's P2024/P2028), or a deadlock that outlived runTx's retries. The caller may retry the request.
+ * The database was busy or away rather than wrong: a lock wait timeout (1205), no pool connection in time (the
+ * driver's 45028, Prisma's P2024/P2028), a deadlock that outlived runTx's retries, or a connection lost under a
+ * statement (MariaDB restarted or failed over: the driver's fatal errors, SQLSTATE class 08). The caller may retry
+ * the request with its idempotency key.
  */
 export function isTransientDbError(err: unknown): boolean {
   const e = err as { code?: unknown };
-  return isRetryableTxError(err) || errnoOf(err) === ER_GET_CONNECTION_TIMEOUT || e?.code === 'P2028' || e?.code === 'P2024';
+  return (
+    isRetryableTxError(err) ||
+    errnoOf(err) === ER_GET_CONNECTION_TIMEOUT ||
+    e?.code === 'P2028' ||
+    e?.code === 'P2024' ||
+    isLostConnection(err)
+  );
+}
+
+/** Socket errors the driver passes on as they are (fatal, SQLSTATE HY000) when the server resets the connection. */
+const SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED']);
+
+function isLostConnection(err: unknown): boolean {
+  const e = err as { fatal?: unknown; sqlState?: unknown; code?: unknown } | null;
+  const errno = errnoOf(err);
+  if (errno !== undefined && LOST_CONNECTION.has(errno)) return true;
+  if (e?.fatal !== true) return false;
+  return (typeof e.sqlState === 'string' && e.sqlState.startsWith('08')) || (typeof e.code === 'string' && SOCKET_ERRORS.has(e.code));
 }
 
 /** An order's status or amounts changed; announced once the transaction that changed it commits. */

@@ -1,5 +1,7 @@
 import { createConnection, type Connection } from 'mariadb';
+import { PayWay, type PaymentClient } from '../../src/client';
 import { mysqlConnection } from '../../src/infra/mysql-url';
+import { TENANT } from './channels';
 import type { Channels } from './channels';
 import type { OrderSide } from './consumer';
 import type { NotifyTally } from './notify-proxy';
@@ -55,6 +57,30 @@ interface AttemptRow {
   o_status: string;
   o_trade_no: string | null;
   amount: bigint;
+}
+
+/**
+ * A Prepay that failed UNAVAILABLE (the channel answered 5xx or hung through the client's tries, or the instance
+ * died under it) leaves its order PAYING with the attempt unsent (CREATED): by design (src/app/prepay.ts) the
+ * order is payable again by a retry of that Prepay, which opens the same attempt. The run retries each such
+ * Prepay once, as the order service would, so that the check below holds every PAYING order to a payable attempt.
+ */
+export async function retryUnsentPrepays(conn: Connection, client: PaymentClient): Promise<{ retried: number; failed: string[] }> {
+  const unsent = await conn.query<{ pay_no: string; pay_way: string; payer_id: string }[]>(`
+    SELECT o.pay_no, a.pay_way, a.payer_id
+    FROM pay_order o JOIN pay_attempt a ON a.attempt_no = o.current_attempt_no
+    WHERE o.status = 'PAYING' AND o.expire_at > NOW(3) AND a.status = 'CREATED'`);
+  const failed: string[] = [];
+  for (const u of unsent) {
+    const payWay = PayWay[`PAY_WAY_${u.pay_way}` as keyof typeof PayWay];
+    await client
+      .prepay(
+        { order: { tenantId: TENANT, payNo: u.pay_no }, payWay, clientIp: '203.0.113.7', payerId: u.payer_id },
+        { deadlineMs: 20_000 },
+      )
+      .catch((err: unknown) => failed.push(`${u.pay_no} ${u.pay_way}: ${err instanceof Error ? err.message : String(err)}`));
+  }
+  return { retried: unsent.length, failed };
 }
 
 /** What the sandbox of `channel` holds of trade `attemptNo`: paid, its trade no and what it refunded. */

@@ -11,8 +11,10 @@ export interface Samples {
 }
 
 /** First, largest and last sample: growth shows as last well above first. */
-const spread = (xs: number[]): string =>
-  xs.length === 0 ? 'no samples' : `${xs[0].toFixed(0)} → max ${Math.max(...xs).toFixed(0)} → ${xs[xs.length - 1].toFixed(0)} MB`;
+const spread = (all: number[]): string => {
+  const xs = all.filter(Number.isFinite);
+  return xs.length === 0 ? 'no samples' : `${xs[0].toFixed(0)} → max ${Math.max(...xs).toFixed(0)} → ${xs[xs.length - 1].toFixed(0)} MB`;
+};
 
 const counts = (o: Record<string, number>): string =>
   Object.entries(o)

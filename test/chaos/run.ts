@@ -22,7 +22,7 @@ import { MOCK_SECRET, registerChaosTenant, startChannels } from './channels';
 import { OrderSide } from './consumer';
 import { runFaults } from './faults';
 import { Instance } from './instances';
-import { checkInvariants, connect, unsettled } from './invariants';
+import { checkInvariants, connect, retryUnsentPrepays, unsettled } from './invariants';
 import { runLoad } from './load';
 import { startNotifyProxy } from './notify-proxy';
 import { freePort, sleep, stopEverythingOnExit } from './processes';
@@ -127,7 +127,24 @@ async function main(): Promise<number> {
       }
       if (!settledAt) say(`did not settle: ${JSON.stringify(left)}`);
       clearInterval(sampler);
+      const retries = await retryUnsentPrepays(conn, client);
+      if (retries.retried > 0)
+        say(`${retries.retried} Prepays that had failed UNAVAILABLE retried (${retries.failed.length} failed again)`);
       const checks = await checkInvariants(conn, channels, consumer, proxy.tally);
+      checks.push({
+        name: 'a Prepay retry opens the attempt an UNAVAILABLE Prepay left unsent',
+        checked: retries.retried,
+        broken: retries.failed.length,
+        samples: retries.failed.slice(0, 3),
+      });
+      // Faults may make a call fail, but always with a code a client can act on (UNAVAILABLE, …): never INTERNAL.
+      const internal = Object.entries(stats.callErrors).filter(([name]) => name.startsWith('INTERNAL'));
+      checks.push({
+        name: 'no call answered INTERNAL',
+        checked: stats.calls,
+        broken: internal.reduce((sum, [, n]) => sum + n, 0),
+        samples: internal.map(([name, n]) => `${name} ${n}`),
+      });
       const tallies = await conn.query<{ what: string; k: string; n: bigint }[]>(`
         SELECT 'order' AS what, status AS k, COUNT(*) AS n FROM pay_order GROUP BY status
         UNION ALL SELECT 'refund', status, COUNT(*) FROM refund GROUP BY status

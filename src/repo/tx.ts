@@ -28,9 +28,15 @@ const ER_GET_CONNECTION_TIMEOUT = 45028;
 /** The driver's own: the connection was gone (closed before the statement, dropped under it, closed during it). */
 const LOST_CONNECTION = new Set([45001, 45009, 45013]);
 
+/**
+ * The error number: the driver's own (SqlError.errno), or the one Prisma wraps: meta.code for raw queries, and for
+ * model queries (Prisma 7, e.g. P2039) the driver adapter's cause in meta.driverAdapterError.
+ */
 const errnoOf = (err: unknown): number | undefined => {
-  const e = err as { errno?: unknown; meta?: { code?: unknown } } | null;
+  const e = err as { errno?: unknown; meta?: { code?: unknown; driverAdapterError?: { cause?: { code?: unknown } } } } | null;
   if (typeof e?.errno === 'number') return e.errno;
+  const adapterCode = e?.meta?.driverAdapterError?.cause?.code;
+  if (typeof adapterCode === 'number') return adapterCode;
   const code = Number(e?.meta?.code);
   return Number.isFinite(code) ? code : undefined;
 };

@@ -64,6 +64,7 @@ export async function runLoad(opts: {
 }): Promise<LoadStats> {
   const stats: LoadStats = {
     orders: 0,
+    calls: 0,
     stories: {},
     prepays: {},
     buyerPayments: 0,

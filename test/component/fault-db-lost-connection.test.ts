@@ -1,8 +1,10 @@
 import { status } from '@grpc/grpc-js';
 import { createConnection, type Connection } from 'mariadb';
+import { registerTenant } from '../../src/app/tenants';
+import { ACQUIRE_TIMEOUT_MS } from '../../src/infra/db';
 import { mysqlConnection } from '../../src/infra/mysql-url';
-import { eventually, grpcError, newTenant, startHarness, type Harness } from '../support/harness';
-import { createOrder, ref } from '../support/orders';
+import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { createOrder, orderRequest, ref } from '../support/orders';
 import { decodeStatus } from '../support/status-details';
 import { TcpProxy } from '../support/tcp-proxy';
 
@@ -58,5 +60,37 @@ describe('A call whose database connection is lost mid-statement', () => {
       h.call('cancel', { order: ref(order), reason: 'lost connection test' }).catch(() => undefined),
     );
     expect(retried.order?.status).toBeDefined();
+  });
+});
+
+/**
+ * Found by the chaos run too: an instance restarted while MariaDB was down answered Prepay INTERNAL. Its tenant
+ * cache was empty, and the tenant is read through Prisma, which wraps the driver's pool timeout (45028) as P2039
+ * with the driver's code inside meta.driverAdapterError: not recognised as the database being busy.
+ */
+describe('A call that must read through Prisma while MariaDB is down', () => {
+  let proxy: TcpProxy;
+  let h: Harness;
+  beforeAll(async () => {
+    const url = new URL(process.env.DATABASE_URL!);
+    const target = mysqlConnection(url.toString());
+    proxy = await TcpProxy.start({ host: target.host, port: target.port });
+    url.host = `127.0.0.1:${proxy.port}`;
+    h = await startHarness({ DATABASE_URL: url.toString(), DATABASE_ACQUIRE_TIMEOUT_MS: String(ACQUIRE_TIMEOUT_MS) });
+  });
+  afterAll(async () => {
+    await proxy.up().catch(() => undefined);
+    await h.close();
+    await proxy.down();
+  });
+
+  it('When the tenant is not cached yet and no connection can be had, then UNAVAILABLE DATABASE_BUSY with RetryInfo (not INTERNAL)', async () => {
+    const tenant = uniq('tcold');
+    await registerTenant(h.service.deps.db, { id: tenant, name: 'cold cache' }); // written, never read through the RPCs
+    await proxy.down();
+    const err = await grpcError(h.call('createOrder', orderRequest(tenant), 15_000), status.UNAVAILABLE);
+    const details = decodeStatus(err);
+    expect(details.errorInfo?.reason).toBe('DATABASE_BUSY');
+    expect(details.retryDelayMs).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,5 @@
 import { createConnection, type Connection } from 'mariadb';
-import { PayWay, type PaymentClient } from '../../src/client';
+import { PaymentError, PayWay, type PaymentClient } from '../../src/client';
 import { mysqlConnection } from '../../src/infra/mysql-url';
 import { TENANT } from './channels';
 import type { Channels } from './channels';
@@ -14,6 +14,9 @@ export interface Check {
   broken: number;
   samples: string[];
 }
+
+/** The expiry of the orders the load leaves to time out (load.ts): the run waits until each has closed. */
+export const EXPIRING_SECONDS = 60;
 
 /** Events written with a status change (transition()); the other types amend an order without one. */
 const TRANSITION_EVENTS = [
@@ -38,6 +41,7 @@ export async function unsettled(conn: Connection, channels: Channels, consumer: 
       (SELECT COUNT(*) FROM outbox_event WHERE status IN ('PENDING','QUEUED')) AS undeliveredEvents,
       (SELECT COUNT(*) FROM refund WHERE status = 'PENDING') AS pendingRefunds,
       (SELECT COUNT(*) FROM pay_order WHERE status IN ('WAIT_PAY','PAYING') AND expire_at < NOW(3)) AS expiredOpen,
+      (SELECT COUNT(*) FROM pay_order WHERE status IN ('WAIT_PAY','PAYING') AND expire_seconds = ${EXPIRING_SECONDS}) AS leftToExpire,
       (SELECT COUNT(*) FROM pay_order WHERE status = 'PAID_AFTER_CLOSE') AS paidAfterCloseUnrefunded`);
   const delivered = await conn.query<{ id: string }[]>(`SELECT id FROM outbox_event WHERE status = 'DELIVERED'`);
   const counts = Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
@@ -81,6 +85,27 @@ export async function retryUnsentPrepays(conn: Connection, client: PaymentClient
       .catch((err: unknown) => failed.push(`${u.pay_no} ${u.pay_way}: ${err instanceof Error ? err.message : String(err)}`));
   }
   return { retried: unsent.length, failed };
+}
+
+/**
+ * A Cancel that failed UNAVAILABLE or ran out of time (MariaDB restarting under it) may have closed the trade at the
+ * channel but not the order: PAYING with its attempt CLOSED until the Cancel is retried (or the order expires). The
+ * order service retries a Cancel it did not see succeed; so does the run, before the checks.
+ */
+export async function retryFailedCancels(client: PaymentClient, payNos: Iterable<string>): Promise<{ retried: number; failed: string[] }> {
+  const failed: string[] = [];
+  let retried = 0;
+  for (const payNo of payNos) {
+    retried += 1;
+    await client
+      .cancel({ order: { tenantId: TENANT, payNo }, reason: 'chaos: retry of a failed cancel' }, { deadlineMs: 20_000 })
+      .catch((err: unknown) => {
+        // Paid meanwhile (the buyer won the race): nothing to cancel.
+        if (!(err instanceof PaymentError && err.reason === 'ORDER_ALREADY_PAID'))
+          failed.push(`${payNo}: ${err instanceof Error ? err.message : String(err)}`);
+      });
+  }
+  return { retried, failed };
 }
 
 /** What the sandbox of `channel` holds of trade `attemptNo`: paid, its trade no and what it refunded. */

@@ -4,6 +4,7 @@ import { OrderStatus, PayWay, PaymentClient, PaymentError, type PayOrder } from 
 import type { PrepayResponse } from '../../src/gen/payment/v1/payment_service';
 import type { Channels } from './channels';
 import { TENANT } from './channels';
+import { EXPIRING_SECONDS } from './invariants';
 import { sleep } from './processes';
 
 export const TOPIC = 'order.pay.notify';
@@ -46,6 +47,8 @@ export interface LoadStats {
   cancels: number;
   /** Calls that failed, by gRPC code name (expected under faults; the invariants judge the outcome). */
   callErrors: Record<string, number>;
+  /** Orders whose Cancel failed with no definite answer (UNAVAILABLE, DEADLINE_EXCEEDED): retried after the load. */
+  cancelsToRetry: Set<string>;
 }
 
 /**
@@ -73,6 +76,7 @@ export async function runLoad(opts: {
     refundsRefused: 0,
     cancels: 0,
     callErrors: {},
+    cancelsToRetry: new Set(),
   };
   // Every call counted (waitForStatus as one), for the report and the INTERNAL check's denominator.
   const client = new Proxy(opts.client, {
@@ -125,7 +129,7 @@ async function tell(ctx: Ctx, story: Story): Promise<void> {
       subject: 'Chaos goods',
       notifyTopic: TOPIC,
       userId: 'u-chaos',
-      expireSeconds: expiring ? 60 : 0,
+      expireSeconds: expiring ? EXPIRING_SECONDS : 0,
     },
     CALL,
   );
@@ -280,7 +284,7 @@ async function payAfterClose(ctx: Ctx, o: PayOrder): Promise<void> {
   const pre = await prepay(ctx, o, alipay ? PayWay.PAY_WAY_ALIPAY_QR : PayWay.PAY_WAY_MOCK);
   if (alipay) ctx.channels.alipay.scan(pre.attemptNo); // the trade exists at Alipay once scanned
   ctx.stats.cancels += 1;
-  const { order } = await ctx.client.cancel({ order: ref(o), reason: 'chaos: closed before the buyer paid' }, CALL);
+  const order = await cancel(ctx, o, 'chaos: closed before the buyer paid');
   if (order?.status !== OrderStatus.ORDER_STATUS_CLOSED) return;
   if (alipay) {
     ctx.channels.alipay.inject({ kind: 'successAfterClose' }, 1);
@@ -296,10 +300,20 @@ async function cancelRace(ctx: Ctx, o: PayOrder): Promise<void> {
   const payWay = [PayWay.PAY_WAY_MOCK, PayWay.PAY_WAY_WECHAT_NATIVE, PayWay.PAY_WAY_ALIPAY_QR][Math.floor(Math.random() * 3)];
   const pre = await prepay(ctx, o, payWay);
   ctx.stats.cancels += 1;
-  await Promise.all([
-    ctx.client.cancel({ order: ref(o), reason: 'chaos: race' }, CALL).catch((err: unknown) => countError(ctx.stats, err)),
-    sleep(Math.random() * 30).then(() => buyerPays(ctx, payWay, pre)),
-  ]);
+  await Promise.all([cancel(ctx, o, 'chaos: race'), sleep(Math.random() * 30).then(() => buyerPays(ctx, payWay, pre))]);
+}
+
+/** Cancel; one that got no definite answer is noted, to be retried after the load as the order service would. */
+async function cancel(ctx: Ctx, o: PayOrder, reason: string): Promise<PayOrder | undefined> {
+  try {
+    return (await ctx.client.cancel({ order: ref(o), reason }, CALL)).order;
+  } catch (err) {
+    countError(ctx.stats, err);
+    if (err instanceof PaymentError && (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED)) {
+      ctx.stats.cancelsToRetry.add(o.payNo);
+    }
+    return undefined;
+  }
 }
 
 const ref = (o: PayOrder) => ({ tenantId: o.tenantId, payNo: o.payNo });

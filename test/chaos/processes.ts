@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { constants } from 'node:os';
+import { constants, tmpdir } from 'node:os';
+import path from 'node:path';
 
 /**
  * Every process the chaos run starts, each the leader of its own process group (detached), so that one signal
@@ -118,4 +119,61 @@ export function freePort(): Promise<number> {
     });
     s.once('error', reject);
   });
+}
+
+const RUN_DIR_PREFIX = 'paysvc-chaos-';
+
+/** The run's temporary directory, marked with the runner's pid so that a later run can tell whether it is orphaned. */
+export function makeRunDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), RUN_DIR_PREFIX));
+  writeFileSync(path.join(dir, 'runner.pid'), String(process.pid));
+  return dir;
+}
+
+/**
+ * What a runner killed outright (-9) left behind: its instances stop by themselves (they watch their parent), but
+ * MariaDB and Redis cannot. Each directory of a runner that no longer runs has its servers killed (only a process
+ * whose command line names that directory) and is removed. Returns how many were cleaned.
+ */
+export function reapOrphanedRuns(): number {
+  let reaped = 0;
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(RUN_DIR_PREFIX)) continue;
+    const dir = path.join(tmpdir(), name);
+    const runner = readPid(path.join(dir, 'runner.pid'));
+    if (runner === undefined || alive(runner)) continue;
+    for (const pidFile of ['mariadb/mysqld.pid', 'redis/redis.pid']) {
+      const pid = readPid(path.join(dir, pidFile));
+      if (pid !== undefined && alive(pid) && commandLine(pid).includes(dir)) process.kill(pid, 'SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+    reaped += 1;
+  }
+  return reaped;
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
 }

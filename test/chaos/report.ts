@@ -22,6 +22,16 @@ const counts = (o: Record<string, number>): string =>
     .map(([k, n]) => `${k} ${n}`)
     .join(', ') || 'none';
 
+/** Each fault once per line: when (seconds into the load) and what came of it, the last time it was injected. */
+function faultLines(faults: InjectedFault[]): string[] {
+  const byName = new Map<string, InjectedFault[]>();
+  for (const f of faults) byName.set(f.name, [...(byName.get(f.name) ?? []), f]);
+  return [...byName].map(([name, all]) => {
+    const at = all.map((f) => f.at.toFixed(0)).join(',');
+    return `  ${all.length}× ${name} (at ${at} s): ${all[all.length - 1].outcome}`;
+  });
+}
+
 export function printReport(r: {
   seconds: number;
   stats: LoadStats;
@@ -54,7 +64,7 @@ export function printReport(r: {
       .join(', ')}; ${r.notifies.unreachable} found no instance`,
     `call errs  ${counts(r.stats.callErrors)}`,
     `faults     ${r.faults.length} injected; instance restarts ${counts(r.restarts)}`,
-    ...r.faults.map((f) => `  ${f.at.toFixed(0).padStart(4)} s  ${f.name}: ${f.outcome}`),
+    ...faultLines(r.faults),
     `quiesce    ${r.quiesceMs === undefined ? `NOT SETTLED: ${JSON.stringify(r.unsettled)}` : `${(r.quiesceMs / 1000).toFixed(1)} s`}`,
     `memory     ${Object.entries(r.samples.rss)
       .map(([name, xs]) => `${name} ${spread(xs)}`)

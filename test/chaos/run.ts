@@ -12,9 +12,7 @@
  *   CHAOS_QUIESCE_SECONDS=150   bound on settling after the load
  *   CHAOS_KEEP=1                keep the temporary directory (logs, data) even when the run passes
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { PaymentClient } from '../../src/client';
 import { mintCaller } from '../../src/grpc/caller-token';
 import { migrate } from '../../src/infra/migrate';
@@ -22,10 +20,10 @@ import { MOCK_SECRET, registerChaosTenant, startChannels } from './channels';
 import { OrderSide } from './consumer';
 import { runFaults } from './faults';
 import { Instance } from './instances';
-import { checkInvariants, connect, retryUnsentPrepays, unsettled } from './invariants';
+import { checkInvariants, connect, retryFailedCancels, retryUnsentPrepays, unsettled } from './invariants';
 import { runLoad } from './load';
 import { startNotifyProxy } from './notify-proxy';
-import { freePort, sleep, stopEverythingOnExit } from './processes';
+import { freePort, makeRunDir, reapOrphanedRuns, sleep, stopEverythingOnExit } from './processes';
 import { printReport, type Samples } from './report';
 import { PrivateMariaDb, PrivateRedis } from './stores';
 
@@ -39,7 +37,9 @@ const t0 = Date.now();
 const say = (msg: string): void => console.log(`[chaos ${((Date.now() - t0) / 1000).toFixed(0).padStart(3)}s] ${msg}`);
 
 async function main(): Promise<number> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'paysvc-chaos-'));
+  const reaped = reapOrphanedRuns();
+  if (reaped > 0) say(`cleaned up after ${reaped} earlier run(s) killed outright`);
+  const dir = makeRunDir();
   const db = new PrivateMariaDb(dir, await freePort());
   const redis = new PrivateRedis(dir, await freePort());
   let instances: Instance[] = [];
@@ -127,6 +127,9 @@ async function main(): Promise<number> {
       }
       if (!settledAt) say(`did not settle: ${JSON.stringify(left)}`);
       clearInterval(sampler);
+      const cancels = await retryFailedCancels(client, stats.cancelsToRetry);
+      if (cancels.retried > 0)
+        say(`${cancels.retried} Cancels that had failed UNAVAILABLE retried (${cancels.failed.length} failed again)`);
       const retries = await retryUnsentPrepays(conn, client);
       if (retries.retried > 0)
         say(`${retries.retried} Prepays that had failed UNAVAILABLE retried (${retries.failed.length} failed again)`);
@@ -136,6 +139,12 @@ async function main(): Promise<number> {
         checked: retries.retried,
         broken: retries.failed.length,
         samples: retries.failed.slice(0, 3),
+      });
+      checks.push({
+        name: 'a Cancel retry finishes a Cancel that failed UNAVAILABLE',
+        checked: cancels.retried,
+        broken: cancels.failed.length,
+        samples: cancels.failed.slice(0, 3),
       });
       // Faults may make a call fail, but always with a code a client can act on (UNAVAILABLE, …): never INTERNAL.
       const internal = Object.entries(stats.callErrors).filter(([name]) => name.startsWith('INTERNAL'));

@@ -136,6 +136,8 @@ export class PrivateRedis {
         this.dir,
         '--save',
         '',
+        '--pidfile',
+        path.join(this.dir, 'redis.pid'),
         '--appendonly',
         'yes',
         '--appendfsync',

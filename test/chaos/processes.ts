@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -144,7 +144,7 @@ export function reapOrphanedRuns(): number {
     if (runner === undefined || alive(runner)) continue;
     for (const pidFile of ['mariadb/mysqld.pid', 'redis/redis.pid']) {
       const pid = readPid(path.join(dir, pidFile));
-      if (pid !== undefined && alive(pid) && commandLine(pid).includes(dir)) process.kill(pid, 'SIGKILL');
+      if (pid !== undefined && alive(pid) && belongsTo(pid, dir)) process.kill(pid, 'SIGKILL');
     }
     rmSync(dir, { recursive: true, force: true });
     reaped += 1;
@@ -170,10 +170,12 @@ function alive(pid: number): boolean {
   }
 }
 
-function commandLine(pid: number): string {
+/** Whether the process is the run's own: its command line names the directory (mariadbd) or it works in it (Redis). */
+function belongsTo(pid: number, dir: string): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) return true;
+    return readlinkSync(`/proc/${pid}/cwd`).startsWith(dir);
   } catch {
-    return '';
+    return false;
   }
 }

@@ -56,7 +56,10 @@ export async function syncAttemptByNo(deps: Deps, attemptNo: string): Promise<Sy
   if (!order) return { summary: 'order is gone', askAgain: false };
   const { status, applied, record } = await syncAttempt(deps, order, attempt, { cause: 'SYNC' }, {});
   const kind = applied?.kind ?? 'unchanged';
-  const askAgain = kind === 'unchanged' && (status.outcome === 'pending' || status.outcome === 'unknown');
+  // A trade we closed is asked the whole schedule, not once: a payment made as (or after) it closed, whose notify
+  // never comes, is found by a later round (found by the chaos run: the first round heard "closed" and stopped).
+  const closedByUs = attempt.status === 'CLOSED' && status.outcome === 'fail' && status.closedUnpaid === true;
+  const askAgain = kind === 'unchanged' && (status.outcome === 'pending' || status.outcome === 'unknown' || closedByUs);
   // The stamp keeps what the channel said too, so an attempt still open shows its last answer.
   if (askAgain) await stampAttemptAsked(deps.db, attempt.attemptNo, record);
   return { summary: `${status.outcome}: ${kind}`, askAgain };

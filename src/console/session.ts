@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis';
 import { z } from 'zod';
 
 export const SESSION_COOKIE = 'paysvc_console';
@@ -80,7 +80,7 @@ export class SessionSigner {
  */
 export class SessionRevocations {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** QUEUE_PREFIX. */
     private readonly prefix: string,
   ) {}

@@ -26,15 +26,22 @@ const ER_LOCK_DEADLOCK = 1213;
 /** The driver's own: no pool connection within acquireTimeout. */
 const ER_GET_CONNECTION_TIMEOUT = 45028;
 /**
- * The server went away under a statement: the driver's "socket closed unexpectedly" and "connection already
- * closed" (a node killed, a proxy failing over), and Galera's 1047 from a node that left the primary component
- * ("WSREP has not yet prepared node for application use"). The pool's next connection may reach a live node.
+ * The driver's own: the connection was gone (closed before the statement, dropped under it, closed during it: a
+ * server restarted, a Galera node killed, a proxy failing over). The pool's next connection may reach a live node.
  */
-const CONNECTION_LOST = new Set([45001, 45009, 1047]);
+const LOST_CONNECTION = new Set([45001, 45009, 45013]);
+/** A Galera node outside the primary component: "WSREP has not yet prepared node for application use". */
+const ER_UNKNOWN_COM_ERROR = 1047;
 
+/**
+ * The error number: the driver's own (SqlError.errno), or the one Prisma wraps: meta.code for raw queries, and for
+ * model queries (Prisma 7, e.g. P2039) the driver adapter's cause in meta.driverAdapterError.
+ */
 const errnoOf = (err: unknown): number | undefined => {
-  const e = err as { errno?: unknown; meta?: { code?: unknown } } | null;
+  const e = err as { errno?: unknown; meta?: { code?: unknown; driverAdapterError?: { cause?: { code?: unknown } } } } | null;
   if (typeof e?.errno === 'number') return e.errno;
+  const adapterCode = e?.meta?.driverAdapterError?.cause?.code;
+  if (typeof adapterCode === 'number') return adapterCode;
   const code = Number(e?.meta?.code);
   return Number.isFinite(code) ? code : undefined;
 };
@@ -58,20 +65,33 @@ function isRetryableTxError(err: unknown): boolean {
 }
 
 /**
- * The database was busy rather than wrong: a lock wait timeout (1205), no pool connection in time (the driver's
- * 45028, Prisma's P2024/P2028), a deadlock that outlived runTx's retries, or a connection lost under a statement
- * (its outcome unknown: committed or not). The caller may retry the request with the same idempotency key.
+ * The database was busy or away rather than wrong: a lock wait timeout (1205), no pool connection in time (the
+ * driver's 45028, Prisma's P2024/P2028), a deadlock that outlived runTx's retries, or a connection lost under a
+ * statement (MariaDB restarted or failed over: the driver's fatal errors, SQLSTATE class 08; its outcome unknown:
+ * committed or not). The caller may retry the request with its idempotency key.
  */
 export function isTransientDbError(err: unknown): boolean {
   const e = err as { code?: unknown };
-  const errno = errnoOf(err);
   return (
     isRetryableTxError(err) ||
-    errno === ER_GET_CONNECTION_TIMEOUT ||
-    (errno !== undefined && CONNECTION_LOST.has(errno)) ||
+    errnoOf(err) === ER_GET_CONNECTION_TIMEOUT ||
     e?.code === 'P2028' ||
-    e?.code === 'P2024'
+    e?.code === 'P2024' ||
+    isLostConnection(err)
   );
+}
+
+/** Socket errors the driver passes on as they are (fatal, SQLSTATE HY000) when the server resets the connection. */
+const SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED']);
+
+function isLostConnection(err: unknown): boolean {
+  const e = err as { fatal?: unknown; sqlState?: unknown; code?: unknown; message?: unknown } | null;
+  const errno = errnoOf(err);
+  if (errno !== undefined && LOST_CONNECTION.has(errno)) return true;
+  // 1047 is also "unknown command", a protocol bug on any server: only the WSREP one is a node that is away.
+  if (errno === ER_UNKNOWN_COM_ERROR) return typeof e?.message === 'string' && e.message.includes('WSREP');
+  if (e?.fatal !== true) return false;
+  return (typeof e.sqlState === 'string' && e.sqlState.startsWith('08')) || (typeof e.code === 'string' && SOCKET_ERRORS.has(e.code));
 }
 
 /** An order's status or amounts changed; announced once the transaction that changed it commits. */

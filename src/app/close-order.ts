@@ -63,9 +63,10 @@ async function closeAtChannels(deps: Deps, order: PayOrder, opts: CloseOptions, 
       if (closed.marked) break;
       attempt = await findAttempt(deps.db, attempt.attemptNo);
     }
-    // Asked on the PSync schedule even so: a payment that slipped in as it closed (or a locally signed Alipay
-    // order string, which a close cannot revoke) is found without waiting for its notify.
-    if (!opts.queryAfterClose) await scheduleSync(deps, listed.attemptNo);
+    // Asked on the PSync schedule even so (after a timeout's immediate query too: a payment can still arrive after
+    // it, and a closed trade is asked the whole schedule): a payment that slipped in as it closed (or a locally
+    // signed Alipay order string, which a close cannot revoke) is found without waiting for its notify.
+    await scheduleSync(deps, listed.attemptNo);
   }
   return false;
 }

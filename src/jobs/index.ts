@@ -32,8 +32,9 @@ export class Jobs {
   private relay?: OutboxRelay;
   private folder?: StatsFolder;
   private workers: Worker[] = [];
-  /** Replaced workers still closing (replaceWorkers). */
-  private retiring: Promise<void>[] = [];
+  /** Replaced workers still closing (replaceWorkers); each leaves the set when it has closed. */
+  private readonly retiring = new Set<Promise<void>>();
+  private closing = false;
 
   constructor(
     private readonly config: Config,
@@ -124,9 +125,16 @@ export class Jobs {
    * may not close at all: close() gives it up after the grace.
    */
   private replaceWorkers(deps: Deps): Promise<void> {
+    // Never once closing has begun: workers made now would outlive close() (found in review).
+    if (this.closing) return Promise.resolve();
     const stuck = this.workers;
     this.workers = this.createWorkers(deps);
-    this.retiring.push(stopWorkers(stuck, 0).then(() => undefined));
+    const retired: Promise<void> = stopWorkers(stuck, 0).then(
+      () => undefined,
+      () => undefined,
+    );
+    this.retiring.add(retired);
+    void retired.finally(() => this.retiring.delete(retired));
     return Promise.resolve();
   }
 
@@ -136,10 +144,12 @@ export class Jobs {
    * stalled-job check hands it to another worker, so a stop never hangs on Redis.
    */
   async close(log?: Logger): Promise<void> {
+    this.closing = true;
+    this.sweeper.stopChecks();
     await Promise.all([this.relay?.stop(), this.folder?.stop()]);
     const graceMs = this.config.SHUTDOWN_GRACE_MS;
     const finished = await stopWorkers(this.workers, graceMs);
-    await withTimeout(Promise.all(this.retiring), graceMs, 'closing replaced workers').catch(() => undefined);
+    await withTimeout(Promise.all([...this.retiring]), graceMs, 'closing replaced workers').catch(() => undefined);
     if (!finished) log?.warn({ graceMs }, 'jobs still running after the grace; the workers closed without them');
     const queues = Promise.all([
       this.statusSync.close(),

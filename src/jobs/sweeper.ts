@@ -87,6 +87,8 @@ export class Sweeper {
     const wedgedAfterMs = Math.max(3 * this.settings.intervalMs, MIN_WEDGED_AFTER_MS);
     let checking = false;
     let replacedAt = 0;
+    /** The overdue run the previous check saw unclaimed: workers are replaced only when two checks in a row see it. */
+    let suspect: number | undefined;
     const recheck = async () => {
       const scheduler = await this.queue.getJobScheduler(SCHEDULER_ID);
       if (!scheduler) {
@@ -94,15 +96,27 @@ export class Sweeper {
         log?.warn({ queue: QUEUE.maintenance }, 'the sweep schedule was gone from Redis (data lost?); put it back');
         return;
       }
-      const overdueMs = Date.now() - Math.max(Number(scheduler.next), replacedAt);
-      if (onWedged && overdueMs > wedgedAfterMs && (await this.queue.getActiveCount()) === 0) {
-        log?.warn(
-          { queue: QUEUE.maintenance, overdueMs },
-          'no worker took the sweep (workers stuck after a Redis failover?); replacing the workers',
-        );
-        replacedAt = Date.now();
-        await onWedged();
+      const next = Number(scheduler.next);
+      const overdueMs = Date.now() - Math.max(next, replacedAt);
+      // Not wedged: a queue an operator paused, a run in progress, or one a worker takes between two checks (after
+      // an outage the first check can come before the worker's fetch); the same run unclaimed twice is.
+      const unclaimed =
+        onWedged !== undefined && overdueMs > wedgedAfterMs && !(await this.queue.isPaused()) && (await this.queue.getActiveCount()) === 0;
+      if (!unclaimed) {
+        suspect = undefined;
+        return;
       }
+      if (suspect !== next) {
+        suspect = next;
+        return;
+      }
+      suspect = undefined;
+      log?.warn(
+        { queue: QUEUE.maintenance, overdueMs },
+        'no worker took the sweep (workers stuck after a Redis failover?); replacing the workers',
+      );
+      replacedAt = Date.now();
+      await onWedged();
     };
     this.recheck = setInterval(() => {
       if (checking) return;
@@ -174,8 +188,13 @@ export class Sweeper {
     return report;
   }
 
-  close(): Promise<void> {
+  /** Stops the schedule check (and with it any replacing of workers): the first step of a shutdown. */
+  stopChecks(): void {
     clearInterval(this.recheck);
+  }
+
+  close(): Promise<void> {
+    this.stopChecks();
     return this.queue.close();
   }
 }

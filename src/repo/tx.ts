@@ -32,6 +32,10 @@ const ER_GET_CONNECTION_TIMEOUT = 45028;
 const LOST_CONNECTION = new Set([45001, 45009, 45013]);
 /** A Galera node outside the primary component: "WSREP has not yet prepared node for application use". */
 const ER_UNKNOWN_COM_ERROR = 1047;
+const ER_NET_PACKET_TOO_LARGE = 1153;
+/** The mariadb driver numbers its own errors from 45001. */
+const DRIVER_ERRNO_MIN = 45000;
+const DRIVER_ERRNO_MAX = 45999;
 
 /**
  * The error number: the driver's own (SqlError.errno), or the one Prisma wraps: meta.code for raw queries, and for
@@ -53,15 +57,15 @@ export function isUniqueViolation(err: unknown): boolean {
   return errnoOf(err) === ER_DUP_ENTRY || e.code === 'P2002' || e.meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation';
 }
 
+/**
+ * A lost race: a deadlock victim (1213, also Galera's certification failure), a lock wait timeout (1205), or
+ * Prisma's write conflict (P2034). By number only: the driver's messages carry the statement's parameters and a
+ * duplicate key's value, so a message naming "deadlock" may be a caller's data (found in review).
+ */
 function isRetryableTxError(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
+  const e = err as { code?: unknown };
   const errno = errnoOf(err);
-  return (
-    e?.code === 'P2034' ||
-    errno === ER_LOCK_DEADLOCK ||
-    errno === ER_LOCK_WAIT_TIMEOUT ||
-    (typeof e?.message === 'string' && /deadlock|lock wait timeout/i.test(e.message))
-  );
+  return e?.code === 'P2034' || errno === ER_LOCK_DEADLOCK || errno === ER_LOCK_WAIT_TIMEOUT;
 }
 
 /**
@@ -88,6 +92,11 @@ function isLostConnection(err: unknown): boolean {
   const e = err as { fatal?: unknown; sqlState?: unknown; code?: unknown; message?: unknown } | null;
   const errno = errnoOf(err);
   if (errno !== undefined && LOST_CONNECTION.has(errno)) return true;
+  // The driver's own errors carry SQLSTATE 08S01 by default, protocol errors too (45011 an unexpected packet, 45020
+  // EOF expected): of those, only the ones above are a connection that went away.
+  if (errno !== undefined && errno >= DRIVER_ERRNO_MIN && errno <= DRIVER_ERRNO_MAX) return false;
+  // A packet over max_allowed_packet is fatal with 08S01 too, and sending it again fails again.
+  if (errno === ER_NET_PACKET_TOO_LARGE) return false;
   // 1047 is also "unknown command", a protocol bug on any server: only the WSREP one is a node that is away.
   if (errno === ER_UNKNOWN_COM_ERROR) return typeof e?.message === 'string' && e.message.includes('WSREP');
   if (e?.fatal !== true) return false;

@@ -2,6 +2,7 @@ import { OrderStatus, PayWay } from '../../src/gen/payment/v1/types';
 import { alipayTenant, type AlipayTenant } from '../support/channels';
 import { eventually, newTenant, startHarness, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
+import { expireOrder } from '../../src/app/expire-order';
 
 /**
  * Found by the chaos run (issue 16, `npm run chaos`, a 5-minute run): an order cancelled, then paid at Alipay
@@ -46,5 +47,29 @@ describe('A payment made at the channel after the order was closed, whose notify
       return [OrderStatus.ORDER_STATUS_PAID_AFTER_CLOSE, OrderStatus.ORDER_STATUS_REFUNDED].includes(o!.status) && o;
     }, 20_000);
     expect(found.amount).toBe(4321n);
+  });
+
+  it('When the order expires and the buyer pays after its closing query, then the schedule after the timeout finds it', async () => {
+    const order = await createOrder(h, ali.tenantId, { amount: 1234n });
+    const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_ALIPAY_QR, clientIp: '', payerId: '' });
+    ali.sandbox.scan(pre.attemptNo);
+    // The Prepay's own rounds run out first (in production they end minutes before a 30-minute order expires).
+    await eventually(async () => (await syncRound(pre.attemptNo, 2)) === undefined && (await syncRound(pre.attemptNo, 0)) === undefined);
+    const db = h.service.deps.db;
+    await db.$executeRaw`UPDATE pay_order SET expire_at = ${new Date(Date.now() - 1000)} WHERE pay_no = ${order.payNo}`;
+    // The timeout closes the trade and asks once (queryAfterClose); that used to be the last question.
+    expect(await expireOrder(h.service.deps, ali.tenantId, order.payNo)).toEqual({ kind: 'done', status: 'CLOSED' });
+    expect(await syncRound(pre.attemptNo, 0)).toBeDefined();
+    await eventually(async () => (await syncRound(pre.attemptNo, 0)) === undefined);
+    await eventually(async () => ali.sandbox.notifiesPending() === 0);
+
+    ali.sandbox.inject({ kind: 'outOfOrderNotify' }, 1);
+    ali.sandbox.inject({ kind: 'successAfterClose' }, 1);
+    ali.sandbox.pay(pre.attemptNo);
+    const found = await eventually(async () => {
+      const { order: o } = await h.call('query', { order: ref(order), sync: false });
+      return [OrderStatus.ORDER_STATUS_PAID_AFTER_CLOSE, OrderStatus.ORDER_STATUS_REFUNDED].includes(o!.status) && o;
+    }, 20_000);
+    expect(found.amount).toBe(1234n);
   });
 });

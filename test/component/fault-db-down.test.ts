@@ -1,10 +1,10 @@
 import { status } from '@grpc/grpc-js';
 import { ACQUIRE_TIMEOUT_MS } from '../../src/infra/db';
-import { mysqlConnection } from '../../src/infra/mysql-url';
-import { grpcError, newTenant, startHarness, eventually, type Harness } from '../support/harness';
+import { grpcError, newTenant, eventually, type Harness } from '../support/harness';
 import { orderRequest } from '../support/orders';
 import { decodeStatus } from '../support/status-details';
-import { TcpProxy } from '../support/tcp-proxy';
+import { harnessBehindDbProxy } from '../support/db-proxy';
+import type { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * Issue 16, "outages are not fail-fast" (MariaDB): with the database gone, a call must answer UNAVAILABLE
@@ -16,18 +16,11 @@ describe('While MariaDB is down', () => {
   const CALLER_DEADLINE_MS = 5000;
   let proxy: TcpProxy;
   let h: Harness;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    const url = new URL(process.env.DATABASE_URL!);
-    const target = mysqlConnection(url.toString());
-    proxy = await TcpProxy.start({ host: target.host, port: target.port });
-    url.host = `127.0.0.1:${proxy.port}`;
-    h = await startHarness({ DATABASE_URL: url.toString(), DATABASE_ACQUIRE_TIMEOUT_MS: String(ACQUIRE_TIMEOUT_MS) });
+    ({ h, proxy, close } = await harnessBehindDbProxy({ DATABASE_ACQUIRE_TIMEOUT_MS: String(ACQUIRE_TIMEOUT_MS) }));
   });
-  afterAll(async () => {
-    await proxy.up().catch(() => undefined);
-    await h.close();
-    await proxy.down();
-  });
+  afterAll(() => close());
 
   it('When the database goes away, then CreateOrder answers UNAVAILABLE DATABASE_BUSY before the deadline, /readyz 503 within 2 s, and the log says so; once it is back, calls succeed', async () => {
     const tenant = await newTenant(h, 'tdbdown');

@@ -3,10 +3,11 @@ import { createConnection, type Connection } from 'mariadb';
 import { registerTenant } from '../../src/app/tenants';
 import { ACQUIRE_TIMEOUT_MS } from '../../src/infra/db';
 import { mysqlConnection } from '../../src/infra/mysql-url';
-import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, grpcError, newTenant, uniq, type Harness } from '../support/harness';
 import { createOrder, orderRequest, ref } from '../support/orders';
 import { decodeStatus } from '../support/status-details';
-import { TcpProxy } from '../support/tcp-proxy';
+import { harnessBehindDbProxy } from '../support/db-proxy';
+import type { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * Found by the chaos run (issue 16, `npm run chaos`): when MariaDB restarts, the statements in flight on the
@@ -18,20 +19,15 @@ import { TcpProxy } from '../support/tcp-proxy';
 describe('A call whose database connection is lost mid-statement', () => {
   let proxy: TcpProxy;
   let h: Harness;
+  let close: () => Promise<void>;
   let locker: Connection;
   beforeAll(async () => {
-    const url = new URL(process.env.DATABASE_URL!);
-    const target = mysqlConnection(url.toString());
-    proxy = await TcpProxy.start({ host: target.host, port: target.port });
-    url.host = `127.0.0.1:${proxy.port}`;
-    h = await startHarness({ DATABASE_URL: url.toString() });
+    ({ h, proxy, close } = await harnessBehindDbProxy());
     locker = await createConnection(mysqlConnection(process.env.DATABASE_URL!)); // straight to the server
   });
   afterAll(async () => {
     await locker.end();
-    await proxy.up().catch(() => undefined);
-    await h.close();
-    await proxy.down();
+    await close();
   });
 
   it('When the connection drops while Cancel waits on its statement, then UNAVAILABLE DATABASE_BUSY with RetryInfo (not INTERNAL), and a retry succeeds once the database is back', async () => {
@@ -71,18 +67,11 @@ describe('A call whose database connection is lost mid-statement', () => {
 describe('A call that must read through Prisma while MariaDB is down', () => {
   let proxy: TcpProxy;
   let h: Harness;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    const url = new URL(process.env.DATABASE_URL!);
-    const target = mysqlConnection(url.toString());
-    proxy = await TcpProxy.start({ host: target.host, port: target.port });
-    url.host = `127.0.0.1:${proxy.port}`;
-    h = await startHarness({ DATABASE_URL: url.toString(), DATABASE_ACQUIRE_TIMEOUT_MS: String(ACQUIRE_TIMEOUT_MS) });
+    ({ h, proxy, close } = await harnessBehindDbProxy({ DATABASE_ACQUIRE_TIMEOUT_MS: String(ACQUIRE_TIMEOUT_MS) }));
   });
-  afterAll(async () => {
-    await proxy.up().catch(() => undefined);
-    await h.close();
-    await proxy.down();
-  });
+  afterAll(() => close());
 
   it('When the tenant is not cached yet and no connection can be had, then UNAVAILABLE DATABASE_BUSY with RetryInfo (not INTERNAL)', async () => {
     const tenant = uniq('tcold');

@@ -10,6 +10,22 @@ export interface Bar {
 /** A bar's height in pixels out of `height` for value/max, in integer math until the pixel. */
 const scaled = (value: bigint, max: bigint, height: number): number => (max > 0n ? Number((value * BigInt(height * 10)) / max) / 10 : 0);
 
+/** A chart's frame: an accessible inline SVG of w × h named by its caption (its <title>, shown on hover). */
+function svg(id: string, caption: string, w: number, h: number, body: Html): Html {
+  return html`<svg
+    id="${id}"
+    role="img"
+    aria-label="${caption}"
+    viewBox="0 0 ${w} ${h}"
+    width="${w}"
+    height="${h}"
+    xmlns="http://www.w3.org/2000/svg"
+  >
+    <title>${caption}</title>
+    ${body}
+  </svg>`;
+}
+
 /**
  * Vertical bars, server-rendered as inline SVG (no script, no library): one per label, the top value written on
  * the axis, every bar's exact figures in its <title> (shown on hover).
@@ -40,22 +56,17 @@ export function barChart(id: string, caption: string, bars: Bar[], axis: (v: big
       ></g
     >`;
   });
-  return html`<svg
-    id="${id}"
-    role="img"
-    aria-label="${caption}"
-    viewBox="0 0 ${w} ${h}"
-    width="${w}"
-    height="${h}"
-    xmlns="http://www.w3.org/2000/svg"
-  >
-    <title>${caption}</title>
-    <line x1="${left}" y1="${top + plot}" x2="${w - 4}" y2="${top + plot}" stroke="#999"></line>
-    <line x1="${left}" y1="${top}" x2="${left}" y2="${top + plot}" stroke="#999"></line>
-    <text x="${left - 4}" y="${top + 4}" text-anchor="end">${axis(max)}</text>
-    <text x="${left - 4}" y="${top + plot}" text-anchor="end">${axis(0n)}</text>
-    ${rects}
-  </svg>`;
+  return svg(
+    id,
+    caption,
+    w,
+    h,
+    html`<line x1="${left}" y1="${top + plot}" x2="${w - 4}" y2="${top + plot}" stroke="#999"></line>
+      <line x1="${left}" y1="${top}" x2="${left}" y2="${top + plot}" stroke="#999"></line>
+      <text x="${left - 4}" y="${top + 4}" text-anchor="end">${axis(max)}</text>
+      <text x="${left - 4}" y="${top + plot}" text-anchor="end">${axis(0n)}</text>
+      ${rects}`,
+  );
 }
 
 /** Horizontal bars, for a few groups (pay ways, channels). */
@@ -72,16 +83,5 @@ export function hbarChart(id: string, caption: string, bars: Bar[], show: (v: bi
       ><text x="${(left + bw + 4).toFixed(1)}" y="${y + 14}">${show(b.value)}</text></g
     >`;
   });
-  return html`<svg
-    id="${id}"
-    role="img"
-    aria-label="${caption}"
-    viewBox="0 0 ${w} ${h}"
-    width="${w}"
-    height="${h}"
-    xmlns="http://www.w3.org/2000/svg"
-  >
-    <title>${caption}</title>
-    ${rows}
-  </svg>`;
+  return svg(id, caption, w, h, html`${rows}`);
 }

@@ -32,9 +32,14 @@ ensure_installed() {
   # Not a service: the strict reflection client the tests run (test/strict-client) needs Google's protobuf
   # runtime on Debian's Python.
   /usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1 || clients+=(python3-grpcio python3-protobuf)
+  # Nor these: the console's browser tests (test/console) drive Debian's chromium; test/cluster starts a Galera
+  # cluster of its own (galera-4, with rsync for its state transfers).
+  command -v chromium >/dev/null 2>&1 || clients+=(chromium)
+  [ -e /usr/lib/galera/libgalera_smm.so ] || clients+=(galera-4)
+  command -v rsync >/dev/null 2>&1 || clients+=(rsync)
   [ ${#missing[@]} -eq 0 ] && [ ${#clients[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
-    [ ${#clients[@]} -gt 0 ] && say "warning: test/component/reflection.test.ts needs 'sudo apt-get install -y ${clients[*]}'"
+    [ ${#clients[@]} -gt 0 ] && say "warning: some tests (reflection, console, Galera) need 'sudo apt-get install -y ${clients[*]}'"
     [ ${#missing[@]} -eq 0 ] && return 0
     if docker_available; then USE_DOCKER=true; return 0; fi
     die "missing ${missing[*]}: run 'sudo apt-get install -y ${missing[*]}' (or install Docker and run this again)"

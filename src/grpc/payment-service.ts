@@ -23,10 +23,10 @@ import { authorize, tenantOf, type CallerAuth } from './auth';
 import { authenticate } from './interceptors/authenticate';
 import { unaryHandler, type Interceptor } from './interceptors/chain';
 import { logCalls } from './interceptors/log-calls';
-import { logScope } from './interceptors/log-scope';
 import { mapErrors } from './interceptors/map-errors';
 import { rpcMetrics } from './interceptors/rpc-metrics';
 import { trackInFlight } from './interceptors/track-in-flight';
+import { callDepsOf } from './call-deps';
 import { InFlight } from './in-flight';
 import { logSubject } from './log-subject';
 import { toServiceError } from './errors';
@@ -78,24 +78,24 @@ function requirePayWay(way: PayWay, field = 'pay_way'): string {
  * business logic here. The caller is checked before anything else runs, so a refused call writes nothing.
  */
 export function paymentService(
-  deps: Deps,
+  serviceDeps: Deps,
   auth: CallerAuth,
   inFlight = new InFlight(),
 ): PaymentServiceServer & UntypedServiceImplementation {
-  // Outermost first: the log line and the metric see the mapped status; auth runs inside the log scope.
+  // Outermost first: the log line and the metric see the mapped status. A handler gets the call's Deps (call-deps.ts).
   const interceptors: readonly Interceptor[] = [
-    logCalls(deps),
-    rpcMetrics(deps),
+    logCalls(serviceDeps),
+    rpcMetrics(serviceDeps),
     mapErrors,
     trackInFlight(inFlight),
-    logScope,
     authenticate(auth),
   ];
-  const unary = <Req, Res>(name: string, fn: (req: Req, ctx: RequestContext) => Promise<Res>): handleUnaryCall<Req, Res> =>
-    unaryHandler(name, interceptors, fn);
+  const callDeps = callDepsOf(serviceDeps);
+  const unary = <Req, Res>(name: string, fn: (req: Req, ctx: RequestContext, deps: Deps) => Promise<Res>): handleUnaryCall<Req, Res> =>
+    unaryHandler<Req, Res>(name, interceptors, (req, ctx, logFields) => fn(req, ctx, callDeps(logFields)));
 
   return {
-    createOrder: unary('CreateOrder', async (req) => {
+    createOrder: unary('CreateOrder', async (req, _ctx, deps) => {
       const r = v.parse(createOrderRequest, req);
       const { order, replayed } = await createOrder(deps, {
         ...r,
@@ -105,7 +105,7 @@ export function paymentService(
       return { order: orderToProto(order), replayed };
     }),
 
-    prepay: unary('Prepay', async (req, ctx) => {
+    prepay: unary('Prepay', async (req, ctx, deps) => {
       const ref = v.parseOrderRef(req.order);
       const payWay = requirePayWay(req.payWay);
       const r = await prepay(
@@ -121,18 +121,18 @@ export function paymentService(
       return { order: orderToProto(r.order), attemptNo: r.attemptNo, replayed: r.replayed, payload: payloadToProto(r.payload) };
     }),
 
-    query: unary('Query', async (req, ctx) => {
+    query: unary('Query', async (req, ctx, deps) => {
       const o = await queryOrder(deps, v.parseOrderRef(req.order), req.sync, ctx);
       return { order: orderToProto(o, o.attempts, o.refunds, o.transitions) };
     }),
 
-    cancel: unary('Cancel', async (req, ctx) => {
+    cancel: unary('Cancel', async (req, ctx, deps) => {
       const ref = v.parseOrderRef(req.order);
       const o = await cancelOrder(deps, ref, v.parse(v.reason, req.reason, 'reason'), ctx);
       return { order: orderToProto(o, o.attempts, o.refunds) };
     }),
 
-    refund: unary('Refund', async (req, ctx) => {
+    refund: unary('Refund', async (req, ctx, deps) => {
       const ref = v.parseOrderRef(req.order);
       const r = await refundOrder(
         deps,
@@ -148,23 +148,23 @@ export function paymentService(
       return { refund: refundToProto(r.refund), order: orderToProto(r.order), replayed: r.replayed };
     }),
 
-    queryRefund: unary('QueryRefund', async (req, ctx) => {
+    queryRefund: unary('QueryRefund', async (req, ctx, deps) => {
       const tenantId = v.parse(v.tenantId, req.tenantId, 'tenant_id');
       const outRefundNo = v.parse(v.outRefundNo, req.outRefundNo, 'out_refund_no');
       return { refund: refundToProto(await queryRefund(deps, tenantId, outRefundNo, req.sync, ctx)) };
     }),
 
-    listNotifies: unary('ListNotifies', async (req) => {
+    listNotifies: unary('ListNotifies', async (req, _ctx, deps) => {
       const page = await listNotifies(deps, v.parseOrderRef(req.order), parsePage(req));
       return { notifies: page.items.map(notifyToProto), nextPageToken: page.nextPageToken };
     }),
 
-    listPayWays: unary('ListPayWays', async (req) => {
+    listPayWays: unary('ListPayWays', async (req, _ctx, deps) => {
       const ways = await listPayWays(deps, v.parse(v.tenantId, req.tenantId, 'tenant_id'));
       return { payWays: ways.map(payWayInfo) };
     }),
 
-    updatePayWay: unary('UpdatePayWay', async (req, ctx) => {
+    updatePayWay: unary('UpdatePayWay', async (req, ctx, deps) => {
       const tenantId = v.parse(v.tenantId, req.tenantId, 'tenant_id');
       const payWay = requirePayWay(req.payWay);
       await updatePayWay(
@@ -182,40 +182,40 @@ export function paymentService(
       return { payWay: payWayInfo(await describePayWay(deps, tenantId, payWay)) };
     }),
 
-    listEvents: unary('ListEvents', async (req) => {
+    listEvents: unary('ListEvents', async (req, _ctx, deps) => {
       const page = await listEvents(deps, v.parseOrderRef(req.order), parsePage(req));
       return { events: page.items.map(eventToProto), nextPageToken: page.nextPageToken };
     }),
 
-    listRefunds: unary('ListRefunds', async (req) => {
+    listRefunds: unary('ListRefunds', async (req, _ctx, deps) => {
       const page = await listRefunds(deps, parseRefundScope(req), parsePage(req));
       return { refunds: page.items.map(refundToProto), nextPageToken: page.nextPageToken };
     }),
 
-    replayEvent: unary('ReplayEvent', async (req, ctx) => {
+    replayEvent: unary('ReplayEvent', async (req, ctx, deps) => {
       const tenantId = v.parse(v.tenantId, req.tenantId, 'tenant_id');
       const eventId = v.parse(v.eventId, req.eventId, 'event_id');
       return { event: eventToProto(await replayEvent(deps, tenantId, eventId, ctx)) };
     }),
-    listOrders: unary('ListOrders', async (req) => orderPageToProto(await listOrders(deps, parseListOrders(req)))),
-    getStatistics: unary('GetStatistics', async (req) => statisticsToProto(await getStatistics(deps, parseGetStatistics(req)))),
-    listReconciliationRuns: unary('ListReconciliationRuns', async (req) => {
+    listOrders: unary('ListOrders', async (req, _ctx, deps) => orderPageToProto(await listOrders(deps, parseListOrders(req)))),
+    getStatistics: unary('GetStatistics', async (req, _ctx, deps) => statisticsToProto(await getStatistics(deps, parseGetStatistics(req)))),
+    listReconciliationRuns: unary('ListReconciliationRuns', async (req, _ctx, deps) => {
       const { filter, page } = parseListRuns(req);
       const p = await listReconciliationRuns(deps, filter, page);
       return { runs: p.items.map(runToProto), nextPageToken: p.nextPageToken };
     }),
-    listReconciliationDifferences: unary('ListReconciliationDifferences', async (req) => {
+    listReconciliationDifferences: unary('ListReconciliationDifferences', async (req, _ctx, deps) => {
       const r = parseListDifferences(req);
       const p = await listReconciliationDifferences(deps, r.tenantId, r.ref, r.kinds, r.page);
       return { run: runToProto(p.run), differences: p.items.map(differenceToProto), nextPageToken: p.nextPageToken };
     }),
-    startReconciliation: unary('StartReconciliation', async (req, ctx) => {
+    startReconciliation: unary('StartReconciliation', async (req, ctx, deps) => {
       const r = parseStart(req);
       const { jobId } = await startReconciliation(deps, r, ctx);
       return { jobId, tenantId: r.tenantId, channel: r.channel, day: r.day };
     }),
     watchOrder: (call) => {
-      const timer = deps.metrics.rpcDuration.startTimer({ method: 'WatchOrder' });
+      const timer = serviceDeps.metrics.rpcDuration.startTimer({ method: 'WatchOrder' });
       let actor: string | undefined;
       try {
         const caller = auth.authenticate(call);
@@ -225,24 +225,24 @@ export function paymentService(
         const { error } = toServiceError(err, false);
         const code = status[error.code ?? status.UNKNOWN];
         timer({ code });
-        deps.log.info({ rpc: 'WatchOrder', actor, ...logSubject(call.request), code, details: error.details }, 'rpc refused');
+        serviceDeps.log.info({ rpc: 'WatchOrder', actor, ...logSubject(call.request), code, details: error.details }, 'rpc refused');
         call.emit('error', error);
         return;
       }
       const stop = new AbortController();
-      const closed = deps.orderFeed.closed;
+      const closed = serviceDeps.orderFeed.closed;
       const onClose = () => stop.abort();
       call.on('cancelled', onClose); // the caller went away or its deadline passed
       closed.addEventListener('abort', onClose);
       const fail = (err: unknown) => {
         const { error, reason, unexpected } = toServiceError(err, false);
-        if (unexpected) deps.log.error({ err, rpc: 'WatchOrder', actor, reason, ...logSubject(call.request) }, 'rpc failed');
+        if (unexpected) serviceDeps.log.error({ err, rpc: 'WatchOrder', actor, reason, ...logSubject(call.request) }, 'rpc failed');
         timer({ code: status[error.code ?? status.UNKNOWN] });
         call.emit('error', error); // grpc-js turns it into the stream's status
       };
       (async () => {
         const ref = v.parseOrderRef(call.request.order);
-        for await (const order of watchOrder(deps, ref, stop.signal)) call.write({ order: orderToProto(order) });
+        for await (const order of watchOrder(serviceDeps, ref, stop.signal)) call.write({ order: orderToProto(order) });
         if (closed.aborted) throw new ShuttingDownError('the server is shutting down; watch again');
         if (!stop.signal.aborted) call.end();
         timer({ code: 'OK' });

@@ -10,7 +10,7 @@ export interface UnaryCall {
   method: string;
   call: ServerUnaryCall<unknown, unknown>;
   ctx: RequestContext & { expired: () => boolean };
-  /** Fields every log line written during the call carries (see logScope). */
+  /** Fields every log line written during the call carries (the handler's Deps log with them: call-deps.ts). */
   logFields: CallLogFields;
 }
 
@@ -27,14 +27,14 @@ export type Interceptor = (c: UnaryCall, next: () => Promise<unknown>) => Promis
 export function unaryHandler<Req, Res>(
   method: string,
   interceptors: readonly Interceptor[],
-  handler: (req: Req, ctx: RequestContext) => Promise<Res>,
+  handler: (req: Req, ctx: RequestContext, logFields: CallLogFields) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const ctx = callContext(call);
     const c: UnaryCall = { method, call, ctx, logFields: { requestId: ctx.requestId } };
     const run = interceptors.reduceRight<() => Promise<unknown>>(
       (next, interceptor) => () => interceptor(c, next),
-      () => handler(call.request, ctx),
+      () => handler(call.request, ctx, c.logFields),
     );
     run()
       .finally(() => ctx.done())

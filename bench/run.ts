@@ -75,10 +75,16 @@ class Bench {
   private readonly scratch = mkdtempSync(path.join(tmpdir(), 'paysvc-bench-'));
   private readonly queryIds = path.join(this.scratch, 'order-ids.txt');
 
+  /**
+   * Every service scenario's own queue prefixes, removed at the end. Own, so that no service runs the jobs an earlier
+   * scenario left due (create-prepay's status queries fell into the query and notify windows: +0.5 statements and
+   * ~20 % more CPU per duplicate notify once the warm-up was long enough for them to come due).
+   */
+  readonly queues: BenchQueuePrefixes[] = [];
+
   constructor(
     private readonly cfg: BenchConfig,
     private readonly services: BenchServices,
-    private readonly queues: BenchQueuePrefixes,
   ) {}
 
   private want(name: string): boolean {
@@ -142,12 +148,14 @@ class Bench {
   ): Promise<Row> {
     this.step(label);
     const profileFile = this.cfg.cpuProfDir && path.resolve(this.cfg.cpuProfDir, `service-${key}.cpuprofile`);
+    const queues = benchQueuePrefixes();
+    this.queues.push(queues);
     const service = await startDaemon<Ready>('server-main.ts', {
       ...env,
       DATABASE_URL: this.services.databaseUrl,
       ...(this.cfg.redisClusterNodes ? { REDIS_CLUSTER_NODES: this.cfg.redisClusterNodes } : { REDIS_URL: this.services.redisUrl }),
       DATABASE_POOL_SIZE: String(this.cfg.dbPoolSize),
-      ...this.queues,
+      ...queues,
       ...(gatewayUrl ? { BENCH_GATEWAY_URL: gatewayUrl } : {}),
       ...(profileFile ? { BENCH_PROFILE_FILE: profileFile } : {}),
     });
@@ -248,8 +256,7 @@ async function main(): Promise<void> {
   const loadAvgAtStart = loadavg();
   if (cfg.cpuProfDir) mkdirSync(cfg.cpuProfDir, { recursive: true });
   const services = await prepareServices(cfg.database);
-  const queues = benchQueuePrefixes();
-  const bench = new Bench(cfg, services, queues);
+  const bench = new Bench(cfg, services);
   try {
     await bench.echo();
     await bench.rawInsert();
@@ -260,11 +267,10 @@ async function main(): Promise<void> {
     bench.close();
     await services.close();
     // The services are gone; their orders' timeout jobs and any events must not outlive the run.
-    const removed = await removeBenchQueues(
-      cfg.redisClusterNodes ? { kind: 'cluster', nodes: parseClusterNodes(cfg.redisClusterNodes) } : services.redisUrl,
-      queues,
-    );
-    process.stderr.write(`[bench] removed ${removed} Redis keys under ${queues.QUEUE_PREFIX} and ${queues.EVENT_QUEUE_PREFIX}\n`);
+    const redis = cfg.redisClusterNodes ? { kind: 'cluster' as const, nodes: parseClusterNodes(cfg.redisClusterNodes) } : services.redisUrl;
+    let removed = 0;
+    for (const queues of bench.queues) removed += await removeBenchQueues(redis, queues);
+    process.stderr.write(`[bench] removed ${removed} Redis keys under the ${bench.queues.length} scenarios' queue prefixes\n`);
   }
   if (bench.rows.length === 0) return; // growth alone: its own report, bench/results/growth.md
   const byLabel = (prefix: string) => bench.rows.find((r) => r.label.startsWith(prefix))?.result;

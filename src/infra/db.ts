@@ -18,8 +18,6 @@ process.env.TZ = 'UTC';
 
 const pools = new WeakMap<Db, Pool>();
 
-/** 64 MiB: above max_allowed_packet's default (16 MiB on MariaDB 10.11, 64 MiB on MySQL 8), which bounds a row anyway. */
-const GROUP_CONCAT_MAX_LEN = 64 * 1024 * 1024;
 /** How long a statement waits for a row lock (the longest any payment transaction should hold one is milliseconds). */
 const LOCK_WAIT_SECONDS = 5;
 /** How long a statement waits for a pool connection by default (DATABASE_ACQUIRE_TIMEOUT_MS). */
@@ -73,11 +71,9 @@ export function dbPoolConfig(
     // DATETIME(3) columns hold UTC (Prisma writes them so): the session's time zone is UTC too (the driver sets
     // time_zone), so raw statements read and write Dates in UTC, and NOW(3) and FROM_UNIXTIME agree with them.
     timezone: 'Z',
-    // A transaction waits at most this long for a row lock, then fails with 1205 (runTx retries it). Query's view
-    // builds each child list with JSON_ARRAYAGG, which MariaDB cuts at group_concat_max_len (1 MiB by default):
-    // an order with a long history would come back as broken JSON, so the limit is the largest packet's.
+    // A transaction waits at most this long for a row lock, then fails with 1205 (runTx retries it).
     ...(session.galera && { pipelining: false }),
-    initSql: `SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_SECONDS}, group_concat_max_len = ${GROUP_CONCAT_MAX_LEN}${syncWait}`,
+    initSql: `SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_SECONDS}${syncWait}`,
   };
 }
 

@@ -77,8 +77,8 @@ class Bench {
 
   /**
    * Every service scenario's own queue prefixes, removed at the end. Own, so that no service runs the jobs an earlier
-   * scenario left due (create-prepay's status queries fell into the query and notify windows: +0.5 statements and
-   * ~20 % more CPU per duplicate notify once the warm-up was long enough for them to come due).
+   * scenario scheduled (create-prepay's status queries, the first 60 s after a Prepay, fell into the notify windows
+   * once the warm-up was 15 s: +0.5 statements and ~20 % more CPU per duplicate notify).
    */
   readonly queues: BenchQueuePrefixes[] = [];
 

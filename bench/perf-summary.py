@@ -7,7 +7,7 @@ the thread gets preempted, so the profile charged 20-30 % of its samples to the 
 service's JIT frames are named through /tmp/perf-<pid>.map):
 
     NODE_OPTIONS=--perf-basic-prof BENCH_ONLY=create npm run bench &      # any scenario
-    perf record -g -e cpu-clock -F 2000 -t <service pid> -o perf.data -- sleep 5   # inside the measured window
+    perf record -g -e cpu-clock -F 2000 -p <service pid> -o perf.data -- sleep 5   # inside the measured window
     perf script -i perf.data -F tid,ip,sym > perf.txt
     python3 bench/perf-summary.py perf.txt
 
@@ -58,8 +58,8 @@ def package(frame):
     m = re.search(r'/node_modules/((@[^/]+/)?[^/ :]+)', frame)
     if m:
         return m.group(1)
-    m = re.search(r'/(src/[^/ :]+)(/[^/ :]+)?/', frame)
-    return m.group(1) + (m.group(2) or '') if m else None
+    m = re.search(r'/(src(?:/[^/:\s]+){0,2}?)/[^/:\s]+\.[jt]s', frame)
+    return m.group(1) if m else None
 
 
 def main():

@@ -58,9 +58,13 @@ export class OrderFeed {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    const pipeline = this.pub.pipeline();
-    for (const c of batch) pipeline.publish(this.channel(c.payNo), `${c.status}:${c.version}`);
-    pipeline.exec().catch((err: unknown) => this.publishFailed(err));
+    try {
+      const pipeline = this.pub.pipeline();
+      for (const c of batch) pipeline.publish(this.channel(c.payNo), `${c.status}:${c.version}`);
+      pipeline.exec().catch((err: unknown) => this.publishFailed(err));
+    } catch (err) {
+      this.publishFailed(err); // outside any call or transaction now: a throw here would end the process
+    }
   }
 
   /** Calls `fn` whenever the order may have changed, once subscribed; returns the unsubscribe. */

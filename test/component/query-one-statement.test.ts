@@ -48,7 +48,10 @@ async function busyOrder() {
   // The payload as text, so a number wider than a double reaches the database as written.
   await db.$executeRaw`UPDATE pay_attempt SET payload = ${'{"kind": "qr", "big": 12345678901234567890, "nested": {"a": [1, "x", null]}, "text": "é\\"\\\\\\n"}'} WHERE attempt_no = ${second}`;
   await db.payOrder.update({ where: { payNo: order.payNo }, data: { amount: BIG, refundedAmount: BIG - 1n, version: BIG + 2n } });
-  await db.refund.updateMany({ where: { payNo: order.payNo }, data: { amount: BIG - 1n, failureReason: 'tab\there' } });
+  await db.refund.updateMany({
+    where: { payNo: order.payNo },
+    data: { amount: BIG - 1n, failureReason: 'tab\there', duplicate: true, succeededAt: new Date('2026-01-02T03:04:05.432Z') },
+  });
   await db.orderTransition.create({
     data: {
       payNo: order.payNo,
@@ -66,6 +69,8 @@ async function busyOrder() {
 describe('Query (sync=false) reads the order in one statement', () => {
   it('When an order has 2 attempts, a partial refund and several transitions, then the answer equals the old reader exactly', async () => {
     const order = await busyOrder();
+    // A JSON column holding a bare JSON string (never written by the service): read as the string, as Prisma reads it.
+    await h.service.deps.db.$executeRaw`UPDATE refund SET channel_records = ${'"just text"'} WHERE pay_no = ${order.payNo}`;
     for (const r of [
       { tenantId: TENANT, payNo: order.payNo },
       { tenantId: TENANT, outOrderNo: order.outOrderNo },
@@ -75,6 +80,7 @@ describe('Query (sync=false) reads the order in one statement', () => {
       expect(old!.attempts).toHaveLength(2);
       expect(old!.attempts[1].payload).toMatchObject({ text: 'é"\\\n', nested: { a: [1, 'x', null] } });
       expect(old!.refunds).toHaveLength(1);
+      expect(old!.refunds[0]).toMatchObject({ duplicate: true, channelRecords: 'just text' });
       expect(old!.transitions.length).toBeGreaterThanOrEqual(3);
       expect(now).toEqual(old);
     }

@@ -71,8 +71,8 @@ export function dbPoolConfig(
     // DATETIME(3) columns hold UTC (Prisma writes them so): the session's time zone is UTC too (the driver sets
     // time_zone), so raw statements read and write Dates in UTC, and NOW(3) and FROM_UNIXTIME agree with them.
     timezone: 'Z',
-    // A transaction waits at most this long for a row lock, then fails with 1205 (runTx retries it).
     ...(session.galera && { pipelining: false }),
+    // A transaction waits at most this long for a row lock, then fails with 1205 (runTx retries it).
     initSql: `SET SESSION innodb_lock_wait_timeout = ${LOCK_WAIT_SECONDS}${syncWait}`,
   };
 }

@@ -1,36 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { ConfigError, loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/config';
 import { PayWay } from '../../src/gen/payment/v1/types';
 import { recordOperatorAction } from '../../src/repo/console-queries';
 import { newTenant } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 import { CONSOLE_SECRET, OPERATOR, session, startConsoleHarness, type Harness } from './console-support';
-
-const BASE = { DATABASE_URL: 'mysql://u:p@127.0.0.1:3306/db', REDIS_URL: 'redis://127.0.0.1:6379' };
-
-/** The ConfigError's message, or '' when the configuration loads. */
-function problems(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-    return '';
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return err.message;
-  }
-}
+import { BASE_ENV, configProblems } from '../support/config';
 
 describe("the console's configuration refuses what would open it to anyone and marks its cookie Secure where it should", () => {
   it('When caller authentication is disabled and the console is on, then the start is refused naming CONSOLE_SECRET', () => {
-    expect(problems({ ...BASE, PAYSVC_AUTH_DISABLED: 'true', CONSOLE_SECRET })).toMatch(
+    expect(configProblems({ ...BASE_ENV, PAYSVC_AUTH_DISABLED: 'true', CONSOLE_SECRET })).toMatch(
       /CONSOLE_SECRET: the console cannot run while PAYSVC_AUTH_DISABLED is true/,
     );
-    expect(problems({ ...BASE, PAYSVC_AUTH_DISABLED: 'true' })).toBe('');
+    expect(configProblems({ ...BASE_ENV, PAYSVC_AUTH_DISABLED: 'true' })).toBe('');
   });
 
   it('When CONSOLE_COOKIE_SECURE is not set, then it follows NODE_ENV: on in production, off elsewhere; set, it wins', () => {
     const production = {
-      ...BASE,
+      ...BASE_ENV,
       NODE_ENV: 'production',
       CHANNEL_SECRETS_KEYS: `k1:${randomBytes(32).toString('base64')}`,
       GRPC_PLAINTEXT_IN_PRODUCTION: 'true',
@@ -38,8 +26,8 @@ describe("the console's configuration refuses what would open it to anyone and m
     };
     expect(loadConfig(production).CONSOLE_COOKIE_SECURE).toBe(true);
     expect(loadConfig({ ...production, CONSOLE_COOKIE_SECURE: 'false' }).CONSOLE_COOKIE_SECURE).toBe(false);
-    expect(loadConfig(BASE).CONSOLE_COOKIE_SECURE).toBe(false);
-    expect(loadConfig({ ...BASE, CONSOLE_COOKIE_SECURE: 'true' }).CONSOLE_COOKIE_SECURE).toBe(true);
+    expect(loadConfig(BASE_ENV).CONSOLE_COOKIE_SECURE).toBe(false);
+    expect(loadConfig({ ...BASE_ENV, CONSOLE_COOKIE_SECURE: 'true' }).CONSOLE_COOKIE_SECURE).toBe(true);
   });
 });
 

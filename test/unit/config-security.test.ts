@@ -3,23 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/config';
 import { mintCaller } from '../../src/grpc/caller-token';
+import { BASE_ENV, configProblems } from '../support/config';
 
-const BASE = { DATABASE_URL: 'mysql://u:p@127.0.0.1:3306/db', REDIS_URL: 'redis://127.0.0.1:6379' };
-const PRODUCTION = { ...BASE, NODE_ENV: 'production', CHANNEL_SECRETS_KEYS: `k1:${randomBytes(32).toString('base64')}` };
+const PRODUCTION = { ...BASE_ENV, NODE_ENV: 'production', CHANNEL_SECRETS_KEYS: `k1:${randomBytes(32).toString('base64')}` };
 const CALLER = mintCaller('orders', { tenants: ['shop-1'], permissions: ['pay'] });
-
-/** The ConfigError's message, or '' when the configuration loads. */
-function problems(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-    return '';
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return err.message;
-  }
-}
 
 let dir: string;
 beforeAll(() => {
@@ -29,18 +18,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('Transport and caller configuration', () => {
   it('When nothing is set, then gRPC and HTTP listen on loopback, reflection is on, and there is no TLS and no caller', () => {
-    const c = loadConfig(BASE);
+    const c = loadConfig(BASE_ENV);
     expect([c.GRPC_HOST, c.HTTP_HOST, c.GRPC_REFLECTION, c.grpcTls, c.callers]).toEqual(['127.0.0.1', '127.0.0.1', true, undefined, []]);
   });
 
   it('When production has neither TLS nor callers, then the start is refused naming both variables', () => {
-    const msg = problems(PRODUCTION);
+    const msg = configProblems(PRODUCTION);
     expect(msg).toMatch(/GRPC_TLS_CERT_FILE: required in production/);
     expect(msg).toMatch(/PAYSVC_CALLERS_FILE: callers are required in production/);
   });
 
   it('When production opts out loudly (plaintext behind a mesh, authentication disabled), then it starts', () => {
-    expect(problems({ ...PRODUCTION, GRPC_PLAINTEXT_IN_PRODUCTION: 'true', PAYSVC_AUTH_DISABLED: 'true' })).toBe('');
+    expect(configProblems({ ...PRODUCTION, GRPC_PLAINTEXT_IN_PRODUCTION: 'true', PAYSVC_AUTH_DISABLED: 'true' })).toBe('');
   });
 
   it('When production has callers and plaintext is opted into, then it starts with those callers', () => {
@@ -51,8 +40,10 @@ describe('Transport and caller configuration', () => {
   it('When callers come from a file, then they are read from it; a missing file is named', () => {
     const file = path.join(dir, 'callers.json');
     writeFileSync(file, JSON.stringify([CALLER.entry]));
-    expect(loadConfig({ ...BASE, PAYSVC_CALLERS_FILE: file }).callers).toEqual([CALLER.entry]);
-    expect(problems({ ...BASE, PAYSVC_CALLERS_FILE: path.join(dir, 'nope.json') })).toMatch(/PAYSVC_CALLERS_FILE: cannot read .*ENOENT/);
+    expect(loadConfig({ ...BASE_ENV, PAYSVC_CALLERS_FILE: file }).callers).toEqual([CALLER.entry]);
+    expect(configProblems({ ...BASE_ENV, PAYSVC_CALLERS_FILE: path.join(dir, 'nope.json') })).toMatch(
+      /PAYSVC_CALLERS_FILE: cannot read .*ENOENT/,
+    );
   });
 
   it.each([
@@ -74,22 +65,22 @@ describe('Transport and caller configuration', () => {
     ['a name used twice', JSON.stringify([CALLER.entry, { ...CALLER.entry, tokenSha256: 'a'.repeat(64) }]), /used twice/],
     ['an unknown field', JSON.stringify([{ ...CALLER.entry, token: 'x' }]), /PAYSVC_CALLERS: /],
   ])('When PAYSVC_CALLERS has %s, then the start is refused naming it', (_what, value, message) => {
-    expect(problems({ ...BASE, PAYSVC_CALLERS: value })).toMatch(message);
+    expect(configProblems({ ...BASE_ENV, PAYSVC_CALLERS: value })).toMatch(message);
   });
 
   it('When both PAYSVC_CALLERS and PAYSVC_CALLERS_FILE are set, or auth is disabled while callers exist, then the start is refused', () => {
-    expect(problems({ ...BASE, PAYSVC_CALLERS: '[]', PAYSVC_CALLERS_FILE: '/x' })).toMatch(/not both/);
-    expect(problems({ ...BASE, PAYSVC_CALLERS: JSON.stringify([CALLER.entry]), PAYSVC_AUTH_DISABLED: 'true' })).toMatch(
+    expect(configProblems({ ...BASE_ENV, PAYSVC_CALLERS: '[]', PAYSVC_CALLERS_FILE: '/x' })).toMatch(/not both/);
+    expect(configProblems({ ...BASE_ENV, PAYSVC_CALLERS: JSON.stringify([CALLER.entry]), PAYSVC_AUTH_DISABLED: 'true' })).toMatch(
       /PAYSVC_AUTH_DISABLED/,
     );
   });
 
   it('When TLS is half configured or its files are missing, then the start is refused naming the variable', () => {
-    expect(problems({ ...BASE, GRPC_TLS_CERT_FILE: '/x.crt' })).toMatch(/GRPC_TLS_KEY_FILE: TLS needs both/);
-    expect(problems({ ...BASE, GRPC_TLS_CLIENT_CA_FILE: '/ca.crt' })).toMatch(/GRPC_TLS_CLIENT_CA_FILE: mTLS needs/);
-    expect(problems({ ...BASE, GRPC_TLS_CERT_FILE: path.join(dir, 'a.crt'), GRPC_TLS_KEY_FILE: path.join(dir, 'a.key') })).toMatch(
-      /GRPC_TLS_CERT_FILE: cannot read/,
-    );
+    expect(configProblems({ ...BASE_ENV, GRPC_TLS_CERT_FILE: '/x.crt' })).toMatch(/GRPC_TLS_KEY_FILE: TLS needs both/);
+    expect(configProblems({ ...BASE_ENV, GRPC_TLS_CLIENT_CA_FILE: '/ca.crt' })).toMatch(/GRPC_TLS_CLIENT_CA_FILE: mTLS needs/);
+    expect(
+      configProblems({ ...BASE_ENV, GRPC_TLS_CERT_FILE: path.join(dir, 'a.crt'), GRPC_TLS_KEY_FILE: path.join(dir, 'a.key') }),
+    ).toMatch(/GRPC_TLS_CERT_FILE: cannot read/);
   });
 });
 

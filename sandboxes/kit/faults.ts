@@ -18,10 +18,14 @@ export class FaultBook<F extends Fault> {
     this.pending.clear();
   }
 
-  /** Consumes one occurrence of the fault if one is pending. */
-  take<K extends F['kind']>(kind: K): Extract<F, { kind: K }> | undefined {
+  /**
+   * Consumes one occurrence of the fault if one is pending and, when `applies` is given, it applies here (a fault
+   * meant for another call stays pending for that call).
+   */
+  take<K extends F['kind']>(kind: K, applies?: (fault: Extract<F, { kind: K }>) => boolean): Extract<F, { kind: K }> | undefined {
     const entry = this.pending.get(kind);
     if (!entry) return undefined;
+    if (applies && !applies(entry.fault as Extract<F, { kind: K }>)) return undefined;
     entry.remaining -= 1;
     if (entry.remaining <= 0) this.pending.delete(kind);
     return entry.fault as Extract<F, { kind: K }>;

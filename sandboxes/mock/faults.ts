@@ -7,9 +7,9 @@ import type { FaultBook } from '../kit/faults';
  */
 export type GatewayFault =
   /** The API call answers 500 SYSTEM_ERROR without touching any state. */
-  | { kind: 'serverError' }
+  | { kind: 'serverError'; on?: ApiCall }
   /** The API call is held this long before being handled, so the caller times out first. */
-  | { kind: 'hang'; ms: number }
+  | { kind: 'hang'; ms: number; on?: ApiCall }
   /** The API response carries a signature that does not match its body. */
   | { kind: 'badResponseSignature' }
   /** One notify delivery attempt is not sent at all, as if lost on the way; it counts as unacknowledged. */
@@ -24,5 +24,12 @@ export type GatewayFault =
   | { kind: 'successAfterClose' }
   /** A new refund is refused: it fails at once (REFUND.FAIL, answered and notified) and moves no money. */
   | { kind: 'refundFails' };
+
+/**
+ * Which API call a fault waits for, as method and path under /v1: exactly (`'POST /refunds'`), or every path under
+ * one ending in a slash (`'GET /trades/'`, any trade query): without it the next call of any kind takes the fault, which a test cannot pin down while the
+ * service's own status-sync rounds query the channel in the background.
+ */
+export type ApiCall = `${'GET' | 'POST'} /${string}`;
 
 export type Faults = FaultBook<GatewayFault>;

@@ -7,7 +7,7 @@ import { isSandboxRejection, jsonBody, rawBody } from '../kit/http';
 import { type Sandbox, sandboxBasics } from '../kit/sandbox';
 import { SandboxServer } from '../kit/server';
 import { cashierRouter } from './cashier';
-import type { GatewayFault } from './faults';
+import type { ApiCall, GatewayFault } from './faults';
 import { DEFAULT_NOTIFY_RETRY_DELAYS_MS, mockNotifier } from './notifier';
 import { type MockTrade, TradeBook } from './trade-book';
 
@@ -85,10 +85,12 @@ export function createMockGateway(opts: MockGatewayOptions): MockGateway {
 
   const api = express.Router();
   api.use(express.raw({ type: () => true, limit: '64kb' }));
-  api.use((_req, res, next) => {
+  api.use((req, res, next) => {
+    const call = `${req.method} ${req.path}`;
+    const here = (f: { on?: ApiCall }) => f.on === undefined || call === f.on || (f.on.endsWith('/') && call.startsWith(f.on));
     if (faults.take('badResponseSignature')) res.locals.tamperSignature = true;
-    if (faults.take('serverError')) return reply(res, 500, { code: 'SYSTEM_ERROR', message: 'injected failure' });
-    const hang = faults.take('hang');
+    if (faults.take('serverError', here)) return reply(res, 500, { code: 'SYSTEM_ERROR', message: 'injected failure' });
+    const hang = faults.take('hang', here);
     if (!hang) return next();
     void http.hold(hang.ms).then(() => next());
   });

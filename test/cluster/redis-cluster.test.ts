@@ -182,7 +182,7 @@ describe('paysvc on a Redis Cluster', () => {
     for (const o of expiring) await becomes(o, OrderStatus.ORDER_STATUS_CLOSED, 30_000);
     const sweptAfterMs = Date.now() - killedAt;
     await eventually(() => allDelivered([before, ...flowed, ...expiring]), 40_000);
-    expect(await db().outboxEvent.count({ where: { status: 'DEAD' } })).toBe(0);
+    expect(await db().outboxEvent.count({ where: { tenantId: tenant, status: 'DEAD' } })).toBe(0); // other suites share the database
     await eventually(async () => (await readyz()) === 200);
 
     // The same process still serves every Redis use: a new order watched through the feed, prepaid, paid.

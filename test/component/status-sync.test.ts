@@ -26,7 +26,7 @@ const prepay = (o: Parameters<typeof ref>[0]) =>
 describe('status sync', () => {
   it('When the channel times out on prepay, then the order stays PAYING and a status query is scheduled for the attempt', async () => {
     const order = await createOrder(h, TENANT);
-    h.gateway.inject({ kind: 'hang', ms: 2700 }, 1); // just past CHANNEL_TIMEOUT_MS
+    h.gateway.inject({ kind: 'hang', ms: 2700, on: 'POST /trades' }, 1); // just past CHANNEL_TIMEOUT_MS
     await grpcError(prepay(order), status.UNAVAILABLE);
     const [attempt] = await h.service.deps.db.payAttempt.findMany({ where: { payNo: order.payNo } });
     expect(attempt.status).toBe('CREATED');
@@ -100,7 +100,8 @@ describe('status sync', () => {
     await eventually(
       async () => (await h.call('query', { order: ref(order), sync: false })).order!.status === OrderStatus.ORDER_STATUS_SUCCESS,
     );
-    h.gateway.inject({ kind: 'serverError' }, 1); // the refund call fails before the channel records anything
+    // The refund call fails before the channel records anything (earlier tests' sync rounds query in the background).
+    h.gateway.inject({ kind: 'serverError', on: 'POST /refunds' }, 1);
     const { refund } = await h.call('refund', { order: ref(order), outRefundNo: uniq('R'), amount: 2500n, reason: '' });
     expect(refund!.status).toBe(RefundStatus.REFUND_STATUS_PENDING);
     expect(h.gateway.refundedTotal(pre.attemptNo)).toBe(0n); // the channel never heard of it

@@ -226,6 +226,20 @@ describe('mock gateway and the mock channel over HTTP', () => {
     expect(await handler.query(trade, call)).toMatchObject({ outcome: 'fail', channelStatus: 'CLOSED' });
   });
 
+  it('When a fault names the call it is for, then other calls pass and that call takes it', async () => {
+    const { trade } = await prepaid();
+    gateway.inject({ kind: 'serverError', on: 'POST /refunds' }, 1);
+    gateway.inject({ kind: 'hang', ms: 60_000, on: 'POST /trades/' }, 1); // any call under a trade, e.g. its close
+    expect(await handler.query(trade, call)).toMatchObject({ outcome: 'pending' });
+    expect(await handler.refund(refundSnapshot(trade, 1n), call)).toMatchObject({
+      outcome: 'unknown',
+      reason: expect.stringContaining('HTTP 500'),
+    });
+    const [impatient] = mockHandlers({ timeoutMs: 300 });
+    expect(await impatient.close(trade, call)).toMatchObject({ outcome: 'unknown', reason: expect.stringContaining('timed out') });
+    expect(await handler.query(trade, call)).toMatchObject({ outcome: 'pending' }); // both faults were spent
+  });
+
   it('rejects unsigned API requests with a signed SIGN_ERROR', async () => {
     const res = await fetch(`${gatewayUrl}/v1/trades/anything`);
     const body = await res.text();

@@ -142,7 +142,7 @@ describe('Alipay', () => {
     const events = await eventually(async () => {
       const e = await h.service.deps.db.outboxEvent.findMany({ where: { payNo: order.payNo }, orderBy: { orderVersion: 'asc' } });
       return e.some((x) => x.type === 'DUPLICATE_PAYMENT_REFUNDED') && e;
-    }, 8000);
+    }); // status sync, then the automatic refund: the default wait, not a tighter one
     expect(events.map((e) => e.type)).toEqual(['PAYMENT_SUCCEEDED', 'DUPLICATE_PAYMENT', 'DUPLICATE_PAYMENT_REFUNDED']);
     // DUPLICATE_PAYMENT_POLICY=refund (the default): the QR trade's payment goes back through alipay.trade.refund.
     expect(ali.sandbox.refundedTotal(first.attemptNo)).toBe(order.amount);

@@ -31,6 +31,25 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
   return new Html(out);
 }
 
+/** A table column's header text; `num` ones are right-aligned (amounts, counts), as their cells are. */
+export type Column = string | { text: string; num: true };
+
+export const num = (text: string): Column => ({ text, num: true });
+
+/**
+ * A table: one header cell per column, then the rows; with no rows, one row saying `empty` across every column
+ * (its span is the number of columns, never counted by hand).
+ */
+export function table(t: { id?: string; columns: readonly Column[]; rows: readonly Html[]; empty: string }): Html {
+  const head = t.columns.map((c) => (typeof c === 'string' ? html`<th>${c}</th>` : html`<th class="num">${c.text}</th>`));
+  const body = t.rows.length
+    ? t.rows
+    : html`<tr>
+        <td colspan="${t.columns.length}">${t.empty}</td>
+      </tr>`;
+  return html`<table${t.id === undefined ? '' : html` id="${t.id}"`}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
 /** A query string from the given values; empty ones are left out. */
 export function query(values: Record<string, string | undefined>): string {
   const q = new URLSearchParams(Object.entries(values).filter((kv): kv is [string, string] => Boolean(kv[1])));

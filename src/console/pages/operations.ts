@@ -7,7 +7,7 @@ import type { OrderStatus } from '../../domain/order-status';
 import { listDeadEvents, listOldestOrders } from '../../repo/console-queries';
 import { dayText } from '../../repo/reconciliation-queries';
 import type { PayOrder } from '../../repo/pay-orders';
-import { html, time, yuan, type Html } from '../html';
+import { html, num, table, time, yuan, type Html } from '../html';
 import { actionForm, link, page, type PageContext } from '../layout';
 
 const LIMIT = 100;
@@ -41,29 +41,12 @@ export async function deadLettersPage(deps: Deps, ctx: PageContext, done?: strin
         Events that exhausted their delivery retries (the newest ${LIMIT}). Replay delivers one again under the same event id with a fresh
         schedule.
       </p>
-      <table id="dead-letters">
-        <thead>
-          <tr>
-            <th>event</th>
-            <th>order</th>
-            <th>type</th>
-            <th>topic</th>
-            <th class="num">tries</th>
-            <th>last error</th>
-            <th>given up</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>
-          ${
-            rows.length
-              ? rows
-              : html`<tr>
-                  <td colspan="8">No dead letters.</td>
-                </tr>`
-          }
-        </tbody>
-      </table>`,
+      ${table({
+        id: 'dead-letters',
+        columns: ['event', 'order', 'type', 'topic', num('tries'), 'last error', 'given up', ''],
+        rows,
+        empty: 'No dead letters.',
+      })}`,
     notice(done),
   );
 }
@@ -78,48 +61,32 @@ export async function stuckPage(deps: Deps, ctx: PageContext, syncAfterMs: numbe
   await requireTenant(deps, ctx.tenant);
   const of = (status: OrderStatus, createdTo?: Date) => listOldestOrders(deps.db, ctx.tenant, status, createdTo, LIMIT);
   const [paying, paidAfterClose] = await Promise.all([of('PAYING', new Date(deps.now().getTime() - syncAfterMs)), of('PAID_AFTER_CLOSE')]);
-  const table = (id: string, orders: PayOrder[]) =>
-    html`<table id="${id}">
-      <thead>
-        <tr>
-          <th>pay no</th>
-          <th>out_order_no</th>
-          <th>pay way</th>
-          <th class="num">amount (yuan)</th>
-          <th>created</th>
-          <th>updated</th>
-          <th></th>
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          orders.length
-            ? orders.map(
-                (o) =>
-                  html`<tr>
-                    <td>${orderLink(ctx, o.payNo)}</td>
-                    <td>${o.outOrderNo}</td>
-                    <td>${o.payWay}</td>
-                    <td class="num">${yuan(o.amount)}</td>
-                    <td>${time(o.createdAt, ctx.timeZone)}</td>
-                    <td>${time(o.updatedAt, ctx.timeZone)}</td>
-                    <td>${actionForm(ctx, `/orders/${encodeURIComponent(o.payNo)}/sync`, 'Query the channel now', { back: 'stuck' })}</td>
-                  </tr>`,
-              )
-            : html`<tr>
-                <td colspan="7">None.</td>
-              </tr>`
-        }
-      </tbody>
-    </table>`;
+  const stuckTable = (id: string, orders: PayOrder[]) =>
+    table({
+      id,
+      columns: ['pay no', 'out_order_no', 'pay way', num('amount (yuan)'), 'created', 'updated', ''],
+      rows: orders.map(
+        (o) =>
+          html`<tr>
+            <td>${orderLink(ctx, o.payNo)}</td>
+            <td>${o.outOrderNo}</td>
+            <td>${o.payWay}</td>
+            <td class="num">${yuan(o.amount)}</td>
+            <td>${time(o.createdAt, ctx.timeZone)}</td>
+            <td>${time(o.updatedAt, ctx.timeZone)}</td>
+            <td>${actionForm(ctx, `/orders/${encodeURIComponent(o.payNo)}/sync`, 'Query the channel now', { back: 'stuck' })}</td>
+          </tr>`,
+      ),
+      empty: 'None.',
+    });
   return page(
     ctx,
     'Stuck orders',
     html`<p>The oldest ${LIMIT} of each, the longest waiting first.</p>
       <h2>PAYING for longer than the first status query (${Math.round(syncAfterMs / 1000)} s)</h2>
-      ${table('stuck-paying', paying)}
+      ${stuckTable('stuck-paying', paying)}
       <h2>PAID_AFTER_CLOSE: paid after closing, awaiting the refund</h2>
-      ${table('stuck-paid-after-close', paidAfterClose)}`,
+      ${stuckTable('stuck-paid-after-close', paidAfterClose)}`,
     notice(done),
   );
 }
@@ -150,41 +117,33 @@ export async function reconciliationPage(deps: Deps, ctx: PageContext, req: Requ
   );
   const diffTable = diffs
     ? html`<h2>Differences of run ${diffs.run.id} (${dayText(diffs.run.day)}, ${diffs.run.channel})</h2>
-        <table id="differences">
-          <thead>
-            <tr>
-              <th>kind</th>
-              <th>order</th>
-              <th>out_trade_no</th>
-              <th>channel trade no</th>
-              <th class="num">statement (yuan)</th>
-              <th class="num">ours (yuan)</th>
-              <th>resolution</th>
-              <th>detail</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${
-              diffs.items.length
-                ? diffs.items.map(
-                    (d) =>
-                      html`<tr>
-                        <td>${d.kind}</td>
-                        <td>${d.payNo ? orderLink(ctx, d.payNo) : '–'}</td>
-                        <td><code>${d.outTradeNo ?? ''}</code></td>
-                        <td><code>${d.channelTradeNo ?? ''}</code></td>
-                        <td class="num">${d.statementAmount === null ? '–' : yuan(d.statementAmount)}</td>
-                        <td class="num">${d.localAmount === null ? '–' : yuan(d.localAmount)}</td>
-                        <td>${d.resolution}</td>
-                        <td>${d.detail}</td>
-                      </tr>`,
-                  )
-                : html`<tr>
-                    <td colspan="8">No differences.</td>
-                  </tr>`
-            }
-          </tbody>
-        </table>`
+        ${table({
+          id: 'differences',
+          columns: [
+            'kind',
+            'order',
+            'out_trade_no',
+            'channel trade no',
+            num('statement (yuan)'),
+            num('ours (yuan)'),
+            'resolution',
+            'detail',
+          ],
+          rows: diffs.items.map(
+            (d) =>
+              html`<tr>
+                <td>${d.kind}</td>
+                <td>${d.payNo ? orderLink(ctx, d.payNo) : '–'}</td>
+                <td><code>${d.outTradeNo ?? ''}</code></td>
+                <td><code>${d.channelTradeNo ?? ''}</code></td>
+                <td class="num">${d.statementAmount === null ? '–' : yuan(d.statementAmount)}</td>
+                <td class="num">${d.localAmount === null ? '–' : yuan(d.localAmount)}</td>
+                <td>${d.resolution}</td>
+                <td>${d.detail}</td>
+              </tr>`,
+          ),
+          empty: 'No differences.',
+        })}`
     : '';
   const next = runs.nextPageToken
     ? html`<p><a href="${link(ctx, '/reconciliation', { page: runs.nextPageToken })}">Older runs →</a></p>`
@@ -192,31 +151,23 @@ export async function reconciliationPage(deps: Deps, ctx: PageContext, req: Requ
   return page(
     ctx,
     'Reconciliation',
-    html`<table id="runs">
-        <thead>
-          <tr>
-            <th>run</th>
-            <th>day</th>
-            <th>channel</th>
-            <th>status</th>
-            <th class="num">matched</th>
-            <th class="num">differences</th>
-            <th class="num">applied</th>
-            <th class="num">statement (yuan)</th>
-            <th>by</th>
-            <th>finished</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${
-            runRows.length
-              ? runRows
-              : html`<tr>
-                  <td colspan="10">No runs.</td>
-                </tr>`
-          }
-        </tbody>
-      </table>
-      ${next}${diffTable}`,
+    html`${table({
+      id: 'runs',
+      columns: [
+        'run',
+        'day',
+        'channel',
+        'status',
+        num('matched'),
+        num('differences'),
+        num('applied'),
+        num('statement (yuan)'),
+        'by',
+        'finished',
+      ],
+      rows: runRows,
+      empty: 'No runs.',
+    })}
+    ${next}${diffTable}`,
   );
 }

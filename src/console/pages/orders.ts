@@ -6,7 +6,7 @@ import type { Deps } from '../../app/deps';
 import { InvalidArgumentError } from '../../domain/errors';
 import { USER_ID } from '../../domain/identifiers';
 import { ORDER_STATUSES, type OrderStatus } from '../../domain/order-status';
-import { addDays, html, startOfLocalDay, time, yuan, type Html } from '../html';
+import { addDays, html, num, startOfLocalDay, table, time, yuan, type Html } from '../html';
 import { link, page, type PageContext } from '../layout';
 
 /** Rows per page unless `size` (1–100) says otherwise. */
@@ -104,28 +104,11 @@ export async function ordersPage(deps: Deps, ctx: PageContext, req: Request): Pr
     'Orders',
     html`${notFound}${form}
       <h2>Newest first</h2>
-      <table>
-        <thead>
-          <tr>
-            <th>pay no</th>
-            <th>out_order_no</th>
-            <th>user</th>
-            <th>status</th>
-            <th>pay way</th>
-            <th class="num">amount (yuan)</th>
-            <th>created</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${
-            rows.length
-              ? rows
-              : html`<tr>
-                  <td colspan="7">No orders.</td>
-                </tr>`
-          }
-        </tbody>
-      </table>
+      ${table({
+        columns: ['pay no', 'out_order_no', 'user', 'status', 'pay way', num('amount (yuan)'), 'created'],
+        rows,
+        empty: 'No orders.',
+      })}
       ${next}`,
   );
 }

@@ -1,7 +1,6 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { createConnection, type Connection } from 'mariadb';
 import { InMemoryOrderSide, startOrderConsumer, type Verdict } from '../../examples/order-consumer';
-import { buildSignedHeaders } from '../../src/channels/mock/signature';
 import { mysqlConnection } from '../../src/infra/mysql-url';
 import { foldAllStatsDeltas } from '../../src/repo/stats-fold';
 import type { PaymentEvent } from '../../src/gen/payment/v1/events';
@@ -9,6 +8,7 @@ import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/typ
 import { FailoverProxy } from '../support/failover-proxy';
 import { GaleraCluster } from '../support/galera';
 import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { mockPaymentNotify, postMockNotify } from '../support/mock-notify';
 import { orderRequest, ref } from '../support/orders';
 
 /*
@@ -245,22 +245,8 @@ describe('paysvc on a 3-node Galera cluster, one instance per node', () => {
     const tenant = await newTenant(a, 'g-notify');
     const { order } = await a.call('createOrder', orderRequest(tenant, { amount: 2500n, notifyTopic: TOPIC }));
     const pre = await a.call('prepay', { order: ref(order!), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
-    const body = JSON.stringify({
-      notify_id: uniq('N'),
-      event: 'TRADE.SUCCESS',
-      mch_id: a.gateway.trade(pre.attemptNo)?.mch_id,
-      out_trade_no: pre.attemptNo,
-      trade_no: `MT${pre.attemptNo}`,
-      amount: '2500',
-      currency: 'CNY',
-      paid_at: new Date().toISOString(),
-    });
-    const post = (h: Harness) =>
-      fetch(`${h.notifyBaseUrl}/notify/mock/${tenant}/web`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...buildSignedHeaders(a.mockSecret, body) },
-        body,
-      }).then((r) => r.status);
+    const body = mockPaymentNotify(a, pre.attemptNo);
+    const post = (h: Harness) => postMockNotify(h, tenant, body).then((r) => r.status);
     const statuses = await Promise.all(instances().flatMap((h) => [post(h), post(h), post(h)]));
     expect(statuses).toEqual(statuses.map(() => 200));
     const transitions = await check.query<{ to_status: string }[]>('SELECT to_status FROM order_transition WHERE pay_no = ? ORDER BY id', [

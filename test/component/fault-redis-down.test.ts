@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { buildSignedHeaders } from '../../src/channels/mock/signature';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
-import { eventually, freePort, MOCK_SECRET, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, freePort, newTenant, startHarness, type Harness } from '../support/harness';
+import { mockPaymentNotify, postMockNotify } from '../support/mock-notify';
 import { startRedis, stopRedis } from '../support/redis-process';
 import { createOrder, orderRequest, ref } from '../support/orders';
 
@@ -53,22 +53,7 @@ describe('While Redis is down', () => {
     expect(pre.attemptNo).not.toBe('');
 
     // A genuine notify: the database receipt is the truth, Redis limits only unverifiable traffic.
-    const body = JSON.stringify({
-      notify_id: uniq('N'),
-      event: 'TRADE.SUCCESS',
-      mch_id: h.gateway.trade(pre.attemptNo)?.mch_id,
-      out_trade_no: pre.attemptNo,
-      trade_no: `MT${pre.attemptNo}`,
-      amount: '2500',
-      currency: 'CNY',
-      paid_at: new Date().toISOString(),
-    });
-    const res = await fetch(`${h.notifyBaseUrl}/notify/mock/${tenant}/web`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...buildSignedHeaders(MOCK_SECRET, body) },
-      body,
-      signal: AbortSignal.timeout(DEADLINE_MS),
-    });
+    const res = await postMockNotify(h, tenant, mockPaymentNotify(h, pre.attemptNo), AbortSignal.timeout(DEADLINE_MS));
     expect(res.status).toBe(200);
     expect((await h.call('query', { order: ref(before), sync: false }, DEADLINE_MS)).order!.status).toBe(OrderStatus.ORDER_STATUS_SUCCESS);
 

@@ -4,8 +4,8 @@ import { NotFoundError } from '../../src/domain/errors';
 import { DeliveryStatus } from '../../src/gen/payment/v1/events';
 import { CreateOrderRequest, ListOrdersRequest, type GetStatisticsRequest } from '../../src/gen/payment/v1/payment_service';
 import { PayWay, RefundStatus } from '../../src/gen/payment/v1/types';
-import { buildSignedHeaders } from '../../src/channels/mock/signature';
-import { eventually, grpcError, MOCK_SECRET, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { mockPaymentNotify, postMockNotify } from '../support/mock-notify';
 import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
 
 /*
@@ -144,21 +144,7 @@ describe('ids a channel sends back', () => {
     const tenant = await newTenant(h);
     const order = await createOrder(h, tenant, { amount: 2500n });
     const { attemptNo } = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
-    const body = JSON.stringify({
-      notify_id: uniq('N'),
-      event: 'TRADE.SUCCESS',
-      mch_id: h.gateway.trade(attemptNo)?.mch_id,
-      out_trade_no: `${attemptNo} `,
-      trade_no: `MT${attemptNo}`,
-      amount: '2500',
-      currency: 'CNY',
-      paid_at: new Date().toISOString(),
-    });
-    const res = await fetch(`${h.notifyBaseUrl}/notify/mock/${tenant}/web`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...buildSignedHeaders(MOCK_SECRET, body) },
-      body,
-    });
+    const res = await postMockNotify(h, tenant, mockPaymentNotify(h, attemptNo, { out_trade_no: `${attemptNo} ` }));
     expect(res.status).toBe(500); // the mock channel's FAIL answer
     expect((await db().payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } })).status).toBe('PAYING');
     expect(await db().outboxEvent.count({ where: { payNo: order.payNo } })).toBe(0);

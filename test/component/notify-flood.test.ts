@@ -1,6 +1,6 @@
-import { buildSignedHeaders } from '../../src/channels/mock/signature';
 import { PayWay } from '../../src/gen/payment/v1/types';
-import { MOCK_SECRET, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { mockPaymentNotify, postMockNotify } from '../support/mock-notify';
 import { createOrder, ref } from '../support/orders';
 
 /** Unverifiable notifies cost the service little: bounded rows, bounded bytes, and a service-wide limit. */
@@ -72,17 +72,7 @@ describe('notify flood', () => {
     const tenant = await newTenant(h, 't-genuine');
     const order = await createOrder(h, tenant, { amount: 2500n });
     const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
-    const body = JSON.stringify({
-      notify_id: uniq('N'),
-      event: 'TRADE.SUCCESS',
-      mch_id: h.gateway.trade(pre.attemptNo)?.mch_id,
-      out_trade_no: pre.attemptNo,
-      trade_no: `MT${pre.attemptNo}`,
-      amount: '2500',
-      currency: 'CNY',
-      paid_at: new Date().toISOString(),
-    });
-    const res = await post('mock', tenant, 'web', 'application/json', body, buildSignedHeaders(MOCK_SECRET, body));
+    const res = await postMockNotify(h, tenant, mockPaymentNotify(h, pre.attemptNo));
     expect(res.status).toBe(200);
     expect((await db().payOrder.findUniqueOrThrow({ where: { payNo: order.payNo } })).status).toBe('SUCCESS');
   });

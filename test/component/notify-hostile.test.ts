@@ -5,6 +5,7 @@ import { refundResponse } from '../../src/channels/mock/wire';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import { alipayTenant, wechatTenant, type AlipayTenant, type WechatTenant } from '../support/channels';
 import { eventually, MOCK_SECRET, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { mockPaymentNotify } from '../support/mock-notify';
 import { createOrder, ref } from '../support/orders';
 
 /** A message that proves nothing must change nothing; one that proves something must do exactly that. */
@@ -44,19 +45,7 @@ async function paying(tenantId: string, payWay: PayWay, amount = 2500n): Promise
   return { order, attemptNo: pre.attemptNo };
 }
 
-function mockNotify(attemptNo: string, over: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    notify_id: uniq('N'),
-    event: 'TRADE.SUCCESS',
-    mch_id: h.gateway.trade(attemptNo)?.mch_id,
-    out_trade_no: attemptNo,
-    trade_no: `MT${attemptNo}`,
-    amount: '2500',
-    currency: 'CNY',
-    paid_at: new Date().toISOString(),
-    ...over,
-  });
-}
+const mockNotify = (attemptNo: string, over: Record<string, unknown> = {}): string => mockPaymentNotify(h, attemptNo, over);
 
 type HeaderList = Record<string, string> | [string, string][];
 

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { buildSignedHeaders } from '../../src/channels/mock/signature';
 import { PayWay } from '../../src/gen/payment/v1/types';
-import { eventually, freePort, MOCK_SECRET, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { eventually, freePort, newTenant, startHarness, type Harness } from '../support/harness';
+import { mockPaymentNotify, postMockNotify } from '../support/mock-notify';
 import { startRedis, stopRedis } from '../support/redis-process';
 import { createOrder, ref } from '../support/orders';
 
@@ -28,22 +28,8 @@ describe('notifies while Redis is down', () => {
     const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
     await stopRedis(redis);
 
-    const body = JSON.stringify({
-      notify_id: uniq('N'),
-      event: 'TRADE.SUCCESS',
-      mch_id: h.gateway.trade(pre.attemptNo)?.mch_id,
-      out_trade_no: pre.attemptNo,
-      trade_no: `MT${pre.attemptNo}`,
-      amount: '2500',
-      currency: 'CNY',
-      paid_at: new Date().toISOString(),
-    });
-    const post = () =>
-      fetch(`${h.notifyBaseUrl}/notify/mock/${tenant}/web`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...buildSignedHeaders(MOCK_SECRET, body) },
-        body,
-      });
+    const body = mockPaymentNotify(h, pre.attemptNo);
+    const post = () => postMockNotify(h, tenant, body);
     expect((await post()).status).toBe(200);
     expect((await post()).status).toBe(200);
     const db = h.service.deps.db;

@@ -1,6 +1,7 @@
 import { buildSignedHeaders } from '../../src/channels/mock/signature';
 import { PayWay } from '../../src/gen/payment/v1/types';
-import { MOCK_SECRET, mockAccount, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { MOCK_SECRET, mockAccount, newTenant, startHarness, type Harness } from '../support/harness';
+import { mockPaymentNotify } from '../support/mock-notify';
 import { createOrder, ref } from '../support/orders';
 
 let h: Harness;
@@ -20,17 +21,9 @@ async function payingOrder() {
 }
 
 function paymentNotify(attemptNo: string, over: Record<string, string> = {}) {
-  return JSON.stringify({
-    notify_id: uniq('N'),
-    event: 'TRADE.SUCCESS',
-    mch_id: h.gateway.trade(attemptNo)?.mch_id ?? mockAccount(h, TENANT).merchantId, // a trade made in the database only
-    out_trade_no: attemptNo,
-    trade_no: `MT${attemptNo}`,
-    amount: '2500',
-    currency: 'CNY',
-    paid_at: new Date().toISOString(),
-    ...over,
-  });
+  // A trade made in the database only has no gateway trade to take the merchant and amount from.
+  const made = h.gateway.trade(attemptNo) ? {} : { mch_id: mockAccount(h, TENANT).merchantId, amount: '2500' };
+  return mockPaymentNotify(h, attemptNo, { ...made, ...over });
 }
 
 function post(body: string, headers: Record<string, string> = buildSignedHeaders(MOCK_SECRET, body), tenant = TENANT) {

@@ -1,11 +1,11 @@
 import type { Pool, PoolConnection, QueryOptions } from 'mariadb';
-import { buildSignedHeaders } from '../../src/channels/mock/signature';
 import { PayWay } from '../../src/gen/payment/v1/types';
 import { createDb, sqlPool, type Db } from '../../src/infra/db';
 import { listTransitions, recordTransition } from '../../src/repo/history';
 import { lockOrder } from '../../src/repo/pay-orders';
 import { noteOrderChange, onOrderChanges, runTx, type OrderChange } from '../../src/repo/tx';
-import { MOCK_SECRET, mockAccount, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { mockAccount, newTenant, startHarness, uniq, type Harness } from '../support/harness';
+import { mockPaymentNotify, postMockNotify } from '../support/mock-notify';
 import { createOrder, ref } from '../support/orders';
 
 let h: Harness;
@@ -133,21 +133,8 @@ function countStatements(pool: Pool): { take(): string[]; stop(): void } {
 
 describe('statements per request on the hot paths', () => {
   const notify = (attemptNo: string, notifyId: string) => {
-    const body = JSON.stringify({
-      notify_id: notifyId,
-      event: 'TRADE.SUCCESS',
-      mch_id: h.gateway.trade(attemptNo)?.mch_id ?? mockAccount(h, TENANT).merchantId,
-      out_trade_no: attemptNo,
-      trade_no: `MT${attemptNo}`,
-      amount: '2500',
-      currency: 'CNY',
-      paid_at: new Date().toISOString(),
-    });
-    return fetch(`${h.notifyBaseUrl}/notify/mock/${TENANT}/web`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...buildSignedHeaders(MOCK_SECRET, body) },
-      body,
-    });
+    const made = h.gateway.trade(attemptNo) ? {} : { mch_id: mockAccount(h, TENANT).merchantId, amount: '2500' };
+    return postMockNotify(h, TENANT, mockPaymentNotify(h, attemptNo, { notify_id: notifyId, ...made }));
   };
   const payment = async () => {
     const order = await createOrder(h, TENANT, { amount: 2500n });

@@ -29,6 +29,7 @@ import { PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
 import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
 import { alipayTenant, type AlipayTenant } from '../support/channels';
 import { bearer, eventually, newTenant, startHarness, TEST_CALLER, uniq, type Harness } from '../support/harness';
+import { tenantScopedTables } from '../support/tenant-rows';
 
 /*
  * Every RPC of the service definition × {no credential, bad credential, other tenant, missing permission,
@@ -117,28 +118,9 @@ function codeOf(method: (typeof METHODS)[number], request: unknown, md: Metadata
 /** Every row of every table that belongs to the two tenants (by tenant_id, their orders' pay_no, their events' id). */
 async function snapshot(): Promise<string> {
   const db = h.service.deps.db;
-  const tables = await db.$queryRawUnsafe<{ t: string }[]>(
-    `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name <> '_prisma_migrations' ORDER BY 1`,
-  );
   const out: Record<string, unknown> = {};
-  for (const { t } of tables) {
-    const cols = (
-      await db.$queryRawUnsafe<{ c: string }[]>(
-        `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`,
-        t,
-      )
-    ).map((r) => r.c);
-    const scope = cols.includes('tenant_id')
-      ? 'tenant_id IN (?, ?)'
-      : t === 'tenant'
-        ? 'id IN (?, ?)'
-        : cols.includes('pay_no')
-          ? 'pay_no IN (SELECT pay_no FROM pay_order WHERE tenant_id IN (?, ?))'
-          : cols.includes('event_id')
-            ? 'event_id IN (SELECT id FROM outbox_event WHERE tenant_id IN (?, ?))'
-            : undefined;
-    if (!scope) throw new Error(`table ${t} has no tenant_id, pay_no or event_id: teach this snapshot how to scope it`);
-    out[t] = await db.$queryRawUnsafe(`SELECT * FROM \`${t}\` WHERE ${scope} ORDER BY 1`, tenantA, tenantB);
+  for (const { table, where } of await tenantScopedTables(db, 2)) {
+    out[table] = await db.$queryRawUnsafe(`SELECT * FROM \`${table}\` WHERE ${where} ORDER BY 1`, tenantA, tenantB);
   }
   return JSON.stringify(out, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }

@@ -12,6 +12,7 @@ import { runTenantCommand, type TenantCommandContext } from '../../scripts/tenan
 import { SecretBox } from '../../src/infra/secret-box';
 import { grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, orderRequest, paidOrder, ref } from '../support/orders';
+import { tenantScopedTables } from '../support/tenant-rows';
 
 let h: Harness;
 beforeAll(async () => {
@@ -95,28 +96,10 @@ function requests(tenantId: string): { unary: { [M in UnaryMethod]: RequestOf<M>
  */
 async function rowCounts(tenant: string): Promise<Record<string, number>> {
   const db = h.service.deps.db;
-  const tables = await db.$queryRaw<Array<{ name: string }>>`
-    SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> '_prisma_migrations'`;
   const counts: Record<string, number> = {};
-  for (const { name } of tables) {
-    const cols = (
-      await db.$queryRawUnsafe<Array<{ c: string }>>(
-        'SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
-        name,
-      )
-    ).map((r) => r.c);
-    const scope = cols.includes('tenant_id')
-      ? 'tenant_id = ?'
-      : name === 'tenant'
-        ? 'id = ?'
-        : cols.includes('pay_no')
-          ? 'pay_no IN (SELECT pay_no FROM pay_order WHERE tenant_id = ?)'
-          : cols.includes('event_id')
-            ? 'event_id IN (SELECT id FROM outbox_event WHERE tenant_id = ?)'
-            : undefined;
-    if (!scope) throw new Error(`table ${name} has no tenant_id, pay_no or event_id: teach rowCounts how to scope it`);
-    const [row] = await db.$queryRawUnsafe<Array<{ n: bigint }>>(`SELECT COUNT(*) AS n FROM \`${name}\` WHERE ${scope}`, tenant);
-    counts[name] = Number(row.n);
+  for (const { table, where } of await tenantScopedTables(db, 1)) {
+    const [row] = await db.$queryRawUnsafe<Array<{ n: bigint }>>(`SELECT COUNT(*) AS n FROM \`${table}\` WHERE ${where}`, tenant);
+    counts[table] = Number(row.n);
   }
   return counts;
 }

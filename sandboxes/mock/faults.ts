@@ -27,8 +27,8 @@ export type GatewayFault =
 
 /**
  * Which API call a fault waits for, as method and path under /v1: exactly (`'POST /refunds'`), or every path under
- * one ending in a slash (`'GET /trades/'`, any trade query): without it the next call of any kind takes the fault, which a test cannot pin down while the
- * service's own status-sync rounds query the channel in the background.
+ * one ending in a slash (`'GET /trades/'`, any trade query). Without it the next call of any kind takes the fault,
+ * which a test cannot pin down while the service's own status-sync rounds query the channel in the background.
  */
 export type ApiCall = `${'GET' | 'POST'} /${string}`;
 

@@ -9,7 +9,8 @@
  * 1. Pending: BENCH_TIMEOUT_ORDERS (100,000) WAIT_PAY rows, their expiries spread evenly over the next 30 minutes
  *    (a steady CreateOrder rate with the default expiry), starting 2 hours out (past the bench's end), each scheduled through scheduleTimeout, CreateOrder's
  *    own call. Reports Redis used_memory and the sum of MEMORY USAGE over every key of the run's prefix, per
- *    pending order, and Redis and service CPU per schedule.
+ *    pending order, and Redis and service CPU per schedule. Then the same for PAYING orders: the status-sync round
+ *    each Prepay schedules, in per-second due sets and (for comparison) as the per-attempt jobs they replaced.
  * 2. Lateness: BENCH_TIMEOUT_LATE_ORDERS (2,000) orders expiring within the next BENCH_TIMEOUT_LATE_WINDOW_S
  *    (10) seconds, scheduled the same way; expiry → CLOSED from their order_transition rows, p50/p99/max.
  * 3. Backlog: the pending orders' Redis keys are deleted (a Redis loss), the expiries of BENCH_TIMEOUT_BACKLOG
@@ -22,6 +23,7 @@ import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { startService } from '../src/bootstrap';
 import { scheduleTimeout } from '../src/app/schedule-sync';
+import { DUE_SET_MIN_DELAY_MS, StatusSync } from '../src/jobs/status-sync';
 import { registerTenant } from '../src/app/tenants';
 import { newPayNo } from '../src/domain/ids';
 import { loadConfig } from '../src/config';
@@ -107,6 +109,34 @@ async function main(): Promise<void> {
         `Redis CPU ${((redisCpu * 1000) / pending).toFixed(2)} µs/schedule (${((redisCpu * 1000) / Math.max(1, jobs)).toFixed(0)} µs/add); ` +
         `service CPU ${((cpu.user + cpu.system) / pending).toFixed(1)} µs/schedule`,
     );
+
+    // 1b. PAYING orders: the status-sync round each Prepay schedules, as per-second due sets and as the per-attempt
+    // jobs they replaced (a delay under DUE_SET_MIN_DELAY_MS still takes that path), each under a prefix of its own.
+    for (const shape of ['due sets', 'a job per attempt'] as const) {
+      const prefix = `{${queues.QUEUE_PREFIX.slice(1, -1)}-sync-${shape === 'due sets' ? 'sets' : 'jobs'}}`;
+      const n = shape === 'due sets' ? pending : Math.min(pending, 20_000);
+      let clock = start;
+      const sync = new StatusSync(deps.queueRedis, shape === 'due sets' ? [60_000] : [DUE_SET_MIN_DELAY_MS - 1], prefix, () => clock);
+      const smem0 = await usedMemory(redis);
+      const srcpu0 = await redisCpuMs(redis);
+      const scpu0 = process.cpuUsage();
+      // Prepays at a steady rate over 30 minutes (the clock the schedule reads), 32 at a time.
+      await inParallel(n, 32, (i) => {
+        clock = start + Math.floor((i * spanMs) / n);
+        return sync.schedule(`A${String(i).padStart(31, '0')}`);
+      });
+      const scpu = process.cpuUsage(scpu0);
+      const sRedisCpu = (await redisCpuMs(redis)) - srcpu0;
+      const sMem = (await usedMemory(redis)) - smem0;
+      const sKeys = await prefixBytes(redis, prefix);
+      say(
+        `PAYING, status sync as ${shape}: ${n.toLocaleString('en-US')} attempts over 30 min -> keys ${mb(sKeys.bytes)} in ${sKeys.keys} keys ` +
+          `(${(sKeys.bytes / n).toFixed(1)} B/attempt; used_memory +${(sMem / n).toFixed(1)} B/attempt); 1 M: ~${mb((sKeys.bytes / n) * 1e6)}; ` +
+          `Redis CPU ${((sRedisCpu * 1000) / n).toFixed(1)} µs/schedule, service CPU ${((scpu.user + scpu.system) / n).toFixed(1)} µs/schedule`,
+      );
+      await removeBenchQueues(redisUrl, { QUEUE_PREFIX: prefix, EVENT_QUEUE_PREFIX: '{none}' });
+      await sync.close();
+    }
 
     // 2. Lateness: orders expiring within the next few seconds, closed by their seconds' jobs.
     const lateStart = Date.now() + 15_000; // room to insert and schedule them on a busy machine

@@ -1,4 +1,5 @@
 import { Queue, type Job, type Worker } from 'bullmq';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../infra/redis';
 import type { Deps } from '../app/deps';
 import { syncAttemptByNo, syncRefundByNo } from '../app/sync-attempt';
@@ -14,6 +15,28 @@ export interface SyncJob {
   round: number;
 }
 
+/** A second's job: every attempt round in that second's due set (epoch seconds; due when the second ends). */
+export interface DueSecondJob {
+  second: number;
+}
+
+/**
+ * A round due at least this far ahead goes into its second's due set; a nearer one (the sweep's tail round, the
+ * short schedules tests use) gets a job of its own, due to the millisecond. Far enough ahead that the second's job
+ * cannot have started before the round is added to its set, whatever the instances' clocks within reason.
+ */
+export const DUE_SET_MIN_DELAY_MS = 5000;
+/** How long a due set outlives its second if its job is lost (the sweep asks the attempts then; the set is garbage). */
+const DUE_SET_TTL_MS = 24 * 60 * 60 * 1000;
+/** Rounds of one second a job asks the channel about at once. */
+const DUE_PARALLEL = 8;
+/**
+ * How long this process trusts that it added a second's job (every second it adds is DUE_SET_MIN_DELAY_MS ahead,
+ * so a remembered job cannot have run yet), and how many seconds it remembers.
+ */
+const REMEMBER_MS = 10_000;
+const REMEMBER_MAX = 10_000;
+
 /**
  * Asks the channel about what we do not know yet (an attempt nobody notified us about, a prepay or close that
  * timed out, a refund still pending at the channel) on a schedule like Hyperswitch's PSync, and applies the
@@ -24,17 +47,27 @@ export interface SyncJob {
  */
 export class StatusSync {
   /** Read by the operators' queue board; jobs are added through the methods below only. */
-  readonly queue: Queue<SyncJob>;
+  readonly queue: Queue<SyncJob | DueSecondJob>;
+  /** Seconds whose job this process added lately (a second's rounds come in a burst): skips the Redis call. */
+  private readonly added = new Map<number, { at: number; done: Promise<void> }>();
 
   constructor(
-    connection: RedisClient,
+    private readonly connection: RedisClient,
     /** Delay before each round; its length is how many scheduled rounds there are. */
     private readonly delaysMs: readonly number[],
     /** Hash-tagged ({…}) so every key of the queue lands in one Redis Cluster slot. */
     private readonly prefix: string,
+    private readonly now: () => number = Date.now,
   ) {
-    this.queue = new Queue<SyncJob>(STATUS_SYNC_QUEUE, { connection, prefix });
+    this.queue = new Queue<SyncJob | DueSecondJob>(STATUS_SYNC_QUEUE, { connection, prefix });
   }
+
+  /** The set of attempt rounds due in `second` (members `round:attemptNo`), in the queue's slot. */
+  dueSetKey(second: number): string {
+    return `${this.prefix}:${STATUS_SYNC_QUEUE}:due:${second}`;
+  }
+
+  static secondJobId = (second: number): string => `psync-s${second}`;
 
   /** The round the sweeper runs once the schedule is spent: asks once, schedules nothing after it. */
   get tailRound(): number {
@@ -42,20 +75,44 @@ export class StatusSync {
   }
 
   /**
-   * Schedules round `round` for the attempt; a round already pending for it is not added twice. Done jobs are
-   * removed at once, so their ids are free for the next time the attempt needs a sync.
+   * Schedules round `round` for the attempt; a round already pending for it is not added twice.
+   *
+   * Every Prepay schedules a round, and an unpaid attempt is asked six times over 26 minutes: a BullMQ job per
+   * round cost ~930 B of Redis per PAYING order (a million of them: ~0.9 GB) and a job add per Prepay. So a
+   * round due at least DUE_SET_MIN_DELAY_MS ahead is a member of its second's due set (~70 B), and one delayed
+   * job per second, shared by every round due in it, asks about them all when the second ends (as the order
+   * timeouts do). A nearer round gets a job of its own. Done jobs are removed at once, so their ids are free for
+   * the next time the attempt needs a sync. If Redis loses a set or a job, the sweep asks the attempt later.
    */
   async schedule(attemptNo: string, round = 0): Promise<void> {
-    await this.add({ attemptNo, round }, `psync-${attemptNo}-${round}`);
+    if (round > this.tailRound) return;
+    const delay = this.delayOf(round);
+    if (delay < DUE_SET_MIN_DELAY_MS) return this.add({ attemptNo, round }, `psync-${attemptNo}-${round}`);
+    const now = this.now();
+    const second = Math.ceil((now + delay) / 1000);
+    const key = this.dueSetKey(second);
+    // Member first, job second: a job that then fails to be added leaves a member the next add of its second,
+    // or the sweep, picks up; never a job that ran before its member arrived.
+    await this.connection
+      .multi()
+      .sadd(key, `${round}:${attemptNo}`)
+      .pexpireat(key, second * 1000 + DUE_SET_TTL_MS)
+      .exec()
+      .then(failedOf);
+    await this.ensureSecondJob(second, now);
   }
 
   async scheduleRefund(refundNo: string, round = 0): Promise<void> {
     await this.add({ refundNo, round }, `rsync-${refundNo}-${round}`);
   }
 
+  private delayOf(round: number): number {
+    return round < this.delaysMs.length ? this.delaysMs[round] : 0;
+  }
+
   private async add(job: SyncJob, jobId: string): Promise<void> {
     if (job.round > this.tailRound) return;
-    const delay = job.round < this.delaysMs.length ? this.delaysMs[job.round] : 0;
+    const delay = this.delayOf(job.round);
     await this.queue.add(job.refundNo ? 'refund' : 'sync', job, {
       jobId,
       delay,
@@ -67,10 +124,104 @@ export class StatusSync {
   }
 
   /** A worker for this queue; run as many as you like, on any instance. */
-  worker(deps: Deps, ctx: Omit<WorkerContext, 'prefix'>): Worker<SyncJob> {
-    return startWorker({ ...ctx, prefix: this.prefix }, STATUS_SYNC_QUEUE, (job: Job<SyncJob>) =>
-      job.data.refundNo ? this.runRefund(deps, job.data) : this.run(deps, job.data),
+  worker(deps: Deps, ctx: Omit<WorkerContext, 'prefix'>): Worker<SyncJob | DueSecondJob> {
+    return startWorker({ ...ctx, prefix: this.prefix }, STATUS_SYNC_QUEUE, (job: Job<SyncJob | DueSecondJob>) => {
+      if (job.name === 'second') return this.runSecond(deps, job as Job<DueSecondJob>);
+      const data = job.data as SyncJob;
+      return data.refundNo ? this.runRefund(deps, data) : this.run(deps, data);
+    });
+  }
+
+  /**
+   * A second's job: asks about every attempt round in its due set, DUE_PARALLEL at a time, each through `run`
+   * (which schedules the attempt's next round). A round is removed from the set once run, so a retry of the job
+   * (after a failed round, or a crash mid-way) asks only about what is left.
+   */
+  async runSecond(deps: Deps, job: Pick<Job<DueSecondJob>, 'data'>): Promise<string> {
+    // Not held back if it fires early (clock skew, an operator's promote): asking the channel early is harmless.
+    const { second } = job.data;
+    const key = this.dueSetKey(second);
+    const members = await this.connection.smembers(key);
+    let next = 0;
+    let done = 0;
+    const failed: string[] = [];
+    const runOne = async (member: string): Promise<void> => {
+      const round = parseRound(member);
+      try {
+        if (round) await this.run(deps, round);
+        await this.connection.srem(key, member);
+        done++;
+      } catch (err) {
+        failed.push(`${member}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(DUE_PARALLEL, members.length) }, async () => {
+        while (next < members.length) await runOne(members[next++]);
+      }),
     );
+    if (failed.length > 0) throw new Error(`${failed.length} of ${members.length} sync rounds due ${second} failed: ${failed[0]}`);
+    return `${done} sync rounds run`;
+  }
+
+  /**
+   * Where round `round` of the attempt waits: its own job, or the job of the second whose due set holds it.
+   * For operators and tests (it scans the due sets); undefined once the round has run.
+   */
+  async pending(attemptNo: string, round = 0): Promise<Job | undefined> {
+    const own = await this.queue.getJob(`psync-${attemptNo}-${round}`);
+    if (own) return own;
+    const member = `${round}:${attemptNo}`;
+    const keyPrefix = this.dueSetKey(0).slice(0, -1);
+    const nodes = this.connection instanceof Cluster ? this.connection.nodes('master') : [this.connection];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [nextCursor, keys] = await node.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
+        for (const key of keys) {
+          if (!(await node.sismember(key, member))) continue;
+          const job = await this.queue.getJob(StatusSync.secondJobId(Number(key.slice(keyPrefix.length))));
+          if (job) return job;
+        }
+        cursor = nextCursor;
+      } while (cursor !== '0');
+    }
+    return undefined;
+  }
+
+  private async ensureSecondJob(second: number, now: number): Promise<void> {
+    const lately = this.added.get(second);
+    if (lately && now - lately.at < REMEMBER_MS) return lately.done;
+    const done = this.queue
+      .add(
+        'second',
+        { second },
+        {
+          jobId: StatusSync.secondJobId(second),
+          timestamp: now,
+          delay: Math.max(0, second * 1000 - now),
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 10_000 },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      )
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.added.delete(second); // the next round of this second tries again
+          throw err;
+        },
+      );
+    // Remembered while in flight too: a burst of rounds due in one second waits on one add, not one each.
+    if (this.added.size >= REMEMBER_MAX) this.forget(now);
+    this.added.set(second, { at: now, done });
+    await done;
+  }
+
+  private forget(now: number): void {
+    for (const [s, { at }] of this.added) if (now - at >= REMEMBER_MS) this.added.delete(s);
+    if (this.added.size >= REMEMBER_MAX) this.added.clear();
   }
 
   /** One round for an attempt: ask the channel (a use case); if it still has no final answer, schedule the next round. */
@@ -92,4 +243,18 @@ export class StatusSync {
   close(): Promise<void> {
     return this.queue.close();
   }
+}
+
+/** A due-set member back to its round; undefined for one this version cannot read (it is dropped). */
+function parseRound(member: string): SyncJob | undefined {
+  const colon = member.indexOf(':');
+  const round = Number(member.slice(0, colon));
+  const attemptNo = member.slice(colon + 1);
+  return colon > 0 && Number.isInteger(round) && round >= 0 && attemptNo ? { attemptNo, round } : undefined;
+}
+
+/** A MULTI's replies: the first command error, thrown (ioredis resolves exec() with per-command errors). */
+function failedOf(replies: Array<[Error | null, unknown]> | null): void {
+  if (!replies) throw new Error('Redis transaction aborted');
+  for (const [err] of replies) if (err) throw err;
 }

@@ -18,7 +18,7 @@ describe('stopping the workers', () => {
     const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
     h.gateway.inject({ kind: 'hang', ms: 55_000 }, 100);
     // The Prepay's own status query waits an hour; run it now, into the hang (a job of our own could race with it).
-    await (await h.service.deps.jobs.statusSync.queue.getJob(`psync-${pre.attemptNo}-0`))!.promote();
+    await (await h.service.deps.jobs.statusSync.pending(pre.attemptNo))!.promote(); // its second's job
     await eventually(async () => (await h.service.deps.jobs.statusSync.queue.getActiveCount()) > 0);
     await h.close();
     // Before the fix the force-close returned BullMQ's first, pending close: the worker never closed, and its
@@ -46,7 +46,7 @@ describe('stopping the workers leaves no connection behind', () => {
       const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
       h.gateway.inject({ kind: 'hang', ms: 55_000 }, 100);
       // The Prepay's own status query waits an hour; run it now, into the hang (a job of our own could race with it).
-      await (await h.service.deps.jobs.statusSync.queue.getJob(`psync-${pre.attemptNo}-0`))!.promote();
+      await (await h.service.deps.jobs.statusSync.pending(pre.attemptNo))!.promote(); // its second's job
       await eventually(async () => (await h.service.deps.jobs.statusSync.queue.getActiveCount()) > 0);
       const workers = (h.service.deps.jobs as unknown as { workers: Worker[] }).workers;
       await h.close(); // also closes the gateway, which cuts the hung channel call

@@ -1,8 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { PayWay } from '../../src/gen/payment/v1/types';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { STATUS_SYNC_QUEUE } from '../../src/jobs/status-sync';
+import { StatusSync } from '../../src/jobs/status-sync';
 import { eventually, grpcError, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
@@ -46,11 +45,11 @@ describe('graceful shutdown', () => {
       // by scheduling a status query of the attempt, and the process waited for that before closing Redis.
       expect([status.CANCELLED, status.UNAVAILABLE]).toContain(((await cut) as { code?: number }).code);
       const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
-      const queue = new Queue(STATUS_SYNC_QUEUE, { connection: redis, prefix });
+      const sync = new StatusSync(redis, [3_600_000], prefix); // the harness's schedule: the round waits in its second's set
       try {
-        expect(await queue.getJob(`psync-${attempt.attemptNo}-0`)).toBeDefined();
+        expect(await sync.pending(attempt.attemptNo)).toBeDefined();
       } finally {
-        await queue.close();
+        await sync.close();
         redis.disconnect();
       }
     } finally {

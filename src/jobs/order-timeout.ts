@@ -130,26 +130,33 @@ export class OrderTimeouts {
 
   private async process(deps: Deps, job: Job<TimeoutJob>, token?: string): Promise<string> {
     if (job.name === 'timeout') return this.runLegacy(deps, job as unknown as Job<{ tenantId: string; payNo: string }>, token);
-    const { upTo, after, cursor, failed = 0 } = job.data;
+    const { upTo, after } = job.data;
     if (deps.now().getTime() < upTo && job.name === 'second') {
       // Fired early (clock skew between instances): wait for the second to end rather than close payable orders.
       await job.moveToDelayed(upTo, token);
       throw new DelayedError();
     }
     const range = { upTo: new Date(upTo), after: after === undefined ? undefined : new Date(after) };
-    const report = await expireDueOrders(deps, range, this.settings, cursor && fromJson(cursor));
-    const failedSoFar = failed + report.failed;
-    if (report.cursor) {
-      // Budget spent with more to do: the next step goes on from here, maybe on another worker.
-      await job.updateData({ ...job.data, cursor: toJson(report.cursor), failed: failedSoFar });
-      await job.moveToDelayed(Date.now(), token);
-      throw new DelayedError();
+    let { cursor, failed = 0 } = job.data;
+    let done = 0;
+    // Steps of TIMEOUT_STEP_MS in one run; after each, the job keeps its cursor, so a run cut short (a crash, a
+    // forced shutdown) goes on from there on any worker. Not a move to delayed at "now" per step: the worker's
+    // other slot took the job at once, and the first run's clean-up then stopped renewing the lock of the job id,
+    // the new run's (BullMQ tracks running jobs by id): a step longer than JOB_LOCK_MS lost it, and the backlog
+    // job of a 100,000-order backlog failed as stalled (order-timeout-steps.test.ts).
+    for (;;) {
+      const report = await expireDueOrders(deps, range, this.settings, cursor && fromJson(cursor));
+      failed += report.failed;
+      done += report.done;
+      if (!report.cursor) break;
+      cursor = toJson(report.cursor);
+      await job.updateData({ ...job.data, cursor, failed });
     }
-    if (failedSoFar > 0 && job.name === 'second') {
+    if (failed > 0 && job.name === 'second') {
       await job.updateData({ upTo, after }); // the retry goes over the second again: only its still-open orders
-      throw new Error(`${failedSoFar} orders due by ${new Date(upTo).toISOString()} could not be closed`);
+      throw new Error(`${failed} orders due by ${new Date(upTo).toISOString()} could not be closed`);
     }
-    return `${report.done} orders expired, ${failedSoFar} left to retry`;
+    return `${done} orders expired, ${failed} left to retry`;
   }
 
   /** A per-order job queued before the per-second ones (still in Redis at deploy): the order alone, as it was. */

@@ -93,12 +93,7 @@ export class StatusSync {
     const key = this.dueSetKey(second);
     // Member first, job second: a job that then fails to be added leaves a member the next add of its second,
     // or the sweep, picks up; never a job that ran before its member arrived.
-    await this.connection
-      .multi()
-      .sadd(key, `${round}:${attemptNo}`)
-      .pexpireat(key, second * 1000 + DUE_SET_TTL_MS)
-      .exec()
-      .then(failedOf);
+    await this.connection.sadd(key, `${round}:${attemptNo}`);
     await this.ensureSecondJob(second, now);
   }
 
@@ -192,8 +187,11 @@ export class StatusSync {
   private async ensureSecondJob(second: number, now: number): Promise<void> {
     const lately = this.added.get(second);
     if (lately && now - lately.at < REMEMBER_MS) return lately.done;
-    const done = this.queue
-      .add(
+    // The set's expiry, with its job: whoever adds a second's first member comes here (nobody remembers it yet).
+    const key = this.dueSetKey(second);
+    const done = Promise.all([
+      this.connection.pexpireat(key, second * 1000 + DUE_SET_TTL_MS),
+      this.queue.add(
         'second',
         { second },
         {
@@ -205,14 +203,14 @@ export class StatusSync {
           removeOnComplete: true,
           removeOnFail: true,
         },
-      )
-      .then(
-        () => undefined,
-        (err: unknown) => {
-          this.added.delete(second); // the next round of this second tries again
-          throw err;
-        },
-      );
+      ),
+    ]).then(
+      () => undefined,
+      (err: unknown) => {
+        this.added.delete(second); // the next round of this second tries again
+        throw err;
+      },
+    );
     // Remembered while in flight too: a burst of rounds due in one second waits on one add, not one each.
     if (this.added.size >= REMEMBER_MAX) this.forget(now);
     this.added.set(second, { at: now, done });
@@ -251,10 +249,4 @@ function parseRound(member: string): SyncJob | undefined {
   const round = Number(member.slice(0, colon));
   const attemptNo = member.slice(colon + 1);
   return colon > 0 && Number.isInteger(round) && round >= 0 && attemptNo ? { attemptNo, round } : undefined;
-}
-
-/** A MULTI's replies: the first command error, thrown (ioredis resolves exec() with per-command errors). */
-function failedOf(replies: Array<[Error | null, unknown]> | null): void {
-  if (!replies) throw new Error('Redis transaction aborted');
-  for (const [err] of replies) if (err) throw err;
 }

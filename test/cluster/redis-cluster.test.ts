@@ -142,9 +142,10 @@ describe('paysvc on a Redis Cluster', () => {
     const failures: string[] = [];
     let flowing = true;
     let slowestMs = 0;
+    let iterationStarted = Date.now();
     const flow = (async () => {
       while (flowing) {
-        const started = Date.now();
+        const started = (iterationStarted = Date.now());
         try {
           const o = await createOrder(h, tenant);
           const p = await h.call('prepay', { order: ref(o), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
@@ -159,29 +160,60 @@ describe('paysvc on a Redis Cluster', () => {
     await eventually(() => Promise.resolve(flowed.length >= 3));
 
     const killedAt = Date.now();
+    let expiring: PayOrder[] = [];
+    /** A wait that fails says where everything stood (this test has failed on a busy CI machine without a clue). */
+    const within = async <T>(what: string, wait: Promise<T>): Promise<T> => {
+      try {
+        return await wait;
+      } catch (err) {
+        const view = await cluster.view(survivors).catch(() => undefined);
+        const unsettled = await db().payOrder.findMany({
+          where: { payNo: { in: [before, ...flowed, ...expiring].map((o) => o.payNo) }, status: { notIn: ['SUCCESS', 'CLOSED'] } },
+          select: { payNo: true, status: true, expireAt: true },
+        });
+        const events = await db().outboxEvent.groupBy({ by: ['status'], where: { tenantId: tenant }, _count: true });
+        throw new Error(
+          `${what}: not so ${Date.now() - killedAt} ms after the kill; ${flowed.length} orders flowed (the current one for ` +
+            `${Date.now() - iterationStarted} ms), failures: ${failures.join('; ') || 'none'}; cluster ${view?.state ?? 'unreachable'} ` +
+            `${JSON.stringify(view?.nodes.map((n) => [n.port, n.role, n.failed, n.slots.length]))}; orders not settled: ` +
+            `${JSON.stringify(unsettled)}; the tenant's events: ${JSON.stringify(events)}`,
+          { cause: err },
+        );
+      }
+    };
     await cluster.kill(victim);
     h.gateway.pay(beforePre.attemptNo); // its notify arrives while the slot has no master
     // Orders created while the slot is down, whose timeout jobs may be lost: the sweep must close them.
-    const expiring = await Promise.all([createOrder(h, tenant), createOrder(h, tenant)]);
+    expiring = await Promise.all([createOrder(h, tenant), createOrder(h, tenant)]);
     await db().payOrder.updateMany({
       where: { payNo: { in: expiring.map((o) => o.payNo) } },
       data: { expireAt: new Date(Date.now() - 60_000) },
     });
 
-    const promoted = await eventually(async () => {
-      const view = await cluster.view(survivors);
-      const owner = await cluster.masterOf(QUEUE_PREFIX, survivors).catch(() => undefined);
-      return view?.state === 'ok' && owner !== undefined && owner !== victim && owner;
-    }, 30_000);
+    const promoted = await within(
+      'a replica serves the slot',
+      eventually(async () => {
+        const view = await cluster.view(survivors);
+        const owner = await cluster.masterOf(QUEUE_PREFIX, survivors).catch(() => undefined);
+        return view?.state === 'ok' && owner !== undefined && owner !== victim && owner;
+      }, 30_000),
+    );
     const promotedAfterMs = Date.now() - killedAt;
-    await eventually(() => Promise.resolve(flowed.length >= 3 + 5), 20_000); // the flow goes on after the failover
+    // The flow goes on after the failover (a bound for a stuck flow, generous for a busy machine).
+    await within(
+      'the flow goes on',
+      eventually(() => Promise.resolve(flowed.length >= 3 + 5), 40_000),
+    );
     flowing = false;
     await flow;
 
-    for (const o of [before, ...flowed]) await becomes(o, OrderStatus.ORDER_STATUS_SUCCESS, 30_000);
-    for (const o of expiring) await becomes(o, OrderStatus.ORDER_STATUS_CLOSED, 30_000);
+    for (const o of [before, ...flowed]) await within(`${o.payNo} is paid`, becomes(o, OrderStatus.ORDER_STATUS_SUCCESS, 30_000));
+    for (const o of expiring) await within(`${o.payNo} is closed`, becomes(o, OrderStatus.ORDER_STATUS_CLOSED, 30_000));
     const sweptAfterMs = Date.now() - killedAt;
-    await eventually(() => allDelivered([before, ...flowed, ...expiring]), 40_000);
+    await within(
+      'every event delivered',
+      eventually(() => allDelivered([before, ...flowed, ...expiring]), 40_000),
+    );
     expect(await db().outboxEvent.count({ where: { tenantId: tenant, status: 'DEAD' } })).toBe(0); // other suites share the database
     await eventually(async () => (await readyz()) === 200);
 

@@ -208,7 +208,7 @@ class Bench {
     if (!this.want('notify')) return;
     const { concurrency, warmupSeconds, seconds, notifyOrders } = this.cfg;
     this.step('notify: WeChat tenant and PAYING orders');
-    const orders = notifyOrders || Math.max(1000, (warmupSeconds + seconds) * 500);
+    const orders = notifyOrders || Math.max(1000, (warmupSeconds + seconds) * 1000);
     const setup = await prepareNotifyFixture(this.services.databaseUrl, orders);
     const fixtureFile = path.join(this.scratch, 'notify-fixture.json');
     writeFileSync(fixtureFile, JSON.stringify(setup.fixture), { mode: 0o600 });

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       REDIS_URL: redisUrl,
       GRPC_PORT: '0',
       HTTP_PORT: '0',
-      LOG_LEVEL: 'error',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
       MOCK_CHANNEL_ENABLED: 'true',
       SWEEP_INTERVAL_MS: String(3_600_000), // the bench runs its one sweep itself
       SWEEP_GRACE_MS: '1000',

@@ -78,8 +78,10 @@ export class Sweeper {
    * harmless: upsertJobScheduler is idempotent on the scheduler id.
    *
    * The same check notices workers that stopped taking jobs: a sweep overdue by `wedgedAfterMs` that no worker
-   * is running. BullMQ's workers on a Redis Cluster can stay blocked after a failover with every connection
-   * ready and no error (seen in test/cluster/redis-cluster.test.ts about one run in four); then `onWedged`
+   * is running, or a job of another queue that has waited that long with no job of its queue running. BullMQ's
+   * workers on a Redis Cluster can stay blocked after a failover with every connection ready and no error (seen
+   * in test/cluster/redis-cluster.test.ts about one run in four; the sweep's worker is not always the one stuck:
+   * a CI run saw the sweep hand overdue orders to the backlog job that no timeout worker took). Then `onWedged`
    * replaces this process's workers, as a restart of the process would.
    */
   async start(log?: Logger, onWedged?: () => Promise<void>): Promise<void> {
@@ -89,6 +91,15 @@ export class Sweeper {
     let replacedAt = 0;
     /** The overdue run the previous check saw unclaimed: workers are replaced only when two checks in a row see it. */
     let suspect: number | undefined;
+    /** Jobs (queue:id) the previous check saw waiting too long with nothing of their queue running. */
+    let suspectJobs = new Set<string>();
+    const replace = async (why: object) => {
+      suspect = undefined;
+      suspectJobs = new Set();
+      log?.warn({ ...why }, 'no worker took a due job (workers stuck after a Redis failover?); replacing the workers');
+      replacedAt = Date.now();
+      await onWedged?.();
+    };
     const recheck = async () => {
       const scheduler = await this.queue.getJobScheduler(SCHEDULER_ID);
       if (!scheduler) {
@@ -96,27 +107,20 @@ export class Sweeper {
         log?.warn({ queue: QUEUE.maintenance }, 'the sweep schedule was gone from Redis (data lost?); put it back');
         return;
       }
+      if (onWedged === undefined) return;
       const next = Number(scheduler.next);
       const overdueMs = Date.now() - Math.max(next, replacedAt);
       // Not wedged: a queue an operator paused, a run in progress, or one a worker takes between two checks (after
       // an outage the first check can come before the worker's fetch); the same run unclaimed twice is.
-      const unclaimed =
-        onWedged !== undefined && overdueMs > wedgedAfterMs && !(await this.queue.isPaused()) && (await this.queue.getActiveCount()) === 0;
-      if (!unclaimed) {
-        suspect = undefined;
-        return;
-      }
-      if (suspect !== next) {
-        suspect = next;
-        return;
-      }
-      suspect = undefined;
-      log?.warn(
-        { queue: QUEUE.maintenance, overdueMs },
-        'no worker took the sweep (workers stuck after a Redis failover?); replacing the workers',
-      );
-      replacedAt = Date.now();
-      await onWedged();
+      const unclaimed = overdueMs > wedgedAfterMs && !(await this.queue.isPaused()) && (await this.queue.getActiveCount()) === 0;
+      if (unclaimed && suspect === next) return replace({ queue: QUEUE.maintenance, overdueMs });
+      suspect = unclaimed ? next : undefined;
+      // The same for the other queues: the oldest waiting job, due longer than wedgedAfterMs ago (and than the
+      // last replacement), with nothing of its queue running, on two checks in a row.
+      const waiting = await this.unclaimedJobs(wedgedAfterMs, replacedAt);
+      const again = [...waiting].find((job) => suspectJobs.has(job));
+      if (again) return replace({ job: again });
+      suspectJobs = waiting;
     };
     this.recheck = setInterval(() => {
       if (checking) return;
@@ -126,6 +130,22 @@ export class Sweeper {
         .finally(() => (checking = false));
     }, this.settings.intervalMs);
     this.recheck.unref();
+  }
+
+  /**
+   * `queue:jobId` of each watched queue's oldest waiting job, if it has been due for over `minAgeMs` (counted from
+   * `since` at the earliest) with nothing of its queue running.
+   */
+  private async unclaimedJobs(minAgeMs: number, since: number): Promise<Set<string>> {
+    const found = new Set<string>();
+    const { timeouts, statusSync, deliveries, automaticRefunds } = this.jobs;
+    for (const queue of [timeouts.queue, statusSync.queue, deliveries.queue, automaticRefunds.queue] as Queue[]) {
+      const [oldest] = await queue.getJobs(['waiting'], 0, 0, true);
+      if (!oldest?.id || Date.now() - Math.max(oldest.timestamp + (oldest.delay ?? 0), since) <= minAgeMs) continue;
+      if ((await queue.getActiveCount()) > 0 || (await queue.isPaused())) continue;
+      found.add(`${queue.name}:${oldest.id}`);
+    }
+    return found;
   }
 
   private assertSchedule(): Promise<unknown> {

@@ -172,11 +172,19 @@ describe('paysvc on a Redis Cluster', () => {
           select: { payNo: true, status: true, expireAt: true },
         });
         const events = await db().outboxEvent.groupBy({ by: ['status'], where: { tenantId: tenant }, _count: true });
+        const jobs = h.service.deps.jobs;
+        const queues = await Promise.all(
+          [jobs.timeouts.queue, jobs.sweeper.queue].map(async (q) => {
+            const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed').catch((e: Error) => e.message);
+            const waiting = await q.getWaiting(0, 2).catch(() => []);
+            return `${q.name} ${JSON.stringify(counts)} waiting ${JSON.stringify(waiting.map((j) => j.id))}`;
+          }),
+        );
         throw new Error(
           `${what}: not so ${Date.now() - killedAt} ms after the kill; ${flowed.length} orders flowed (the current one for ` +
             `${Date.now() - iterationStarted} ms), failures: ${failures.join('; ') || 'none'}; cluster ${view?.state ?? 'unreachable'} ` +
             `${JSON.stringify(view?.nodes.map((n) => [n.port, n.role, n.failed, n.slots.length]))}; orders not settled: ` +
-            `${JSON.stringify(unsettled)}; the tenant's events: ${JSON.stringify(events)}`,
+            `${JSON.stringify(unsettled)}; the tenant's events: ${JSON.stringify(events)}; queues: ${queues.join(', ')}`,
           { cause: err },
         );
       }

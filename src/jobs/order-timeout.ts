@@ -4,6 +4,7 @@ import type { Deps } from '../app/deps';
 import { expireDueOrders, expireOrder, type ExpireBatchOptions, type ExpireResult } from '../app/expire-order';
 import type { DueCursor, OpenStatus } from '../repo/sweeps';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
+import { secondJobOptions, SecondJobs } from './second-jobs';
 
 /**
  * What a timeout job closes: unpaid orders with expire_at in (after, upTo] (epoch ms), never before their expiry.
@@ -31,11 +32,6 @@ export interface TimeoutSettings extends ExpireBatchOptions {
 
 export const DEFAULT_TIMEOUT_SETTINGS: TimeoutSettings = { batch: 200, parallel: 4, budgetMs: 5000, workerConcurrency: 2 };
 
-/** How long this process trusts that it added a second's job, and how far ahead that second must still be. */
-const REMEMBER_MS = 10_000;
-const REMEMBER_AHEAD_MS = 2000;
-const REMEMBER_MAX = 10_000;
-
 /**
  * One delayed job per expiry second, not per order: the job id comes from the second, so every order due in it
  * shares the job (adding it again is a no-op), and Redis holds one ~1 KB job per second that has orders, whatever
@@ -50,8 +46,13 @@ const REMEMBER_MAX = 10_000;
 export class OrderTimeouts {
   /** Read by the operators' queue board; jobs are added through the methods below only. */
   readonly queue: Queue<TimeoutJob>;
-  /** Seconds whose job this process added lately (a second's orders come in a burst): skips the Redis call. */
-  private readonly added = new Map<number, { at: number; done: Promise<void> }>();
+  private readonly seconds = new SecondJobs((second, now) =>
+    this.queue.add(
+      'second',
+      { after: (second - 1) * 1000, upTo: second * 1000 },
+      secondJobOptions(OrderTimeouts.jobId(second), second, now),
+    ),
+  );
 
   constructor(
     connection: RedisClient,
@@ -68,37 +69,7 @@ export class OrderTimeouts {
   static readonly backlogJobId = 'timeout-overdue';
 
   async schedule({ expireAt }: ExpiringOrder): Promise<void> {
-    const second = OrderTimeouts.secondOf(expireAt);
-    const now = this.now().getTime();
-    const lately = this.added.get(second);
-    if (lately && now - lately.at < REMEMBER_MS && second * 1000 - now > REMEMBER_AHEAD_MS) return lately.done;
-    const done = this.add(second, now);
-    // Remembered while in flight too: a burst of orders due in one second waits on one add, not one each.
-    if (second * 1000 - now > REMEMBER_AHEAD_MS) this.remember(second, { at: now, done });
-    await done;
-  }
-
-  private async add(second: number, now: number): Promise<void> {
-    try {
-      await this.queue.add(
-        'second',
-        { after: (second - 1) * 1000, upTo: second * 1000 },
-        {
-          jobId: OrderTimeouts.jobId(second),
-          // The job's own timestamp is the same instant its delay was computed from, so it is due exactly when the
-          // second ends (BullMQ would otherwise read the clock again, a millisecond or more later).
-          timestamp: now,
-          delay: Math.max(0, second * 1000 - now),
-          attempts: 5,
-          backoff: { type: 'exponential', delay: 10_000 },
-          removeOnComplete: true,
-          removeOnFail: true,
-        },
-      );
-    } catch (err) {
-      this.added.delete(second); // the next order of this second tries again
-      throw err;
-    }
+    await this.seconds.ensure(OrderTimeouts.secondOf(expireAt), this.now().getTime());
   }
 
   /** The sweep's hand-back: one job (across instances) closes every unpaid order expired before `before`, in steps. */
@@ -165,15 +136,6 @@ export class OrderTimeouts {
     if (result.kind === 'done') return `order is ${result.status}`;
     await job.moveToDelayed(result.dueAt.getTime(), token);
     throw new DelayedError();
-  }
-
-  private remember(second: number, entry: { at: number; done: Promise<void> }): void {
-    if (this.added.size >= REMEMBER_MAX) {
-      for (const [s, { at }] of this.added)
-        if (entry.at - at >= REMEMBER_MS || s * 1000 - entry.at <= REMEMBER_AHEAD_MS) this.added.delete(s);
-      if (this.added.size >= REMEMBER_MAX) this.added.clear();
-    }
-    this.added.set(second, entry);
   }
 }
 

@@ -4,6 +4,7 @@ import type { RedisClient } from '../infra/redis';
 import type { Deps } from '../app/deps';
 import { syncAttemptByNo, syncRefundByNo } from '../app/sync-attempt';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
+import { secondJobOptions, SecondJobs } from './second-jobs';
 
 export const STATUS_SYNC_QUEUE = QUEUE.statusSync;
 
@@ -31,13 +32,6 @@ const DUE_SET_TTL_MS = 24 * 60 * 60 * 1000;
 /** Rounds of one second a job asks the channel about at once. */
 const DUE_PARALLEL = 8;
 /**
- * How long this process trusts that it added a second's job (every second it adds is DUE_SET_MIN_DELAY_MS ahead,
- * so a remembered job cannot have run yet), and how many seconds it remembers.
- */
-const REMEMBER_MS = 10_000;
-const REMEMBER_MAX = 10_000;
-
-/**
  * Asks the channel about what we do not know yet (an attempt nobody notified us about, a prepay or close that
  * timed out, a refund still pending at the channel) on a schedule like Hyperswitch's PSync, and applies the
  * answer through the notify's transition path with cause SYNC. Each ask that learns nothing stamps the row's
@@ -48,8 +42,13 @@ const REMEMBER_MAX = 10_000;
 export class StatusSync {
   /** Read by the operators' queue board; jobs are added through the methods below only. */
   readonly queue: Queue<SyncJob | DueSecondJob>;
-  /** Seconds whose job this process added lately (a second's rounds come in a burst): skips the Redis call. */
-  private readonly added = new Map<number, { at: number; done: Promise<void> }>();
+  /** The seconds' jobs; with each, the set's expiry (whoever adds a second's job first touches its set). */
+  private readonly seconds = new SecondJobs((second, now) =>
+    Promise.all([
+      this.connection.pexpireat(this.dueSetKey(second), second * 1000 + DUE_SET_TTL_MS),
+      this.queue.add('second', { second }, secondJobOptions(StatusSync.secondJobId(second), second, now)),
+    ]),
+  );
 
   constructor(
     private readonly connection: RedisClient,
@@ -94,7 +93,7 @@ export class StatusSync {
     // Member first, job second: a job that then fails to be added leaves a member the next add of its second,
     // or the sweep, picks up; never a job that ran before its member arrived.
     await this.connection.sadd(key, `${round}:${attemptNo}`);
-    await this.ensureSecondJob(second, now);
+    await this.seconds.ensure(second, now);
   }
 
   async scheduleRefund(refundNo: string, round = 0): Promise<void> {
@@ -182,44 +181,6 @@ export class StatusSync {
       } while (cursor !== '0');
     }
     return undefined;
-  }
-
-  private async ensureSecondJob(second: number, now: number): Promise<void> {
-    const lately = this.added.get(second);
-    if (lately && now - lately.at < REMEMBER_MS) return lately.done;
-    // The set's expiry, with its job: whoever adds a second's first member comes here (nobody remembers it yet).
-    const key = this.dueSetKey(second);
-    const done = Promise.all([
-      this.connection.pexpireat(key, second * 1000 + DUE_SET_TTL_MS),
-      this.queue.add(
-        'second',
-        { second },
-        {
-          jobId: StatusSync.secondJobId(second),
-          timestamp: now,
-          delay: Math.max(0, second * 1000 - now),
-          attempts: 5,
-          backoff: { type: 'exponential', delay: 10_000 },
-          removeOnComplete: true,
-          removeOnFail: true,
-        },
-      ),
-    ]).then(
-      () => undefined,
-      (err: unknown) => {
-        this.added.delete(second); // the next round of this second tries again
-        throw err;
-      },
-    );
-    // Remembered while in flight too: a burst of rounds due in one second waits on one add, not one each.
-    if (this.added.size >= REMEMBER_MAX) this.forget(now);
-    this.added.set(second, { at: now, done });
-    await done;
-  }
-
-  private forget(now: number): void {
-    for (const [s, { at }] of this.added) if (now - at >= REMEMBER_MS) this.added.delete(s);
-    if (this.added.size >= REMEMBER_MAX) this.added.clear();
   }
 
   /** One round for an attempt: ask the channel (a use case); if it still has no final answer, schedule the next round. */

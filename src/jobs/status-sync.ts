@@ -74,11 +74,12 @@ export class StatusSync {
   }
 
   /**
-   * Schedules round `round` for the attempt; a round already pending for it is not added twice.
+   * Schedules round `round` for the attempt; a round already pending for it (in the same second, for a due set)
+   * is not added twice.
    *
    * Every Prepay schedules a round, and an unpaid attempt is asked six times over 26 minutes: a BullMQ job per
-   * round cost ~930 B of Redis per PAYING order (a million of them: ~0.9 GB) and a job add per Prepay. So a
-   * round due at least DUE_SET_MIN_DELAY_MS ahead is a member of its second's due set (~70 B), and one delayed
+   * round cost ~980 B of Redis per PAYING order (a million of them: ~0.94 GB) and a job add per Prepay. So a
+   * round due at least DUE_SET_MIN_DELAY_MS ahead is a member of its second's due set (~100 B), and one delayed
    * job per second, shared by every round due in it, asks about them all when the second ends (as the order
    * timeouts do). A nearer round gets a job of its own. Done jobs are removed at once, so their ids are free for
    * the next time the attempt needs a sync. If Redis loses a set or a job, the sweep asks the attempt later.

@@ -153,11 +153,30 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
         syncAfterMs: config.STATUS_SYNC_DELAYS_MS[0] ?? 60_000,
       })
     : undefined;
-  const http = await listen(
-    createSidecar(deps, { board, console: operatorConsole, health: deps.health }),
-    config.HTTP_HOST,
-    config.HTTP_PORT,
-  );
+  /** What started above, stopped in two halves: the HTTP sidecar, if up, closes between them. */
+  const stopCalls = async () => {
+    deps.orderFeed.close(); // open watches end now rather than hold the drain
+    // Calls cut at the grace still run their use cases: wait for them (each is bounded by its channel calls).
+    await grpc.shutdown(config.SHUTDOWN_GRACE_MS, 4 * config.CHANNEL_TIMEOUT_MS);
+  };
+  const stopJobsAndPools = async () => {
+    await deps.jobs.close(deps.log);
+    deps.health.stop();
+    await closeDb(deps.db);
+    deps.redis.disconnect();
+    deps.queueRedis.disconnect();
+    deps.queueProducerRedis.disconnect();
+  };
+  let http: Server;
+  try {
+    http = await listen(createSidecar(deps, { board, console: operatorConsole, health: deps.health }), config.HTTP_HOST, config.HTTP_PORT);
+  } catch (err) {
+    // A port taken: nothing started here outlives the failed start (the workers, the gRPC server, the pools), so
+    // the caller can exit cleanly or try again.
+    await stopCalls();
+    await stopJobsAndPools();
+    throw err;
+  }
   const address = http.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.HTTP_PORT;
   deps.log.info({ port: httpPort }, 'HTTP sidecar listening');
@@ -167,16 +186,9 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
     http,
     httpPort,
     async stop() {
-      deps.orderFeed.close(); // open watches end now rather than hold the drain
-      // Calls cut at the grace still run their use cases: wait for them (each is bounded by its channel calls).
-      await grpc.shutdown(config.SHUTDOWN_GRACE_MS, 4 * config.CHANNEL_TIMEOUT_MS);
+      await stopCalls();
       await new Promise<void>((resolve) => http.close(() => resolve()));
-      await deps.jobs.close(deps.log);
-      deps.health.stop();
-      await closeDb(deps.db);
-      deps.redis.disconnect();
-      deps.queueRedis.disconnect();
-      deps.queueProducerRedis.disconnect();
+      await stopJobsAndPools();
     },
   };
 }

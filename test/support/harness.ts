@@ -79,44 +79,56 @@ export async function startHarness(
 ): Promise<Harness> {
   const gateway = shared?.gateway ?? createMockGateway({ secret: MOCK_SECRET, notifyRetryDelaysMs: [0, 50, 200, 500] });
   const gatewayUrl = shared?.gatewayUrl ?? (await gateway.listen(0, '127.0.0.1'));
-  const httpPort = await freePort();
-  const notifyBaseUrl = `http://127.0.0.1:${httpPort}`;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-    DATABASE_URL: process.env.DATABASE_URL,
-    // A test's own Redis Cluster (env.REDIS_CLUSTER_NODES) takes the place of the shared Redis.
-    ...(env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: process.env.REDIS_URL }),
-    GRPC_HOST: '127.0.0.1',
-    GRPC_PORT: '0',
-    HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: String(httpPort),
-    NOTIFY_BASE_URL: notifyBaseUrl,
-    MOCK_CHANNEL_ENABLED: 'true',
-    MOCK_CHANNEL_SECRET: MOCK_SECRET,
-    MOCK_GATEWAY_URL: gatewayUrl,
-    CHANNEL_TIMEOUT_MS: '2500', // generous: a loaded CI machine must not turn a slow answer into 'unknown'
-    // Generous too: on a loaded machine a fresh pool's first connections can take seconds to open, which is no
-    // outage (fault-db-down.test.ts sets the default back).
-    DATABASE_ACQUIRE_TIMEOUT_MS: '10000',
-    SHUTDOWN_GRACE_MS: '2000',
-    // Out of any test's reach: a background status query would take a fault a test injected for its own call
-    // (prepay-race.test.ts runs past a minute on a loaded machine, so 60 s was not enough). Tests of sync set
-    // their own.
-    STATUS_SYNC_DELAYS_MS: '3600000',
-    QUEUE_PREFIX: `{${uniq('test')}}`,
-    EVENT_QUEUE_PREFIX: `{${uniq('events')}}`,
-    EVENT_RETRY_DELAYS_MS: '100,200,400',
-    OUTBOX_POLL_MS: '50',
-    // The statistics deltas stay pending unless a test folds them (its own tenants only: foldAllStatsDeltas), so
-    // one test's fold never changes what another test sees pending; GetStatistics is exact either way.
-    STATS_FOLD_MS: '3600000',
-    // The daily reconciliation's schedule is tested on its own queue (reconcile-job.test.ts); a harness runs none.
-    RECONCILE_ENABLED: 'false',
-    ...(env.PAYSVC_CALLERS_FILE || env.PAYSVC_AUTH_DISABLED ? {} : { PAYSVC_CALLERS: JSON.stringify([TEST_CALLER.entry]) }),
-    ...env,
-  });
-  const service = await startService(config, buildDeps(config, { channels: opts.channels }));
+  // freePort() closes its probe before the sidecar binds: another process can take the port meanwhile (a CI
+  // run saw EADDRINUSE). startService then releases what it started, and the harness tries another port.
+  const boot = async () => {
+    const httpPort = await freePort();
+    const notifyBaseUrl = `http://127.0.0.1:${httpPort}`;
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+      DATABASE_URL: process.env.DATABASE_URL,
+      // A test's own Redis Cluster (env.REDIS_CLUSTER_NODES) takes the place of the shared Redis.
+      ...(env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: process.env.REDIS_URL }),
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(httpPort),
+      NOTIFY_BASE_URL: notifyBaseUrl,
+      MOCK_CHANNEL_ENABLED: 'true',
+      MOCK_CHANNEL_SECRET: MOCK_SECRET,
+      MOCK_GATEWAY_URL: gatewayUrl,
+      CHANNEL_TIMEOUT_MS: '2500', // generous: a loaded CI machine must not turn a slow answer into 'unknown'
+      // Generous too: on a loaded machine a fresh pool's first connections can take seconds to open, which is no
+      // outage (fault-db-down.test.ts sets the default back).
+      DATABASE_ACQUIRE_TIMEOUT_MS: '10000',
+      SHUTDOWN_GRACE_MS: '2000',
+      // Out of any test's reach: a background status query would take a fault a test injected for its own call
+      // (prepay-race.test.ts runs past a minute on a loaded machine, so 60 s was not enough). Tests of sync set
+      // their own.
+      STATUS_SYNC_DELAYS_MS: '3600000',
+      QUEUE_PREFIX: `{${uniq('test')}}`,
+      EVENT_QUEUE_PREFIX: `{${uniq('events')}}`,
+      EVENT_RETRY_DELAYS_MS: '100,200,400',
+      OUTBOX_POLL_MS: '50',
+      // The statistics deltas stay pending unless a test folds them (its own tenants only: foldAllStatsDeltas), so
+      // one test's fold never changes what another test sees pending; GetStatistics is exact either way.
+      STATS_FOLD_MS: '3600000',
+      // The daily reconciliation's schedule is tested on its own queue (reconcile-job.test.ts); a harness runs none.
+      RECONCILE_ENABLED: 'false',
+      ...(env.PAYSVC_CALLERS_FILE || env.PAYSVC_AUTH_DISABLED ? {} : { PAYSVC_CALLERS: JSON.stringify([TEST_CALLER.entry]) }),
+      ...env,
+    });
+    return { config, notifyBaseUrl, service: await startService(config, buildDeps(config, { channels: opts.channels })) };
+  };
+  let booted: Awaited<ReturnType<typeof boot>> | undefined;
+  for (let tries = 1; !booted; tries++) {
+    booted = await boot().catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE' || tries >= 5) throw err;
+      return undefined;
+    });
+  }
+  const { config, notifyBaseUrl, service } = booted;
   const address = `127.0.0.1:${service.grpc.port}`;
   const token = TEST_CALLER.token;
   // The raw client carries the test caller's token too (a call may send its own authorization instead).

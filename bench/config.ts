@@ -30,8 +30,9 @@ export interface BenchConfig {
    */
   only: string[];
   /**
-   * BENCH_NOTIFY_ORDERS (0 = 1,000 per warm-up and measured second; 500 ran out on a faster machine): PAYING orders made for the "notify, first
-   * delivery" scenario, one notify each, all signed before its warm-up (~0.3 ms each). Running out is an error.
+   * BENCH_NOTIFY_ORDERS (0 = 1,000 per warm-up and measured second; 500 ran out on a faster machine): PAYING
+   * orders made for the "notify, first delivery" scenario, one notify each, all signed before its warm-up (~0.3 ms
+   * each). Running out is an error.
    */
   notifyOrders: number;
   /** BENCH_CPU_PROF=<dir>: profile the service over each measured window (profiler.ts) and print its hot spots. */

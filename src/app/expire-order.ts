@@ -3,6 +3,7 @@ import { findOrder, type PayOrder } from '../repo/pay-orders';
 import { findDueOrders, type DueCursor, type OpenStatus } from '../repo/sweeps';
 import { closeOrder } from './close-order';
 import type { Deps } from './deps';
+import { forEachLimited } from '../infra/for-each-limited';
 
 export type ExpireResult = { kind: 'done'; status: string } | { kind: 'not-due'; dueAt: Date };
 
@@ -85,12 +86,4 @@ export async function expireDueOrders(deps: Deps, range: DueRange, opts: ExpireB
     cursor = { status: last.status as OpenStatus, expireAt: last.expireAt, id: last.id };
     if (Date.now() - started >= opts.budgetMs) return { ...report, cursor };
   }
-}
-
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }

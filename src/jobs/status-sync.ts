@@ -3,6 +3,7 @@ import { Cluster } from 'ioredis';
 import type { RedisClient } from '../infra/redis';
 import type { Deps } from '../app/deps';
 import { syncAttemptByNo, syncRefundByNo } from '../app/sync-attempt';
+import { forEachLimited } from '../infra/for-each-limited';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
 import { secondJobOptions, SecondJobs } from './second-jobs';
 
@@ -67,6 +68,8 @@ export class StatusSync {
   }
 
   static secondJobId = (second: number): string => `psync-s${second}`;
+  /** The job of one round of its own (a round due sooner than DUE_SET_MIN_DELAY_MS). */
+  static roundJobId = (attemptNo: string, round: number): string => `psync-${attemptNo}-${round}`;
 
   /** The round the sweeper runs once the schedule is spent: asks once, schedules nothing after it. */
   get tailRound(): number {
@@ -87,7 +90,7 @@ export class StatusSync {
   async schedule(attemptNo: string, round = 0): Promise<void> {
     if (round > this.tailRound) return;
     const delay = this.delayOf(round);
-    if (delay < DUE_SET_MIN_DELAY_MS) return this.add({ attemptNo, round }, `psync-${attemptNo}-${round}`);
+    if (delay < DUE_SET_MIN_DELAY_MS) return this.add({ attemptNo, round }, StatusSync.roundJobId(attemptNo, round));
     const now = this.now();
     const second = Math.ceil((now + delay) / 1000);
     const key = this.dueSetKey(second);
@@ -137,10 +140,9 @@ export class StatusSync {
     const { second } = job.data;
     const key = this.dueSetKey(second);
     const members = await this.connection.smembers(key);
-    let next = 0;
     let done = 0;
     const failed: string[] = [];
-    const runOne = async (member: string): Promise<void> => {
+    await forEachLimited(members, DUE_PARALLEL, async (member) => {
       const round = parseRound(member);
       try {
         if (round) await this.run(deps, round);
@@ -149,12 +151,7 @@ export class StatusSync {
       } catch (err) {
         failed.push(`${member}: ${err instanceof Error ? err.message : String(err)}`);
       }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(DUE_PARALLEL, members.length) }, async () => {
-        while (next < members.length) await runOne(members[next++]);
-      }),
-    );
+    });
     if (failed.length > 0) throw new Error(`${failed.length} of ${members.length} sync rounds due ${second} failed: ${failed[0]}`);
     return `${done} sync rounds run`;
   }
@@ -164,7 +161,7 @@ export class StatusSync {
    * For operators and tests (it scans the due sets); undefined once the round has run.
    */
   async pending(attemptNo: string, round = 0): Promise<Job | undefined> {
-    const own = await this.queue.getJob(`psync-${attemptNo}-${round}`);
+    const own = await this.queue.getJob(StatusSync.roundJobId(attemptNo, round));
     if (own) return own;
     const member = `${round}:${attemptNo}`;
     const keyPrefix = this.dueSetKey(0).slice(0, -1);

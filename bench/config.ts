@@ -25,7 +25,7 @@ export interface BenchConfig {
   gateway: 'inproc' | 'process';
   /**
    * BENCH_ONLY: comma list of echo, h2load, raw-insert, create, create-no-timeout, create-prepay, query, notify;
-   * empty = all. Also growth (growth.ts: 1 M orders loaded; BENCH_GROWTH_ORDERS, BENCH_GROWTH_BASE,
+   * empty = all (create and query bring their floors, run.ts's floors()). Also growth (growth.ts: 1 M orders loaded; BENCH_GROWTH_ORDERS, BENCH_GROWTH_BASE,
    * BENCH_GROWTH_RUNS), only when named.
    */
   only: string[];

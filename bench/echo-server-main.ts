@@ -1,9 +1,21 @@
 /**
  * Baseline (a): a bare grpc-js unary echo with the service's server options, nothing else. Prints its port.
+ *
+ * With BENCH_ECHO_SQL it is a floor instead: each call first runs one hot path's own repository statement on the
+ * service's driver pool (DATABASE_URL, DATABASE_POOL_SIZE), then echoes. What the service costs above that floor is
+ * its own layer (auth, validation, protobuf, interceptors, mapping, the timeout job), not the database's work:
+ * - `create`: insertOrder (CreateOrder's one INSERT), a fresh out_order_no per call;
+ * - `query`: findOrderView by out_order_no (Query's one UNION ALL statement and its row mapping), round robin over
+ *   the ids in BENCH_IDS_FILE (the orders create-prepay left, the same the Query scenario reads).
  */
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { newPayNo } from '../src/domain/ids';
+import { closeDb, createDb, type Db } from '../src/infra/db';
+import { findOrderView } from '../src/repo/order-view';
+import { insertOrder } from '../src/repo/pay-orders';
+import { TENANT } from './grpc-frames';
 import { announceReady, failStartup } from './ready';
 
 /** Copied from src/grpc/server.ts (it does not export them); checked below so the two cannot drift silently. */
@@ -30,16 +42,67 @@ const ECHO_SERVICE = {
   },
 };
 
+export type EchoSql = 'create' | 'query';
+
+/** The statement run before each echo (none for the bare echo). */
+function statementOf(mode: EchoSql | undefined, db: Db | undefined): () => Promise<unknown> {
+  if (!mode || !db) return () => Promise.resolve();
+  if (mode === 'create') {
+    let n = 0;
+    const run = `${process.pid}-${Date.now()}`;
+    return () => {
+      const now = new Date();
+      return insertOrder(db, {
+        payNo: newPayNo(now),
+        tenantId: TENANT,
+        outOrderNo: `floor-${run}-${n++}`,
+        amount: 1999n,
+        currency: 'CNY',
+        subject: 'Bench order',
+        description: 'one unit of benchmark goods',
+        userId: 'u-bench',
+        payWay: 'MOCK',
+        notifyTopic: 'payment-events',
+        attach: 'bench',
+        extra: { source: 'bench' },
+        clientIp: '127.0.0.1',
+        returnUrl: '',
+        expireSeconds: 1800,
+        expireAt: new Date(now.getTime() + 1800_000),
+        createdAt: now,
+      });
+    };
+  }
+  const ids = readFileSync(String(process.env.BENCH_IDS_FILE), 'utf8').split('\n').filter(Boolean);
+  if (ids.length === 0) throw new Error('BENCH_ECHO_SQL=query needs the order ids create-prepay wrote (BENCH_IDS_FILE)');
+  let i = 0;
+  return async () => {
+    const view = await findOrderView(db, { tenantId: TENANT, outOrderNo: ids[i++ % ids.length] });
+    if (!view) throw new Error('an order create-prepay made is not there');
+  };
+}
+
 async function main(): Promise<void> {
   warnIfServiceOptionsDiffer();
+  const mode = process.env.BENCH_ECHO_SQL as EchoSql | undefined;
+  const db = mode ? createDb(String(process.env.DATABASE_URL), Number(process.env.DATABASE_POOL_SIZE ?? 10)) : undefined;
+  const statement = statementOf(mode, db);
   const server = new Server(SERVER_OPTIONS);
   server.addService(ECHO_SERVICE, {
-    Echo: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => callback(null, call.request),
+    Echo: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+      statement().then(
+        () => callback(null, call.request),
+        (err: Error) => callback(err),
+      );
+    },
   });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  announceReady({ grpcPort: port }, () => new Promise((resolve) => server.tryShutdown(() => resolve())));
+  announceReady({ grpcPort: port }, async () => {
+    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    if (db) await closeDb(db);
+  });
 }
 
 main().catch(failStartup);

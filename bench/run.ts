@@ -129,6 +129,34 @@ class Bench {
     }
   }
 
+  /**
+   * The floors under CreateOrder and Query (echo-server-main.ts, BENCH_ECHO_SQL): grpc-js echo plus the hot path's own
+   * repository statement on the service's pool, nothing else. Run after create-prepay (query's floor reads its
+   * orders) and with the scenario they sit under.
+   */
+  async floors(): Promise<void> {
+    const floors = [
+      { mode: 'create', scenario: 'create', label: "floor: echo + CreateOrder's INSERT" },
+      { mode: 'query', scenario: 'query', label: "floor: echo + Query's statement (findOrderView)" },
+    ] as const;
+    for (const f of floors) {
+      if (!this.want(f.scenario)) continue;
+      this.step(f.label);
+      const server = await startDaemon<Ready>('echo-server-main.ts', {
+        BENCH_ECHO_SQL: f.mode,
+        DATABASE_URL: this.services.databaseUrl,
+        DATABASE_POOL_SIZE: String(this.cfg.dbPoolSize),
+        BENCH_IDS_FILE: this.queryIds,
+      });
+      try {
+        const m = await this.measure({ server: server.pid }, this.loadClient(this.load('echo', server.info.grpcPort)));
+        this.rows.push({ label: f.label, ...m });
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+
   async rawInsert(): Promise<void> {
     if (!this.want('raw-insert')) return;
     this.step('raw INSERT transaction baseline');
@@ -239,6 +267,7 @@ class Bench {
       await this.createWithoutTimeoutJobs(url);
       await this.serviceScenario('create-prepay', 'CreateOrder + Prepay (PAY_WAY_MOCK)', url);
       await this.serviceScenario('query', 'Query (sync=false)', url);
+      await this.floors();
       await this.notifyScenarios(url);
     } finally {
       await gateway?.stop();

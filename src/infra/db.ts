@@ -1,6 +1,7 @@
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { createPool, type Pool, type PoolConfig } from 'mariadb';
 import { PrismaClient } from '../generated/prisma/client';
+import { ConnectionGate } from './connection-gate';
 import { fixDriverSetupRejections } from './mariadb-setup-fix';
 import { mysqlConnection } from './mysql-url';
 
@@ -17,6 +18,7 @@ fixDriverSetupRejections();
 process.env.TZ = 'UTC';
 
 const pools = new WeakMap<Db, Pool>();
+const gates = new WeakMap<Db, ConnectionGate>();
 
 /** How long a statement waits for a row lock (the longest any payment transaction should hold one is milliseconds). */
 const LOCK_WAIT_SECONDS = 5;
@@ -31,7 +33,9 @@ const CONNECT_TIMEOUT_MS = 2000;
  * (see sqlPool). Prisma ends the pool on $disconnect.
  */
 export function createDb(databaseUrl: string, poolSize: number, acquireTimeoutMs = ACQUIRE_TIMEOUT_MS, session: DbSession = {}): Db {
-  return createDbOnPool(createPool(dbPoolConfig(databaseUrl, poolSize, acquireTimeoutMs, session)));
+  const db = createDbOnPool(createPool(dbPoolConfig(databaseUrl, poolSize, acquireTimeoutMs, session)));
+  gates.set(db, new ConnectionGate(poolSize, acquireTimeoutMs));
+  return db;
 }
 
 /** What the pool must know of the engine behind the URL. */
@@ -95,6 +99,14 @@ export function sqlPool(db: Db): Pool {
   const pool = pools.get(db);
   if (!pool) throw new Error('this Prisma client was not made by createDb, so it has no shared pool');
   return pool;
+}
+
+/**
+ * The permits in front of the pool (connection-gate.ts) that the hot paths' statements and transactions pass;
+ * undefined for a client made on a pool of its own (createDbOnPool), whose statements go to the pool directly.
+ */
+export function connectionGate(db: Db): ConnectionGate | undefined {
+  return gates.get(db);
 }
 
 /**

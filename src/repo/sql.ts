@@ -1,7 +1,8 @@
 import type { Pool, PoolConnection } from 'mariadb';
 import { Prisma } from '../generated/prisma/client';
 import { KEPT_CHANNEL_RECORDS } from '../domain/channel-record';
-import { sqlPool, type Db } from '../infra/db';
+import type { ConnectionGate } from '../infra/connection-gate';
+import { connectionGate, sqlPool, type Db } from '../infra/db';
 
 /**
  * Statements on the mariadb driver, in the call shape of Prisma's raw queries: `$queryRaw\`SELECT … ${v}\`` returns
@@ -43,7 +44,11 @@ export class DriverSql implements Sql {
   /** Statements sent through this runner (the tests count them). */
   statements = 0;
 
-  constructor(protected readonly target: Pool | PoolConnection) {}
+  constructor(
+    protected readonly target: Pool | PoolConnection,
+    /** On the pool: the permits each statement passes first (connection-gate.ts); none on a transaction's connection. */
+    private readonly gate?: ConnectionGate,
+  ) {}
 
   $queryRaw<T = unknown>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T> {
     const { sql, args } = compile(strings, values);
@@ -73,6 +78,7 @@ export class DriverSql implements Sql {
    */
   protected run<T>(sql: string, args: unknown[]): Promise<T> {
     this.statements++;
+    if (this.gate) return this.gate.run(() => this.target.execute<T>(sql, args));
     return this.target.execute<T>(sql, args);
   }
 }
@@ -83,7 +89,7 @@ const poolRunners = new WeakMap<Db, DriverSql>();
 export function sqlOf(db: Db): DriverSql {
   let runner = poolRunners.get(db);
   if (!runner) {
-    runner = new DriverSql(sqlPool(db));
+    runner = new DriverSql(sqlPool(db), connectionGate(db));
     poolRunners.set(db, runner);
   }
   return runner;

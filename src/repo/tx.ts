@@ -1,5 +1,6 @@
-import type { PoolConnection } from 'mariadb';
-import { sqlPool, type Db } from '../infra/db';
+import type { Pool, PoolConnection } from 'mariadb';
+import type { ConnectionGate } from '../infra/connection-gate';
+import { connectionGate, sqlPool, type Db } from '../infra/db';
 import type { OrderEvent } from './history';
 import { DriverSql, sqlOf } from './sql';
 
@@ -189,9 +190,10 @@ export async function retryConflicts<T>(fn: () => Promise<T>): Promise<T> {
  */
 export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readCommitted?: boolean } = {}): Promise<T> {
   const pool = sqlPool(db);
+  const gate = connectionGate(db);
   for (let attempt = 1; ; attempt++) {
     if (attempt > 1) await conflictPause(attempt - 1);
-    const conn = await pool.getConnection();
+    const conn = await connectionThroughGate(pool, gate);
     const tx = new Tx(conn);
     const changes: OrderChange[] = [];
     changesByTx.set(tx, changes);
@@ -214,6 +216,7 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
       }
     } finally {
       await release(conn);
+      gate?.leave();
     }
     // Outside the try: the transaction committed, whatever a listener does.
     if (changes.length > 0) {
@@ -224,6 +227,18 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
       }
     }
     return result;
+  }
+}
+
+/** A connection for a transaction, after a permit of the gate (when the client has one); the caller leaves it. */
+async function connectionThroughGate(pool: Pool, gate: ConnectionGate | undefined): Promise<PoolConnection> {
+  const entered = gate?.enter();
+  if (entered) await entered;
+  try {
+    return await pool.getConnection();
+  } catch (err) {
+    gate?.leave();
+    throw err;
   }
 }
 

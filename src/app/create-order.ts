@@ -36,11 +36,25 @@ const BINDING_FIELDS = [
 export async function createOrder(deps: Deps, cmd: CreateOrderCommand): Promise<{ order: CreatedOrder; replayed: boolean }> {
   await requireTenant(deps, cmd.tenantId);
   const now = deps.now();
+  // Field by field, not `{ ...cmd, payNo, … }`: see insertOrder.
   const row: NewOrder = {
-    ...cmd,
     payNo: newPayNo(now),
-    createdAt: now,
+    tenantId: cmd.tenantId,
+    outOrderNo: cmd.outOrderNo,
+    amount: cmd.amount,
+    currency: cmd.currency,
+    subject: cmd.subject,
+    description: cmd.description,
+    userId: cmd.userId,
+    payWay: cmd.payWay,
+    notifyTopic: cmd.notifyTopic,
+    attach: cmd.attach,
+    extra: cmd.extra,
+    clientIp: cmd.clientIp,
+    returnUrl: cmd.returnUrl,
+    expireSeconds: cmd.expireSeconds,
     expireAt: new Date(now.getTime() + cmd.expireSeconds * 1000),
+    createdAt: now,
   };
   try {
     const order = await retryConflicts(() => insertOrder(deps.db, row));

@@ -109,7 +109,8 @@ async function lookAtOrder(
     );
     // A concurrent Prepay claimed first: look again, to join it or give up. Nothing was closed or called.
     if (!claimed) return { again: true };
-    return { done: await openAttempt(deps, { ...claimed, superseded: attempts.filter(isLive), handler, call, marker, ctx }) };
+    const { order: paying, attempt } = claimed; // named, not spread: see insertOrder
+    return { done: await openAttempt(deps, { order: paying, attempt, superseded: attempts.filter(isLive), handler, call, marker, ctx }) };
   } finally {
     await marker.release();
   }

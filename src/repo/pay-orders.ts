@@ -105,8 +105,26 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<CreatedOrder> {
     o.createdAt,
     o.createdAt,
   ]);
+  // Every field named, not `{ ...o, status, … }`: on Node 20's V8 a property added after a spread costs ~1 µs
+  // (a map transition each time, never cached); this literal costs ~0.2 µs in all (see order-view.ts).
   return {
-    ...o,
+    payNo: o.payNo,
+    tenantId: o.tenantId,
+    outOrderNo: o.outOrderNo,
+    amount: o.amount,
+    currency: o.currency,
+    subject: o.subject,
+    description: o.description,
+    userId: o.userId,
+    payWay: o.payWay,
+    notifyTopic: o.notifyTopic,
+    attach: o.attach,
+    extra: o.extra,
+    clientIp: o.clientIp,
+    returnUrl: o.returnUrl,
+    expireSeconds: o.expireSeconds,
+    expireAt: o.expireAt,
+    createdAt: o.createdAt,
     status: 'WAIT_PAY',
     refundedAmount: 0n,
     refundPendingAmount: 0n,
@@ -309,9 +327,17 @@ export async function insertAttempt(
   a: Pick<PayAttempt, 'attemptNo' | 'payNo' | 'tenantId' | 'payWay' | 'channel' | 'payerId' | 'clientIp'>,
 ): Promise<PayAttempt> {
   const now = new Date();
-  const row = {
-    ...a,
-    status: 'CREATED' as const,
+  // Named field by field, not spread (see insertOrder); the id is set once the INSERT gave it.
+  const row: PayAttempt = {
+    id: 0n,
+    attemptNo: a.attemptNo,
+    payNo: a.payNo,
+    tenantId: a.tenantId,
+    payWay: a.payWay,
+    channel: a.channel,
+    payerId: a.payerId,
+    clientIp: a.clientIp,
+    status: 'CREATED',
     payload: null,
     channelTradeNo: null,
     payerChannelId: null,
@@ -327,7 +353,8 @@ export async function insertAttempt(
   const { insertId } = await tx.write`
     INSERT INTO pay_attempt (attempt_no, pay_no, tenant_id, pay_way, channel, status, payer_id, client_ip, created_at, updated_at)
     VALUES (${a.attemptNo}, ${a.payNo}, ${a.tenantId}, ${a.payWay}, ${a.channel}, 'CREATED', ${a.payerId}, ${a.clientIp}, ${now}, ${now})`;
-  return { ...row, id: insertId };
+  row.id = insertId;
+  return row;
 }
 
 /** What an attempt's compare-and-set may write with its status: the payment as the channel reported it, and a record. */

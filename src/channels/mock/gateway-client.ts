@@ -46,14 +46,14 @@ export class MockGatewayClient {
   private async send(method: string, path: string, payload?: object, signal?: AbortSignal): Promise<GatewayReply> {
     const body = payload === undefined ? undefined : JSON.stringify(payload);
     const timeout = AbortSignal.timeout(this.opts.timeoutMs);
+    // Added to the signed headers, not spread together: see post().
+    const sent = buildSignedHeaders(this.opts.secret, body ?? '');
+    if (body !== undefined) sent['Content-Type'] = 'application/json';
     let answer: HttpAnswer;
     try {
       answer = await post(new URL(`${this.opts.gatewayUrl.replace(/\/+$/, '')}${path}`), {
         method,
-        headers: {
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-          ...buildSignedHeaders(this.opts.secret, body ?? ''),
-        },
+        headers: sent,
         body,
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
@@ -90,12 +90,15 @@ const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new htt
  */
 function post(
   url: URL,
+  /** headers: the caller's own fresh object, which gets Content-Length here (a header added after a spread costs
+   * ~1 µs on Node 20's V8, a map transition each time; added to the object, ~nothing). */
   opts: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
 ): Promise<HttpAnswer> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new Error(`unsupported URL scheme ${url.protocol}`));
   const secure = url.protocol === 'https:';
   const lib = secure ? https : http;
-  const headers = opts.body === undefined ? opts.headers : { ...opts.headers, 'Content-Length': String(Buffer.byteLength(opts.body)) };
+  const { headers } = opts;
+  if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
   return new Promise((resolve, reject) => {
     const req = lib.request(
       url,

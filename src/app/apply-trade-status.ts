@@ -134,7 +134,8 @@ async function paid(
   // Paid, but already going back to the buyer by someone else's refund: the order side must hear exactly that.
   const paidEvent = status.refundedAtChannel ? 'PAYMENT_REFUNDED_AT_CHANNEL' : 'PAYMENT_SUCCEEDED';
   if (isOpen(order.status)) {
-    return { kind: 'applied', order: await transition(tx, order, 'SUCCESS', { ...by, detail, set, event: paidEvent }) };
+    // The attribution spread last: a property added after a spread costs ~1 µs on Node 20 (see insertOrder).
+    return { kind: 'applied', order: await transition(tx, order, 'SUCCESS', { detail, set, event: paidEvent, ...by }) };
   }
   // FAILED but not expired is not given up: a retry could still pay it (issue 14 §2), so a payment the channel
   // reports after its decline is simply the order's payment, not a payment after close to refund.

@@ -371,9 +371,10 @@ export async function casAttemptStatus(
   attemptNo: string,
   from: AttemptStatus[],
   to: AttemptStatus,
-  { record, ...set }: AttemptSet = {},
+  { record, payload, ...set }: AttemptSet = {},
 ): Promise<boolean> {
-  const { sql, args } = assignments(ATTEMPT_COLUMNS, { ...set, payload: set.payload == null ? undefined : JSON.stringify(set.payload) });
+  // payload first, the rest spread after it: a property added after a spread costs ~1 µs on Node 20 (see insertOrder).
+  const { sql, args } = assignments(ATTEMPT_COLUMNS, { payload: payload == null ? undefined : JSON.stringify(payload), ...set });
   const append = record ? APPEND_ATTEMPT_RECORD : '';
   const n = await sqlFor(db).query<Written>(
     `UPDATE pay_attempt SET ${sql}${append}status = ?, updated_at = ? WHERE attempt_no = ? AND status IN (${from.map(() => '?').join(', ')})`,

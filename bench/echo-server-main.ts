@@ -15,7 +15,7 @@ import { newPayNo } from '../src/domain/ids';
 import { closeDb, createDb, type Db } from '../src/infra/db';
 import { findOrderView } from '../src/repo/order-view';
 import { insertOrder } from '../src/repo/pay-orders';
-import { TENANT } from './grpc-frames';
+import { benchOrderCommand, TENANT } from './grpc-frames';
 import { announceReady, failStartup } from './ready';
 
 /** Copied from src/grpc/server.ts (it does not export them); checked below so the two cannot drift silently. */
@@ -52,25 +52,13 @@ function statementOf(mode: EchoSql | undefined, db: Db | undefined): () => Promi
     const run = `${process.pid}-${Date.now()}`;
     return () => {
       const now = new Date();
-      return insertOrder(db, {
+      // Assigned onto the command, not spread with it: see insertOrder.
+      const row = Object.assign(benchOrderCommand(`floor-${run}-${n++}`), {
         payNo: newPayNo(now),
-        tenantId: TENANT,
-        outOrderNo: `floor-${run}-${n++}`,
-        amount: 1999n,
-        currency: 'CNY',
-        subject: 'Bench order',
-        description: 'one unit of benchmark goods',
-        userId: 'u-bench',
-        payWay: 'MOCK',
-        notifyTopic: 'payment-events',
-        attach: 'bench',
-        extra: { source: 'bench' },
-        clientIp: '127.0.0.1',
-        returnUrl: '',
-        expireSeconds: 1800,
         expireAt: new Date(now.getTime() + 1800_000),
         createdAt: now,
       });
+      return insertOrder(db, row);
     };
   }
   const ids = readFileSync(String(process.env.BENCH_IDS_FILE), 'utf8').split('\n').filter(Boolean);

@@ -1,5 +1,6 @@
 import { CreateOrderRequest, PrepayRequest, QueryRequest } from '../src/gen/payment/v1/payment_service';
 import { PayWay } from '../src/gen/payment/v1/types';
+import { DEFAULT_EXPIRE_SECONDS, type CreateOrderCommand } from '../src/app/create-order';
 
 /** Request bodies on the wire: the 5-byte gRPC prefix (uncompressed flag, big-endian length) + protobuf bytes. */
 export function grpcFrame(message: Uint8Array): Buffer {
@@ -11,6 +12,26 @@ export function grpcFrame(message: Uint8Array): Buffer {
 }
 
 export const TENANT = 'bench';
+
+/** The bench's order as the use case takes it, with this out_order_no (the in-process benches and the floors). */
+export function benchOrderCommand(outOrderNo: string): CreateOrderCommand {
+  return {
+    tenantId: TENANT,
+    outOrderNo,
+    amount: 1999n,
+    currency: 'CNY',
+    subject: 'Bench order',
+    description: 'one unit of benchmark goods',
+    userId: 'u-bench',
+    payWay: 'MOCK',
+    notifyTopic: 'payment-events',
+    attach: 'bench',
+    extra: { source: 'bench' },
+    clientIp: '127.0.0.1',
+    returnUrl: '',
+    expireSeconds: DEFAULT_EXPIRE_SECONDS,
+  };
+}
 
 /** A realistic order, everything but out_order_no, encoded once. */
 const CREATE_ORDER_BASE = CreateOrderRequest.encode(

@@ -10,7 +10,7 @@ import { createConnection, type Connection } from 'mariadb';
 import { channelCall, saveChannelAccount } from '../src/app/channel-accounts';
 import { buildDeps } from '../src/bootstrap';
 import type { Deps } from '../src/app/deps';
-import { createOrder, DEFAULT_EXPIRE_SECONDS } from '../src/app/create-order';
+import { createOrder } from '../src/app/create-order';
 import { assertPayWayEnabled } from '../src/app/list-pay-ways';
 import { prepay } from '../src/app/prepay';
 import { requireTenant } from '../src/app/tenants';
@@ -23,7 +23,7 @@ import { casAttemptStatus, findOrder, insertAttempt, listAttempts, type CreatedO
 import { runTx } from '../src/repo/tx';
 import { processCpuUs, startDaemon } from './children';
 import { BENCH_MOCK_SECRET, loadBenchConfig } from './config';
-import { TENANT } from './grpc-frames';
+import { benchOrderCommand, TENANT } from './grpc-frames';
 import { prepareServices } from './services';
 import { mysqlConnection } from '../src/infra/mysql-url';
 import { benchQueuePrefixes, removeBenchQueues } from './queues';
@@ -82,25 +82,6 @@ async function step(
   };
 }
 
-function orderCommand(outOrderNo: string) {
-  return {
-    tenantId: TENANT,
-    outOrderNo,
-    amount: 1999n,
-    currency: 'CNY',
-    subject: 'Bench order',
-    description: 'one unit of benchmark goods',
-    userId: 'u-bench',
-    payWay: 'MOCK',
-    notifyTopic: 'payment-events',
-    attach: 'bench',
-    extra: { source: 'bench' },
-    clientIp: '127.0.0.1',
-    returnUrl: '',
-    expireSeconds: DEFAULT_EXPIRE_SECONDS,
-  };
-}
-
 async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: number): Promise<StepRow[]> {
   const handler = deps.channels.require('MOCK');
   const ctx = { signal: new AbortController().signal };
@@ -115,7 +96,7 @@ async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: n
   };
 
   await run('createOrder use case ($executeRaw INSERT)', async (i) => {
-    orders[i] = (await createOrder(deps, orderCommand(`${tag}s${i}`))).order;
+    orders[i] = (await createOrder(deps, benchOrderCommand(`${tag}s${i}`))).order;
   });
   await run('Prepay 1: assertPayWayEnabled (pay-way configs cached per tenant)', async () =>
     assertPayWayEnabled(deps, await requireTenant(deps, TENANT), 'MOCK'),
@@ -153,7 +134,7 @@ async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: n
     }),
   );
   await run('createOrder use case, second set (for the next row)', async (i) => {
-    orders[i] = (await createOrder(deps, orderCommand(`${tag}u${i}`))).order;
+    orders[i] = (await createOrder(deps, benchOrderCommand(`${tag}u${i}`))).order;
   });
   await run('prepay use case, end to end (1-6)', (i) =>
     prepay(deps, { ref: { tenantId: TENANT, payNo: orders[i].payNo }, payWay: 'MOCK', clientIp: '127.0.0.1', payerId: '' }, ctx),

@@ -9,7 +9,7 @@ import { secretBox, type Config } from './config';
 import { ChannelAccounts } from './app/channel-accounts';
 import { PayWayConfigs } from './app/pay-way-configs';
 import { Tenants } from './app/tenants';
-import { closeDb, createDb } from './infra/db';
+import { closeDb, connectionGate, createDb } from './infra/db';
 import { createLogger } from './infra/logger';
 import { Markers } from './infra/markers';
 import { createMetrics, type Metrics } from './infra/metrics';
@@ -65,7 +65,7 @@ export function buildDeps(config: Config, opts: BuildOptions = {}): ServiceDeps 
   // Markers, notify limits and the order feed's publisher: hints a request must never wait for.
   const redis = createRedis(config.redis, { failFast: true });
   const log = createLogger(config.LOG_LEVEL);
-  const metrics = createMetrics();
+  const metrics = createMetrics(connectionGate(db));
   const subscriber = createRedis(config.redis);
   const orderFeed = new OrderFeed(redis, subscriber, config.QUEUE_PREFIX, log);
   for (const [name, connection] of Object.entries({ redis, queueRedis, queueProducerRedis, subscriber })) {

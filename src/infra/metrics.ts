@@ -1,7 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ConnectionGate } from './connection-gate';
 
-/** One registry per service instance, served by the sidecar at GET /metrics. */
-export function createMetrics() {
+/**
+ * One registry per service instance, served by the sidecar at GET /metrics. `gate`: the database pool's connection
+ * gate, whose waiters and free permits are read at each scrape.
+ */
+export function createMetrics(gate?: ConnectionGate) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -92,6 +96,22 @@ export function createMetrics() {
       help: 'Events by delivery status, as of the last sweep',
       labelNames: ['status'] as const,
       registers: [registry],
+    }),
+    dbGateWaiting: new Gauge({
+      name: 'paysvc_db_gate_waiting',
+      help: 'Statements and transactions waiting for a database connection permit (the connection gate), at scrape time',
+      registers: [registry],
+      collect() {
+        this.set(gate?.queued ?? 0);
+      },
+    }),
+    dbGateFree: new Gauge({
+      name: 'paysvc_db_gate_free_permits',
+      help: 'Database connection permits nobody holds (of DATABASE_POOL_SIZE), at scrape time',
+      registers: [registry],
+      collect() {
+        this.set(gate?.available ?? 0);
+      },
     }),
   };
 }

@@ -2,13 +2,14 @@ import { closeDb, connectionGate, createDb, sqlPool, type Db } from '../../src/i
 import { sqlOf } from '../../src/repo/sql';
 import { isTransientDbError, runTx } from '../../src/repo/tx';
 import { toServiceError } from '../../src/grpc/errors';
+import { createMetrics } from '../../src/infra/metrics';
 
 /**
  * The permits in front of the service's pool (src/infra/connection-gate.ts): statements and transactions wait
  * there, not in the driver's costlier queue, and a wait is bounded as the driver's is.
  */
 const POOL = 2;
-const ACQUIRE_MS = 300;
+const ACQUIRE_MS = 1000;
 let db: Db;
 beforeAll(() => {
   db = createDb(process.env.DATABASE_URL!, POOL, ACQUIRE_MS);
@@ -66,6 +67,9 @@ describe('the connection gate', () => {
     }
     await Promise.all(entered);
     expect(gate().available).toBe(0);
+    // What /metrics shows an operator at that moment: no permit free, one statement waiting.
+    const metrics = createMetrics(gate());
+    const gauge = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values[0]?.value;
 
     const waited = sqlOf(db)
       .query('SELECT 1', [])
@@ -73,6 +77,8 @@ describe('the connection gate', () => {
         () => undefined,
         (err: unknown) => err,
       );
+    expect(await gauge('paysvc_db_gate_free_permits')).toBe(0);
+    expect(await gauge('paysvc_db_gate_waiting')).toBe(1);
     const err = await waited;
     expect(err).toMatchObject({ errno: 45028, code: 'ER_GET_CONNECTION_TIMEOUT' });
     expect(isTransientDbError(err)).toBe(true);

@@ -37,7 +37,7 @@ export class ConnectionGate {
     }
   }
 
-  /** Takes a permit (waiting for one); the caller must leave() exactly once, however it ends. */
+  /** Takes a permit (waiting for one); once it has it, the caller must leave() exactly once (not after a failed wait). */
   enter(): Promise<void> | undefined {
     if (this.free > 0) {
       this.free--;

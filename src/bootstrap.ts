@@ -13,7 +13,7 @@ import { closeDb, connectionGate, createDb } from './infra/db';
 import { createLogger } from './infra/logger';
 import { Markers } from './infra/markers';
 import { createMetrics, type Metrics } from './infra/metrics';
-import { createRedis, type RedisClient } from './infra/redis';
+import { closeRedis, createRedis, type RedisClient } from './infra/redis';
 import { DependencyHealth } from './infra/health';
 import { throttled } from './infra/throttled';
 import { Jobs } from './jobs';
@@ -163,9 +163,7 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
     await deps.jobs.close(deps.log);
     deps.health.stop();
     await closeDb(deps.db);
-    deps.redis.disconnect();
-    deps.queueRedis.disconnect();
-    deps.queueProducerRedis.disconnect();
+    await Promise.all([closeRedis(deps.redis), closeRedis(deps.queueRedis), closeRedis(deps.queueProducerRedis)]);
   };
   let http: Server;
   try {

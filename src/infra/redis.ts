@@ -69,3 +69,25 @@ export function createRedis(target: string | RedisTarget, options: RedisConnecti
     ...(options.failFast ? { enableOfflineQueue: false } : {}),
   });
 }
+
+/**
+ * Closes a connection and waits (up to `timeoutMs`) until it has ended. ioredis's `disconnect()` only starts the
+ * close: the status stays `ready` until the socket's close event, so a stop that returned at once would leave the
+ * connection open behind it (a CI run saw exactly that). A connection between reconnect tries has no socket to
+ * close and ends at once.
+ */
+export async function closeRedis(client: RedisClient, timeoutMs = 2000): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status === 'reconnecting') {
+    client.disconnect();
+    return;
+  }
+  let onEnd = () => {};
+  const ended = new Promise<void>((resolve) => (onEnd = resolve));
+  client.once('end', onEnd);
+  const timer = setTimeout(onEnd, timeoutMs);
+  client.disconnect();
+  await ended;
+  clearTimeout(timer);
+  client.off('end', onEnd);
+}

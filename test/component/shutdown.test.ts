@@ -30,6 +30,14 @@ describe('graceful shutdown', () => {
     }
   });
 
+  it('When the service stops, then its Redis connections have ended by the time stop returns', async () => {
+    const h = await startHarness();
+    const { redis, queueRedis, queueProducerRedis } = h.service.deps;
+    expect([redis.status, queueRedis.status, queueProducerRedis.status]).toEqual(['ready', 'ready', 'ready']);
+    await h.close();
+    expect([redis.status, queueRedis.status, queueProducerRedis.status]).toEqual(['end', 'end', 'end']);
+  });
+
   it('When a call outlives the grace, then its connection is cut but its use case finishes before the queues and database close', async () => {
     const prefix = `{${uniq('shut')}}`;
     const h = await startHarness({ SHUTDOWN_GRACE_MS: '100', QUEUE_PREFIX: prefix });

@@ -33,10 +33,11 @@ describe('starting with the HTTP port taken', () => {
     });
     const deps = buildDeps(config);
     await expect(startService(config, deps)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    // Closed when the start has failed, not some time later: a CI run saw two of them still 'ready' here.
+    expect([deps.redis.status, deps.queueRedis.status, deps.queueProducerRedis.status]).toEqual(['end', 'end', 'end']);
     const workers = (deps.jobs as unknown as { workers: Array<{ isRunning(): boolean }> }).workers;
     expect(workers.length).toBeGreaterThan(0);
     await eventually(async () => workers.every((w) => !w.isRunning()), 10_000); // their loops end once closed
-    expect([deps.redis.status, deps.queueRedis.status, deps.queueProducerRedis.status]).toEqual(['end', 'end', 'end']);
     await expect(deps.db.$queryRaw`SELECT 1`).rejects.toThrow();
   });
 });

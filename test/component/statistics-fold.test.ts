@@ -1,4 +1,5 @@
 import type { PoolConnection } from 'mariadb';
+import { ORDER_STATUSES, PAID_STATUSES } from '../../src/domain/order-status';
 import { sqlPool } from '../../src/infra/db';
 import { foldAllStatsDeltas, foldStatsDeltas } from '../../src/repo/stats-fold';
 import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
@@ -118,6 +119,103 @@ describe('the statistics fold', () => {
       { status: 'WAIT_PAY', n: 16n },
       { status: 'CLOSED', n: 8n },
     ]);
+  });
+
+  it('When the database sums the deltas, then every rollup row is what summing them one by one gives, gaps and a locked delta included', async () => {
+    const tenant = uniq('t-sums');
+    const FACTS = ['order_count', 'order_amount', 'refund_count', 'refunded_amount', 'fee_amount', 'net_amount', 'refunded_fee'];
+    // Edges of quarters and days (UTC), both signs, every status, two currencies and pay ways, and pairs that cancel.
+    const day = Date.UTC(2026, 10, 30);
+    const times = [0, 1, 899_999, 900_000, 86_399_999, 86_400_000, 3_600_000 * 13 + 1_234].map((ms) => new Date(day + ms));
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+    const deltas = Array.from({ length: 240 }, (_, i) => {
+      const sign = next(3) === 0 ? -1n : 1n;
+      const facts = FACTS.map(() => sign * BigInt(next(10_000)));
+      facts[0] = sign;
+      return {
+        currency: next(4) === 0 ? 'USD' : 'CNY',
+        createdAt: times[next(times.length)],
+        status: ORDER_STATUSES[i % ORDER_STATUSES.length],
+        payWay: next(2) === 0 ? 'MOCK' : 'ALIPAY_QR',
+        facts,
+      };
+    });
+    deltas.push({ ...deltas[0], facts: deltas[0].facts.map((f) => -f) }); // cancels its cell's share of deltas[0]
+    const conn = await sqlPool(db()).getConnection();
+    const ids: bigint[] = [];
+    try {
+      for (const d of deltas) {
+        const r = await conn.query(
+          `INSERT INTO order_stats_delta (tenant_id, currency, created_at, status, pay_way, ${FACTS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [tenant, d.currency, d.createdAt, d.status, d.payWay, ...d.facts],
+        );
+        ids.push(BigInt(r.insertId));
+      }
+      // Gaps in the ids: every seventh delta is gone before any fold.
+      const gone = new Set(ids.filter((_, i) => i % 7 === 3));
+      await conn.query(`DELETE FROM order_stats_delta WHERE id IN (${[...gone].join(', ')})`);
+      const kept = deltas.filter((_, i) => !gone.has(ids[i]));
+
+      // A delta in the middle is locked by another transaction (as a fold in another process holds its claim): the
+      // folds here skip it, fold the rest without waiting for it, and it is folded once it is free.
+      const lockedAt = ids.findIndex((id, i) => i > 100 && !gone.has(id));
+      const holder = await openTx();
+      try {
+        await holder.query('SELECT id FROM order_stats_delta WHERE id = ? FOR UPDATE', [ids[lockedAt]]);
+        while ((await foldStatsDeltas(db(), 50, tenant)) > 0);
+        expect(await pendingOf(tenant)).toBe(1);
+      } finally {
+        await endTx(holder);
+      }
+      await foldAllStatsDeltas(db(), tenant);
+
+      const expectedCells = new Map<string, bigint[]>();
+      const expectedQuarters = new Map<string, bigint[]>();
+      const addTo = (m: Map<string, bigint[]>, key: string, facts: bigint[]) => {
+        const into = m.get(key) ?? facts.map(() => 0n);
+        m.set(
+          key,
+          into.map((v, i) => v + facts[i]),
+        );
+      };
+      for (const d of kept) {
+        const t = d.createdAt.getTime();
+        const quarter = new Date(t - (t % 900_000)).toISOString();
+        const dayStart = new Date(t - (t % 86_400_000)).toISOString();
+        addTo(expectedCells, [d.currency, 'QUARTER', quarter, d.status, d.payWay].join('|'), d.facts);
+        addTo(expectedCells, [d.currency, 'DAY', dayStart, d.status, d.payWay].join('|'), d.facts);
+        const paid = PAID_STATUSES.includes(d.status);
+        const [orders, amount, ...rest] = d.facts;
+        addTo(expectedQuarters, [d.currency, quarter].join('|'), [orders, amount, paid ? orders : 0n, paid ? amount : 0n, ...rest]);
+      }
+      const nonZero = (m: Map<string, bigint[]>) =>
+        Object.fromEntries([...m].filter(([, f]) => f.some((v) => v !== 0n)).map(([k, f]) => [k, f.join(',')]));
+
+      const cellRows = await conn.query(
+        `SELECT currency, grain, bucket, status, pay_way, ${FACTS.join(', ')} FROM order_stats_cell WHERE tenant_id = ?`,
+        [tenant],
+      );
+      const quarterFacts = ['order_count', 'order_amount', 'paid_count', 'paid_amount', ...FACTS.slice(2)];
+      const quarterRows = await conn.query(
+        `SELECT currency, bucket, ${quarterFacts.join(', ')} FROM order_stats_quarter WHERE tenant_id = ?`,
+        [tenant],
+      );
+      const asMap = (rows: Record<string, unknown>[], key: string[], facts: string[]) =>
+        Object.fromEntries(
+          rows
+            .filter((r) => facts.some((f) => BigInt(r[f] as bigint) !== 0n))
+            .map((r) => [
+              key.map((k) => (r[k] instanceof Date ? r[k].toISOString() : String(r[k]))).join('|'),
+              facts.map((f) => BigInt(r[f] as bigint)).join(','),
+            ]),
+        );
+      expect(asMap(cellRows, ['currency', 'grain', 'bucket', 'status', 'pay_way'], FACTS)).toEqual(nonZero(expectedCells));
+      expect(asMap(quarterRows, ['currency', 'bucket'], quarterFacts)).toEqual(nonZero(expectedQuarters));
+      expect(Object.keys(nonZero(expectedCells)).length).toBeGreaterThan(40); // the data really spread over many cells
+    } finally {
+      await conn.release();
+    }
   });
 
   it('When a worker process runs, then its fold moves the deltas into the rollup by itself', async () => {

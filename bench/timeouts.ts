@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     const rcpu0 = await redisCpuMs(redis);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    await inParallel(pending, 32, (i) => scheduleTimeout(deps, { tenantId: TENANT, payNo: pendingNos[i], expireAt: expiries[i] }));
+    await inParallel(pending, 32, async (i) => scheduleTimeout(deps, { tenantId: TENANT, payNo: pendingNos[i], expireAt: expiries[i] }));
     const scheduleS = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const redisCpu = (await redisCpuMs(redis)) - rcpu0;
@@ -145,7 +145,9 @@ async function main(): Promise<void> {
       (_, i) => new Date(lateStart + Math.floor((i * lateWindowS * 1000) / lateOrders)),
     );
     const lateNos = await insertOrders(deps.db, 'late', lateExpiries);
-    await inParallel(lateOrders, 32, (i) => scheduleTimeout(deps, { tenantId: TENANT, payNo: lateNos[i], expireAt: lateExpiries[i] }));
+    await inParallel(lateOrders, 32, async (i) =>
+      scheduleTimeout(deps, { tenantId: TENANT, payNo: lateNos[i], expireAt: lateExpiries[i] }),
+    );
     if (Date.now() > lateStart) say(`⚠ scheduling the lateness orders ran past their first expiry`);
     await untilNoneOpen(deps.db, new Date(lateStart + lateWindowS * 1000 + 1000));
     const lateness = await deps.db.$queryRaw<{ ms: number }[]>`

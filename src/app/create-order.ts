@@ -58,7 +58,8 @@ export async function createOrder(deps: Deps, cmd: CreateOrderCommand): Promise<
   };
   try {
     const order = await retryConflicts(() => insertOrder(deps.db, row));
-    await scheduleTimeout(deps, order);
+    const scheduling = scheduleTimeout(deps, order);
+    if (scheduling) await scheduling;
     return { order, replayed: false };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;

@@ -49,7 +49,7 @@ export interface Deps {
     startManual(run: { tenantId: string; channel: string; day: string; actor: string }): Promise<{ jobId: string }>;
   };
   /** Schedules an order's close at its expiry. */
-  timeouts: { schedule(order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> };
+  timeouts: { schedule(order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> | undefined };
   /** Event delivery: drops an event's queued job so a replay can queue it afresh (false while it runs). */
   deliveries: { forget(eventId: string, topic: string): Promise<boolean> };
   /** Order changes across instances, for WatchOrder. */

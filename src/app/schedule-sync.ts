@@ -28,8 +28,10 @@ export async function scheduleAutomaticRefund(deps: Deps, target: AutomaticRefun
   );
 }
 
-export async function scheduleTimeout(deps: Deps, order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> {
-  await bestEffort(deps, () => deps.timeouts.schedule(order), { payNo: order.payNo }, 'could not schedule the order timeout');
+/** Undefined when the order's second already has its job here (most calls): no promise, no timer. */
+export function scheduleTimeout(deps: Deps, order: { tenantId: string; payNo: string; expireAt: Date }): Promise<void> | undefined {
+  const adding = deps.timeouts.schedule(order); // never throws: a failed add is a rejection
+  return adding && bestEffort(deps, () => adding, { payNo: order.payNo }, 'could not schedule the order timeout');
 }
 
 /** Producers fail fast while Redis is down; the timeout also bounds a Redis that is up but stuck. */

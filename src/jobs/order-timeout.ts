@@ -68,8 +68,9 @@ export class OrderTimeouts {
   static jobId = (second: number): string => `timeout-s${second}`;
   static readonly backlogJobId = 'timeout-overdue';
 
-  async schedule({ expireAt }: ExpiringOrder): Promise<void> {
-    await this.seconds.ensure(OrderTimeouts.secondOf(expireAt), this.now().getTime());
+  /** Undefined when the order's second is known to have its job already (see SecondJobs.ensure). */
+  schedule({ expireAt }: ExpiringOrder): Promise<void> | undefined {
+    return this.seconds.ensure(OrderTimeouts.secondOf(expireAt), this.now().getTime());
   }
 
   /** The sweep's hand-back: one job (across instances) closes every unpaid order expired before `before`, in steps. */

@@ -12,28 +12,33 @@ const REMEMBER_MAX = 10_000;
  * second is remembered only while it is REMEMBER_AHEAD_MS ahead: a job that may have run by then is added again.
  */
 export class SecondJobs {
-  private readonly added = new Map<number, { at: number; done: Promise<void> }>();
+  private readonly added = new Map<number, { at: number; done: Promise<void>; settled: boolean }>();
 
   /** `add` adds the second's job (with secondJobOptions); it runs at most once per second per REMEMBER_MS here. */
   constructor(private readonly add: (second: number, now: number) => Promise<unknown>) {}
 
-  /** Makes sure the job of `second` exists, as of `now` (epoch ms). */
-  async ensure(second: number, now: number): Promise<void> {
+  /**
+   * Makes sure the job of `second` exists, as of `now` (epoch ms). Undefined when this process added it lately
+   * and that add has succeeded: nothing to wait for (most CreateOrders), so the caller skips its promise and its
+   * timeout altogether; otherwise the add to wait for (this call's, or one still in flight for the same second).
+   */
+  ensure(second: number, now: number): Promise<void> | undefined {
     const lately = this.added.get(second);
-    if (lately && now - lately.at < REMEMBER_MS && second * 1000 - now > REMEMBER_AHEAD_MS) return lately.done;
-    const done = this.add(second, now).then(
-      () => undefined,
+    if (lately && now - lately.at < REMEMBER_MS && second * 1000 - now > REMEMBER_AHEAD_MS) return lately.settled ? undefined : lately.done;
+    const entry = { at: now, done: Promise.resolve(), settled: false };
+    entry.done = this.add(second, now).then(
+      () => void (entry.settled = true),
       (err: unknown) => {
-        this.added.delete(second); // the next schedule of this second tries again
+        if (this.added.get(second) === entry) this.added.delete(second); // the next schedule of this second tries again
         throw err;
       },
     );
     // Remembered while in flight too: a burst due in one second waits on one add, not one each.
-    if (second * 1000 - now > REMEMBER_AHEAD_MS) this.remember(second, { at: now, done });
-    await done;
+    if (second * 1000 - now > REMEMBER_AHEAD_MS) this.remember(second, entry);
+    return entry.done;
   }
 
-  private remember(second: number, entry: { at: number; done: Promise<void> }): void {
+  private remember(second: number, entry: { at: number; done: Promise<void>; settled: boolean }): void {
     if (this.added.size >= REMEMBER_MAX) {
       for (const [s, { at }] of this.added)
         if (entry.at - at >= REMEMBER_MS || s * 1000 - entry.at <= REMEMBER_AHEAD_MS) this.added.delete(s);

@@ -28,7 +28,7 @@ describe('Interceptor chain', () => {
       (name: string): Interceptor =>
       async (c, next) => {
         seen.push(`${name}>${c.method}`);
-        const res = await next();
+        const res = await next(c);
         seen.push(`<${name}`);
         return res;
       };
@@ -43,9 +43,9 @@ describe('Interceptor chain', () => {
 
   it('When the handler throws a domain error, then mapErrors answers its status and outer interceptors see the mapped code', async () => {
     let outerSaw: unknown;
-    const outer: Interceptor = async (_c, next) => {
+    const outer: Interceptor = async (c, next) => {
       try {
-        return await next();
+        return await next(c);
       } catch (e) {
         outerSaw = e;
         throw e;

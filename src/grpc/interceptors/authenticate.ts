@@ -12,5 +12,5 @@ export const authenticate =
     c.ctx.actor = caller.name;
     c.logFields.actor = caller.name;
     authorize(caller, c.method, tenantOf(c.call.request));
-    return next();
+    return next(c);
   };

@@ -15,28 +15,29 @@ export interface UnaryCall {
 }
 
 /**
- * A middleware around a unary call, as in nice-grpc: it may act before and after `next()` (the rest of the
+ * A middleware around a unary call, as in nice-grpc: it may act before and after `next(c)` (the rest of the
  * chain and the handler), change what it returns, or throw. Composed in one list, outermost first.
  */
-export type Interceptor = (c: UnaryCall, next: () => Promise<unknown>) => Promise<unknown>;
+export type Interceptor = (c: UnaryCall, next: (c: UnaryCall) => Promise<unknown>) => Promise<unknown>;
 
 /**
  * The grpc-js handler for one RPC: runs `handler` inside `interceptors` (outermost first) and answers the call
- * with its result, or with the status that the error-mapping interceptor made of what it threw.
+ * with its result, or with the status that the error-mapping interceptor made of what it threw. The chain is
+ * composed once per RPC, not per call: each `next` takes the call, so a call allocates no closures for it.
  */
 export function unaryHandler<Req, Res>(
   method: string,
   interceptors: readonly Interceptor[],
   handler: (req: Req, ctx: RequestContext, logFields: CallLogFields) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
+  const run = interceptors.reduceRight<(c: UnaryCall) => Promise<unknown>>(
+    (next, interceptor) => (c) => interceptor(c, next),
+    (c) => handler(c.call.request as Req, c.ctx, c.logFields),
+  );
   return (call, callback) => {
     const ctx = callContext(call);
     const c: UnaryCall = { method, call, ctx, logFields: { requestId: ctx.requestId } };
-    const run = interceptors.reduceRight<() => Promise<unknown>>(
-      (next, interceptor) => () => interceptor(c, next),
-      () => handler(call.request, ctx, c.logFields),
-    );
-    run()
+    run(c)
       .finally(() => ctx.done())
       .then(
         (res) => callback(null, res as Res),

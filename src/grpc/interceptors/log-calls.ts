@@ -16,24 +16,26 @@ export const logCalls =
   async (c, next) => {
     const log = deps.log; // read per call: the logger may be replaced while the server runs (tests capture it)
     const started = performance.now();
-    const fields = (code: string, res?: unknown) => ({
-      rpc: c.method,
-      requestId: c.ctx.requestId,
-      actor: c.ctx.actor,
-      ...logSubject(c.call.request, res),
-      code,
-      ms: Math.round(performance.now() - started),
-    });
     try {
-      const res = await next();
+      const res = await next(c);
       // Built only when written: most deployments log above debug, and the fields cost more than the check.
-      if (log.isLevelEnabled('debug')) log.debug(fields('OK', res), 'rpc done');
+      if (log.isLevelEnabled('debug')) log.debug(fieldsOf(c, started, 'OK', res), 'rpc done');
       return res;
     } catch (err) {
-      logFailure(log, c, CallFailure.of(err, c.ctx.expired()), fields);
+      logFailure(log, c, CallFailure.of(err, c.ctx.expired()), (code) => fieldsOf(c, started, code));
       throw err;
     }
   };
+
+/** The call's log line fields (made only when a line is written). */
+const fieldsOf = (c: UnaryCall, started: number, code: string, res?: unknown) => ({
+  rpc: c.method,
+  requestId: c.ctx.requestId,
+  actor: c.ctx.actor,
+  ...logSubject(c.call.request, res),
+  code,
+  ms: Math.round(performance.now() - started),
+});
 
 function logFailure(log: Logger, c: UnaryCall, f: CallFailure, fields: (code: string) => object): void {
   const { error, reason, unexpected } = f.mapped;

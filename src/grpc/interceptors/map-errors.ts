@@ -25,7 +25,7 @@ export class CallFailure extends Error {
 /** The one error door: anything the handler (or auth) throws becomes a CallFailure with its gRPC status. */
 export const mapErrors: Interceptor = async (c, next) => {
   try {
-    return await next();
+    return await next(c);
   } catch (err) {
     throw CallFailure.of(err, c.ctx.expired());
   }

@@ -8,7 +8,7 @@ export const rpcMetrics =
   async (c, next) => {
     const timer = deps.metrics.rpcDuration.startTimer({ method: c.method });
     try {
-      const res = await next();
+      const res = await next(c);
       timer({ code: 'OK' });
       return res;
     } catch (err) {

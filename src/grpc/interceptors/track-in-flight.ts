@@ -4,5 +4,5 @@ import type { Interceptor } from './chain';
 /** Counts the call among the server's in-flight work, which a shutdown waits for before closing the database. */
 export const trackInFlight =
   (inFlight: InFlight): Interceptor =>
-  (_c, next) =>
-    inFlight.track(next());
+  (c, next) =>
+    inFlight.track(next(c));

@@ -215,7 +215,7 @@ export function paymentService(
       return { jobId, tenantId: r.tenantId, channel: r.channel, day: r.day };
     }),
     watchOrder: (call) => {
-      const timer = serviceDeps.metrics.rpcDuration.startTimer({ method: 'WatchOrder' });
+      const timer = serviceDeps.metrics.rpcDuration.startTimer('WatchOrder');
       let actor: string | undefined;
       try {
         const caller = auth.authenticate(call);
@@ -224,7 +224,7 @@ export function paymentService(
       } catch (err) {
         const { error } = toServiceError(err, false);
         const code = status[error.code ?? status.UNKNOWN];
-        timer({ code });
+        timer(code);
         serviceDeps.log.info({ rpc: 'WatchOrder', actor, ...logSubject(call.request), code, details: error.details }, 'rpc refused');
         call.emit('error', error);
         return;
@@ -237,7 +237,7 @@ export function paymentService(
       const fail = (err: unknown) => {
         const { error, reason, unexpected } = toServiceError(err, false);
         if (unexpected) serviceDeps.log.error({ err, rpc: 'WatchOrder', actor, reason, ...logSubject(call.request) }, 'rpc failed');
-        timer({ code: status[error.code ?? status.UNKNOWN] });
+        timer(status[error.code ?? status.UNKNOWN]);
         call.emit('error', error); // grpc-js turns it into the stream's status
       };
       (async () => {
@@ -245,7 +245,7 @@ export function paymentService(
         for await (const order of watchOrder(serviceDeps, ref, stop.signal)) call.write({ order: orderToProto(order) });
         if (closed.aborted) throw new ShuttingDownError('the server is shutting down; watch again');
         if (!stop.signal.aborted) call.end();
-        timer({ code: 'OK' });
+        timer('OK');
       })()
         .catch(fail)
         .finally(() => closed.removeEventListener('abort', onClose));

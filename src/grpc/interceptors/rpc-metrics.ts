@@ -6,13 +6,13 @@ import { CallFailure } from './map-errors';
 export const rpcMetrics =
   (deps: { readonly metrics: Metrics }): Interceptor =>
   async (c, next) => {
-    const timer = deps.metrics.rpcDuration.startTimer({ method: c.method });
+    const started = performance.now();
     try {
       const res = await next(c);
-      timer({ code: 'OK' });
+      deps.metrics.rpcDuration.observe(c.method, 'OK', (performance.now() - started) / 1000);
       return res;
     } catch (err) {
-      timer({ code: CallFailure.of(err, c.ctx.expired()).code });
+      deps.metrics.rpcDuration.observe(c.method, CallFailure.of(err, c.ctx.expired()).code, (performance.now() - started) / 1000);
       throw err;
     }
   };

@@ -155,9 +155,10 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
     : undefined;
   /** What started above, stopped in two halves: the HTTP sidecar, if up, closes between them. */
   const stopCalls = async () => {
-    deps.orderFeed.close(); // open watches end now rather than hold the drain
+    const feedClosed = deps.orderFeed.close(); // open watches end now rather than hold the drain
     // Calls cut at the grace still run their use cases: wait for them (each is bounded by its channel calls).
     await grpc.shutdown(config.SHUTDOWN_GRACE_MS, 4 * config.CHANNEL_TIMEOUT_MS);
+    await feedClosed;
   };
   const stopJobsAndPools = async () => {
     await deps.jobs.close(deps.log);

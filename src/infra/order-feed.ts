@@ -1,4 +1,4 @@
-import type { RedisClient } from './redis';
+import { closeRedis, type RedisClient } from './redis';
 import { throttled } from './throttled';
 import type { Logger } from './logger';
 import type { OrderChange } from '../repo/tx';
@@ -97,8 +97,9 @@ export class OrderFeed {
     };
   }
 
-  close(): void {
+  /** Ends every watch at once (before the first await), then closes the subscriber connection. */
+  async close(): Promise<void> {
     this.closing.abort();
-    this.sub.disconnect();
+    await closeRedis(this.sub);
   }
 }

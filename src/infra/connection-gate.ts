@@ -28,8 +28,8 @@ export class ConnectionGate {
 
   /** Runs fn holding a permit, and gives the permit back when fn's promise settles. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free--;
-    else await this.wait();
+    const entered = this.enter();
+    if (entered) await entered;
     try {
       return await fn();
     } finally {

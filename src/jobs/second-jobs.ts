@@ -11,8 +11,15 @@ const REMEMBER_MAX = 10_000;
  * seconds it added lately (a second's work comes in a burst), so most schedules make no Redis call at all. A
  * second is remembered only while it is REMEMBER_AHEAD_MS ahead: a job that may have run by then is added again.
  */
+/** A second's add as this process remembers it: when, the add itself, and whether it has succeeded. */
+interface Added {
+  at: number;
+  done: Promise<void>;
+  settled: boolean;
+}
+
 export class SecondJobs {
-  private readonly added = new Map<number, { at: number; done: Promise<void>; settled: boolean }>();
+  private readonly added = new Map<number, Added>();
 
   /** `add` adds the second's job (with secondJobOptions); it runs at most once per second per REMEMBER_MS here. */
   constructor(private readonly add: (second: number, now: number) => Promise<unknown>) {}
@@ -25,20 +32,20 @@ export class SecondJobs {
   ensure(second: number, now: number): Promise<void> | undefined {
     const lately = this.added.get(second);
     if (lately && now - lately.at < REMEMBER_MS && second * 1000 - now > REMEMBER_AHEAD_MS) return lately.settled ? undefined : lately.done;
-    const entry = { at: now, done: Promise.resolve(), settled: false };
-    entry.done = this.add(second, now).then(
+    const done = this.add(second, now).then(
       () => void (entry.settled = true),
       (err: unknown) => {
         if (this.added.get(second) === entry) this.added.delete(second); // the next schedule of this second tries again
         throw err;
       },
     );
+    const entry: Added = { at: now, done, settled: false };
     // Remembered while in flight too: a burst due in one second waits on one add, not one each.
     if (second * 1000 - now > REMEMBER_AHEAD_MS) this.remember(second, entry);
     return entry.done;
   }
 
-  private remember(second: number, entry: { at: number; done: Promise<void>; settled: boolean }): void {
+  private remember(second: number, entry: Added): void {
     if (this.added.size >= REMEMBER_MAX) {
       for (const [s, { at }] of this.added)
         if (entry.at - at >= REMEMBER_MS || s * 1000 - entry.at <= REMEMBER_AHEAD_MS) this.added.delete(s);

@@ -16,10 +16,9 @@ import type { Deps } from '../src/app/deps';
 import { reconcileDay } from '../src/app/reconcile';
 import { checkReconciliation, requireStatementChannel } from '../src/app/reconciliation-runs';
 import { requireTenant } from '../src/app/tenants';
-import { buildDeps, type ServiceDeps } from '../src/bootstrap';
+import { buildDeps, closeDeps, type ServiceDeps } from '../src/bootstrap';
 import { loadConfig } from '../src/config';
 import { isStatementDay } from '../src/domain/statement-days';
-import { closeDb } from '../src/infra/db';
 import type { ReconcileEngine } from '../src/jobs/reconciliation';
 import { findRun, listDifferencesAfter, listRunsBefore, dayText, type ReconRun } from '../src/repo/reconciliation-queries';
 
@@ -174,12 +173,8 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(await runReconcileCommand(deps, process.argv.slice(2), undefined, reconcileDay, stop.signal));
   } finally {
-    deps.orderFeed.close();
-    await deps.jobs.close();
-    await closeDb(deps.db);
-    deps.redis.disconnect();
-    deps.queueRedis.disconnect();
-    deps.queueProducerRedis.disconnect();
+    await deps.orderFeed.close();
+    await closeDeps(deps);
   }
 }
 

@@ -160,12 +160,7 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
     await grpc.shutdown(config.SHUTDOWN_GRACE_MS, 4 * config.CHANNEL_TIMEOUT_MS);
     await feedClosed;
   };
-  const stopJobsAndPools = async () => {
-    await deps.jobs.close(deps.log);
-    deps.health.stop();
-    await closeDb(deps.db);
-    await Promise.all([closeRedis(deps.redis), closeRedis(deps.queueRedis), closeRedis(deps.queueProducerRedis)]);
-  };
+  const stopJobsAndPools = () => closeDeps(deps);
   let http: Server;
   try {
     http = await listen(createSidecar(deps, { board, console: operatorConsole, health: deps.health }), config.HTTP_HOST, config.HTTP_PORT);
@@ -190,6 +185,17 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
       await stopJobsAndPools();
     },
   };
+}
+
+/**
+ * Closes what buildDeps opened: the queues and workers, the health checks, the database pool and the Redis
+ * connections, each ended by the time this returns. Not the order feed: whoever stops first closes it (see stopCalls).
+ */
+export async function closeDeps(deps: ServiceDeps): Promise<void> {
+  await deps.jobs.close(deps.log);
+  deps.health.stop();
+  await closeDb(deps.db);
+  await Promise.all([closeRedis(deps.redis), closeRedis(deps.queueRedis), closeRedis(deps.queueProducerRedis)]);
 }
 
 /** Waits for an ioredis connection to be ready; a clear error if Redis does not answer in time. */

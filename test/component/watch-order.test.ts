@@ -1,6 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { PaymentClient, PaymentError } from '../../src/client';
 import { OrderStatus, PayWay, type PayOrder } from '../../src/gen/payment/v1/types';
+import { OrderFeed } from '../../src/infra/order-feed';
+import { closeRedis, createRedis } from '../../src/infra/redis';
 import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 
@@ -9,7 +11,7 @@ let b: Harness;
 let client: PaymentClient;
 beforeAll(async () => {
   // A serves the watch and re-reads only once a minute on its own: a change it reports in time came over the feed.
-  // Replicas of one deployment share the queue prefix, which also names the change feed's channels.
+  // Replicas of one deployment share the queue prefix, which also names the change feed's channel.
   const QUEUE_PREFIX = `{${uniq('watch')}}`;
   a = await startHarness({ WATCH_POLL_MS: '60000', QUEUE_PREFIX });
   b = await startHarness({ QUEUE_PREFIX }, { gateway: a.gateway, gatewayUrl: a.gatewayUrl });
@@ -72,10 +74,43 @@ describe('WatchOrder', () => {
     const seen: PayOrder[] = [];
     const done = collect(client.watchOrder({ tenantId: tenant, payNo: order.payNo }, { signal: stop.signal }), seen);
     await eventually(() => Promise.resolve(seen.length === 1));
-    const feed = a.service.deps.orderFeed as unknown as { channels: Map<string, unknown> };
-    expect([...feed.channels.keys()].some((k) => k.endsWith(order.payNo))).toBe(true);
+    const feed = a.service.deps.orderFeed as unknown as { watched: Map<string, unknown> };
+    expect(feed.watched.has(order.payNo)).toBe(true);
     stop.abort();
     await done;
-    await eventually(() => Promise.resolve(![...feed.channels.keys()].some((k) => k.endsWith(order.payNo))));
+    await eventually(() => Promise.resolve(!feed.watched.has(order.payNo)));
+  });
+
+  it('When several orders change in one turn of the event loop, then one message names them all and only their watchers wake', async () => {
+    const prefix = `{${uniq('feed')}}`;
+    const [pub, sub, spy] = [createRedis(process.env.REDIS_URL!), createRedis(process.env.REDIS_URL!), createRedis(process.env.REDIS_URL!)];
+    const feed = new OrderFeed(pub, sub, prefix, a.service.deps.log);
+    try {
+      const messages: string[] = [];
+      spy.on('message', (_channel: string, message: string) => messages.push(message));
+      await spy.subscribe(`${prefix}:orders`);
+      const woken: string[] = [];
+      const stopA = await feed.subscribe('PA', () => woken.push('PA'));
+      await feed.subscribe('PC', () => woken.push('PC'));
+
+      feed.publish([{ payNo: 'PA', status: 'PAYING', version: 2n }]);
+      feed.publish([
+        { payNo: 'PB', status: 'SUCCESS', version: 3n },
+        { payNo: 'PC', status: 'CLOSED', version: 2n },
+      ]);
+      await eventually(() => Promise.resolve(woken.length === 2 && messages.length === 1));
+      expect(messages).toEqual(['PA PB PC']);
+      expect(woken.sort()).toEqual(['PA', 'PC']);
+
+      await stopA();
+      feed.publish([{ payNo: 'PA', status: 'SUCCESS', version: 3n }]);
+      feed.publish([{ payNo: 'PC', status: 'CLOSED', version: 3n }]);
+      await eventually(() => Promise.resolve(woken.length === 3 && messages.length === 2));
+      expect(messages).toEqual(['PA PB PC', 'PA PC']);
+      expect(woken.sort()).toEqual(['PA', 'PC', 'PC']); // the watch of PA that stopped hears nothing more
+    } finally {
+      await feed.close();
+      await Promise.all([closeRedis(pub), closeRedis(spy)]);
+    }
   });
 });

@@ -27,6 +27,9 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
     deps.channels.modules.map((m) => [m.notify.pathSegment, express.raw({ type: () => true, limit: m.notify.maxBodyBytes })] as const),
   );
   app.disable('x-powered-by');
+  // No ETag on any answer: nothing here is cached (a notify's ack, metrics, console pages with CSRF tokens), and
+  // Express hashed every body for one (SHA-1, a few µs of every notify).
+  app.set('etag', false);
   if (opts.board) app.use(QUEUE_BOARD_PATH, opts.board);
   if (opts.console) app.use(CONSOLE_PATH, opts.console);
 

@@ -81,7 +81,7 @@ describe('WatchOrder', () => {
     await eventually(() => Promise.resolve(!feed.watched.has(order.payNo)));
   });
 
-  it('When several orders change in one turn of the event loop, then one message names them all and only their watchers wake', async () => {
+  it('When several orders change within a few milliseconds, then one message names them all and only their watchers wake', async () => {
     const prefix = `{${uniq('feed')}}`;
     const [pub, sub, spy] = [createRedis(process.env.REDIS_URL!), createRedis(process.env.REDIS_URL!), createRedis(process.env.REDIS_URL!)];
     const feed = new OrderFeed(pub, sub, prefix, a.service.deps.log);

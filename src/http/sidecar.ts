@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Server } from 'node:http';
 import type { Deps } from '../app/deps';
+import type { NotifyAck } from '../channels/types';
 import { handleNotify } from '../app/handle-notify';
 import { TENANT_ID, TERMINAL_TYPE } from '../domain/identifiers';
 import { DependencyHealth } from '../infra/health';
@@ -77,11 +78,10 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
           repeatedHeaders: repeatedHeaders(req.rawHeaders),
           rawBody,
         });
-        res.status(ack.status).type(ack.contentType).send(ack.body);
+        answer(res, ack);
       } catch (err) {
         deps.log.error({ err, channel, tenantId: req.params.tenantId }, 'notify processing failed');
-        const ack = handler.ackNotify(false, 'temporary failure, retry later');
-        res.status(500).type(ack.contentType).send(ack.body);
+        answer(res, { ...handler.ackNotify(false, 'temporary failure, retry later'), status: 500 });
       }
     },
   );
@@ -93,6 +93,16 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
   };
   app.use(onError);
   return app;
+}
+
+/**
+ * A notify's answer, as `res.status().type().send()` wrote it (UTF-8 named on the type, the length; no body and no
+ * body headers with a 204), without Express's per-call header normalising and type lookup (~15 µs of every notify).
+ */
+function answer(res: Response, ack: NotifyAck): void {
+  if (ack.status === 204) return void res.writeHead(204).end();
+  const body = Buffer.from(ack.body, 'utf8');
+  res.writeHead(ack.status, { 'content-type': `${ack.contentType}; charset=utf-8`, 'content-length': body.length }).end(body);
 }
 
 /** Names (lower case) of the headers that came more than once: Node joins most repeats with ", " or drops them. */

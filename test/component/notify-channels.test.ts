@@ -77,14 +77,26 @@ describe('channel notifies', () => {
     expect(events.map((e) => e.type).sort()).toEqual(['PAYMENT_SUCCEEDED', 'REFUND_SUCCEEDED', 'REFUND_SUCCEEDED']);
   });
 
-  it('When a tenant has no account at the channel, then its notifies are rejected', async () => {
+  it("When a tenant has no account at the channel, then its notifies are rejected in the channel's dialect", async () => {
     const res = await fetch(`${h.notifyBaseUrl}/notify/alipay/${await newTenant(h, 't-ghost')}/qr`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'out_trade_no=A1&trade_status=TRADE_SUCCESS&sign=abc',
     });
     expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(res.headers.get('content-length')).toBe('4');
     expect(await res.text()).toBe('fail'); // Alipay's refusal: anything but 'success' is delivered again
+    const wechat = await fetch(`${h.notifyBaseUrl}/notify/wx/${await newTenant(h, 't-ghost')}/native`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(wechat.status).toBe(500);
+    expect(wechat.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const refusal = await wechat.text();
+    expect(wechat.headers.get('content-length')).toBe(String(Buffer.byteLength(refusal)));
+    expect(JSON.parse(refusal)).toEqual({ code: 'FAIL', message: expect.any(String) });
   });
 
   it('When one tenant floods unverifiable notifies, then past the per-minute limit they are refused unread with 429', async () => {

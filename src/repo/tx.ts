@@ -9,10 +9,52 @@ import { DriverSql, sqlOf } from './sql';
  * Repository functions take it so use cases decide the transaction's shape.
  */
 export class Tx extends DriverSql {
-  constructor(readonly connection: PoolConnection) {
+  /** BEGIN succeeded: statements go straight to the connection. */
+  private begun = false;
+  /** A statement was sent or queued while BEGIN was unanswered. */
+  private issued = false;
+
+  constructor(
+    readonly connection: PoolConnection,
+    /** The transaction's BEGIN, sent and not yet awaited (runTx); none when the caller began it. */
+    private readonly began: Promise<unknown> = Promise.resolve(),
+  ) {
     super(connection);
+    began.then(
+      () => (this.begun = true),
+      () => undefined, // told by the statements below, or by settled()
+    );
+  }
+
+  /**
+   * While BEGIN is unanswered, the first statement, if it only reads, is sent at once behind it (the driver
+   * pipelines them and both answers come back together: one wait, not two); its rows are handed over only once
+   * BEGIN has succeeded. Anything else waits for BEGIN, and goes out in the order it was issued: a write sent behind
+   * a BEGIN that failed would have run, and committed, on its own.
+   */
+  protected override run<T>(sql: string, args: unknown[]): Promise<T> {
+    if (this.begun) return super.run(sql, args);
+    const first = !this.issued;
+    this.issued = true;
+    if (!first || !READ.test(sql)) return this.began.then(() => super.run<T>(sql, args));
+    const sent = super.run<T>(sql, args);
+    return this.began.then(
+      () => sent,
+      (err: unknown) => {
+        sent.catch(() => undefined); // BEGIN's failure is the one to tell; the read's own outcome no longer matters
+        throw err;
+      },
+    );
+  }
+
+  /** BEGIN's outcome: for runTx before COMMIT, when the transaction sent no statement. */
+  async settled(): Promise<void> {
+    await this.began;
   }
 }
+
+/** A statement that only reads (locking reads included): safe to send before BEGIN's answer. */
+const READ = /^\s*SELECT\s/i;
 
 /** Where a raw statement may run: in a transaction, or on the client's pool (autocommit). */
 export type Queryable = Db | Tx;
@@ -194,7 +236,12 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
   for (let attempt = 1; ; attempt++) {
     if (attempt > 1) await conflictPause(attempt - 1);
     const conn = await connectionThroughGate(pool, gate);
-    const tx = new Tx(conn);
+    // Sent back to back (the driver pipelines them): one wait, not two. Awaited with the transaction's first statement.
+    const began = opts.readCommitted
+      ? Promise.all([conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED'), conn.query('BEGIN')])
+      : conn.query('BEGIN');
+    began.catch(() => undefined); // observed by the first statement or by settled() below
+    const tx = new Tx(conn, began);
     const changes: OrderChange[] = [];
     changesByTx.set(tx, changes);
     const encode = encoders.get(db);
@@ -202,12 +249,8 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
     let result: T;
     try {
       try {
-        // Sent back to back (the driver pipelines them): one wait, not two.
-        const began = opts.readCommitted
-          ? Promise.all([conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED'), conn.query('BEGIN')])
-          : conn.query('BEGIN');
-        await began;
         result = await fn(tx);
+        await tx.settled(); // fn may have sent no statement
         await conn.query('COMMIT');
       } catch (err) {
         await rollback(conn);

@@ -3,7 +3,7 @@ import { PayWay } from '../../src/gen/payment/v1/types';
 import { createDb, sqlPool, type Db } from '../../src/infra/db';
 import { listTransitions, recordTransition } from '../../src/repo/history';
 import { lockOrder } from '../../src/repo/pay-orders';
-import { noteOrderChange, onOrderChanges, runTx, type OrderChange } from '../../src/repo/tx';
+import { noteOrderChange, onOrderChanges, runTx, Tx, type OrderChange } from '../../src/repo/tx';
 import { mockAccount, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { mockPaymentNotify, postMockNotify } from '../support/mock-notify';
 import { createOrder, ref } from '../support/orders';
@@ -92,6 +92,62 @@ describe('runTx on a driver connection', () => {
       expect(heard).toEqual([]); // not before COMMIT
     });
     expect(heard).toEqual([change]);
+  });
+});
+
+describe("a transaction's statements while its BEGIN is unanswered", () => {
+  /** A Tx on a connection of its own whose BEGIN the test answers; the connection itself stays in autocommit. */
+  async function withPendingBegin(test: (tx: Tx, conn: PoolConnection, answer: (ok: boolean) => void) => Promise<void>) {
+    const conn = await sqlPool(db).getConnection();
+    let answer!: (ok: boolean) => void;
+    const began = new Promise<unknown>((resolve, reject) => {
+      answer = (ok) => (ok ? resolve(conn.query('BEGIN')) : reject(new Error('BEGIN failed')));
+    });
+    try {
+      await test(new Tx(conn, began), conn, answer);
+    } finally {
+      await conn.query('ROLLBACK');
+      await conn.release();
+    }
+  }
+
+  it('When the first statement reads, then it is sent at once and its rows are handed over once BEGIN succeeds', async () => {
+    const order = await createOrder(h, TENANT);
+    await withPendingBegin(async (tx, _conn, answer) => {
+      const read = lockOrder(tx, order.payNo);
+      expect(tx.statements).toBe(1); // on the wire behind BEGIN, not waiting for its answer
+      answer(true);
+      expect((await read).payNo).toBe(order.payNo);
+    });
+  });
+
+  it('When a write is issued before BEGIN is answered, then it is sent only after BEGIN, inside the transaction', async () => {
+    const order = await createOrder(h, TENANT);
+    await withPendingBegin(async (tx, conn, answer) => {
+      const write = recordTransition(tx, audit(order.payNo, 'written after BEGIN'));
+      await conn.query('SELECT 1'); // had the write been sent, it would have run (and committed) before this
+      expect(tx.statements).toBe(0);
+      expect(await details(order.payNo)).not.toContain('written after BEGIN');
+      answer(true);
+      await write;
+    }); // rolled back: it ran in the transaction BEGIN opened
+    expect(await details(order.payNo)).not.toContain('written after BEGIN');
+  });
+
+  it('When BEGIN fails, then the first read tells its error and nothing issued behind it is sent', async () => {
+    const order = await createOrder(h, TENANT);
+    await withPendingBegin(async (tx, conn, answer) => {
+      const read = lockOrder(tx, order.payNo);
+      const write = recordTransition(tx, audit(order.payNo, 'behind a failed BEGIN'));
+      const secondRead = lockOrder(tx, order.payNo);
+      answer(false);
+      await expect(read).rejects.toThrow('BEGIN failed');
+      await expect(write).rejects.toThrow('BEGIN failed');
+      await expect(secondRead).rejects.toThrow('BEGIN failed');
+      await conn.query('SELECT 1'); // anything sent has been answered by now
+      expect(tx.statements).toBe(1);
+    });
+    expect(await details(order.payNo)).not.toContain('behind a failed BEGIN');
   });
 });
 

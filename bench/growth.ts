@@ -71,10 +71,11 @@ function tracedDb(databaseUrl: string): { db: Db; ran: Statement[] } {
     });
     return target;
   };
-  const pool = trace(createPool(dbPoolConfig(databaseUrl, 2)));
+  const config = dbPoolConfig(databaseUrl, 2);
+  const pool = trace(createPool(config));
   const getConnection = pool.getConnection.bind(pool);
   pool.getConnection = async () => trace(await getConnection());
-  return { db: createDbOnPool(pool), ran };
+  return { db: createDbOnPool(pool, config), ran };
 }
 
 type Probe = { label: string; run: () => Promise<unknown> };

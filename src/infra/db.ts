@@ -19,6 +19,8 @@ process.env.TZ = 'UTC';
 
 const pools = new WeakMap<Db, Pool>();
 const gates = new WeakMap<Db, ConnectionGate>();
+/** Clients whose pool does not pipeline (a Galera cluster's, see DbSession): runTx sends their statements one by one. */
+const unpipelined = new WeakSet<Db>();
 
 /** How long a statement waits for a row lock (the longest any payment transaction should hold one is milliseconds). */
 const LOCK_WAIT_SECONDS = 5;
@@ -33,7 +35,8 @@ const CONNECT_TIMEOUT_MS = 2000;
  * (see sqlPool). Prisma ends the pool on $disconnect.
  */
 export function createDb(databaseUrl: string, poolSize: number, acquireTimeoutMs = ACQUIRE_TIMEOUT_MS, session: DbSession = {}): Db {
-  const db = createDbOnPool(createPool(dbPoolConfig(databaseUrl, poolSize, acquireTimeoutMs, session)));
+  const config = dbPoolConfig(databaseUrl, poolSize, acquireTimeoutMs, session);
+  const db = createDbOnPool(createPool(config), config);
   gates.set(db, new ConnectionGate(poolSize, acquireTimeoutMs));
   return db;
 }
@@ -81,8 +84,8 @@ export function dbPoolConfig(
   };
 }
 
-/** A Prisma client on a driver pool made with dbPoolConfig; Prisma ends the pool on $disconnect. */
-export function createDbOnPool(pool: Pool): Db {
+/** A Prisma client on a driver pool made with config (dbPoolConfig's); Prisma ends the pool on $disconnect. */
+export function createDbOnPool(pool: Pool, config: Pick<PoolConfig, 'pipelining'>): Db {
   const adapter = new PrismaMariaDb(pool, {
     // The binary protocol costs Prisma a PREPARE, EXECUTE and CLOSE per query (it does not reuse the driver's
     // prepared-statement cache); the text protocol is one round trip (npm run bench shows the difference).
@@ -91,7 +94,18 @@ export function createDbOnPool(pool: Pool): Db {
   });
   const db = new PrismaClient({ adapter });
   pools.set(db, pool);
+  if (config.pipelining === false) unpipelined.add(db);
   return db;
+}
+
+/**
+ * Whether this client's connections pipeline: send a statement while the one before it is unanswered. Without
+ * pipelining, mariadb 3.4.5 can leave a statement unsent for good when it is issued while two commands are queued
+ * on the connection and its text is in the connection's prepared-statement cache (see Tx): runTx must then issue
+ * one statement at a time.
+ */
+export function pipelinesStatements(db: Db): boolean {
+  return !unpipelined.has(db);
 }
 
 /** The driver pool under this client, for statements on the hot paths (the same connections Prisma uses). */

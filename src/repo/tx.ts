@@ -1,6 +1,6 @@
 import type { Pool, PoolConnection } from 'mariadb';
 import type { ConnectionGate } from '../infra/connection-gate';
-import { connectionGate, sqlPool, type Db } from '../infra/db';
+import { connectionGate, pipelinesStatements, sqlPool, type Db } from '../infra/db';
 import type { OrderEvent } from './history';
 import { DriverSql, sqlOf } from './sql';
 
@@ -13,11 +13,15 @@ export class Tx extends DriverSql {
   private begun = false;
   /** A statement was sent or queued while BEGIN was unanswered. */
   private issued = false;
+  /** On a connection that does not pipeline: the last statement issued, which the next one waits for. */
+  private last: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly connection: PoolConnection,
     /** The transaction's BEGIN, sent and not yet awaited (runTx); none when the caller began it. */
     private readonly began: Promise<unknown> = Promise.resolve(),
+    /** Whether the connection pipelines (pipelinesStatements); a Galera cluster's does not. */
+    private readonly pipelines = true,
   ) {
     super(connection);
     began.then(
@@ -31,8 +35,20 @@ export class Tx extends DriverSql {
    * pipelines them and both answers come back together: one wait, not two); its rows are handed over only once
    * BEGIN has succeeded. Anything else waits for BEGIN, and goes out in the order it was issued: a write sent behind
    * a BEGIN that failed would have run, and committed, on its own.
+   *
+   * A connection that does not pipeline gains nothing from that, and mariadb 3.4.5 without pipelining loses a
+   * statement issued while two commands are queued (runTx's SET TRANSACTION and BEGIN, or two earlier statements)
+   * when its text is in the prepared-statement cache: the PREPARE it queues is answered from the cache without a
+   * round trip, but stays first in the queue of commands awaiting an answer, so the EXECUTE queued after it is
+   * never sent (a Galera run's outbox relay hung on its claim). There each statement waits for BEGIN and the one
+   * before it.
    */
   protected override run<T>(sql: string, args: unknown[]): Promise<T> {
+    if (!this.pipelines) {
+      const result = this.last.then(() => this.began).then(() => super.run<T>(sql, args));
+      this.last = result.catch(() => undefined); // a failed statement does not stop the ones after it
+      return result;
+    }
     if (this.begun) return super.run(sql, args);
     const first = !this.issued;
     this.issued = true;
@@ -47,8 +63,9 @@ export class Tx extends DriverSql {
     );
   }
 
-  /** BEGIN's outcome: for runTx before COMMIT, when the transaction sent no statement. */
+  /** BEGIN's outcome, and on a connection that does not pipeline every statement's: for runTx before COMMIT. */
   async settled(): Promise<void> {
+    await this.last;
     await this.began;
   }
 }
@@ -241,7 +258,7 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
       ? Promise.all([conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED'), conn.query('BEGIN')])
       : conn.query('BEGIN');
     began.catch(() => undefined); // observed by the first statement or by settled() below
-    const tx = new Tx(conn, began);
+    const tx = new Tx(conn, began, pipelinesStatements(db));
     const changes: OrderChange[] = [];
     changesByTx.set(tx, changes);
     const encode = encoders.get(db);
@@ -253,6 +270,7 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
         await tx.settled(); // fn may have sent no statement
         await conn.query('COMMIT');
       } catch (err) {
+        await tx.settled().catch(() => undefined); // a statement still to be sent goes before ROLLBACK, not after it
         await rollback(conn);
         if (!mayRetry(err, attempt)) throw err;
         continue;

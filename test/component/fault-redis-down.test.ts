@@ -41,7 +41,8 @@ describe('While Redis is down', () => {
     await eventually(async () => reconnectDelayMs >= 600);
     h.service.deps.redis.off('reconnecting', grown);
     expect(h.service.deps.queueProducerRedis.status).not.toBe('ready');
-    expect(warn.mock.calls.some(([, msg]) => String(msg) === 'Redis is unreachable')).toBe(true);
+    // Not at once: a blip of Redis at the service's start, on a busy machine, holds the warning back up to 10 s.
+    await eventually(async () => warn.mock.calls.some(([, msg]) => String(msg) === 'Redis is unreachable'));
 
     // Orders created meanwhile: their timeout job cannot be added; only the sweep will close them.
     const during: PayOrder[] = [];

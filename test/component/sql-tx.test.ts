@@ -1,6 +1,6 @@
 import type { Pool, PoolConnection, QueryOptions } from 'mariadb';
 import { PayWay } from '../../src/gen/payment/v1/types';
-import { createDb, sqlPool, type Db } from '../../src/infra/db';
+import { closeDb, createDb, sqlPool, type Db } from '../../src/infra/db';
 import { listTransitions, recordTransition } from '../../src/repo/history';
 import { lockOrder } from '../../src/repo/pay-orders';
 import { noteOrderChange, onOrderChanges, runTx, Tx, type OrderChange } from '../../src/repo/tx';
@@ -19,7 +19,7 @@ beforeAll(async () => {
   db = createDb(process.env.DATABASE_URL!, 4);
 });
 afterAll(async () => {
-  await db.$disconnect();
+  await closeDb(db);
   await h.close();
 });
 
@@ -157,7 +157,7 @@ describe("runTx on a pool that does not pipeline (a Galera cluster's session set
   beforeAll(() => {
     galera = createDb(process.env.DATABASE_URL!, 1, undefined, { galera: true });
   });
-  afterAll(() => galera.$disconnect());
+  afterAll(() => closeDb(galera)); // $disconnect alone leaves the pool open when Prisma never used it
 
   /** A hang found by a bound, told as such instead of as Jest's timeout. */
   const answered = <T>(p: Promise<T>): Promise<T> =>

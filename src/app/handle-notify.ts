@@ -3,7 +3,15 @@ import { StringDecoder } from 'node:string_decoder';
 import type { NotifyResult } from '../generated/prisma/enums';
 import type { ChannelNotifyPort, NotifyAck, NotifyVerification, RawNotify, VerifiedNotify } from '../channels/types';
 import { findAttempt, type PayAttempt } from '../repo/pay-orders';
-import { findNotifiedAttempt, insertReceipt, recordNotify, type NotifyLogEntry, type ReceiptKey } from '../repo/notifies';
+import {
+  findNotifiedAttempt,
+  insertReceipt,
+  recordNotify,
+  rememberReceipt,
+  seenReceipt,
+  type NotifyLogEntry,
+  type ReceiptKey,
+} from '../repo/notifies';
 import { findRefundByNo } from '../repo/refunds';
 import { isUniqueViolation, type Tx } from '../repo/tx';
 import { applyRefundStatus } from './apply-refund-status';
@@ -47,6 +55,10 @@ async function processNotify(deps: Deps, handler: ChannelNotifyPort, raw: RawNot
   const verification = refuseRepeats(handler, raw, await handler.verifyNotify(raw, account));
   if (!verification.valid) return rejectUnverified(deps, handler, raw, verification, log);
   const n = verification.notify;
+  const key: ReceiptKey = { channel, tenantId: raw.tenantId, attemptNo: n.attemptNo, notifyId: n.notifyId };
+  // A re-delivery of a notify this process saw applied: answered from memory (no read), recorded.
+  const seen = seenReceipt(deps.db, key);
+  if (seen !== undefined) return duplicate(deps, handler, log('DUPLICATE', 'already applied', n, seen));
   // The trade and this notify's receipt on it in one read: a re-delivery is answered without a transaction.
   const found = await findNotifiedAttempt(deps.db, n.attemptNo, { channel, tenantId: raw.tenantId, notifyId: n.notifyId });
   if (!found || found.attempt.tenantId !== raw.tenantId || found.attempt.channel !== channel) {
@@ -55,28 +67,35 @@ async function processNotify(deps: Deps, handler: ChannelNotifyPort, raw: RawNot
   }
   const { attempt } = found;
   if (found.applied) {
-    await recordNotify(deps.db, log('DUPLICATE', 'already applied', n, attempt.payNo));
-    return { result: 'DUPLICATE', ack: handler.ackNotify(true) };
+    rememberReceipt(deps.db, key, attempt.payNo);
+    return duplicate(deps, handler, log('DUPLICATE', 'already applied', n, attempt.payNo));
   }
   // Not applied when read: the receipt, written in the applying transaction, is the dedupe truth (a concurrent
   // delivery of the same notify loses on its unique key and is answered DUPLICATE below).
-  const key: ReceiptKey = { channel, tenantId: raw.tenantId, attemptNo: attempt.attemptNo, notifyId: n.notifyId };
   const record: Recorder = async (tx, result, detail) => {
     await insertReceipt(tx, key, attempt.payNo); // a second one for this trade is a unique violation
     await recordNotify(tx, log(result, detail, n, attempt.payNo));
   };
   try {
     const applied = await apply(deps, attempt, n, record);
-    if (applied.ok) return { result: applied.result, ack: handler.ackNotify(true) };
+    if (applied.ok) {
+      rememberReceipt(deps.db, key, attempt.payNo); // written by `record` in the transaction apply committed
+      return { result: applied.result, ack: handler.ackNotify(true) };
+    }
     await recordNotify(deps.db, log('REJECTED', applied.detail, n, attempt.payNo));
     deps.log.error({ channel, payNo: attempt.payNo, notifyId: n.notifyId, reason: applied.detail }, 'notify contradicts the order');
     await askTheChannel(deps, attempt, n);
     return { result: 'REJECTED', ack: handler.ackNotify(false, applied.detail) };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
-    await recordNotify(deps.db, log('DUPLICATE', 'applied concurrently', n, attempt.payNo));
-    return { result: 'DUPLICATE', ack: handler.ackNotify(true) };
+    return duplicate(deps, handler, log('DUPLICATE', 'applied concurrently', n, attempt.payNo));
   }
+}
+
+/** A notify already applied: recorded, and acknowledged so the channel stops re-delivering it. */
+async function duplicate(deps: Deps, handler: ChannelNotifyPort, record: NotifyLogEntry): Promise<Handled> {
+  await recordNotify(deps.db, record);
+  return { result: 'DUPLICATE', ack: handler.ackNotify(true) };
 }
 
 type Recorder = (tx: Tx, result: NotifyResult, detail: string) => Promise<void>;

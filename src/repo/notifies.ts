@@ -160,6 +160,48 @@ export async function hasReceipt(db: Queryable, key: ReceiptKey): Promise<boolea
   return receipt !== undefined && receipt.notify_id === key.notifyId;
 }
 
+/** How many receipts a process remembers per pool (~150 bytes each), the oldest forgotten first. */
+const RECEIPTS_REMEMBERED = 10_000;
+
+/**
+ * Receipts this process saw committed: written by its own applying transaction, or read. A receipt is never
+ * changed or deleted, so one seen here exists in the database: a notify re-delivered with exactly its key (every
+ * part compared as a JS string, byte for byte) was applied, and is answered without a read. Anything else (a
+ * receipt another instance wrote, one forgotten) is read as before.
+ */
+class SeenReceipts {
+  private readonly payNos = new Map<string, string>();
+
+  get(key: ReceiptKey): string | undefined {
+    return this.payNos.get(receiptKeyText(key));
+  }
+
+  add(key: ReceiptKey, payNo: string): void {
+    const text = receiptKeyText(key);
+    this.payNos.delete(text); // re-inserted as the newest
+    this.payNos.set(text, payNo);
+    if (this.payNos.size > RECEIPTS_REMEMBERED) this.payNos.delete(this.payNos.keys().next().value!);
+  }
+}
+
+const receiptKeyText = (k: ReceiptKey) => JSON.stringify([k.channel, k.tenantId, k.attemptNo, k.notifyId]);
+const seenReceipts = new WeakMap<Db, SeenReceipts>();
+
+/** The order (pay_no) of the trade this notify's receipt is on, if this process saw that receipt committed. */
+export function seenReceipt(db: Db, key: ReceiptKey): string | undefined {
+  return seenReceipts.get(db)?.get(key);
+}
+
+/** Remembers a receipt seen committed (never one written in a transaction still open). */
+export function rememberReceipt(db: Db, key: ReceiptKey, payNo: string): void {
+  let seen = seenReceipts.get(db);
+  if (!seen) {
+    seen = new SeenReceipts();
+    seenReceipts.set(db, seen);
+  }
+  seen.add(key, payNo);
+}
+
 /**
  * The trade a verified notify names, and whether this very notify was already applied to it, in one statement:
  * the attempt numbered exactly `attemptNo` (compared again byte for byte: utf8mb4_bin ignores trailing spaces) and

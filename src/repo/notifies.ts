@@ -3,6 +3,7 @@ import type { NotifyRecord } from '../generated/prisma/client';
 import type { NotifyResult } from '../generated/prisma/enums';
 import type { PayAttempt } from '../generated/prisma/client';
 import { PAY_ATTEMPT_COLUMNS, toPayAttempt, type PayAttemptRow } from './rows';
+import { groupInsert, type GroupInsertSpec } from './group-insert';
 import { sqlFor, Tx, type Queryable } from './tx';
 
 export interface NotifyLogEntry {
@@ -29,31 +30,11 @@ export interface ReceiptKey {
   notifyId: string;
 }
 
-/**
- * Keeps every notify that reached a tenant's account, whatever became of it. In a transaction, one INSERT there;
- * outside one (a duplicate, a refused notify), rows are group-committed: a row written while the previous INSERT
- * is on the wire goes with the others waiting in the next one, so under load a duplicate costs a share of a round
- * trip instead of one. The promise settles when this row is committed, or with this row's own error.
- */
-export function recordNotify(db: Queryable, e: NotifyLogEntry): Promise<void> {
-  if (db instanceof Tx) return insertRecords(db, [e]);
-  let log = recordLogs.get(db);
-  if (!log) {
-    log = new GroupCommit(db);
-    recordLogs.set(db, log);
-  }
-  return log.add(e);
-}
-
-const RECORD_COLUMNS = 13;
-/** `(?, …, ?), …` for n rows, built once per n. */
-const recordRows: string[] = [];
-const rowsText = (n: number) =>
-  (recordRows[n] ??= Array.from({ length: n }, () => `(${Array.from({ length: RECORD_COLUMNS }, () => '?').join(', ')})`).join(', '));
-
-async function insertRecords(db: Queryable, rows: readonly NotifyLogEntry[]): Promise<void> {
-  const now = new Date();
-  const args = rows.flatMap((e) => [
+const RECORD: GroupInsertSpec<NotifyLogEntry> = {
+  head: `INSERT INTO notify_record (channel, tenant_id, notify_id, pay_no, kind, raw_payload, payload_bytes, payload_sha256,
+    headers, signature_valid, result, detail, created_at) VALUES`,
+  row: '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  args: (e) => [
     e.channel,
     e.tenantId,
     e.notifyId,
@@ -66,73 +47,25 @@ async function insertRecords(db: Queryable, rows: readonly NotifyLogEntry[]): Pr
     e.signatureValid ? 1 : 0,
     e.result,
     e.detail.slice(0, 512),
-    now,
-  ]);
-  await sqlFor(db).query(
-    `INSERT INTO notify_record (channel, tenant_id, notify_id, pay_no, kind, raw_payload, payload_bytes, payload_sha256, headers,
-      signature_valid, result, detail, created_at) VALUES ${rowsText(rows.length)}`,
-    args,
-  );
+    new Date(),
+  ],
+  // A verified body is up to 64 KiB: a statement stays far under max_allowed_packet.
+  maxRows: 64,
+  maxChars: 1 << 20,
+};
+const RECORD_ONE = `${RECORD.head} ${RECORD.row}`;
+const recordGrouped = groupInsert(RECORD);
+
+/**
+ * Keeps every notify that reached a tenant's account, whatever became of it: in a transaction, with its writes;
+ * outside one (a duplicate, a refused notify), group-committed with the records written at the same moment
+ * (group-insert.ts: under load a duplicate costs a share of a round trip instead of one). The promise settles when
+ * this row is committed (with its transaction, in one), or with this row's own error.
+ */
+export async function recordNotify(db: Queryable, e: NotifyLogEntry): Promise<void> {
+  if (db instanceof Tx) await db.query(RECORD_ONE, RECORD.args(e));
+  else await recordGrouped(db, e);
 }
-
-/** What one group-committed INSERT carries at most: rows, and bytes of payload (a verified body is up to 64 KiB). */
-const GROUP_ROWS = 64;
-const GROUP_PAYLOAD_BYTES = 1 << 20;
-
-type Waiting = { entry: NotifyLogEntry; resolve: () => void; reject: (err: unknown) => void };
-
-/** One INSERT of notify records on the wire per pool at a time; the rows that come meanwhile wait for the next. */
-class GroupCommit {
-  private waiting: Waiting[] = [];
-  private writing = false;
-
-  constructor(private readonly db: Db) {}
-
-  add(entry: NotifyLogEntry): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ entry, resolve, reject });
-      if (!this.writing) void this.drain();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    this.writing = true;
-    try {
-      while (this.waiting.length > 0) await this.write(this.take());
-    } finally {
-      this.writing = false;
-    }
-  }
-
-  /** The oldest rows, up to a group's budget (always at least one). */
-  private take(): Waiting[] {
-    let bytes = 0;
-    let n = 0;
-    while (n < this.waiting.length && n < GROUP_ROWS) {
-      bytes += this.waiting[n].entry.rawPayload.length;
-      if (n > 0 && bytes > GROUP_PAYLOAD_BYTES) break;
-      n++;
-    }
-    return this.waiting.splice(0, n);
-  }
-
-  private async write(group: Waiting[]): Promise<void> {
-    try {
-      await insertRecords(
-        this.db,
-        group.map((w) => w.entry),
-      );
-      for (const w of group) w.resolve();
-    } catch (err) {
-      if (group.length === 1) return group[0].reject(err);
-      // One row's fault (or a lost connection) must not decide the others': each is written alone, so each
-      // caller gets its own outcome.
-      await Promise.all(group.map((w) => insertRecords(this.db, [w.entry]).then(w.resolve, w.reject)));
-    }
-  }
-}
-
-const recordLogs = new WeakMap<Db, GroupCommit>();
 
 /** The notifies recorded for an order, oldest first, after row id `afterId`, at most `take`. */
 export function listNotifiesAfter(db: Db, payNo: string, afterId: bigint | undefined, take: number): Promise<NotifyRecord[]> {

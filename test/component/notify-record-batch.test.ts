@@ -60,7 +60,7 @@ describe('notify records outside a transaction', () => {
     expect((await stored(ids)).sort()).toEqual(ids.filter((_, i) => i !== 3).sort());
   });
 
-  it('When the rows are large, then a batch stops at its byte budget and every row is still stored whole', async () => {
+  it('When the rows are large, then a group stops at its size budget and every row is still stored whole', async () => {
     const ids = Array.from({ length: 12 }, (_, i) => uniq(`NL${i}-`));
     const big = 'x'.repeat(200 * 1024); // 12 × 200 KiB: more than one batch's budget
     const before = sqlOf(db).statements;

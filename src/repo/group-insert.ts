@@ -1,0 +1,90 @@
+import type { Db } from '../infra/db';
+import { sqlOf } from './sql';
+
+/** One table's autocommit INSERT of single rows, and how many of them one statement may carry. */
+export interface GroupInsertSpec<T> {
+  /** `INSERT INTO t (a, b, …) VALUES`: the statement up to its rows. */
+  head: string;
+  /** One row's placeholders (and constants), e.g. `(?, ?, 'WAIT_PAY')`. */
+  row: string;
+  /** The row's parameters, in the placeholders' order. */
+  args(row: T): unknown[];
+  maxRows: number;
+  /** The characters of a row's string parameters one statement may carry in all (a lone row is always sent). */
+  maxChars: number;
+}
+
+type Waiting = { args: unknown[]; chars: number; resolve: () => void; reject: (err: unknown) => void };
+
+/**
+ * Group commit for autocommit INSERTs on a pool: one INSERT of a table on the wire at a time; the rows that come
+ * meanwhile go together in the next one (up to the spec's limits). A lone row goes at once, so under light load
+ * nothing waits; under load each row costs a share of a round trip, of the statement's parse and of its commit,
+ * instead of one each. Each caller's promise settles when its own row is committed, or with its own row's error:
+ * when a grouped INSERT fails (one row's unique key, a value too long, a lost connection; the statement inserted
+ * nothing), each of its rows is tried again alone.
+ */
+export function groupInsert<T>(spec: GroupInsertSpec<T>): (db: Db, row: T) => Promise<void> {
+  const texts: string[] = [];
+  const text = (n: number) => (texts[n] ??= `${spec.head} ${Array.from({ length: n }, () => spec.row).join(', ')}`);
+  const groups = new WeakMap<Db, Group>();
+
+  class Group {
+    private waiting: Waiting[] = [];
+    private writing = false;
+
+    constructor(private readonly db: Db) {}
+
+    add(args: unknown[]): Promise<void> {
+      const chars = args.reduce<number>((n, a) => n + (typeof a === 'string' ? a.length : 0), 0);
+      return new Promise((resolve, reject) => {
+        this.waiting.push({ args, chars, resolve, reject });
+        if (!this.writing) void this.drain();
+      });
+    }
+
+    private async drain(): Promise<void> {
+      this.writing = true;
+      try {
+        while (this.waiting.length > 0) await this.write(this.take());
+      } finally {
+        this.writing = false;
+      }
+    }
+
+    /** The oldest rows, within the limits (always at least one). */
+    private take(): Waiting[] {
+      let chars = 0;
+      let n = 0;
+      while (n < this.waiting.length && n < spec.maxRows) {
+        chars += this.waiting[n].chars;
+        if (n > 0 && chars > spec.maxChars) break;
+        n++;
+      }
+      return this.waiting.splice(0, n);
+    }
+
+    private async write(group: Waiting[]): Promise<void> {
+      try {
+        await this.insert(group);
+        for (const w of group) w.resolve();
+      } catch (err) {
+        if (group.length === 1) return group[0].reject(err);
+        await Promise.all(group.map((w) => this.insert([w]).then(w.resolve, w.reject)));
+      }
+    }
+
+    private insert(rows: Waiting[]): Promise<unknown> {
+      return sqlOf(this.db).query(text(rows.length), rows.length === 1 ? rows[0].args : rows.flatMap((w) => w.args));
+    }
+  }
+
+  return (db, row) => {
+    let group = groups.get(db);
+    if (!group) {
+      group = new Group(db);
+      groups.set(db, group);
+    }
+    return group.add(spec.args(row));
+  };
+}

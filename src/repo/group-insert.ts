@@ -10,6 +10,11 @@ export interface GroupInsertSpec<T> {
   /** The row's parameters, in the placeholders' order. */
   args(row: T): unknown[];
   maxRows: number;
+  /**
+   * INSERTs of the table on the wire at once per pool. More than one, so that one INSERT that waits (a lock wait on
+   * a unique key, up to innodb_lock_wait_timeout) does not hold up every row behind it.
+   */
+  maxInFlight: number;
   /** The characters of a row's string parameters one statement may carry in all (a lone row is always sent). */
   maxChars: number;
 }
@@ -17,9 +22,9 @@ export interface GroupInsertSpec<T> {
 type Waiting = { args: unknown[]; chars: number; resolve: () => void; reject: (err: unknown) => void };
 
 /**
- * Group commit for autocommit INSERTs on a pool: one INSERT of a table on the wire at a time; the rows that come
- * meanwhile go together in the next one (up to the spec's limits). A lone row goes at once, so under light load
- * nothing waits; under load each row costs a share of a round trip, of the statement's parse and of its commit,
+ * Group commit for autocommit INSERTs on a pool: up to `maxInFlight` INSERTs of a table on the wire at a time; the
+ * rows that come while they all are go together in the next one (up to the spec's limits). A row that finds a
+ * free slot goes at once, so under light load nothing waits; under load each row costs a share of a round trip, of the statement's parse and of its commit,
  * instead of one each. Each caller's promise settles when its own row is committed, or with its own row's error:
  * when a grouped INSERT fails (one row's unique key, a value too long, a lost connection; the statement inserted
  * nothing), each of its rows is tried again alone.
@@ -31,7 +36,7 @@ export function groupInsert<T>(spec: GroupInsertSpec<T>): (db: Db, row: T) => Pr
 
   class Group {
     private waiting: Waiting[] = [];
-    private writing = false;
+    private writing = 0;
 
     constructor(private readonly db: Db) {}
 
@@ -39,16 +44,17 @@ export function groupInsert<T>(spec: GroupInsertSpec<T>): (db: Db, row: T) => Pr
       const chars = args.reduce<number>((n, a) => n + (typeof a === 'string' ? a.length : 0), 0);
       return new Promise((resolve, reject) => {
         this.waiting.push({ args, chars, resolve, reject });
-        if (!this.writing) void this.drain();
+        if (this.writing < spec.maxInFlight) void this.drain();
       });
     }
 
+    /** One writer: sends groups while rows wait (the rows that came during its INSERT go in its next). */
     private async drain(): Promise<void> {
-      this.writing = true;
+      this.writing++;
       try {
         while (this.waiting.length > 0) await this.write(this.take());
       } finally {
-        this.writing = false;
+        this.writing--;
       }
     }
 

@@ -51,6 +51,7 @@ const RECORD: GroupInsertSpec<NotifyLogEntry> = {
   ],
   // A verified body is up to 64 KiB: a statement stays far under max_allowed_packet.
   maxRows: 64,
+  maxInFlight: 4,
   maxChars: 1 << 20,
 };
 const RECORD_ONE = `${RECORD.head} ${RECORD.row}`;

@@ -100,6 +100,7 @@ const ORDER: GroupInsertSpec<NewOrder> = {
     o.createdAt,
   ],
   maxRows: 32,
+  maxInFlight: 4,
   maxChars: 1 << 20,
 };
 const insertOrders = groupInsert(ORDER);

@@ -1,5 +1,5 @@
 import { newPayNo } from '../../src/domain/ids';
-import { closeDb, createDb, type Db } from '../../src/infra/db';
+import { closeDb, createDb, sqlPool, type Db } from '../../src/infra/db';
 import { findOrder, insertOrder, type NewOrder } from '../../src/repo/pay-orders';
 import { sqlOf } from '../../src/repo/sql';
 import { isUniqueViolation } from '../../src/repo/tx';
@@ -43,11 +43,11 @@ function newOrder(outOrderNo = uniq('OG'), over: Partial<NewOrder> = {}): NewOrd
 }
 
 describe("CreateOrder's INSERT, grouped", () => {
-  it('When twenty orders are created at once, then two INSERTs store them, each as its caller was answered', async () => {
+  it('When twenty orders are created at once, then five INSERTs store them (four alone, sixteen together), each as its caller was answered', async () => {
     const orders = Array.from({ length: 20 }, () => newOrder());
     const before = sqlOf(db).statements;
     const answered = await Promise.all(orders.map((o) => insertOrder(db, o)));
-    expect(sqlOf(db).statements - before).toBe(2); // the first alone, the nineteen that came meanwhile together
+    expect(sqlOf(db).statements - before).toBe(5);
     for (const a of answered) {
       const stored = await findOrder(db, { tenantId: TENANT, payNo: a.payNo });
       expect(stored).toEqual({ ...a, id: stored!.id });
@@ -71,5 +71,34 @@ describe("CreateOrder's INSERT, grouped", () => {
       else if (outcomes[i].status === 'fulfilled') expect(stored!.payNo).toBe(o.payNo);
     }
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(3);
+  });
+
+  it('When one INSERT waits on a lock, then the orders created behind it are not held up', async () => {
+    // Another session inserted the same (tenant, out_order_no) and has not committed: an INSERT of it waits.
+    const holder = createDb(process.env.DATABASE_URL!, 1);
+    const conn = await sqlPool(holder).getConnection();
+    try {
+      // Below every other out_order_no here: the waiting INSERT's lock request covers the gap before the held row
+      // (InnoDB), which would hold up inserts into that gap however they were sent.
+      const held = uniq('OA');
+      await conn.query('BEGIN');
+      await conn.query(
+        `INSERT INTO pay_order (pay_no, tenant_id, out_order_no, amount, currency, subject, description, user_id, pay_way, status,
+           notify_topic, attach, extra, client_ip, return_url, expire_seconds, expire_at, created_at, updated_at)
+         VALUES (?, ?, ?, 1, 'CNY', 'held', '', '', '', 'WAIT_PAY', 't', '', '{}', '', '', 1800, NOW(3), NOW(3), NOW(3))`,
+        [newPayNo(new Date()), TENANT, held],
+      );
+      let waitingSettled = false;
+      const waiting = insertOrder(db, newOrder(held)).finally(() => (waitingSettled = true));
+      waiting.catch(() => undefined);
+      const behind = Array.from({ length: 12 }, () => newOrder());
+      await Promise.all(behind.map((o) => insertOrder(db, o)));
+      expect(waitingSettled).toBe(false); // still waiting on the lock while the twelve were stored
+      await conn.query('ROLLBACK');
+      await expect(waiting).resolves.toMatchObject({ outOrderNo: held });
+    } finally {
+      await conn.release();
+      await closeDb(holder);
+    }
   });
 });

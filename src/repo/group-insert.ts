@@ -23,11 +23,13 @@ type Waiting = { args: unknown[]; chars: number; resolve: () => void; reject: (e
 
 /**
  * Group commit for autocommit INSERTs on a pool: up to `maxInFlight` INSERTs of a table on the wire at a time; the
- * rows that come while they all are go together in the next one (up to the spec's limits). A row that finds a
- * free slot goes at once, so under light load nothing waits; under load each row costs a share of a round trip, of the statement's parse and of its commit,
- * instead of one each. Each caller's promise settles when its own row is committed, or with its own row's error:
- * when a grouped INSERT fails (one row's unique key, a value too long, a lost connection; the statement inserted
- * nothing), each of its rows is tried again alone.
+ * rows that come while they all are go together in the next one (up to the spec's limits). A row that finds a free
+ * slot goes at once, so under light load nothing waits; under load each row costs a share of a round trip, of the
+ * statement's parse and of its commit, instead of one each. Each caller's promise settles when its own row is
+ * committed, or with its own row's error: when a grouped INSERT fails (one row's unique key, a value too long: the
+ * statement inserted nothing), each of its rows is tried again alone. After a lost connection the INSERT may have
+ * committed all the same: an order's retry then finds its own row (a unique violation: the caller's replay), and
+ * a notify record, which has no key, may be written twice (a record of a record, never a second payment).
  */
 export function groupInsert<T>(spec: GroupInsertSpec<T>): (db: Db, row: T) => Promise<void> {
   const texts: string[] = [];

@@ -1,8 +1,7 @@
 import * as notifies from '../../src/repo/notifies';
-import { PayWay } from '../../src/gen/payment/v1/types';
 import { newTenant, startHarness, type Harness } from '../support/harness';
 import { mockPaymentNotify, postMockNotify } from '../support/mock-notify';
-import { createOrder, ref } from '../support/orders';
+import { prepaidOrder } from '../support/orders';
 
 /**
  * A re-delivered notify this instance saw applied is answered from what it remembers of the receipt: no read of the
@@ -19,10 +18,10 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-async function payingAttempt(tenant = TENANT): Promise<{ payNo: string; attemptNo: string }> {
-  const order = await createOrder(h, tenant, { amount: 1200n });
-  const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
-  return { payNo: order.payNo, attemptNo: pre.attemptNo };
+/** A PAYING mock order whose buyer has not paid: the test plays the channel's notifier. */
+async function payingAttempt(): Promise<{ payNo: string; attemptNo: string }> {
+  const { order, attemptNo } = await prepaidOrder(h, TENANT, 1200n);
+  return { payNo: order.payNo, attemptNo };
 }
 
 const results = (payNo: string) =>

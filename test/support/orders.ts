@@ -31,11 +31,17 @@ export async function createOrder(h: Harness, tenantId: string, over: Partial<Cr
 
 export const ref = (o: PayOrder): OrderRef => ({ tenantId: o.tenantId, key: { $case: 'payNo', value: o.payNo } });
 
-/** Creates an order, prepays it on the mock channel, lets the sandbox buyer pay and waits for SUCCESS. */
-export async function paidOrder(h: Harness, tenantId: string, amount = 10000n): Promise<PayOrder> {
+/** Creates an order and prepays it on the mock channel: PAYING, its buyer yet to pay. */
+export async function prepaidOrder(h: Harness, tenantId: string, amount = 10000n): Promise<{ order: PayOrder; attemptNo: string }> {
   const order = await createOrder(h, tenantId, { amount });
   const pre = await h.call('prepay', { order: ref(order), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
-  h.gateway.pay(pre.attemptNo);
+  return { order, attemptNo: pre.attemptNo };
+}
+
+/** Creates an order, prepays it on the mock channel, lets the sandbox buyer pay and waits for SUCCESS. */
+export async function paidOrder(h: Harness, tenantId: string, amount = 10000n): Promise<PayOrder> {
+  const { order, attemptNo } = await prepaidOrder(h, tenantId, amount);
+  h.gateway.pay(attemptNo);
   return eventually(async () => {
     const { order: o } = await h.call('query', { order: ref(order), sync: false });
     return o!.status === OrderStatus.ORDER_STATUS_SUCCESS && o;

@@ -5,10 +5,9 @@
  * process spent, wall time, the statements and prepares MariaDB saw, and the gateway process's CPU.
  * Not part of `npm run bench`; a diagnostic for when the Prepay row looks slow.
  */
-import { closeDb } from '../src/infra/db';
 import { createConnection, type Connection } from 'mariadb';
 import { channelCall, saveChannelAccount } from '../src/app/channel-accounts';
-import { buildDeps } from '../src/bootstrap';
+import { buildDeps, closeDeps } from '../src/bootstrap';
 import type { Deps } from '../src/app/deps';
 import { createOrder } from '../src/app/create-order';
 import { assertPayWayEnabled } from '../src/app/list-pay-ways';
@@ -124,7 +123,7 @@ async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: n
     }),
   );
   await run('  (same transaction, empty: BEGIN; COMMIT)', () => runTx(deps.db, async () => {}));
-  await run('Prepay 5: handler.prepay (signed HTTP POST to the gateway, fetch)', (i) =>
+  await run('Prepay 5: handler.prepay (signed HTTP POST to the gateway, undici)', (i) =>
     channelCall(deps.accounts, TENANT, handler, ctx).then((call) => handler.prepay(tradeSnapshot(paying[i], attempts[i]), call)),
   );
   await run('Prepay 6: payAttempt.updateMany (casAttemptStatus CREATED -> OPEN)', (i) =>
@@ -187,10 +186,11 @@ async function main(): Promise<void> {
     console.log(render(await steps(deps, admin, gateway.pid, CALLS)));
   } finally {
     await admin.end();
-    await closeDb(deps.db);
-    deps.redis.disconnect();
+    await deps.orderFeed.close();
+    await closeDeps(deps);
     await gateway.stop();
     await removeBenchQueues(services.redisUrl, queues);
+    await services.close();
   }
 }
 

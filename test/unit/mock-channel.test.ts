@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { getEventListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createMockGateway, type MockGateway } from '../../sandboxes/mock';
 import type { PayWayHandler } from '../../src/channels/guarded-channel';
@@ -224,6 +225,20 @@ describe('mock gateway and the mock channel over HTTP', () => {
     expect(await handler.query(trade, unreachable)).toMatchObject(unknown('network error'));
     // The tampered close did take effect: only its answer could not be trusted.
     expect(await handler.query(trade, call)).toMatchObject({ outcome: 'fail', channelStatus: 'CLOSED' });
+  });
+
+  it('ends a call its caller aborts in flight, and leaves no listener on a caller signal that outlives its calls', async () => {
+    const { trade } = await prepaid();
+    const caller = new AbortController();
+    for (let i = 0; i < 12; i++) {
+      expect(await handler.query(trade, { ...call, signal: caller.signal })).toMatchObject({ outcome: 'pending' });
+    }
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    gateway.inject({ kind: 'hang', ms: 60_000 });
+    const hanging = handler.query(trade, { ...call, signal: caller.signal });
+    caller.abort();
+    expect(await hanging).toMatchObject({ outcome: 'unknown', reason: expect.stringContaining('aborted by caller') });
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
   });
 
   it('When a fault names the call it is for, then other calls pass and that call takes it', async () => {

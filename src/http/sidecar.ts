@@ -1,5 +1,6 @@
-import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
-import type { Server } from 'node:http';
+import express, { type ErrorRequestHandler, type Router } from 'express';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import typeis from 'type-is';
 import type { Deps } from '../app/deps';
 import type { NotifyAck } from '../channels/types';
 import { handleNotify } from '../app/handle-notify';
@@ -21,12 +22,8 @@ export interface SidecarOptions {
  * The HTTP sidecar: channel notifies (raw body kept for signature checks, size bounded), health, metrics and
  * (when configured) the queue board. Routes stay thin; the notify pipeline lives in src/app/handle-notify.ts.
  */
-export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Express {
+export function createSidecar(deps: Deps, opts: SidecarOptions = {}): RequestListener {
   const app = express();
-  // The raw bytes are what the signature covers: one raw parser per channel, with its module's size limit.
-  const rawParsers = new Map(
-    deps.channels.modules.map((m) => [m.notify.pathSegment, express.raw({ type: () => true, limit: m.notify.maxBodyBytes })] as const),
-  );
   app.disable('x-powered-by');
   // No ETag on any answer: nothing here is cached (a notify's ack, metrics, console pages with CSRF tokens), and
   // Express hashed every body for one (SHA-1, a few µs of every notify).
@@ -49,57 +46,122 @@ export function createSidecar(deps: Deps, opts: SidecarOptions = {}): express.Ex
     res.status(report.mysql === 'ok' && report.redis === 'ok' ? 200 : 503).json(report);
   });
 
-  app.post(
-    '/notify/:channel/:tenantId/:terminalType',
-    (req: Request<{ channel: string }>, res: Response, next: NextFunction) => {
-      const parse = rawParsers.get(req.params.channel);
-      if (!parse) return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such channel' });
-      parse(req, res, next);
-    },
-    async (req: Request<{ channel: string; tenantId: string; terminalType: string }>, res: Response) => {
-      const route = deps.channels.notifyRoute(req.params.channel);
-      if (!route) return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such channel' });
-      const { channel: handler, module } = route;
-      const channel = module.name;
-      const contentType = module.notify.contentType;
-      // The same rules as tenant_id over gRPC: a URL this service never hands out names nothing here.
-      if (!TENANT_ID.test(req.params.tenantId) || !TERMINAL_TYPE.test(req.params.terminalType)) {
-        return void res.status(404).json({ code: 'NOT_FOUND', message: 'no such tenant or terminal type' });
-      }
-      if (!req.is(contentType)) {
-        return void res.status(415).json({ code: 'UNSUPPORTED_MEDIA_TYPE', message: `expected ${contentType}` });
-      }
-      const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      try {
-        const ack = await handleNotify(deps, handler, {
-          tenantId: req.params.tenantId,
-          terminalType: req.params.terminalType,
-          headers: req.headers as Record<string, string | undefined>,
-          repeatedHeaders: repeatedHeaders(req.rawHeaders),
-          rawBody,
-        });
-        answer(res, ack);
-      } catch (err) {
-        deps.log.error({ err, channel, tenantId: req.params.tenantId }, 'notify processing failed');
-        answer(res, { ...handler.ackNotify(false, 'temporary failure, retry later'), status: 500 });
-      }
-    },
-  );
-
-  const onError: ErrorRequestHandler = (err: { status?: number; type?: string }, _req, res, _next) => {
-    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
-    if (status === 500) deps.log.error({ err }, 'sidecar error');
-    res.status(status).json({ code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message: err.type ?? 'error' });
+  const onError: ErrorRequestHandler = (err: HttpError, _req, res, _next) => {
+    const { status, body } = errorAnswer(deps, err);
+    res.status(status).json(body);
   };
   app.use(onError);
-  return app;
+  const notify = notifyEndpoint(deps);
+  return (req, res) => {
+    if (!notify(req, res)) void app(req, res);
+  };
+}
+
+/** What body-parser, the router and our handlers throw: an HTTP status for the client's mistakes. */
+type HttpError = { status?: number; type?: string };
+
+function errorAnswer(deps: Deps, err: HttpError): { status: number; body: { code: string; message: string } } {
+  const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+  if (status === 500) deps.log.error({ err }, 'sidecar error');
+  return { status, body: { code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message: err.type ?? 'error' } };
+}
+
+/** `/notify/:channel/:tenantId/:terminalType` as Express 5 matched it: any case, an optional trailing slash. */
+const NOTIFY_PATH = /^\/notify\/([^/]+)\/([^/]+)\/([^/]+)\/?$/i;
+
+/**
+ * The channels' notifies, served on Node's request and response without Express: the router, Express's request
+ * and response prototypes and its `res.json` were ~30 µs of every notify (perf of the bench's duplicate notify,
+ * ~10 % of it). Every answer is the one Express gave (`sidecar-notify-path.test.ts`). Hands back false for a request
+ * that is not a notify POST, which Express then serves (a 404 for a notify path of the wrong shape or method).
+ */
+function notifyEndpoint(deps: Deps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  // The raw bytes are what the signature covers: one raw parser per channel, with its module's size limit.
+  const rawParsers = new Map(
+    deps.channels.modules.map((m) => [m.notify.pathSegment, express.raw({ type: () => true, limit: m.notify.maxBodyBytes })] as const),
+  );
+  return (req, res) => {
+    if (req.method !== 'POST') return false;
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    const m = NOTIFY_PATH.exec(query < 0 ? url : url.slice(0, query));
+    if (!m) return false;
+    let params: NotifyParams;
+    try {
+      params = { channel: decodeURIComponent(m[1]), tenantId: decodeURIComponent(m[2]), terminalType: decodeURIComponent(m[3]) };
+    } catch {
+      json(res, 400, { code: 'BAD_REQUEST', message: 'error' }); // as Express's router answered a malformed %-escape
+      return true;
+    }
+    const parse = rawParsers.get(params.channel);
+    serveNotify(deps, parse, req, res, params).catch((err: unknown) => {
+      const { status, body } = errorAnswer(deps, err as HttpError);
+      if (!res.headersSent) json(res, status, body);
+      else res.destroy();
+    });
+    return true;
+  };
+}
+
+interface NotifyParams {
+  channel: string;
+  tenantId: string;
+  terminalType: string;
+}
+
+type RawParser = (req: IncomingMessage, res: ServerResponse, next: (err?: Error) => void) => void;
+
+async function serveNotify(deps: Deps, parse: RawParser | undefined, req: IncomingMessage, res: ServerResponse, params: NotifyParams) {
+  const route = deps.channels.notifyRoute(params.channel);
+  if (!parse || !route) return json(res, 404, { code: 'NOT_FOUND', message: 'no such channel' });
+  const rawBody = await readRawBody(parse, req, res); // a body too large or cut short throws its 4xx
+  const { channel: handler, module } = route;
+  const channel = module.name;
+  const contentType = module.notify.contentType;
+  // The same rules as tenant_id over gRPC: a URL this service never hands out names nothing here.
+  if (!TENANT_ID.test(params.tenantId) || !TERMINAL_TYPE.test(params.terminalType)) {
+    return json(res, 404, { code: 'NOT_FOUND', message: 'no such tenant or terminal type' });
+  }
+  if (!typeis(req, [contentType])) {
+    return json(res, 415, { code: 'UNSUPPORTED_MEDIA_TYPE', message: `expected ${contentType}` });
+  }
+  try {
+    const ack = await handleNotify(deps, handler, {
+      tenantId: params.tenantId,
+      terminalType: params.terminalType,
+      headers: req.headers as Record<string, string | undefined>,
+      repeatedHeaders: repeatedHeaders(req.rawHeaders),
+      rawBody,
+    });
+    answer(res, ack);
+  } catch (err) {
+    deps.log.error({ err, channel, tenantId: params.tenantId }, 'notify processing failed');
+    answer(res, { ...handler.ackNotify(false, 'temporary failure, retry later'), status: 500 });
+  }
+}
+
+/** The body as body-parser's raw parser reads it (its size limit, Content-Encoding, length checks); empty if none. */
+function readRawBody(parse: RawParser, req: IncomingMessage, res: ServerResponse): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    parse(req, res, (err) => {
+      if (err) return reject(err);
+      const body = (req as IncomingMessage & { body?: unknown }).body;
+      resolve(Buffer.isBuffer(body) ? body : Buffer.alloc(0));
+    });
+  });
+}
+
+/** What Express's `res.status(status).json(body)` wrote. */
+function json(res: ServerResponse, status: number, body: object): void {
+  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length }).end(bytes);
 }
 
 /**
  * A notify's answer, as `res.status().type().send()` wrote it (UTF-8 named on the type, the length; no body and no
  * body headers with a 204), without Express's per-call header normalising and type lookup (~15 µs of every notify).
  */
-function answer(res: Response, ack: NotifyAck): void {
+function answer(res: ServerResponse, ack: NotifyAck): void {
   if (ack.status === 204) return void res.writeHead(204).end();
   const body = Buffer.from(ack.body, 'utf8');
   res.writeHead(ack.status, { 'content-type': `${ack.contentType}; charset=utf-8`, 'content-length': body.length }).end(body);
@@ -117,9 +179,14 @@ function repeatedHeaders(rawHeaders: readonly string[]): string[] {
   return [...repeated];
 }
 
-/** Express 5 hands a listen error (port taken) to the callback, not to an 'error' event. */
-export function listen(app: express.Express, host: string, port: number): Promise<Server> {
+/** The sidecar on host:port; a listen error (the port taken) rejects. */
+export function listen(listener: RequestListener, host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    const server = createServer(listener);
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
   });
 }

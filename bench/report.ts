@@ -43,7 +43,7 @@ const NOTIFY_NOTES = [
   'AES-256-GCM encrypted with the APIv3 key, envelope RSA-signed with the platform key), over node:http/1.1',
   'keep-alive with one socket per in-flight request, not HTTP/2; every body is signed in the load process before',
   'its warm-up, so the server CPU is verify, decrypt, dedupe and the database. Duplicate: one already-applied',
-  'notify re-delivered (Redis SET NX finds it, the receipt is read, a DUPLICATE record written). First delivery:',
+  'notify re-delivered (the process saw its receipt, so no read; a DUPLICATE record is written). First delivery:',
   'a fresh notify per PAYING order (the order becomes SUCCESS in one transaction with its receipt and record).',
 ].join(' ');
 

@@ -163,7 +163,8 @@ export async function startService(config: Config, deps = buildDeps(config)): Pr
   const stopJobsAndPools = () => closeDeps(deps);
   let http: Server;
   try {
-    http = await listen(createSidecar(deps, { board, console: operatorConsole, health: deps.health }), config.HTTP_HOST, config.HTTP_PORT);
+    const sidecar = createSidecar(deps, { board, console: operatorConsole, health: deps.health });
+    http = await listen(sidecar, config.HTTP_HOST, config.HTTP_PORT, (err) => deps.log.error({ err }, 'sidecar server error'));
   } catch (err) {
     // A port taken: nothing started here outlives the failed start (the workers, the gRPC server, the pools), so
     // the caller can exit cleanly or try again.

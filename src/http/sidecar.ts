@@ -179,13 +179,17 @@ function repeatedHeaders(rawHeaders: readonly string[]): string[] {
   return [...repeated];
 }
 
-/** The sidecar on host:port; a listen error (the port taken) rejects. */
-export function listen(listener: RequestListener, host: string, port: number): Promise<Server> {
+/**
+ * The sidecar on host:port; a listen error (the port taken) rejects. A server error after that (an accept that
+ * fails for want of file descriptors) goes to `onError`: with no listener, Node would end the process for it.
+ */
+export function listen(listener: RequestListener, host: string, port: number, onError: (err: Error) => void): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer(listener);
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
+      server.on('error', onError);
       resolve(server);
     });
   });

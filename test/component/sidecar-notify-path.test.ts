@@ -103,3 +103,17 @@ describe('the notify path', () => {
     }
   });
 });
+
+describe('the sidecar server', () => {
+  it('When the listening server reports an error (an accept that failed), then it is logged and the sidecar serves on', async () => {
+    const errors = jest.spyOn(h.service.deps.log, 'error');
+    try {
+      const failure = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' });
+      expect(h.service.http.emit('error', failure)).toBe(true); // false: nobody listened, and Node would have thrown
+      expect(errors).toHaveBeenCalledWith({ err: failure }, 'sidecar server error');
+      expect((await send('GET', '/healthz')).status).toBe(200);
+    } finally {
+      errors.mockRestore();
+    }
+  });
+});

@@ -7,6 +7,7 @@ import { runTx } from '../repo/tx';
 import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { assertPayWayEnabled } from './list-pay-ways';
+import type { Marker } from '../infra/markers';
 import { inFlightMarker, isLive, openAttempt, replayOf, whileBeingOpened, type PrepayOutcome } from './open-attempt';
 import { requireTenant } from './tenants';
 import { transition } from './transition';
@@ -97,6 +98,7 @@ async function lookAtOrder(
   const attemptNo = newAttemptNo(deps.now());
   const marker = await inFlightMarker(deps, attemptNo);
   if (marker === 'held') return { again: true }; // a fresh number: cannot happen, but never proceed unmarked
+  let done: PrepayOutcome | undefined;
   try {
     const claimed = await claimAttempt(
       deps,
@@ -110,9 +112,10 @@ async function lookAtOrder(
     // A concurrent Prepay claimed first: look again, to join it or give up. Nothing was closed or called.
     if (!claimed) return { again: true };
     const { order: paying, attempt } = claimed; // named, not spread: see insertOrder
-    return { done: await openAttempt(deps, { order: paying, attempt, superseded: attempts.filter(isLive), handler, call, marker, ctx }) };
+    done = await openAttempt(deps, { order: paying, attempt, superseded: attempts.filter(isLive), handler, call, marker, ctx });
+    return { done };
   } finally {
-    await marker.release();
+    await releaseUnlessOpen(marker, done);
   }
 }
 
@@ -136,11 +139,24 @@ async function join(
   // channel dedupes on out_trade_no).
   const marker = await inFlightMarker(deps, current.attemptNo);
   if (marker === 'held') return { again: true, waitFor: current };
+  let done: PrepayOutcome | undefined;
   try {
-    return { done: await openAttempt(deps, { order, attempt: current, superseded, handler, call, marker, ctx }) };
+    done = await openAttempt(deps, { order, attempt: current, superseded, handler, call, marker, ctx });
+    return { done };
   } finally {
-    await marker.release();
+    await releaseUnlessOpen(marker, done);
   }
+}
+
+/**
+ * An attempt's in-flight marker is read only while the attempt is CREATED (a joining Prepay, whileBeingOpened), and
+ * an attempt never goes back to CREATED: once openAttempt has answered, the attempt is OPEN and its marker lapses by
+ * its TTL (markerTtlMs, 11 s by default) rather than cost a Redis round trip of every Prepay. Released at once when
+ * the attempt may still be CREATED (the channel did not answer, a close failed, the claim was lost), so a retry
+ * opens it without waiting.
+ */
+async function releaseUnlessOpen(marker: Marker, done: PrepayOutcome | undefined): Promise<void> {
+  if (done === undefined) await marker.release();
 }
 
 /** The wire names of the inputs, for the error. */

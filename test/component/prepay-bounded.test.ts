@@ -52,3 +52,37 @@ describe('Prepay looks at the order a bounded number of times', () => {
     if (stuck !== 'held') await stuck.release();
   });
 });
+
+describe("a Prepay's in-flight marker", () => {
+  const markerKey = (attemptNo: string) => `${prefix}:prepay-inflight:${attemptNo}`;
+  const ask = (tenantId: string, payNo: string, payWay: string) =>
+    prepay(h.service.deps, { ref: { tenantId, payNo }, payWay, clientIp: '', payerId: '' }, {});
+
+  it('When the attempt opened, then its marker is left to lapse by its TTL, and a switch right after it still closes the opened attempt', async () => {
+    const deps = h.service.deps;
+    const tenantId = await newTenant(h, 't-marker');
+    const created = await createOrder(h, tenantId);
+    const opened = await ask(tenantId, created.payNo, 'MOCK');
+    // Nothing reads it any more (its readers look only at CREATED attempts): no release round trip, a TTL instead.
+    const ttl = await deps.redis.pttl(markerKey(opened.attemptNo));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(2 * 300 + 1000);
+    // The switch closes the OPEN attempt at once: whileBeingOpened sees it is not CREATED and never looks at the marker.
+    const switched = await ask(tenantId, created.payNo, 'MOCK_QR');
+    expect(switched.attemptNo).not.toBe(opened.attemptNo);
+    expect((await deps.db.payAttempt.findUniqueOrThrow({ where: { attemptNo: opened.attemptNo } })).status).toBe('CLOSED');
+  });
+
+  it('When the channel did not answer, then the marker is released at once, so a retry opens the attempt without waiting', async () => {
+    const deps = h.service.deps;
+    const tenantId = await newTenant(h, 't-marker-unknown');
+    const created = await createOrder(h, tenantId);
+    h.gateway.inject({ kind: 'serverError', on: 'POST /trades' }, 1);
+    await expect(ask(tenantId, created.payNo, 'MOCK')).rejects.toThrow(/did not answer/);
+    const attempt = await deps.db.payAttempt.findFirstOrThrow({ where: { payNo: created.payNo } });
+    expect(attempt.status).toBe('CREATED');
+    expect(await deps.redis.exists(markerKey(attempt.attemptNo))).toBe(0);
+    const retried = await ask(tenantId, created.payNo, 'MOCK');
+    expect(retried).toMatchObject({ attemptNo: attempt.attemptNo, replayed: false });
+  });
+});

@@ -120,7 +120,9 @@ interface HttpAnswer {
  * server) and far less than `fetch`, which is built on it but adds WHATWG streams and Headers (a Prepay's channel
  * call cost 1.6 ms of CPU through fetch).
  */
-const dispatcher = new Agent({ keepAliveTimeout: 30_000 });
+// undici's own idle timeout (4 s, or the server's Keep-Alive hint less 2 s): below Node's 5 s server default,
+// so an idle socket is dropped here before the server closes it under a request.
+const dispatcher = new Agent();
 
 /** One request, the whole answer read. */
 async function post(

@@ -23,8 +23,10 @@ const prepay = (o: Parameters<typeof ref>[0]) =>
 describe('status sync rounds in per-second due sets', () => {
   it('When many rounds are due in one second, then they share one delayed job and one set, with no job of their own', async () => {
     const redis = h.service.deps.queueRedis;
-    const at = Date.UTC(2026, 11, 3, 8, 0, 0, 250);
-    // A clock of our own, under a prefix of our own: every round lands in the same second.
+    // A clock of our own, stopped 250 ms into the current second, under a prefix of our own: every round lands in
+    // the same second. Now, not a fixed date: the set's expiry (its second + 24 h) must lie ahead, or Redis deletes
+    // it at once (a fixed date of 2026-12-03 failed this test from 2026-12-04 08:01 UTC on).
+    const at = Math.floor(Date.now() / 1000) * 1000 + 250;
     const own = `{${uniq('due-own')}}`;
     const sync = new StatusSync(redis, [60_000, 300_000], own, () => at);
     try {

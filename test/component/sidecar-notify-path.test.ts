@@ -5,7 +5,8 @@ import { MOCK_SECRET, newTenant, startHarness, type Harness } from '../support/h
 /**
  * The notify routes are served without Express (src/http/sidecar.ts), and answer what Express answered: the same
  * paths reach a channel (any case, a trailing slash, a query), and every refusal has the same status, type and body.
- * This file passed against the Express route before the change and passes after it.
+ * 'the notify path' passed against the Express route before the change and passes after it. 'the sidecar server'
+ * failed before its fix (Express's listen left a one-shot error listener; ours first removed its own).
  */
 let h: Harness;
 let tenant: string;

@@ -151,10 +151,9 @@ function readRawBody(parse: RawParser, req: IncomingMessage, res: ServerResponse
   });
 }
 
-/** What Express's `res.status(status).json(body)` wrote. */
+/** What Express's `res.status(status).json(body)` wrote: a JSON answer, written as a notify's is. */
 function json(res: ServerResponse, status: number, body: object): void {
-  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length }).end(bytes);
+  answer(res, { status, contentType: 'application/json', body: JSON.stringify(body) });
 }
 
 /**

@@ -19,6 +19,11 @@ export interface GroupInsertSpec<T> {
   maxChars: number;
 }
 
+/** The spec's INSERT of `n` rows; `insertText(spec, 1)` is the one-row statement, for a row written in a transaction. */
+export function insertText(spec: Pick<GroupInsertSpec<unknown>, 'head' | 'row'>, n: number): string {
+  return `${spec.head} ${Array.from({ length: n }, () => spec.row).join(', ')}`;
+}
+
 type Waiting = { args: unknown[]; chars: number; resolve: () => void; reject: (err: unknown) => void };
 
 /**
@@ -33,7 +38,7 @@ type Waiting = { args: unknown[]; chars: number; resolve: () => void; reject: (e
  */
 export function groupInsert<T>(spec: GroupInsertSpec<T>): (db: Db, row: T) => Promise<void> {
   const texts: string[] = [];
-  const text = (n: number) => (texts[n] ??= `${spec.head} ${Array.from({ length: n }, () => spec.row).join(', ')}`);
+  const text = (n: number) => (texts[n] ??= insertText(spec, n));
   const groups = new WeakMap<Db, Group>();
 
   class Group {

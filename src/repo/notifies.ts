@@ -3,7 +3,7 @@ import type { NotifyRecord } from '../generated/prisma/client';
 import type { NotifyResult } from '../generated/prisma/enums';
 import type { PayAttempt } from '../generated/prisma/client';
 import { PAY_ATTEMPT_COLUMNS, toPayAttempt, type PayAttemptRow } from './rows';
-import { groupInsert, type GroupInsertSpec } from './group-insert';
+import { groupInsert, insertText, type GroupInsertSpec } from './group-insert';
 import { sqlFor, Tx, type Queryable } from './tx';
 
 export interface NotifyLogEntry {
@@ -54,7 +54,7 @@ const RECORD: GroupInsertSpec<NotifyLogEntry> = {
   maxInFlight: 4,
   maxChars: 1 << 20,
 };
-const RECORD_ONE = `${RECORD.head} ${RECORD.row}`;
+const RECORD_ONE = insertText(RECORD, 1);
 const recordGrouped = groupInsert(RECORD);
 
 /**

@@ -1,4 +1,4 @@
-import type { Pool, PoolConnection } from 'mariadb';
+import type { Pool, PoolConnection, QueryOptions } from 'mariadb';
 import type { ConnectionGate } from '../infra/connection-gate';
 import { connectionGate, pipelinesStatements, sqlPool, type Db } from '../infra/db';
 import type { OrderEvent } from './history';
@@ -43,7 +43,7 @@ export class Tx extends DriverSql {
    * never sent (a Galera run's outbox relay hung on its claim). There each statement waits for BEGIN and the one
    * before it.
    */
-  protected override run<T>(sql: string, args: unknown[]): Promise<T> {
+  protected override run<T>(sql: string | QueryOptions, args: unknown[]): Promise<T> {
     if (!this.pipelines) {
       const result = this.last.then(() => this.began).then(() => super.run<T>(sql, args));
       this.last = result.catch(() => undefined); // a failed statement does not stop the ones after it
@@ -52,7 +52,7 @@ export class Tx extends DriverSql {
     if (this.begun) return super.run(sql, args);
     const first = !this.issued;
     this.issued = true;
-    if (!first || !READ.test(sql)) return this.began.then(() => super.run<T>(sql, args));
+    if (!first || !READ.test(typeof sql === 'string' ? sql : sql.sql)) return this.began.then(() => super.run<T>(sql, args));
     const sent = super.run<T>(sql, args);
     return this.began.then(
       () => sent,

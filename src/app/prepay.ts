@@ -3,6 +3,7 @@ import { ConcurrencyError, ConflictingReplayError, FailedPreconditionError, Inva
 import { newAttemptNo } from '../domain/ids';
 import { isOpen, isPaid } from '../domain/order-status';
 import { findOrderAndAttempts, insertAttempt, type OrderRef, type PayAttempt, type PayOrder } from '../repo/pay-orders';
+import { allAnswered } from '../repo/claim-guard';
 import { runTx } from '../repo/tx';
 import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
@@ -228,33 +229,43 @@ async function claimAttempt(
   const s = failedAttempts === 1 ? '' : 's';
   try {
     return await runTx(deps.db, async (tx) => {
-      const paying = await transition(tx, order, 'PAYING', {
-        cause: 'RPC',
-        actor,
-        detail: retrying
-          ? `retry ${cmd.payWay} after ${failedAttempts} failed attempt${s}`
-          : switching
-            ? `switch ${order.payWay} -> ${cmd.payWay}`
-            : `prepay ${cmd.payWay}`,
-        // A retry is payable again: no longer closed for a failed payment, and the order side hears of it.
-        set: {
-          payWay: cmd.payWay,
-          payWaySwitches: order.payWaySwitches + (switching ? 1 : 0),
-          currentAttemptNo: attemptNo,
-          ...(retrying && { closeReason: null }),
-        },
-        event: retrying ? 'PAYMENT_RETRIED' : undefined,
-        checkVersion: true,
-      });
-      const attempt = await insertAttempt(tx, {
-        attemptNo,
-        payNo: order.payNo,
-        tenantId: order.tenantId,
-        payWay: cmd.payWay,
-        channel: handler.channel,
-        payerId: cmd.payerId,
-        clientIp: cmd.clientIp,
-      });
+      // One write, one wait: BEGIN, the order's compare-and-set, its audit row and the attempt go out together, each
+      // guarded so that nothing is written unless this transaction's compare-and-set was (claim-guard.ts).
+      const claim = { payNo: order.payNo, attemptNo };
+      const [paying, attempt] = await allAnswered([
+        transition(tx, order, 'PAYING', {
+          cause: 'RPC',
+          actor,
+          detail: retrying
+            ? `retry ${cmd.payWay} after ${failedAttempts} failed attempt${s}`
+            : switching
+              ? `switch ${order.payWay} -> ${cmd.payWay}`
+              : `prepay ${cmd.payWay}`,
+          // A retry is payable again: no longer closed for a failed payment, and the order side hears of it.
+          set: {
+            payWay: cmd.payWay,
+            payWaySwitches: order.payWaySwitches + (switching ? 1 : 0),
+            currentAttemptNo: attemptNo,
+            ...(retrying && { closeReason: null }),
+          },
+          event: retrying ? 'PAYMENT_RETRIED' : undefined,
+          claim,
+        }),
+        insertAttempt(
+          tx,
+          {
+            attemptNo,
+            payNo: order.payNo,
+            tenantId: order.tenantId,
+            payWay: cmd.payWay,
+            channel: handler.channel,
+            payerId: cmd.payerId,
+            clientIp: cmd.clientIp,
+          },
+          claim,
+        ),
+      ]);
+      if (!attempt) throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`, { payNo: order.payNo });
       return { attempt, order: paying };
     });
   } catch (err) {

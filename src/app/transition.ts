@@ -3,6 +3,7 @@ import { ConcurrencyError, FailedPreconditionError } from '../domain/errors';
 import { canTransition, type OrderStatus } from '../domain/order-status';
 import { addEvent, recordTransition, type EventType } from '../repo/history';
 import { casOrderStatus, casOrderVersion, type CreatedOrder, type PayOrder, type Refund, type StatusChange } from '../repo/pay-orders';
+import { allAnswered, type ClaimGuard } from '../repo/claim-guard';
 import { noteOrderChange, type Tx } from '../repo/tx';
 
 /** Who caused a change: what kind of thing, and who (see RequestContext.actor); by default the cause's system actor. */
@@ -30,6 +31,12 @@ export interface TransitionOptions extends Attribution {
   refund?: Refund;
   /** Also compare the version, not just the status (for writers that must see no interleaving change). */
   checkVersion?: boolean;
+  /**
+   * The change claims the order for a new attempt (its `set` makes the attempt current, and the version is compared):
+   * the compare-and-set, the audit row and the event are sent at once, guarded by the claim (claim-guard.ts), and
+   * answered together.
+   */
+  claim?: ClaimGuard;
 }
 
 /**
@@ -43,17 +50,32 @@ export async function transition<O extends CreatedOrder>(tx: Tx, order: O, to: O
       metadata: { payNo: order.payNo, status: order.status, to },
     });
   }
-  const won = await casOrderStatus(tx, {
+  const change = {
     payNo: order.payNo,
     from: order.status,
     to,
     set: opts.set,
-    version: opts.checkVersion ? order.version : undefined,
-  });
-  if (!won) throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`, { payNo: order.payNo });
+    version: opts.checkVersion || opts.claim ? order.version : undefined,
+  };
   const next: O = { ...order, ...opts.set, status: to, version: order.version + 1n, updatedAt: new Date() };
-  await recordTransition(tx, { payNo: order.payNo, from: order.status, to, cause: opts.cause, actor: actorOf(opts), detail: opts.detail });
-  if (opts.event) await addEvent(tx, opts.event, next, opts.refund);
+  const audit = { payNo: order.payNo, from: order.status, to, cause: opts.cause, actor: actorOf(opts), detail: opts.detail };
+  let won: boolean;
+  if (opts.claim) {
+    // Sent together; the audit row and the event are written only if the compare-and-set was (their guard).
+    const [cas, audited, event] = await allAnswered([
+      casOrderStatus(tx, change, opts.claim),
+      recordTransition(tx, audit, opts.claim),
+      opts.event ? addEvent(tx, opts.event, next, opts.refund, undefined, opts.claim) : true,
+    ]);
+    won = cas && audited && event !== null;
+  } else {
+    won = await casOrderStatus(tx, change);
+    if (won) {
+      await recordTransition(tx, audit);
+      if (opts.event) await addEvent(tx, opts.event, next, opts.refund);
+    }
+  }
+  if (!won) throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`, { payNo: order.payNo });
   noteOrderChange(tx, { payNo: next.payNo, status: to, version: next.version });
   return next;
 }

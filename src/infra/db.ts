@@ -1,5 +1,6 @@
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
-import { createPool, type Pool, type PoolConfig } from 'mariadb';
+import type { Socket } from 'node:net';
+import { createPool, type Pool, type PoolConfig, type PoolConnection } from 'mariadb';
 import { PrismaClient } from '../generated/prisma/client';
 import { ConnectionGate } from './connection-gate';
 import { fixDriverSetupRejections } from './mariadb-setup-fix';
@@ -18,6 +19,8 @@ fixDriverSetupRejections();
 process.env.TZ = 'UTC';
 
 const pools = new WeakMap<Db, Pool>();
+/** Each pool connection's socket, by its ConnectionInfo: one object per connection, the same through its wrappers. */
+const sockets = new WeakMap<object, Socket>();
 const gates = new WeakMap<Db, ConnectionGate>();
 /** Clients whose pool does not pipeline (a Galera cluster's, see DbSession): runTx sends their statements one by one. */
 const unpipelined = new WeakSet<Db>();
@@ -94,6 +97,13 @@ export function createDbOnPool(pool: Pool, config: Pick<PoolConfig, 'pipelining'
   });
   const db = new PrismaClient({ adapter });
   pools.set(db, pool);
+  // The pool hands its own connection objects to this event (not the promise wrappers runTx holds); the info object
+  // is shared by both. Listened before the pool's first connection is up (it opens them in later turns).
+  pool.on('connection', (conn) => {
+    const own = conn as unknown as { info: object | null; getSocket?: () => Socket | undefined };
+    const socket = own.getSocket?.();
+    if (own.info && socket) sockets.set(own.info, socket);
+  });
   if (config.pipelining === false) unpipelined.add(db);
   return db;
 }
@@ -106,6 +116,15 @@ export function createDbOnPool(pool: Pool, config: Pick<PoolConfig, 'pipelining'
  */
 export function pipelinesStatements(db: Db): boolean {
   return !unpipelined.has(db);
+}
+
+/**
+ * The socket under a pool connection, to cork: commands issued in one turn then leave in one write instead of a
+ * write each (a socket write costs ~15–25 µs of kernel CPU on the bench machine, more than most statements' own
+ * driver work). Undefined for a connection made before createDbOnPool listened; its commands go a write each.
+ */
+export function socketOf(conn: PoolConnection): Socket | undefined {
+  return conn.info ? sockets.get(conn.info) : undefined;
 }
 
 /** The driver pool under this client, for statements on the hot paths (the same connections Prisma uses). */

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { OrderTransition, PayOrder, Refund } from '../generated/prisma/client';
 import type { TransitionCause } from '../generated/prisma/enums';
 import type { OrderStatus } from '../domain/order-status';
+import { guardArgs, underClaim, type ClaimGuard } from './claim-guard';
+import type { Written } from './sql';
 import { eventEncoderOf, type Tx } from './tx';
 
 export type EventType =
@@ -48,12 +50,18 @@ export interface OrderEvent {
 export async function recordTransition(
   tx: Tx,
   t: { payNo: string; from: OrderStatus; to: OrderStatus; cause: TransitionCause; actor: string; detail: string },
-): Promise<void> {
+  claim?: ClaimGuard,
+): Promise<boolean> {
   // One INSERT, no read-back of a row nobody reads here.
-  await tx.$executeRaw`
-    INSERT INTO order_transition (pay_no, from_status, to_status, cause, actor, detail, created_at)
-    VALUES (${t.payNo}, ${t.from}, ${t.to}, ${t.cause}, ${t.actor.slice(0, 128)}, ${t.detail.slice(0, 512)}, ${new Date()})`;
+  const args = [t.payNo, t.from, t.to, t.cause, t.actor.slice(0, 128), t.detail.slice(0, 512), new Date()];
+  const written = claim
+    ? await tx.queryAtOnce<Written>(underClaim(INSERT_TRANSITION), [...args, ...guardArgs(claim)])
+    : await tx.query<Written>(INSERT_TRANSITION, args);
+  return written.affectedRows === 1;
 }
+
+const INSERT_TRANSITION =
+  'INSERT INTO order_transition (pay_no, from_status, to_status, cause, actor, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
 /** An order's audit trail, oldest first. */
 export function listTransitions(db: Db, payNo: string): Promise<OrderTransition[]> {
@@ -73,12 +81,17 @@ export async function addEvent(
   order: Omit<PayOrder, 'id'>,
   refund?: Refund,
   difference?: DifferenceFact,
-): Promise<OrderEvent> {
+  claim?: ClaimGuard,
+): Promise<OrderEvent | null> {
   const event: OrderEvent = { id: randomUUID(), type, occurredAt: new Date(), order, refund, difference };
   const payload = JSON.stringify(eventEncoderOf(tx)(event));
-  await tx.$executeRaw`
-    INSERT INTO outbox_event (id, tenant_id, pay_no, type, order_version, topic, payload, next_attempt_at, created_at)
-    VALUES (${event.id}, ${order.tenantId}, ${order.payNo}, ${type}, ${order.version}, ${order.notifyTopic}, ${payload},
-      ${event.occurredAt}, ${event.occurredAt})`;
-  return event;
+  const args = [event.id, order.tenantId, order.payNo, type, order.version, order.notifyTopic, payload, event.occurredAt, event.occurredAt];
+  const written = claim
+    ? await tx.queryAtOnce<Written>(underClaim(INSERT_EVENT), [...args, ...guardArgs(claim)])
+    : await tx.query<Written>(INSERT_EVENT, args);
+  return written.affectedRows === 1 ? event : null; // none only under a claim that was lost
 }
+
+const INSERT_EVENT =
+  'INSERT INTO outbox_event (id, tenant_id, pay_no, type, order_version, topic, payload, next_attempt_at, created_at) ' +
+  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';

@@ -5,6 +5,7 @@ import type { Db } from '../infra/db';
 import { PAY_ATTEMPT_COLUMNS, PAY_ORDER_COLUMNS, toPayAttempt, toPayOrder, type PayAttemptRow, type PayOrderRow } from './rows';
 import type { ChannelRecord } from '../domain/channel-record';
 import { groupInsert, type GroupInsertSpec } from './group-insert';
+import { guardArgs, IN_TRANSACTION, underClaim, type ClaimGuard } from './claim-guard';
 import { appendRecord, assignments, sqlOf, type Written } from './sql';
 import { sqlFor, type Queryable, type Tx } from './tx';
 
@@ -175,13 +176,15 @@ export interface StatusChange {
 }
 
 /** Compare-and-set of the order's status; false means another writer changed it first. Bumps the version. */
-export async function casOrderStatus(tx: Tx, c: StatusChange): Promise<boolean> {
+export async function casOrderStatus(tx: Tx, c: StatusChange, claim?: ClaimGuard): Promise<boolean> {
+  if (claim && (c.set?.currentAttemptNo !== claim.attemptNo || c.version === undefined)) {
+    throw new Error('a claim compare-and-sets the version and makes its attempt the current one (claim-guard.ts)');
+  }
   const { sql, args } = assignments(ORDER_COLUMNS, c.set ?? {});
   const byVersion = c.version === undefined ? '' : ' AND version = ?';
-  const n = await tx.query<Written>(
-    `UPDATE pay_order SET ${sql}status = ?, version = version + 1, updated_at = ? WHERE pay_no = ? AND status = ?${byVersion}`,
-    [...args, c.to, new Date(), c.payNo, c.from, ...(c.version === undefined ? [] : [c.version])],
-  );
+  const text = `UPDATE pay_order SET ${sql}status = ?, version = version + 1, updated_at = ? WHERE pay_no = ? AND status = ?${byVersion}`;
+  const values = [...args, c.to, new Date(), c.payNo, c.from, ...(c.version === undefined ? [] : [c.version])];
+  const n = claim ? await tx.queryAtOnce<Written>(text + IN_TRANSACTION, values) : await tx.query<Written>(text, values);
   return n.affectedRows === 1;
 }
 
@@ -330,11 +333,13 @@ export async function findAttempt(db: Queryable, attemptNo: string): Promise<Pay
 
 const ATTEMPT_BY_NO = `SELECT ${PAY_ATTEMPT_COLUMNS} FROM pay_attempt WHERE attempt_no = ?`;
 
-/** One INSERT; the row is returned as written, with the id the database gave it (from the same statement's answer). */
-export async function insertAttempt(
-  tx: Tx,
-  a: Pick<PayAttempt, 'attemptNo' | 'payNo' | 'tenantId' | 'payWay' | 'channel' | 'payerId' | 'clientIp'>,
-): Promise<PayAttempt> {
+/**
+ * One INSERT; the row is returned as written, with the id the database gave it (from the same statement's answer).
+ * Under a claim (claim-guard.ts) it is sent at once and guarded; null when the claim was lost and nothing was written.
+ */
+export async function insertAttempt(tx: Tx, a: NewAttempt): Promise<PayAttempt>;
+export async function insertAttempt(tx: Tx, a: NewAttempt, claim: ClaimGuard): Promise<PayAttempt | null>;
+export async function insertAttempt(tx: Tx, a: NewAttempt, claim?: ClaimGuard): Promise<PayAttempt | null> {
   const now = new Date();
   // Named field by field, not spread (see insertOrder); the id is set once the INSERT gave it.
   const row: PayAttempt = {
@@ -359,12 +364,20 @@ export async function insertAttempt(
     createdAt: now,
     updatedAt: now,
   };
-  const { insertId } = await tx.write`
-    INSERT INTO pay_attempt (attempt_no, pay_no, tenant_id, pay_way, channel, status, payer_id, client_ip, created_at, updated_at)
-    VALUES (${a.attemptNo}, ${a.payNo}, ${a.tenantId}, ${a.payWay}, ${a.channel}, 'CREATED', ${a.payerId}, ${a.clientIp}, ${now}, ${now})`;
-  row.id = insertId;
+  const args = [a.attemptNo, a.payNo, a.tenantId, a.payWay, a.channel, a.payerId, a.clientIp, now, now];
+  const written = claim
+    ? await tx.queryAtOnce<Written>(underClaim(INSERT_ATTEMPT), [...args, ...guardArgs(claim)])
+    : await tx.query<Written>(INSERT_ATTEMPT, args);
+  if (written.affectedRows !== 1) return null; // only under a claim that was lost
+  row.id = BigInt(written.insertId);
   return row;
 }
+
+type NewAttempt = Pick<PayAttempt, 'attemptNo' | 'payNo' | 'tenantId' | 'payWay' | 'channel' | 'payerId' | 'clientIp'>;
+
+const INSERT_ATTEMPT =
+  'INSERT INTO pay_attempt (attempt_no, pay_no, tenant_id, pay_way, channel, status, payer_id, client_ip, created_at, updated_at) ' +
+  "VALUES (?, ?, ?, ?, ?, 'CREATED', ?, ?, ?, ?)";
 
 /** What an attempt's compare-and-set may write with its status: the payment as the channel reported it, and a record. */
 export type AttemptSet = Partial<

@@ -1,8 +1,8 @@
 import type { Pool, PoolConnection, QueryOptions } from 'mariadb';
 import type { ConnectionGate } from '../infra/connection-gate';
-import { connectionGate, pipelinesStatements, sqlPool, type Db } from '../infra/db';
+import { connectionGate, pipelinesStatements, socketOf, sqlPool, type Db } from '../infra/db';
 import type { OrderEvent } from './history';
-import { DriverSql, sqlOf } from './sql';
+import { compile, DriverSql, sqlOf, type Written } from './sql';
 
 /**
  * A transaction on one driver connection: raw statements only (Prisma's call shape, see Sql), no ORM layer.
@@ -58,6 +58,37 @@ export class Tx extends DriverSql {
       () => sent,
       (err: unknown) => {
         sent.catch(() => undefined); // BEGIN's failure is the one to tell; the read's own outcome no longer matters
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * A write sent now, behind whatever the connection has in flight (BEGIN, the statements before it), without
+   * waiting for their answers: for a statement written to change nothing unless this transaction is open and has
+   * done what the statement depends on (`@@in_transaction = 1`, a row only this transaction wrote: see claim.ts).
+   * Why the guard: when InnoDB rolls a transaction back (a deadlock victim), the statements already on the wire
+   * behind the failed one run on their own in autocommit, and would commit. The caller awaits every one of them
+   * before COMMIT. On a connection that does not pipeline it is an ordinary statement, sent in its turn.
+   */
+  writeAtOnce(strings: TemplateStringsArray, ...values: unknown[]): Promise<Written> {
+    const { sql, args } = compile(strings, values);
+    return this.queryAtOnce<{ affectedRows: number; insertId: bigint | number }>(sql, args).then((r) => ({
+      affectedRows: r.affectedRows,
+      insertId: BigInt(r.insertId ?? 0),
+    }));
+  }
+
+  /** writeAtOnce for a statement whose text is built once. */
+  queryAtOnce<T>(sql: string, args: unknown[]): Promise<T> {
+    if (!this.pipelines) return this.run<T>(sql, args);
+    this.issued = true;
+    const sent = super.run<T>(sql, args);
+    if (this.begun) return sent;
+    return this.began.then(
+      () => sent,
+      (err: unknown) => {
+        sent.catch(() => undefined); // BEGIN's failure is the one to tell; the guarded write changed nothing
         throw err;
       },
     );
@@ -253,6 +284,10 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
   for (let attempt = 1; ; attempt++) {
     if (attempt > 1) await conflictPause(attempt - 1);
     const conn = await connectionThroughGate(pool, gate);
+    // Corked until fn's first wait: BEGIN and what fn sends before waiting (a read, writes sent at once) leave in one
+    // socket write, not one each.
+    const socket = socketOf(conn);
+    socket?.cork();
     // Sent back to back (the driver pipelines them): one wait, not two. Awaited with the transaction's first statement.
     const began = opts.readCommitted
       ? Promise.all([conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED'), conn.query('BEGIN')])
@@ -266,7 +301,13 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
     let result: T;
     try {
       try {
-        result = await fn(tx);
+        let running: Promise<T>;
+        try {
+          running = fn(tx);
+        } finally {
+          socket?.uncork();
+        }
+        result = await running;
         await tx.settled(); // fn may have sent no statement
         await conn.query('COMMIT');
       } catch (err) {

@@ -241,6 +241,44 @@ describe('mock gateway and the mock channel over HTTP', () => {
     expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
   });
 
+  it('When the gateway URL has a path (with or without a trailing slash), then calls go under it; a URL of another scheme is a network error', async () => {
+    const { trade } = await prepaid();
+    const seen: string[] = [];
+    // A front that serves the gateway under /gw/: strips the prefix and forwards, as a reverse proxy would.
+    const front = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void fetch(`${gatewayUrl}${(req.url ?? '').replace(/^\/gw/, '')}`, {
+          method: req.method,
+          headers: Object.fromEntries(
+            Object.entries(req.headers).filter(([k]) => k.startsWith('x-mock') || k === 'content-type'),
+          ) as Record<string, string>,
+          body: req.method === 'POST' ? Buffer.concat(chunks) : undefined,
+        }).then(async (r) => {
+          res.writeHead(r.status, Object.fromEntries([...r.headers].filter(([k]) => k.startsWith('x-mock') || k === 'content-type')));
+          res.end(Buffer.from(await r.arrayBuffer()));
+        });
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(front.address() as AddressInfo).port}/gw`;
+      for (const url of [base, `${base}/`, `${base}//`]) {
+        expect(await handler.query(trade, { account: { ...account, gatewayUrl: url } })).toMatchObject({ outcome: 'pending' });
+      }
+      expect(seen).toEqual(Array(3).fill(`/gw/v1/trades/${encodeURIComponent(trade.attemptNo)}`));
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+    }
+    const ftp = { account: { ...account, gatewayUrl: 'ftp://127.0.0.1/' } };
+    expect(await handler.query(trade, ftp)).toMatchObject({
+      outcome: 'unknown',
+      reason: expect.stringContaining('unsupported URL scheme ftp:'),
+    });
+  });
+
   it('When a fault names the call it is for, then other calls pass and that call takes it', async () => {
     const { trade } = await prepaid();
     gateway.inject({ kind: 'serverError', on: 'POST /refunds' }, 1);

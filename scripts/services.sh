@@ -99,7 +99,7 @@ start_mariadb() {
   "$(mariadbd_bin)" --no-defaults "${owner[@]}" --datadir="$DATA/mariadb/db" --socket="$MYSQL_SOCK" \
     --pid-file="$DATA/mariadb/mysqld.pid" --bind-address=127.0.0.1 --port="$MYSQL_PORT" \
     --log-error="$DATA/mariadb/error.log" --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
-    --default-time-zone=+00:00 --innodb-buffer-pool-size=256M --max-connections=500 --skip-name-resolve >/dev/null 2>&1 &
+    --default-time-zone=+00:00 --innodb-buffer-pool-size=256M --innodb-autoinc-lock-mode=2 --max-connections=500 --skip-name-resolve >/dev/null 2>&1 &
   for _ in $(seq 1 100); do mysql_up && break; sleep 0.2; done
   mysql_up || die "MariaDB did not start: see $DATA/mariadb/error.log"
   mariadb --protocol=socket --socket="$MYSQL_SOCK" -u"$ADMIN_USER" <<SQL

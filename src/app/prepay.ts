@@ -228,12 +228,14 @@ async function claimAttempt(
   const retrying = order.status === 'FAILED';
   const s = failedAttempts === 1 ? '' : 's';
   try {
-    return await runTx(deps.db, async (tx) => {
-      // One write, one wait: BEGIN, the order's compare-and-set, its audit row and the attempt go out together, each
-      // guarded so that nothing is written unless this transaction's compare-and-set was (claim-guard.ts).
-      const claim = { payNo: order.payNo, attemptNo };
-      const [paying, attempt] = await allAnswered([
-        transition(tx, order, 'PAYING', {
+    return await runTx(
+      deps.db,
+      async (tx) => {
+        // On MariaDB one write, one wait: BEGIN, the order's compare-and-set, its audit row and the attempt go out
+        // together, each guarded so that nothing is written unless this transaction's compare-and-set was
+        // (claim-guard.ts). Elsewhere the attempt's INSERT waits for the compare-and-set's answer, as it always did.
+        const claim = tx.sendsGuardedAtOnce ? { payNo: order.payNo, attemptNo } : undefined;
+        const claiming = transition(tx, order, 'PAYING', {
           cause: 'RPC',
           actor,
           detail: retrying
@@ -249,25 +251,28 @@ async function claimAttempt(
             ...(retrying && { closeReason: null }),
           },
           event: retrying ? 'PAYMENT_RETRIED' : undefined,
+          checkVersion: true,
           claim,
-        }),
-        insertAttempt(
-          tx,
-          {
-            attemptNo,
-            payNo: order.payNo,
-            tenantId: order.tenantId,
-            payWay: cmd.payWay,
-            channel: handler.channel,
-            payerId: cmd.payerId,
-            clientIp: cmd.clientIp,
-          },
-          claim,
-        ),
-      ]);
-      if (!attempt) throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`, { payNo: order.payNo });
-      return { attempt, order: paying };
-    });
+        });
+        const fresh = {
+          attemptNo,
+          payNo: order.payNo,
+          tenantId: order.tenantId,
+          payWay: cmd.payWay,
+          channel: handler.channel,
+          payerId: cmd.payerId,
+          clientIp: cmd.clientIp,
+        };
+        const [paying, attempt] = claim
+          ? await allAnswered([claiming, insertAttempt(tx, fresh, claim)])
+          : [await claiming, await insertAttempt(tx, fresh)];
+        if (!attempt) throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`, { payNo: order.payNo });
+        return { attempt, order: paying };
+      },
+      // The compare-and-set decides on the version, not on anything read; at READ COMMITTED the guarded INSERTs read
+      // the order row without a shared lock (claim-guard.ts).
+      { readCommitted: true },
+    );
   } catch (err) {
     if (err instanceof ConcurrencyError) return undefined;
     throw err;

@@ -1,16 +1,22 @@
 /**
- * A claim's statements go out together (Tx.queryAtOnce): BEGIN, the order's compare-and-set, its audit row, the new
- * attempt (and a retry's event) in one socket write, answered together, then COMMIT: two round trips, not five.
- * Sending a write before the answers ahead of it is safe only if it cannot take effect on its own. When InnoDB
- * rolls a transaction back in the middle (a deadlock victim; Galera's certification failure), the statements
- * already on the wire behind the failed one run in autocommit, each committing by itself; and when BEGIN itself
- * fails, all of them would. So each is guarded in its own text:
+ * A claim's statements go out together (Tx.queryAtOnce, on MariaDB: Tx.sendsGuardedAtOnce): BEGIN, the order's
+ * compare-and-set, its audit row, the new attempt (and a retry's event) in one socket write, answered together, then
+ * COMMIT: two round trips, not five. Sending a write before the answers ahead of it is safe only if it cannot take
+ * effect on its own. When InnoDB rolls a transaction back in the middle (a deadlock victim; Galera's certification
+ * failure), the session is back in autocommit (MariaDB 10.11: `@@in_transaction` and `@@autocommit` read 0 and 1
+ * right after the 1213) and the statements already on the wire behind the failed one each commit by themselves; and
+ * when BEGIN itself fails, all of them would. So each is guarded in its own text:
  * - the compare-and-set applies only inside an open transaction (`@@in_transaction = 1`, evaluated when it runs,
  *   prepared or not; 0 for an autocommit statement);
  * - every INSERT writes its row only where the order already names this new attempt as its current one, which
  *   only the compare-and-set of this same transaction wrote (the attempt number is fresh), and only inside an open
  *   transaction. After a rollback the order no longer names it, so nothing behind is written.
- * The caller awaits every answer before COMMIT, and COMMITs only if all of them wrote their row.
+ * The caller awaits every answer before COMMIT, and COMMITs only if all of them wrote their row. The claim runs at
+ * READ COMMITTED: there an INSERT … SELECT reads the order row without a shared lock, so when the compare-and-set
+ * times out waiting for another writer's lock (1205 rolls back only that statement), the INSERTs behind it find no
+ * row at once instead of each waiting out the lock timeout again. To InnoDB an INSERT … SELECT is a bulk insert:
+ * under innodb_autoinc_lock_mode = 1 it holds the table's AUTO-INC lock for the statement, so run MariaDB with 2
+ * (interleaved; safe with row-based binlogs, MySQL 8's default; see the README's production notes).
  */
 export interface ClaimGuard {
   payNo: string;

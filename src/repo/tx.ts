@@ -2,7 +2,7 @@ import type { Pool, PoolConnection, QueryOptions } from 'mariadb';
 import type { ConnectionGate } from '../infra/connection-gate';
 import { connectionGate, pipelinesStatements, socketOf, sqlPool, type Db } from '../infra/db';
 import type { OrderEvent } from './history';
-import { compile, DriverSql, sqlOf, type Written } from './sql';
+import { DriverSql, sqlOf } from './sql';
 
 /**
  * A transaction on one driver connection: raw statements only (Prisma's call shape, see Sql), no ORM layer.
@@ -64,22 +64,22 @@ export class Tx extends DriverSql {
   }
 
   /**
-   * A write sent now, behind whatever the connection has in flight (BEGIN, the statements before it), without
-   * waiting for their answers: for a statement written to change nothing unless this transaction is open and has
-   * done what the statement depends on (`@@in_transaction = 1`, a row only this transaction wrote: see claim.ts).
-   * Why the guard: when InnoDB rolls a transaction back (a deadlock victim), the statements already on the wire
-   * behind the failed one run on their own in autocommit, and would commit. The caller awaits every one of them
-   * before COMMIT. On a connection that does not pipeline it is an ordinary statement, sent in its turn.
+   * Whether guarded writes go out at once here (queryAtOnce): a MariaDB connection that pipelines. MySQL has no
+   * `@@in_transaction`, and the driver pipelines a PREPARE with its EXECUTE only on MariaDB, so elsewhere (and on a
+   * Galera pool, which does not pipeline) a claim sends its statements one by one, unguarded, as before.
    */
-  writeAtOnce(strings: TemplateStringsArray, ...values: unknown[]): Promise<Written> {
-    const { sql, args } = compile(strings, values);
-    return this.queryAtOnce<{ affectedRows: number; insertId: bigint | number }>(sql, args).then((r) => ({
-      affectedRows: r.affectedRows,
-      insertId: BigInt(r.insertId ?? 0),
-    }));
+  get sendsGuardedAtOnce(): boolean {
+    return this.pipelines && (this.connection.info?.isMariaDB() ?? false);
   }
 
-  /** writeAtOnce for a statement whose text is built once. */
+  /**
+   * A write sent now, behind whatever the connection has in flight (BEGIN, the statements before it), without
+   * waiting for their answers: only for a statement written to change nothing unless this transaction is open and
+   * has done what the statement depends on (`@@in_transaction = 1`, a row only this transaction wrote: see
+   * claim-guard.ts). Why the guard: when InnoDB rolls a transaction back (a deadlock victim), the session is back in
+   * autocommit and the statements already on the wire behind the failed one would each commit by itself. The caller
+   * awaits every one of them before COMMIT. Where sendsGuardedAtOnce is false it is an ordinary statement.
+   */
   queryAtOnce<T>(sql: string, args: unknown[]): Promise<T> {
     if (!this.pipelines) return this.run<T>(sql, args);
     this.issued = true;

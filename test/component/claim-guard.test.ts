@@ -82,6 +82,28 @@ describe('claim guard', () => {
     ]).toEqual([0, 0, 0]);
   });
 
+  it('When another writer holds the order row, then a guarded INSERT of the claim (READ COMMITTED) finds no row without waiting on its lock', async () => {
+    // A compare-and-set that timed out on that lock (1205 rolls back only the statement) leaves the INSERTs behind it
+    // to run: at REPEATABLE READ each would take a shared lock on the row and wait out the lock timeout again (1205).
+    const order = await createOrder(h, tenant);
+    const claim = { payNo: order.payNo, attemptNo: `ABUSY${Date.now()}` };
+    const holder: Connection = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
+    try {
+      await holder.query('BEGIN');
+      await holder.query('UPDATE pay_order SET updated_at = updated_at WHERE pay_no = ?', [order.payNo]);
+      const audited = await runTx(
+        db(),
+        (tx) => recordTransition(tx, { payNo: order.payNo, from: 'WAIT_PAY', to: 'PAYING', cause: 'RPC', actor: 't', detail: 'x' }, claim),
+        { readCommitted: true },
+      );
+      expect(audited).toBe(false);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect(await count('order_transition', order.payNo)).toBe(0);
+  });
+
   it('When the claim is a deadlock victim with the attempt still on the wire, then nothing of it is left, and the retried claim opens one attempt', async () => {
     const order = await createOrder(h, tenant);
     const bystander = await createOrder(h, tenant);

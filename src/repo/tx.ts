@@ -81,7 +81,7 @@ export class Tx extends DriverSql {
    * awaits every one of them before COMMIT. Where sendsGuardedAtOnce is false it is an ordinary statement.
    */
   queryAtOnce<T>(sql: string, args: unknown[]): Promise<T> {
-    if (!this.pipelines) return this.run<T>(sql, args);
+    if (!this.sendsGuardedAtOnce) return this.run<T>(sql, args);
     this.issued = true;
     const sent = super.run<T>(sql, args);
     if (this.begun) return sent;

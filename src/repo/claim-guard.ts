@@ -1,3 +1,6 @@
+import type { Written } from './sql';
+import type { Tx } from './tx';
+
 /**
  * A claim's statements go out together (Tx.queryAtOnce, on MariaDB: Tx.sendsGuardedAtOnce): BEGIN, the order's
  * compare-and-set, its audit row, the new attempt (and a retry's event) in one socket write, answered together, then
@@ -31,7 +34,7 @@ const guardedTexts = new Map<string, string>();
 
 /**
  * A one-row `INSERT INTO t (…) VALUES (…)` as an INSERT … SELECT of the same values that yields its row only
- * under the claim; its parameters are the INSERT's, then guardArgs. Made once per text.
+ * under the claim; its parameters are the INSERT's, then the claim's pay_no and attempt number. Made once per text.
  */
 export function underClaim(insert: string): string {
   let text = guardedTexts.get(insert);
@@ -44,8 +47,13 @@ export function underClaim(insert: string): string {
   return text;
 }
 
-/** The guard's parameters, after the INSERT's own. */
-export const guardArgs = (g: ClaimGuard): [string, string] => [g.payNo, g.attemptNo];
+/**
+ * A one-row INSERT in a transaction: as written, or, under a claim, guarded (underClaim) and sent at once. What it
+ * wrote: under a claim that was lost, no row.
+ */
+export function insertRow(tx: Tx, insert: string, args: unknown[], claim?: ClaimGuard): Promise<Written> {
+  return claim ? tx.queryAtOnce<Written>(underClaim(insert), [...args, claim.payNo, claim.attemptNo]) : tx.query<Written>(insert, args);
+}
 
 /**
  * Every promise's value, once all have settled: statements sent together are all answered before the transaction

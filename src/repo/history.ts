@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { OrderTransition, PayOrder, Refund } from '../generated/prisma/client';
 import type { TransitionCause } from '../generated/prisma/enums';
 import type { OrderStatus } from '../domain/order-status';
-import { guardArgs, underClaim, type ClaimGuard } from './claim-guard';
-import type { Written } from './sql';
+import { insertRow, type ClaimGuard } from './claim-guard';
 import { eventEncoderOf, type Tx } from './tx';
 
 export type EventType =
@@ -54,9 +53,7 @@ export async function recordTransition(
 ): Promise<boolean> {
   // One INSERT, no read-back of a row nobody reads here.
   const args = [t.payNo, t.from, t.to, t.cause, t.actor.slice(0, 128), t.detail.slice(0, 512), new Date()];
-  const written = claim
-    ? await tx.queryAtOnce<Written>(underClaim(INSERT_TRANSITION), [...args, ...guardArgs(claim)])
-    : await tx.query<Written>(INSERT_TRANSITION, args);
+  const written = await insertRow(tx, INSERT_TRANSITION, args, claim);
   return written.affectedRows === 1;
 }
 
@@ -86,9 +83,7 @@ export async function addEvent(
   const event: OrderEvent = { id: randomUUID(), type, occurredAt: new Date(), order, refund, difference };
   const payload = JSON.stringify(eventEncoderOf(tx)(event));
   const args = [event.id, order.tenantId, order.payNo, type, order.version, order.notifyTopic, payload, event.occurredAt, event.occurredAt];
-  const written = claim
-    ? await tx.queryAtOnce<Written>(underClaim(INSERT_EVENT), [...args, ...guardArgs(claim)])
-    : await tx.query<Written>(INSERT_EVENT, args);
+  const written = await insertRow(tx, INSERT_EVENT, args, claim);
   return written.affectedRows === 1 ? event : null; // none only under a claim that was lost
 }
 

@@ -5,7 +5,7 @@ import type { Db } from '../infra/db';
 import { PAY_ATTEMPT_COLUMNS, PAY_ORDER_COLUMNS, toPayAttempt, toPayOrder, type PayAttemptRow, type PayOrderRow } from './rows';
 import type { ChannelRecord } from '../domain/channel-record';
 import { groupInsert, type GroupInsertSpec } from './group-insert';
-import { guardArgs, IN_TRANSACTION, underClaim, type ClaimGuard } from './claim-guard';
+import { IN_TRANSACTION, insertRow, type ClaimGuard } from './claim-guard';
 import { appendRecord, assignments, sqlOf, type Written } from './sql';
 import { sqlFor, type Queryable, type Tx } from './tx';
 
@@ -365,9 +365,7 @@ export async function insertAttempt(tx: Tx, a: NewAttempt, claim?: ClaimGuard): 
     updatedAt: now,
   };
   const args = [a.attemptNo, a.payNo, a.tenantId, a.payWay, a.channel, a.payerId, a.clientIp, now, now];
-  const written = claim
-    ? await tx.queryAtOnce<Written>(underClaim(INSERT_ATTEMPT), [...args, ...guardArgs(claim)])
-    : await tx.query<Written>(INSERT_ATTEMPT, args);
+  const written = await insertRow(tx, INSERT_ATTEMPT, args, claim);
   if (written.affectedRows !== 1) return null; // only under a claim that was lost
   row.id = BigInt(written.insertId);
   return row;

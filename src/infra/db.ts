@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { createPool, type Pool, type PoolConfig, type PoolConnection } from 'mariadb';
 import { PrismaClient } from '../generated/prisma/client';
 import { ConnectionGate } from './connection-gate';
+import { giveFastProperties } from './fast-properties';
 import { fixDriverSetupRejections } from './mariadb-setup-fix';
 import { mysqlConnection } from './mysql-url';
 
@@ -100,9 +101,11 @@ export function createDbOnPool(pool: Pool, config: Pick<PoolConfig, 'pipelining'
   // The pool hands its own connection objects to this event (not the promise wrappers runTx holds); the info object
   // is shared by both. Listened before the pool's first connection is up (it opens them in later turns).
   pool.on('connection', (conn) => {
-    const own = conn as unknown as { info: object | null; getSocket?: () => Socket | undefined };
+    const own = conn as unknown as { info: object | null; opts?: object; getSocket?: () => Socket | undefined };
     const socket = own.getSocket?.();
     if (own.info && socket) sockets.set(own.info, socket);
+    // The driver copies these options for every statement that has its own (see fast-properties.ts).
+    if (own.opts) giveFastProperties(own.opts);
   });
   if (config.pipelining === false) unpipelined.add(db);
   return db;

@@ -2,10 +2,12 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Deps } from '../app/deps';
 import type { GrpcTls } from '../config';
-import { PaymentServiceService } from '../gen/payment/v1/payment_service';
+import * as servicePb from '../gen/payment/v1/payment_service';
+import * as reconciliationPb from '../gen/payment/v1/reconciliation';
 import type { CallerAuth } from './auth';
 import { InFlight } from './in-flight';
 import { paymentService } from './payment-service';
+import { withReusedWriter } from './reused-writer';
 import { addReflection } from './reflection';
 
 const SERVICE_NAME = 'payment.v1.PaymentService';
@@ -37,7 +39,10 @@ export async function startGrpcServer(deps: Deps, opts: GrpcServerOptions): Prom
   const { host, port } = opts;
   const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
   const inFlight = new InFlight();
-  server.addService(PaymentServiceService, paymentService(deps, opts.auth, inFlight));
+  // Answers are encoded through one reused writer (reused-writer.ts); every method's response message is in one of
+  // these two generated modules.
+  const definition = withReusedWriter(servicePb.PaymentServiceService, { ...servicePb, ...reconciliationPb });
+  server.addService(definition, paymentService(deps, opts.auth, inFlight));
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);

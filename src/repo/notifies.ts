@@ -146,7 +146,7 @@ export async function findNotifiedAttempt(
   attemptNo: string,
   key: Omit<ReceiptKey, 'attemptNo'>,
 ): Promise<{ attempt: PayAttempt; applied: boolean } | null> {
-  const [row] = await sqlFor(db).query<(PayAttemptRow & { receipt_notify_id: string | null })[]>(NOTIFIED_ATTEMPT, [
+  const [row] = await sqlFor(db).pointRead<(PayAttemptRow & { receipt_notify_id: string | null })[]>(NOTIFIED_ATTEMPT, [
     key.channel,
     key.tenantId,
     key.notifyId,

@@ -98,7 +98,7 @@ const byId = (x: { id: bigint }, y: { id: bigint }): number => (x.id < y.id ? -1
 export async function findOrderView(db: Db, ref: OrderRef): Promise<OrderView | null> {
   const [sql, key] = 'payNo' in ref ? [BY_PAY_NO, ref.payNo] : [BY_OUT_ORDER_NO, ref.outOrderNo];
   const pair = 'payNo' in ref ? [key, ref.tenantId] : [ref.tenantId, key];
-  const rows = await sqlOf(db).queryArrays<ViewRow[]>(sql, [...pair, ...pair, ...pair, ...pair]);
+  const rows = await sqlOf(db).pointReadArrays<ViewRow[]>(sql, [...pair, ...pair, ...pair, ...pair]);
   const orderRow = rows.find((r) => Number(r[0]) === 0);
   if (!orderRow) return null;
   const order = toPayOrder(columnsOf<PayOrderRow>(orderRow, 0));

@@ -49,7 +49,7 @@ const FIND_BY_OUT_ORDER_NO = `SELECT ${PAY_ORDER_COLUMNS} FROM pay_order WHERE t
 export async function findOrder(db: Db, ref: OrderRef): Promise<PayOrder | null> {
   const [sql, key] = 'payNo' in ref ? [FIND_BY_PAY_NO, ref.payNo] : [FIND_BY_OUT_ORDER_NO, ref.outOrderNo];
   const values = 'payNo' in ref ? [key, ref.tenantId] : [ref.tenantId, key];
-  const [row] = await sqlOf(db).query<PayOrderRow[]>(sql, values);
+  const [row] = await sqlOf(db).pointRead<PayOrderRow[]>(sql, values);
   if (!row || row.tenant_id !== ref.tenantId || ('payNo' in ref ? row.pay_no : row.out_order_no) !== key) return null;
   return toPayOrder(row);
 }
@@ -238,7 +238,7 @@ const ORDER_BY_PAY_NO = `SELECT ${PAY_ORDER_COLUMNS} FROM pay_order WHERE pay_no
  */
 export async function findOrderAndAttempts(db: Db, ref: OrderRef): Promise<{ order: PayOrder; attempts: PayAttempt[] } | null> {
   const [sql, key] = 'payNo' in ref ? [ORDER_AND_ATTEMPTS_BY_PAY_NO, ref.payNo] : [ORDER_AND_ATTEMPTS_BY_OUT_ORDER_NO, ref.outOrderNo];
-  const rows = await sqlOf(db).query<(PayOrderRow & AttemptColumns)[]>(sql, [ref.tenantId, key]);
+  const rows = await sqlOf(db).pointRead<(PayOrderRow & AttemptColumns)[]>(sql, [ref.tenantId, key]);
   if (rows.length === 0) return null;
   const order = toPayOrder(rows[0]);
   const attempts = rows.filter((r) => r.a_id !== null).map((r) => toPayAttempt(unprefixed(r)));

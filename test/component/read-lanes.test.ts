@@ -1,6 +1,6 @@
-import { createConnection } from 'mariadb';
+import { createConnection, createPool, type Connection } from 'mariadb';
 import { ConnectionGate } from '../../src/infra/connection-gate';
-import { closeDb, connectionGate, createDb, sqlPool, type Db } from '../../src/infra/db';
+import { closeDb, connectionGate, createDb, createDbOnPool, dbPoolConfig, sqlPool, type Db } from '../../src/infra/db';
 import { mysqlConnection } from '../../src/infra/mysql-url';
 import { ReadLanes } from '../../src/repo/read-lanes';
 import { sqlOf } from '../../src/repo/sql';
@@ -8,34 +8,77 @@ import { eventually } from '../support/harness';
 
 /**
  * Point reads share a few pipelined connections (read-lanes.ts). What must hold: every read gets its own answer,
- * a failure stays with its read or its connection, and every connection and gate permit goes back.
+ * a failure stays with its read (or is retried once when the lane's connection died), lanes never take a permit
+ * from someone waiting for one, and every connection and gate permit goes back.
  */
 const POOL = 4;
 let db: Db;
-beforeAll(() => {
+let admin: Connection;
+beforeAll(async () => {
   db = createDb(process.env.DATABASE_URL!, POOL);
+  admin = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
 });
-afterAll(() => closeDb(db));
+afterAll(async () => {
+  await admin.end();
+  await closeDb(db);
+});
 
 type Row = [unknown, number];
 const read = (lanes: ReadLanes, sql: string, args: unknown[] = []) => lanes.execute<Row[]>({ sql, rowsAsArray: true }, args);
+const idOf = (p: Promise<Row[]>) => p.then(([[, id]]) => id);
 
 /** All lanes closed, every permit and connection back. */
 async function settled(lanes: ReadLanes, gate: ConnectionGate): Promise<void> {
   await eventually(async () => lanes.open === 0 && gate.available === gate.size && sqlPool(db).activeConnections() === 0);
 }
 
+/** Waits until a session runs a statement starting so (the statement is then in the server, not in a queue). */
+const running = (id: number, prefix: string) =>
+  eventually(async () => {
+    const [row] = await admin.query<{ n: bigint }[]>(
+      `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE ?`,
+      [id, `${prefix}%`],
+    );
+    return Number(row.n) === 1;
+  });
+
 describe('read lanes', () => {
-  it('When 20 reads are in flight at once, then each gets its own answer over at most two connections, and all go back', async () => {
+  it('When 20 reads are in flight at once, then they share two connections and each gets its own answer', async () => {
     const gate = connectionGate(db)!;
     const lanes = new ReadLanes(sqlPool(db), gate, 4, 2);
 
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => read(lanes, 'SELECT ?, CONNECTION_ID()', [`read-${i}`])));
+    const pending = Array.from({ length: 20 }, (_, i) => read(lanes, 'SELECT ?, CONNECTION_ID()', [`read-${i}`]));
+    expect(lanes.open).toBe(2); // opened at once, while every read was still unanswered
+    const answers = await Promise.all(pending);
 
     expect(answers.map(([[value]]) => value)).toEqual(Array.from({ length: 20 }, (_, i) => `read-${i}`));
-    const connections = new Set(answers.map(([[, id]]) => id));
-    expect(connections.size).toBeGreaterThanOrEqual(1);
-    expect(connections.size).toBeLessThanOrEqual(2);
+    // Two lanes at most; one when the second lane's connection was the first's, given back as the first drained.
+    expect(new Set(answers.map(([[, id]]) => id)).size).toBeLessThanOrEqual(2);
+    await settled(lanes, gate);
+  });
+
+  it('When different texts, some prepared on the connection and some not, share a lane, then each answers its own', async () => {
+    const gate = connectionGate(db)!;
+    const lanes = new ReadLanes(sqlPool(db), gate, 16, 1);
+    const named = (n: number) => lanes.execute<{ v: string }[]>(`SELECT ? AS v, ${n} AS n`, [`named-${n}`]);
+
+    const answers = await Promise.all([
+      read(lanes, 'SELECT ?, CONNECTION_ID()', ['a']),
+      named(1),
+      read(lanes, 'SELECT CONCAT(?, ?), CONNECTION_ID()', ['b', 'c']),
+      named(2),
+      read(lanes, 'SELECT ?, CONNECTION_ID()', ['d']),
+      named(1),
+    ]);
+
+    expect(answers.map((rows) => (Array.isArray(rows[0]) ? rows[0][0] : rows[0].v))).toEqual([
+      'a',
+      'named-1',
+      'bc',
+      'named-2',
+      'd',
+      'named-1',
+    ]);
     await settled(lanes, gate);
   });
 
@@ -55,53 +98,142 @@ describe('read lanes', () => {
     await settled(lanes, gate);
   });
 
-  it('When its connection is killed under it, then the read on it fails, and the next read goes over a new connection', async () => {
+  it("When the lane's connection is killed under its reads, then each is answered over another connection, and later reads open a new lane", async () => {
     const gate = connectionGate(db)!;
     const lanes = new ReadLanes(sqlPool(db), gate, 8, 1);
-    const admin = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
+    const lock = `lanes-kill-${process.pid}`;
+    await admin.query('SELECT GET_LOCK(?, 10)', [lock]);
     try {
-      // Both on the one lane, in order: the first says which connection it is, the second is still running.
-      const first = read(lanes, 'SELECT ?, CONNECTION_ID()', ['first']);
-      const stuck = read(lanes, 'SELECT SLEEP(60), CONNECTION_ID()');
-      const [[, laneConnection]] = await first;
-      await eventually(async () => {
-        const [row] = await admin.query<{ n: bigint }[]>(
-          `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE 'SELECT SLEEP%'`,
-          [laneConnection],
-        );
-        return Number(row.n) === 1;
-      });
-      await admin.query(`KILL CONNECTION ${laneConnection}`);
+      // All three on the one lane, in order: the first says which connection it is, the second waits for the
+      // admin's lock (keeping the lane open), the third is queued behind it on the same connection.
+      const first = idOf(read(lanes, 'SELECT ?, CONNECTION_ID()', ['first']));
+      const blockedId = idOf(read(lanes, 'SELECT GET_LOCK(?, 60), CONNECTION_ID()', [lock]));
+      const queued = read(lanes, 'SELECT ?, CONNECTION_ID()', ['queued']);
+      const laneId = await first;
+      await running(laneId, 'SELECT GET_LOCK');
+      await admin.query(`KILL CONNECTION ${laneId}`);
+      const after = read(lanes, 'SELECT ?, CONNECTION_ID()', ['after']); // sent once the lane is known to be dead
+      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
 
-      await expect(stuck).rejects.toMatchObject({ fatal: true });
-      const [[value, next]] = await read(lanes, 'SELECT ?, CONNECTION_ID()', ['next']);
-      expect(value).toBe('next');
-      expect(next).not.toBe(laneConnection);
+      const [[queuedValue, queuedId]] = await queued;
+      expect(queuedValue).toBe('queued');
+      expect(queuedId).not.toBe(laneId);
+      expect(await blockedId).not.toBe(laneId);
+      const [[afterValue, afterId]] = await after;
+      expect(afterValue).toBe('after');
+      expect(afterId).not.toBe(laneId);
       await settled(lanes, gate);
     } finally {
-      await admin.end();
+      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
+    }
+  });
+
+  it('When a transaction waits for a permit, then reads that come after it wait behind it instead of joining an open lane', async () => {
+    const gate = new ConnectionGate(2, 10_000);
+    const lanes = new ReadLanes(sqlPool(db), gate, 8, 4); // at most 1 lane on 2 permits
+    const lock = `lanes-order-${process.pid}`;
+    await admin.query('SELECT GET_LOCK(?, 10)', [lock]);
+    try {
+      const warm = idOf(read(lanes, 'SELECT ?, CONNECTION_ID()', ['warm']));
+      const blocked = read(lanes, 'SELECT GET_LOCK(?, 60), CONNECTION_ID()', [lock]); // keeps the lane (and its permit)
+      const laneId = await warm;
+      await running(laneId, 'SELECT GET_LOCK');
+      expect(gate.enter()).toBeUndefined(); // someone else holds the other permit
+      const done: string[] = [];
+      const transaction = gate.enter()!.then(() => done.push('transaction'));
+      expect(gate.queued).toBe(1);
+      const later = read(lanes, 'SELECT ?, CONNECTION_ID()', ['later']).then(() => done.push('read'));
+
+      await admin.query('SELECT RELEASE_LOCK(?)', [lock]); // the lane's read ends, the lane drains
+      await transaction;
+      gate.leave(); // the transaction's permit
+      gate.leave(); // the other one
+      await later;
+      await blocked;
+
+      expect(done).toEqual(['transaction', 'read']);
+      await eventually(async () => lanes.open === 0 && gate.available === 2 && sqlPool(db).activeConnections() === 0);
+    } finally {
+      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
     }
   });
 
   it('When no gate permit comes in time, then the read fails as a busy pool does (45028) and holds nothing', async () => {
-    const gate = new ConnectionGate(1, 100);
+    const gate = new ConnectionGate(2, 100);
     const lanes = new ReadLanes(sqlPool(db), gate, 8, 1);
-    expect(gate.enter()).toBeUndefined(); // someone else holds the only permit
+    expect(gate.enter()).toBeUndefined(); // others hold both permits
+    expect(gate.enter()).toBeUndefined();
 
     await expect(read(lanes, 'SELECT ?, CONNECTION_ID()', ['late'])).rejects.toMatchObject({ errno: 45028 });
 
     gate.leave();
-    await settled(lanes, gate);
-    const [[value]] = await read(lanes, 'SELECT ?, CONNECTION_ID()', ['then']); // the failed lane is not reused
+    gate.leave();
+    expect(lanes.open).toBe(0);
+    const [[value]] = await read(lanes, 'SELECT ?, CONNECTION_ID()', ['then']);
     expect(value).toBe('then');
     await settled(lanes, gate);
   });
 
-  it("When the service's runner makes a point read, then it goes over a lane and is counted", async () => {
-    const before = sqlOf(db).statements;
-    const [[value]] = await sqlOf(db).pointReadArrays<Row[]>('SELECT ?, CONNECTION_ID()', ['counted']);
-    expect(value).toBe('counted');
-    expect(sqlOf(db).statements).toBe(before + 1);
-    await eventually(async () => sqlPool(db).activeConnections() === 0 && connectionGate(db)!.available === POOL);
+  it('When the gate has one permit, then no lane opens and reads are ordinary statements', async () => {
+    const gate = new ConnectionGate(1, 1000);
+    const lanes = new ReadLanes(sqlPool(db), gate, 8, 4);
+
+    const pending = [read(lanes, 'SELECT ?, CONNECTION_ID()', ['one']), read(lanes, 'SELECT ?, CONNECTION_ID()', ['two'])];
+    expect(lanes.open).toBe(0);
+    expect((await Promise.all(pending)).map(([[v]]) => v)).toEqual(['one', 'two']);
+    await settled(lanes, gate);
+  });
+
+  it('When the pool is closed under an open lane, then the lane finishes its reads, and later reads fail and hold no permit', async () => {
+    const own = createDb(process.env.DATABASE_URL!, 2);
+    const gate = connectionGate(own)!;
+    const lanes = new ReadLanes(sqlPool(own), gate, 8, 1);
+    const lock = `lanes-close-${process.pid}`;
+    await admin.query('SELECT GET_LOCK(?, 10)', [lock]);
+    try {
+      const first = idOf(read(lanes, 'SELECT ?, CONNECTION_ID()', ['first']));
+      const blocked = read(lanes, 'SELECT GET_LOCK(?, 60), CONNECTION_ID()', [lock]); // keeps the lane open
+      await running(await first, 'SELECT GET_LOCK');
+      const closing = closeDb(own);
+      const late = read(lanes, 'SELECT ?, CONNECTION_ID()', ['late']); // on the open lane's connection
+      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
+
+      await expect(blocked).resolves.toHaveLength(1); // the pool's end waits for the connection in use
+      await expect(late).resolves.toMatchObject([['late', expect.any(Number)]]);
+      await closing;
+      await expect(read(lanes, 'SELECT ?, CONNECTION_ID()', ['closed'])).rejects.toThrow(/closed/i);
+      await eventually(async () => lanes.open === 0 && gate.available === gate.size);
+    } finally {
+      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
+    }
+  });
+});
+
+describe("the service's runner", () => {
+  it('When it makes a point read on a pool that pipelines, then the read goes over a lane and is counted', async () => {
+    const execute = jest.spyOn(ReadLanes.prototype, 'execute');
+    try {
+      const before = sqlOf(db).statements;
+      const [[value]] = await sqlOf(db).pointReadArrays<Row[]>('SELECT ?, CONNECTION_ID()', ['counted']);
+      expect(value).toBe('counted');
+      expect(execute).toHaveBeenCalledTimes(1);
+      expect(sqlOf(db).statements).toBe(before + 1);
+    } finally {
+      execute.mockRestore();
+    }
+  });
+
+  it('When the pool does not pipeline (a Galera client), then a point read is an ordinary statement', async () => {
+    const config = { ...dbPoolConfig(process.env.DATABASE_URL!, 2), pipelining: false };
+    const galeraLike = createDbOnPool(createPool(config), config);
+    const execute = jest.spyOn(ReadLanes.prototype, 'execute');
+    try {
+      const [[value]] = await sqlOf(galeraLike).pointReadArrays<Row[]>('SELECT ?, CONNECTION_ID()', ['plain']);
+      expect(value).toBe('plain');
+      expect(execute).not.toHaveBeenCalled();
+    } finally {
+      execute.mockRestore();
+      await closeDb(galeraLike);
+    }
   });
 });

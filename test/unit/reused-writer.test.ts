@@ -3,6 +3,7 @@ import * as servicePb from '../../src/gen/payment/v1/payment_service';
 import * as reconciliationPb from '../../src/gen/payment/v1/reconciliation';
 import { PaymentServiceService, QueryResponse, type ListOrdersResponse } from '../../src/gen/payment/v1/payment_service';
 import { OrderStatus, PayWay } from '../../src/gen/payment/v1/types';
+import { loadDescriptorImage } from '../../src/grpc/descriptor-image';
 import { ReusedWriter, withReusedWriter, type Encoder } from '../../src/grpc/reused-writer';
 
 /** Every message the service's methods answer with, as server.ts hands them over. */
@@ -55,6 +56,16 @@ describe('ReusedWriter', () => {
     expect(writer.encode(good, QueryResponse)).toEqual(generatedBytes(QueryResponse, good));
   });
 
+  it('When an answer is larger than the writer keeps (64 KiB), then it and the next are whole and exact', () => {
+    const writer = new ReusedWriter();
+    const huge = order('P-huge', 6000);
+    const small = order('P-small-after');
+    const hugeBytes = writer.encode(huge, QueryResponse);
+    expect(hugeBytes.byteLength).toBeGreaterThan(64 * 1024);
+    expect(hugeBytes).toEqual(generatedBytes(QueryResponse, huge));
+    expect(writer.encode(small, QueryResponse)).toEqual(generatedBytes(QueryResponse, small));
+  });
+
   it('When an answer is large, then the Buffer it returns is not overwritten by the next one', () => {
     const writer = new ReusedWriter();
     const first = writer.encode(order('P-first', 3), QueryResponse);
@@ -79,6 +90,32 @@ describe('withReusedWriter', () => {
     }
     const page: ListOrdersResponse = { orders: [order('P-listed').order!], nextPageToken: 'next' };
     expect(wrapped.listOrders.responseSerialize(page)).toEqual(PaymentServiceService.listOrders.responseSerialize(page));
+  });
+
+  it("When the proto is read, then every method's answer is the message the wrapper picks for it by name", () => {
+    // The wrapper finds a method's encoder by the name buf lint holds it to; the compiled proto says the same.
+    const service = loadDescriptorImage().registry.getService('payment.v1.PaymentService')!;
+    const byPath = new Map(Object.values(PaymentServiceService).map((m) => [m.path, m]));
+    expect(service.methods).toHaveLength(byPath.size);
+    for (const method of service.methods) {
+      expect(byPath.has(`/payment.v1.PaymentService/${method.name}`)).toBe(true);
+      expect(method.output.typeName).toBe(`payment.v1.${method.name}Response`);
+      expect(typeof (generated as Record<string, { encode?: unknown }>)[method.output.name]?.encode).toBe('function');
+    }
+  });
+
+  it('When the main answers carry content, then the wrapped serializers write what the generated ones write', () => {
+    const wrapped = withReusedWriter(PaymentServiceService, generated);
+    const query = order('P-query', 2);
+    expect(wrapped.query.responseSerialize(query)).toEqual(PaymentServiceService.query.responseSerialize(query));
+    const created = { order: query.order, replayed: true };
+    expect(wrapped.createOrder.responseSerialize(created)).toEqual(PaymentServiceService.createOrder.responseSerialize(created));
+    const prepaid = servicePb.PrepayResponse.fromPartial({
+      order: query.order,
+      attemptNo: 'A1',
+      payload: { $case: 'mockPayUrl', value: 'http://127.0.0.1/pay/A1' },
+    });
+    expect(wrapped.prepay.responseSerialize(prepaid)).toEqual(PaymentServiceService.prepay.responseSerialize(prepaid));
   });
 
   it('When a method has no generated FooResponse, then wrapping fails at once, naming it', () => {

@@ -95,12 +95,12 @@ describe('withReusedWriter', () => {
   it("When the proto is read, then every method's answer is the message the wrapper picks for it by name", () => {
     // The wrapper finds a method's encoder by the name buf lint holds it to; the compiled proto says the same.
     const service = loadDescriptorImage().registry.getService('payment.v1.PaymentService')!;
-    const byPath = new Map(Object.values(PaymentServiceService).map((m) => [m.path, m]));
-    expect(service.methods).toHaveLength(byPath.size);
+    const paths = new Set<string>(Object.values(PaymentServiceService).map((m) => m.path));
+    expect(service.methods).toHaveLength(paths.size);
     for (const method of service.methods) {
-      expect(byPath.has(`/payment.v1.PaymentService/${method.name}`)).toBe(true);
+      expect(paths.has(`/payment.v1.PaymentService/${method.name}`)).toBe(true);
       expect(method.output.typeName).toBe(`payment.v1.${method.name}Response`);
-      expect(typeof (generated as Record<string, { encode?: unknown }>)[method.output.name]?.encode).toBe('function');
+      expect(typeof (generated as unknown as Record<string, { encode?: unknown }>)[method.output.name]?.encode).toBe('function');
     }
   });
 

@@ -16,10 +16,10 @@ const MAX_LANES = 4;
  * fewer socket reads. A bare-driver loop of Query's statement at 32 in flight cost 57–59 µs of CPU per statement
  * through the pool against 44–45 on 4 pipelined connections; in the service Query fell from 237–264 to 175–222 µs.
  *
- * Lanes never stand in the gate's line. While anyone waits for a permit (a transaction, a write), a read is an
- * ordinary statement that waits its turn behind them, and no read joins an open lane, so the lanes drain and their
- * permits pass on in order. A lane opens only on a permit that is free at once, there are fewer lanes than permits
- * (none on a gate of one), and a read is never tied to a lane still waiting for its connection's permit.
+ * Lanes never jump the gate's line. While anyone but these reads waits for a permit (a transaction, a write), a read
+ * is an ordinary statement that waits its turn behind them, and no read joins an open lane, so the lanes drain and
+ * their permits pass on in order. A lane opens on a permit that is free at once or on one a read waited its turn for,
+ * there are fewer lanes than permits (none on a gate of one), and no read is tied to a lane still waiting for a permit.
  *
  * Only for statements that cannot wait behind a lock or run long: everything behind one on its lane waits for it.
  * A statement's own error fails only that read. When the lane's connection fails, the lane takes no more reads and
@@ -30,6 +30,8 @@ export class ReadLanes {
   private readonly maxLanes: number;
   /** Reads in flight on their own (not on a lane). */
   private solo = 0;
+  /** Of those, the ones waiting in the gate's line. */
+  private waiting = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -57,7 +59,8 @@ export class ReadLanes {
   }
 
   private laneFor(): Lane | undefined {
-    if (this.gate && this.gate.queued > 0) return undefined; // others wait for a permit: wait in line behind them
+    // Someone other than these reads waits for a permit (a transaction, a write): wait in line behind them.
+    if (this.gate && this.gate.queued > this.waiting) return undefined;
     let best: Lane | undefined;
     for (const lane of this.lanes) {
       if (lane.usable && (!best || lane.inFlight < best.inFlight)) best = lane;
@@ -65,12 +68,15 @@ export class ReadLanes {
     if (best && best.inFlight < this.perLane) return best;
     // A lane pays off only for reads that overlap: one alone costs less as an ordinary statement.
     if (!best && this.solo === 0) return undefined;
-    if (this.lanes.length < this.maxLanes && this.takeFreePermit()) {
-      const lane = new Lane(this.borrow(), (l) => this.close(l));
-      this.lanes.push(lane);
-      return lane;
-    }
+    if (this.lanes.length < this.maxLanes && this.takeFreePermit()) return this.openLane();
     return best;
+  }
+
+  /** A lane on a permit already held. */
+  private openLane(): Lane {
+    const lane = new Lane(this.borrow(), (l) => this.close(l));
+    this.lanes.push(lane);
+    return lane;
   }
 
   /** A permit only if one is free now (a lane never waits for one). */
@@ -79,12 +85,31 @@ export class ReadLanes {
     return this.gate.available > 0 && this.gate.enter() === undefined;
   }
 
-  /** A read on its own: through the gate like any pool statement, on whichever connection the pool gives. */
+  /**
+   * A read on its own: through the gate like any pool statement, on whichever connection the pool gives. One that had
+   * to wait for its permit opens a lane with it, if there is room for one: reads are queueing, and without that every
+   * read after it would wait for a permit of its own while the permits went to reads one at a time, and no lane could
+   * open again for as long as reads kept coming.
+   */
   private async alone<T>(sql: string | QueryOptions, args: unknown[]): Promise<T> {
     this.solo++;
     try {
-      if (this.gate) return await this.gate.run(() => this.pool.execute<T>(sql, args));
-      return await this.pool.execute<T>(sql, args);
+      if (!this.gate) return await this.pool.execute<T>(sql, args);
+      const wait = this.gate.enter();
+      if (wait) {
+        this.waiting++;
+        try {
+          await wait; // a failed wait holds no permit
+        } finally {
+          this.waiting--;
+        }
+        if (this.lanes.length < this.maxLanes) return await this.openLane().run<T>(sql, args);
+      }
+      try {
+        return await this.pool.execute<T>(sql, args);
+      } finally {
+        this.gate.leave();
+      }
     } finally {
       this.solo--;
     }

@@ -166,6 +166,33 @@ describe('read lanes', () => {
     }
   });
 
+  it('When reads had to queue for permits, then the first one granted opens a lane that the reads after it join', async () => {
+    const gate = new ConnectionGate(3, 10_000);
+    const lanes = new ReadLanes(sqlPool(db), gate, 8, 4); // at most 2 lanes on 3 permits
+    const lock = `lanes-queue-${process.pid}`;
+    await admin.query('SELECT GET_LOCK(?, 10)', [lock]);
+    try {
+      for (let i = 0; i < 3; i++) expect(gate.enter()).toBeUndefined(); // every permit held elsewhere
+      const queuedRead = lockRead(lanes, lock); // alone (nothing to share with), waiting for a permit
+      expect(gate.queued).toBe(1);
+      gate.leave(); // its turn: it opens a lane on that permit and blocks on the lock, keeping the lane open
+      const laneId = await waitingFor(lock);
+      expect(lanes.open).toBe(1);
+
+      const joined = read(lanes, 'SELECT ?, CONNECTION_ID()', ['joined']); // no permit is free: it joins the lane
+      expect(lanes.open).toBe(1);
+      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
+      expect(await idOf(queuedRead)).toBe(laneId);
+      expect(await joined).toEqual([['joined', laneId]]);
+
+      gate.leave();
+      gate.leave();
+      await eventually(async () => lanes.open === 0 && gate.available === 3 && sqlPool(db).activeConnections() === 0);
+    } finally {
+      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
+    }
+  });
+
   it('When no gate permit comes in time, then the read fails as a busy pool does (45028) and holds nothing', async () => {
     const gate = new ConnectionGate(2, 100);
     const lanes = new ReadLanes(sqlPool(db), gate, 8, 1);

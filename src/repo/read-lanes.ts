@@ -11,10 +11,11 @@ const MAX_LANES = 4;
  * borrowed pool connections instead of a pool round each. A lane borrows a connection when a read comes while
  * another is in flight, no open lane has room and a gate permit is free at that moment (a read that overlaps no other
  * is an ordinary statement: a lane of one costs more than the pool's own round); it carries every read sent to it
- * while it is open, and gives the connection and the permit back once no read on it is unanswered. Concurrent reads then share a connection: no pool
- * hand-over per statement (the pool's acquire and release, its events and timers) and their answers come back in
- * fewer socket reads. A bare-driver loop of Query's statement at 32 in flight cost 57–59 µs of CPU per statement
- * through the pool against 44–45 on 4 pipelined connections; in the service Query fell from 237–264 to 175–222 µs.
+ * while it is open, and gives the connection and the permit back once no read on it is unanswered. Concurrent reads
+ * then share a connection: no pool hand-over per statement (the pool's acquire and release, its events and timers)
+ * and their answers come back in fewer socket reads. A bare-driver loop of Query's statement at 32 in flight cost
+ * 57–59 µs of CPU per statement through the pool against 44–45 on 4 pipelined connections; in the service Query fell
+ * from 237–264 to 175–222 µs.
  *
  * Lanes never jump the gate's line. While anyone but these reads waits for a permit (a transaction, a write), a read
  * is an ordinary statement that waits its turn behind them, and no read joins an open lane, so the lanes drain and
@@ -79,7 +80,7 @@ export class ReadLanes {
     return lane;
   }
 
-  /** A permit only if one is free now (a lane never waits for one). */
+  /** A permit only if one is free now (laneFor never waits for one; a read that waited opens its lane in alone()). */
   private takeFreePermit(): boolean {
     if (!this.gate) return true;
     return this.gate.available > 0 && this.gate.enter() === undefined;

@@ -49,7 +49,7 @@ const pilot = (lanes: ReadLanes) => read(lanes, 'SELECT ?, CONNECTION_ID()', ['p
 const lockRead = (lanes: ReadLanes, lock: string) => read(lanes, `SELECT GET_LOCK('${lock}', 60), CONNECTION_ID()`);
 
 describe('read lanes', () => {
-  it('When 20 reads are in flight at once, then they share two connections and each gets its own answer', async () => {
+  it('When 20 reads are in flight at once, then they share two lanes and each gets its own answer', async () => {
     const gate = connectionGate(db)!;
     const lanes = new ReadLanes(sqlPool(db), gate, 4, 2);
 

@@ -42,6 +42,18 @@ const waitingFor = (lock: string) =>
     return row ? Number(row.id) : undefined;
   });
 
+/** Runs fn while the admin session holds a lock of this name (a read asking for it waits in the server); releases it. */
+async function holdingLock(name: string, fn: (lock: string, release: () => Promise<unknown>) => Promise<void>): Promise<void> {
+  const lock = `${name}-${process.pid}`;
+  await admin.query('SELECT GET_LOCK(?, 10)', [lock]);
+  const release = () => admin.query('SELECT RELEASE_LOCK(?)', [lock]);
+  try {
+    await fn(lock, release);
+  } finally {
+    await release();
+  }
+}
+
 /** A read that goes alone (no other read is in flight) and so lets the reads issued after it open a lane. */
 const pilot = (lanes: ReadLanes) => read(lanes, 'SELECT ?, CONNECTION_ID()', ['pilot']);
 
@@ -108,9 +120,7 @@ describe('read lanes', () => {
   it("When the lane's connection is killed under its reads, then each is answered over another connection, and later reads open a new lane", async () => {
     const gate = connectionGate(db)!;
     const lanes = new ReadLanes(sqlPool(db), gate, 8, 1);
-    const lock = `lanes-kill-${process.pid}`;
-    await admin.query('SELECT GET_LOCK(?, 10)', [lock]);
-    try {
+    await holdingLock('lanes-kill', async (lock, release) => {
       // Behind a pilot, both on one lane: the first waits for the admin's lock, the second is queued behind it.
       const alone = pilot(lanes);
       const blockedId = idOf(lockRead(lanes, lock));
@@ -120,7 +130,7 @@ describe('read lanes', () => {
       const laneId = await waitingFor(lock);
       await admin.query(`KILL CONNECTION ${laneId}`);
       const after = read(lanes, 'SELECT ?, CONNECTION_ID()', ['after']); // sent once the lane is known to be dead
-      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
+      await release();
 
       const [[queuedValue, queuedId]] = await queued;
       expect(queuedValue).toBe('queued');
@@ -130,17 +140,13 @@ describe('read lanes', () => {
       expect(afterValue).toBe('after');
       expect(afterId).not.toBe(laneId);
       await settled(lanes, gate);
-    } finally {
-      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
-    }
+    });
   });
 
   it('When a transaction waits for a permit, then reads that come after it wait behind it instead of joining an open lane', async () => {
     const gate = new ConnectionGate(2, 10_000);
     const lanes = new ReadLanes(sqlPool(db), gate, 8, 4); // at most 1 lane on 2 permits
-    const lock = `lanes-order-${process.pid}`;
-    await admin.query('SELECT GET_LOCK(?, 10)', [lock]);
-    try {
+    await holdingLock('lanes-order', async (lock, release) => {
       const alone = pilot(lanes);
       const blocked = lockRead(lanes, lock); // opens the lane and keeps it (and its permit)
       expect(lanes.open).toBe(1);
@@ -152,7 +158,7 @@ describe('read lanes', () => {
       expect(gate.queued).toBe(1);
       const later = read(lanes, 'SELECT ?, CONNECTION_ID()', ['later']).then(() => done.push('read'));
 
-      await admin.query('SELECT RELEASE_LOCK(?)', [lock]); // the lane's read ends, the lane drains
+      await release(); // the lane's read ends, the lane drains
       await transaction;
       gate.leave(); // the transaction's permit
       gate.leave(); // the other one
@@ -160,18 +166,14 @@ describe('read lanes', () => {
       await blocked;
 
       expect(done).toEqual(['transaction', 'read']);
-      await eventually(async () => lanes.open === 0 && gate.available === 2 && sqlPool(db).activeConnections() === 0);
-    } finally {
-      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
-    }
+      await settled(lanes, gate);
+    });
   });
 
   it('When reads had to queue for permits, then the first one granted opens a lane that the reads after it join', async () => {
     const gate = new ConnectionGate(3, 10_000);
     const lanes = new ReadLanes(sqlPool(db), gate, 8, 4); // at most 2 lanes on 3 permits
-    const lock = `lanes-queue-${process.pid}`;
-    await admin.query('SELECT GET_LOCK(?, 10)', [lock]);
-    try {
+    await holdingLock('lanes-queue', async (lock, release) => {
       for (let i = 0; i < 3; i++) expect(gate.enter()).toBeUndefined(); // every permit held elsewhere
       const queuedRead = lockRead(lanes, lock); // alone (nothing to share with), waiting for a permit
       expect(gate.queued).toBe(1);
@@ -181,16 +183,14 @@ describe('read lanes', () => {
 
       const joined = read(lanes, 'SELECT ?, CONNECTION_ID()', ['joined']); // no permit is free: it joins the lane
       expect(lanes.open).toBe(1);
-      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
+      await release();
       expect(await idOf(queuedRead)).toBe(laneId);
       expect(await joined).toEqual([['joined', laneId]]);
 
       gate.leave();
       gate.leave();
-      await eventually(async () => lanes.open === 0 && gate.available === 3 && sqlPool(db).activeConnections() === 0);
-    } finally {
-      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
-    }
+      await settled(lanes, gate);
+    });
   });
 
   it('When no gate permit comes in time, then the read fails as a busy pool does (45028) and holds nothing', async () => {
@@ -241,9 +241,7 @@ describe('read lanes', () => {
     const own = createDb(process.env.DATABASE_URL!, 2);
     const gate = connectionGate(own)!;
     const lanes = new ReadLanes(sqlPool(own), gate, 8, 1);
-    const lock = `lanes-close-${process.pid}`;
-    await admin.query('SELECT GET_LOCK(?, 10)', [lock]);
-    try {
+    await holdingLock('lanes-close', async (lock, release) => {
       const alone = pilot(lanes);
       const blocked = lockRead(lanes, lock); // opens the lane and keeps it open
       expect(lanes.open).toBe(1);
@@ -251,16 +249,14 @@ describe('read lanes', () => {
       await waitingFor(lock);
       const closing = closeDb(own);
       const late = read(lanes, 'SELECT ?, CONNECTION_ID()', ['late']); // on the open lane's connection
-      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
+      await release();
 
       await expect(blocked).resolves.toHaveLength(1); // the pool's end waits for the connection in use
       await expect(late).resolves.toMatchObject([['late', expect.any(Number)]]);
       await closing;
       await expect(read(lanes, 'SELECT ?, CONNECTION_ID()', ['closed'])).rejects.toThrow(/closed/i);
       await eventually(async () => lanes.open === 0 && gate.available === gate.size);
-    } finally {
-      await admin.query('SELECT RELEASE_LOCK(?)', [lock]);
-    }
+    });
   });
 });
 

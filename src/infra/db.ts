@@ -4,13 +4,16 @@ import { createPool, type Pool, type PoolConfig, type PoolConnection } from 'mar
 import { PrismaClient } from '../generated/prisma/client';
 import { ConnectionGate } from './connection-gate';
 import { giveFastProperties } from './fast-properties';
+import { fixDriverPipelinedPrepare } from './mariadb-prepare-fix';
 import { fixDriverSetupRejections } from './mariadb-setup-fix';
 import { mysqlConnection } from './mysql-url';
 
 export type Db = PrismaClient;
 
-// Every process that opens the service's pools gets the driver fix (see mariadb-setup-fix.ts).
+// Every process that opens the service's pools gets the driver fixes (see mariadb-setup-fix.ts and
+// mariadb-prepare-fix.ts).
 fixDriverSetupRejections();
+fixDriverPipelinedPrepare();
 
 // Every time stored here is UTC (Prisma stores DATETIMEs so, and every session's time_zone is +00:00), but the
 // mariadb driver writes and reads a Date parameter or column in the process's own time zone: its `timezone`

@@ -15,6 +15,7 @@
  * after it overtakes it. If the PREPARE failed, a COM_PING goes in the EXECUTE's place: the server answers it, as
  * the EXECUTE's reply was awaited, and nothing runs. A prepared-statement cache hit is sent at once, as before; a
  * miss (once per statement text per connection) waits one round trip before its EXECUTE and what follows it.
+ * Commands that have not started when the connection is lost (a held EXECUTE and all behind it) get its error too.
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 interface Command {
@@ -23,6 +24,8 @@ interface Command {
   onPacketReceive?: unknown;
   start: (this: Command, out: unknown, opts: unknown, info: unknown) => void;
   successEnd: (this: Command, value: unknown) => void;
+  throwError: (this: Command, err: unknown, info: unknown) => void;
+  reject?: unknown;
   once(event: 'end', listener: (err?: unknown) => void): void;
   emit(event: 'send_end'): void;
 }
@@ -34,6 +37,9 @@ interface Output {
 }
 interface DriverConnection {
   status: number;
+  info: unknown;
+  receiveQueue: { shift(): Command | undefined };
+  socketErrorDispatchToQueries: (this: DriverConnection, err: unknown) => boolean;
   addCommand: (this: DriverConnection, cmd: Command, expectResponse: boolean) => void;
   prepareExecute: (this: DriverConnection, cmdParam: CommandParam, resolve: unknown, reject: unknown) => void;
 }
@@ -52,8 +58,13 @@ export function fixDriverPipelinedPrepare(): void {
   const Ping = require('mariadb/lib/cmd/ping.js') as { prototype: { readPingResponsePacket: unknown } };
   const { Status } = require('mariadb/lib/const/connection_status.js') as { Status: { CLOSING: number } };
   const issue = Connection.prototype.prepareExecute;
-  if (typeof issue !== 'function' || typeof Ping.prototype.readPingResponsePacket !== 'function') {
-    throw new Error('mariadb 3.4.5 without prepareExecute or Ping: the prepare fix cannot apply');
+  const proto = Connection.prototype;
+  if (
+    typeof proto.socketErrorDispatchToQueries !== 'function' ||
+    typeof issue !== 'function' ||
+    typeof Ping.prototype.readPingResponsePacket !== 'function'
+  ) {
+    throw new Error('mariadb 3.4.5 without socketErrorDispatchToQueries, prepareExecute or Ping: the prepare fix cannot apply');
   }
 
   /** Makes exec, the EXECUTE the driver pipelines behind prep (its PREPARE), wait for prep's answer; before either is added. */
@@ -75,7 +86,18 @@ export function fixDriverPipelinedPrepare(): void {
     exec.start = function (this: Command, out: unknown, opts: unknown, info: unknown): void {
       const send = (): void => {
         this.sending = false;
-        if (!failed) return start.call(this, out, opts, info); // writes the real id, then emits send_end
+        if (!failed) {
+          try {
+            return start.call(this, out, opts, info); // writes the real id, then emits send_end
+          } catch (err) {
+            // A parameter it cannot encode: issued at once, the caller's promise would have rejected. Later, it
+            // would throw in the socket's data handler; rejected here, the command ends unsent (the partial
+            // packet is dropped by the next one's start) and the queue goes on.
+            this.throwError(err, info);
+            this.emit('send_end');
+            return;
+          }
+        }
         // The connection's error handling settles only commands that started; the caller already has the
         // PREPARE's error, and on a closing connection nothing is written.
         if (conn.status < Status.CLOSING) {
@@ -89,6 +111,20 @@ export function fixDriverPipelinedPrepare(): void {
       resume = send;
     };
   }
+
+  // The driver hands a lost connection's error only to commands that started (have a packet reader); it had no
+  // others on a pipelining connection, but an EXECUTE held above, and everything issued behind it, has not started:
+  // left out, their promises would never settle (a read lane would keep its permit for good). Every command still
+  // unsettled gets the error, in order; one that ended already (a PREPARE answered from the cache) is skipped.
+  Connection.prototype.socketErrorDispatchToQueries = function dispatchToAll(this: DriverConnection, err: unknown): boolean {
+    let thrown = false;
+    for (let cmd = this.receiveQueue.shift(); cmd; cmd = this.receiveQueue.shift()) {
+      if (!cmd.onPacketReceive && !cmd.reject) continue;
+      thrown = true;
+      setImmediate(cmd.throwError.bind(cmd, err, this.info));
+    }
+    return thrown;
+  };
 
   Connection.prototype.prepareExecute = function prepareThenExecute(this: DriverConnection, cmdParam, resolve, reject): void {
     const add = this.addCommand;

@@ -31,10 +31,13 @@ describe('a PREPARE the server refuses (max_prepared_stmt_count reached)', () =>
   }, 120_000);
 
   afterAll(async () => {
-    if (db) await closeDb(db);
-    await admin?.end();
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      if (db) await closeDb(db);
+      await admin?.end();
+    } finally {
+      await server?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   beforeEach(async () => {
@@ -124,6 +127,37 @@ describe('a PREPARE the server refuses (max_prepared_stmt_count reached)', () =>
       [1, 11],
       [2, 0],
     ]);
+  });
+
+  it('When the connection dies while an EXECUTE waits for its PREPARE, then it and everything issued behind it fail', async () => {
+    await pool.execute('SELECT v FROM t WHERE id = ?', [1]); // prepared: a cache hit from now on
+    const conn = await pool.getConnection();
+    const issued = [
+      conn.query('SELECT SLEEP(30)'), // the PREPARE behind it waits for it; the KILL ends both
+      conn.execute(`SELECT v, ${Date.now()} FROM t WHERE id = ?`, [1]), // a text not prepared yet: its EXECUTE is held
+      conn.query('SELECT 3'),
+      conn.execute('SELECT v FROM t WHERE id = ?', [2]),
+    ];
+    await admin.query(`KILL CONNECTION ${conn.threadId}`);
+    const outcomes = await Promise.allSettled(issued);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    await conn.release().catch(() => undefined);
+    expect(await pool.execute('SELECT v FROM t WHERE id = ?', [2])).toEqual([{ v: 0 }]); // a new connection serves
+  });
+
+  it('When a held EXECUTE cannot encode its values, then its caller gets the error and the connection answers on', async () => {
+    const conn = await pool.getConnection();
+    try {
+      const [thrown, next] = await Promise.allSettled([
+        conn.execute(`SELECT ${Date.now()} + ? AS n`, [{ big: 1n }]), // JSON.stringify throws on a bigint
+        conn.execute('SELECT v FROM t WHERE id = ?', [1]),
+      ]);
+      expect(thrown).toMatchObject({ status: 'rejected', reason: expect.any(TypeError) });
+      expect(next).toEqual({ status: 'fulfilled', value: [{ v: 0 }] });
+      expect(await conn.query('SELECT 4 AS four')).toEqual([{ four: 4 }]);
+    } finally {
+      await conn.release();
+    }
   });
 
   it('When a statement is in the connection cache, then it is executed without a new PREPARE, even while others are unanswered', async () => {

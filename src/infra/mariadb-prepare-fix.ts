@@ -57,8 +57,8 @@ export function fixDriverPipelinedPrepare(): void {
   const Connection = require('mariadb/lib/connection.js') as { prototype: DriverConnection };
   const Ping = require('mariadb/lib/cmd/ping.js') as { prototype: { readPingResponsePacket: unknown } };
   const { Status } = require('mariadb/lib/const/connection_status.js') as { Status: { CLOSING: number } };
-  const issue = Connection.prototype.prepareExecute;
   const proto = Connection.prototype;
+  const issue = proto.prepareExecute;
   if (
     typeof proto.socketErrorDispatchToQueries !== 'function' ||
     typeof issue !== 'function' ||
@@ -98,8 +98,8 @@ export function fixDriverPipelinedPrepare(): void {
             return;
           }
         }
-        // The connection's error handling settles only commands that started; the caller already has the
-        // PREPARE's error, and on a closing connection nothing is written.
+        // The PREPARE failed and its error is the caller's: a COM_PING takes the EXECUTE's place (nothing is
+        // written on a closing connection, whose error handling settles this command).
         if (conn.status < Status.CLOSING) {
           this.onPacketReceive = Ping.prototype.readPingResponsePacket;
           (out as Output).fastFlush(this, PING);
@@ -116,7 +116,7 @@ export function fixDriverPipelinedPrepare(): void {
   // others on a pipelining connection, but an EXECUTE held above, and everything issued behind it, has not started:
   // left out, their promises would never settle (a read lane would keep its permit for good). Every command still
   // unsettled gets the error, in order; one that ended already (a PREPARE answered from the cache) is skipped.
-  Connection.prototype.socketErrorDispatchToQueries = function dispatchToAll(this: DriverConnection, err: unknown): boolean {
+  proto.socketErrorDispatchToQueries = function dispatchToAll(this: DriverConnection, err: unknown): boolean {
     let thrown = false;
     for (let cmd = this.receiveQueue.shift(); cmd; cmd = this.receiveQueue.shift()) {
       if (!cmd.onPacketReceive && !cmd.reject) continue;
@@ -126,7 +126,7 @@ export function fixDriverPipelinedPrepare(): void {
     return thrown;
   };
 
-  Connection.prototype.prepareExecute = function prepareThenExecute(this: DriverConnection, cmdParam, resolve, reject): void {
+  proto.prepareExecute = function prepareThenExecute(this: DriverConnection, cmdParam, resolve, reject): void {
     const add = this.addCommand;
     let hooked = false;
     this.addCommand = (cmd, expectResponse) => {

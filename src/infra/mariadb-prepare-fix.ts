@@ -26,7 +26,7 @@ interface Command {
   successEnd: (this: Command, value: unknown) => void;
   throwError: (this: Command, err: unknown, info: unknown) => void;
   reject?: unknown;
-  once(event: 'end', listener: (err?: unknown) => void): void;
+  once(event: 'end', listener: () => void): void;
   emit(event: 'send_end'): void;
 }
 interface CommandParam {
@@ -70,23 +70,21 @@ export function fixDriverPipelinedPrepare(): void {
   /** Makes exec, the EXECUTE the driver pipelines behind prep (its PREPARE), wait for prep's answer; before either is added. */
   function holdUntilPrepared(conn: DriverConnection, prep: Command, exec: Command): void {
     let answered = false;
-    let failed = false;
     let resume: (() => void) | undefined;
     const prepared = prep.successEnd;
     prep.successEnd = function (this: Command, value: unknown): void {
       exec.prepare ??= value; // a PREPARE found in the cache when it was sent does not set it itself
       prepared.call(this, value);
     };
-    prep.once('end', (err) => {
-      answered = true;
-      failed = err !== undefined || !exec.prepare;
+    prep.once('end', () => {
+      answered = true; // with exec.prepare set if, and only if, the PREPARE succeeded
       resume?.();
     });
     const start = exec.start;
     exec.start = function (this: Command, out: unknown, opts: unknown, info: unknown): void {
       const send = (): void => {
         this.sending = false;
-        if (!failed) {
+        if (this.prepare) {
           try {
             return start.call(this, out, opts, info); // writes the real id, then emits send_end
           } catch (err) {

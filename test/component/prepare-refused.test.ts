@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { createConnection, type Connection, type Pool, type SqlError } from 'mariadb';
 import { closeDb, createDb, sqlPool, type Db } from '../../src/infra/db';
 import { mysqlConnection } from '../../src/infra/mysql-url';
-import { freePort } from '../chaos/processes';
+import { freePort, makeRunDir } from '../chaos/processes';
 import { PrivateMariaDb } from '../chaos/stores';
 
 /**
@@ -20,7 +18,7 @@ describe('a PREPARE the server refuses (max_prepared_stmt_count reached)', () =>
   let pool: Pool;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'paysvc-prepare-'));
+    dir = makeRunDir(); // marked with this runner, so a later chaos run reaps its mariadbd if this one is killed
     server = new PrivateMariaDb(dir, await freePort());
     await server.init();
     admin = await createConnection(mysqlConnection(server.url));

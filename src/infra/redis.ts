@@ -1,4 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
+import { coalesceWrites } from './coalesced-writes';
 
 /** The longest pause between reconnect tries: a Redis that is back is seen within this (ioredis's default is 2 s). */
 const MAX_RECONNECT_DELAY_MS = 1000;
@@ -51,7 +52,7 @@ export function createRedis(target: string | RedisTarget, options: RedisConnecti
   const maxRetriesPerRequest = options.failFast ? 1 : options.forBullmq ? null : 3;
   const retryStrategy = (tries: number) => Math.min(tries * 50, MAX_RECONNECT_DELAY_MS);
   if (t.kind === 'cluster') {
-    return new Cluster(t.nodes, {
+    const cluster = new Cluster(t.nodes, {
       enableReadyCheck: true,
       enableOfflineQueue: !options.failFast,
       clusterRetryStrategy: retryStrategy,
@@ -60,14 +61,28 @@ export function createRedis(target: string | RedisTarget, options: RedisConnecti
       maxRedirections: 10,
       redisOptions: { maxRetriesPerRequest },
     });
+    if (options.failFast) cluster.on('+node', (node: Redis) => coalesceOnConnect(node));
+    return cluster;
   }
-  return new Redis(t.url, {
+  const client = new Redis(t.url, {
     lazyConnect: false,
     maxRetriesPerRequest,
     enableReadyCheck: true,
     retryStrategy,
     ...(options.failFast ? { enableOfflineQueue: false } : {}),
   });
+  if (options.failFast) coalesceOnConnect(client);
+  return client;
+}
+
+/**
+ * The connections requests use (failFast) send each turn's commands in one socket write (coalesceWrites): concurrent
+ * Prepays' markers and status-sync entries, say, then share a system call. Each new socket (ioredis makes one per
+ * reconnect) is set up as it connects. Not the BullMQ workers' connections: they block on their commands.
+ */
+function coalesceOnConnect(client: Redis): void {
+  client.on('connect', () => coalesceWrites(client.stream));
+  if (client.status === 'connect' || client.status === 'ready') coalesceWrites(client.stream);
 }
 
 /**

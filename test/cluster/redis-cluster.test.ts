@@ -1,3 +1,4 @@
+import type { Cluster } from 'ioredis';
 import { PaymentClient } from '../../src/client';
 import { createRedis, type RedisClient } from '../../src/infra/redis';
 import { OrderStatus, PayWay, RefundStatus, type PayOrder } from '../../src/gen/payment/v1/types';
@@ -6,6 +7,7 @@ import { alipayTenant, wechatTenant, type AlipayTenant, type WechatTenant } from
 import { eventually, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { createOrder, ref } from '../support/orders';
 import { TestRedisCluster } from '../support/redis-cluster';
+import { recordWrites } from '../support/socket-writes';
 
 /**
  * Issue 17: paysvc on a Redis Cluster (3 masters, 3 replicas) of the suite's own, through REDIS_CLUSTER_NODES:
@@ -128,6 +130,22 @@ describe('paysvc on a Redis Cluster', () => {
       expect(keys.some((k) => k.startsWith(`${QUEUE_PREFIX}:maintenance:`))).toBe(true); // the sweep's queue
     } finally {
       conn.disconnect();
+    }
+  });
+
+  it("When the service sends commands for its slot in one turn, then they leave in one write to the slot's master", async () => {
+    const redis = h.service.deps.redis as Cluster;
+    const key = `${QUEUE_PREFIX}:coalesce`;
+    await redis.set(key, '0'); // the slot's master is connected
+    const recorders = redis.nodes('master').map((node) => recordWrites(node.stream));
+    try {
+      const replies = await Promise.all([redis.incr(key), redis.incr(key), redis.get(key), redis.del(key)]);
+
+      expect(replies).toEqual([1, 2, '2', 1]);
+      const carrying = recorders.flatMap((r) => r.writes.map(String)).filter((w) => w.includes(key));
+      expect(carrying).toHaveLength(1);
+    } finally {
+      recorders.forEach((r) => r.stop());
     }
   });
 

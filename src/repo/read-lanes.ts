@@ -1,5 +1,7 @@
 import type { Pool, PoolConnection, QueryOptions } from 'mariadb';
+import { corkForTurn } from '../infra/coalesced-writes';
 import type { ConnectionGate } from '../infra/connection-gate';
+import { socketOf } from '../infra/db';
 
 /** Reads one lane carries at once before another lane opens beside it. */
 const PER_LANE = 8;
@@ -175,6 +177,8 @@ class Lane {
     this.inFlight++;
     try {
       const conn = this.conn ?? (await this.connection);
+      const socket = socketOf(conn);
+      if (socket) corkForTurn(socket); // the reads sent to this lane in this turn leave in one write
       return await conn.execute<T>(sql, args);
     } catch (err) {
       if (isFatal(err)) this.failed = true;

@@ -1,10 +1,11 @@
 import { createConnection, createPool, type Connection } from 'mariadb';
 import { ConnectionGate } from '../../src/infra/connection-gate';
-import { closeDb, connectionGate, createDb, createDbOnPool, dbPoolConfig, sqlPool, type Db } from '../../src/infra/db';
+import { closeDb, connectionGate, createDb, createDbOnPool, dbPoolConfig, socketOf, sqlPool, type Db } from '../../src/infra/db';
 import { mysqlConnection } from '../../src/infra/mysql-url';
 import { ReadLanes } from '../../src/repo/read-lanes';
 import { sqlOf } from '../../src/repo/sql';
 import { eventually } from '../support/harness';
+import { recordWrites } from '../support/socket-writes';
 
 /**
  * Point reads share a few pipelined connections (read-lanes.ts). What must hold: every read gets its own answer,
@@ -54,6 +55,15 @@ async function holdingLock(name: string, fn: (lock: string, release: () => Promi
   }
 }
 
+/** How many COM_STMT_EXECUTE commands a socket write carried (MySQL packets: 3-byte length, sequence, command). */
+function executes(write: Buffer): number {
+  let n = 0;
+  for (let at = 0; at + 4 < write.length; at += 4 + write.readUIntLE(at, 3)) {
+    if (write[at + 3] === 0 && write[at + 4] === 0x17) n++;
+  }
+  return n;
+}
+
 /** A read that goes alone (no other read is in flight) and so lets the reads issued after it open a lane. */
 const pilot = (lanes: ReadLanes) => read(lanes, 'SELECT ?, CONNECTION_ID()', ['pilot']);
 
@@ -73,6 +83,31 @@ describe('read lanes', () => {
     // The first went alone (nothing to share with yet), the other 19 over two lanes: three connections at most
     // (fewer when a connection one gave back was borrowed again by the next).
     expect(new Set(answers.map(([[, id]]) => id)).size).toBeLessThanOrEqual(3);
+    await settled(lanes, gate);
+  });
+
+  it('When reads are sent to a lane in one turn, then they leave in one socket write', async () => {
+    const gate = connectionGate(db)!;
+    const lanes = new ReadLanes(sqlPool(db), gate, 8, 1);
+    const text = 'SELECT ?, CONNECTION_ID()';
+    // Prepared on every connection first (a miss waits for its PREPARE's answer before its EXECUTE goes), and each
+    // connection's socket recorded.
+    const conns = await Promise.all(Array.from({ length: POOL }, () => sqlPool(db).getConnection()));
+    await Promise.all(conns.map((c) => c.execute({ sql: text, rowsAsArray: true }, ['warm'])));
+    const recorders = conns.map((c) => recordWrites(socketOf(c)!));
+    await Promise.all(conns.map((c) => c.release()));
+
+    try {
+      // The first goes alone; the eight after it share the one lane, sent in the same turn.
+      const answers = await Promise.all(Array.from({ length: 9 }, (_, i) => read(lanes, text, [`read-${i}`])));
+
+      expect(answers.map(([[value]]) => value)).toEqual(Array.from({ length: 9 }, (_, i) => `read-${i}`));
+      const executesPerWrite = recorders.flatMap((r) => r.writes.map(executes)).filter((n) => n > 0);
+      expect(executesPerWrite.reduce((a, b) => a + b, 0)).toBe(9);
+      expect(Math.max(...executesPerWrite)).toBe(8);
+    } finally {
+      recorders.forEach((r) => r.stop());
+    }
     await settled(lanes, gate);
   });
 

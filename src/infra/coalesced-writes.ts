@@ -31,10 +31,10 @@ export function corkForTurn(stream: Writable): void {
 function flushBeforeDestroy(stream: Writable): void {
   if (flushing.has(stream)) return;
   flushing.add(stream);
-  const destroy = stream.destroy.bind(stream);
-  stream.destroy = (error?: Error): Writable => {
+  const destroy = stream.destroy.bind(stream) as (...args: unknown[]) => Writable;
+  stream.destroy = (...args: unknown[]): Writable => {
     while (stream.writableCorked > 0) stream.uncork();
-    return destroy(error);
+    return destroy(...args);
   };
 }
 

@@ -81,8 +81,8 @@ export function createRedis(target: string | RedisTarget, options: RedisConnecti
  * reconnect) is set up as it connects. Not the BullMQ workers' connections: they block on their commands.
  */
 function coalesceOnConnect(client: Redis): void {
+  // Called as the client is made (a Cluster makes each node lazily and announces it at once): none has connected yet.
   client.on('connect', () => coalesceWrites(client.stream));
-  if (client.status === 'connect' || client.status === 'ready') coalesceWrites(client.stream);
 }
 
 /**

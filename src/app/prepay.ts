@@ -2,16 +2,14 @@ import type { ChannelCall, PayOrderHandler, PrepayInput } from '../channels/type
 import { ConcurrencyError, ConflictingReplayError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../domain/errors';
 import { newAttemptNo } from '../domain/ids';
 import { isOpen, isPaid } from '../domain/order-status';
-import { findOrderAndAttempts, insertAttempt, type OrderRef, type PayAttempt, type PayOrder } from '../repo/pay-orders';
-import { allAnswered } from '../repo/claim-guard';
-import { runTx } from '../repo/tx';
+import { findOrderAndAttempts, type OrderRef, type PayAttempt, type PayOrder } from '../repo/pay-orders';
 import { channelFor } from './channel-accounts';
 import type { Deps, RequestContext } from './deps';
 import { assertPayWayEnabled } from './list-pay-ways';
 import type { Marker } from '../infra/markers';
 import { inFlightMarker, isLive, openAttempt, replayOf, whileBeingOpened, type PrepayOutcome } from './open-attempt';
 import { requireTenant } from './tenants';
-import { transition } from './transition';
+import { claimOrder } from './transition';
 
 export type { PrepayOutcome } from './open-attempt';
 
@@ -214,7 +212,8 @@ interface ClaimKind {
 /**
  * The claim: the order becomes PAYING with this pay way (a compare-and-set on its version, so of concurrent
  * claims exactly one commits, and a switch is counted once) and the new attempt, now the newest, is inserted in
- * the same transaction, before any channel call. Undefined when a concurrent writer changed the order first.
+ * the same transaction (one statement: claimOrder), before any channel call. Undefined when a concurrent writer
+ * changed the order first.
  */
 async function claimAttempt(
   deps: Deps,
@@ -227,54 +226,25 @@ async function claimAttempt(
 ): Promise<{ attempt: PayAttempt; order: PayOrder } | undefined> {
   const retrying = order.status === 'FAILED';
   const s = failedAttempts === 1 ? '' : 's';
-  try {
-    return await runTx(
-      deps.db,
-      async (tx) => {
-        // On MariaDB one write, one wait: BEGIN, the order's compare-and-set, its audit row and the attempt go out
-        // together, each guarded so that nothing is written unless this transaction's compare-and-set was
-        // (claim-guard.ts). Elsewhere the attempt's INSERT waits for the compare-and-set's answer, as it always did.
-        const claim = tx.sendsGuardedAtOnce ? { payNo: order.payNo, attemptNo } : undefined;
-        const claiming = transition(tx, order, 'PAYING', {
-          cause: 'RPC',
-          actor,
-          detail: retrying
-            ? `retry ${cmd.payWay} after ${failedAttempts} failed attempt${s}`
-            : switching
-              ? `switch ${order.payWay} -> ${cmd.payWay}`
-              : `prepay ${cmd.payWay}`,
-          // A retry is payable again: no longer closed for a failed payment, and the order side hears of it.
-          set: {
-            payWay: cmd.payWay,
-            payWaySwitches: order.payWaySwitches + (switching ? 1 : 0),
-            currentAttemptNo: attemptNo,
-            ...(retrying && { closeReason: null }),
-          },
-          event: retrying ? 'PAYMENT_RETRIED' : undefined,
-          checkVersion: true,
-          claim,
-        });
-        const fresh = {
-          attemptNo,
-          payNo: order.payNo,
-          tenantId: order.tenantId,
-          payWay: cmd.payWay,
-          channel: handler.channel,
-          payerId: cmd.payerId,
-          clientIp: cmd.clientIp,
-        };
-        const [paying, attempt] = claim
-          ? await allAnswered([claiming, insertAttempt(tx, fresh, claim)])
-          : [await claiming, await insertAttempt(tx, fresh)];
-        if (!attempt) throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`, { payNo: order.payNo });
-        return { attempt, order: paying };
-      },
-      // The compare-and-set decides on the version, not on anything read; at READ COMMITTED the guarded INSERTs read
-      // the order row without a shared lock (claim-guard.ts).
-      { readCommitted: true },
-    );
-  } catch (err) {
-    if (err instanceof ConcurrencyError) return undefined;
-    throw err;
-  }
+  const fresh = {
+    attemptNo,
+    payNo: order.payNo,
+    tenantId: order.tenantId,
+    payWay: cmd.payWay,
+    channel: handler.channel,
+    payerId: cmd.payerId,
+    clientIp: cmd.clientIp,
+  };
+  return claimOrder(deps.db, order, fresh, {
+    cause: 'RPC',
+    actor,
+    detail: retrying
+      ? `retry ${cmd.payWay} after ${failedAttempts} failed attempt${s}`
+      : switching
+        ? `switch ${order.payWay} -> ${cmd.payWay}`
+        : `prepay ${cmd.payWay}`,
+    // A retry is payable again: no longer closed for a failed payment, and the order side hears of it.
+    set: { payWay: cmd.payWay, payWaySwitches: order.payWaySwitches + (switching ? 1 : 0), ...(retrying && { closeReason: null }) },
+    event: retrying ? 'PAYMENT_RETRIED' : undefined,
+  });
 }

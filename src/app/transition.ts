@@ -1,10 +1,21 @@
 import type { TransitionCause } from '../generated/prisma/enums';
 import { ConcurrencyError, FailedPreconditionError } from '../domain/errors';
 import { canTransition, type OrderStatus } from '../domain/order-status';
-import { addEvent, recordTransition, type EventType } from '../repo/history';
-import { casOrderStatus, casOrderVersion, type CreatedOrder, type PayOrder, type Refund, type StatusChange } from '../repo/pay-orders';
-import { allAnswered, type ClaimGuard } from '../repo/claim-guard';
-import { noteOrderChange, type Tx } from '../repo/tx';
+import type { Db } from '../infra/db';
+import { claimAttempt } from '../repo/claim';
+import { addEvent, newEvent, recordTransition, type EventType } from '../repo/history';
+import {
+  casOrderStatus,
+  casOrderVersion,
+  newAttemptRow,
+  type CreatedOrder,
+  type NewAttempt,
+  type PayAttempt,
+  type PayOrder,
+  type Refund,
+  type StatusChange,
+} from '../repo/pay-orders';
+import { announceOrderChanges, eventEncoderOf, noteOrderChange, type Tx } from '../repo/tx';
 
 /** Who caused a change: what kind of thing, and who (see RequestContext.actor); by default the cause's system actor. */
 export interface Attribution {
@@ -31,53 +42,77 @@ export interface TransitionOptions extends Attribution {
   refund?: Refund;
   /** Also compare the version, not just the status (for writers that must see no interleaving change). */
   checkVersion?: boolean;
-  /**
-   * The change claims the order for a new attempt (its `set` makes the attempt current, and the version is compared):
-   * the compare-and-set, the audit row and the event are sent at once, guarded by the claim (claim-guard.ts), and
-   * answered together.
-   */
-  claim?: ClaimGuard;
 }
 
 /**
- * The one way an order's status changes: checks the pure table, compare-and-sets the prior status, and writes
- * the audit row and the outbox event in the caller's transaction. Returns the order as it now is.
+ * The one way an order's status changes (with claimOrder, Prepay's claim, which does the same in one statement):
+ * checks the pure table, compare-and-sets the prior status, and writes the audit row and the outbox event in the
+ * caller's transaction. Returns the order as it now is.
  */
 export async function transition<O extends CreatedOrder>(tx: Tx, order: O, to: OrderStatus, opts: TransitionOptions): Promise<O> {
-  if (!canTransition(order.status, to)) {
-    throw new FailedPreconditionError(`order ${order.payNo} is ${order.status} and cannot become ${to}`, {
-      reason: 'ORDER_STATUS_CONFLICT',
-      metadata: { payNo: order.payNo, status: order.status, to },
-    });
-  }
-  const change = {
-    payNo: order.payNo,
-    from: order.status,
-    to,
-    set: opts.set,
-    version: opts.checkVersion || opts.claim ? order.version : undefined,
-  };
+  assertCanTransition(order, to);
+  const change = { payNo: order.payNo, from: order.status, to, set: opts.set, version: opts.checkVersion ? order.version : undefined };
   const next: O = { ...order, ...opts.set, status: to, version: order.version + 1n, updatedAt: new Date() };
-  const audit = { payNo: order.payNo, from: order.status, to, cause: opts.cause, actor: actorOf(opts), detail: opts.detail };
-  let won: boolean;
-  if (opts.claim) {
-    // Sent together; the audit row and the event are written only if the compare-and-set was (their guard).
-    const [cas, audited, event] = await allAnswered([
-      casOrderStatus(tx, change, opts.claim),
-      recordTransition(tx, audit, opts.claim),
-      opts.event ? addEvent(tx, opts.event, next, opts.refund, undefined, opts.claim) : true,
-    ]);
-    won = cas && audited && event !== null;
-  } else {
-    won = await casOrderStatus(tx, change);
-    if (won) {
-      await recordTransition(tx, audit);
-      if (opts.event) await addEvent(tx, opts.event, next, opts.refund);
-    }
+  if (!(await casOrderStatus(tx, change))) {
+    throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`, { payNo: order.payNo });
   }
-  if (!won) throw new ConcurrencyError(`order ${order.payNo} was changed concurrently; retry`, { payNo: order.payNo });
+  await recordTransition(tx, { payNo: order.payNo, from: order.status, to, cause: opts.cause, actor: actorOf(opts), detail: opts.detail });
+  if (opts.event) await addEvent(tx, opts.event, next, opts.refund);
   noteOrderChange(tx, { payNo: next.payNo, status: to, version: next.version });
   return next;
+}
+
+function assertCanTransition(order: CreatedOrder, to: OrderStatus): void {
+  if (canTransition(order.status, to)) return;
+  throw new FailedPreconditionError(`order ${order.payNo} is ${order.status} and cannot become ${to}`, {
+    reason: 'ORDER_STATUS_CONFLICT',
+    metadata: { payNo: order.payNo, status: order.status, to },
+  });
+}
+
+export interface ClaimOptions extends Attribution {
+  detail: string;
+  /** What the claim sets besides the status and the current attempt; a retry also clears the close reason. */
+  set: { payWay: string; payWaySwitches: number; closeReason?: null };
+  /** A retry's PAYMENT_RETRIED, for the order side. */
+  event?: EventType;
+}
+
+/**
+ * A Prepay's claim: the order becomes PAYING with `attempt` as its current (newest) attempt, compare-and-set on its
+ * version, with the audit row and the event as transition() writes them, and the attempt inserted, all in one
+ * statement (claimAttempt) and announced once committed. Undefined when a concurrent writer changed the order first:
+ * then nothing was written.
+ */
+export async function claimOrder<O extends CreatedOrder>(
+  db: Db,
+  order: O,
+  attempt: NewAttempt,
+  opts: ClaimOptions,
+): Promise<{ order: O; attempt: PayAttempt } | undefined> {
+  assertCanTransition(order, 'PAYING');
+  if (attempt.payNo !== order.payNo || attempt.tenantId !== order.tenantId) throw new Error('a claim inserts an attempt of its own order');
+  const now = new Date();
+  const set = { ...opts.set, currentAttemptNo: attempt.attemptNo };
+  const next: O = { ...order, ...set, status: 'PAYING', version: order.version + 1n, updatedAt: now };
+  const event = opts.event && newEvent(eventEncoderOf(db), opts.event, next, undefined, undefined, now);
+  const id = await claimAttempt(db, {
+    payNo: order.payNo,
+    from: order.status,
+    version: order.version,
+    payWay: set.payWay,
+    payWaySwitches: set.payWaySwitches,
+    clearCloseReason: set.closeReason === null,
+    attempt,
+    audit: { cause: opts.cause, actor: actorOf(opts), detail: opts.detail },
+    event: event && { id: event.event.id, type: event.event.type, topic: next.notifyTopic, payload: event.payload },
+    now,
+  });
+  if (id === null) return undefined;
+  announceOrderChanges(db, [{ payNo: next.payNo, status: next.status, version: next.version }]);
+  const row = newAttemptRow(attempt, now);
+  row.id = id;
+  return { order: next, attempt: row };
 }
 
 export interface AmendOptions {

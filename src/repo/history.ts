@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { OrderTransition, PayOrder, Refund } from '../generated/prisma/client';
 import type { TransitionCause } from '../generated/prisma/enums';
 import type { OrderStatus } from '../domain/order-status';
-import { insertRow, type ClaimGuard } from './claim-guard';
-import { eventEncoderOf, type Tx } from './tx';
+import { eventEncoderOf, type EventEncoder, type Tx } from './tx';
 
 export type EventType =
   | 'PAYMENT_SUCCEEDED'
@@ -46,16 +45,24 @@ export interface OrderEvent {
 }
 
 /** Audit trail: one row per status change, written in the change's own transaction. */
-export async function recordTransition(
-  tx: Tx,
-  t: { payNo: string; from: OrderStatus; to: OrderStatus; cause: TransitionCause; actor: string; detail: string },
-  claim?: ClaimGuard,
-): Promise<boolean> {
+export async function recordTransition(tx: Tx, t: TransitionRecord): Promise<void> {
   // One INSERT, no read-back of a row nobody reads here.
-  const args = [t.payNo, t.from, t.to, t.cause, t.actor.slice(0, 128), t.detail.slice(0, 512), new Date()];
-  const written = await insertRow(tx, INSERT_TRANSITION, args, claim);
-  return written.affectedRows === 1;
+  await tx.query(INSERT_TRANSITION, [t.payNo, t.from, t.to, t.cause, fitActor(t.actor), fitDetail(t.detail), new Date()]);
 }
+
+/** One row of the audit trail: who changed an order from what to what, and why. */
+export interface TransitionRecord {
+  payNo: string;
+  from: OrderStatus;
+  to: OrderStatus;
+  cause: TransitionCause;
+  actor: string;
+  detail: string;
+}
+
+/** The audit columns' widths (order_transition.actor, .detail): longer text is cut, never refused. */
+export const fitActor = (actor: string): string => actor.slice(0, 128);
+export const fitDetail = (detail: string): string => detail.slice(0, 512);
 
 const INSERT_TRANSITION =
   'INSERT INTO order_transition (pay_no, from_status, to_status, cause, actor, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)';
@@ -78,13 +85,24 @@ export async function addEvent(
   order: Omit<PayOrder, 'id'>,
   refund?: Refund,
   difference?: DifferenceFact,
-  claim?: ClaimGuard,
-): Promise<OrderEvent | null> {
-  const event: OrderEvent = { id: randomUUID(), type, occurredAt: new Date(), order, refund, difference };
-  const payload = JSON.stringify(eventEncoderOf(tx)(event));
+): Promise<OrderEvent> {
+  const { event, payload } = newEvent(eventEncoderOf(tx), type, order, refund, difference);
   const args = [event.id, order.tenantId, order.payNo, type, order.version, order.notifyTopic, payload, event.occurredAt, event.occurredAt];
-  const written = await insertRow(tx, INSERT_EVENT, args, claim);
-  return written.affectedRows === 1 ? event : null; // none only under a claim that was lost
+  await tx.query(INSERT_EVENT, args);
+  return event;
+}
+
+/** An event (as it happens now, unless told when), and its payload: the event in its wire shape (the client's encoder), as JSON text. */
+export function newEvent(
+  encode: EventEncoder,
+  type: EventType,
+  order: Omit<PayOrder, 'id'>,
+  refund?: Refund,
+  difference?: DifferenceFact,
+  occurredAt: Date = new Date(),
+): { event: OrderEvent; payload: string } {
+  const event: OrderEvent = { id: randomUUID(), type, occurredAt, order, refund, difference };
+  return { event, payload: JSON.stringify(encode(event)) };
 }
 
 const INSERT_EVENT =

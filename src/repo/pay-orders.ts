@@ -5,7 +5,6 @@ import type { Db } from '../infra/db';
 import { PAY_ATTEMPT_COLUMNS, PAY_ORDER_COLUMNS, toPayAttempt, toPayOrder, type PayAttemptRow, type PayOrderRow } from './rows';
 import type { ChannelRecord } from '../domain/channel-record';
 import { groupInsert, type GroupInsertSpec } from './group-insert';
-import { IN_TRANSACTION, insertRow, type ClaimGuard } from './claim-guard';
 import { appendRecord, assignments, sqlOf, type Written } from './sql';
 import { sqlFor, type Queryable, type Tx } from './tx';
 
@@ -176,15 +175,12 @@ export interface StatusChange {
 }
 
 /** Compare-and-set of the order's status; false means another writer changed it first. Bumps the version. */
-export async function casOrderStatus(tx: Tx, c: StatusChange, claim?: ClaimGuard): Promise<boolean> {
-  if (claim && (c.set?.currentAttemptNo !== claim.attemptNo || c.version === undefined)) {
-    throw new Error('a claim compare-and-sets the version and makes its attempt the current one (claim-guard.ts)');
-  }
+export async function casOrderStatus(tx: Tx, c: StatusChange): Promise<boolean> {
   const { sql, args } = assignments(ORDER_COLUMNS, c.set ?? {});
   const byVersion = c.version === undefined ? '' : ' AND version = ?';
   const text = `UPDATE pay_order SET ${sql}status = ?, version = version + 1, updated_at = ? WHERE pay_no = ? AND status = ?${byVersion}`;
   const values = [...args, c.to, new Date(), c.payNo, c.from, ...(c.version === undefined ? [] : [c.version])];
-  const n = claim ? await tx.queryAtOnce<Written>(text + IN_TRANSACTION, values) : await tx.query<Written>(text, values);
+  const n = await tx.query<Written>(text, values);
   return n.affectedRows === 1;
 }
 
@@ -333,16 +329,19 @@ export async function findAttempt(db: Queryable, attemptNo: string): Promise<Pay
 
 const ATTEMPT_BY_NO = `SELECT ${PAY_ATTEMPT_COLUMNS} FROM pay_attempt WHERE attempt_no = ?`;
 
-/**
- * One INSERT; the row is returned as written, with the id the database gave it (from the same statement's answer).
- * Under a claim (claim-guard.ts) it is sent at once and guarded; null when the claim was lost and nothing was written.
- */
-export async function insertAttempt(tx: Tx, a: NewAttempt): Promise<PayAttempt>;
-export async function insertAttempt(tx: Tx, a: NewAttempt, claim: ClaimGuard): Promise<PayAttempt | null>;
-export async function insertAttempt(tx: Tx, a: NewAttempt, claim?: ClaimGuard): Promise<PayAttempt | null> {
-  const now = new Date();
-  // Named field by field, not spread (see insertOrder); the id is set once the INSERT gave it.
-  const row: PayAttempt = {
+/** One INSERT; the row is returned as written, with the id the database gave it (from the same statement's answer). */
+export async function insertAttempt(tx: Tx, a: NewAttempt): Promise<PayAttempt> {
+  const row = newAttemptRow(a, new Date());
+  const args = [a.attemptNo, a.payNo, a.tenantId, a.payWay, a.channel, a.payerId, a.clientIp, row.createdAt, row.updatedAt];
+  const written = await tx.query<Written>(INSERT_ATTEMPT, args);
+  row.id = BigInt(written.insertId);
+  return row;
+}
+
+/** A new attempt as its INSERT writes it (CREATED, nothing from the channel yet); its id is the caller's to set. */
+export function newAttemptRow(a: NewAttempt, now: Date): PayAttempt {
+  // Named field by field, not spread (see insertOrder).
+  return {
     id: 0n,
     attemptNo: a.attemptNo,
     payNo: a.payNo,
@@ -364,14 +363,9 @@ export async function insertAttempt(tx: Tx, a: NewAttempt, claim?: ClaimGuard): 
     createdAt: now,
     updatedAt: now,
   };
-  const args = [a.attemptNo, a.payNo, a.tenantId, a.payWay, a.channel, a.payerId, a.clientIp, now, now];
-  const written = await insertRow(tx, INSERT_ATTEMPT, args, claim);
-  if (written.affectedRows !== 1) return null; // only under a claim that was lost
-  row.id = BigInt(written.insertId);
-  return row;
 }
 
-type NewAttempt = Pick<PayAttempt, 'attemptNo' | 'payNo' | 'tenantId' | 'payWay' | 'channel' | 'payerId' | 'clientIp'>;
+export type NewAttempt = Pick<PayAttempt, 'attemptNo' | 'payNo' | 'tenantId' | 'payWay' | 'channel' | 'payerId' | 'clientIp'>;
 
 const INSERT_ATTEMPT =
   'INSERT INTO pay_attempt (attempt_no, pay_no, tenant_id, pay_way, channel, status, payer_id, client_ip, created_at, updated_at) ' +

@@ -63,37 +63,6 @@ export class Tx extends DriverSql {
     );
   }
 
-  /**
-   * Whether guarded writes go out at once here (queryAtOnce): a MariaDB connection that pipelines. MySQL has no
-   * `@@in_transaction`, and the driver pipelines a PREPARE with its EXECUTE only on MariaDB, so elsewhere (and on a
-   * Galera pool, which does not pipeline) a claim sends its statements one by one, unguarded, as before.
-   */
-  get sendsGuardedAtOnce(): boolean {
-    return this.pipelines && (this.connection.info?.isMariaDB() ?? false);
-  }
-
-  /**
-   * A write sent now, behind whatever the connection has in flight (BEGIN, the statements before it), without
-   * waiting for their answers: only for a statement written to change nothing unless this transaction is open and
-   * has done what the statement depends on (`@@in_transaction = 1`, a row only this transaction wrote: see
-   * claim-guard.ts). Why the guard: when InnoDB rolls a transaction back (a deadlock victim), the session is back in
-   * autocommit and the statements already on the wire behind the failed one would each commit by itself. The caller
-   * awaits every one of them before COMMIT. Where sendsGuardedAtOnce is false it is an ordinary statement.
-   */
-  queryAtOnce<T>(sql: string, args: unknown[]): Promise<T> {
-    if (!this.sendsGuardedAtOnce) return this.run<T>(sql, args);
-    this.issued = true;
-    const sent = super.run<T>(sql, args);
-    if (this.begun) return sent;
-    return this.began.then(
-      () => sent,
-      (err: unknown) => {
-        sent.catch(() => undefined); // BEGIN's failure is the one to tell; the guarded write changed nothing
-        throw err;
-      },
-    );
-  }
-
   /** BEGIN's outcome, and on a connection that does not pipeline every statement's: for runTx before COMMIT. */
   async settled(): Promise<void> {
     await this.last;
@@ -217,9 +186,12 @@ export function encodeEventsWith(db: Db, encode: EventEncoder): void {
   encoders.set(db, encode);
 }
 
-/** The encoder of the client that runs this transaction (see runTx); loud when the composition root forgot it. */
-export function eventEncoderOf(tx: Tx): EventEncoder {
-  const encode = encoderByTx.get(tx);
+/**
+ * The encoder of the client that runs this transaction (see runTx), or of this client; loud when the composition root
+ * forgot it.
+ */
+export function eventEncoderOf(q: Queryable): EventEncoder {
+  const encode = q instanceof Tx ? encoderByTx.get(q) : encoders.get(q);
   if (!encode) throw new Error('no event encoder for this database client: call encodeEventsWith(db, …) at start');
   return encode;
 }
@@ -227,6 +199,15 @@ export function eventEncoderOf(tx: Tx): EventEncoder {
 /** Called by transition(): the change is announced only if (and after) the transaction commits. */
 export function noteOrderChange(tx: Tx, change: OrderChange): void {
   changesByTx.get(tx)?.push(change);
+}
+
+/** Tells who listens (onOrderChanges) of changes committed through this client; best effort (watchers also poll). */
+export function announceOrderChanges(db: Db, changes: OrderChange[]): void {
+  try {
+    commitListeners.get(db)?.(changes);
+  } catch {
+    /* announcing is best effort; watchers also poll */
+  }
 }
 
 /** Who hears about committed order changes made through this client (WatchOrder's feed). */
@@ -321,13 +302,7 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
       gate?.leave();
     }
     // Outside the try: the transaction committed, whatever a listener does.
-    if (changes.length > 0) {
-      try {
-        commitListeners.get(db)?.(changes);
-      } catch {
-        /* announcing is best effort; watchers also poll */
-      }
-    }
+    if (changes.length > 0) announceOrderChanges(db, changes);
     return result;
   }
 }

@@ -144,6 +144,26 @@ describe('paysvc on a 3-node Galera cluster, one instance per node', () => {
     }
   });
 
+  it('When Prepays of one order reach every node at once, then one claim commits, with one attempt and one audit row, and every caller that is answered gets that attempt', async () => {
+    // The claim is one stored-procedure CALL (src/repo/claim.ts); its COMMIT is certified against the other nodes'
+    // claims, and a loser's certification failure (1213) must leave nothing of it and be tried again.
+    const tenant = await newTenant(a, 'g-claim');
+    for (let round = 0; round < 3; round++) {
+      const { order } = await a.call('createOrder', orderRequest(tenant, { amount: 900n, notifyTopic: TOPIC }));
+      const req = { order: ref(order!), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' };
+      const results = await Promise.allSettled(instances().flatMap((h) => [h.call('prepay', req), h.call('prepay', req)]));
+      // ABORTED is the documented answer when concurrent Prepays keep changing the order; nothing else is.
+      expect(results.map(codeOf).filter((c) => c !== status.OK && c !== status.ABORTED)).toEqual([]);
+      const answered = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.attemptNo] : []));
+      expect(answered.length).toBeGreaterThan(0);
+      const attempts = await check.query<{ attempt_no: string }[]>('SELECT attempt_no FROM pay_attempt WHERE pay_no = ?', [order!.payNo]);
+      expect(attempts.map((r) => r.attempt_no)).toEqual([answered[0]]);
+      expect(new Set(answered)).toEqual(new Set([answered[0]]));
+      const trail = await check.query<{ to_status: string }[]>('SELECT to_status FROM order_transition WHERE pay_no = ?', [order!.payNo]);
+      expect(trail.map((t) => t.to_status)).toEqual(['PAYING']);
+    }
+  });
+
   it('When different orders of one tenant are created on every node at once, then each call succeeds and the statistics count each once', async () => {
     const tenant = await newTenant(a, 'g-many');
     const results = await Promise.allSettled(

@@ -253,9 +253,8 @@ describe('statements per request on the hot paths', () => {
       expect(counter.take()).toEqual([
         // (no read of the pay way's tenant settings: cached per tenant for PAY_WAY_CACHE_MS, filled by the warm-up)
         'SELECT', // the order and its attempts, one join
-        // claim, at READ COMMITTED: CAS to PAYING, audit row, the attempt, sent with SET TRANSACTION and BEGIN in one
-        // write and answered together before COMMIT (claim-guard.ts)
-        ...['SET', 'BEGIN', 'UPDATE', 'INSERT', 'INSERT', 'COMMIT'],
+        // claim: CAS to PAYING, audit row and the attempt in one transaction the server runs (src/repo/claim.ts)
+        'CALL',
         'UPDATE', // open: CAS to OPEN while it is the order's current attempt (joins the order; one statement)
       ]);
       const notifyId = uniq('N');

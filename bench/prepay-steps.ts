@@ -15,10 +15,10 @@ import { prepay } from '../src/app/prepay';
 import { requireTenant } from '../src/app/tenants';
 import { queryOrder } from '../src/app/query-order';
 import { tradeSnapshot } from '../src/app/snapshots';
-import { transition } from '../src/app/transition';
+import { claimOrder } from '../src/app/transition';
 import { loadConfig, secretBox } from '../src/config';
 import { newAttemptNo } from '../src/domain/ids';
-import { casAttemptStatus, findOrder, insertAttempt, listAttempts, type CreatedOrder, type PayAttempt } from '../src/repo/pay-orders';
+import { casAttemptStatus, findOrder, listAttempts, type CreatedOrder, type PayAttempt } from '../src/repo/pay-orders';
 import { runTx } from '../src/repo/tx';
 import { processCpuUs, startDaemon } from './children';
 import { BENCH_MOCK_SECRET, loadBenchConfig } from './config';
@@ -102,16 +102,12 @@ async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: n
   );
   await run('Prepay 2: payOrder.findFirst (findOrder)', (i) => findOrder(deps.db, { tenantId: TENANT, outOrderNo: `${tag}s${i}` }));
   await run('Prepay 3: payAttempt.findMany (listAttempts)', (i) => listAttempts(deps.db, orders[i].payNo, ['CREATED', 'OPEN']));
-  await run('Prepay 4: $transaction { updateMany CAS, orderTransition.create, payAttempt.create }', (i) =>
-    runTx(deps.db, async (tx) => {
-      const order = orders[i];
-      paying[i] = await transition(tx, order, 'PAYING', {
-        cause: 'RPC',
-        detail: 'prepay MOCK',
-        set: { payWay: 'MOCK', payWaySwitches: 0 },
-        checkVersion: true,
-      });
-      attempts[i] = await insertAttempt(tx, {
+  await run('Prepay 4: claimOrder (CALL claim_attempt: CAS, audit row, attempt, in one statement)', async (i) => {
+    const order = orders[i];
+    const claimed = await claimOrder(
+      deps.db,
+      order,
+      {
         attemptNo: newAttemptNo(),
         payNo: order.payNo,
         tenantId: TENANT,
@@ -119,9 +115,13 @@ async function steps(deps: Deps, admin: Connection, gatewayPid: number, calls: n
         channel: 'mock',
         payerId: '',
         clientIp: '127.0.0.1',
-      });
-    }),
-  );
+      },
+      { cause: 'RPC', detail: 'prepay MOCK', set: { payWay: 'MOCK', payWaySwitches: 0 } },
+    );
+    if (!claimed) throw new Error(`the claim of ${order.payNo} was lost`);
+    paying[i] = claimed.order;
+    attempts[i] = claimed.attempt;
+  });
   await run('  (same transaction, empty: BEGIN; COMMIT)', () => runTx(deps.db, async () => {}));
   await run('Prepay 5: handler.prepay (signed HTTP POST to the gateway, undici)', (i) =>
     channelCall(deps.accounts, TENANT, handler, ctx).then((call) => handler.prepay(tradeSnapshot(paying[i], attempts[i]), call)),

@@ -15,7 +15,7 @@ import {
   type Refund,
   type StatusChange,
 } from '../repo/pay-orders';
-import { announceOrderChanges, eventEncoderOf, noteOrderChange, type Tx } from '../repo/tx';
+import { announceOrderChanges, eventEncoderOf, noteOrderChange, retryConflicts, type Tx } from '../repo/tx';
 
 /** Who caused a change: what kind of thing, and who (see RequestContext.actor); by default the cause's system actor. */
 export interface Attribution {
@@ -81,7 +81,8 @@ export interface ClaimOptions extends Attribution {
 /**
  * A Prepay's claim: the order becomes PAYING with `attempt` as its current (newest) attempt, compare-and-set on its
  * version, with the audit row and the event as transition() writes them, and the attempt inserted, all in one
- * statement (claimAttempt) and announced once committed. Undefined when a concurrent writer changed the order first:
+ * statement (claimAttempt) and announced once committed; tried again when it loses a conflict (a deadlock, a lock
+ * wait timeout, Galera's certification), as runTx would. Undefined when a concurrent writer changed the order first:
  * then nothing was written.
  */
 export async function claimOrder<O extends CreatedOrder>(
@@ -92,23 +93,28 @@ export async function claimOrder<O extends CreatedOrder>(
 ): Promise<{ order: O; attempt: PayAttempt } | undefined> {
   assertCanTransition(order, 'PAYING');
   if (attempt.payNo !== order.payNo || attempt.tenantId !== order.tenantId) throw new Error('a claim inserts an attempt of its own order');
-  const now = new Date();
   const set = { ...opts.set, currentAttemptNo: attempt.attemptNo };
-  const next: O = { ...order, ...set, status: 'PAYING', version: order.version + 1n, updatedAt: now };
-  const event = opts.event && newEvent(eventEncoderOf(db), opts.event, next, undefined, undefined, now);
-  const id = await claimAttempt(db, {
-    payNo: order.payNo,
-    from: order.status,
-    version: order.version,
-    payWay: set.payWay,
-    payWaySwitches: set.payWaySwitches,
-    clearCloseReason: set.closeReason === null,
-    attempt,
-    audit: { cause: opts.cause, actor: actorOf(opts), detail: opts.detail },
-    event: event && { id: event.event.id, type: event.event.type, topic: next.notifyTopic, payload: event.payload },
-    now,
+  // Each try is made anew, as runTx's would be: its times are the try's own.
+  const claimed = await retryConflicts(async () => {
+    const now = new Date();
+    const next: O = { ...order, ...set, status: 'PAYING', version: order.version + 1n, updatedAt: now };
+    const event = opts.event && newEvent(eventEncoderOf(db), opts.event, next, undefined, undefined, now);
+    const id = await claimAttempt(db, {
+      payNo: order.payNo,
+      from: order.status,
+      version: order.version,
+      payWay: set.payWay,
+      payWaySwitches: set.payWaySwitches,
+      clearCloseReason: set.closeReason === null,
+      attempt,
+      audit: { cause: opts.cause, actor: actorOf(opts), detail: opts.detail },
+      event: event && { id: event.event.id, type: event.event.type, topic: next.notifyTopic, payload: event.payload },
+      now,
+    });
+    return id === null ? undefined : { next, id, now };
   });
-  if (id === null) return undefined;
+  if (!claimed) return undefined;
+  const { next, id, now } = claimed;
   announceOrderChanges(db, [{ payNo: next.payNo, status: next.status, version: next.version }]);
   const row = newAttemptRow(attempt, now);
   row.id = id;

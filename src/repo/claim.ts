@@ -2,8 +2,7 @@ import type { TransitionCause } from '../generated/prisma/enums';
 import type { OrderStatus } from '../domain/order-status';
 import type { Db } from '../infra/db';
 import { fitActor, fitDetail, type EventType } from './history';
-import { sqlOf } from './sql';
-import { retryConflicts } from './tx';
+import { callProcedure } from './tx';
 
 /**
  * A Prepay's claim of an order for a new attempt: the order becomes PAYING with the attempt as its current one (a
@@ -12,7 +11,8 @@ import { retryConflicts } from './tx';
  * (prisma/migrations/20261206100000_claim_attempt), which runs the transaction inside the server: one round trip
  * and one statement's driver work, where BEGIN, three or four writes and COMMIT cost two round trips and six.
  * All or nothing without a client in the loop: any error inside rolls the whole transaction back and reaches us
- * (a lock wait timeout too, which a client-driven transaction would see rolled back for its statement only).
+ * (a lock wait timeout too, which a client-driven transaction would see rolled back for its statement only); a
+ * killed CALL, which skips the procedure's handler, is rolled back by callProcedure.
  */
 export interface AttemptClaim {
   payNo: string;
@@ -33,9 +33,10 @@ export interface AttemptClaim {
 }
 
 /**
- * Runs the claim; the new attempt's id, or null when another writer changed the order first (nothing written). A
- * deadlock or lock wait timeout is tried again (retryConflicts): the procedure rolled everything back before it
- * raised the error. Never inside a transaction: the procedure opens and ends its own (on a pooled connection).
+ * Runs the claim once; the new attempt's id, or null when another writer changed the order first (nothing written).
+ * A deadlock or lock wait timeout is raised with everything rolled back, for the caller to try again
+ * (retryConflicts). On a pooled connection of its own (callProcedure), never inside a transaction: there the
+ * procedure's SET TRANSACTION fails (1568) and its handler's ROLLBACK would undo the caller's transaction.
  */
 export async function claimAttempt(db: Db, c: AttemptClaim): Promise<bigint | null> {
   const { attempt: a, audit, event } = c;
@@ -61,7 +62,7 @@ export async function claimAttempt(db: Db, c: AttemptClaim): Promise<bigint | nu
     c.now,
   ];
   // A CALL answers its SELECT's rows, then the statement's own OK.
-  const [rows] = await retryConflicts(() => sqlOf(db).query<[Array<{ attempt_id: bigint | number | null }>, unknown]>(CLAIM_ATTEMPT, args));
+  const [rows] = await callProcedure<[Array<{ attempt_id: bigint | number | null }>, unknown]>(db, CLAIM_ATTEMPT, args);
   if (rows?.length !== 1) throw new Error('claim_attempt answered no row: is its migration applied?');
   const id = rows[0].attempt_id;
   return id === null ? null : BigInt(id);

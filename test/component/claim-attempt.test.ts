@@ -2,6 +2,8 @@ import { createConnection, type Connection } from 'mariadb';
 import { claimOrder } from '../../src/app/transition';
 import { findOrder, type PayOrder } from '../../src/repo/pay-orders';
 import { sqlOf } from '../../src/repo/sql';
+import { callProcedure } from '../../src/repo/tx';
+import { sqlPool } from '../../src/infra/db';
 import { mysqlConnection } from '../../src/infra/mysql-url';
 import { newAttemptNo } from '../../src/domain/ids';
 import { PayWay } from '../../src/gen/payment/v1/types';
@@ -65,12 +67,11 @@ const callArgs = (order: PayOrder, attemptNo: string): unknown[] => [
 const CALL = `CALL claim_attempt(${Array.from({ length: 19 }, () => '?').join(', ')})`;
 
 describe('claim_attempt', () => {
-  it('When an order is claimed, then the order, its audit row and the attempt are written as claimed, in one statement', async () => {
+  // That it is one statement, sql-tx.test.ts counts ('CALL', among Prepay's statements).
+  it('When an order is claimed, then the order, its audit row and the attempt are written as claimed', async () => {
     const order = await stored((await createOrder(h, tenant)).payNo);
     const attempt = fresh(order);
-    const before = sqlOf(db()).statements;
     const claimed = await claimOrder(db(), order, attempt, claimOpts);
-    expect(sqlOf(db()).statements - before).toBe(1);
 
     const now = await stored(order.payNo);
     expect(claimed?.order).toEqual({ ...now, updatedAt: claimed?.order.updatedAt });
@@ -106,7 +107,17 @@ describe('claim_attempt', () => {
       ['PAYMENT_RETRIED', order.version + 1n, order.notifyTopic, 'PENDING'],
     ]);
     expect(events[0].createdAt.getTime()).toBe(claimed?.order.updatedAt.getTime());
-    expect(JSON.stringify(events[0].payload)).toContain(order.payNo);
+    const [wire] = await sqlOf(db()).query<{ type: string; payNo: string; status: string; version: string }[]>(
+      `SELECT JSON_VALUE(payload, '$.type') AS type, JSON_VALUE(payload, '$.payNo') AS payNo, JSON_VALUE(payload, '$.status') AS status,
+              JSON_VALUE(payload, '$.version') AS version FROM outbox_event WHERE pay_no = ?`,
+      [order.payNo],
+    );
+    expect(wire).toEqual({
+      type: 'PAYMENT_EVENT_TYPE_PAYMENT_RETRIED',
+      payNo: order.payNo,
+      status: 'ORDER_STATUS_PAYING',
+      version: String(order.version + 1n),
+    });
   });
 
   it('When the order changed since it was read (the compare-and-set loses), then nothing is written and the claim answers undefined', async () => {
@@ -161,6 +172,76 @@ describe('claim_attempt', () => {
     }
     expect(await stored(order.payNo)).toEqual(order);
     expect([await count('pay_attempt', order.payNo), await count('order_transition', order.payNo)]).toEqual([0, 0]);
+  });
+
+  it('When the CALL is killed while it waits after the compare-and-set, then no lock and no change of it is left', async () => {
+    // KILL QUERY (an operator, max_statement_time) on a claim waiting for a lock: MariaDB 10.11 ends the procedure
+    // with 1317 and its transaction rolled back. Had it been left open on the pool's connection, the next caller of that
+    // connection would commit it or wait on its lock; callProcedure rolls back after any error in any case (below).
+    const order = await stored((await createOrder(h, tenant)).payNo);
+    const holder: Connection = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
+    const probe: Connection = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM order_transition FOR UPDATE'); // the claim's audit INSERT waits on this
+      const claiming = claimOrder(db(), order, fresh(order), claimOpts);
+      claiming.catch(() => undefined); // awaited below
+      const id = await eventually(async () => {
+        const [row] = await probe.query<{ id: bigint }[]>(
+          "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'INSERT INTO `order\\_transition`%'",
+        );
+        return row?.id;
+      });
+      await probe.query(`KILL QUERY ${id}`);
+      await expect(claiming).rejects.toMatchObject({ errno: 1317 }); // query execution was interrupted
+      await holder.query('ROLLBACK');
+      await probe.query('BEGIN');
+      await probe.query('SELECT pay_no FROM pay_order WHERE pay_no = ? FOR UPDATE NOWAIT', [order.payNo]); // nobody holds it
+      await probe.query('ROLLBACK');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+      await probe.end();
+    }
+    expect(await stored(order.payNo)).toEqual(order);
+    expect(await claimOrder(db(), order, fresh(order), claimOpts)).toBeDefined(); // and the order can be claimed
+  });
+
+  it('When a procedure fails and leaves its transaction open (no handler ran), then callProcedure rolls its connection back before the pool hands it on', async () => {
+    // What a fatal error, or a kill where the server does not roll back, would leave: a procedure of the test's own
+    // that writes in a transaction and fails without a handler.
+    const order = await stored((await createOrder(h, tenant)).payNo);
+    const name = `leaves_open_${Date.now()}`;
+    await sqlOf(db()).query(
+      `CREATE PROCEDURE ${name}(IN p_pay_no VARCHAR(32)) BEGIN START TRANSACTION; ` +
+        `UPDATE pay_order SET version = version + 1 WHERE pay_no = p_pay_no; SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'left open'; END`,
+      [],
+    );
+    try {
+      await expect(callProcedure(db(), `CALL ${name}(?)`, [order.payNo])).rejects.toThrow('left open');
+      const probe: Connection = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
+      try {
+        await probe.query('BEGIN');
+        await probe.query('SELECT pay_no FROM pay_order WHERE pay_no = ? FOR UPDATE NOWAIT', [order.payNo]); // nobody holds it
+        await probe.query('ROLLBACK');
+      } finally {
+        await probe.end();
+      }
+      // Every connection of the pool, in turn: none is left inside that transaction.
+      const pool = sqlPool(db());
+      const conns = await Promise.all(Array.from({ length: pool.totalConnections() }, () => pool.getConnection()));
+      try {
+        for (const conn of conns) {
+          const [state] = await conn.query<{ t: number | bigint }[]>('SELECT @@in_transaction AS t');
+          expect(Number(state.t)).toBe(0);
+        }
+      } finally {
+        await Promise.all(conns.map((c) => c.release()));
+      }
+    } finally {
+      await sqlOf(db()).query(`DROP PROCEDURE ${name}`, []);
+    }
+    expect(await stored(order.payNo)).toEqual(order);
   });
 
   it('When the claim is a deadlock victim, then nothing of it is left, and the retried claim opens one attempt', async () => {

@@ -5,7 +5,9 @@
 -- timeout, which InnoDB would roll back for its statement only, a duplicate attempt number, a Galera certification
 -- failure at COMMIT) rolls the whole transaction back and is raised to the caller, which retries conflicts
 -- (retryConflicts). A lost compare-and-set rolls back and answers NULL. Returns one row: the attempt's id, or NULL.
--- Called on a pooled connection in autocommit only: START TRANSACTION would commit a transaction already open.
+-- A killed statement (KILL QUERY, max_statement_time) and a fatal error skip the handler and may leave the
+-- transaction open: the caller then rolls its connection back (callProcedure, src/repo/tx.ts). Never called inside
+-- a transaction: SET TRANSACTION fails there (1568), and the handler's ROLLBACK would undo the caller's work.
 -- SQL SECURITY INVOKER: it runs with the service's own privileges (it needs EXECUTE on it), not its creator's.
 CREATE PROCEDURE `claim_attempt`(
   IN p_pay_no VARCHAR(32),

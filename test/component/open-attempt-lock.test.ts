@@ -43,11 +43,20 @@ const opened = {
   record: { operation: 'prepay', endpoint: 'test', sent: {}, answer: { outcome: 'success' }, at: new Date().toISOString() },
 } as const;
 
-/** Resolves once some transaction of the test database waits for a lock (seen from a connection of its own). */
+/** Longer than InnoDB's INNODB_TRX snapshot is kept while it is being read (see someoneWaitsForALock). */
+const INNODB_TRX_REFRESH_MS = 150;
+
+/**
+ * Resolves once some transaction of the test database waits for a lock (seen from a connection of its own). InnoDB
+ * serves INNODB_TRX from a snapshot it refreshes only when the last read of it is over 0.1 s old (CACHE_MIN_IDLE_TIME_US
+ * in trx0i_s.cc): polled every 25 ms, a snapshot taken before the wait began is read for ever and the test timed out
+ * (a rare flake, seen when the observer's first read beat the waiting UPDATE). So each look comes 0.15 s after the last.
+ */
 async function someoneWaitsForALock(): Promise<void> {
   const observer = createDb(process.env.DATABASE_URL!, 1);
   try {
     await eventually(async () => {
+      await new Promise((resolve) => setTimeout(resolve, INNODB_TRX_REFRESH_MS));
       const [{ n }] = await sqlPool(observer).query<{ n: bigint }[]>(
         "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'",
       );

@@ -11,8 +11,8 @@ import { callProcedure } from './tx';
  * (prisma/migrations/20261206100000_claim_attempt), which runs the transaction inside the server: one round trip
  * and one statement's driver work, where BEGIN, three or four writes and COMMIT cost two round trips and six.
  * All or nothing without a client in the loop: any error inside rolls the whole transaction back and reaches us
- * (a lock wait timeout too, which a client-driven transaction would see rolled back for its statement only); a
- * killed CALL, which skips the procedure's handler, is rolled back by callProcedure.
+ * (a lock wait timeout too, which a client-driven transaction would see rolled back for its statement only); a CALL
+ * that failed without its handler running (a fatal error) is rolled back by callProcedure.
  */
 export interface AttemptClaim {
   payNo: string;

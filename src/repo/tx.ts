@@ -309,10 +309,11 @@ export async function runTx<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { readC
 
 /**
  * One statement that opens and ends its own transaction inside the server (a stored procedure's CALL), on a pooled
- * connection of its own, through the gate. A procedure's error handler does not run when its statement is killed
- * (KILL QUERY, max_statement_time) or fails fatally, so a CALL that failed may have left its transaction open, its
- * writes done and its locks held: the connection is rolled back (closed if that fails) before it goes back to the
- * pool, where the next caller's statements would otherwise join that transaction. No retry here: the caller's.
+ * connection of its own, through the gate. A procedure's error handler need not run for every error (the server skips
+ * handlers for a fatal error and, by its rules, a kill; MariaDB 10.11 rolled back the killed CALLs we tried), so a
+ * CALL that failed may have left its transaction open, its writes done and its locks held: the connection is rolled
+ * back (closed if that fails) before it goes back to the pool, where the next caller's statements would otherwise
+ * join that transaction. No retry here: the caller's.
  */
 export async function callProcedure<T>(db: Db, sql: string, args: unknown[]): Promise<T> {
   const gate = connectionGate(db);

@@ -66,6 +66,29 @@ const callArgs = (order: PayOrder, attemptNo: string): unknown[] => [
 ];
 const CALL = `CALL claim_attempt(${Array.from({ length: 19 }, () => '?').join(', ')})`;
 
+/** A connection of the test's own, outside the service's pool. */
+const connect = (): Promise<Connection> => createConnection(mysqlConnection(process.env.DATABASE_URL!));
+const inTransaction = async (conn: { query: Connection['query'] }): Promise<boolean> => {
+  const [state] = await conn.query<{ t: number | bigint }[]>('SELECT @@in_transaction AS t');
+  return Number(state.t) === 1;
+};
+/** Every row and gap of order_transition locked (REPEATABLE READ), so a claim's audit INSERT waits; ROLLBACK frees it. */
+const lockTheAuditTrail = async (holder: Connection): Promise<void> => {
+  await holder.query('BEGIN');
+  await holder.query('SELECT id FROM order_transition FOR UPDATE');
+};
+/** Fails (1205 at once) if any transaction holds the order's row. */
+const expectNobodyHolds = async (payNo: string): Promise<void> => {
+  const probe = await connect();
+  try {
+    await probe.query('BEGIN');
+    await probe.query('SELECT pay_no FROM pay_order WHERE pay_no = ? FOR UPDATE NOWAIT', [payNo]);
+    await probe.query('ROLLBACK');
+  } finally {
+    await probe.end();
+  }
+};
+
 describe('claim_attempt', () => {
   // That it is one statement, sql-tx.test.ts counts ('CALL', among Prepay's statements).
   it('When an order is claimed, then the order, its audit row and the attempt are written as claimed', async () => {
@@ -138,11 +161,10 @@ describe('claim_attempt', () => {
     expect(await stored(order.payNo)).toEqual(order); // the compare-and-set that ran first is undone
 
     // And the connection it ran on is not left inside the claim's transaction, for its next statement to commit.
-    const caller: Connection = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
+    const caller: Connection = await connect();
     try {
       await expect(caller.execute(CALL, callArgs(order, taken.attemptNo))).rejects.toMatchObject({ errno: 1062 });
-      const [state] = await caller.query<{ t: number | bigint }[]>('SELECT @@in_transaction AS t');
-      expect(Number(state.t)).toBe(0);
+      expect(await inTransaction(caller)).toBe(false);
       await caller.query('COMMIT');
     } finally {
       await caller.end();
@@ -155,16 +177,13 @@ describe('claim_attempt', () => {
     // InnoDB rolls back only the statement that timed out (innodb_rollback_on_timeout is off): a client-driven
     // transaction would still hold the order's compare-and-set, to be committed by whoever sends COMMIT next.
     const order = await stored((await createOrder(h, tenant)).payNo);
-    const holder: Connection = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
-    const caller: Connection = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
+    const holder: Connection = await connect();
+    const caller: Connection = await connect();
     try {
-      // Every row and gap of order_transition locked (REPEATABLE READ): the claim's audit INSERT waits on it.
-      await holder.query('BEGIN');
-      await holder.query('SELECT id FROM order_transition FOR UPDATE');
+      await lockTheAuditTrail(holder);
       await caller.query('SET SESSION innodb_lock_wait_timeout = 1');
       await expect(caller.execute(CALL, callArgs(order, newAttemptNo(new Date())))).rejects.toMatchObject({ errno: 1205 });
-      const [state] = await caller.query<{ t: number | bigint }[]>('SELECT @@in_transaction AS t');
-      expect(Number(state.t)).toBe(0); // rolled back and ended, not left open on the connection
+      expect(await inTransaction(caller)).toBe(false); // rolled back and ended, not left open on the connection
     } finally {
       await holder.query('ROLLBACK');
       await holder.end();
@@ -179,11 +198,10 @@ describe('claim_attempt', () => {
     // with 1317 and its transaction rolled back. Had it been left open on the pool's connection, the next caller of that
     // connection would commit it or wait on its lock; callProcedure rolls back after any error in any case (below).
     const order = await stored((await createOrder(h, tenant)).payNo);
-    const holder: Connection = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
-    const probe: Connection = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
+    const holder: Connection = await connect();
+    const probe: Connection = await connect();
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT id FROM order_transition FOR UPDATE'); // the claim's audit INSERT waits on this
+      await lockTheAuditTrail(holder);
       const claiming = claimOrder(db(), order, fresh(order), claimOpts);
       claiming.catch(() => undefined); // awaited below
       const id = await eventually(async () => {
@@ -195,9 +213,7 @@ describe('claim_attempt', () => {
       await probe.query(`KILL QUERY ${id}`);
       await expect(claiming).rejects.toMatchObject({ errno: 1317 }); // query execution was interrupted
       await holder.query('ROLLBACK');
-      await probe.query('BEGIN');
-      await probe.query('SELECT pay_no FROM pay_order WHERE pay_no = ? FOR UPDATE NOWAIT', [order.payNo]); // nobody holds it
-      await probe.query('ROLLBACK');
+      await expectNobodyHolds(order.payNo);
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       await holder.end();
@@ -219,22 +235,12 @@ describe('claim_attempt', () => {
     );
     try {
       await expect(callProcedure(db(), `CALL ${name}(?)`, [order.payNo])).rejects.toThrow('left open');
-      const probe: Connection = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
-      try {
-        await probe.query('BEGIN');
-        await probe.query('SELECT pay_no FROM pay_order WHERE pay_no = ? FOR UPDATE NOWAIT', [order.payNo]); // nobody holds it
-        await probe.query('ROLLBACK');
-      } finally {
-        await probe.end();
-      }
+      await expectNobodyHolds(order.payNo);
       // Every connection of the pool, in turn: none is left inside that transaction.
       const pool = sqlPool(db());
       const conns = await Promise.all(Array.from({ length: pool.totalConnections() }, () => pool.getConnection()));
       try {
-        for (const conn of conns) {
-          const [state] = await conn.query<{ t: number | bigint }[]>('SELECT @@in_transaction AS t');
-          expect(Number(state.t)).toBe(0);
-        }
+        for (const conn of conns) expect(await inTransaction(conn)).toBe(false);
       } finally {
         await Promise.all(conns.map((c) => c.release()));
       }
@@ -249,7 +255,7 @@ describe('claim_attempt', () => {
     const bystander = await createOrder(h, tenant);
     // The other transaction: heavier (InnoDB rolls back the lighter one), holding every row and gap of
     // order_transition, so the claim's audit INSERT waits on it; then it asks for the order row the claim holds.
-    const other: Connection = await createConnection(mysqlConnection(process.env.DATABASE_URL!));
+    const other: Connection = await connect();
     try {
       await other.query('BEGIN');
       for (let i = 0; i < 20; i++) {

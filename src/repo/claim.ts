@@ -39,8 +39,17 @@ export interface AttemptClaim {
  * procedure's SET TRANSACTION fails (1568) and its handler's ROLLBACK would undo the caller's transaction.
  */
 export async function claimAttempt(db: Db, c: AttemptClaim): Promise<bigint | null> {
+  // A CALL answers its SELECT's rows, then the statement's own OK.
+  const [rows] = await callProcedure<[Array<{ attempt_id: bigint | number | null }>, unknown]>(db, CLAIM_ATTEMPT, claimArgs(c));
+  if (rows?.length !== 1) throw new Error('claim_attempt answered no row: is its migration applied?');
+  const id = rows[0].attempt_id;
+  return id === null ? null : BigInt(id);
+}
+
+/** The procedure's parameters, in its order (the migration's CREATE PROCEDURE). */
+export function claimArgs(c: AttemptClaim): unknown[] {
   const { attempt: a, audit, event } = c;
-  const args = [
+  return [
     c.payNo,
     c.from,
     c.version,
@@ -61,11 +70,6 @@ export async function claimAttempt(db: Db, c: AttemptClaim): Promise<bigint | nu
     event?.payload ?? null,
     c.now,
   ];
-  // A CALL answers its SELECT's rows, then the statement's own OK.
-  const [rows] = await callProcedure<[Array<{ attempt_id: bigint | number | null }>, unknown]>(db, CLAIM_ATTEMPT, args);
-  if (rows?.length !== 1) throw new Error('claim_attempt answered no row: is its migration applied?');
-  const id = rows[0].attempt_id;
-  return id === null ? null : BigInt(id);
 }
 
-const CLAIM_ATTEMPT = `CALL claim_attempt(${Array.from({ length: 19 }, () => '?').join(', ')})`;
+export const CLAIM_ATTEMPT = `CALL claim_attempt(${Array.from({ length: 19 }, () => '?').join(', ')})`;

@@ -3,6 +3,7 @@ import { claimOrder } from '../../src/app/transition';
 import { findOrder, type PayOrder } from '../../src/repo/pay-orders';
 import { sqlOf } from '../../src/repo/sql';
 import { callProcedure } from '../../src/repo/tx';
+import { CLAIM_ATTEMPT, claimArgs } from '../../src/repo/claim';
 import { sqlPool } from '../../src/infra/db';
 import { mysqlConnection } from '../../src/infra/mysql-url';
 import { newAttemptNo } from '../../src/domain/ids';
@@ -42,29 +43,19 @@ const fresh = (order: PayOrder, attemptNo = newAttemptNo(new Date())) => ({
 });
 const claimOpts = { cause: 'RPC' as const, actor: 'svc:test', detail: 'prepay MOCK', set: { payWay: 'MOCK', payWaySwitches: 0 } };
 
-/** The claim's arguments, for calling the procedure by hand on a connection of the test's own. */
-const callArgs = (order: PayOrder, attemptNo: string): unknown[] => [
-  order.payNo,
-  order.status,
-  order.version,
-  'MOCK',
-  0,
-  false,
-  attemptNo,
-  order.tenantId,
-  'mock',
-  '',
-  '',
-  'RPC',
-  'svc:test',
-  'by hand',
-  null,
-  null,
-  null,
-  null,
-  new Date(),
-];
-const CALL = `CALL claim_attempt(${Array.from({ length: 19 }, () => '?').join(', ')})`;
+/** The claim as claimAttempt sends it, for calling the procedure by hand on a connection of the test's own. */
+const callArgs = (order: PayOrder, attemptNo: string): unknown[] =>
+  claimArgs({
+    payNo: order.payNo,
+    from: order.status,
+    version: order.version,
+    payWay: 'MOCK',
+    payWaySwitches: 0,
+    clearCloseReason: false,
+    attempt: { attemptNo, tenantId: order.tenantId, channel: 'mock', payerId: '', clientIp: '' },
+    audit: { cause: 'RPC', actor: 'svc:test', detail: 'by hand' },
+    now: new Date(),
+  });
 
 /** A connection of the test's own, outside the service's pool. */
 const connect = (): Promise<Connection> => createConnection(mysqlConnection(process.env.DATABASE_URL!));
@@ -163,7 +154,7 @@ describe('claim_attempt', () => {
     // And the connection it ran on is not left inside the claim's transaction, for its next statement to commit.
     const caller: Connection = await connect();
     try {
-      await expect(caller.execute(CALL, callArgs(order, taken.attemptNo))).rejects.toMatchObject({ errno: 1062 });
+      await expect(caller.execute(CLAIM_ATTEMPT, callArgs(order, taken.attemptNo))).rejects.toMatchObject({ errno: 1062 });
       expect(await inTransaction(caller)).toBe(false);
       await caller.query('COMMIT');
     } finally {
@@ -182,7 +173,7 @@ describe('claim_attempt', () => {
     try {
       await lockTheAuditTrail(holder);
       await caller.query('SET SESSION innodb_lock_wait_timeout = 1');
-      await expect(caller.execute(CALL, callArgs(order, newAttemptNo(new Date())))).rejects.toMatchObject({ errno: 1205 });
+      await expect(caller.execute(CLAIM_ATTEMPT, callArgs(order, newAttemptNo(new Date())))).rejects.toMatchObject({ errno: 1205 });
       expect(await inTransaction(caller)).toBe(false); // rolled back and ended, not left open on the connection
     } finally {
       await holder.query('ROLLBACK');

@@ -55,4 +55,5 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/readyz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # The server itself as PID 1's child (compose adds an init): SIGTERM drains in-flight calls, then exits 0.
 # Migrations are a separate step before a rollout: `node dist/scripts/migrate.js` (docker-compose.yml's `migrate`).
-CMD ["node", "dist/src/main.js"]
+# --max-semi-space-size: the service's Node flags (src/infra/node-flags.ts says why).
+CMD ["node", "--max-semi-space-size=32", "dist/src/main.js"]

@@ -3,13 +3,23 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { SERVICE_NODE_FLAGS } from '../src/infra/node-flags';
 import type { WindowEdge } from './stats';
 
 export const ROOT = path.resolve(__dirname, '..');
 
+/**
+ * The processes that serve the measured calls run with the service's Node flags, as `npm start` does: the service,
+ * and the echo baseline and floors, so a ratio to echo compares the same runtime. Load clients and the gateway keep
+ * Node's defaults.
+ */
+const SERVING_SCRIPTS = new Set(['server-main.ts', 'echo-server-main.ts']);
+
+export const servingNodeFlags = (script: string): readonly string[] => (SERVING_SCRIPTS.has(script) ? SERVICE_NODE_FLAGS : []);
+
 /** node itself (no tsx wrapper process), so the child's pid is the process whose CPU we read. */
 function nodeArgs(script: string, args: string[] = []): string[] {
-  return ['-r', 'tsx/cjs', path.join(ROOT, 'bench', script), ...args];
+  return [...servingNodeFlags(script), '-r', 'tsx/cjs', path.join(ROOT, 'bench', script), ...args];
 }
 
 /** Every child still running, so that none outlives this process however it ends. */
@@ -135,6 +145,17 @@ export function processCpuUs(pid: number | undefined): number {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS; // utime, stime
+  } catch {
+    return NaN;
+  }
+}
+
+/** A process's resident memory now, MB, from /proc (Linux); NaN when unreadable. */
+export function processRssMb(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? NaN : Number(kb) / 1024;
   } catch {
     return NaN;
   }

@@ -1,4 +1,4 @@
-import { machineBusyUs, processCpuUs } from './children';
+import { machineBusyUs, processCpuUs, processRssMb } from './children';
 import type { Row } from './report';
 import type { PhaseResult, WindowEdge } from './stats';
 
@@ -11,11 +11,12 @@ interface Snapshot {
   client: number;
   db: number;
   machine: number;
+  serverRssMb: number;
 }
 
 /**
  * Runs a driver and reads, at the edges of its measured window, the CPU of the serving process, the load
- * process, mariadbd and the whole machine, and MariaDB's statement count. What the machine used beyond
+ * process, mariadbd and the whole machine, and MariaDB's statement count; at its end, the serving process's RSS. What the machine used beyond
  * those is other processes' load: noise, which the report flags.
  */
 export async function measured(
@@ -23,7 +24,7 @@ export async function measured(
   statementsRun: () => Promise<number>,
   run: Driver,
   onEdge: (edge: WindowEdge) => void = () => {},
-): Promise<Pick<Row, 'result' | 'serverCpuUs' | 'dbCpuUs' | 'otherCores' | 'dbStatements'>> {
+): Promise<Pick<Row, 'result' | 'serverCpuUs' | 'serverRssMb' | 'dbCpuUs' | 'otherCores' | 'dbStatements'>> {
   let clientPid: number | undefined;
   const snaps: Partial<Record<WindowEdge, Snapshot>> = {};
   const statements: Partial<Record<WindowEdge, Promise<number>>> = {};
@@ -35,6 +36,7 @@ export async function measured(
         client: processCpuUs(clientPid),
         db: processCpuUs(pids.db),
         machine: machineBusyUs(),
+        serverRssMb: processRssMb(pids.server),
       };
       statements[edge] = statementsRun();
       onEdge(edge);
@@ -49,6 +51,7 @@ export async function measured(
   return {
     result: Number.isFinite(result.clientCpuUs) ? result : { ...result, clientCpuUs: d('client') },
     serverCpuUs: pids.server ? d('server') : undefined,
+    serverRssMb: pids.server ? end.serverRssMb : undefined,
     dbCpuUs: d('db'),
     otherCores: (d('machine') - ours) / (d('at') * 1000),
     dbStatements: s1 - s0,

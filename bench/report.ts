@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import { SERVICE_NODE_FLAGS } from '../src/infra/node-flags';
 import type { BenchConfig } from './config';
 import type { PhaseResult } from './stats';
 
@@ -7,6 +8,8 @@ export interface Row {
   result: PhaseResult;
   /** CPU per op of the process serving the calls (service or echo child), microseconds. */
   serverCpuUs?: number;
+  /** Resident memory of that process at the end of the window, MB. */
+  serverRssMb?: number;
   dbCpuUs?: number;
   /** Statements MariaDB ran during the window, from all clients (Questions). */
   dbStatements?: number;
@@ -35,7 +38,7 @@ const NOTES = [
   "the load process from process.cpuUsage() (h2load: /proc), mariadbd from /proc. The raw-insert row's client is",
   "the mariadb driver process itself. DB statements are MariaDB's Questions counter over the window (BEGIN and",
   'COMMIT count; a prepared statement counts once, its PREPARE does not). Ratios are ops/s over the',
-  "baseline's ops/s from this same run.",
+  "baseline's ops/s from this same run. Server RSS is the serving process's resident memory at the window's end.",
 ].join(' ');
 
 const NOTIFY_NOTES = [
@@ -67,10 +70,10 @@ export function renderReport(rep: Report): string {
     `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}; load average at start ${rep.loadAvgAtStart.map((l) => l.toFixed(2)).join(' / ')}.`,
     `Concurrency ${c.concurrency} over ${c.connections} HTTP/2 connection(s); ${c.warmupSeconds} s warm-up + ${c.seconds} s measured per scenario; ` +
       `service DB pool ${c.dbPoolSize}; mock gateway ${c.gateway === 'inproc' ? 'inside the service process' : 'in its own process'}; ` +
-      `scratch database \`${c.database}\`.`,
+      `scratch database \`${c.database}\`; service and echo run with \`node ${SERVICE_NODE_FLAGS.join(' ')}\` (src/infra/node-flags.ts).`,
     '',
-    '| Scenario | ops/s | p50 ms | p99 ms | errors | vs echo | vs raw insert | server CPU µs/op | client CPU µs/op | mariadbd CPU µs/op | DB statements/op |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Scenario | ops/s | p50 ms | p99 ms | errors | vs echo | vs raw insert | server CPU µs/op | client CPU µs/op | mariadbd CPU µs/op | DB statements/op | server RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of rep.rows) {
     const r = row.result;
@@ -87,10 +90,11 @@ export function renderReport(rep: Report): string {
       perOp(Number.isFinite(r.clientCpuUs) ? r.clientCpuUs : undefined, r),
       perOp(row.dbCpuUs, r),
       row.dbStatements === undefined || calls(r) === 0 ? '–' : fmt(row.dbStatements / calls(r), 1),
+      row.serverRssMb === undefined ? '–' : fmt(row.serverRssMb),
     ];
     lines.push(`| ${cells.join(' | ')} |`);
     for (const [leg, l] of Object.entries(r.legs ?? {})) {
-      lines.push(`| ↳ ${leg} call of it |  | ${fmt(l.p50, 2)} | ${fmt(l.p99, 2)} |  |  |  |  |  |  |  |`);
+      lines.push(`| ↳ ${leg} call of it |  | ${fmt(l.p50, 2)} | ${fmt(l.p99, 2)} |  |  |  |  |  |  |  |  |`);
     }
   }
   const errors = rep.rows.filter((row) => row.result.errors > 0);

@@ -1,9 +1,14 @@
 import { startService } from './bootstrap';
 import { ConfigError, loadConfig } from './config';
+import { MISSING_FLAGS, missingNodeFlags } from './infra/node-flags';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const service = await startService(config);
+  const missing = missingNodeFlags();
+  if (missing.length > 0) {
+    service.deps.log.warn({ missing }, MISSING_FLAGS);
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { rssMb, running, startProc, stopProc, waitFor, type Proc } from './processes';
+import { SERVICE_NODE_FLAGS } from '../../src/infra/node-flags';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -26,11 +27,16 @@ export class Instance {
 
   async start(): Promise<void> {
     this.starts += 1;
-    this.proc = startProc('paysvc', process.execPath, ['--import', 'tsx', path.join(__dirname, 'instance-main.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, ...this.env, GRPC_PORT: String(this.grpcPort), HTTP_PORT: String(this.httpPort) },
-      log: path.join(this.logDir, `${this.name}.log`),
-    });
+    this.proc = startProc(
+      'paysvc',
+      process.execPath,
+      [...SERVICE_NODE_FLAGS, '--import', 'tsx', path.join(__dirname, 'instance-main.ts')],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...this.env, GRPC_PORT: String(this.grpcPort), HTTP_PORT: String(this.httpPort) },
+        log: path.join(this.logDir, `${this.name}.log`),
+      },
+    );
     const proc = this.proc;
     await waitFor(
       `instance ${this.name} ready`,

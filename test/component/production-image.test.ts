@@ -7,6 +7,7 @@ import path from 'node:path';
 import { credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { MISSING_FLAGS, SERVICE_NODE_FLAGS } from '../../src/infra/node-flags';
 import { envOf, execForm, only, readDockerfile, ROOT } from '../support/dockerfile';
 import { eventually, freePort, TEST_CALLER, uniq } from '../support/harness';
 
@@ -225,6 +226,28 @@ describe('the production image', () => {
           .finally(() => client.close());`;
       const created = await run('node', ['-e', script, `127.0.0.1:${grpcPort}`, TEST_CALLER.token, tenant], { cwd: app, env });
       expect(JSON.parse(created.stdout)).toEqual({ tenant, amount: '1234', waiting: true });
+    });
+
+    it('then it does not warn of missing Node flags; started without them, it does', async () => {
+      alive();
+      expect(output).not.toContain(MISSING_FLAGS);
+      const [cmd, ...args] = execForm(only(runtime, 'CMD').args);
+      const bare = args.filter((a) => !SERVICE_NODE_FLAGS.includes(a));
+      expect(bare).toEqual(['dist/src/main.js']);
+      const ports = { GRPC_PORT: String(await freePort()), HTTP_PORT: String(await freePort()) };
+      const other = spawn(cmd, bare, { cwd: app, env: { ...env, ...ports }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let said = '';
+      other.stdout.on('data', (b: Buffer) => void (said += b.toString()));
+      other.stderr.on('data', (b: Buffer) => void (said += b.toString()));
+      const gone = new Promise((resolve) => other.once('exit', resolve));
+      try {
+        await eventually(async () => said.includes(MISSING_FLAGS) || other.exitCode !== null, 60_000);
+        expect(said).toContain(MISSING_FLAGS);
+        expect(said).toContain(SERVICE_NODE_FLAGS[0]);
+      } finally {
+        other.kill('SIGTERM');
+        await gone;
+      }
     });
 
     it('then SIGTERM drains and stops it with exit code 0', async () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { SERVICE_NODE_FLAGS } from '../../src/infra/node-flags';
 import { envOf, execForm, lineage, only, readDockerfile, ROOT } from '../support/dockerfile';
 
 /**
@@ -47,10 +48,10 @@ describe('Dockerfile', () => {
     expect(runtime.instructions.filter((i) => i.keyword === 'RUN')).toEqual([]);
   });
 
-  it('When the runtime image starts, then it runs node dist/src/main.js as user node on the exposed ports, with a node health check', () => {
+  it("When the runtime image starts, then it runs node dist/src/main.js with the service's Node flags as user node on the exposed ports, with a node health check", () => {
     const cmd = execForm(only(runtime, 'CMD').args);
-    expect(cmd).toEqual(['node', 'dist/src/main.js']);
-    expect(buildConfig.files).toContain(sourceOf(cmd[1]));
+    expect(cmd).toEqual(['node', ...SERVICE_NODE_FLAGS, 'dist/src/main.js']);
+    expect(buildConfig.files).toContain(sourceOf(cmd[cmd.length - 1]));
     expect(only(runtime, 'USER').args).toBe('node');
     // USER comes before CMD, so nothing after it runs as root.
     expect(runtime.instructions.findIndex((i) => i.keyword === 'USER')).toBeLessThan(

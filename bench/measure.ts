@@ -16,8 +16,8 @@ interface Snapshot {
 
 /**
  * Runs a driver and reads, at the edges of its measured window, the CPU of the serving process, the load
- * process, mariadbd and the whole machine, and MariaDB's statement count; at its end, the serving process's RSS. What the machine used beyond
- * those is other processes' load: noise, which the report flags.
+ * process, mariadbd and the whole machine, and MariaDB's statement count; at its end, the serving process's RSS.
+ * What the machine used beyond those is other processes' load: noise, which the report flags.
  */
 export async function measured(
   pids: { server?: number; db?: number },

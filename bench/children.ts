@@ -149,14 +149,3 @@ export function processCpuUs(pid: number | undefined): number {
     return NaN;
   }
 }
-
-/** A process's resident memory now, MB, from /proc (Linux); NaN when unreadable. */
-export function processRssMb(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? NaN : Number(kb) / 1024;
-  } catch {
-    return NaN;
-  }
-}

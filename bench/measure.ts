@@ -1,4 +1,5 @@
-import { machineBusyUs, processCpuUs, processRssMb } from './children';
+import { residentMb } from '../scripts/proc-status';
+import { machineBusyUs, processCpuUs } from './children';
 import type { Row } from './report';
 import type { PhaseResult, WindowEdge } from './stats';
 
@@ -36,7 +37,7 @@ export async function measured(
         client: processCpuUs(clientPid),
         db: processCpuUs(pids.db),
         machine: machineBusyUs(),
-        serverRssMb: processRssMb(pids.server),
+        serverRssMb: residentMb(pids.server),
       };
       statements[edge] = statementsRun();
       onEdge(edge);

@@ -3,6 +3,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSy
 import { createServer } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import path from 'node:path';
+import { residentMb } from '../../scripts/proc-status';
 
 /**
  * Every process the chaos run starts, each the leader of its own process group (detached), so that one signal
@@ -87,14 +88,7 @@ export function stopEverythingOnExit(cleanUp: () => Promise<void>): void {
 
 /** Resident set size of a process, MB (from /proc); NaN when it is not running. */
 export function rssMb(p: Proc | undefined): number {
-  if (!p || !running(p)) return NaN;
-  try {
-    const status = readFileSync(`/proc/${p.child.pid}/status`, 'utf8');
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
-    return kb / 1024;
-  } catch {
-    return NaN;
-  }
+  return p && running(p) ? residentMb(p.child.pid) : NaN;
 }
 
 /** Polls `probe` every 100 ms until it is truthy; throws `what` after `timeoutMs`. */

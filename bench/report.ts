@@ -11,9 +11,13 @@ export interface Row {
   /** Resident memory of that process at the end of the window, MB. */
   serverRssMb?: number;
   dbCpuUs?: number;
+  /** CPU over the window of the Redis server(s) the service uses; undefined when none was found on this machine. */
+  redisCpuUs?: number;
+  /** CPU over the window of the mock gateway in its own process (BENCH_GATEWAY=process); undefined inside the service. */
+  gatewayCpuUs?: number;
   /** Statements MariaDB ran during the window, from all clients (Questions). */
   dbStatements?: number;
-  /** CPU other processes used during the window, in cores: load that is not ours skews the figures. */
+  /** CPU processes not the bench's used during the window, in cores: load that is not ours skews the figures. */
   otherCores?: number;
   /** h2load reports a mean, not percentiles. */
   meanOnly?: boolean;
@@ -35,7 +39,8 @@ export interface Report {
 const NOTES = [
   'ops/s counts completions inside the measured window; for CreateOrder+Prepay one op is both calls in sequence.',
   'CPU columns are per op over the measured window: the serving process (service, or echo server) from /proc,',
-  "the load process from process.cpuUsage() (h2load: /proc), mariadbd from /proc. The raw-insert row's client is",
+  'the load process from process.cpuUsage() (h2load: /proc), mariadbd, redis-server and the mock gateway (in its',
+  "own process) from /proc; other processes are everything else the machine ran. The raw-insert row's client is",
   "the mariadb driver process itself. DB statements are MariaDB's Questions counter over the window (BEGIN and",
   'COMMIT count; a prepared statement counts once, its PREPARE does not). Ratios are ops/s over the',
   "baseline's ops/s from this same run. Server RSS is the serving process's resident memory at the window's end.",
@@ -72,8 +77,8 @@ export function renderReport(rep: Report): string {
       `service DB pool ${c.dbPoolSize}; mock gateway ${c.gateway === 'inproc' ? 'inside the service process' : 'in its own process'}; ` +
       `scratch database \`${c.database}\`; service and echo run with \`node ${SERVICE_NODE_FLAGS.join(' ')}\` (src/infra/node-flags.ts).`,
     '',
-    '| Scenario | ops/s | p50 ms | p99 ms | errors | vs echo | vs raw insert | server CPU µs/op | client CPU µs/op | mariadbd CPU µs/op | DB statements/op | server RSS MB |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Scenario | ops/s | p50 ms | p99 ms | errors | vs echo | vs raw insert | server CPU µs/op | client CPU µs/op | mariadbd CPU µs/op | redis CPU µs/op | gateway CPU µs/op | DB statements/op | server RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of rep.rows) {
     const r = row.result;
@@ -89,12 +94,14 @@ export function renderReport(rep: Report): string {
       perOp(row.serverCpuUs, r),
       perOp(Number.isFinite(r.clientCpuUs) ? r.clientCpuUs : undefined, r),
       perOp(row.dbCpuUs, r),
+      perOp(row.redisCpuUs, r),
+      perOp(row.gatewayCpuUs, r),
       row.dbStatements === undefined || calls(r) === 0 ? '–' : fmt(row.dbStatements / calls(r), 1),
       row.serverRssMb === undefined ? '–' : fmt(row.serverRssMb),
     ];
     lines.push(`| ${cells.join(' | ')} |`);
     for (const [leg, l] of Object.entries(r.legs ?? {})) {
-      lines.push(`| ↳ ${leg} call of it |  | ${fmt(l.p50, 2)} | ${fmt(l.p99, 2)} |  |  |  |  |  |  |  |  |`);
+      lines.push(`| ↳ ${leg} call of it |  | ${fmt(l.p50, 2)} | ${fmt(l.p99, 2)} |${'  |'.repeat(10)}`);
     }
   }
   const errors = rep.rows.filter((row) => row.result.errors > 0);

@@ -50,7 +50,7 @@ import type { RawInsertArgs } from './raw-insert';
 import { renderReport, type Row } from './report';
 import { parseClusterNodes } from '../src/infra/redis';
 import { benchQueuePrefixes, removeBenchQueues, type BenchQueuePrefixes } from './queues';
-import { prepareServices, type BenchServices } from './services';
+import { localRedisPids, prepareServices, type BenchServices } from './services';
 import { writeGrowthReport } from './growth';
 import type { WindowEdge } from './stats';
 
@@ -82,9 +82,13 @@ class Bench {
    */
   readonly queues: BenchQueuePrefixes[] = [];
 
+  /** The mock gateway's process while the service scenarios run with BENCH_GATEWAY=process. */
+  private gatewayPid: number | undefined;
+
   constructor(
     private readonly cfg: BenchConfig,
     private readonly services: BenchServices,
+    private readonly redisPids: readonly number[],
   ) {}
 
   private want(name: string): boolean {
@@ -101,7 +105,8 @@ class Bench {
   }
 
   private measure(pids: { server?: number }, driver: Driver, onEdge?: (edge: WindowEdge) => void) {
-    return measured({ ...pids, db: this.services.mariadbPid }, this.services.statementsRun, driver, onEdge);
+    const ours = { ...pids, db: this.services.mariadbPid, redis: this.redisPids, gateway: this.gatewayPid };
+    return measured(ours, this.services.statementsRun, driver, onEdge);
   }
 
   private loadClient(args: LoadArgs): Driver {
@@ -261,6 +266,7 @@ class Bench {
   async serviceScenarios(): Promise<void> {
     let gateway: Daemon<Ready> | undefined;
     if (this.cfg.gateway === 'process') gateway = await startDaemon<Ready>('gateway-main.ts', {});
+    this.gatewayPid = gateway?.pid;
     try {
       const url = gateway?.info.gatewayUrl;
       await this.serviceScenario('create', 'CreateOrder', url);
@@ -270,6 +276,7 @@ class Bench {
       await this.floors();
       await this.notifyScenarios(url);
     } finally {
+      this.gatewayPid = undefined;
       await gateway?.stop();
     }
   }
@@ -285,7 +292,8 @@ async function main(): Promise<void> {
   const loadAvgAtStart = loadavg();
   if (cfg.cpuProfDir) mkdirSync(cfg.cpuProfDir, { recursive: true });
   const services = await prepareServices(cfg.database);
-  const bench = new Bench(cfg, services);
+  const clusterNodes = cfg.redisClusterNodes ? parseClusterNodes(cfg.redisClusterNodes) : undefined;
+  const bench = new Bench(cfg, services, await localRedisPids(clusterNodes ?? [services.redisUrl]));
   try {
     await bench.echo();
     await bench.rawInsert();
@@ -296,7 +304,7 @@ async function main(): Promise<void> {
     bench.close();
     await services.close();
     // The services are gone; their orders' timeout jobs and any events must not outlive the run.
-    const redis = cfg.redisClusterNodes ? { kind: 'cluster' as const, nodes: parseClusterNodes(cfg.redisClusterNodes) } : services.redisUrl;
+    const redis = clusterNodes ? { kind: 'cluster' as const, nodes: clusterNodes } : services.redisUrl;
     let removed = 0;
     for (const queues of bench.queues) removed += await removeBenchQueues(redis, queues);
     process.stderr.write(`[bench] removed ${removed} Redis keys under the ${bench.queues.length} scenarios' queue prefixes\n`);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { createConnection } from 'mariadb';
 import { recreateDatabase, startLocalServices } from '../scripts/local-services';
 import { mysqlConnection } from '../src/infra/mysql-url';
@@ -58,6 +59,41 @@ function readPid(file: string): number | undefined {
   try {
     const pid = Number(readFileSync(file, 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pids of the Redis servers at these addresses that run on this machine, for their CPU per operation. A server
+ * names its pid in INFO; a pid counts only if it is a redis-server process here (a remote server's pid would
+ * name some unrelated local process, or none). Unreachable or remote servers are left out.
+ */
+export async function localRedisPids(targets: ReadonlyArray<string | { host: string; port: number }>): Promise<number[]> {
+  const pids = await Promise.all(
+    targets.map(async (target) => {
+      const redis = typeof target === 'string' ? new Redis(target, REDIS_PROBE) : new Redis({ ...target, ...REDIS_PROBE });
+      redis.on('error', () => {}); // a failed probe leaves that server out; its error is the answer
+      try {
+        const info = await redis.info('server');
+        const pid = Number(/^process_id:(\d+)\r?$/m.exec(info)?.[1]);
+        return Number.isInteger(pid) && pid > 0 && processName(pid) === 'redis-server' ? pid : undefined;
+      } catch {
+        return undefined;
+      } finally {
+        redis.disconnect();
+      }
+    }),
+  );
+  return [...new Set(pids.filter((pid): pid is number => pid !== undefined))];
+}
+
+/** One try, a bounded wait: a probe never holds the bench up. */
+const REDIS_PROBE = { maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, commandTimeout: 2000 } as const;
+
+function processName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
     return undefined;
   }

@@ -4,6 +4,7 @@ import { createPool, type Pool, type PoolConfig, type PoolConnection } from 'mar
 import { PrismaClient } from '../generated/prisma/client';
 import { ConnectionGate } from './connection-gate';
 import { giveFastProperties } from './fast-properties';
+import { keyPrepareCache } from './prepare-cache';
 import { fixDriverPipelinedPrepare } from './mariadb-prepare-fix';
 import { fixDriverSetupRejections } from './mariadb-setup-fix';
 import { mysqlConnection } from './mysql-url';
@@ -104,11 +105,13 @@ export function createDbOnPool(pool: Pool, config: Pick<PoolConfig, 'pipelining'
   // The pool hands its own connection objects to this event (not the promise wrappers runTx holds); the info object
   // is shared by both. Listened before the pool's first connection is up (it opens them in later turns).
   pool.on('connection', (conn) => {
-    const own = conn as unknown as { info: object | null; opts?: object; getSocket?: () => Socket | undefined };
+    const own = conn as unknown as Parameters<typeof keyPrepareCache>[0] & { info: object | null; getSocket?: () => Socket | undefined };
     const socket = own.getSocket?.();
     if (own.info && socket) sockets.set(own.info, socket);
     // The driver copies these options for every statement that has its own (see fast-properties.ts).
     if (own.opts) giveFastProperties(own.opts);
+    // Its prepared statements, found without hashing the whole text on every call (see prepare-cache.ts).
+    keyPrepareCache(own);
   });
   if (config.pipelining === false) unpipelined.add(db);
   return db;

@@ -58,8 +58,8 @@ const PARTS = [
 
 /**
  * Rows come back as arrays (the driver's rowsAsArray), read by place: no column needs a name, so the text has no
- * aliases, and the driver builds no 70-property object per row. The text is short on purpose too: the driver finds
- * its prepared statement by hashing `database|text` afresh on every call (~2 µs per KB here).
+ * aliases, and the driver builds no 70-property object per row. (Its length once cost a hash of the whole text per
+ * call, in the driver's prepared-statement lookup; src/infra/prepare-cache.ts makes that lookup's key once.)
  */
 function viewSql(where: string): string {
   return PARTS.map(

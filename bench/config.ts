@@ -49,6 +49,13 @@ export interface BenchConfig {
    * Cluster (`host:port,…`, e.g. scripts/redis-cluster.sh's) instead of the single Redis of services.sh.
    */
   redisClusterNodes: string | undefined;
+  /**
+   * BENCH_ROUNDS (1, at most 9): run the selected scenarios this many times in turn, each round with its own echo
+   * baseline, and report each round's table under a summary of every round's CPU per op and its median. This
+   * machine's speed moves by a quarter within an hour, the database's own CPU per statement with it: one run can
+   * land in a slow spell, a median of rounds rarely does.
+   */
+  rounds: number;
 }
 
 function num(name: string, fallback: number, min: number, max: number): number {
@@ -80,6 +87,7 @@ export function loadBenchConfig(): BenchConfig {
     h2load: process.env.BENCH_H2LOAD !== '0',
     database,
     redisClusterNodes: process.env.BENCH_REDIS_CLUSTER_NODES || undefined,
+    rounds: Math.floor(num('BENCH_ROUNDS', 1, 1, 9)),
   };
 }
 

@@ -73,12 +73,13 @@ async function insertPayingOrders(db: Db, n: number): Promise<string[]> {
   const now = new Date();
   const expireAt = new Date(now.getTime() + 6 * 3600_000);
   const attemptNos: string[] = [];
+  const fixtureTag = now.getTime().toString(36); // each round of a BENCH_ROUNDS run makes its own orders
   for (let done = 0; done < n; done += BATCH) {
     const size = Math.min(BATCH, n - done);
     const orders = Array.from({ length: size }, (_, i) => ({
       payNo: newPayNo(now),
       tenantId: TENANT,
-      outOrderNo: `bench-notify-${done + i}`,
+      outOrderNo: `bench-notify-${fixtureTag}-${done + i}`,
       amount: BigInt(AMOUNT_FEN),
       currency: 'CNY',
       subject: 'Bench order',

@@ -66,11 +66,11 @@ const calls = (r: PhaseResult): number => r.ops + r.errors;
 const perOp = (us: number | undefined, r: PhaseResult): string => (us === undefined || calls(r) === 0 ? '–' : fmt(us / calls(r)));
 const ratio = (r: PhaseResult, base: PhaseResult | undefined): string => (base && base.ops > 0 ? `${fmt(rate(r) / rate(base), 2)}×` : '–');
 
-export function renderReport(rep: Report): string {
+export function renderReport(rep: Report, heading = `# paysvc bench — ${new Date().toISOString()}`): string {
   const c = rep.config;
   const cpu = cpus();
   const lines = [
-    `# paysvc bench — ${new Date().toISOString()}`,
+    heading,
     '',
     `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}; load average at start ${rep.loadAvgAtStart.map((l) => l.toFixed(2)).join(' / ')}.`,
     `Concurrency ${c.concurrency} over ${c.connections} HTTP/2 connection(s); ${c.warmupSeconds} s warm-up + ${c.seconds} s measured per scenario; ` +
@@ -138,5 +138,42 @@ export function renderReport(rep: Report): string {
   }
   lines.push('', NOTES);
   if (rep.rows.some((row) => row.budgetMs)) lines.push('', NOTIFY_NOTES);
+  return lines.join('\n');
+}
+
+/**
+ * BENCH_ROUNDS > 1: a summary of every round's CPU per op and rate for each scenario, with their medians (each
+ * column's own median), then each round's whole table, its ratios to its own round's baselines.
+ */
+export function renderRounds(rounds: Report[]): string {
+  const labels = [...new Set(rounds.flatMap((rep) => rep.rows.map((row) => row.label)))];
+  const median = (xs: number[]): number => {
+    const sorted = xs.filter(Number.isFinite).sort((a, b) => a - b);
+    if (sorted.length === 0) return NaN;
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  const perRound = (label: string, value: (row: Row) => number) =>
+    rounds.map((rep) => {
+      const row = rep.rows.find((r) => r.label === label);
+      return row ? value(row) : NaN;
+    });
+  const serverCpu = (row: Row) => (row.serverCpuUs === undefined || calls(row.result) === 0 ? NaN : row.serverCpuUs / calls(row.result));
+  const dbCpu = (row: Row) => (row.dbCpuUs === undefined || calls(row.result) === 0 ? NaN : row.dbCpuUs / calls(row.result));
+  const cell = (xs: number[]) => `${xs.map((x) => fmt(x)).join(' / ')} | **${fmt(median(xs))}**`;
+  const lines = [
+    `# paysvc bench — ${new Date().toISOString()}, ${rounds.length} rounds`,
+    '',
+    `Each round ran the selected scenarios in turn, its own echo baseline first; figures are per op, round by round, then their median.`,
+    '',
+    '| Scenario | server CPU µs/op, each round | median | mariadbd CPU µs/op, each round | median | ops/s, each round | median | errors |',
+    '|---|---|---:|---|---:|---|---:|---:|',
+    ...labels.map((label) => {
+      const errors = perRound(label, (row) => row.result.errors).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+      const cells = [cell(perRound(label, serverCpu)), cell(perRound(label, dbCpu)), cell(perRound(label, (row) => rate(row.result)))];
+      return `| ${errors > 0 ? `⚠ ${label}` : label} | ${cells.join(' | ')} | ${errors > 0 ? `**${errors}**` : '0'} |`;
+    }),
+  ];
+  rounds.forEach((rep, i) => lines.push('', renderReport(rep, `## Round ${i + 1} of ${rounds.length}`)));
   return lines.join('\n');
 }

@@ -47,7 +47,7 @@ import type { NotifyLoadArgs, NotifyScenario } from './notify-load';
 import { prepareNotifyFixture } from './notify-fixture';
 import { summarizeProfile } from './profile-top';
 import type { RawInsertArgs } from './raw-insert';
-import { renderReport, type Row } from './report';
+import { renderReport, renderRounds, type Report, type Row } from './report';
 import { parseClusterNodes } from '../src/infra/redis';
 import { benchQueuePrefixes, removeBenchQueues, type BenchQueuePrefixes } from './queues';
 import { localRedisPids, prepareServices, type BenchServices } from './services';
@@ -289,15 +289,23 @@ class Bench {
 async function main(): Promise<void> {
   benchToken(); // minted here, before any child starts, so the service and the load clients share it
   const cfg = loadBenchConfig();
-  const loadAvgAtStart = loadavg();
+  const loadAvgAtStart = loadavg(); // before the services start: the first round's
   if (cfg.cpuProfDir) mkdirSync(cfg.cpuProfDir, { recursive: true });
   const services = await prepareServices(cfg.database);
   const clusterNodes = cfg.redisClusterNodes ? parseClusterNodes(cfg.redisClusterNodes) : undefined;
   const bench = new Bench(cfg, services, await localRedisPids(clusterNodes ?? [services.redisUrl]));
+  const rounds: Report[] = [];
   try {
-    await bench.echo();
-    await bench.rawInsert();
-    await bench.serviceScenarios();
+    for (let round = 1; round <= cfg.rounds; round++) {
+      if (cfg.rounds > 1) process.stderr.write(`[bench] round ${round} of ${cfg.rounds}\n`);
+      const roundLoad = round === 1 ? loadAvgAtStart : loadavg();
+      await bench.echo();
+      await bench.rawInsert();
+      await bench.serviceScenarios();
+      const rows = bench.rows.splice(0);
+      const byLabel = (prefix: string) => rows.find((r) => r.label.startsWith(prefix))?.result;
+      rounds.push({ config: cfg, loadAvgAtStart: roundLoad, rows, echo: byLabel('echo: bare'), rawInsert: byLabel('raw INSERT') });
+    }
     // Minutes of loading: only when asked for by name (BENCH_ONLY=growth, npm run bench:growth); see growth.ts.
     if (cfg.only.includes('growth')) await writeGrowthReport(services.databaseUrl);
   } finally {
@@ -309,22 +317,15 @@ async function main(): Promise<void> {
     for (const queues of bench.queues) removed += await removeBenchQueues(redis, queues);
     process.stderr.write(`[bench] removed ${removed} Redis keys under the ${bench.queues.length} scenarios' queue prefixes\n`);
   }
-  if (bench.rows.length === 0) return; // growth alone: its own report, bench/results/growth.md
-  const byLabel = (prefix: string) => bench.rows.find((r) => r.label.startsWith(prefix))?.result;
-  const table = renderReport({
-    config: cfg,
-    loadAvgAtStart,
-    rows: bench.rows,
-    echo: byLabel('echo: bare'),
-    rawInsert: byLabel('raw INSERT'),
-  });
+  if (rounds.every((rep) => rep.rows.length === 0)) return; // growth alone: its own report, bench/results/growth.md
+  const table = rounds.length === 1 ? renderReport(rounds[0]) : renderRounds(rounds);
   const markdown = [table, ...bench.profiles].join('\n\n');
   const out = path.join(ROOT, 'bench/results/latest.md');
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${markdown}\n`);
   console.log(markdown);
   console.log(`\n(written to ${path.relative(process.cwd(), out)})`);
-  if (bench.rows.some((r) => r.result.errors > 0)) process.exitCode = 1;
+  if (rounds.some((rep) => rep.rows.some((r) => r.result.errors > 0))) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,5 @@
 import { windowFigures, type Snapshot } from '../../bench/measure';
-import { renderReport, type Row } from '../../bench/report';
+import { renderReport, renderRounds, type Report, type Row } from '../../bench/report';
 import { loadBenchConfig } from '../../bench/config';
 import type { PhaseResult } from '../../bench/stats';
 
@@ -68,5 +68,30 @@ describe('The bench report', () => {
   it('When processes not the bench’s used more than 0.15 cores in a window, then that row is flagged noisy', () => {
     expect(table).toContain('⚠ noisy machine during **CreateOrder + Prepay (PAY_WAY_MOCK)**: other processes used 0.20 cores');
     expect(table).not.toContain('noisy machine during **echo');
+  });
+});
+
+describe('The bench report over BENCH_ROUNDS rounds', () => {
+  const round = (pairCpuUs: number, errors = 0): Report => {
+    const echo: Row = { label: 'echo: bare grpc-js unary', result: phase(10_000), serverCpuUs: 650_000 };
+    const pair: Row = {
+      label: 'CreateOrder + Prepay (PAY_WAY_MOCK)',
+      result: { ...phase(400), errors },
+      serverCpuUs: pairCpuUs * (400 + errors),
+    };
+    return { config: loadBenchConfig(), loadAvgAtStart: [1, 1, 1], rows: [echo, pair], echo: echo.result };
+  };
+  const text = renderRounds([round(1_500), round(2_100, 3), round(1_400)]);
+
+  it("When rounds ran, then each scenario's CPU per op is shown round by round with its median, and each round's table follows", () => {
+    expect(text).toContain(
+      '| CreateOrder + Prepay (PAY_WAY_MOCK) | 1,500 / 2,100 / 1,400 | **1,500** |'.replace('| CreateOrder', '| ⚠ CreateOrder'),
+    );
+    expect(text).toContain('| echo: bare grpc-js unary | 65 / 65 / 65 | **65** |');
+    expect(['## Round 1 of 3', '## Round 2 of 3', '## Round 3 of 3'].map((h) => text.includes(`\n${h}\n`))).toEqual([true, true, true]);
+  });
+
+  it('When any round had errors, then the summary flags the scenario and counts them all', () => {
+    expect(text).toMatch(/\| ⚠ CreateOrder \+ Prepay \(PAY_WAY_MOCK\) \|.*\| \*\*3\*\* \|$/m);
   });
 });

@@ -23,6 +23,7 @@ import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { startService } from '../src/bootstrap';
 import { scheduleTimeout } from '../src/app/schedule-sync';
+import { OrderTimeouts } from '../src/jobs/order-timeout';
 import { DUE_SET_MIN_DELAY_MS, StatusSync } from '../src/jobs/status-sync';
 import { registerTenant } from '../src/app/tenants';
 import { newPayNo } from '../src/domain/ids';
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
       `pending: ${pending.toLocaleString('en-US')} orders over 30 min -> ${jobs.toLocaleString('en-US')} delayed jobs; ` +
         `used_memory +${mb(memDelta)} (${(memDelta / pending).toFixed(1)} B/order), keys under the prefix ${mb(keyBytes.bytes)} ` +
         `in ${keyBytes.keys} keys (${(keyBytes.bytes / pending).toFixed(1)} B/order, ${(keyBytes.bytes / Math.max(1, jobs)).toFixed(0)} B/job); ` +
-        `1 M orders over 30 min: ~${mb((keyBytes.bytes / Math.max(1, jobs)) * 1800)}`,
+        `1 M orders over 30 min: ~${mb((keyBytes.bytes / Math.max(1, jobs)) * (1_800_000 / OrderTimeouts.slotMs + 1))} (a job per ${OrderTimeouts.slotMs} ms slot)`,
     );
     say(
       `schedule: ${(scheduleS * 1000).toFixed(0)} ms for ${pending.toLocaleString('en-US')} (${Math.round(pending / scheduleS)}/s); ` +
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
       await sync.close();
     }
 
-    // 2. Lateness: orders expiring within the next few seconds, closed by their seconds' jobs.
+    // 2. Lateness: orders expiring within the next few seconds, closed by their slots' jobs.
     const lateStart = Date.now() + 15_000; // room to insert and schedule them on a busy machine
     const lateExpiries = Array.from(
       { length: lateOrders },

@@ -86,7 +86,7 @@ const schema = z
     TIMEOUT_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
     TIMEOUT_CLOSE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
     TIMEOUT_STEP_MS: z.coerce.number().int().min(100).max(MINUTE).default(5000),
-    /** Timeout jobs (expiry seconds, the overdue backlog) each worker process runs at once. */
+    /** Timeout jobs (expiry slots, the overdue backlog) each worker process runs at once. */
     TIMEOUT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     /** How often each worker process polls the outbox for events to hand to the delivery queue. */
     OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(MINUTE).default(250),

@@ -4,11 +4,13 @@ import type { Deps } from '../app/deps';
 import { expireDueOrders, expireOrder, type ExpireBatchOptions, type ExpireResult } from '../app/expire-order';
 import type { DueCursor, OpenStatus } from '../repo/sweeps';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
-import { secondJobOptions, SecondJobs } from './second-jobs';
+import { slotJobOptions, SlotJobs } from './slot-jobs';
+
+const SLOT_MS = 500;
 
 /**
  * What a timeout job closes: unpaid orders with expire_at in (after, upTo] (epoch ms), never before their expiry.
- * A second's job has both bounds; the sweep's backlog job only upTo. `cursor` and `failed` carry a long run
+ * A slot's job has both bounds; the sweep's backlog job only upTo. `cursor` and `failed` carry a long run
  * from one step to the next.
  */
 export interface TimeoutJob {
@@ -33,25 +35,33 @@ export interface TimeoutSettings extends ExpireBatchOptions {
 export const DEFAULT_TIMEOUT_SETTINGS: TimeoutSettings = { batch: 200, parallel: 4, budgetMs: 5000, workerConcurrency: 2 };
 
 /**
- * One delayed job per expiry second, not per order: the job id comes from the second, so every order due in it
- * shares the job (adding it again is a no-op), and Redis holds one ~1 KB job per second that has orders, whatever
- * their number. The job, due at the end of its second, closes every unpaid order with expire_at in that second,
- * found by the (status, expire_at) index in batches. A failed close does not stop the others; the job then
- * retries its second (only the orders still open), and the sweep takes what is left.
+ * One delayed job per expiry slot of SLOT_MS (half a second), not per order: the job id comes from the slot, so
+ * every order due in it shares the job (adding it again is a no-op), and Redis holds one ~1 KB job per slot that
+ * has orders, whatever their number. The job, due when its slot ends, closes every unpaid order with expire_at in
+ * that slot, found by the (status, expire_at) index in batches. A failed close does not stop the others; the job
+ * then retries its slot (only the orders still open), and the sweep takes what is left.
  *
- * A completed job is removed, so an order scheduled into a second whose job already ran (a clock behind the
- * workers') adds a fresh job that runs at once. What slips through anyway (an order committed while its second's
+ * Why half a second: an order is closed at most a slot after its expiry, plus the close itself (the earliest
+ * expiry of a slot is closed first). Whole seconds left the close ~60-90 ms past the 1 s goal for the earliest
+ * orders of each second (`npm run bench:timeouts`: p99 1,054 ms); half seconds cost twice the jobs, still ~3.4 MB
+ * of Redis for 1 M orders over the default 30 minutes, ~165 MB if they spread over a whole day (the longest expiry).
+ *
+ * A completed job is removed, so an order scheduled into a slot whose job already ran (a clock behind the
+ * workers') adds a fresh job that runs at once. What slips through anyway (an order committed while its slot's
  * job was finishing, a job lost with Redis) is overdue work for the sweep, which hands it to one backlog job.
+ * Jobs of whole seconds still queued at an upgrade (`timeout-s<second>`) carry their own range and run as before.
  */
 export class OrderTimeouts {
   /** Read by the operators' queue board; jobs are added through the methods below only. */
   readonly queue: Queue<TimeoutJob>;
-  private readonly seconds = new SecondJobs((second, now) =>
-    this.queue.add(
-      'second',
-      { after: (second - 1) * 1000, upTo: second * 1000 },
-      secondJobOptions(OrderTimeouts.jobId(second), second, now),
-    ),
+  private readonly slots = new SlotJobs(
+    (slot, now) =>
+      this.queue.add(
+        'slot',
+        { after: (slot - 1) * SLOT_MS, upTo: slot * SLOT_MS },
+        slotJobOptions(OrderTimeouts.jobId(slot), slot * SLOT_MS, now),
+      ),
+    SLOT_MS,
   );
 
   constructor(
@@ -63,14 +73,17 @@ export class OrderTimeouts {
     this.queue = new Queue<TimeoutJob>(QUEUE.orderTimeout, { connection, prefix });
   }
 
-  /** The second whose job closes an order: the first whole second at or after its expiry. */
-  static secondOf = (expireAt: Date): number => Math.ceil(expireAt.getTime() / 1000);
-  static jobId = (second: number): string => `timeout-s${second}`;
+  /** How long a slot lasts: at most this long from an order's expiry until its slot's job fires. */
+  static readonly slotMs = SLOT_MS;
+  /** The slot whose job closes an order: the first slot ending at or after its expiry (slot n ends at n × SLOT_MS). */
+  static slotOf = (expireAt: Date): number => Math.ceil(expireAt.getTime() / SLOT_MS);
+  /** Named by the slot's end, epoch ms. */
+  static jobId = (slot: number): string => `timeout-at${slot * SLOT_MS}`;
   static readonly backlogJobId = 'timeout-overdue';
 
-  /** Undefined when the order's second is known to have its job already (see SecondJobs.ensure). */
+  /** Undefined when the order's slot is known to have its job already (see SlotJobs.ensure). */
   schedule({ expireAt }: ExpiringOrder): Promise<void> | undefined {
-    return this.seconds.ensure(OrderTimeouts.secondOf(expireAt), this.now().getTime());
+    return this.slots.ensure(OrderTimeouts.slotOf(expireAt), this.now().getTime());
   }
 
   /** The sweep's hand-back: one job (across instances) closes every unpaid order expired before `before`, in steps. */
@@ -103,8 +116,9 @@ export class OrderTimeouts {
   private async process(deps: Deps, job: Job<TimeoutJob>, token?: string): Promise<string> {
     if (job.name === 'timeout') return this.runLegacy(deps, job as unknown as Job<{ tenantId: string; payNo: string }>, token);
     const { upTo, after } = job.data;
-    if (deps.now().getTime() < upTo && job.name === 'second') {
-      // Fired early (clock skew between instances): wait for the second to end rather than close payable orders.
+    const slot = job.name === 'slot' || job.name === 'second'; // 'second': a whole second's job from before the upgrade
+    if (deps.now().getTime() < upTo && slot) {
+      // Fired early (clock skew between instances): wait for the slot to end rather than close payable orders.
       await job.moveToDelayed(upTo, token);
       throw new DelayedError();
     }
@@ -124,8 +138,8 @@ export class OrderTimeouts {
       cursor = toJson(report.cursor);
       await job.updateData({ ...job.data, cursor, failed });
     }
-    if (failed > 0 && job.name === 'second') {
-      await job.updateData({ upTo, after }); // the retry goes over the second again: only its still-open orders
+    if (failed > 0 && slot) {
+      await job.updateData({ upTo, after }); // the retry goes over the slot again: only its still-open orders
       throw new Error(`${failed} orders due by ${new Date(upTo).toISOString()} could not be closed`);
     }
     return `${done} orders expired, ${failed} left to retry`;

@@ -5,7 +5,7 @@ import type { Deps } from '../app/deps';
 import { syncAttemptByNo, syncRefundByNo } from '../app/sync-attempt';
 import { forEachLimited } from '../infra/for-each-limited';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
-import { secondJobOptions, SecondJobs } from './second-jobs';
+import { slotJobOptions, SlotJobs } from './slot-jobs';
 
 export const STATUS_SYNC_QUEUE = QUEUE.statusSync;
 
@@ -44,10 +44,10 @@ export class StatusSync {
   /** Read by the operators' queue board; jobs are added through the methods below only. */
   readonly queue: Queue<SyncJob | DueSecondJob>;
   /** The seconds' jobs; with each, the set's expiry (whoever adds a second's job first touches its set). */
-  private readonly seconds = new SecondJobs((second, now) =>
+  private readonly seconds = new SlotJobs((second, now) =>
     Promise.all([
       this.connection.pexpireat(this.dueSetKey(second), second * 1000 + DUE_SET_TTL_MS),
-      this.queue.add('second', { second }, secondJobOptions(StatusSync.secondJobId(second), second, now)),
+      this.queue.add('second', { second }, slotJobOptions(StatusSync.secondJobId(second), second * 1000, now)),
     ]),
   );
 

@@ -24,10 +24,13 @@ async function dueAt(h: Harness, o: PayOrder, expireAt: Date): Promise<void> {
 }
 
 const isClosed = (h: Harness, o: PayOrder) => async () => (await state(h, o)).status === 'CLOSED';
-/** A second that ends in one to two seconds from now. */
-const nextSecond = () => Math.ceil(Date.now() / 1000) + 1;
+const { slotMs } = OrderTimeouts;
+/** The end (epoch ms) of a slot that ends in one to two seconds from now: a whole second, so also a slot's end. */
+const nextSlotEnd = () => (Math.ceil(Date.now() / 1000) + 1) * 1000;
+/** The id of the job of the slot ending at `end`. */
+const slotJob = (end: number) => OrderTimeouts.jobId(end / slotMs);
 
-describe('order timeouts by expiry second', () => {
+describe('order timeouts by expiry slot', () => {
   const prefix = `{${uniq('tmb')}}`;
   let h: Harness;
   let queue: Queue;
@@ -41,15 +44,16 @@ describe('order timeouts by expiry second', () => {
   });
   afterEach(() => h.gateway.clearFaults());
 
-  it('When orders fall due in the same second, on any instance, then they share one delayed job', async () => {
-    const second = Math.ceil(Date.now() / 1000) + 600;
+  it('When orders fall due in the same slot, on any instance, then they share one delayed job', async () => {
+    const end = (Math.ceil(Date.now() / 1000) + 600) * 1000;
+    const offsets = [1, 250, slotMs - 1];
     const tenant = await newTenant(h, 'tmb');
-    const orders = await Promise.all([1, 300, 999].map(async () => createOrder(h, tenant, { expireSeconds: 900 })));
+    const orders = await Promise.all(offsets.map(async () => createOrder(h, tenant, { expireSeconds: 900 })));
     const before = (await queue.getDelayed()).length;
     const other = new OrderTimeouts(h.service.deps.queueProducerRedis, prefix); // a second instance, its own memory
     try {
       for (const [i, o] of orders.entries()) {
-        const expireAt = new Date(second * 1000 - [1, 300, 999][i]);
+        const expireAt = new Date(end - offsets[i]);
         await h.service.deps.jobs.timeouts.schedule({ ...o, expireAt });
         await other.schedule({ ...o, expireAt });
       }
@@ -58,49 +62,70 @@ describe('order timeouts by expiry second', () => {
     }
     const delayed = await queue.getDelayed();
     expect(delayed.length - before).toBe(1);
-    const job = delayed.find((j) => j.id === OrderTimeouts.jobId(second))!;
-    expect(job.data).toEqual({ after: (second - 1) * 1000, upTo: second * 1000 });
-    expect(job.timestamp + job.opts.delay!).toBe(second * 1000);
+    const job = delayed.find((j) => j.id === slotJob(end))!;
+    expect(job.data).toEqual({ after: end - slotMs, upTo: end });
+    expect(job.timestamp + job.opts.delay!).toBe(end);
     await job.remove();
   });
 
-  it('When a second ends, then its one job closes every unpaid order due in it, none before its expiry', async () => {
+  it('When an order falls due anywhere in a slot, then the job that closes it is due at most half a second after its expiry (the close has the rest of the 1 s goal)', async () => {
+    const tenant = await newTenant(h, 'tmb');
+    const order = await createOrder(h, tenant, { expireSeconds: 900 });
+    const base = Math.ceil(Date.now() / 1000) * 1000 + 700_000; // a whole second, far enough ahead to be remembered
+    const lateness: number[] = [];
+    for (const offset of [1, 250, 499, 500, 501, 750, 999, 1000]) {
+      const expireAt = base + offset;
+      await h.service.deps.jobs.timeouts.schedule({ ...order, expireAt: new Date(expireAt) });
+      const covering = (await queue.getDelayed()).filter(
+        (j) => j.data.after !== undefined && j.data.after < expireAt && expireAt <= j.data.upTo,
+      );
+      expect(covering).toHaveLength(1);
+      const due = covering[0].timestamp + covering[0].opts.delay!;
+      expect(due).toBe(covering[0].data.upTo); // never before the range's last expiry
+      lateness.push(due - expireAt);
+    }
+    expect(Math.max(...lateness)).toBeLessThanOrEqual(slotMs);
+    expect(slotMs).toBeLessThanOrEqual(500);
+    for (const j of await queue.getDelayed()) if (j.data.upTo > base && j.data.upTo <= base + 1000) await j.remove();
+  });
+
+  it('When a slot ends, then its one job closes every unpaid order due in it, none before its expiry', async () => {
     const tenant = await newTenant(h, 'tmb');
     const orders = await Promise.all([0, 1, 2].map(() => createOrder(h, tenant)));
-    const second = nextSecond();
-    for (const [i, o] of orders.entries()) await dueAt(h, o, new Date(second * 1000 - 100 * (i + 1)));
+    const end = nextSlotEnd();
+    for (const [i, o] of orders.entries()) await dueAt(h, o, new Date(end - 100 * (i + 1)));
     for (const o of orders) await eventually(isClosed(h, o));
     for (const o of orders) {
       const s = await state(h, o);
       expect(s.closedAt!.getTime()).toBeGreaterThanOrEqual(s.expireAt.getTime());
     }
-    await eventually(async () => (await queue.getJob(OrderTimeouts.jobId(second))) === undefined); // removed once done
+    await eventually(async () => (await queue.getJob(slotJob(end))) === undefined); // removed once done
   });
 
-  it('When an order falls due in a second whose job already ran, then scheduling it runs a fresh job that closes it', async () => {
+  it('When an order falls due in a slot whose job already ran, then scheduling it runs a fresh job that closes it', async () => {
     const tenant = await newTenant(h, 'tmb');
     const [first, late] = await Promise.all([createOrder(h, tenant), createOrder(h, tenant)]);
-    const second = nextSecond();
-    await dueAt(h, first, new Date(second * 1000 - 500));
+    const end = nextSlotEnd();
+    await dueAt(h, first, new Date(end - 400));
     await eventually(isClosed(h, first));
-    await eventually(async () => (await queue.getJob(OrderTimeouts.jobId(second))) === undefined);
-    // A CreateOrder whose clock is behind: its order's second has passed and that second's job is gone.
-    await dueAt(h, late, new Date(second * 1000 - 200));
+    await eventually(async () => (await queue.getJob(slotJob(end))) === undefined);
+    // A CreateOrder whose clock is behind: its order's slot has passed and that slot's job is gone.
+    await dueAt(h, late, new Date(end - 200));
     await eventually(isClosed(h, late));
   });
 
-  it('When one order of a second cannot be closed (its channel is down), then the others close and the job retries it', async () => {
+  it('When one order of a slot cannot be closed (its channel is down), then the others close and the job retries it', async () => {
     const tenant = await newTenant(h, 'tmb');
     const orders = await Promise.all([0, 1, 2].map(() => createOrder(h, tenant)));
     const stuck = orders[1];
     await h.call('prepay', { order: ref(stuck), payWay: PayWay.PAY_WAY_MOCK, clientIp: '', payerId: '' });
     h.gateway.inject({ kind: 'serverError' }, 1); // the stuck order's close is the only call to the channel
-    const second = nextSecond();
-    for (const [i, o] of orders.entries()) await dueAt(h, o, new Date(second * 1000 - 100 * (i + 1)));
+    const end = nextSlotEnd();
+    for (const [i, o] of orders.entries()) await dueAt(h, o, new Date(end - 100 * (i + 1)));
     await eventually(isClosed(h, orders[0]));
     await eventually(isClosed(h, orders[2]));
     const job = await eventually(async () => {
-      const j = await queue.getJob(OrderTimeouts.jobId(second));
+      const j = await queue.getJob(slotJob(end));
       return j && j.attemptsMade === 1 && (await j.isDelayed()) && j; // failed once, waiting out its backoff
     });
     expect(job.failedReason).toMatch(/^1 orders due by .* could not be closed$/);
@@ -137,25 +162,41 @@ describe('order timeouts by expiry second', () => {
     expect((await state(h, live)).status).toBe('WAIT_PAY');
   });
 
-  it('When a second’s job fires before the second ends (clock skew), then it waits and closes nothing early', async () => {
+  it('When a slot’s job fires before the slot ends (clock skew), then it waits and closes nothing early', async () => {
     const tenant = await newTenant(h, 'tmb');
     const order = await createOrder(h, tenant);
-    const second = Math.ceil(Date.now() / 1000) + 3;
-    const expireAt = new Date(second * 1000 - 1);
+    const end = (Math.ceil(Date.now() / 1000) + 3) * 1000;
+    const expireAt = new Date(end - 1);
     await h.service.deps.db.payOrder.update({ where: { payNo: order.payNo }, data: { expireAt } });
     // As added by an instance whose clock runs seconds ahead: due now.
-    await queue.add(
-      'second',
-      { after: (second - 1) * 1000, upTo: second * 1000 },
-      { jobId: OrderTimeouts.jobId(second), removeOnComplete: true },
-    );
+    await queue.add('slot', { after: end - slotMs, upTo: end }, { jobId: slotJob(end), removeOnComplete: true });
     await eventually(async () => {
-      const job = await queue.getJob(OrderTimeouts.jobId(second));
+      const job = await queue.getJob(slotJob(end));
       return job?.processedOn !== undefined && (await job.isDelayed());
     });
     expect((await state(h, order)).status).toBe('WAIT_PAY');
     await eventually(isClosed(h, order));
     expect((await state(h, order)).closedAt!.getTime()).toBeGreaterThanOrEqual(expireAt.getTime());
+  });
+
+  it('When a whole second’s job from before the half-second slots is still queued, then it closes its second, none early', async () => {
+    const tenant = await newTenant(h, 'tmb');
+    const orders = await Promise.all([100, 900].map(() => createOrder(h, tenant)));
+    const second = Math.ceil(Date.now() / 1000) + 2;
+    const db = h.service.deps.db;
+    // Both halves of the second, no slot job of their own: only the old job can close them.
+    for (const [i, o] of orders.entries())
+      await db.payOrder.update({ where: { payNo: o.payNo }, data: { expireAt: new Date(second * 1000 - [100, 900][i]) } });
+    await queue.add(
+      'second',
+      { after: (second - 1) * 1000, upTo: second * 1000 },
+      { jobId: `timeout-s${second}`, delay: 0, removeOnComplete: true }, // due now: it must wait for its second
+    );
+    for (const o of orders) await eventually(isClosed(h, o));
+    for (const o of orders) {
+      const s = await state(h, o);
+      expect(s.closedAt!.getTime()).toBeGreaterThanOrEqual(second * 1000);
+    }
   });
 });
 

@@ -30,14 +30,15 @@ const eventTypes = async (o: PayOrder) =>
   (await db().outboxEvent.findMany({ where: { payNo: o.payNo }, orderBy: { orderVersion: 'asc' } })).map((e) => e.type);
 
 describe('order timeout', () => {
-  it('When CreateOrder succeeds, then the job of its expiry second is due at the end of that second', async () => {
+  it('When CreateOrder succeeds, then the job of its expiry slot is due at the end of that slot', async () => {
     const order = await createOrder(h, await newTenant(h, 'ttmo'), { expireSeconds: 600 });
-    const second = OrderTimeouts.secondOf(order.expireTime!);
-    const job = await timeoutQueue.getJob(OrderTimeouts.jobId(second));
-    expect(job?.name).toBe('second');
-    expect(job?.data).toEqual({ after: (second - 1) * 1000, upTo: second * 1000 });
-    expect(job!.timestamp + job!.opts.delay!).toBeGreaterThanOrEqual(second * 1000 - 50);
-    expect(job!.timestamp + job!.opts.delay!).toBeLessThanOrEqual(second * 1000 + 50);
+    const slot = OrderTimeouts.slotOf(order.expireTime!);
+    const end = slot * OrderTimeouts.slotMs;
+    const job = await timeoutQueue.getJob(OrderTimeouts.jobId(slot));
+    expect(job?.name).toBe('slot');
+    expect(job?.data).toEqual({ after: end - OrderTimeouts.slotMs, upTo: end });
+    expect(job!.timestamp + job!.opts.delay!).toBeGreaterThanOrEqual(end - 50);
+    expect(job!.timestamp + job!.opts.delay!).toBeLessThanOrEqual(end + 50);
     expect(await job!.isDelayed()).toBe(true);
   });
 
@@ -46,7 +47,7 @@ describe('order timeout', () => {
     const pre = await prepay(order);
     const expireAt = new Date(Date.now());
     await db().payOrder.update({ where: { payNo: order.payNo }, data: { expireAt } });
-    await h.service.deps.jobs.timeouts.schedule({ ...order, expireAt }); // its time has come: this second's job
+    await h.service.deps.jobs.timeouts.schedule({ ...order, expireAt }); // its time has come: this slot's job
     await eventually(async () => (await statusOf(order)).status === OrderStatus.ORDER_STATUS_CLOSED);
     expect(h.gateway.trade(pre.attemptNo)?.status).toBe('CLOSED');
     expect(await trail(order)).toEqual([

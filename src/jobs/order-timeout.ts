@@ -43,7 +43,7 @@ export const DEFAULT_TIMEOUT_SETTINGS: TimeoutSettings = { batch: 200, parallel:
  *
  * Why half a second: an order is closed at most a slot after its expiry, plus the close itself (the earliest
  * expiry of a slot is closed first). Whole seconds left the close ~60-90 ms past the 1 s goal for the earliest
- * orders of each second (`npm run bench:timeouts`: p99 1,054 ms); half seconds cost twice the jobs, still ~3.4 MB
+ * orders of each second (`npm run bench:timeouts`: p99 1,054 ms); half seconds cost twice the jobs, still ~3.5 MB
  * of Redis for 1 M orders over the default 30 minutes, ~165 MB if they spread over a whole day (the longest expiry).
  *
  * A completed job is removed, so an order scheduled into a slot whose job already ran (a clock behind the

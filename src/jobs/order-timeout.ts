@@ -4,7 +4,7 @@ import type { Deps } from '../app/deps';
 import { expireDueOrders, expireOrder, type ExpireBatchOptions, type ExpireResult } from '../app/expire-order';
 import type { DueCursor, OpenStatus } from '../repo/sweeps';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
-import { slotJobOptions, SlotJobs } from './slot-jobs';
+import { slotAt, slotJobOptions, SlotJobs } from './slot-jobs';
 
 const SLOT_MS = 500;
 
@@ -76,7 +76,7 @@ export class OrderTimeouts {
   /** How long a slot lasts: at most this long from an order's expiry until its slot's job fires. */
   static readonly slotMs = SLOT_MS;
   /** The slot whose job closes an order: the first slot ending at or after its expiry (slot n ends at n × SLOT_MS). */
-  static slotOf = (expireAt: Date): number => Math.ceil(expireAt.getTime() / SLOT_MS);
+  static slotOf = (expireAt: Date): number => slotAt(expireAt.getTime(), SLOT_MS);
   /** Named by the slot's end, epoch ms. */
   static jobId = (slot: number): string => `timeout-at${slot * SLOT_MS}`;
   static readonly backlogJobId = 'timeout-overdue';

@@ -5,6 +5,9 @@ const REMEMBER_MS = 10_000;
 const REMEMBER_AHEAD_MS = 2000;
 const REMEMBER_MAX = 10_000;
 
+/** The slot of `slotMs` that holds `at` (epoch ms): the first slot ending at or after it (slot n ends at n × slotMs). */
+export const slotAt = (at: number, slotMs: number): number => Math.ceil(at / slotMs);
+
 /** A slot's add as this process remembers it: when, the add itself, and whether it has succeeded. */
 interface Added {
   at: number;
@@ -28,9 +31,9 @@ export class SlotJobs {
     readonly slotMs = 1000,
   ) {}
 
-  /** The slot that holds `at` (epoch ms): the first slot ending at or after it. */
+  /** The slot that holds `at` (epoch ms): see slotAt. */
   slotOf(at: number): number {
-    return Math.ceil(at / this.slotMs);
+    return slotAt(at, this.slotMs);
   }
 
   /**

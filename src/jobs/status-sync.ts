@@ -92,7 +92,7 @@ export class StatusSync {
     const delay = this.delayOf(round);
     if (delay < DUE_SET_MIN_DELAY_MS) return this.add({ attemptNo, round }, StatusSync.roundJobId(attemptNo, round));
     const now = this.now();
-    const second = Math.ceil((now + delay) / 1000);
+    const second = this.seconds.slotOf(now + delay);
     const key = this.dueSetKey(second);
     // Member first, job second: a job that then fails to be added leaves a member the next add of its second,
     // or the sweep, picks up; never a job that ran before its member arrived.

@@ -49,6 +49,8 @@ import { summarizeProfile } from './profile-top';
 import type { RawInsertArgs } from './raw-insert';
 import { renderReport, renderRounds, type Report, type Row } from './report';
 import { parseClusterNodes } from '../src/infra/redis';
+import { closeDb, createDb } from '../src/infra/db';
+import { foldAllStatsDeltas } from '../src/repo/stats-fold';
 import { benchQueuePrefixes, removeBenchQueues, type BenchQueuePrefixes } from './queues';
 import { localRedisPids, prepareServices, type BenchServices } from './services';
 import { writeGrowthReport } from './growth';
@@ -104,6 +106,22 @@ class Bench {
     process.stderr.write(`[bench] ${label}…\n`);
   }
 
+  /**
+   * Folds the statistics deltas an earlier step left (src/repo/stats-fold.ts), before a measured window opens: the
+   * CreateOrder floor inserts into pay_order with no service (no fold) running, and the ~100,000 deltas its
+   * triggers appended were folded by whichever service came next, inside that scenario's window (the next round's
+   * CreateOrder, or the notify rows). A service's own deltas are folded by that service, in its own window.
+   */
+  private async settle(): Promise<void> {
+    const db = createDb(this.services.databaseUrl, 2);
+    try {
+      const folded = await foldAllStatsDeltas(db);
+      if (folded > 0) process.stderr.write(`[bench] folded ${folded.toLocaleString('en-US')} statistics deltas left by earlier steps\n`);
+    } finally {
+      await closeDb(db);
+    }
+  }
+
   private measure(pids: { server?: number }, driver: Driver, onEdge?: (edge: WindowEdge) => void) {
     const ours = { ...pids, db: this.services.mariadbPid, redis: this.redisPids, gateway: this.gatewayPid };
     return measured(ours, this.services.statementsRun, driver, onEdge);
@@ -146,6 +164,7 @@ class Bench {
     ] as const;
     for (const f of floors) {
       if (!this.want(f.scenario)) continue;
+      await this.settle();
       this.step(f.label);
       const server = await startDaemon<Ready>('echo-server-main.ts', {
         BENCH_ECHO_SQL: f.mode,
@@ -179,6 +198,7 @@ class Bench {
     driver: (s: Ready) => Driver,
     env: NodeJS.ProcessEnv = {},
   ): Promise<Row> {
+    await this.settle();
     this.step(label);
     const profileFile = this.cfg.cpuProfDir && path.resolve(this.cfg.cpuProfDir, `service-${key}.cpuprofile`);
     const queues = benchQueuePrefixes();

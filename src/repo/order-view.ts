@@ -2,6 +2,7 @@ import type { OrderTransition } from '../generated/prisma/client';
 import type { Db } from '../infra/db';
 import type { OrderRef, OrderWithChildren } from './pay-orders';
 import {
+  byId,
   PAY_ATTEMPT_COLUMNS,
   PAY_ORDER_COLUMNS,
   REFUND_COLUMNS,
@@ -83,8 +84,6 @@ function columnsOf<T>(row: ViewRow, part: number): T {
   for (let i = 0; i < columns.length; i++) out[columns[i]] = row[first + i];
   return out as T;
 }
-
-const byId = (x: { id: bigint }, y: { id: bigint }): number => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
 
 /**
  * The order with everything Query shows, in one statement (one round trip, prepared once per connection): four

@@ -2,7 +2,7 @@ import type { PayAttempt, PayOrder, Refund } from '../generated/prisma/client';
 import type { AttemptStatus } from '../generated/prisma/enums';
 import type { OrderStatus } from '../domain/order-status';
 import type { Db } from '../infra/db';
-import { PAY_ATTEMPT_COLUMNS, PAY_ORDER_COLUMNS, toPayAttempt, toPayOrder, type PayAttemptRow, type PayOrderRow } from './rows';
+import { byId, PAY_ATTEMPT_COLUMNS, PAY_ORDER_COLUMNS, toPayAttempt, toPayOrder, type PayAttemptRow, type PayOrderRow } from './rows';
 import type { ChannelRecord } from '../domain/channel-record';
 import { groupInsert, type GroupInsertSpec } from './group-insert';
 import { appendRecord, assignments, sqlOf, type Written } from './sql';
@@ -238,6 +238,9 @@ export async function findOrderAndAttempts(db: Db, ref: OrderRef): Promise<{ ord
   if (rows.length === 0) return null;
   const order = toPayOrder(rows[0]);
   const attempts = rows.filter((r) => r.a_id !== null).map((r) => toPayAttempt(unprefixed(r)));
+  // Sorted here, not by the statement: ORDER BY a column of the joined table made MariaDB stage the join in an
+  // internal temporary table, on disk (Aria) for its JSON columns, on every Prepay (hot-path-temp-tables.test.ts).
+  if (attempts.length > 1) attempts.sort(byId);
   return { order, attempts };
 }
 
@@ -273,21 +276,27 @@ const ORDER_AND_ATTEMPTS = `SELECT ${PAY_ORDER_COLUMNS.split(', ')
   .map((c) => `a.${c} AS a_${c}`)
   .join(', ')}
   FROM pay_order o LEFT JOIN pay_attempt a ON a.pay_no = o.pay_no`;
-const ORDER_AND_ATTEMPTS_BY_PAY_NO = `${ORDER_AND_ATTEMPTS} WHERE o.tenant_id = ? AND o.pay_no = ? ORDER BY a.id`;
-const ORDER_AND_ATTEMPTS_BY_OUT_ORDER_NO = `${ORDER_AND_ATTEMPTS} WHERE o.tenant_id = ? AND o.out_order_no = ? ORDER BY a.id`;
+const ORDER_AND_ATTEMPTS_BY_PAY_NO = `${ORDER_AND_ATTEMPTS} WHERE o.tenant_id = ? AND o.pay_no = ?`;
+const ORDER_AND_ATTEMPTS_BY_OUT_ORDER_NO = `${ORDER_AND_ATTEMPTS} WHERE o.tenant_id = ? AND o.out_order_no = ?`;
 
 /**
  * CREATED -> OPEN, with what the channel answered, only while the attempt is still its order's current one and the
- * order still PAYING (an older attempt paid meanwhile must not leave a newer one payable): one UPDATE joining the
- * order. The join reads the order row with a shared lock (a multi-table UPDATE locks the rows it
- * reads), so it waits for a claim of a newer attempt that is in flight and then sees it: once a claim has
- * committed, the attempt it superseded can never become OPEN. False when the attempt is not CREATED or not current,
- * or the order is no longer PAYING.
+ * order still PAYING (an older attempt paid meanwhile must not leave a newer one payable): one UPDATE of the attempt
+ * whose condition reads the order's current attempt with a shared lock (LOCK IN SHARE MODE, so under READ COMMITTED
+ * too), so it waits for a claim of a newer attempt that is in flight and then sees it: once a claim has committed,
+ * the attempt it superseded can never become OPEN. False when the attempt is not CREATED or not current, or the
+ * order is no longer PAYING.
  *
- * The order row is locked before the attempt (STRAIGHT_JOIN, the order named by its key), as every transaction
- * that writes both does: joined the other way round, the UPDATE held the attempt's index record while it waited
- * for the order, and a claim holding the order deadlocked on it when its new attempt went into the gap before
- * that record.
+ * The order row is locked before the attempt, as every transaction that writes both does: the sub-select names the
+ * order by its key and does not depend on the attempt, so MariaDB reads it (and waits for its lock) while planning,
+ * before the attempt's index record is touched. Locked the other way round, the UPDATE held the attempt's record
+ * while it waited for the order, and a claim holding the order deadlocked on it when its new attempt went into the
+ * gap before that record (open-attempt-lock.test.ts has both). FORCE INDEX keeps the attempt found by its number
+ * (the planner otherwise liked the short (status, updated_at) range on a small table).
+ *
+ * A single-table UPDATE, not a join: a multi-table UPDATE stages the changes of every table after the first in an
+ * internal temporary table, on disk for the JSON columns, created and deleted on every Prepay
+ * (hot-path-temp-tables.test.ts).
  */
 export async function openIfCurrent(
   db: Queryable,
@@ -299,15 +308,17 @@ export async function openIfCurrent(
     set.channelTradeNo,
     JSON.stringify(set.record),
     new Date(),
-    attempt.payNo,
     attempt.attemptNo,
+    attempt.payNo,
+    attempt.payNo,
   ]);
   return n.affectedRows === 1;
 }
 
-const OPEN_IF_CURRENT = `UPDATE pay_order o STRAIGHT_JOIN pay_attempt a ON a.attempt_no = o.current_attempt_no AND a.pay_no = o.pay_no
+const OPEN_IF_CURRENT = `UPDATE pay_attempt a FORCE INDEX (uk_pay_attempt_attempt_no)
   SET a.payload = ?, a.channel_trade_no = ?, ${appendRecord('a.channel_records')}a.status = 'OPEN', a.updated_at = ?
-  WHERE o.pay_no = ? AND o.status = 'PAYING' AND a.attempt_no = ? AND a.status = 'CREATED'`;
+  WHERE a.attempt_no = ? AND a.pay_no = ? AND a.status = 'CREATED'
+    AND a.attempt_no = (SELECT o.current_attempt_no FROM pay_order o WHERE o.pay_no = ? AND o.status = 'PAYING' LOCK IN SHARE MODE)`;
 
 export async function listAttempts(db: Queryable, payNo: string, statuses: AttemptStatus[]): Promise<PayAttempt[]> {
   if (statuses.length === 0) return [];

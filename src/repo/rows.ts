@@ -181,3 +181,6 @@ export const toRefund = (r: RefundRow): Refund => ({
 });
 
 export type { OrderTransition };
+
+/** Oldest first: rows by their auto-increment id (a BIGINT), for readers that sort in JS rather than in SQL. */
+export const byId = (x: { id: bigint }, y: { id: bigint }): number => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);

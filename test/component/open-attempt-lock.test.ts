@@ -10,9 +10,10 @@ import { eventually, newTenant, startHarness, type Harness } from '../support/ha
 import { createOrder } from '../support/orders';
 
 /**
- * An attempt becomes OPEN in one UPDATE that joins its order and requires it to be the order's current attempt
- * (issue 13: it was a five-statement transaction that locked the order). What makes that safe is the lock the
- * join takes on the order row: a claim of a newer attempt that is in flight must be waited for, and then seen.
+ * An attempt becomes OPEN in one UPDATE that reads its order and requires it to be the order's current attempt
+ * (issue 13: it was a five-statement transaction that locked the order; then a join, now a sub-select). What makes
+ * that safe is the shared lock the read takes on the order row, before the attempt's: a claim of a newer attempt
+ * that is in flight must be waited for, and then seen.
  */
 let h: Harness;
 let tenant: string;

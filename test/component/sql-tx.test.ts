@@ -257,7 +257,7 @@ describe('statements per request on the hot paths', () => {
         'SELECT', // the order and its attempts, one join
         // claim: CAS to PAYING, audit row and the attempt in one transaction the server runs (src/repo/claim.ts)
         'CALL',
-        'UPDATE', // open: CAS to OPEN while it is the order's current attempt (joins the order; one statement)
+        'UPDATE', // open: CAS to OPEN while it is the order's current attempt (reads the order in a sub-select; one statement)
       ]);
       const notifyId = uniq('N');
       expect((await notify(pre.attemptNo, notifyId)).status).toBe(200);

@@ -294,8 +294,16 @@ export class EventDeliveries {
     if (q) {
       this.topics.delete(name); // re-inserted below: the map's order is least recently used first
     } else {
-      q = new Queue(name, { connection: this.connection, prefix: this.eventPrefix });
-      q.on('error', (err) => this.onQueueError(err));
+      const made = new Queue(name, { connection: this.connection, prefix: this.eventPrefix });
+      made.on('error', (err) => this.onQueueError(err));
+      // BullMQ sets a queue up once (INFO for the server's version) and keeps that promise: a setup that Redis went
+      // away under fails every later add to the queue with its error, although the shared connection comes back.
+      // Such a queue is dropped, and the next delivery to the topic makes a new one (event-topic-queue-recovers.test.ts).
+      made.waitUntilReady().catch(() => {
+        if (this.topics.get(name) === made) this.topics.delete(name);
+        void made.close().catch(() => undefined);
+      });
+      q = made;
       if (this.topics.size >= MAX_TOPIC_QUEUES) {
         const [oldest, queue] = this.topics.entries().next().value as [string, Queue];
         this.topics.delete(oldest);

@@ -44,7 +44,7 @@ const toTransition = (r: TransitionRow): OrderTransition => ({
  * What the driver makes of a column (the union of one place must hold one kind only): BIGINT, INT, TINYINT(1),
  * DATETIME(3), JSON, CHAR, and VARCHAR or ENUM (both text). MariaDB types a union's column from every branch's
  * column in that place: an INT beside a BIGINT would come back as a BigInt, a DATETIME beside a VARCHAR as text.
- * hot-path-sql.test.ts checks each kind below against information_schema.
+ * query-one-statement.test.ts checks each kind below against information_schema.
  */
 export type ColumnKind = 'bigint' | 'int' | 'bool' | 'dt3' | 'json' | 'char' | 'str';
 const KIND_ORDER: readonly ColumnKind[] = ['bigint', 'int', 'bool', 'dt3', 'json', 'char', 'str'];

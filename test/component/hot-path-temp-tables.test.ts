@@ -1,8 +1,8 @@
 import { PayWay } from '../../src/gen/payment/v1/types';
-import { sqlPool } from '../../src/infra/db';
 import { mockAccount, newTenant, startHarness, uniq, type Harness } from '../support/harness';
 import { mockPaymentNotify, postMockNotify } from '../support/mock-notify';
 import { createOrder, paidOrder, prepaidOrder, ref } from '../support/orders';
+import { sessionTempTables } from '../support/session-statements';
 import { expireOrder } from '../../src/app/expire-order';
 import { syncAttemptByNo, syncRefundByNo } from '../../src/app/sync-attempt';
 
@@ -22,21 +22,12 @@ let TENANT: string;
 beforeAll(async () => {
   h = await startHarness({ WORKERS_ENABLED: 'false', DATABASE_POOL_SIZE: '1' });
   TENANT = await newTenant(h, 't-tmptables');
+  tempTables = await sessionTempTables(h.service.deps.db);
 });
 afterAll(() => h.close());
 
 /** Internal temporary tables the service's one session created since the previous call, and how many on disk. */
-async function tempTables(): Promise<{ tables: number; onDisk: number }> {
-  const rows = await sqlPool(h.service.deps.db).query<{ Variable_name: string; Value: string }[]>(
-    "SHOW SESSION STATUS WHERE Variable_name IN ('Created_tmp_tables', 'Created_tmp_disk_tables')",
-  );
-  const value = (name: string) => Number(rows.find((r) => r.Variable_name === name)!.Value);
-  const now = { tables: value('Created_tmp_tables'), onDisk: value('Created_tmp_disk_tables') };
-  const delta = { tables: now.tables - last.tables, onDisk: now.onDisk - last.onDisk };
-  last = now;
-  return delta;
-}
-let last = { tables: 0, onDisk: 0 };
+let tempTables: () => Promise<{ tables: number; onDisk: number }>;
 
 describe('temporary tables on the hot paths', () => {
   it('When an order is created, prepaid, notified (first and duplicate) and queried, then no step makes a temporary table', async () => {

@@ -6,7 +6,11 @@
  * its own layer (auth, validation, protobuf, interceptors, mapping, the timeout job), not the database's work:
  * - `create`: insertOrder (CreateOrder's one INSERT), a fresh out_order_no per call;
  * - `query`: findOrderView by out_order_no (Query's one UNION ALL statement and its row mapping), round robin over
- *   the ids in BENCH_IDS_FILE (the orders create-prepay left, the same the Query scenario reads).
+ *   the ids in BENCH_IDS_FILE (the orders create-prepay left, the same the Query scenario reads);
+ * - `order-row`: the order's row alone by the same key (one unique-key lookup, no children, no mapping): the least any
+ *   Query that reads the order from the database could do;
+ * - `round-trip`: `SELECT 1` on the same pool, prepared: one database round trip that reads no table.
+ * The last two are not Query: they bound it from below, to tell the design's cost from the database's.
  */
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
@@ -15,6 +19,8 @@ import { newPayNo } from '../src/domain/ids';
 import { closeDb, createDb, type Db } from '../src/infra/db';
 import { findOrderView } from '../src/repo/order-view';
 import { insertOrder } from '../src/repo/pay-orders';
+import { PAY_ORDER_COLUMNS } from '../src/repo/rows';
+import { sqlOf } from '../src/repo/sql';
 import { benchOrderCommand, TENANT } from './grpc-frames';
 import { announceReady, failStartup } from './ready';
 
@@ -42,7 +48,9 @@ const ECHO_SERVICE = {
   },
 };
 
-type EchoSql = 'create' | 'query';
+type EchoSql = 'create' | 'query' | 'order-row' | 'round-trip';
+
+const ORDER_ROW = `SELECT ${PAY_ORDER_COLUMNS} FROM pay_order WHERE tenant_id = ? AND out_order_no = ?`;
 
 /** The statement run before each echo; undefined for the bare echo. */
 function statementOf(mode: EchoSql | undefined, db: Db | undefined): (() => Promise<unknown>) | undefined {
@@ -62,9 +70,16 @@ function statementOf(mode: EchoSql | undefined, db: Db | undefined): (() => Prom
       return insertOrder(db, row);
     };
   }
+  if (mode === 'round-trip') return () => sqlOf(db).pointReadArrays('SELECT 1', []);
   const ids = readFileSync(String(process.env.BENCH_IDS_FILE), 'utf8').split('\n').filter(Boolean);
-  if (ids.length === 0) throw new Error('BENCH_ECHO_SQL=query needs the order ids create-prepay wrote (BENCH_IDS_FILE)');
+  if (ids.length === 0) throw new Error(`BENCH_ECHO_SQL=${mode} needs the order ids create-prepay wrote (BENCH_IDS_FILE)`);
   let i = 0;
+  if (mode === 'order-row') {
+    return async () => {
+      const rows = await sqlOf(db).pointReadArrays<unknown[][]>(ORDER_ROW, [TENANT, ids[i++ % ids.length]]);
+      if (rows.length !== 1) throw new Error('an order create-prepay made is not there');
+    };
+  }
   return async () => {
     const view = await findOrderView(db, { tenantId: TENANT, outOrderNo: ids[i++ % ids.length] });
     if (!view) throw new Error('an order create-prepay made is not there');

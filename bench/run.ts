@@ -161,6 +161,8 @@ class Bench {
     const floors = [
       { mode: 'create', scenario: 'create', label: "floor: echo + CreateOrder's INSERT" },
       { mode: 'query', scenario: 'query', label: "floor: echo + Query's statement (findOrderView)" },
+      { mode: 'order-row', scenario: 'query', label: "below Query: echo + the order's row alone" },
+      { mode: 'round-trip', scenario: 'query', label: 'below Query: echo + SELECT 1' },
     ] as const;
     for (const f of floors) {
       if (!this.want(f.scenario)) continue;

@@ -4,6 +4,7 @@ import { runAutomaticRefund } from '../app/automatic-refund';
 import type { AutomaticRefundTry, Deps } from '../app/deps';
 import type { AutomaticRefundTarget } from '../domain/automatic-refunds';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
+import { RenewingQueue } from './renewing-queue';
 
 export type AutomaticRefundJob = AutomaticRefundTarget;
 
@@ -15,14 +16,21 @@ export type AutomaticRefundJob = AutomaticRefundTarget;
  * nothing twice. A lost job is enqueued again by the sweep.
  */
 export class AutomaticRefunds {
-  /** Read by the operators' queue board; jobs are added through the methods below only. */
-  readonly queue: Queue<AutomaticRefundJob>;
+  /** The queue, made again when its setup failed (renewing-queue.ts). */
+  readonly producer: RenewingQueue<Queue<AutomaticRefundJob>>;
+  /**
+   * The queue now (a new one once a setup failed). Read by the operators' queue board; jobs are added through the
+   * methods below only.
+   */
+  get queue(): Queue<AutomaticRefundJob> {
+    return this.producer.current;
+  }
 
   constructor(
     connection: RedisClient,
     private readonly prefix: string,
   ) {
-    this.queue = new Queue<AutomaticRefundJob>(QUEUE.automaticRefunds, { connection, prefix });
+    this.producer = new RenewingQueue(() => new Queue<AutomaticRefundJob>(QUEUE.automaticRefunds, { connection, prefix }));
   }
 
   /** Never all digits, never a colon (BullMQ's rules for custom ids). */
@@ -58,6 +66,6 @@ export class AutomaticRefunds {
   }
 
   close(): Promise<void> {
-    return this.queue.close();
+    return this.producer.close();
   }
 }

@@ -8,6 +8,7 @@ import { findEvent, recordDelivery, recordQueueTries, type ClaimedEvent, type De
 import type { Tx } from '../repo/tx';
 import { withTimeout } from '../infra/with-timeout';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
+import { RenewingQueue } from './renewing-queue';
 
 export interface DeliveryJob {
   eventId: string;
@@ -50,9 +51,16 @@ const MAX_TOPIC_QUEUES = 256;
  * nothing, so running a job twice, or re-queuing a lost one, is harmless. Consumers dedupe on the event id.
  */
 export class EventDeliveries {
-  /** Read by the operators' queue board; jobs are added through the methods below only. */
-  readonly queue: Queue<DeliveryJob>;
-  private readonly topics = new Map<string, Queue>();
+  /** The queue, made again when its setup failed (renewing-queue.ts). */
+  readonly producer: RenewingQueue<Queue<DeliveryJob>>;
+  /**
+   * The queue now (a new one once a setup failed). Read by the operators' queue board; jobs are added through the
+   * methods below only.
+   */
+  get queue(): Queue<DeliveryJob> {
+    return this.producer.current;
+  }
+  private readonly topics = new Map<string, RenewingQueue<Queue>>();
 
   constructor(
     private readonly connection: RedisClient,
@@ -61,7 +69,7 @@ export class EventDeliveries {
     private readonly retryDelaysMs: readonly number[],
     private readonly webhook?: WebhookTarget,
   ) {
-    this.queue = new Queue<DeliveryJob>(QUEUE.eventDelivery, { connection, prefix });
+    this.producer = new RenewingQueue(() => new Queue<DeliveryJob>(QUEUE.eventDelivery, { connection, prefix }));
   }
 
   /** Deliveries per event: the first and one per retry delay. */
@@ -294,28 +302,22 @@ export class EventDeliveries {
     if (q) {
       this.topics.delete(name); // re-inserted below: the map's order is least recently used first
     } else {
-      const made = new Queue(name, { connection: this.connection, prefix: this.eventPrefix });
-      made.on('error', (err) => this.onQueueError(err));
-      // BullMQ sets a queue up once (INFO for the server's version) and keeps that promise: a setup that Redis went
-      // away under fails every later add to the queue with its error, although the shared connection comes back.
-      // Such a queue is dropped, and the next delivery to the topic makes a new one (event-topic-queue-recovers.test.ts).
-      made.waitUntilReady().catch(() => {
-        if (this.topics.get(name) === made) this.topics.delete(name);
-        void made.close().catch(() => undefined);
-      });
-      q = made;
+      // Made again when its setup failed (event-topic-queue-recovers.test.ts): a topic's first delivery may come
+      // while Redis restarts.
+      q = new RenewingQueue(() => new Queue(name, { connection: this.connection, prefix: this.eventPrefix }));
+      q.onError((err) => this.onQueueError(err));
       if (this.topics.size >= MAX_TOPIC_QUEUES) {
-        const [oldest, queue] = this.topics.entries().next().value as [string, Queue];
+        const [oldest, queue] = this.topics.entries().next().value as [string, RenewingQueue<Queue>];
         this.topics.delete(oldest);
         void queue.close().catch(() => undefined);
       }
     }
     this.topics.set(name, q);
-    return q;
+    return q.current;
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.queue.close(), ...[...this.topics.values()].map((q) => q.close())]);
+    await Promise.all([this.producer.close(), ...[...this.topics.values()].map((q) => q.close())]);
   }
 }
 

@@ -14,6 +14,7 @@ import { StatsFolder } from './stats-fold';
 import { stopWorkers } from './queues';
 import { StatusSync } from './status-sync';
 import { Sweeper } from './sweeper';
+import type { RenewingQueue } from './renewing-queue';
 
 /** How long a run waits when a run of the same day is RUNNING (a run takes seconds to minutes). */
 const RECONCILE_BUSY_DELAY_MS = 60_000;
@@ -77,23 +78,27 @@ export class Jobs {
     );
   }
 
-  /** The internal queues (not the order side's topics), for the operators' queue board. */
   /** Routes the queues' connection errors to the log (BullMQ prints them to the console otherwise). */
   reportErrors(log: Logger): void {
     const warn = throttled((err: Error) => log.warn({ err }, 'BullMQ queue error (Redis unreachable?)'));
-    for (const q of this.queues()) q.on('error', warn);
+    for (const p of this.producers()) p.onError(warn);
     this.deliveries.onQueueError = warn;
   }
 
+  /** The internal queues (not the order side's topics), for the operators' queue board. */
   queues(): Queue[] {
+    return this.producers().map((p) => p.current);
+  }
+
+  private producers(): RenewingQueue<Queue>[] {
     return [
-      this.statusSync.queue,
-      this.timeouts.queue,
-      this.deliveries.queue,
-      this.sweeper.queue,
-      this.automaticRefunds.queue,
-      this.reconciliation.queue,
-    ];
+      this.statusSync.producer,
+      this.timeouts.producer,
+      this.deliveries.producer,
+      this.sweeper.producer,
+      this.automaticRefunds.producer,
+      this.reconciliation.producer,
+    ] as RenewingQueue<Queue>[];
   }
 
   async startWorkers(deps: Deps): Promise<void> {

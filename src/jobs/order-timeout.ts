@@ -4,6 +4,7 @@ import type { Deps } from '../app/deps';
 import { expireDueOrders, expireOrder, type ExpireBatchOptions, type ExpireResult } from '../app/expire-order';
 import type { DueCursor, OpenStatus } from '../repo/sweeps';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
+import { RenewingQueue } from './renewing-queue';
 import { slotAt, slotJobOptions, SlotJobs } from './slot-jobs';
 
 const SLOT_MS = 500;
@@ -52,8 +53,15 @@ export const DEFAULT_TIMEOUT_SETTINGS: TimeoutSettings = { batch: 200, parallel:
  * Jobs of whole seconds still queued at an upgrade (`timeout-s<second>`) carry their own range and run as before.
  */
 export class OrderTimeouts {
-  /** Read by the operators' queue board; jobs are added through the methods below only. */
-  readonly queue: Queue<TimeoutJob>;
+  /** The queue, made again when its setup failed (renewing-queue.ts). */
+  readonly producer: RenewingQueue<Queue<TimeoutJob>>;
+  /**
+   * The queue now (a new one once a setup failed). Read by the operators' queue board; jobs are added through the
+   * methods below only.
+   */
+  get queue(): Queue<TimeoutJob> {
+    return this.producer.current;
+  }
   private readonly slots = new SlotJobs(
     (slot, now) =>
       this.queue.add(
@@ -70,7 +78,7 @@ export class OrderTimeouts {
     private readonly settings: TimeoutSettings = DEFAULT_TIMEOUT_SETTINGS,
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.queue = new Queue<TimeoutJob>(QUEUE.orderTimeout, { connection, prefix });
+    this.producer = new RenewingQueue(() => new Queue<TimeoutJob>(QUEUE.orderTimeout, { connection, prefix }));
   }
 
   /** How long a slot lasts: at most this long from an order's expiry until its slot's job fires. */
@@ -110,7 +118,7 @@ export class OrderTimeouts {
   }
 
   close(): Promise<void> {
-    return this.queue.close();
+    return this.producer.close();
   }
 
   private async process(deps: Deps, job: Job<TimeoutJob>, token?: string): Promise<string> {

@@ -5,6 +5,7 @@ import type { Deps } from '../app/deps';
 import { syncAttemptByNo, syncRefundByNo } from '../app/sync-attempt';
 import { forEachLimited } from '../infra/for-each-limited';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
+import { RenewingQueue } from './renewing-queue';
 import { slotJobOptions, SlotJobs } from './slot-jobs';
 
 export const STATUS_SYNC_QUEUE = QUEUE.statusSync;
@@ -41,8 +42,15 @@ const DUE_PARALLEL = 8;
  * Jobs carry ids, not state: each run re-reads the database, so running one twice is harmless.
  */
 export class StatusSync {
-  /** Read by the operators' queue board; jobs are added through the methods below only. */
-  readonly queue: Queue<SyncJob | DueSecondJob>;
+  /** The queue, made again when its setup failed (renewing-queue.ts). */
+  readonly producer: RenewingQueue<Queue<SyncJob | DueSecondJob>>;
+  /**
+   * The queue now (a new one once a setup failed). Read by the operators' queue board; jobs are added through the
+   * methods below only.
+   */
+  get queue(): Queue<SyncJob | DueSecondJob> {
+    return this.producer.current;
+  }
   /** The seconds' jobs; with each, the set's expiry (whoever adds a second's job first touches its set). */
   private readonly seconds = new SlotJobs((second, now) =>
     Promise.all([
@@ -59,7 +67,7 @@ export class StatusSync {
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
   ) {
-    this.queue = new Queue<SyncJob | DueSecondJob>(STATUS_SYNC_QUEUE, { connection, prefix });
+    this.producer = new RenewingQueue(() => new Queue<SyncJob | DueSecondJob>(STATUS_SYNC_QUEUE, { connection, prefix }));
   }
 
   /** The set of attempt rounds due in `second` (members `round:attemptNo`), in the queue's slot. */
@@ -198,7 +206,7 @@ export class StatusSync {
   }
 
   close(): Promise<void> {
-    return this.queue.close();
+    return this.producer.close();
   }
 }
 

@@ -17,6 +17,7 @@ import type { OrderTimeouts } from './order-timeout';
 import { automaticRefundTries } from '../domain/automatic-refunds';
 import type { AutomaticRefunds } from './automatic-refunds';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
+import { RenewingQueue } from './renewing-queue';
 import type { StatusSync } from './status-sync';
 
 const BATCH = 200;
@@ -52,8 +53,15 @@ export interface SweepReport {
  * and automatic refunds not under way (a payment after close never refunded, a failed try with tries left) to their job. Everything it does is idempotent.
  */
 export class Sweeper {
-  /** Read by the operators' queue board; jobs are added through the methods below only. */
-  readonly queue: Queue;
+  /** The queue, made again when its setup failed (renewing-queue.ts). */
+  readonly producer: RenewingQueue<Queue>;
+  /**
+   * The queue now (a new one once a setup failed). Read by the operators' queue board; jobs are added through the
+   * methods below only.
+   */
+  get queue(): Queue {
+    return this.producer.current;
+  }
   private recheck?: NodeJS.Timeout;
 
   constructor(
@@ -67,7 +75,7 @@ export class Sweeper {
       automaticRefunds: AutomaticRefunds;
     },
   ) {
-    this.queue = new Queue(QUEUE.maintenance, { connection, prefix });
+    this.producer = new RenewingQueue(() => new Queue(QUEUE.maintenance, { connection, prefix }));
   }
 
   /**
@@ -215,6 +223,6 @@ export class Sweeper {
 
   close(): Promise<void> {
     this.stopChecks();
-    return this.queue.close();
+    return this.producer.close();
   }
 }

@@ -302,7 +302,7 @@ export class EventDeliveries {
     if (q) {
       this.topics.delete(name); // re-inserted below: the map's order is least recently used first
     } else {
-      // Made again when its setup failed (event-topic-queue-recovers.test.ts): a topic's first delivery may come
+      // Made again when its setup failed (queue-setup-recovers.test.ts): a topic's first delivery may come
       // while Redis restarts.
       q = new RenewingQueue(() => new Queue(name, { connection: this.connection, prefix: this.eventPrefix }));
       q.onError((err) => this.onQueueError(err));

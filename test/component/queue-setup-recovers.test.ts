@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config';
 import { closeRedis, createRedis } from '../../src/infra/redis';
 import { Jobs } from '../../src/jobs';
+import { EventDeliveries } from '../../src/jobs/event-delivery';
 import { OrderTimeouts } from '../../src/jobs/order-timeout';
 import { QUEUE } from '../../src/jobs/queues';
 import { BASE_ENV } from '../support/config';
@@ -10,12 +11,16 @@ import { eventually } from '../support/harness';
 import { TcpProxy } from '../support/tcp-proxy';
 
 /**
- * The queues every process makes at start (timeouts, status sync, deliveries, the sweep's, automatic refunds,
- * reconciliation) are set up once by BullMQ, which reads the server's version (INFO) and keeps that promise for the
- * queue's life. When Redis went away while that INFO was unanswered, every later command through the queue failed
- * with the setup's error until the process restarted, although the connection came back: an order's timeout job,
- * every event's delivery job. (The topic queues had the same flaw, event-topic-queue-recovers.test.ts.) Each queue
- * whose setup failed is now made again on its next use.
+ * BullMQ sets a queue up once (it reads the server's version with INFO) and keeps that setup's promise for the
+ * queue's life: when Redis went away while the INFO was unanswered, every later command through the queue failed
+ * with the same error, although the connection itself came back at once. Every producer queue is now read through a
+ * RenewingQueue (src/jobs/renewing-queue.ts), which makes a new one on the next use once a setup failed. Both users
+ * are proven here, each through a TCP proxy taken down while the setup's INFO is unanswered:
+ * - a topic's queue, made when the first event for that topic is delivered. A CI chaos run saw it: an instance
+ *   restarted two seconds before Redis was, and every event it delivered to `order.pay.notify` failed "Reached the
+ *   max retries per request limit" for the rest of the run (93 s); four were dead-lettered;
+ * - the queues every process makes at start (timeouts, status sync, deliveries, the sweep's, automatic refunds,
+ *   reconciliation), which failed until the process restarted: no order's timeout job, no event's delivery job.
  */
 const redisUrl = new URL(process.env.REDIS_URL!);
 let proxy: TcpProxy;
@@ -23,6 +28,44 @@ beforeAll(async () => {
   proxy = await TcpProxy.start({ host: redisUrl.hostname, port: Number(redisUrl.port) });
 });
 afterAll(() => proxy.down());
+
+describe('a topic queue set up while Redis went away', () => {
+  it('When the first delivery to a topic loses its setup to a Redis restart, then a later delivery reaches the topic', async () => {
+    const connection = createRedis(`redis://127.0.0.1:${proxy.port}`, { failFast: true });
+    connection.on('error', () => undefined);
+    const prefix = `{t-topic-${randomUUID().slice(0, 8)}}`;
+    const deliveries = new EventDeliveries(connection, prefix, prefix, [1000]);
+    deliveries.queue.on('error', () => undefined); // the outage, as expected
+    const reader = createRedis(process.env.REDIS_URL!);
+    const topic = new Queue('order.pay.notify', { connection: reader, prefix });
+    try {
+      await deliveries.queue.waitUntilReady();
+      const event = () => ({ id: randomUUID(), topic: 'order.pay.notify', attempts: 0, payload: { n: 1 } });
+
+      // The topic's queue is made by this call, and its INFO is written this turn: Redis goes away before it answers.
+      const first = deliveries.queueClaimed([event()], 5000);
+      await proxy.down();
+      await expect(first).rejects.toThrow();
+      await proxy.up();
+      await eventually(async () => connection.status === 'ready');
+
+      const again = event();
+      const batch = await eventually(async () => {
+        const b = await deliveries.queueClaimed([again], 5000);
+        return b.delivered.length > 0 && b;
+      });
+      expect(batch).toMatchObject({ delivered: [{ ids: [again.id] }], dead: [] });
+      expect(await topic.getJob(again.id)).toBeDefined();
+    } finally {
+      await topic.obliterate({ force: true }).catch(() => undefined);
+      await deliveries.queue.obliterate({ force: true }).catch(() => undefined);
+      await topic.close();
+      await deliveries.close();
+      await closeRedis(connection);
+      await closeRedis(reader);
+    }
+  });
+});
 
 describe('the start-up queues set up while Redis went away', () => {
   it('When Redis goes away during their setup and comes back, then every queue works again without a restart', async () => {

@@ -2,10 +2,12 @@ import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config';
 import { closeRedis, createRedis } from '../../src/infra/redis';
+import { createLogger } from '../../src/infra/logger';
+import { createMetrics } from '../../src/infra/metrics';
 import { Jobs } from '../../src/jobs';
 import { EventDeliveries } from '../../src/jobs/event-delivery';
 import { OrderTimeouts } from '../../src/jobs/order-timeout';
-import { QUEUE } from '../../src/jobs/queues';
+import { QUEUE, startWorker, stopWorkers } from '../../src/jobs/queues';
 import { BASE_ENV } from '../support/config';
 import { eventually } from '../support/harness';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -21,6 +23,9 @@ import { TcpProxy } from '../support/tcp-proxy';
  *   max retries per request limit" for the rest of the run (93 s); four were dead-lettered;
  * - the queues every process makes at start (timeouts, status sync, deliveries, the sweep's, automatic refunds,
  *   reconciliation), which failed until the process restarted: no order's timeout job, no event's delivery job.
+ * The workers are not renewed, and need not be: their connection (createRedis's forBullmq: no per-request retry
+ * limit, an offline queue) holds the setup's INFO through the outage and sends it again once Redis is back, so
+ * their setup waits instead of failing. The last test proves it through startWorker, which makes every worker.
  */
 const redisUrl = new URL(process.env.REDIS_URL!);
 let proxy: TcpProxy;
@@ -122,6 +127,48 @@ describe('the start-up queues set up while Redis went away', () => {
       await timeouts.obliterate({ force: true }).catch(() => undefined);
       await jobs.close();
       await timeouts.close();
+      await closeRedis(connection);
+      await closeRedis(reader);
+    }
+  });
+});
+
+describe('a worker set up while Redis went away', () => {
+  it("When Redis goes away during a worker's setup and comes back, then its setup completes and it runs the next job", async () => {
+    const connection = createRedis(`redis://127.0.0.1:${proxy.port}`, { forBullmq: true }); // the workers' own options
+    connection.on('error', () => undefined);
+    await eventually(async () => connection.status === 'ready');
+    const prefix = `{t-worker-${randomUUID().slice(0, 8)}}`;
+    const reader = createRedis(process.env.REDIS_URL!);
+    const queue = new Queue('t-worker', { connection: reader, prefix });
+    const ran: string[] = [];
+    const ctx = { connection, prefix, log: createLogger('silent'), metrics: createMetrics() };
+    // Made as a process starts its workers; its INFO is written this turn, and Redis goes away before it answers.
+    const worker = startWorker(ctx, 't-worker', async (job) => {
+      ran.push(job.id!);
+      return 'done';
+    });
+    let setup = 'pending';
+    void worker.waitUntilReady().then(
+      () => (setup = 'ready'),
+      () => (setup = 'failed'),
+    );
+    await proxy.down();
+    try {
+      await eventually(async () => connection.status === 'reconnecting');
+      expect(setup).toBe('pending'); // the window this test is about was hit: the setup neither answered nor failed
+      await proxy.up();
+      await eventually(async () => setup !== 'pending');
+      expect(setup).toBe('ready');
+
+      const job = await queue.add('after', { n: 1 }, { jobId: randomUUID() });
+      await eventually(async () => (await job.getState()) === 'completed');
+      expect(ran).toEqual([job.id]);
+    } finally {
+      await proxy.up();
+      await stopWorkers([worker], 0);
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
       await closeRedis(connection);
       await closeRedis(reader);
     }

@@ -4,7 +4,7 @@ import { runAutomaticRefund } from '../app/automatic-refund';
 import type { AutomaticRefundTry, Deps } from '../app/deps';
 import type { AutomaticRefundTarget } from '../domain/automatic-refunds';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
-import { RenewingQueue } from './renewing-queue';
+import { QueueProducer } from './renewing-queue';
 
 export type AutomaticRefundJob = AutomaticRefundTarget;
 
@@ -15,22 +15,12 @@ export type AutomaticRefundJob = AutomaticRefundTarget;
  * refunds through the ordinary path, idempotent on each try's out_refund_no, so even a second run refunds
  * nothing twice. A lost job is enqueued again by the sweep.
  */
-export class AutomaticRefunds {
-  /** The queue, made again when its setup failed (renewing-queue.ts). */
-  readonly producer: RenewingQueue<Queue<AutomaticRefundJob>>;
-  /**
-   * The queue now (a new one once a setup failed). Read by the operators' queue board; jobs are added through the
-   * methods below only.
-   */
-  get queue(): Queue<AutomaticRefundJob> {
-    return this.producer.current;
-  }
-
+export class AutomaticRefunds extends QueueProducer<Queue<AutomaticRefundJob>> {
   constructor(
     connection: RedisClient,
     private readonly prefix: string,
   ) {
-    this.producer = new RenewingQueue(() => new Queue<AutomaticRefundJob>(QUEUE.automaticRefunds, { connection, prefix }));
+    super(() => new Queue<AutomaticRefundJob>(QUEUE.automaticRefunds, { connection, prefix }));
   }
 
   /** Never all digits, never a colon (BullMQ's rules for custom ids). */
@@ -63,9 +53,5 @@ export class AutomaticRefunds {
 
   run(deps: Deps, target: AutomaticRefundJob): Promise<string> {
     return runAutomaticRefund(deps, target);
-  }
-
-  close(): Promise<void> {
-    return this.producer.close();
   }
 }

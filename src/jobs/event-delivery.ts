@@ -8,7 +8,7 @@ import { findEvent, recordDelivery, recordQueueTries, type ClaimedEvent, type De
 import type { Tx } from '../repo/tx';
 import { withTimeout } from '../infra/with-timeout';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
-import { RenewingQueue } from './renewing-queue';
+import { QueueProducer, RenewingQueue } from './renewing-queue';
 
 export interface DeliveryJob {
   eventId: string;
@@ -50,16 +50,7 @@ const MAX_TOPIC_QUEUES = 256;
  * retried on `retryDelaysMs` (about 24 h by default), then the event is dead-lettered. Every try is recorded. The database row is the truth: a run for an event already delivered or dead does
  * nothing, so running a job twice, or re-queuing a lost one, is harmless. Consumers dedupe on the event id.
  */
-export class EventDeliveries {
-  /** The queue, made again when its setup failed (renewing-queue.ts). */
-  readonly producer: RenewingQueue<Queue<DeliveryJob>>;
-  /**
-   * The queue now (a new one once a setup failed). Read by the operators' queue board; jobs are added through the
-   * methods below only.
-   */
-  get queue(): Queue<DeliveryJob> {
-    return this.producer.current;
-  }
+export class EventDeliveries extends QueueProducer<Queue<DeliveryJob>> {
   private readonly topics = new Map<string, RenewingQueue<Queue>>();
 
   constructor(
@@ -69,7 +60,7 @@ export class EventDeliveries {
     private readonly retryDelaysMs: readonly number[],
     private readonly webhook?: WebhookTarget,
   ) {
-    this.producer = new RenewingQueue(() => new Queue<DeliveryJob>(QUEUE.eventDelivery, { connection, prefix }));
+    super(() => new Queue<DeliveryJob>(QUEUE.eventDelivery, { connection, prefix }));
   }
 
   /** Deliveries per event: the first and one per retry delay. */
@@ -316,8 +307,8 @@ export class EventDeliveries {
     return q.current;
   }
 
-  async close(): Promise<void> {
-    await Promise.all([this.producer.close(), ...[...this.topics.values()].map((q) => q.close())]);
+  override async close(): Promise<void> {
+    await Promise.all([super.close(), ...[...this.topics.values()].map((q) => q.close())]);
   }
 }
 

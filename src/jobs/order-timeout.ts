@@ -4,7 +4,7 @@ import type { Deps } from '../app/deps';
 import { expireDueOrders, expireOrder, type ExpireBatchOptions, type ExpireResult } from '../app/expire-order';
 import type { DueCursor, OpenStatus } from '../repo/sweeps';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
-import { RenewingQueue } from './renewing-queue';
+import { QueueProducer } from './renewing-queue';
 import { slotAt, slotJobOptions, SlotJobs } from './slot-jobs';
 
 const SLOT_MS = 500;
@@ -52,16 +52,7 @@ export const DEFAULT_TIMEOUT_SETTINGS: TimeoutSettings = { batch: 200, parallel:
  * job was finishing, a job lost with Redis) is overdue work for the sweep, which hands it to one backlog job.
  * Jobs of whole seconds still queued at an upgrade (`timeout-s<second>`) carry their own range and run as before.
  */
-export class OrderTimeouts {
-  /** The queue, made again when its setup failed (renewing-queue.ts). */
-  readonly producer: RenewingQueue<Queue<TimeoutJob>>;
-  /**
-   * The queue now (a new one once a setup failed). Read by the operators' queue board; jobs are added through the
-   * methods below only.
-   */
-  get queue(): Queue<TimeoutJob> {
-    return this.producer.current;
-  }
+export class OrderTimeouts extends QueueProducer<Queue<TimeoutJob>> {
   private readonly slots = new SlotJobs(
     (slot, now) =>
       this.queue.add(
@@ -78,7 +69,7 @@ export class OrderTimeouts {
     private readonly settings: TimeoutSettings = DEFAULT_TIMEOUT_SETTINGS,
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.producer = new RenewingQueue(() => new Queue<TimeoutJob>(QUEUE.orderTimeout, { connection, prefix }));
+    super(() => new Queue<TimeoutJob>(QUEUE.orderTimeout, { connection, prefix }));
   }
 
   /** How long a slot lasts: at most this long from an order's expiry until its slot's job fires. */
@@ -115,10 +106,6 @@ export class OrderTimeouts {
   /** Expires one order if it is due and still unpaid (what a job does for each order it finds); safe to run twice. */
   run(deps: Deps, { tenantId, payNo }: { tenantId: string; payNo: string }): Promise<ExpireResult> {
     return expireOrder(deps, tenantId, payNo);
-  }
-
-  close(): Promise<void> {
-    return this.producer.close();
   }
 
   private async process(deps: Deps, job: Job<TimeoutJob>, token?: string): Promise<string> {

@@ -7,7 +7,7 @@ import { ConcurrencyError, FailedPreconditionError, NotFoundError } from '../dom
 import { beijingDay, dayBefore, localTimeOfDay } from '../domain/statement-days';
 import { accountsToReconcile, dayIsDone } from '../repo/reconciliation-queries';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
-import { RenewingQueue } from './renewing-queue';
+import { QueueProducer } from './renewing-queue';
 
 /** The engine a run job calls: reconcileDay, or a test double. */
 export type ReconcileEngine = (deps: Deps, req: ReconcileRequest) => Promise<ReconRun>;
@@ -63,16 +63,7 @@ const UNEXPECTED_ATTEMPTS = 8;
  * lose it silently (issue 16). So every worker process checks it every `reassertMs` and puts it back, and if it
  * had to, and the day's time has passed, enqueues the day at once (idempotent: DONE days are skipped).
  */
-export class Reconciliation {
-  /** The queue, made again when its setup failed (renewing-queue.ts). */
-  readonly producer: RenewingQueue<Queue<ReconcileRunJob | Record<string, never>>>;
-  /**
-   * The queue now (a new one once a setup failed). Read by the operators' queue board; jobs are added through the
-   * methods below only.
-   */
-  get queue(): Queue<ReconcileRunJob | Record<string, never>> {
-    return this.producer.current;
-  }
+export class Reconciliation extends QueueProducer<Queue<ReconcileRunJob | Record<string, never>>> {
   private timer?: NodeJS.Timeout;
   private asserted = false;
 
@@ -82,7 +73,7 @@ export class Reconciliation {
     private readonly settings: ReconcileSettings,
     private readonly engine: ReconcileEngine = reconcileDay,
   ) {
-    this.producer = new RenewingQueue(() => new Queue(QUEUE.reconciliation, { connection, prefix }));
+    super(() => new Queue(QUEUE.reconciliation, { connection, prefix }));
   }
 
   /** Never all digits, never a colon (BullMQ's rules for custom ids); the channel has no '-', the day a fixed width. */
@@ -239,8 +230,8 @@ export class Reconciliation {
     });
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.producer.close();
+    await super.close();
   }
 }

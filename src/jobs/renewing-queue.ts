@@ -55,3 +55,28 @@ export class RenewingQueue<Q extends Queue> {
     return queue;
   }
 }
+
+/**
+ * What every producer of jobs has (the timeouts, status sync, deliveries, the sweep's, automatic refunds,
+ * reconciliation): its queue, read through a RenewingQueue, and a close that closes it.
+ */
+export abstract class QueueProducer<Q extends Queue> {
+  /** The queue, made again when its setup failed. */
+  readonly producer: RenewingQueue<Q>;
+
+  protected constructor(make: () => Q) {
+    this.producer = new RenewingQueue(make);
+  }
+
+  /**
+   * The queue now (a new one once a setup failed). Read by the operators' queue board; jobs are added through the
+   * subclass's methods only.
+   */
+  get queue(): Q {
+    return this.producer.current;
+  }
+
+  close(): Promise<void> {
+    return this.producer.close();
+  }
+}

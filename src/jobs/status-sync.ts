@@ -5,7 +5,7 @@ import type { Deps } from '../app/deps';
 import { syncAttemptByNo, syncRefundByNo } from '../app/sync-attempt';
 import { forEachLimited } from '../infra/for-each-limited';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
-import { RenewingQueue } from './renewing-queue';
+import { QueueProducer } from './renewing-queue';
 import { slotJobOptions, SlotJobs } from './slot-jobs';
 
 export const STATUS_SYNC_QUEUE = QUEUE.statusSync;
@@ -41,16 +41,7 @@ const DUE_PARALLEL = 8;
  * STATUS_SYNC_TAIL_MS until the order expires, and it re-asks anything whose job was lost.
  * Jobs carry ids, not state: each run re-reads the database, so running one twice is harmless.
  */
-export class StatusSync {
-  /** The queue, made again when its setup failed (renewing-queue.ts). */
-  readonly producer: RenewingQueue<Queue<SyncJob | DueSecondJob>>;
-  /**
-   * The queue now (a new one once a setup failed). Read by the operators' queue board; jobs are added through the
-   * methods below only.
-   */
-  get queue(): Queue<SyncJob | DueSecondJob> {
-    return this.producer.current;
-  }
+export class StatusSync extends QueueProducer<Queue<SyncJob | DueSecondJob>> {
   /** The seconds' jobs; with each, the set's expiry (whoever adds a second's job first touches its set). */
   private readonly seconds = new SlotJobs((second, now) =>
     Promise.all([
@@ -67,7 +58,7 @@ export class StatusSync {
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
   ) {
-    this.producer = new RenewingQueue(() => new Queue<SyncJob | DueSecondJob>(STATUS_SYNC_QUEUE, { connection, prefix }));
+    super(() => new Queue<SyncJob | DueSecondJob>(STATUS_SYNC_QUEUE, { connection, prefix }));
   }
 
   /** The set of attempt rounds due in `second` (members `round:attemptNo`), in the queue's slot. */
@@ -203,10 +194,6 @@ export class StatusSync {
     const r = await syncRefundByNo(deps, refundNo);
     if (r.askAgain && round + 1 < this.delaysMs.length) await this.scheduleRefund(refundNo, round + 1);
     return r.summary;
-  }
-
-  close(): Promise<void> {
-    return this.producer.close();
   }
 }
 

@@ -17,7 +17,7 @@ import type { OrderTimeouts } from './order-timeout';
 import { automaticRefundTries } from '../domain/automatic-refunds';
 import type { AutomaticRefunds } from './automatic-refunds';
 import { QUEUE, startWorker, type WorkerContext } from './queues';
-import { RenewingQueue } from './renewing-queue';
+import { QueueProducer } from './renewing-queue';
 import type { StatusSync } from './status-sync';
 
 const BATCH = 200;
@@ -52,16 +52,7 @@ export interface SweepReport {
  * orders to the timeouts' backlog job, long-unasked attempts and refunds to status sync, stuck queued events to delivery,
  * and automatic refunds not under way (a payment after close never refunded, a failed try with tries left) to their job. Everything it does is idempotent.
  */
-export class Sweeper {
-  /** The queue, made again when its setup failed (renewing-queue.ts). */
-  readonly producer: RenewingQueue<Queue>;
-  /**
-   * The queue now (a new one once a setup failed). Read by the operators' queue board; jobs are added through the
-   * methods below only.
-   */
-  get queue(): Queue {
-    return this.producer.current;
-  }
+export class Sweeper extends QueueProducer<Queue> {
   private recheck?: NodeJS.Timeout;
 
   constructor(
@@ -75,7 +66,7 @@ export class Sweeper {
       automaticRefunds: AutomaticRefunds;
     },
   ) {
-    this.producer = new RenewingQueue(() => new Queue(QUEUE.maintenance, { connection, prefix }));
+    super(() => new Queue(QUEUE.maintenance, { connection, prefix }));
   }
 
   /**
@@ -221,8 +212,8 @@ export class Sweeper {
     clearInterval(this.recheck);
   }
 
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.stopChecks();
-    return this.producer.close();
+    return super.close();
   }
 }

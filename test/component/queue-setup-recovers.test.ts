@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config';
-import { closeRedis, createRedis } from '../../src/infra/redis';
+import { closeRedis, createRedis, type RedisConnectionOptions } from '../../src/infra/redis';
 import { createLogger } from '../../src/infra/logger';
 import { createMetrics } from '../../src/infra/metrics';
 import { Jobs } from '../../src/jobs';
@@ -34,10 +34,22 @@ beforeAll(async () => {
 });
 afterAll(() => proxy.down());
 
+/** A connection to Redis through the proxy, with the given options; its errors during the outage are expected. */
+function throughProxy(options: RedisConnectionOptions) {
+  const connection = createRedis(`redis://127.0.0.1:${proxy.port}`, options);
+  connection.on('error', () => undefined);
+  return connection;
+}
+
+/** Removes a test queue's keys (if Redis answers) and closes it. */
+async function discard(queue: Queue): Promise<void> {
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await queue.close();
+}
+
 describe('a topic queue set up while Redis went away', () => {
   it('When the first delivery to a topic loses its setup to a Redis restart, then a later delivery reaches the topic', async () => {
-    const connection = createRedis(`redis://127.0.0.1:${proxy.port}`, { failFast: true });
-    connection.on('error', () => undefined);
+    const connection = throughProxy({ failFast: true });
     const prefix = `{t-topic-${randomUUID().slice(0, 8)}}`;
     const deliveries = new EventDeliveries(connection, prefix, prefix, [1000]);
     deliveries.queue.on('error', () => undefined); // the outage, as expected
@@ -62,9 +74,8 @@ describe('a topic queue set up while Redis went away', () => {
       expect(batch).toMatchObject({ delivered: [{ ids: [again.id] }], dead: [] });
       expect(await topic.getJob(again.id)).toBeDefined();
     } finally {
-      await topic.obliterate({ force: true }).catch(() => undefined);
+      await discard(topic);
       await deliveries.queue.obliterate({ force: true }).catch(() => undefined);
-      await topic.close();
       await deliveries.close();
       await closeRedis(connection);
       await closeRedis(reader);
@@ -82,8 +93,7 @@ describe('the start-up queues set up while Redis went away', () => {
       QUEUE_PREFIX: prefix,
       EVENT_QUEUE_PREFIX: `{t-start-${id}-e}`,
     });
-    const connection = createRedis(`redis://127.0.0.1:${proxy.port}`, { failFast: true });
-    connection.on('error', () => undefined);
+    const connection = throughProxy({ failFast: true });
     await eventually(async () => connection.status === 'ready');
     const reader = createRedis(process.env.REDIS_URL!);
     const timeouts = new Queue(QUEUE.orderTimeout, { connection: reader, prefix });
@@ -124,9 +134,8 @@ describe('the start-up queues set up while Redis went away', () => {
       }
     } finally {
       await proxy.up();
-      await timeouts.obliterate({ force: true }).catch(() => undefined);
+      await discard(timeouts);
       await jobs.close();
-      await timeouts.close();
       await closeRedis(connection);
       await closeRedis(reader);
     }
@@ -135,8 +144,7 @@ describe('the start-up queues set up while Redis went away', () => {
 
 describe('a worker set up while Redis went away', () => {
   it("When Redis goes away during a worker's setup and comes back, then its setup completes and it runs the next job", async () => {
-    const connection = createRedis(`redis://127.0.0.1:${proxy.port}`, { forBullmq: true }); // the workers' own options
-    connection.on('error', () => undefined);
+    const connection = throughProxy({ forBullmq: true }); // the workers' own options
     await eventually(async () => connection.status === 'ready');
     const prefix = `{t-worker-${randomUUID().slice(0, 8)}}`;
     const reader = createRedis(process.env.REDIS_URL!);
@@ -167,8 +175,7 @@ describe('a worker set up while Redis went away', () => {
     } finally {
       await proxy.up();
       await stopWorkers([worker], 0);
-      await queue.obliterate({ force: true }).catch(() => undefined);
-      await queue.close();
+      await discard(queue);
       await closeRedis(connection);
       await closeRedis(reader);
     }
